@@ -1,0 +1,60 @@
+/* Internal helpers shared by every module: capped buffers, time, UUIDs.
+ * Nothing here knows about learners. */
+#ifndef LV_UTIL_H
+#define LV_UTIL_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "learnvault/status.h"
+
+/* A growing byte buffer with a hard cap fixed at init.  data is always
+ * NUL-terminated (the terminator is not counted in len). */
+struct buf {
+	char *data;
+	size_t len;
+	size_t cap;
+	size_t max; /* appends that would exceed max fail with LV_ERR_TOO_LARGE */
+};
+
+void buf_init(struct buf *b, size_t max);
+enum lv_status buf_append(struct buf *b, const void *p, size_t n) LV_WARN_UNUSED;
+enum lv_status buf_append_str(struct buf *b, const char *s) LV_WARN_UNUSED;
+enum lv_status buf_printf(struct buf *b, const char *fmt, ...)
+	__attribute__((format(printf, 2, 3))) LV_WARN_UNUSED;
+/* Hands the data to the caller (free() it); the buffer is reset. */
+char *buf_steal(struct buf *b);
+void buf_reset(struct buf *b);
+void buf_free(struct buf *b);
+
+/* Milliseconds since the Unix epoch, UTC (CLOCK_REALTIME). */
+int64_t util_now_ms(void);
+/* Monotonic seconds, for measuring durations. */
+double util_mono_s(void);
+
+#define UTIL_TIME_LEN 32
+/* Formats @ms as RFC 3339 UTC with milliseconds: 2026-11-23T19:18:13.123Z */
+void util_time_format(int64_t ms, char out[UTIL_TIME_LEN]);
+/* Parses an ISO 8601 / RFC 3339 timestamp as xAPI allows it (date, 'T',
+ * time with optional fraction, offset Z or +hh:mm / -hh[:mm]).  Returns false
+ * for anything else.  *ms is the instant, truncated to the millisecond. */
+bool util_time_parse(const char *s, int64_t *ms) LV_WARN_UNUSED;
+
+#define UTIL_UUID_LEN 37
+/* A random (version 4) UUID in lower-case canonical form. */
+void util_uuid_v4(char out[UTIL_UUID_LEN]);
+/* True when @s is a canonical 8-4-4-4-12 hex UUID (any case, any version). */
+bool util_uuid_valid(const char *s);
+/* Lower-cases a valid UUID into @out. */
+void util_uuid_lower(const char *s, char out[UTIL_UUID_LEN]);
+
+/* Reads a whole file of at most @max bytes; the result is NUL-terminated and
+ * must be free()d.  LV_ERR_TOO_LARGE when the file is bigger. */
+enum lv_status util_read_file(const char *path, size_t max, char **data, size_t *len) LV_WARN_UNUSED;
+/* Writes @len bytes to @path atomically (temp file + fsync + rename) with
+ * mode @mode; fails with LV_ERR_EXISTS when @exclusive and the file exists. */
+enum lv_status util_write_file(const char *path, const void *data, size_t len,
+			       unsigned mode, bool exclusive) LV_WARN_UNUSED;
+
+#endif

@@ -1,0 +1,86 @@
+#include <string.h>
+
+#include "harness.h"
+#include "util/util.h"
+
+START_TEST(buf_respects_cap)
+{
+	struct buf b;
+	buf_init(&b, 8);
+	ck_assert_int_eq(buf_append_str(&b, "12345"), LV_OK);
+	ck_assert_int_eq(buf_append_str(&b, "678"), LV_OK);
+	ck_assert_int_eq(buf_append_str(&b, "9"), LV_ERR_TOO_LARGE);
+	ck_assert_str_eq(b.data, "12345678");
+	ck_assert_uint_eq(b.len, 8);
+	buf_free(&b);
+}
+END_TEST
+
+START_TEST(time_roundtrip)
+{
+	int64_t ms;
+	char out[UTIL_TIME_LEN];
+	ck_assert(util_time_parse("2013-05-18T05:32:34.804Z", &ms));
+	util_time_format(ms, out);
+	ck_assert_str_eq(out, "2013-05-18T05:32:34.804Z");
+	ck_assert(util_time_parse("2013-05-18T07:32:34.804+02:00", &ms));
+	util_time_format(ms, out);
+	ck_assert_str_eq(out, "2013-05-18T05:32:34.804Z");
+	ck_assert(util_time_parse("1970-01-01T00:00:00Z", &ms));
+	ck_assert_int_eq(ms, 0);
+}
+END_TEST
+
+START_TEST(time_rejects_bad)
+{
+	int64_t ms;
+	ck_assert(!util_time_parse("2013-05-18", &ms));
+	ck_assert(!util_time_parse("2013-05-18T05:32:34", &ms));
+	ck_assert(!util_time_parse("2013-13-18T05:32:34Z", &ms));
+	ck_assert(!util_time_parse("2013-02-30T05:32:34Z", &ms));
+	ck_assert(!util_time_parse("2013-05-18T05:32:34-00:00", &ms));
+	ck_assert(!util_time_parse("2013-05-18T05:32:34.Z", &ms));
+	ck_assert(!util_time_parse("2013-05-18 05:32:34Z", &ms));
+}
+END_TEST
+
+START_TEST(uuid_forms)
+{
+	char u[UTIL_UUID_LEN];
+	util_uuid_v4(u);
+	ck_assert(util_uuid_valid(u));
+	ck_assert_int_eq(u[14], '4');
+	ck_assert(util_uuid_valid("AAAAAAAA-bbbb-cccc-dddd-eeeeeeeeeeee"));
+	ck_assert(!util_uuid_valid("AAAAAAAA-bbbb-cccc-dddd-eeeeeeeeeee"));
+	ck_assert(!util_uuid_valid("AAAAAAAAXbbbb-cccc-dddd-eeeeeeeeeeee"));
+	ck_assert(!util_uuid_valid("gaaaaaaa-bbbb-cccc-dddd-eeeeeeeeeeee"));
+}
+END_TEST
+
+START_TEST(status_strings)
+{
+	ck_assert_str_eq(lv_status_str(LV_OK), "ok");
+	ck_assert_str_eq(lv_status_str(LV_ERR_CONFLICT), "conflict");
+	ck_assert_uint_eq(lv_status_http(LV_ERR_TOO_LARGE), 413);
+	ck_assert_uint_eq(lv_status_http(LV_ERR_UNAUTHORIZED), 401);
+}
+END_TEST
+
+Suite *lv_test_suite(void)
+{
+	Suite *s = suite_create("util");
+	TCase *tc = tcase_create("buf");
+	tcase_add_test(tc, buf_respects_cap);
+	suite_add_tcase(s, tc);
+	tc = tcase_create("time");
+	tcase_add_test(tc, time_roundtrip);
+	tcase_add_test(tc, time_rejects_bad);
+	suite_add_tcase(s, tc);
+	tc = tcase_create("uuid");
+	tcase_add_test(tc, uuid_forms);
+	suite_add_tcase(s, tc);
+	tc = tcase_create("status");
+	tcase_add_test(tc, status_strings);
+	suite_add_tcase(s, tc);
+	return s;
+}
