@@ -1,2 +1,118 @@
+/* learnvault — one binary, subcommands.  Human text goes to stderr; machine
+ * output is one JSON object on stdout. */
+#include <stdarg.h>
 #include <stdio.h>
-int main(void) { fprintf(stderr, "learnvault: no command\n"); return 2; }
+#include <stdlib.h>
+#include <string.h>
+
+#include <sodium.h>
+
+#include "cli.h"
+#include "util/util.h"
+
+int cli_fail(const char *fmt, ...)
+{
+	va_list ap;
+	fputs("learnvault: ", stderr);
+	va_start(ap, fmt);
+	vfprintf(stderr, fmt, ap);
+	va_end(ap);
+	fputc('\n', stderr);
+	return 1;
+}
+
+int cli_print(cJSON *o)
+{
+	char *t = cJSON_PrintUnformatted(o);
+	cJSON_Delete(o);
+	if (!t)
+		return cli_fail("out of memory");
+	puts(t);
+	fflush(stdout);
+	free(t);
+	return 0;
+}
+
+int cli_read_passphrase(const char *path, char **pass, size_t *len)
+{
+	char *raw = NULL;
+	size_t n = 0;
+	*pass = NULL;
+	*len = 0;
+	if (util_read_file(path, 4096, &raw, &n) != LV_OK)
+		return cli_fail("cannot read the passphrase file");
+	size_t l = strcspn(raw, "\r\n");
+	if (l == 0) {
+		sodium_memzero(raw, n);
+		free(raw);
+		return cli_fail("the passphrase file is empty");
+	}
+	*pass = sodium_malloc(l + 1);
+	if (*pass) {
+		memcpy(*pass, raw, l);
+		(*pass)[l] = 0;
+		*len = l;
+	}
+	sodium_memzero(raw, n);
+	free(raw);
+	return *pass ? 0 : cli_fail("out of memory");
+}
+
+int cli_open(const char *dir, const char *pass_file, struct lv_node **node)
+{
+	struct lv_node_keysource ks = {0};
+	char *pass = NULL;
+	if (!dir)
+		return cli_fail("--data DIR is required");
+	if (pass_file && cli_read_passphrase(pass_file, &pass, &ks.passphrase_len) != 0)
+		return 1;
+	ks.passphrase = pass;
+	enum lv_status st = lv_node_open(dir, &ks, NULL, node);
+	if (pass)
+		sodium_free(pass);
+	if (st != LV_OK)
+		return cli_fail("cannot open the node in %s: %s", dir, lv_status_str(st));
+	return 0;
+}
+
+static void usage(void)
+{
+	fputs("usage: learnvault COMMAND [options]\n"
+	      "  init --data DIR [--passphrase-file F] [--origin NAME]\n"
+	      "  serve --data DIR [--listen HOST:PORT] [--threads N] [--passphrase-file F]\n"
+	      "  credential add --data DIR --role provider|learner|analyst|auditor|admin\n"
+	      "                 [--learner ID] [--purpose P]... [--label TEXT]\n"
+	      "  credential list --data DIR | credential revoke --data DIR ID\n"
+	      "  learner add --data DIR (--mbox mailto:... | --account HOMEPAGE NAME) [--name NAME]\n"
+	      "  ingest --data DIR [--provider ID] FILE.json\n"
+	      "  setting get|set --data DIR NAME [VALUE]\n"
+	      "  bench ingest [--statements N] [--learners N]\n"
+	      "  demo-seed --data DIR --examples DIR\n", stderr);
+}
+
+int main(int argc, char **argv)
+{
+	if (sodium_init() < 0)
+		return cli_fail("libsodium failed to initialise");
+	if (argc < 2) {
+		usage();
+		return 2;
+	}
+	static const struct {
+		const char *name;
+		int (*fn)(int, char **);
+	} cmds[] = {
+		{"init", cmd_init}, {"serve", cmd_serve}, {"credential", cmd_credential},
+		{"learner", cmd_learner}, {"ingest", cmd_ingest}, {"setting", cmd_setting},
+		{"demo-seed", cmd_demo_seed}, {"bench", cmd_bench},
+	};
+	for (size_t i = 0; i < sizeof cmds / sizeof cmds[0]; i++)
+		if (strcmp(argv[1], cmds[i].name) == 0)
+			return cmds[i].fn(argc - 1, argv + 1);
+	if (strcmp(argv[1], "--help") == 0 || strcmp(argv[1], "help") == 0) {
+		usage();
+		return 0;
+	}
+	usage();
+	return cli_fail("unknown command '%s'", argv[1]) + 1;
+}

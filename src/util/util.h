@@ -33,7 +33,7 @@ int64_t util_now_ms(void);
 /* Monotonic seconds, for measuring durations. */
 double util_mono_s(void);
 
-#define UTIL_TIME_LEN 32
+#define UTIL_TIME_LEN 64
 /* Formats @ms as RFC 3339 UTC with milliseconds: 2026-11-23T19:18:13.123Z */
 void util_time_format(int64_t ms, char out[UTIL_TIME_LEN]);
 /* Parses an ISO 8601 / RFC 3339 timestamp as xAPI allows it (date, 'T',

@@ -1,0 +1,138 @@
+/* learnvault — a node: its data directory, key hierarchy, learners and
+ * credentials.
+ *
+ * A node lives in one directory:
+ *   node.json   public parameters (key source, KDF salt, origin); 0644
+ *   node.key    32 random bytes, the key-encryption key (KEK); 0600
+ *               (absent when the KEK is derived from a passphrase)
+ *   node.db     SQLCipher, keyed by a subkey of the KEK: registry, wrapped
+ *               vault keys, credentials, statement index, settings
+ *   vaults/<pseudonym>.db  one SQLCipher file per learner, each with its
+ *               own random 256-bit key, stored only wrapped under the KEK
+ *
+ * All functions are thread-safe on one struct lv_node: a node serialises
+ * its storage operations internally.
+ */
+#ifndef LEARNVAULT_NODE_H
+#define LEARNVAULT_NODE_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "learnvault/status.h"
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+struct lv_node;
+
+/* Where the KEK comes from.  @passphrase NULL: DIR/node.key.  Otherwise the
+ * KEK is Argon2id(passphrase, salt in node.json) and node.key is not used.
+ * The passphrase is borrowed for the call only. */
+struct lv_node_keysource {
+	const char *passphrase;
+	size_t passphrase_len;
+};
+
+/* Creates a node in @dir (created if missing, must hold no node yet:
+ * LV_ERR_EXISTS otherwise).  @origin names the node in audit checkpoints
+ * (NULL: "learnvault.local/node").  On success *@audit_vkey receives the
+ * audit verifier key text (caller frees with free()); NULL on failure. */
+LV_EXPORT enum lv_status lv_node_init(const char *dir, const struct lv_node_keysource *ks,
+				      const char *origin, char **audit_vkey) LV_WARN_UNUSED;
+
+struct lv_node_options {
+	unsigned vault_cache; /* open vault handles kept (0: default 1024) */
+	bool read_only;       /* reserved; must be false */
+};
+
+/* Opens the node in @dir.  @opt may be NULL for defaults.  On success
+ * *@out owns the node (release with lv_node_close); NULL on failure.
+ * LV_ERR_CRYPTO when the key does not open node.db. */
+LV_EXPORT enum lv_status lv_node_open(const char *dir, const struct lv_node_keysource *ks,
+				      const struct lv_node_options *opt,
+				      struct lv_node **out) LV_WARN_UNUSED;
+
+/* Flushes and closes every vault and node.db, wipes keys.  NULL is a no-op. */
+LV_EXPORT void lv_node_close(struct lv_node *node);
+
+/* Node settings (stored in node.db).  Known: "auto_enrol" ("on"/"off"),
+ * "max_body_bytes", "origin".  *@value is a malloc'd copy (caller frees). */
+LV_EXPORT enum lv_status lv_node_setting_get(struct lv_node *node, const char *name,
+					     char **value) LV_WARN_UNUSED;
+LV_EXPORT enum lv_status lv_node_setting_set(struct lv_node *node, const char *name,
+					     const char *value) LV_WARN_UNUSED;
+
+/* ---- learners ---- */
+
+#define LV_PSEUDONYM_LEN 33 /* 32 hex chars + NUL */
+
+/* Enrols the learner whose xAPI actor (Agent or Group JSON text) is
+ * @actor_json, creating a vault, or finds the existing enrolment.
+ * *@created tells which.  @pseudonym receives the learner's pseudonym. */
+LV_EXPORT enum lv_status lv_learner_enrol(struct lv_node *node, const char *actor_json,
+					  char pseudonym[LV_PSEUDONYM_LEN],
+					  bool *created) LV_WARN_UNUSED;
+
+/* Number of enrolled learners. */
+LV_EXPORT enum lv_status lv_learner_count(struct lv_node *node, int64_t *count) LV_WARN_UNUSED;
+
+/* ---- credentials ---- */
+
+enum lv_role {
+	LV_ROLE_NONE = 0,
+	LV_ROLE_PROVIDER = 1,
+	LV_ROLE_LEARNER = 2,
+	LV_ROLE_ANALYST = 3,
+	LV_ROLE_AUDITOR = 4,
+	LV_ROLE_ADMIN = 5,
+};
+
+LV_EXPORT const char *lv_role_str(enum lv_role r);
+/* LV_ROLE_NONE for an unknown name. */
+LV_EXPORT enum lv_role lv_role_parse(const char *name);
+
+#define LV_CRED_ID_LEN 25   /* 24 chars + NUL */
+#define LV_MAX_PURPOSES 16
+
+/* An authenticated principal.  Strings are owned by the struct. */
+struct lv_principal {
+	enum lv_role role;
+	char id[LV_CRED_ID_LEN];            /* credential id (public) */
+	char learner[LV_PSEUDONYM_LEN];     /* bound learner, "" if none */
+	char *purposes[LV_MAX_PURPOSES];    /* bound purposes (analyst) */
+	size_t npurposes;
+};
+LV_EXPORT void lv_principal_clear(struct lv_principal *p);
+
+/* Issues a credential.  For LV_ROLE_PROVIDER the caller presents @id as the
+ * Basic user and the secret as the password; every other role presents
+ * "<id>.<secret>" as a bearer token.  @learner is required for
+ * LV_ROLE_LEARNER (a pseudonym), NULL otherwise.  @purposes may be NULL.
+ * *@secret receives the secret (sodium_malloc'd: release with
+ * sodium_free); only its keyed hash is stored. */
+LV_EXPORT enum lv_status lv_credential_add(struct lv_node *node, enum lv_role role,
+					   const char *learner, const char *const *purposes,
+					   size_t npurposes, const char *label,
+					   char id[LV_CRED_ID_LEN], char **secret) LV_WARN_UNUSED;
+
+/* Checks a credential in constant time.  On success fills @out (clear with
+ * lv_principal_clear); on failure @out is zeroed and the status is
+ * LV_ERR_UNAUTHORIZED whatever went wrong. */
+LV_EXPORT enum lv_status lv_credential_check(struct lv_node *node, const char *id,
+					     const char *secret,
+					     struct lv_principal *out) LV_WARN_UNUSED;
+
+/* Revokes credential @id.  LV_ERR_NOT_FOUND when there is none. */
+LV_EXPORT enum lv_status lv_credential_revoke(struct lv_node *node, const char *id) LV_WARN_UNUSED;
+
+/* JSON array of credentials (id, role, learner, purposes, label, created,
+ * revoked); never secrets.  *@json is malloc'd. */
+LV_EXPORT enum lv_status lv_credential_list(struct lv_node *node, char **json) LV_WARN_UNUSED;
+
+#ifdef __cplusplus
+}
+#endif
+#endif

@@ -1,0 +1,38 @@
+/* learnvault — the HTTP server (libmicrohttpd). */
+#ifndef LEARNVAULT_SERVER_H
+#define LEARNVAULT_SERVER_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "learnvault/node.h"
+#include "learnvault/status.h"
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+struct lv_server;
+
+struct lv_server_options {
+	const char *host;        /* numeric IPv4/IPv6 address; NULL: 127.0.0.1 */
+	uint16_t port;           /* 0: any free port (see lv_server_port) */
+	unsigned threads;        /* 0: one per core */
+	size_t max_body_bytes;   /* 0: the node's max_body_bytes setting */
+};
+
+/* Starts serving @node (borrowed: it must outlive the server).  On success
+ * *@out owns the running server; stop and free it with lv_server_destroy. */
+LV_EXPORT enum lv_status lv_server_start(struct lv_node *node, const struct lv_server_options *opt,
+					 struct lv_server **out) LV_WARN_UNUSED;
+
+/* The bound port (useful when started with port 0). */
+LV_EXPORT uint16_t lv_server_port(const struct lv_server *srv);
+
+/* Stops accepting, waits for in-flight requests, frees.  NULL is a no-op. */
+LV_EXPORT void lv_server_destroy(struct lv_server *srv);
+
+#ifdef __cplusplus
+}
+#endif
+#endif

@@ -1,0 +1,647 @@
+/* multipart/mixed (RFC 2046 §5.1) for xAPI statement requests and
+ * responses, and the xAPI 1.0.3 attachment rules (Communication §1.5.2,
+ * Data §2.4.11, §2.6).  The parser works on a complete in-memory body whose
+ * size the HTTP layer has already capped. */
+#include <stdarg.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+#include <sodium.h>
+
+#include "http/multipart.h"
+
+#define SIGNATURE_USAGE "http://adlnet.gov/expapi/attachments/signature"
+#define SHA256_HEX_LEN (crypto_hash_sha256_BYTES * 2)
+
+static void set_err(char err[MP_ERR_LEN], const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+
+static void set_err(char err[MP_ERR_LEN], const char *fmt, ...)
+{
+	va_list ap;
+	va_start(ap, fmt);
+	vsnprintf(err, MP_ERR_LEN, fmt, ap);
+	va_end(ap);
+}
+
+static bool is_lwsp(char c)
+{
+	return c == ' ' || c == '\t';
+}
+
+/* RFC 2045 token characters, for header names and parameter names. */
+static bool is_tchar(unsigned char c)
+{
+	if (c <= 0x20 || c >= 0x7f)
+		return false;
+	return !strchr("()<>@,;:\\\"/[]?=", c);
+}
+
+/* RFC 2046 bchars; the space is only allowed inside the boundary. */
+static bool is_bchar(unsigned char c)
+{
+	if ((c >= '0' && c <= '9') || (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z'))
+		return true;
+	return c != '\0' && strchr("'()+_,-./:=? ", c) != NULL;
+}
+
+/* Compares the media type of a Content-Type value (before any ';',
+ * surrounding whitespace ignored) with @want, case-insensitively. */
+static bool media_type_is(const char *value, const char *want)
+{
+	if (!value)
+		return false;
+	while (is_lwsp(*value))
+		value++;
+	size_t n = strcspn(value, ";");
+	while (n && is_lwsp(value[n - 1]))
+		n--;
+	return n == strlen(want) && strncasecmp(value, want, n) == 0;
+}
+
+/* Extracts the boundary parameter from a Content-Type header value. */
+static enum lv_status parse_boundary(const char *ct, char boundary[MP_BOUNDARY_LEN], char err[MP_ERR_LEN])
+{
+	boundary[0] = '\0';
+	if (!ct) {
+		set_err(err, "missing Content-Type");
+		return LV_ERR_INVALID;
+	}
+	if (!media_type_is(ct, "multipart/mixed")) {
+		set_err(err, "Content-Type is not multipart/mixed");
+		return LV_ERR_INVALID;
+	}
+	const char *p = strchr(ct, ';');
+	bool found = false;
+	while (p && *p == ';') {
+		p++;
+		while (is_lwsp(*p))
+			p++;
+		if (*p == '\0')
+			break; /* "multipart/mixed;" — a trailing ';' carries nothing */
+		const char *name = p;
+		while (is_tchar((unsigned char)*p))
+			p++;
+		size_t name_len = (size_t)(p - name);
+		while (is_lwsp(*p))
+			p++;
+		if (name_len == 0 || *p != '=') {
+			set_err(err, "malformed Content-Type parameter");
+			return LV_ERR_INVALID;
+		}
+		p++;
+		while (is_lwsp(*p))
+			p++;
+		char val[MP_BOUNDARY_LEN];
+		size_t vl = 0;
+		bool too_long = false;
+		if (*p == '"') {
+			p++;
+			while (*p && *p != '"') {
+				if (*p == '\\' && p[1])
+					p++;
+				if (vl + 1 < sizeof val)
+					val[vl++] = *p;
+				else
+					too_long = true;
+				p++;
+			}
+			if (*p != '"') {
+				set_err(err, "unterminated quoted Content-Type parameter");
+				return LV_ERR_INVALID;
+			}
+			p++;
+		} else {
+			/* Strictly a token, but clients send unquoted boundaries
+			 * with '=' or ':' in them; take the run up to ';' or
+			 * whitespace and let the bchar check below judge it. */
+			while (*p && *p != ';' && *p != '"' && !is_lwsp(*p)) {
+				if (vl + 1 < sizeof val)
+					val[vl++] = *p;
+				else
+					too_long = true;
+				p++;
+			}
+		}
+		val[vl] = '\0';
+		while (is_lwsp(*p))
+			p++;
+		if (*p != '\0' && *p != ';') {
+			set_err(err, "malformed Content-Type parameter");
+			return LV_ERR_INVALID;
+		}
+		if (name_len != strlen("boundary") || strncasecmp(name, "boundary", name_len) != 0)
+			continue;
+		if (found) {
+			set_err(err, "repeated boundary parameter");
+			return LV_ERR_INVALID;
+		}
+		found = true;
+		/* RFC 2046: 1..70 bchars, not ending in a space. */
+		if (too_long || vl == 0 || vl > 70 || val[vl - 1] == ' ') {
+			set_err(err, "boundary must be 1 to 70 characters");
+			return LV_ERR_INVALID;
+		}
+		for (size_t i = 0; i < vl; i++) {
+			if (!is_bchar((unsigned char)val[i])) {
+				set_err(err, "invalid character in boundary");
+				return LV_ERR_INVALID;
+			}
+		}
+		memcpy(boundary, val, vl + 1);
+	}
+	if (!found) {
+		set_err(err, "multipart/mixed without boundary parameter");
+		return LV_ERR_INVALID;
+	}
+	return LV_OK;
+}
+
+/* After "--boundary": transport padding then CRLF.  Returns the offset just
+ * past the CRLF, or 0 when the line is not a delimiter line. */
+static size_t delimiter_line_end(const unsigned char *b, size_t len, size_t i)
+{
+	while (i < len && is_lwsp((char)b[i]))
+		i++;
+	if (i + 1 < len && b[i] == '\r' && b[i + 1] == '\n')
+		return i + 2;
+	return 0;
+}
+
+static void part_free(struct mp_part *p)
+{
+	free(p->content_type);
+	free(p->transfer_encoding);
+	free(p->sha2);
+}
+
+void multipart_free(struct mp_list *l)
+{
+	if (!l)
+		return;
+	for (size_t i = 0; i < l->n; i++)
+		part_free(&l->parts[i]);
+	free(l->parts);
+	l->parts = NULL;
+	l->n = 0;
+}
+
+/* Parses the header block [h, h+hl) (lines each ending in CRLF, without the
+ * blank line) into @p. */
+static enum lv_status parse_part_headers(const unsigned char *h, size_t hl, struct mp_part *p, size_t idx,
+					 char err[MP_ERR_LEN])
+{
+	size_t pos = 0;
+	unsigned lines = 0;
+	while (pos < hl) {
+		const unsigned char *eol = memmem(h + pos, hl - pos, "\r\n", 2);
+		/* The block ends at a CRLF by construction, so eol is never NULL;
+		 * check anyway rather than trust the caller. */
+		if (!eol) {
+			set_err(err, "part %zu: header line without CRLF", idx);
+			return LV_ERR_INVALID;
+		}
+		const char *line = (const char *)h + pos;
+		size_t ll = (size_t)((const char *)eol - line);
+		pos += ll + 2;
+		if (++lines > MP_MAX_HEADERS) {
+			set_err(err, "part %zu: more than %d header lines", idx, MP_MAX_HEADERS);
+			return LV_ERR_INVALID;
+		}
+		if (ll > MP_MAX_HEADER_LINE) {
+			set_err(err, "part %zu: header line longer than %d bytes", idx, MP_MAX_HEADER_LINE);
+			return LV_ERR_INVALID;
+		}
+		if (ll && is_lwsp(line[0])) {
+			/* Obsolete folding: refusing it keeps one header per line
+			 * and removes a classic request-smuggling ambiguity. */
+			set_err(err, "part %zu: folded header lines are not accepted", idx);
+			return LV_ERR_INVALID;
+		}
+		size_t nl = 0;
+		while (nl < ll && is_tchar((unsigned char)line[nl]))
+			nl++;
+		if (nl == 0 || nl >= ll || line[nl] != ':') {
+			set_err(err, "part %zu: malformed header line", idx);
+			return LV_ERR_INVALID;
+		}
+		const char *v = line + nl + 1;
+		size_t vl = ll - nl - 1;
+		while (vl && is_lwsp(*v)) {
+			v++;
+			vl--;
+		}
+		while (vl && is_lwsp(v[vl - 1]))
+			vl--;
+		for (size_t i = 0; i < vl; i++) {
+			unsigned char c = (unsigned char)v[i];
+			if ((c < 0x20 && c != '\t') || c == 0x7f) {
+				set_err(err, "part %zu: control character in header value", idx);
+				return LV_ERR_INVALID;
+			}
+		}
+		char **slot = NULL;
+		if (nl == 12 && strncasecmp(line, "Content-Type", nl) == 0)
+			slot = &p->content_type;
+		else if (nl == 25 && strncasecmp(line, "Content-Transfer-Encoding", nl) == 0)
+			slot = &p->transfer_encoding;
+		else if (nl == 21 && strncasecmp(line, "X-Experience-API-Hash", nl) == 0)
+			slot = &p->sha2;
+		if (!slot)
+			continue;
+		if (*slot) {
+			set_err(err, "part %zu: repeated %.*s header", idx, (int)nl, line);
+			return LV_ERR_INVALID;
+		}
+		*slot = strndup(v, vl);
+		if (!*slot) {
+			set_err(err, "out of memory");
+			return LV_ERR_NOMEM;
+		}
+	}
+	return LV_OK;
+}
+
+/* Splits one part's octets (between the CRLF ending a delimiter line and
+ * the CRLF starting the next delimiter) into headers and body. */
+static enum lv_status parse_part(const unsigned char *c, size_t cl, struct mp_part *p, size_t idx,
+				 char err[MP_ERR_LEN])
+{
+	size_t hl;
+	if (cl >= 2 && c[0] == '\r' && c[1] == '\n') {
+		hl = 0; /* no headers: the body starts after the blank line */
+	} else {
+		const unsigned char *sep = memmem(c, cl, "\r\n\r\n", 4);
+		if (!sep) {
+			set_err(err, "part %zu: no blank line after the headers", idx);
+			return LV_ERR_INVALID;
+		}
+		hl = (size_t)(sep - c) + 2;
+	}
+	enum lv_status st = parse_part_headers(c, hl, p, idx, err);
+	if (st != LV_OK)
+		return st;
+	p->body = c + hl + 2;
+	p->len = cl - hl - 2;
+	return LV_OK;
+}
+
+enum lv_status multipart_parse(const char *content_type, const unsigned char *body, size_t len,
+			       struct mp_list *out, char err[MP_ERR_LEN])
+{
+	char boundary[MP_BOUNDARY_LEN];
+	char dash[MP_BOUNDARY_LEN + 4]; /* "\r\n--" + boundary */
+	struct mp_list l = { NULL, 0 };
+	size_t cap = 0;
+	enum lv_status st;
+
+	out->parts = NULL;
+	out->n = 0;
+	err[0] = '\0';
+	st = parse_boundary(content_type, boundary, err);
+	if (st != LV_OK)
+		goto out;
+	if (!body && len) {
+		set_err(err, "no body");
+		st = LV_ERR_INVALID;
+		goto out;
+	}
+	int dl = snprintf(dash, sizeof dash, "\r\n--%s", boundary);
+	if (dl < 0 || (size_t)dl >= sizeof dash) {
+		st = LV_ERR_INTERNAL;
+		goto out;
+	}
+	size_t dlen = (size_t)dl;
+
+	/* The first delimiter may open the body without a CRLF before it;
+	 * anything before it is preamble. */
+	size_t pos;
+	if (len >= dlen - 2 && memcmp(body, dash + 2, dlen - 2) == 0) {
+		pos = dlen - 2;
+	} else {
+		const unsigned char *f = body ? memmem(body, len, dash, dlen) : NULL;
+		if (!f) {
+			set_err(err, "boundary not found in body");
+			st = LV_ERR_INVALID;
+			goto out;
+		}
+		pos = (size_t)(f - body) + dlen;
+	}
+
+	for (;;) {
+		/* pos is just past a "--boundary". */
+		if (pos + 1 < len && body[pos] == '-' && body[pos + 1] == '-') {
+			if (l.n == 0) {
+				set_err(err, "multipart body has no parts");
+				st = LV_ERR_INVALID;
+				goto out;
+			}
+			break; /* close delimiter; the rest is epilogue */
+		}
+		size_t start = delimiter_line_end(body, len, pos);
+		if (!start) {
+			set_err(err, "malformed boundary line (missing CRLF or final boundary)");
+			st = LV_ERR_INVALID;
+			goto out;
+		}
+		/* Search from start-2 so a part with nothing in it (delimiter
+		 * lines back to back) is seen as empty, not skipped. */
+		const unsigned char *next = memmem(body + start - 2, len - (start - 2), dash, dlen);
+		if (!next) {
+			set_err(err, "missing final boundary (body truncated?)");
+			st = LV_ERR_INVALID;
+			goto out;
+		}
+		size_t end = (size_t)(next - body);
+		if (end < start) {
+			set_err(err, "part %zu is empty", l.n);
+			st = LV_ERR_INVALID;
+			goto out;
+		}
+		if (l.n == MP_MAX_PARTS) {
+			set_err(err, "more than %d parts", MP_MAX_PARTS);
+			st = LV_ERR_INVALID;
+			goto out;
+		}
+		if (l.n == cap) {
+			size_t ncap = cap ? cap * 2 : 4;
+			if (ncap > MP_MAX_PARTS)
+				ncap = MP_MAX_PARTS;
+			struct mp_part *np = realloc(l.parts, ncap * sizeof *np);
+			if (!np) {
+				set_err(err, "out of memory");
+				st = LV_ERR_NOMEM;
+				goto out;
+			}
+			l.parts = np;
+			cap = ncap;
+		}
+		struct mp_part *p = &l.parts[l.n++];
+		memset(p, 0, sizeof *p);
+		st = parse_part(body + start, end - start, p, l.n - 1, err);
+		if (st != LV_OK)
+			goto out;
+		pos = end + dlen;
+	}
+	*out = l;
+	l.parts = NULL;
+	l.n = 0;
+	st = LV_OK;
+out:
+	multipart_free(&l);
+	return st;
+}
+
+/* --- attachment rules ------------------------------------------------- */
+
+static void sha256_hex(const unsigned char *d, size_t n, char hex[SHA256_HEX_LEN + 1])
+{
+	unsigned char h[crypto_hash_sha256_BYTES];
+	crypto_hash_sha256(h, d, n);
+	sodium_bin2hex(hex, SHA256_HEX_LEN + 1, h, sizeof h);
+}
+
+/* sha2 is hex; clients differ in letter case. */
+static bool sha2_eq(const char *a, const char *b)
+{
+	return a && b && strcasecmp(a, b) == 0;
+}
+
+static const char *attachment_str(const cJSON *att, const char *key)
+{
+	const cJSON *v = cJSON_GetObjectItemCaseSensitive(att, key);
+	return cJSON_IsString(v) ? v->valuestring : NULL;
+}
+
+/* Calls @fn for every attachment of every statement. */
+typedef enum lv_status (*att_fn)(void *ctx, const cJSON *st, const cJSON *att, size_t si, size_t ai,
+				 char err[MP_ERR_LEN]);
+
+static enum lv_status for_each_attachment(const cJSON *statements, att_fn fn, void *ctx, char err[MP_ERR_LEN])
+{
+	const cJSON *st;
+	size_t si = 0;
+	bool single = cJSON_IsObject(statements);
+	if (!single && !cJSON_IsArray(statements)) {
+		set_err(err, "statements must be an object or an array");
+		return LV_ERR_INVALID;
+	}
+	for (st = single ? statements : statements->child; st; st = single ? NULL : st->next, si++) {
+		if (!cJSON_IsObject(st)) {
+			set_err(err, "statement %zu is not an object", si);
+			return LV_ERR_INVALID;
+		}
+		const cJSON *atts = cJSON_GetObjectItemCaseSensitive(st, "attachments");
+		if (!atts)
+			continue;
+		if (!cJSON_IsArray(atts)) {
+			set_err(err, "statement %zu: attachments is not an array", si);
+			return LV_ERR_INVALID;
+		}
+		const cJSON *att;
+		size_t ai = 0;
+		cJSON_ArrayForEach(att, atts) {
+			if (!cJSON_IsObject(att) || !attachment_str(att, "sha2")) {
+				set_err(err, "statement %zu: attachment %zu needs a sha2 string", si, ai);
+				return LV_ERR_INVALID;
+			}
+			enum lv_status s = fn(ctx, st, att, si, ai, err);
+			if (s != LV_OK)
+				return s;
+			ai++;
+		}
+	}
+	return LV_OK;
+}
+
+struct check_ctx {
+	const struct mp_list *l;
+	bool *referenced; /* per part, index 0 unused */
+};
+
+static const struct mp_part *find_part(const struct mp_list *l, const char *sha2, size_t *idx)
+{
+	for (size_t i = 1; l && i < l->n; i++) {
+		if (sha2_eq(l->parts[i].sha2, sha2)) {
+			if (idx)
+				*idx = i;
+			return &l->parts[i];
+		}
+	}
+	return NULL;
+}
+
+static enum lv_status check_one(void *vctx, const cJSON *st, const cJSON *att, size_t si, size_t ai,
+				char err[MP_ERR_LEN])
+{
+	struct check_ctx *c = vctx;
+	const char *sha2 = attachment_str(att, "sha2");
+	size_t idx = 0;
+	const struct mp_part *part = find_part(c->l, sha2, &idx);
+	if (part)
+		c->referenced[idx] = true;
+	bool has_url = cJSON_GetObjectItemCaseSensitive(att, "fileUrl") != NULL;
+	const char *usage = attachment_str(att, "usageType");
+	bool signature = usage && strcmp(usage, SIGNATURE_USAGE) == 0;
+
+	if (!signature) {
+		if (!part && !has_url) {
+			set_err(err, "statement %zu: attachment %zu has neither fileUrl nor a part", si, ai);
+			return LV_ERR_INVALID;
+		}
+		return LV_OK;
+	}
+	/* xAPI §2.6: the JWS travels as an application/octet-stream part;
+	 * anything else under the signature usageType is a malformed
+	 * signature, not an ordinary attachment. */
+	if (!media_type_is(attachment_str(att, "contentType"), "application/octet-stream")) {
+		set_err(err, "statement %zu: signature attachment must be application/octet-stream", si);
+		return LV_ERR_INVALID;
+	}
+	if (!part) {
+		set_err(err, "statement %zu: signature attachment has no part", si);
+		return LV_ERR_INVALID;
+	}
+	char jerr[MP_ERR_LEN];
+	enum lv_status s = xapi_jws_verify((const char *)part->body, part->len, st, jerr);
+	if (s != LV_OK) {
+		set_err(err, "statement %zu: signature: %s", si, jerr);
+		return s;
+	}
+	return LV_OK;
+}
+
+enum lv_status multipart_check_attachments(const cJSON *statements, const struct mp_list *l,
+					   char err[MP_ERR_LEN])
+{
+	enum lv_status st = LV_OK;
+	struct check_ctx c = { l, NULL };
+
+	err[0] = '\0';
+	if (l && l->n > 0) {
+		if (!media_type_is(l->parts[0].content_type, "application/json")) {
+			set_err(err, "first part must have Content-Type application/json");
+			return LV_ERR_INVALID;
+		}
+		for (size_t i = 1; i < l->n; i++) {
+			const struct mp_part *p = &l->parts[i];
+			if (!p->sha2) {
+				set_err(err, "part %zu has no X-Experience-API-Hash", i);
+				return LV_ERR_INVALID;
+			}
+			if (!p->transfer_encoding || strcasecmp(p->transfer_encoding, "binary") != 0) {
+				set_err(err, "part %zu: Content-Transfer-Encoding must be binary", i);
+				return LV_ERR_INVALID;
+			}
+			char hex[SHA256_HEX_LEN + 1];
+			sha256_hex(p->body, p->len, hex);
+			if (!sha2_eq(hex, p->sha2)) {
+				set_err(err, "part %zu: X-Experience-API-Hash does not match its content", i);
+				return LV_ERR_INVALID;
+			}
+			for (size_t j = 1; j < i; j++) {
+				if (sha2_eq(l->parts[j].sha2, p->sha2)) {
+					set_err(err, "parts %zu and %zu have the same hash", j, i);
+					return LV_ERR_INVALID;
+				}
+			}
+		}
+		c.referenced = calloc(l->n, sizeof *c.referenced);
+		if (!c.referenced) {
+			set_err(err, "out of memory");
+			return LV_ERR_NOMEM;
+		}
+	}
+	st = for_each_attachment(statements, check_one, &c, err);
+	if (st != LV_OK)
+		goto out;
+	for (size_t i = 1; l && i < l->n; i++) {
+		if (!c.referenced[i]) {
+			set_err(err, "part %zu is not referenced by any attachment sha2", i);
+			st = LV_ERR_INVALID;
+			goto out;
+		}
+	}
+out:
+	free(c.referenced);
+	return st;
+}
+
+/* --- response building ------------------------------------------------- */
+
+static bool has_crlf(const char *s)
+{
+	return s && strpbrk(s, "\r\n") != NULL;
+}
+
+static bool boundary_free(const char *b, const char *json, size_t json_len, const struct mp_part *parts,
+			  size_t n)
+{
+	size_t bl = strlen(b);
+	if (memmem(json, json_len, b, bl))
+		return false;
+	for (size_t i = 0; i < n; i++)
+		if (parts[i].len && memmem(parts[i].body, parts[i].len, b, bl))
+			return false;
+	return true;
+}
+
+enum lv_status multipart_build(const char *json, size_t json_len, const struct mp_part *parts, size_t n,
+			       struct buf *out, char boundary_out[MP_BOUNDARY_LEN])
+{
+	size_t start = out->len;
+	char b[MP_BOUNDARY_LEN];
+	enum lv_status st = LV_ERR_INVALID;
+
+	boundary_out[0] = '\0';
+	if (!json || (n && !parts))
+		goto out;
+	for (size_t i = 0; i < n; i++) {
+		if (!parts[i].sha2 || !*parts[i].sha2 || has_crlf(parts[i].sha2) ||
+		    has_crlf(parts[i].content_type) || (!parts[i].body && parts[i].len))
+			goto out;
+	}
+	/* 128 random bits make a collision with content practically
+	 * impossible, but a boundary inside a part would corrupt the response
+	 * silently, so look and draw again. */
+	bool ok = false;
+	for (int tries = 0; tries < 8 && !ok; tries++) {
+		unsigned char r[16];
+		randombytes_buf(r, sizeof r);
+		sodium_bin2hex(b, sizeof b, r, sizeof r);
+		ok = boundary_free(b, json, json_len, parts, n);
+	}
+	if (!ok) {
+		st = LV_ERR_INTERNAL;
+		goto out;
+	}
+	st = buf_printf(out, "--%s\r\nContent-Type: application/json\r\n\r\n", b);
+	if (st == LV_OK)
+		st = buf_append(out, json, json_len);
+	for (size_t i = 0; i < n && st == LV_OK; i++) {
+		bool dup = false;
+		for (size_t j = 0; j < i && !dup; j++)
+			dup = sha2_eq(parts[j].sha2, parts[i].sha2);
+		if (dup)
+			continue;
+		st = buf_printf(out,
+				"\r\n--%s\r\nContent-Type: %s\r\nContent-Transfer-Encoding: binary\r\n"
+				"X-Experience-API-Hash: %s\r\n\r\n",
+				b, parts[i].content_type ? parts[i].content_type : "application/octet-stream",
+				parts[i].sha2);
+		if (st == LV_OK)
+			st = buf_append(out, parts[i].body, parts[i].len);
+	}
+	if (st == LV_OK)
+		st = buf_printf(out, "\r\n--%s--\r\n", b);
+	if (st == LV_OK)
+		memcpy(boundary_out, b, sizeof b);
+out:
+	if (st != LV_OK && out->data) {
+		out->len = start;
+		out->data[start] = '\0';
+	}
+	return st;
+}

@@ -1,0 +1,443 @@
+/* The libmicrohttpd daemon, request lifecycle, parameters, auth and
+ * replies.  Business logic lives in the route files. */
+#include <arpa/inet.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <sodium.h>
+
+#include "http.h"
+#include "learnvault/server.h"
+
+#define XAPI_VERSION "1.0.3"
+
+/* ---- parameters and headers ---- */
+
+static void param_add(struct http_req *r, const char *name, const char *value, size_t vlen)
+{
+	for (size_t i = 0; i < r->nparams; i++)
+		if (strcmp(r->params[i].name, name) == 0)
+			r->params_duplicate = true;
+	if (r->nparams == HTTP_MAX_PARAMS) {
+		r->params_overflow = true;
+		return;
+	}
+	r->params[r->nparams].name = strdup(name);
+	r->params[r->nparams].value = strndup(value ? value : "", value ? vlen : 0);
+	r->nparams++;
+}
+
+static enum MHD_Result collect_arg(void *cls, enum MHD_ValueKind kind, const char *key, const char *value)
+{
+	(void)kind;
+	param_add(cls, key, value, value ? strlen(value) : 0);
+	return MHD_YES;
+}
+
+const char *req_param(const struct http_req *r, const char *name)
+{
+	for (size_t i = 0; i < r->nparams; i++)
+		if (strcmp(r->params[i].name, name) == 0)
+			return r->params[i].value;
+	return NULL;
+}
+
+const char *req_header(const struct http_req *r, const char *name)
+{
+	if (r->alternate) {
+		for (size_t i = 0; i < r->nform_headers; i++)
+			if (strcasecmp(r->form_headers[i].name, name) == 0)
+				return r->form_headers[i].value;
+		/* Authorization may also arrive as a real header. */
+		if (strcasecmp(name, "Authorization") != 0)
+			return NULL;
+	}
+	return MHD_lookup_connection_value(r->conn, MHD_HEADER_KIND, name);
+}
+
+static void req_free(struct http_req *r)
+{
+	for (size_t i = 0; i < r->nparams; i++) {
+		free(r->params[i].name);
+		free(r->params[i].value);
+	}
+	for (size_t i = 0; i < r->nform_headers; i++) {
+		free(r->form_headers[i].name);
+		free(r->form_headers[i].value);
+	}
+	buf_free(&r->body);
+	free(r->path);
+	lv_principal_clear(&r->who);
+	free(r);
+}
+
+/* ---- replies ---- */
+
+static void common_headers(struct MHD_Response *resp)
+{
+	MHD_add_response_header(resp, "X-Experience-API-Version", XAPI_VERSION);
+	MHD_add_response_header(resp, "Cache-Control", "no-store");
+	MHD_add_response_header(resp, "X-Content-Type-Options", "nosniff");
+}
+
+enum MHD_Result reply_bytes(struct http_req *r, unsigned status, const char *content_type,
+			    const void *data, size_t len, const char *const *extra)
+{
+	struct MHD_Response *resp = MHD_create_response_from_buffer(len, (void *)data, MHD_RESPMEM_MUST_COPY);
+	if (!resp)
+		return MHD_NO;
+	common_headers(resp);
+	if (content_type)
+		MHD_add_response_header(resp, "Content-Type", content_type);
+	for (size_t i = 0; extra && extra[i] && extra[i + 1]; i += 2)
+		MHD_add_response_header(resp, extra[i], extra[i + 1]);
+	enum MHD_Result ret = MHD_queue_response(r->conn, status, resp);
+	MHD_destroy_response(resp);
+	return ret;
+}
+
+enum MHD_Result reply_json(struct http_req *r, unsigned status, cJSON *json, ...)
+{
+	const char *extra[17] = {0};
+	va_list ap;
+	va_start(ap, json);
+	for (size_t i = 0; i < 16; i++) {
+		const char *s = va_arg(ap, const char *);
+		if (!s)
+			break;
+		extra[i] = s;
+	}
+	va_end(ap);
+	char *text = cJSON_PrintUnformatted(json);
+	cJSON_Delete(json);
+	if (!text)
+		return reply_error(r, 500, "out_of_memory", "could not build the response");
+	enum MHD_Result ret = reply_bytes(r, status, "application/json", text, strlen(text), extra);
+	free(text);
+	return ret;
+}
+
+enum MHD_Result reply_error(struct http_req *r, unsigned status, const char *code, const char *fmt, ...)
+{
+	char msg[512];
+	va_list ap;
+	va_start(ap, fmt);
+	vsnprintf(msg, sizeof msg, fmt, ap);
+	va_end(ap);
+	cJSON *o = cJSON_CreateObject();
+	cJSON_AddStringToObject(o, "error", code);
+	cJSON_AddStringToObject(o, "message", msg);
+	char *text = cJSON_PrintUnformatted(o);
+	cJSON_Delete(o);
+	const char *extra[] = {NULL, NULL, NULL};
+	if (status == 401) {
+		extra[0] = "WWW-Authenticate";
+		extra[1] = "Basic realm=\"learnvault\", Bearer";
+	}
+	enum MHD_Result ret = reply_bytes(r, status, "application/json", text ? text : "{}",
+					  text ? strlen(text) : 2, extra);
+	free(text);
+	return ret;
+}
+
+enum MHD_Result reply_status(struct http_req *r, enum lv_status st, const char *message)
+{
+	return reply_error(r, lv_status_http(st), lv_status_str(st), "%s",
+			   message && *message ? message : lv_status_str(st));
+}
+
+/* ---- authentication ---- */
+
+static void authenticate(struct http_req *r)
+{
+	const char *h = req_header(r, "Authorization");
+	if (!h)
+		return;
+	if (strncasecmp(h, "Basic ", 6) == 0) {
+		const char *b64 = h + 6;
+		size_t n = strlen(b64);
+		if (n > 512)
+			return;
+		unsigned char raw[400];
+		size_t len = 0;
+		if (sodium_base642bin(raw, sizeof raw - 1, b64, n, " ", &len, NULL,
+				      sodium_base64_VARIANT_ORIGINAL) != 0)
+			return;
+		raw[len] = 0;
+		char *colon = memchr(raw, ':', len);
+		if (colon) {
+			*colon = 0;
+			r->authenticated = lv_credential_check(r->node, (const char *)raw, colon + 1, &r->who) == LV_OK;
+		}
+		sodium_memzero(raw, sizeof raw);
+	} else if (strncasecmp(h, "Bearer ", 7) == 0) {
+		const char *tok = h + 7;
+		const char *dot = strchr(tok, '.');
+		char id[LV_CRED_ID_LEN];
+		if (!dot || (size_t)(dot - tok) >= sizeof id)
+			return;
+		memcpy(id, tok, (size_t)(dot - tok));
+		id[dot - tok] = 0;
+		r->authenticated = lv_credential_check(r->node, id, dot + 1, &r->who) == LV_OK;
+	}
+}
+
+/* ---- alternate request syntax (xAPI 1.0.3 Communication §1.3) ---- */
+
+static const char *const FORM_HEADERS[] = {"Authorization", "X-Experience-API-Version", "Content-Type",
+					   "Content-Length", "If-Match", "If-None-Match", NULL};
+
+struct form_ctx {
+	struct http_req *r;
+	struct buf content;
+	bool error;
+};
+
+static enum MHD_Result form_field(void *cls, enum MHD_ValueKind kind, const char *key,
+				  const char *filename, const char *content_type,
+				  const char *transfer_encoding, const char *data, uint64_t off, size_t size)
+{
+	(void)kind; (void)filename; (void)content_type; (void)transfer_encoding;
+	struct form_ctx *c = cls;
+	struct http_req *r = c->r;
+	if (strcmp(key, "content") == 0) {
+		if (buf_append(&c->content, data, size) != LV_OK)
+			c->error = true;
+		return MHD_YES;
+	}
+	for (size_t i = 0; FORM_HEADERS[i]; i++) {
+		if (strcasecmp(key, FORM_HEADERS[i]) != 0)
+			continue;
+		if (off > 0 && r->nform_headers > 0 &&
+		    strcasecmp(r->form_headers[r->nform_headers - 1].name, key) == 0) {
+			struct http_param *p = &r->form_headers[r->nform_headers - 1];
+			size_t ol = strlen(p->value);
+			char *nv = realloc(p->value, ol + size + 1);
+			if (!nv || ol + size > 8192) {
+				c->error = true;
+				return MHD_YES;
+			}
+			memcpy(nv + ol, data, size);
+			nv[ol + size] = 0;
+			p->value = nv;
+		} else if (r->nform_headers < sizeof r->form_headers / sizeof r->form_headers[0]) {
+			r->form_headers[r->nform_headers].name = strdup(key);
+			r->form_headers[r->nform_headers].value = strndup(data, size);
+			r->nform_headers++;
+		}
+		return MHD_YES;
+	}
+	if (off > 0 && r->nparams > 0 && strcmp(r->params[r->nparams - 1].name, key) == 0) {
+		struct http_param *p = &r->params[r->nparams - 1];
+		size_t ol = strlen(p->value);
+		char *nv = realloc(p->value, ol + size + 1);
+		if (!nv || ol + size > 65536) {
+			c->error = true;
+			return MHD_YES;
+		}
+		memcpy(nv + ol, data, size);
+		nv[ol + size] = 0;
+		p->value = nv;
+		return MHD_YES;
+	}
+	param_add(r, key, data, size);
+	return MHD_YES;
+}
+
+/* Returns false (and replies) when the alternate request is malformed. */
+static bool apply_alternate(struct http_req *r, enum MHD_Result *ret)
+{
+	const char *m = req_param(r, "method");
+	if (!m)
+		return true;
+	if (strcmp(r->method, "POST") != 0) {
+		*ret = reply_error(r, 400, "invalid", "the method parameter needs a POST request");
+		return false;
+	}
+	if (r->nparams != 1) {
+		*ret = reply_error(r, 400, "invalid",
+				   "alternate request syntax allows no query parameter but 'method'");
+		return false;
+	}
+	static const char *const ALLOWED[] = {"GET", "PUT", "POST", "DELETE"};
+	const char *eff = NULL;
+	for (size_t i = 0; i < 4; i++)
+		if (strcmp(m, ALLOWED[i]) == 0)
+			eff = ALLOWED[i];
+	if (!eff) {
+		*ret = reply_error(r, 400, "invalid", "unsupported method in the method parameter");
+		return false;
+	}
+	const char *ct = MHD_lookup_connection_value(r->conn, MHD_HEADER_KIND, "Content-Type");
+	if (!ct || strncasecmp(ct, "application/x-www-form-urlencoded", 33) != 0) {
+		*ret = reply_error(r, 415, "invalid", "alternate request syntax needs a form-encoded body");
+		return false;
+	}
+	free(r->params[0].name);
+	free(r->params[0].value);
+	r->nparams = 0;
+	r->alternate = true;
+	r->method = eff;
+	struct form_ctx c = {.r = r};
+	buf_init(&c.content, r->srv->max_body);
+	struct MHD_PostProcessor *pp = MHD_create_post_processor(r->conn, 65536, form_field, &c);
+	if (!pp || MHD_post_process(pp, r->body.data ? r->body.data : "", r->body.len) != MHD_YES || c.error) {
+		if (pp)
+			MHD_destroy_post_processor(pp);
+		buf_free(&c.content);
+		*ret = reply_error(r, 400, "invalid", "malformed form body");
+		return false;
+	}
+	MHD_destroy_post_processor(pp);
+	/* The content replaces the form body as the request's content. */
+	buf_free(&r->body);
+	r->body = c.content;
+	return true;
+}
+
+/* ---- dispatch ---- */
+
+static enum MHD_Result dispatch(struct http_req *r)
+{
+	enum MHD_Result ret;
+	if (r->too_large)
+		return reply_error(r, 413, "too_large", "request body exceeds %zu bytes", r->srv->max_body);
+	if (r->params_overflow)
+		return reply_error(r, 400, "invalid", "too many parameters");
+	if (!apply_alternate(r, &ret))
+		return ret;
+	r->content = (const unsigned char *)(r->body.data ? r->body.data : "");
+	r->content_len = r->body.len;
+	authenticate(r);
+	if (strcmp(r->path, "/xapi") == 0 || strncmp(r->path, "/xapi/", 6) == 0)
+		return xapi_route(r);
+	if (strcmp(r->path, "/health") == 0 && strcmp(r->method, "GET") == 0) {
+		cJSON *o = cJSON_CreateObject();
+		cJSON_AddStringToObject(o, "status", "ok");
+		return reply_json(r, 200, o, NULL);
+	}
+	return reply_error(r, 404, "not_found", "no such resource");
+}
+
+static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const char *url,
+				  const char *method, const char *version, const char *upload_data,
+				  size_t *upload_data_size, void **con_cls)
+{
+	(void)version;
+	struct lv_server *srv = cls;
+	struct http_req *r = *con_cls;
+	if (!r) {
+		r = calloc(1, sizeof *r);
+		if (!r)
+			return MHD_NO;
+		r->srv = srv;
+		r->node = srv->node;
+		r->conn = conn;
+		r->method = method;
+		r->path = strdup(url);
+		buf_init(&r->body, srv->max_body);
+		*con_cls = r;
+		const char *cl = MHD_lookup_connection_value(conn, MHD_HEADER_KIND, "Content-Length");
+		if (cl && strtoull(cl, NULL, 10) > srv->max_body) {
+			/* Refuse before reading it: the connection is closed. */
+			r->too_large = true;
+			return dispatch(r);
+		}
+		/* Answering now would force Connection: close (MHD 0.9.75). */
+		return MHD_YES;
+	}
+	if (*upload_data_size) {
+		if (!r->too_large && buf_append(&r->body, upload_data, *upload_data_size) != LV_OK) {
+			r->too_large = true;
+			buf_free(&r->body);
+		}
+		*upload_data_size = 0;
+		return MHD_YES;
+	}
+	MHD_get_connection_values(conn, MHD_GET_ARGUMENT_KIND, collect_arg, r);
+	return dispatch(r);
+}
+
+static void on_completed(void *cls, struct MHD_Connection *conn, void **con_cls,
+			 enum MHD_RequestTerminationCode toe)
+{
+	(void)cls; (void)conn; (void)toe;
+	if (*con_cls)
+		req_free(*con_cls);
+	*con_cls = NULL;
+}
+
+enum lv_status lv_server_start(struct lv_node *node, const struct lv_server_options *opt,
+			       struct lv_server **out)
+{
+	*out = NULL;
+	struct lv_server *srv = calloc(1, sizeof *srv);
+	if (!srv)
+		return LV_ERR_NOMEM;
+	srv->node = node;
+	srv->max_body = opt && opt->max_body_bytes ? opt->max_body_bytes : 0;
+	if (!srv->max_body) {
+		char *v = NULL;
+		srv->max_body = 16u << 20;
+		if (lv_node_setting_get(node, "max_body_bytes", &v) == LV_OK)
+			srv->max_body = (size_t)strtoull(v, NULL, 10);
+		free(v);
+	}
+	const char *host = opt && opt->host ? opt->host : "127.0.0.1";
+	uint16_t port = opt ? opt->port : 0;
+	unsigned threads = opt && opt->threads ? opt->threads : (unsigned)sysconf(_SC_NPROCESSORS_ONLN);
+	if (threads < 1)
+		threads = 1;
+	struct sockaddr_storage ss;
+	memset(&ss, 0, sizeof ss);
+	unsigned flags = MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_EPOLL | MHD_USE_ITC;
+	struct sockaddr_in *a4 = (struct sockaddr_in *)&ss;
+	struct sockaddr_in6 *a6 = (struct sockaddr_in6 *)&ss;
+	if (inet_pton(AF_INET, host, &a4->sin_addr) == 1) {
+		a4->sin_family = AF_INET;
+		a4->sin_port = htons(port);
+	} else if (inet_pton(AF_INET6, host, &a6->sin6_addr) == 1) {
+		a6->sin6_family = AF_INET6;
+		a6->sin6_port = htons(port);
+		flags |= MHD_USE_IPv6;
+	} else {
+		free(srv);
+		return LV_ERR_INVALID;
+	}
+	srv->daemon = MHD_start_daemon(flags, port, NULL, NULL, on_request, srv,
+				       MHD_OPTION_SOCK_ADDR, (struct sockaddr *)&ss,
+				       MHD_OPTION_THREAD_POOL_SIZE, threads,
+				       MHD_OPTION_NOTIFY_COMPLETED, on_completed, srv,
+				       MHD_OPTION_CONNECTION_TIMEOUT, (unsigned)60,
+				       MHD_OPTION_CONNECTION_LIMIT, (unsigned)1000,
+				       MHD_OPTION_END);
+	if (!srv->daemon) {
+		free(srv);
+		return LV_ERR_IO;
+	}
+	const union MHD_DaemonInfo *di = MHD_get_daemon_info(srv->daemon, MHD_DAEMON_INFO_BIND_PORT);
+	srv->port = di ? di->port : port;
+	*out = srv;
+	return LV_OK;
+}
+
+uint16_t lv_server_port(const struct lv_server *srv)
+{
+	return srv->port;
+}
+
+void lv_server_destroy(struct lv_server *srv)
+{
+	if (!srv)
+		return;
+	/* Stop accepting first; MHD_stop_daemon then lets running handlers
+	 * finish before it joins the worker threads. */
+	MHD_socket s = MHD_quiesce_daemon(srv->daemon);
+	if (s != MHD_INVALID_SOCKET)
+		close(s);
+	MHD_stop_daemon(srv->daemon);
+	free(srv);
+}

@@ -1,0 +1,176 @@
+/* /xapi/activities/state, /xapi/activities/profile, /xapi/agents/profile,
+ * /xapi/activities, /xapi/agents. */
+#include <limits.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "http.h"
+#include "store/xapi.h"
+#include "xapi_http.h"
+
+struct doc_params {
+	const char *id_name;       /* stateId / profileId */
+	bool needs_activity;
+	bool needs_agent;
+	bool allows_registration;
+};
+
+static const struct doc_params DOC_PARAMS[] = {
+	[LV_DOC_STATE] = {"stateId", true, true, true},
+	[LV_DOC_ACTIVITY_PROFILE] = {"profileId", true, false, false},
+	[LV_DOC_AGENT_PROFILE] = {"profileId", false, true, false},
+};
+
+static bool param_allowed(const struct doc_params *dp, const char *name)
+{
+	return strcmp(name, dp->id_name) == 0 || strcmp(name, "since") == 0 ||
+	       (dp->needs_activity && strcmp(name, "activityId") == 0) ||
+	       (dp->needs_agent && strcmp(name, "agent") == 0) ||
+	       (dp->allows_registration && strcmp(name, "registration") == 0);
+}
+
+enum MHD_Result xapi_documents(struct http_req *r, enum lv_doc_kind kind)
+{
+	const struct doc_params *dp = &DOC_PARAMS[kind];
+	const char *m = r->method;
+	bool get = strcmp(m, "GET") == 0, put = strcmp(m, "PUT") == 0, post = strcmp(m, "POST") == 0,
+	     del = strcmp(m, "DELETE") == 0;
+	if (!get && !put && !post && !del)
+		return reply_error(r, 405, "method_not_allowed", "documents support GET, PUT, POST and DELETE");
+	for (size_t i = 0; i < r->nparams; i++)
+		if (!param_allowed(dp, r->params[i].name))
+			return reply_error(r, 400, "invalid", "unknown parameter %.64s", r->params[i].name);
+	struct lv_doc_key key = {.kind = kind};
+	cJSON *agent = NULL;
+	char err[XAPI_ERR_LEN];
+	enum MHD_Result ret;
+	key.activity = req_param(r, "activityId");
+	key.registration = req_param(r, "registration");
+	key.doc_id = req_param(r, dp->id_name);
+	const char *since = req_param(r, "since");
+	if (dp->needs_activity && (!key.activity || !xapi_iri_valid(key.activity)))
+		return reply_error(r, 400, "invalid", "activityId must be an IRI");
+	if (dp->needs_agent) {
+		const char *a = req_param(r, "agent");
+		if (!a)
+			return reply_error(r, 400, "invalid", "agent is required");
+		agent = cJSON_Parse(a);
+		if (!agent || xapi_validate_agent(agent, kind == LV_DOC_STATE, err) != LV_OK) {
+			cJSON_Delete(agent);
+			return reply_error(r, 400, "invalid", "agent is not a valid Agent");
+		}
+		key.agent = agent;
+	}
+	if (key.registration && !util_uuid_valid(key.registration)) {
+		ret = reply_error(r, 400, "invalid", "registration is not a UUID");
+		goto out;
+	}
+	if ((put || post) && !key.doc_id) {
+		ret = reply_error(r, 400, "invalid", "%s is required", dp->id_name);
+		goto out;
+	}
+	if (del && !key.doc_id && kind != LV_DOC_STATE) {
+		ret = reply_error(r, 400, "invalid", "%s is required", dp->id_name);
+		goto out;
+	}
+	if (since && (key.doc_id || !get)) {
+		ret = reply_error(r, 400, "invalid", "since applies to listing documents only");
+		goto out;
+	}
+	struct lv_doc_precondition pre = {
+		.if_match = req_header(r, "If-Match"),
+		.if_none_match = req_header(r, "If-None-Match"),
+		.required = put && kind != LV_DOC_STATE,
+	};
+	enum lv_status st;
+	if (get && key.doc_id) {
+		struct lv_document d;
+		st = lv_document_get(r->node, &r->who, &key, &d);
+		if (st != LV_OK) {
+			ret = reply_status(r, st, st == LV_ERR_NOT_FOUND ? "no such document" : NULL);
+			goto out;
+		}
+		char etag[80], lm[64];
+		snprintf(etag, sizeof etag, "\"%s\"", d.etag);
+		xapi_http_date(d.updated_ms, lm);
+		const char *extra[] = {"ETag", etag, "Last-Modified", lm, NULL};
+		ret = reply_bytes(r, 200, d.content_type, d.body, d.len, extra);
+		lv_document_clear(&d);
+	} else if (get) {
+		int64_t since_ms = INT64_MIN;
+		if (since && !util_time_parse(since, &since_ms)) {
+			ret = reply_error(r, 400, "invalid", "since is not an ISO 8601 timestamp");
+			goto out;
+		}
+		cJSON *ids = NULL;
+		st = lv_document_ids(r->node, &r->who, &key, since_ms, &ids);
+		ret = st == LV_OK ? reply_json(r, 200, ids, NULL) : reply_status(r, st, NULL);
+	} else if (del) {
+		st = lv_document_delete(r->node, &r->who, &key, &pre);
+		ret = st == LV_OK ? reply_bytes(r, 204, NULL, "", 0, NULL) : reply_status(r, st, NULL);
+	} else {
+		char serr[LV_ERR_TEXT];
+		const char *ct = req_header(r, "Content-Type");
+		if (post && ct && strncasecmp(ct, "application/json", 16) == 0) {
+			cJSON *j = cJSON_ParseWithLength((const char *)r->content, r->content_len);
+			bool obj = cJSON_IsObject(j);
+			cJSON_Delete(j);
+			if (!obj) {
+				ret = reply_error(r, 400, "invalid", "POST with JSON needs a JSON object");
+				goto out;
+			}
+		}
+		st = lv_document_put(r->node, &r->who, &key, ct, r->content, r->content_len, post, &pre, serr);
+		ret = st == LV_OK ? reply_bytes(r, 204, NULL, "", 0, NULL) : reply_status(r, st, serr);
+	}
+out:
+	cJSON_Delete(agent);
+	return ret;
+}
+
+enum MHD_Result xapi_activities_get(struct http_req *r)
+{
+	const char *id = req_param(r, "activityId");
+	if (!id || !xapi_iri_valid(id) || r->nparams != 1)
+		return reply_error(r, 400, "invalid", "activityId (an IRI) is the only parameter");
+	cJSON *a = NULL;
+	enum lv_status st = lv_activity_get(r->node, id, &a);
+	if (st == LV_ERR_NOT_FOUND) {
+		/* An activity never seen still has an id: answer with it alone. */
+		a = cJSON_CreateObject();
+		cJSON_AddStringToObject(a, "objectType", "Activity");
+		cJSON_AddStringToObject(a, "id", id);
+		st = LV_OK;
+	}
+	if (st != LV_OK)
+		return reply_status(r, st, NULL);
+	return reply_json(r, 200, a, NULL);
+}
+
+enum MHD_Result xapi_agents_get(struct http_req *r)
+{
+	const char *a = req_param(r, "agent");
+	char err[XAPI_ERR_LEN];
+	if (!a || r->nparams != 1)
+		return reply_error(r, 400, "invalid", "agent is the only parameter");
+	cJSON *agent = cJSON_Parse(a);
+	if (!agent || xapi_validate_agent(agent, false, err) != LV_OK) {
+		cJSON_Delete(agent);
+		return reply_error(r, 400, "invalid", "agent is not a valid Agent");
+	}
+	/* The Person object: the store keeps no directory of people, so the
+	 * Person is what the request names. */
+	cJSON *p = cJSON_CreateObject();
+	cJSON_AddStringToObject(p, "objectType", "Person");
+	const char *props[] = {"name", "mbox", "mbox_sha1sum", "openid", "account"};
+	for (size_t i = 0; i < 5; i++) {
+		cJSON *v = cJSON_GetObjectItemCaseSensitive(agent, props[i]);
+		if (v) {
+			cJSON *arr = cJSON_AddArrayToObject(p, props[i]);
+			cJSON_AddItemToArray(arr, cJSON_Duplicate(v, true));
+		}
+	}
+	cJSON_Delete(agent);
+	return reply_json(r, 200, p, NULL);
+}

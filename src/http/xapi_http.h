@@ -1,0 +1,20 @@
+/* Shared pieces of the xAPI routes. */
+#ifndef LV_HTTP_XAPI_HTTP_H
+#define LV_HTTP_XAPI_HTTP_H
+
+#include <stdint.h>
+
+#include "http.h"
+
+/* RFC 7231 IMF-fixdate of @ms into @out (at least 30 bytes). */
+void xapi_http_date(int64_t ms, char out[64]);
+/* Percent-encodes everything but RFC 3986 unreserved characters. malloc'd. */
+char *xapi_url_encode(const char *s);
+
+enum MHD_Result xapi_statements_write(struct http_req *r, bool put);
+enum MHD_Result xapi_statements_get(struct http_req *r);
+enum MHD_Result xapi_documents(struct http_req *r, enum lv_doc_kind kind);
+enum MHD_Result xapi_activities_get(struct http_req *r);
+enum MHD_Result xapi_agents_get(struct http_req *r);
+
+#endif

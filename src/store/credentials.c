@@ -1,0 +1,251 @@
+/* Credentials: random ids and secrets; only a keyed hash of each secret is
+ * stored, compared in constant time. */
+#include <stdlib.h>
+#include <string.h>
+
+#include <cjson/cJSON.h>
+#include <sodium.h>
+
+#include "store.h"
+
+#define SECRET_BYTES 32
+#define HASH_LEN 32
+
+static const char *const ROLE_NAMES[] = {"none", "provider", "learner", "analyst", "auditor", "admin"};
+
+const char *lv_role_str(enum lv_role r)
+{
+	return (unsigned)r < sizeof ROLE_NAMES / sizeof ROLE_NAMES[0] ? ROLE_NAMES[r] : "none";
+}
+
+enum lv_role lv_role_parse(const char *name)
+{
+	for (unsigned i = 1; i < sizeof ROLE_NAMES / sizeof ROLE_NAMES[0]; i++)
+		if (name && strcmp(name, ROLE_NAMES[i]) == 0)
+			return (enum lv_role)i;
+	return LV_ROLE_NONE;
+}
+
+void lv_principal_clear(struct lv_principal *p)
+{
+	for (size_t i = 0; i < p->npurposes; i++)
+		free(p->purposes[i]);
+	memset(p, 0, sizeof *p);
+}
+
+static void secret_hash(const struct lv_node *n, const char *id, const char *secret,
+			unsigned char out[HASH_LEN])
+{
+	crypto_generichash_state h;
+	crypto_generichash_init(&h, n->keys->credential, KEY_LEN, HASH_LEN);
+	crypto_generichash_update(&h, (const unsigned char *)id, strlen(id));
+	crypto_generichash_update(&h, (const unsigned char *)"\0", 1);
+	crypto_generichash_update(&h, (const unsigned char *)secret, strlen(secret));
+	crypto_generichash_final(&h, out, HASH_LEN);
+}
+
+static bool purpose_ok(const char *p)
+{
+	size_t n = strlen(p);
+	if (n == 0 || n > 200)
+		return false;
+	for (; *p; p++)
+		if ((unsigned char)*p <= 0x20 || *p == '"' || *p == '\\')
+			return false;
+	return true;
+}
+
+enum lv_status lv_credential_add(struct lv_node *n, enum lv_role role, const char *learner,
+				 const char *const *purposes, size_t npurposes, const char *label,
+				 char id[LV_CRED_ID_LEN], char **secret)
+{
+	enum lv_status st;
+	unsigned char raw[18];
+	unsigned char sraw[SECRET_BYTES];
+	unsigned char hash[HASH_LEN];
+	char *sec = NULL;
+	char *purp = NULL;
+	sqlite3_stmt *s = NULL;
+	cJSON *arr = NULL;
+	id[0] = '\0';
+	*secret = NULL;
+	if (role == LV_ROLE_NONE || (role == LV_ROLE_LEARNER) != (learner != NULL) ||
+	    npurposes > LV_MAX_PURPOSES || (label && strlen(label) > 200))
+		return LV_ERR_INVALID;
+	arr = cJSON_CreateArray();
+	for (size_t i = 0; i < npurposes; i++) {
+		if (!purpose_ok(purposes[i])) {
+			st = LV_ERR_INVALID;
+			goto out;
+		}
+		cJSON_AddItemToArray(arr, cJSON_CreateString(purposes[i]));
+	}
+	purp = cJSON_PrintUnformatted(arr);
+	size_t slen = sodium_base64_ENCODED_LEN(SECRET_BYTES, sodium_base64_VARIANT_URLSAFE_NO_PADDING);
+	sec = sodium_malloc(slen);
+	if (!sec || !purp) {
+		st = LV_ERR_NOMEM;
+		goto out;
+	}
+	randombytes_buf(raw, sizeof raw);
+	sodium_bin2base64(id, LV_CRED_ID_LEN, raw, sizeof raw, sodium_base64_VARIANT_URLSAFE_NO_PADDING);
+	randombytes_buf(sraw, sizeof sraw);
+	sodium_bin2base64(sec, slen, sraw, sizeof sraw, sodium_base64_VARIANT_URLSAFE_NO_PADDING);
+	sodium_memzero(sraw, sizeof sraw);
+
+	pthread_mutex_lock(&n->lock);
+	secret_hash(n, id, sec, hash);
+	if (learner) {
+		sqlite3_stmt *q = NULL;
+		int rc = sqlite3_prepare_v2(n->db, "SELECT 1 FROM learners WHERE pseudonym = ?", -1, &q, NULL);
+		if (rc == SQLITE_OK) {
+			sqlite3_bind_text(q, 1, learner, -1, SQLITE_STATIC);
+			rc = sqlite3_step(q);
+		}
+		sqlite3_finalize(q);
+		if (rc != SQLITE_ROW) {
+			pthread_mutex_unlock(&n->lock);
+			st = rc == SQLITE_DONE ? LV_ERR_NOT_FOUND : db_status(rc);
+			goto out;
+		}
+	}
+	int rc = sqlite3_prepare_v2(n->db,
+				    "INSERT INTO credentials(id, role, secret_hash, learner, purposes, label, created)"
+				    " VALUES(?, ?, ?, ?, ?, ?, ?)", -1, &s, NULL);
+	if (rc == SQLITE_OK) {
+		sqlite3_bind_text(s, 1, id, -1, SQLITE_STATIC);
+		sqlite3_bind_text(s, 2, lv_role_str(role), -1, SQLITE_STATIC);
+		sqlite3_bind_blob(s, 3, hash, HASH_LEN, SQLITE_STATIC);
+		sqlite3_bind_text(s, 4, learner, -1, SQLITE_STATIC);
+		sqlite3_bind_text(s, 5, purp, -1, SQLITE_STATIC);
+		sqlite3_bind_text(s, 6, label, -1, SQLITE_STATIC);
+		sqlite3_bind_int64(s, 7, util_now_ms());
+		rc = sqlite3_step(s);
+	}
+	pthread_mutex_unlock(&n->lock);
+	st = rc == SQLITE_DONE ? LV_OK : db_status(rc);
+	if (st == LV_OK) {
+		*secret = sec;
+		sec = NULL;
+	}
+out:
+	if (st != LV_OK)
+		id[0] = '\0';
+	sqlite3_finalize(s);
+	if (sec)
+		sodium_free(sec);
+	free(purp);
+	cJSON_Delete(arr);
+	return st;
+}
+
+enum lv_status lv_credential_check(struct lv_node *n, const char *id, const char *secret,
+				   struct lv_principal *out)
+{
+	unsigned char want[HASH_LEN];
+	unsigned char got[HASH_LEN];
+	sqlite3_stmt *s = NULL;
+	bool found = false;
+	enum lv_status st = LV_ERR_UNAUTHORIZED;
+	memset(out, 0, sizeof *out);
+	if (!id || !secret || strlen(id) >= LV_CRED_ID_LEN || strlen(secret) > 128)
+		return LV_ERR_UNAUTHORIZED;
+	memset(want, 0xa5, sizeof want);
+	pthread_mutex_lock(&n->lock);
+	int rc = sqlite3_prepare_v2(n->db,
+				    "SELECT role, secret_hash, learner, purposes FROM credentials"
+				    " WHERE id = ? AND revoked IS NULL", -1, &s, NULL);
+	if (rc == SQLITE_OK) {
+		sqlite3_bind_text(s, 1, id, -1, SQLITE_STATIC);
+		rc = sqlite3_step(s);
+	}
+	if (rc == SQLITE_ROW && sqlite3_column_bytes(s, 1) == HASH_LEN) {
+		found = true;
+		memcpy(want, sqlite3_column_blob(s, 1), HASH_LEN);
+	}
+	/* Hash even for an unknown id, so timing does not tell ids apart. */
+	secret_hash(n, id, secret, got);
+	if (sodium_memcmp(want, got, HASH_LEN) == 0 && found) {
+		out->role = lv_role_parse((const char *)sqlite3_column_text(s, 0));
+		memcpy(out->id, id, strlen(id) + 1);
+		const unsigned char *l = sqlite3_column_text(s, 2);
+		if (l && strlen((const char *)l) < LV_PSEUDONYM_LEN)
+			memcpy(out->learner, l, strlen((const char *)l) + 1);
+		cJSON *arr = cJSON_Parse((const char *)sqlite3_column_text(s, 3));
+		const cJSON *it;
+		cJSON_ArrayForEach(it, arr) {
+			if (cJSON_IsString(it) && out->npurposes < LV_MAX_PURPOSES)
+				out->purposes[out->npurposes++] = strdup(it->valuestring);
+		}
+		cJSON_Delete(arr);
+		st = out->role != LV_ROLE_NONE ? LV_OK : LV_ERR_UNAUTHORIZED;
+	}
+	sqlite3_finalize(s);
+	pthread_mutex_unlock(&n->lock);
+	sodium_memzero(got, sizeof got);
+	if (st != LV_OK)
+		lv_principal_clear(out);
+	return st;
+}
+
+enum lv_status lv_credential_revoke(struct lv_node *n, const char *id)
+{
+	sqlite3_stmt *s = NULL;
+	pthread_mutex_lock(&n->lock);
+	int rc = sqlite3_prepare_v2(n->db, "UPDATE credentials SET revoked = ? WHERE id = ? AND revoked IS NULL",
+				    -1, &s, NULL);
+	if (rc == SQLITE_OK) {
+		sqlite3_bind_int64(s, 1, util_now_ms());
+		sqlite3_bind_text(s, 2, id, -1, SQLITE_STATIC);
+		rc = sqlite3_step(s);
+	}
+	int changed = sqlite3_changes(n->db);
+	sqlite3_finalize(s);
+	pthread_mutex_unlock(&n->lock);
+	if (rc != SQLITE_DONE)
+		return db_status(rc);
+	return changed ? LV_OK : LV_ERR_NOT_FOUND;
+}
+
+enum lv_status lv_credential_list(struct lv_node *n, char **json)
+{
+	*json = NULL;
+	sqlite3_stmt *s = NULL;
+	cJSON *arr = cJSON_CreateArray();
+	if (!arr)
+		return LV_ERR_NOMEM;
+	pthread_mutex_lock(&n->lock);
+	int rc = sqlite3_prepare_v2(n->db,
+				    "SELECT id, role, learner, purposes, label, created, revoked FROM credentials"
+				    " ORDER BY created", -1, &s, NULL);
+	while (rc == SQLITE_OK && (rc = sqlite3_step(s)) == SQLITE_ROW) {
+		cJSON *o = cJSON_CreateObject();
+		char t[UTIL_TIME_LEN];
+		cJSON_AddStringToObject(o, "id", (const char *)sqlite3_column_text(s, 0));
+		cJSON_AddStringToObject(o, "role", (const char *)sqlite3_column_text(s, 1));
+		if (sqlite3_column_type(s, 2) != SQLITE_NULL)
+			cJSON_AddStringToObject(o, "learner", (const char *)sqlite3_column_text(s, 2));
+		cJSON *p = cJSON_Parse((const char *)sqlite3_column_text(s, 3));
+		cJSON_AddItemToObject(o, "purposes", p ? p : cJSON_CreateArray());
+		if (sqlite3_column_type(s, 4) != SQLITE_NULL)
+			cJSON_AddStringToObject(o, "label", (const char *)sqlite3_column_text(s, 4));
+		util_time_format(sqlite3_column_int64(s, 5), t);
+		cJSON_AddStringToObject(o, "created", t);
+		if (sqlite3_column_type(s, 6) != SQLITE_NULL) {
+			util_time_format(sqlite3_column_int64(s, 6), t);
+			cJSON_AddStringToObject(o, "revoked", t);
+		}
+		cJSON_AddItemToArray(arr, o);
+		rc = SQLITE_OK;
+	}
+	sqlite3_finalize(s);
+	pthread_mutex_unlock(&n->lock);
+	enum lv_status st = rc == SQLITE_DONE ? LV_OK : db_status(rc);
+	if (st == LV_OK) {
+		*json = cJSON_PrintUnformatted(arr);
+		if (!*json)
+			st = LV_ERR_NOMEM;
+	}
+	cJSON_Delete(arr);
+	return st;
+}

@@ -1,0 +1,340 @@
+/* xAPI documents: state and agent profiles live in the agent's vault,
+ * activity profiles (no learner data) in node.db.  Each provider has its
+ * own namespace of documents. */
+#include <limits.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <sodium.h>
+
+#include "learnvault/statements.h"
+#include "store.h"
+#include "xapi.h"
+
+void lv_document_clear(struct lv_document *d)
+{
+	free(d->content_type);
+	free(d->body);
+	memset(d, 0, sizeof *d);
+}
+
+/* Resolves the database and scope string for @key.  Lock held. */
+static enum lv_status doc_target(struct lv_node *n, const struct lv_doc_key *key, bool create,
+				 sqlite3 **db, struct buf *scope)
+{
+	enum lv_status st = LV_OK;
+	*db = NULL;
+	if (key->kind == LV_DOC_ACTIVITY_PROFILE) {
+		*db = n->db;
+		return buf_append_str(scope, key->activity);
+	}
+	struct buf ident;
+	buf_init(&ident, 65536);
+	char p[LV_PSEUDONYM_LEN];
+	st = xapi_actor_identity(key->agent, &ident);
+	if (st != LV_OK)
+		goto out;
+	if (create) {
+		bool in_tx = false;
+		st = db_exec(n->db, "BEGIN IMMEDIATE;");
+		in_tx = st == LV_OK;
+		if (st == LV_OK)
+			st = learner_resolve(n, ident.data, n->auto_enrol, p, NULL);
+		if (st == LV_ERR_NOT_FOUND)
+			st = LV_ERR_FORBIDDEN;
+		if (in_tx) {
+			if (st == LV_OK)
+				st = db_exec(n->db, "COMMIT;");
+			else if (db_exec(n->db, "ROLLBACK;") != LV_OK) { /* nothing more */ }
+		}
+	} else {
+		st = learner_resolve(n, ident.data, false, p, NULL);
+	}
+	if (st != LV_OK)
+		goto out;
+	st = vault_get(n, p, false, db);
+	if (st != LV_OK)
+		goto out;
+	if (key->kind == LV_DOC_STATE)
+		st = buf_printf(scope, "%s\n%s", key->activity, key->registration ? key->registration : "");
+	else
+		st = buf_append_str(scope, "");
+out:
+	buf_free(&ident);
+	return st;
+}
+
+static enum lv_status doc_load(sqlite3 *db, const char *prov, int kind, const char *scope,
+			       const char *doc_id, struct lv_document *d)
+{
+	sqlite3_stmt *s = NULL;
+	enum lv_status st = db_status(sqlite3_prepare_v2(db,
+		"SELECT content_type, body, etag, updated FROM documents"
+		" WHERE provider = ? AND kind = ? AND scope = ? AND doc_id = ?", -1, &s, NULL));
+	if (st != LV_OK)
+		return st;
+	sqlite3_bind_text(s, 1, prov, -1, SQLITE_STATIC);
+	sqlite3_bind_int(s, 2, kind);
+	sqlite3_bind_text(s, 3, scope, -1, SQLITE_STATIC);
+	sqlite3_bind_text(s, 4, doc_id, -1, SQLITE_STATIC);
+	int rc = sqlite3_step(s);
+	if (rc == SQLITE_ROW) {
+		size_t len = (size_t)sqlite3_column_bytes(s, 1);
+		d->content_type = strdup((const char *)sqlite3_column_text(s, 0));
+		d->body = malloc(len + 1);
+		if (!d->content_type || !d->body) {
+			lv_document_clear(d);
+			st = LV_ERR_NOMEM;
+		} else {
+			if (len)
+				memcpy(d->body, sqlite3_column_blob(s, 1), len);
+			d->body[len] = 0;
+			d->len = len;
+			snprintf(d->etag, sizeof d->etag, "%s", (const char *)sqlite3_column_text(s, 2));
+			d->updated_ms = sqlite3_column_int64(s, 3);
+		}
+	} else {
+		st = rc == SQLITE_DONE ? LV_ERR_NOT_FOUND : db_status(rc);
+	}
+	sqlite3_finalize(s);
+	return st;
+}
+
+enum lv_status lv_document_get(struct lv_node *n, const struct lv_principal *prov,
+			       const struct lv_doc_key *key, struct lv_document *out)
+{
+	memset(out, 0, sizeof *out);
+	struct buf scope;
+	buf_init(&scope, 65536);
+	sqlite3 *db = NULL;
+	pthread_mutex_lock(&n->lock);
+	enum lv_status st = doc_target(n, key, false, &db, &scope);
+	if (st == LV_OK)
+		st = doc_load(db, prov->id, key->kind, scope.data, key->doc_id, out);
+	pthread_mutex_unlock(&n->lock);
+	buf_free(&scope);
+	return st;
+}
+
+/* Quoted or bare etag comparison; "*" matches any existing document. */
+static bool etag_matches(const char *header, const char *etag)
+{
+	const char *p = header;
+	while (*p) {
+		while (*p == ' ' || *p == ',')
+			p++;
+		if (*p == '*')
+			return true;
+		if (strncmp(p, "W/", 2) == 0)
+			p += 2;
+		bool q = *p == '"';
+		if (q)
+			p++;
+		size_t len = strlen(etag);
+		if (strncmp(p, etag, len) == 0 && (q ? p[len] == '"' : (p[len] == 0 || p[len] == ',' || p[len] == ' ')))
+			return true;
+		while (*p && *p != ',')
+			p++;
+	}
+	return false;
+}
+
+static enum lv_status check_pre(const struct lv_doc_precondition *pre, bool exists, const char *etag)
+{
+	if (!pre)
+		return LV_OK;
+	if (pre->if_match && (!exists || !etag_matches(pre->if_match, etag)))
+		return LV_ERR_PRECONDITION;
+	if (pre->if_none_match) {
+		bool star = strchr(pre->if_none_match, '*') != NULL;
+		if (exists && (star || etag_matches(pre->if_none_match, etag)))
+			return LV_ERR_PRECONDITION;
+	}
+	if (pre->required && exists && !pre->if_match && !pre->if_none_match)
+		return LV_ERR_CONFLICT;
+	return LV_OK;
+}
+
+static bool is_json_type(const char *ct)
+{
+	return ct && strncasecmp(ct, "application/json", 16) == 0;
+}
+
+enum lv_status lv_document_put(struct lv_node *n, const struct lv_principal *prov,
+			       const struct lv_doc_key *key, const char *content_type,
+			       const unsigned char *body, size_t len, bool merge,
+			       const struct lv_doc_precondition *pre, char err[LV_ERR_TEXT])
+{
+	struct buf scope;
+	buf_init(&scope, 65536);
+	sqlite3 *db = NULL;
+	sqlite3_stmt *s = NULL;
+	struct lv_document old = {0};
+	cJSON *a = NULL, *b = NULL;
+	char *merged = NULL;
+	err[0] = '\0';
+	if (!content_type)
+		content_type = "application/octet-stream";
+	pthread_mutex_lock(&n->lock);
+	enum lv_status st = doc_target(n, key, true, &db, &scope);
+	if (st != LV_OK)
+		goto out;
+	st = doc_load(db, prov->id, key->kind, scope.data, key->doc_id, &old);
+	bool exists = st == LV_OK;
+	if (st != LV_OK && st != LV_ERR_NOT_FOUND)
+		goto out;
+	st = check_pre(pre, exists, old.etag);
+	if (st != LV_OK) {
+		snprintf(err, LV_ERR_TEXT, st == LV_ERR_CONFLICT
+			 ? "document exists: send If-Match or If-None-Match"
+			 : "precondition failed");
+		goto out;
+	}
+	if (merge && exists) {
+		b = cJSON_ParseWithLength((const char *)body, len);
+		a = cJSON_ParseWithLength((const char *)old.body, old.len);
+		if (!is_json_type(old.content_type) || !is_json_type(content_type) ||
+		    !cJSON_IsObject(a) || !cJSON_IsObject(b)) {
+			snprintf(err, LV_ERR_TEXT, "POST merges JSON objects only");
+			st = LV_ERR_INVALID;
+			goto out;
+		}
+		cJSON *it;
+		cJSON_ArrayForEach(it, b) {
+			cJSON *dup = cJSON_Duplicate(it, true);
+			if (cJSON_GetObjectItemCaseSensitive(a, it->string))
+				cJSON_ReplaceItemInObjectCaseSensitive(a, it->string, dup);
+			else
+				cJSON_AddItemToObject(a, it->string, dup);
+		}
+		merged = cJSON_PrintUnformatted(a);
+		body = (const unsigned char *)merged;
+		len = strlen(merged);
+		content_type = "application/json";
+	} else if (merge) {
+		b = cJSON_ParseWithLength((const char *)body, len);
+		if (is_json_type(content_type) && !cJSON_IsObject(b)) {
+			snprintf(err, LV_ERR_TEXT, "POST merges JSON objects only");
+			st = LV_ERR_INVALID;
+			goto out;
+		}
+	}
+	unsigned char h[32];
+	char etag[65];
+	crypto_hash_sha256(h, body, len);
+	sodium_bin2hex(etag, sizeof etag, h, sizeof h);
+	st = db_status(sqlite3_prepare_v2(db,
+		"INSERT OR REPLACE INTO documents(provider, kind, scope, doc_id, content_type, body, etag, updated)"
+		" VALUES(?, ?, ?, ?, ?, ?, ?, ?)", -1, &s, NULL));
+	if (st != LV_OK)
+		goto out;
+	sqlite3_bind_text(s, 1, prov->id, -1, SQLITE_STATIC);
+	sqlite3_bind_int(s, 2, key->kind);
+	sqlite3_bind_text(s, 3, scope.data, -1, SQLITE_STATIC);
+	sqlite3_bind_text(s, 4, key->doc_id, -1, SQLITE_STATIC);
+	sqlite3_bind_text(s, 5, content_type, -1, SQLITE_STATIC);
+	sqlite3_bind_blob(s, 6, body, (int)len, SQLITE_STATIC);
+	sqlite3_bind_text(s, 7, etag, -1, SQLITE_STATIC);
+	sqlite3_bind_int64(s, 8, util_now_ms());
+	st = db_status(sqlite3_step(s));
+out:
+	sqlite3_finalize(s);
+	pthread_mutex_unlock(&n->lock);
+	lv_document_clear(&old);
+	cJSON_Delete(a);
+	cJSON_Delete(b);
+	free(merged);
+	buf_free(&scope);
+	return st;
+}
+
+enum lv_status lv_document_delete(struct lv_node *n, const struct lv_principal *prov,
+				  const struct lv_doc_key *key, const struct lv_doc_precondition *pre)
+{
+	struct buf scope;
+	buf_init(&scope, 65536);
+	sqlite3 *db = NULL;
+	sqlite3_stmt *s = NULL;
+	struct lv_document old = {0};
+	pthread_mutex_lock(&n->lock);
+	enum lv_status st = doc_target(n, key, false, &db, &scope);
+	if (st == LV_ERR_NOT_FOUND) { /* unknown agent: nothing to delete */
+		st = LV_OK;
+		goto out;
+	}
+	if (st != LV_OK)
+		goto out;
+	if (key->doc_id) {
+		st = doc_load(db, prov->id, key->kind, scope.data, key->doc_id, &old);
+		bool exists = st == LV_OK;
+		if (st != LV_OK && st != LV_ERR_NOT_FOUND)
+			goto out;
+		struct lv_doc_precondition p2 = pre ? *pre : (struct lv_doc_precondition){0};
+		p2.required = false;
+		st = check_pre(&p2, exists, old.etag);
+		if (st != LV_OK)
+			goto out;
+		st = db_status(sqlite3_prepare_v2(db,
+			"DELETE FROM documents WHERE provider = ? AND kind = ? AND scope = ? AND doc_id = ?",
+			-1, &s, NULL));
+	} else {
+		st = db_status(sqlite3_prepare_v2(db,
+			"DELETE FROM documents WHERE provider = ? AND kind = ? AND scope = ?", -1, &s, NULL));
+	}
+	if (st != LV_OK)
+		goto out;
+	sqlite3_bind_text(s, 1, prov->id, -1, SQLITE_STATIC);
+	sqlite3_bind_int(s, 2, key->kind);
+	sqlite3_bind_text(s, 3, scope.data, -1, SQLITE_STATIC);
+	if (key->doc_id)
+		sqlite3_bind_text(s, 4, key->doc_id, -1, SQLITE_STATIC);
+	st = db_status(sqlite3_step(s));
+out:
+	sqlite3_finalize(s);
+	pthread_mutex_unlock(&n->lock);
+	lv_document_clear(&old);
+	buf_free(&scope);
+	return st;
+}
+
+enum lv_status lv_document_ids(struct lv_node *n, const struct lv_principal *prov,
+			       const struct lv_doc_key *key, int64_t since_ms, cJSON **ids)
+{
+	*ids = NULL;
+	struct buf scope;
+	buf_init(&scope, 65536);
+	sqlite3 *db = NULL;
+	sqlite3_stmt *s = NULL;
+	cJSON *arr = cJSON_CreateArray();
+	pthread_mutex_lock(&n->lock);
+	enum lv_status st = doc_target(n, key, false, &db, &scope);
+	if (st == LV_ERR_NOT_FOUND) {
+		st = LV_OK;
+		goto out;
+	}
+	if (st != LV_OK)
+		goto out;
+	st = db_status(sqlite3_prepare_v2(db,
+		"SELECT doc_id FROM documents WHERE provider = ? AND kind = ? AND scope = ? AND updated > ?"
+		" ORDER BY doc_id", -1, &s, NULL));
+	if (st != LV_OK)
+		goto out;
+	sqlite3_bind_text(s, 1, prov->id, -1, SQLITE_STATIC);
+	sqlite3_bind_int(s, 2, key->kind);
+	sqlite3_bind_text(s, 3, scope.data, -1, SQLITE_STATIC);
+	sqlite3_bind_int64(s, 4, since_ms);
+	int rc;
+	while ((rc = sqlite3_step(s)) == SQLITE_ROW)
+		cJSON_AddItemToArray(arr, cJSON_CreateString((const char *)sqlite3_column_text(s, 0)));
+	st = rc == SQLITE_DONE ? LV_OK : db_status(rc);
+out:
+	sqlite3_finalize(s);
+	pthread_mutex_unlock(&n->lock);
+	buf_free(&scope);
+	if (st == LV_OK)
+		*ids = arr;
+	else
+		cJSON_Delete(arr);
+	return st;
+}

@@ -1,0 +1,335 @@
+/* Node lifecycle: init, open, close, settings. */
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <cjson/cJSON.h>
+#include <sodium.h>
+
+#include "schema.h"
+#include "store.h"
+
+#define DEFAULT_ORIGIN "learnvault.local/node"
+#define DEFAULT_VAULT_CACHE 1024
+
+static void path_join(char *out, size_t n, const char *dir, const char *name)
+{
+	snprintf(out, n, "%s/%s", dir, name);
+}
+
+static bool exists(const char *dir, const char *name)
+{
+	char p[4096];
+	path_join(p, sizeof p, dir, name);
+	return access(p, F_OK) == 0;
+}
+
+/* The audit verifier key text of C2SP signed-note: name+keyid+base64(0x01||pk). */
+static enum lv_status vkey_text(const char *origin, const unsigned char pk[crypto_sign_PUBLICKEYBYTES],
+				char **out)
+{
+	unsigned char blob[1 + crypto_sign_PUBLICKEYBYTES];
+	blob[0] = 0x01;
+	memcpy(blob + 1, pk, crypto_sign_PUBLICKEYBYTES);
+	crypto_hash_sha256_state h;
+	unsigned char digest[32];
+	crypto_hash_sha256_init(&h);
+	crypto_hash_sha256_update(&h, (const unsigned char *)origin, strlen(origin));
+	crypto_hash_sha256_update(&h, (const unsigned char *)"\n", 1);
+	crypto_hash_sha256_update(&h, blob, sizeof blob);
+	crypto_hash_sha256_final(&h, digest);
+	char b64[sodium_base64_ENCODED_LEN(sizeof blob, sodium_base64_VARIANT_ORIGINAL)];
+	sodium_bin2base64(b64, sizeof b64, blob, sizeof blob, sodium_base64_VARIANT_ORIGINAL);
+	struct buf b;
+	buf_init(&b, 1024);
+	if (buf_printf(&b, "%s+%02x%02x%02x%02x+%s", origin, digest[0], digest[1], digest[2],
+		       digest[3], b64) != LV_OK) {
+		buf_free(&b);
+		return LV_ERR_INVALID;
+	}
+	*out = buf_steal(&b);
+	return LV_OK;
+}
+
+static enum lv_status meta_put(sqlite3 *db, const char *k, const void *v, size_t n)
+{
+	sqlite3_stmt *s = NULL;
+	int rc = sqlite3_prepare_v2(db, "INSERT OR REPLACE INTO meta(k, v) VALUES(?, ?)", -1, &s, NULL);
+	if (rc == SQLITE_OK) {
+		sqlite3_bind_text(s, 1, k, -1, SQLITE_STATIC);
+		sqlite3_bind_blob(s, 2, v, (int)n, SQLITE_STATIC);
+		rc = sqlite3_step(s);
+	}
+	sqlite3_finalize(s);
+	return db_status(rc);
+}
+
+enum lv_status lv_node_init(const char *dir, const struct lv_node_keysource *ks, const char *origin,
+			    char **audit_vkey)
+{
+	enum lv_status st;
+	unsigned char *kek = NULL;
+	struct keyring *kr = NULL;
+	sqlite3 *db = NULL;
+	cJSON *meta = NULL;
+	char *meta_text = NULL;
+	unsigned char pk[crypto_sign_PUBLICKEYBYTES];
+	unsigned char *sk = NULL;
+	unsigned char sealed[crypto_secretbox_NONCEBYTES + crypto_secretbox_MACBYTES +
+			     crypto_sign_SECRETKEYBYTES];
+	char p[4096];
+
+	*audit_vkey = NULL;
+	if (!origin)
+		origin = DEFAULT_ORIGIN;
+	if (strlen(origin) == 0 || strlen(origin) > 200 || strchr(origin, '+') ||
+	    strchr(origin, '\n') || strchr(origin, ' '))
+		return LV_ERR_INVALID;
+	if (mkdir(dir, 0700) != 0 && errno != EEXIST)
+		return LV_ERR_IO;
+	if (exists(dir, "node.json") || exists(dir, "node.db") || exists(dir, "node.key"))
+		return LV_ERR_EXISTS;
+	path_join(p, sizeof p, dir, "vaults");
+	if (mkdir(p, 0700) != 0 && errno != EEXIST)
+		return LV_ERR_IO;
+
+	kek = sodium_malloc(KEY_LEN);
+	sk = sodium_malloc(crypto_sign_SECRETKEYBYTES);
+	if (!kek || !sk) {
+		st = LV_ERR_NOMEM;
+		goto out;
+	}
+	meta = cJSON_CreateObject();
+	cJSON_AddStringToObject(meta, "format", "learnvault-node");
+	cJSON_AddNumberToObject(meta, "version", 1);
+	cJSON_AddStringToObject(meta, "origin", origin);
+	if (ks && ks->passphrase) {
+		unsigned char salt[crypto_pwhash_SALTBYTES];
+		char salthex[2 * sizeof salt + 1];
+		randombytes_buf(salt, sizeof salt);
+		sodium_bin2hex(salthex, sizeof salthex, salt, sizeof salt);
+		unsigned long long ops = crypto_pwhash_OPSLIMIT_MODERATE;
+		size_t mem = crypto_pwhash_MEMLIMIT_MODERATE;
+		cJSON_AddStringToObject(meta, "key_source", "passphrase");
+		cJSON_AddStringToObject(meta, "kdf", "argon2id13");
+		cJSON_AddStringToObject(meta, "salt", salthex);
+		cJSON_AddNumberToObject(meta, "opslimit", (double)ops);
+		cJSON_AddNumberToObject(meta, "memlimit", (double)mem);
+		if (crypto_pwhash(kek, KEY_LEN, ks->passphrase, ks->passphrase_len, salt, ops, mem,
+				  crypto_pwhash_ALG_ARGON2ID13) != 0) {
+			st = LV_ERR_NOMEM;
+			goto out;
+		}
+	} else {
+		cJSON_AddStringToObject(meta, "key_source", "file");
+		randombytes_buf(kek, KEY_LEN);
+		path_join(p, sizeof p, dir, "node.key");
+		st = util_write_file(p, kek, KEY_LEN, 0600, true);
+		if (st != LV_OK)
+			goto out;
+	}
+	meta_text = cJSON_Print(meta);
+	path_join(p, sizeof p, dir, "node.json");
+	st = util_write_file(p, meta_text, strlen(meta_text), 0644, true);
+	if (st != LV_OK)
+		goto out;
+
+	st = keyring_create(kek, &kr);
+	if (st != LV_OK)
+		goto out;
+	path_join(p, sizeof p, dir, "node.db");
+	st = db_open(p, kr->node_db, true, &db);
+	if (st != LV_OK)
+		goto out;
+	chmod(p, 0600);
+	st = db_exec(db, "BEGIN;");
+	if (st == LV_OK)
+		st = db_exec(db, NODE_SCHEMA);
+	if (st != LV_OK)
+		goto out;
+	st = meta_put(db, "schema_version", NODE_SCHEMA_VERSION, strlen(NODE_SCHEMA_VERSION));
+	if (st != LV_OK)
+		goto out;
+	st = meta_put(db, "origin", origin, strlen(origin));
+	if (st != LV_OK)
+		goto out;
+	/* Audit signing key: the secret half sealed under a KEK subkey. */
+	crypto_sign_keypair(pk, sk);
+	randombytes_buf(sealed, crypto_secretbox_NONCEBYTES);
+	crypto_secretbox_easy(sealed + crypto_secretbox_NONCEBYTES, sk, crypto_sign_SECRETKEYBYTES,
+			      sealed, kr->audit_seal);
+	st = meta_put(db, "audit_pk", pk, sizeof pk);
+	if (st == LV_OK)
+		st = meta_put(db, "audit_sk_sealed", sealed, sizeof sealed);
+	if (st == LV_OK)
+		st = db_exec(db, "INSERT INTO settings(name, value) VALUES('auto_enrol', 'on'),"
+				 "('max_body_bytes', '16777216');");
+	if (st == LV_OK)
+		st = db_exec(db, "COMMIT;");
+	if (st != LV_OK)
+		goto out;
+	st = vkey_text(origin, pk, audit_vkey);
+out:
+	if (db)
+		sqlite3_close(db);
+	keyring_destroy(kr);
+	if (kek)
+		sodium_free(kek);
+	if (sk)
+		sodium_free(sk);
+	cJSON_Delete(meta);
+	free(meta_text);
+	if (st != LV_OK && st != LV_ERR_EXISTS) {
+		/* Leave no half-made node behind. */
+		const char *names[] = {"node.db-wal", "node.db-shm", "node.db", "node.json", "node.key"};
+		for (size_t i = 0; i < sizeof names / sizeof names[0]; i++) {
+			path_join(p, sizeof p, dir, names[i]);
+			unlink(p);
+		}
+	}
+	return st;
+}
+
+static enum lv_status check_cipher(sqlite3 *db)
+{
+	/* With plain libsqlite3 linked first, PRAGMA key is silently ignored
+	 * and data goes to disk in clear: refuse to run at all. */
+	sqlite3_stmt *s = NULL;
+	enum lv_status st = LV_ERR_CRYPTO;
+	if (sqlite3_prepare_v2(db, "PRAGMA cipher_version;", -1, &s, NULL) == SQLITE_OK &&
+	    sqlite3_step(s) == SQLITE_ROW && sqlite3_column_text(s, 0))
+		st = LV_OK;
+	sqlite3_finalize(s);
+	return st;
+}
+
+enum lv_status lv_node_open(const char *dir, const struct lv_node_keysource *ks,
+			    const struct lv_node_options *opt, struct lv_node **out)
+{
+	enum lv_status st;
+	char p[4096];
+	struct lv_node *n = NULL;
+	char *v = NULL;
+	*out = NULL;
+	if (!exists(dir, "node.db") || !exists(dir, "node.json"))
+		return LV_ERR_NOT_FOUND;
+	n = calloc(1, sizeof *n);
+	if (!n)
+		return LV_ERR_NOMEM;
+	pthread_mutex_init(&n->lock, NULL);
+	n->dir = strdup(dir);
+	if (!n->dir) {
+		st = LV_ERR_NOMEM;
+		goto fail;
+	}
+	st = keyring_load(dir, ks, &n->keys);
+	if (st != LV_OK)
+		goto fail;
+	path_join(p, sizeof p, dir, "node.db");
+	st = db_open(p, n->keys->node_db, false, &n->db);
+	if (st != LV_OK)
+		goto fail;
+	st = check_cipher(n->db);
+	if (st != LV_OK)
+		goto fail;
+	st = vault_cache_create(opt && opt->vault_cache ? opt->vault_cache : DEFAULT_VAULT_CACHE,
+				&n->vaults);
+	if (st != LV_OK)
+		goto fail;
+	st = node_setting_get_locked(n, "auto_enrol", &v);
+	n->auto_enrol = st != LV_OK || strcmp(v, "off") != 0;
+	free(v);
+	v = NULL;
+	st = node_setting_get_locked(n, "origin", &v);
+	n->origin = st == LV_OK ? v : strdup(DEFAULT_ORIGIN);
+	if (!n->origin) {
+		st = LV_ERR_NOMEM;
+		goto fail;
+	}
+	*out = n;
+	return LV_OK;
+fail:
+	lv_node_close(n);
+	return st;
+}
+
+void lv_node_close(struct lv_node *n)
+{
+	if (!n)
+		return;
+	vault_cache_destroy(n->vaults);
+	if (n->db) {
+		/* Fold the WAL back so a stopped node is one file per database. */
+		sqlite3_exec(n->db, "PRAGMA wal_checkpoint(TRUNCATE);", NULL, NULL, NULL);
+		sqlite3_close(n->db);
+	}
+	keyring_destroy(n->keys);
+	pthread_mutex_destroy(&n->lock);
+	free(n->origin);
+	free(n->dir);
+	free(n);
+}
+
+enum lv_status node_setting_get_locked(struct lv_node *n, const char *name, char **value)
+{
+	*value = NULL;
+	sqlite3_stmt *s = NULL;
+	enum lv_status st;
+	int rc;
+	if (strcmp(name, "origin") == 0)
+		rc = sqlite3_prepare_v2(n->db, "SELECT CAST(v AS TEXT) FROM meta WHERE k = ?", -1, &s, NULL);
+	else
+		rc = sqlite3_prepare_v2(n->db, "SELECT value FROM settings WHERE name = ?", -1, &s, NULL);
+	if (rc != SQLITE_OK)
+		return db_status(rc);
+	sqlite3_bind_text(s, 1, name, -1, SQLITE_STATIC);
+	rc = sqlite3_step(s);
+	if (rc == SQLITE_ROW) {
+		*value = strdup((const char *)sqlite3_column_text(s, 0));
+		st = *value ? LV_OK : LV_ERR_NOMEM;
+	} else {
+		st = rc == SQLITE_DONE ? LV_ERR_NOT_FOUND : db_status(rc);
+	}
+	sqlite3_finalize(s);
+	return st;
+}
+
+enum lv_status lv_node_setting_get(struct lv_node *n, const char *name, char **value)
+{
+	pthread_mutex_lock(&n->lock);
+	enum lv_status st = node_setting_get_locked(n, name, value);
+	pthread_mutex_unlock(&n->lock);
+	return st;
+}
+
+enum lv_status lv_node_setting_set(struct lv_node *n, const char *name, const char *value)
+{
+	if (strcmp(name, "auto_enrol") == 0) {
+		if (strcmp(value, "on") != 0 && strcmp(value, "off") != 0)
+			return LV_ERR_INVALID;
+	} else if (strcmp(name, "max_body_bytes") == 0) {
+		char *end = NULL;
+		long long v = strtoll(value, &end, 10);
+		if (!*value || *end || v < 1024 || v > (1LL << 30))
+			return LV_ERR_INVALID;
+	} else {
+		return LV_ERR_INVALID;
+	}
+	pthread_mutex_lock(&n->lock);
+	sqlite3_stmt *s = NULL;
+	int rc = sqlite3_prepare_v2(n->db, "INSERT OR REPLACE INTO settings(name, value) VALUES(?, ?)",
+				    -1, &s, NULL);
+	if (rc == SQLITE_OK) {
+		sqlite3_bind_text(s, 1, name, -1, SQLITE_STATIC);
+		sqlite3_bind_text(s, 2, value, -1, SQLITE_STATIC);
+		rc = sqlite3_step(s);
+	}
+	sqlite3_finalize(s);
+	if (rc == SQLITE_DONE && strcmp(name, "auto_enrol") == 0)
+		n->auto_enrol = strcmp(value, "on") == 0;
+	pthread_mutex_unlock(&n->lock);
+	return db_status(rc);
+}

@@ -1,0 +1,37 @@
+/* node.db and vault schemas (version 1). */
+#ifndef LV_STORE_SCHEMA_H
+#define LV_STORE_SCHEMA_H
+
+#define NODE_SCHEMA_VERSION "1"
+
+static const char NODE_SCHEMA[] =
+	"CREATE TABLE meta(k TEXT PRIMARY KEY, v BLOB NOT NULL);"
+	"CREATE TABLE settings(name TEXT PRIMARY KEY, value TEXT NOT NULL);"
+	"CREATE TABLE learners(pseudonym TEXT PRIMARY KEY, wrapped_key BLOB NOT NULL,"
+	" kind TEXT NOT NULL, created INTEGER NOT NULL) WITHOUT ROWID;"
+	"CREATE TABLE credentials(id TEXT PRIMARY KEY, role TEXT NOT NULL, secret_hash BLOB NOT NULL,"
+	" learner TEXT, purposes TEXT, label TEXT, created INTEGER NOT NULL, revoked INTEGER);"
+	/* The statement index: which vault holds a statement, and what the
+	 * xAPI GET filters need.  Agents appear only as pseudonyms. */
+	"CREATE TABLE statements(seq INTEGER PRIMARY KEY, id TEXT NOT NULL UNIQUE,"
+	" learner TEXT NOT NULL, provider TEXT NOT NULL, verb TEXT NOT NULL, registration TEXT,"
+	" stored INTEGER NOT NULL, voided INTEGER NOT NULL DEFAULT 0, voids TEXT);"
+	"CREATE TABLE statement_keys(key TEXT NOT NULL, kind INTEGER NOT NULL, seq INTEGER NOT NULL,"
+	" PRIMARY KEY(key, kind, seq)) WITHOUT ROWID;"
+	"CREATE TABLE activities(id TEXT PRIMARY KEY, definition TEXT) WITHOUT ROWID;"
+	"CREATE TABLE documents(provider TEXT NOT NULL, kind INTEGER NOT NULL, scope TEXT NOT NULL,"
+	" doc_id TEXT NOT NULL, content_type TEXT NOT NULL, body BLOB NOT NULL, etag TEXT NOT NULL,"
+	" updated INTEGER NOT NULL, PRIMARY KEY(provider, kind, scope, doc_id)) WITHOUT ROWID;";
+
+/* A learner's vault: everything that is the learner's own. */
+static const char VAULT_SCHEMA[] =
+	"CREATE TABLE IF NOT EXISTS statements(id TEXT PRIMARY KEY, stored INTEGER NOT NULL,"
+	" body TEXT NOT NULL) WITHOUT ROWID;"
+	"CREATE TABLE IF NOT EXISTS attachments(sha2 TEXT PRIMARY KEY, content_type TEXT NOT NULL,"
+	" body BLOB NOT NULL) WITHOUT ROWID;"
+	"CREATE TABLE IF NOT EXISTS documents(provider TEXT NOT NULL, kind INTEGER NOT NULL,"
+	" scope TEXT NOT NULL, doc_id TEXT NOT NULL, content_type TEXT NOT NULL, body BLOB NOT NULL,"
+	" etag TEXT NOT NULL, updated INTEGER NOT NULL,"
+	" PRIMARY KEY(provider, kind, scope, doc_id)) WITHOUT ROWID;";
+
+#endif

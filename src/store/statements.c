@@ -1,0 +1,728 @@
+/* Statements: batch ingest into learners' vaults, the node.db index, and
+ * the xAPI GET queries over it. */
+#include <limits.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <sodium.h>
+
+#include "learnvault/statements.h"
+#include "store.h"
+#include "xapi.h"
+
+#define VOIDED_VERB "http://adlnet.gov/expapi/verbs/voided"
+#define MAX_KEYS_PER_STATEMENT 512
+
+/* One statement of a batch while it is being stored. */
+struct pending {
+	cJSON *st;                       /* borrowed from the batch */
+	const char *id;
+	struct buf identity;
+	char learner[LV_PSEUDONYM_LEN];
+	char *body;                      /* serialised exact form */
+	bool skip;                       /* already stored, equivalent */
+	const char *voids;               /* target id when a voiding statement */
+};
+
+static void set_string(cJSON *o, const char *name, const char *v)
+{
+	cJSON *it = cJSON_CreateString(v);
+	if (cJSON_GetObjectItemCaseSensitive(o, name))
+		cJSON_ReplaceItemInObjectCaseSensitive(o, name, it);
+	else
+		cJSON_AddItemToObject(o, name, it);
+}
+
+static const char *str_at(const cJSON *o, const char *a, const char *b)
+{
+	const cJSON *x = cJSON_GetObjectItemCaseSensitive(o, a);
+	if (b)
+		x = cJSON_GetObjectItemCaseSensitive(x, b);
+	return cJSON_IsString(x) ? x->valuestring : NULL;
+}
+
+static enum lv_status sql_prepare(sqlite3 *db, const char *sql, sqlite3_stmt **s)
+{
+	return db_status(sqlite3_prepare_v2(db, sql, -1, s, NULL));
+}
+
+/* Loads the stored body of statement @id from vault @learner. */
+static enum lv_status vault_body(struct lv_node *n, const char *learner, const char *id, cJSON **out)
+{
+	sqlite3 *v = NULL;
+	sqlite3_stmt *s = NULL;
+	*out = NULL;
+	enum lv_status st = vault_get(n, learner, false, &v);
+	if (st != LV_OK)
+		return st;
+	st = sql_prepare(v, "SELECT body FROM statements WHERE id = ?", &s);
+	if (st != LV_OK)
+		return st;
+	sqlite3_bind_text(s, 1, id, -1, SQLITE_STATIC);
+	int rc = sqlite3_step(s);
+	if (rc == SQLITE_ROW) {
+		*out = cJSON_Parse((const char *)sqlite3_column_text(s, 0));
+		st = *out ? LV_OK : LV_ERR_INTERNAL;
+	} else {
+		st = rc == SQLITE_DONE ? LV_ERR_NOT_FOUND : db_status(rc);
+	}
+	sqlite3_finalize(s);
+	return st;
+}
+
+struct key_ctx {
+	struct lv_node *node;
+	sqlite3_stmt *ins;
+	int64_t seq;
+	unsigned count;
+};
+
+static enum lv_status key_cb(void *vctx, enum xapi_key_kind kind, const char *value)
+{
+	struct key_ctx *c = vctx;
+	char p[LV_PSEUDONYM_LEN];
+	const char *key = value;
+	if (++c->count > MAX_KEYS_PER_STATEMENT)
+		return LV_ERR_TOO_LARGE;
+	if (kind == XAPI_KEY_AGENT || kind == XAPI_KEY_AGENT_RELATED) {
+		/* The index holds agents only as pseudonyms. */
+		key_pseudonym(c->node->keys, value, p);
+		key = p;
+	}
+	sqlite3_reset(c->ins);
+	sqlite3_bind_text(c->ins, 1, key, -1, SQLITE_TRANSIENT);
+	sqlite3_bind_int(c->ins, 2, (int)kind);
+	sqlite3_bind_int64(c->ins, 3, c->seq);
+	int rc = sqlite3_step(c->ins);
+	return rc == SQLITE_DONE ? LV_OK : db_status(rc);
+}
+
+/* Merges the definitions of every Activity in @st into the activities
+ * table (last writer wins per property; language maps merged). */
+static enum lv_status activity_merge_one(struct lv_node *n, const cJSON *act)
+{
+	const char *id = str_at(act, "id", NULL);
+	const cJSON *def = cJSON_GetObjectItemCaseSensitive(act, "definition");
+	const char *ot = str_at(act, "objectType", NULL);
+	if (!id || (ot && strcmp(ot, "Activity") != 0))
+		return LV_OK;
+	sqlite3_stmt *s = NULL;
+	cJSON *merged = NULL;
+	char *text = NULL;
+	enum lv_status st = sql_prepare(n->db, "SELECT definition FROM activities WHERE id = ?", &s);
+	if (st != LV_OK)
+		return st;
+	sqlite3_bind_text(s, 1, id, -1, SQLITE_STATIC);
+	int rc = sqlite3_step(s);
+	if (rc == SQLITE_ROW && sqlite3_column_type(s, 0) != SQLITE_NULL)
+		merged = cJSON_Parse((const char *)sqlite3_column_text(s, 0));
+	bool known = rc == SQLITE_ROW;
+	sqlite3_finalize(s);
+	s = NULL;
+	if (known && !cJSON_IsObject(def)) {
+		cJSON_Delete(merged);
+		return LV_OK;
+	}
+	if (!merged)
+		merged = cJSON_CreateObject();
+	const cJSON *it;
+	cJSON_ArrayForEach(it, def) {
+		cJSON *old = cJSON_GetObjectItemCaseSensitive(merged, it->string);
+		if ((strcmp(it->string, "name") == 0 || strcmp(it->string, "description") == 0) &&
+		    cJSON_IsObject(old) && cJSON_IsObject(it)) {
+			const cJSON *lang;
+			cJSON_ArrayForEach(lang, it) {
+				cJSON *dup = cJSON_Duplicate(lang, true);
+				if (cJSON_GetObjectItemCaseSensitive(old, lang->string))
+					cJSON_ReplaceItemInObjectCaseSensitive(old, lang->string, dup);
+				else
+					cJSON_AddItemToObject(old, lang->string, dup);
+			}
+		} else {
+			cJSON *dup = cJSON_Duplicate(it, true);
+			if (old)
+				cJSON_ReplaceItemInObjectCaseSensitive(merged, it->string, dup);
+			else
+				cJSON_AddItemToObject(merged, it->string, dup);
+		}
+	}
+	text = cJSON_PrintUnformatted(merged);
+	st = sql_prepare(n->db, "INSERT OR REPLACE INTO activities(id, definition) VALUES(?, ?)", &s);
+	if (st == LV_OK) {
+		sqlite3_bind_text(s, 1, id, -1, SQLITE_STATIC);
+		sqlite3_bind_text(s, 2, text, -1, SQLITE_STATIC);
+		st = db_status(sqlite3_step(s));
+	}
+	sqlite3_finalize(s);
+	free(text);
+	cJSON_Delete(merged);
+	return st;
+}
+
+static enum lv_status activity_merge_list(struct lv_node *n, const cJSON *v)
+{
+	if (cJSON_IsArray(v)) {
+		const cJSON *it;
+		cJSON_ArrayForEach(it, v) {
+			enum lv_status st = activity_merge_one(n, it);
+			if (st != LV_OK)
+				return st;
+		}
+		return LV_OK;
+	}
+	return cJSON_IsObject(v) ? activity_merge_one(n, v) : LV_OK;
+}
+
+static enum lv_status activities_merge(struct lv_node *n, const cJSON *st_json)
+{
+	const cJSON *obj = cJSON_GetObjectItemCaseSensitive(st_json, "object");
+	const char *ot = str_at(obj, "objectType", NULL);
+	enum lv_status st = LV_OK;
+	if (!ot || strcmp(ot, "Activity") == 0)
+		st = activity_merge_one(n, obj);
+	else if (strcmp(ot, "SubStatement") == 0)
+		st = activities_merge(n, obj);
+	if (st != LV_OK)
+		return st;
+	const cJSON *ca = cJSON_GetObjectItemCaseSensitive(
+		cJSON_GetObjectItemCaseSensitive(st_json, "context"), "contextActivities");
+	const char *kinds[] = {"parent", "grouping", "category", "other"};
+	for (size_t i = 0; i < 4 && st == LV_OK; i++)
+		st = activity_merge_list(n, cJSON_GetObjectItemCaseSensitive(ca, kinds[i]));
+	return st;
+}
+
+static void authority_for(struct lv_node *n, const struct lv_principal *prov, cJSON *st)
+{
+	cJSON *a = cJSON_CreateObject();
+	cJSON_AddStringToObject(a, "objectType", "Agent");
+	cJSON *acc = cJSON_AddObjectToObject(a, "account");
+	char home[512];
+	snprintf(home, sizeof home, "https://%s", n->origin);
+	cJSON_AddStringToObject(acc, "homePage", home);
+	cJSON_AddStringToObject(acc, "name", prov->id);
+	if (cJSON_GetObjectItemCaseSensitive(st, "authority"))
+		cJSON_ReplaceItemInObjectCaseSensitive(st, "authority", a);
+	else
+		cJSON_AddItemToObject(st, "authority", a);
+}
+
+static void pending_free(struct pending *p, size_t n)
+{
+	for (size_t i = 0; p && i < n; i++) {
+		buf_free(&p[i].identity);
+		free(p[i].body);
+	}
+	free(p);
+}
+
+enum lv_status lv_statements_store(struct lv_node *n, const struct lv_principal *prov, cJSON *batch,
+				   const struct lv_attachment *atts, size_t natts, char err[LV_ERR_TEXT])
+{
+	enum lv_status st = LV_OK;
+	size_t count = (size_t)cJSON_GetArraySize(batch);
+	struct pending *p = calloc(count ? count : 1, sizeof *p);
+	sqlite3_stmt *q_exists = NULL, *q_ins = NULL, *q_key = NULL, *q_void = NULL, *q_target = NULL;
+	char (*created)[LV_PSEUDONYM_LEN] = calloc(count ? count : 1, LV_PSEUDONYM_LEN);
+	size_t ncreated = 0;
+	bool locked = false, in_tx = false;
+	err[0] = '\0';
+	if (!p || !created) {
+		st = LV_ERR_NOMEM;
+		goto out;
+	}
+
+	/* Outside the lock: ids, identities. */
+	size_t i = 0;
+	cJSON *it;
+	cJSON_ArrayForEach(it, batch) {
+		struct pending *x = &p[i++];
+		x->st = it;
+		buf_init(&x->identity, 65536);
+		if (!cJSON_GetObjectItemCaseSensitive(it, "id")) {
+			char u[UTIL_UUID_LEN];
+			util_uuid_v4(u);
+			cJSON_AddStringToObject(it, "id", u);
+		}
+		x->id = str_at(it, "id", NULL);
+		st = xapi_actor_identity(cJSON_GetObjectItemCaseSensitive(it, "actor"), &x->identity);
+		if (st != LV_OK) {
+			snprintf(err, LV_ERR_TEXT, "statement %zu: actor has no identifier", i - 1);
+			goto out;
+		}
+		for (size_t j = 0; j + 1 < i; j++) {
+			if (strcasecmp(p[j].id, x->id) == 0) {
+				snprintf(err, LV_ERR_TEXT, "statement id %s appears twice in the batch", x->id);
+				st = LV_ERR_INVALID;
+				goto out;
+			}
+		}
+		const char *verb = str_at(it, "verb", "id");
+		if (verb && strcmp(verb, VOIDED_VERB) == 0)
+			x->voids = str_at(it, "object", "id");
+		if (!cJSON_GetObjectItemCaseSensitive(it, "version"))
+			cJSON_AddStringToObject(it, "version", "1.0.0");
+		authority_for(n, prov, it);
+	}
+
+	pthread_mutex_lock(&n->lock);
+	locked = true;
+	st = db_exec(n->db, "BEGIN IMMEDIATE;");
+	if (st != LV_OK)
+		goto out;
+	in_tx = true;
+	int64_t now = util_now_ms();
+	if (now <= n->last_stored_ms) /* stored times stay monotonic */
+		now = n->last_stored_ms + 1;
+	n->last_stored_ms = now;
+	char stored[UTIL_TIME_LEN];
+	util_time_format(now, stored);
+
+	if ((st = sql_prepare(n->db, "SELECT learner, voids IS NOT NULL FROM statements WHERE id = ?", &q_exists)) != LV_OK ||
+	    (st = sql_prepare(n->db, "INSERT INTO statements(id, learner, provider, verb, registration, stored, voids)"
+				     " VALUES(?, ?, ?, ?, ?, ?, ?)", &q_ins)) != LV_OK ||
+	    (st = sql_prepare(n->db, "INSERT OR IGNORE INTO statement_keys(key, kind, seq) VALUES(?, ?, ?)", &q_key)) != LV_OK ||
+	    (st = sql_prepare(n->db, "UPDATE statements SET voided = 1 WHERE id = ? AND voids IS NULL", &q_void)) != LV_OK ||
+	    (st = sql_prepare(n->db, "SELECT voids IS NOT NULL FROM statements WHERE id = ?", &q_target)) != LV_OK)
+		goto out;
+
+	for (i = 0; i < count; i++) {
+		struct pending *x = &p[i];
+		sqlite3_reset(q_exists);
+		sqlite3_bind_text(q_exists, 1, x->id, -1, SQLITE_STATIC);
+		int rc = sqlite3_step(q_exists);
+		if (rc == SQLITE_ROW) {
+			cJSON *old = NULL;
+			char learner[LV_PSEUDONYM_LEN];
+			snprintf(learner, sizeof learner, "%s", (const char *)sqlite3_column_text(q_exists, 0));
+			sqlite3_reset(q_exists);
+			st = vault_body(n, learner, x->id, &old);
+			if (st != LV_OK)
+				goto out;
+			bool same = xapi_statements_equivalent(old, x->st);
+			cJSON_Delete(old);
+			if (!same) {
+				snprintf(err, LV_ERR_TEXT, "statement %s exists with different content", x->id);
+				st = LV_ERR_CONFLICT;
+				goto out;
+			}
+			x->skip = true;
+			continue;
+		} else if (rc != SQLITE_DONE) {
+			st = db_status(rc);
+			goto out;
+		}
+		sqlite3_reset(q_exists);
+		if (x->voids) {
+			/* A voiding statement may not target another voiding one. */
+			sqlite3_reset(q_target);
+			sqlite3_bind_text(q_target, 1, x->voids, -1, SQLITE_STATIC);
+			rc = sqlite3_step(q_target);
+			bool target_voids = rc == SQLITE_ROW && sqlite3_column_int(q_target, 0);
+			sqlite3_reset(q_target);
+			bool in_batch_voider = false;
+			for (size_t j = 0; j < count; j++)
+				if (j != i && p[j].voids && strcasecmp(p[j].id, x->voids) == 0)
+					in_batch_voider = true;
+			if (target_voids || in_batch_voider) {
+				snprintf(err, LV_ERR_TEXT, "statement %s voids a voiding statement", x->id);
+				st = LV_ERR_INVALID;
+				goto out;
+			}
+		}
+		bool made = false;
+		st = learner_resolve(n, x->identity.data, n->auto_enrol, x->learner, &made);
+		if (st == LV_ERR_NOT_FOUND) {
+			snprintf(err, LV_ERR_TEXT, "statement %zu: actor is not enrolled and auto_enrol is off", i);
+			st = LV_ERR_FORBIDDEN;
+		}
+		if (st != LV_OK)
+			goto out;
+		if (made)
+			memcpy(created[ncreated++], x->learner, LV_PSEUDONYM_LEN);
+		set_string(x->st, "stored", stored);
+		if (!cJSON_GetObjectItemCaseSensitive(x->st, "timestamp"))
+			set_string(x->st, "timestamp", stored);
+		x->body = cJSON_PrintUnformatted(x->st);
+		if (!x->body) {
+			st = LV_ERR_NOMEM;
+			goto out;
+		}
+		sqlite3_reset(q_ins);
+		sqlite3_bind_text(q_ins, 1, x->id, -1, SQLITE_STATIC);
+		sqlite3_bind_text(q_ins, 2, x->learner, -1, SQLITE_STATIC);
+		sqlite3_bind_text(q_ins, 3, prov->id, -1, SQLITE_STATIC);
+		sqlite3_bind_text(q_ins, 4, str_at(x->st, "verb", "id"), -1, SQLITE_STATIC);
+		sqlite3_bind_text(q_ins, 5, str_at(cJSON_GetObjectItemCaseSensitive(x->st, "context"), "registration", NULL), -1, SQLITE_STATIC);
+		sqlite3_bind_int64(q_ins, 6, now);
+		sqlite3_bind_text(q_ins, 7, x->voids, -1, SQLITE_STATIC);
+		rc = sqlite3_step(q_ins);
+		if (rc != SQLITE_DONE) {
+			st = db_status(rc);
+			goto out;
+		}
+		struct key_ctx kc = {.node = n, .ins = q_key, .seq = sqlite3_last_insert_rowid(n->db)};
+		st = xapi_statement_keys(x->st, key_cb, &kc);
+		if (st == LV_OK)
+			st = activities_merge(n, x->st);
+		if (st != LV_OK) {
+			if (st == LV_ERR_TOO_LARGE)
+				snprintf(err, LV_ERR_TEXT, "statement %s references too many agents/activities", x->id);
+			goto out;
+		}
+		if (x->voids) {
+			sqlite3_reset(q_void);
+			sqlite3_bind_text(q_void, 1, x->voids, -1, SQLITE_STATIC);
+			if ((rc = sqlite3_step(q_void)) != SQLITE_DONE) {
+				st = db_status(rc);
+				goto out;
+			}
+		}
+	}
+
+	/* Vaults first, one transaction per vault; the index commit below is
+	 * the commit point.  A vault row without an index row is invisible
+	 * and is overwritten if the statement is sent again. */
+	for (i = 0; i < count; i++) {
+		if (p[i].skip || p[i].learner[0] == '\0')
+			continue;
+		bool first = true;
+		for (size_t j = 0; j < i; j++)
+			if (!p[j].skip && strcmp(p[j].learner, p[i].learner) == 0)
+				first = false;
+		if (!first)
+			continue;
+		sqlite3 *v = NULL;
+		sqlite3_stmt *vi = NULL, *va = NULL;
+		st = vault_get(n, p[i].learner, false, &v);
+		if (st != LV_OK)
+			goto out;
+		st = db_exec(v, "BEGIN;");
+		if (st != LV_OK)
+			goto out;
+		st = sql_prepare(v, "INSERT OR REPLACE INTO statements(id, stored, body) VALUES(?, ?, ?)", &vi);
+		if (st == LV_OK)
+			st = sql_prepare(v, "INSERT OR REPLACE INTO attachments(sha2, content_type, body) VALUES(?, ?, ?)", &va);
+		for (size_t j = i; j < count && st == LV_OK; j++) {
+			if (p[j].skip || strcmp(p[j].learner, p[i].learner) != 0)
+				continue;
+			sqlite3_reset(vi);
+			sqlite3_bind_text(vi, 1, p[j].id, -1, SQLITE_STATIC);
+			sqlite3_bind_int64(vi, 2, now);
+			sqlite3_bind_text(vi, 3, p[j].body, -1, SQLITE_STATIC);
+			st = db_status(sqlite3_step(vi));
+			const cJSON *al = cJSON_GetObjectItemCaseSensitive(p[j].st, "attachments");
+			const cJSON *a;
+			cJSON_ArrayForEach(a, al) {
+				const char *sha = str_at(a, "sha2", NULL);
+				for (size_t k = 0; sha && k < natts && st == LV_OK; k++) {
+					if (strcasecmp(atts[k].sha2, sha) != 0)
+						continue;
+					sqlite3_reset(va);
+					sqlite3_bind_text(va, 1, atts[k].sha2, -1, SQLITE_STATIC);
+					sqlite3_bind_text(va, 2, atts[k].content_type ? atts[k].content_type : "application/octet-stream", -1, SQLITE_STATIC);
+					sqlite3_bind_blob(va, 3, atts[k].data, (int)atts[k].len, SQLITE_STATIC);
+					st = db_status(sqlite3_step(va));
+					break;
+				}
+			}
+		}
+		sqlite3_finalize(vi);
+		sqlite3_finalize(va);
+		if (st == LV_OK)
+			st = db_exec(v, "COMMIT;");
+		if (st != LV_OK) {
+			if (db_exec(v, "ROLLBACK;") != LV_OK) { /* the handle is evicted below */ }
+			vault_evict(n, p[i].learner);
+			goto out;
+		}
+	}
+	st = db_exec(n->db, "COMMIT;");
+	if (st == LV_OK)
+		in_tx = false;
+out:
+	sqlite3_finalize(q_exists);
+	sqlite3_finalize(q_ins);
+	sqlite3_finalize(q_key);
+	sqlite3_finalize(q_void);
+	sqlite3_finalize(q_target);
+	if (in_tx) {
+		if (db_exec(n->db, "ROLLBACK;") != LV_OK) { /* nothing more to undo */ }
+		/* Vaults enrolled by this batch lose their key row: remove them. */
+		for (size_t k = 0; k < ncreated; k++) {
+			char path[4096];
+			vault_evict(n, created[k]);
+			snprintf(path, sizeof path, "%s/vaults/%s.db", n->dir, created[k]);
+			unlink(path);
+			snprintf(path, sizeof path, "%s/vaults/%s.db-wal", n->dir, created[k]);
+			unlink(path);
+			snprintf(path, sizeof path, "%s/vaults/%s.db-shm", n->dir, created[k]);
+			unlink(path);
+		}
+	}
+	if (locked)
+		pthread_mutex_unlock(&n->lock);
+	if (st != LV_OK && !err[0])
+		snprintf(err, LV_ERR_TEXT, "could not store the statements: %s", lv_status_str(st));
+	pending_free(p, count);
+	free(created);
+	return st;
+}
+
+int64_t lv_statements_consistent_through(struct lv_node *n)
+{
+	(void)n;
+	/* Statements become visible at their index commit, under the node
+	 * lock: everything acknowledged before now is visible now. */
+	return util_now_ms();
+}
+
+enum lv_status lv_statement_get(struct lv_node *n, const struct lv_principal *prov, const char *id,
+				bool voided, cJSON **result)
+{
+	*result = NULL;
+	sqlite3_stmt *s = NULL;
+	enum lv_status st;
+	char learner[LV_PSEUDONYM_LEN];
+	pthread_mutex_lock(&n->lock);
+	st = sql_prepare(n->db, "SELECT learner, voided, id FROM statements WHERE id = ? COLLATE NOCASE AND provider = ?", &s);
+	if (st != LV_OK)
+		goto out;
+	sqlite3_bind_text(s, 1, id, -1, SQLITE_STATIC);
+	sqlite3_bind_text(s, 2, prov->id, -1, SQLITE_STATIC);
+	int rc = sqlite3_step(s);
+	if (rc != SQLITE_ROW) {
+		st = rc == SQLITE_DONE ? LV_ERR_NOT_FOUND : db_status(rc);
+		goto out;
+	}
+	if ((sqlite3_column_int(s, 1) != 0) != voided) {
+		st = LV_ERR_NOT_FOUND;
+		goto out;
+	}
+	snprintf(learner, sizeof learner, "%s", (const char *)sqlite3_column_text(s, 0));
+	char sid[64];
+	snprintf(sid, sizeof sid, "%s", (const char *)sqlite3_column_text(s, 2));
+	st = vault_body(n, learner, sid, result);
+out:
+	sqlite3_finalize(s);
+	pthread_mutex_unlock(&n->lock);
+	return st;
+}
+
+enum lv_status lv_statements_query(struct lv_node *n, const struct lv_principal *prov,
+				   const struct lv_statement_query *q, cJSON **result, int64_t *next_seq)
+{
+	*result = NULL;
+	*next_seq = 0;
+	struct buf sql, agent_id;
+	buf_init(&sql, 8192);
+	buf_init(&agent_id, 65536);
+	sqlite3_stmt *s = NULL;
+	cJSON *arr = NULL;
+	enum lv_status st;
+	char agent_p[LV_PSEUDONYM_LEN] = "";
+	unsigned limit = q->limit && q->limit < LV_QUERY_MAX_LIMIT ? q->limit : LV_QUERY_MAX_LIMIT;
+
+	if (q->agent) {
+		st = xapi_actor_identity(q->agent, &agent_id);
+		if (st != LV_OK)
+			goto out_nolock;
+	}
+	st = buf_append_str(&sql, "SELECT seq, learner, id FROM statements s WHERE provider = ?1 AND voided = 0");
+	if (q->verb)
+		st = st ? st : buf_append_str(&sql, " AND verb = ?2");
+	if (q->registration)
+		st = st ? st : buf_append_str(&sql, " AND registration = ?3 COLLATE NOCASE");
+	if (q->since_ms != INT64_MIN)
+		st = st ? st : buf_append_str(&sql, " AND stored > ?4");
+	if (q->until_ms != INT64_MAX)
+		st = st ? st : buf_append_str(&sql, " AND stored <= ?5");
+	if (q->after_seq)
+		st = st ? st : buf_append_str(&sql, q->ascending ? " AND seq > ?6" : " AND seq < ?6");
+	if (q->agent)
+		st = st ? st : buf_printf(&sql, " AND seq IN (SELECT seq FROM statement_keys WHERE key = ?7 AND kind IN (%d%s))",
+					  XAPI_KEY_AGENT, q->related_agents ? ", 1" : "");
+	if (q->activity)
+		st = st ? st : buf_printf(&sql, " AND seq IN (SELECT seq FROM statement_keys WHERE key = ?8 AND kind IN (%d%s))",
+					  XAPI_KEY_ACTIVITY, q->related_activities ? ", 3" : "");
+	st = st ? st : buf_printf(&sql, " ORDER BY seq %s LIMIT %u", q->ascending ? "ASC" : "DESC", limit + 1);
+	if (st != LV_OK)
+		goto out_nolock;
+
+	arr = cJSON_CreateArray();
+	pthread_mutex_lock(&n->lock);
+	if (q->agent)
+		key_pseudonym(n->keys, agent_id.data, agent_p);
+	st = sql_prepare(n->db, sql.data, &s);
+	if (st != LV_OK)
+		goto out;
+	sqlite3_bind_text(s, 1, prov->id, -1, SQLITE_STATIC);
+	if (q->verb)
+		sqlite3_bind_text(s, 2, q->verb, -1, SQLITE_STATIC);
+	if (q->registration)
+		sqlite3_bind_text(s, 3, q->registration, -1, SQLITE_STATIC);
+	if (q->since_ms != INT64_MIN)
+		sqlite3_bind_int64(s, 4, q->since_ms);
+	if (q->until_ms != INT64_MAX)
+		sqlite3_bind_int64(s, 5, q->until_ms);
+	if (q->after_seq)
+		sqlite3_bind_int64(s, 6, q->after_seq);
+	if (q->agent)
+		sqlite3_bind_text(s, 7, agent_p, -1, SQLITE_STATIC);
+	if (q->activity)
+		sqlite3_bind_text(s, 8, q->activity, -1, SQLITE_STATIC);
+	unsigned got = 0;
+	int rc;
+	int64_t last_seq = 0;
+	while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
+		if (got == limit) {
+			*next_seq = last_seq;
+			break;
+		}
+		cJSON *body = NULL;
+		last_seq = sqlite3_column_int64(s, 0);
+		st = vault_body(n, (const char *)sqlite3_column_text(s, 1),
+				(const char *)sqlite3_column_text(s, 2), &body);
+		if (st != LV_OK)
+			goto out;
+		cJSON_AddItemToArray(arr, body);
+		got++;
+	}
+	if (rc != SQLITE_ROW && rc != SQLITE_DONE) {
+		st = db_status(rc);
+		goto out;
+	}
+	st = LV_OK;
+out:
+	sqlite3_finalize(s);
+	pthread_mutex_unlock(&n->lock);
+out_nolock:
+	if (st == LV_OK) {
+		*result = arr;
+		arr = NULL;
+	} else {
+		*next_seq = 0;
+	}
+	cJSON_Delete(arr);
+	buf_free(&sql);
+	buf_free(&agent_id);
+	return st;
+}
+
+void lv_attachments_free(struct lv_attachment *a, size_t n)
+{
+	for (size_t i = 0; a && i < n; i++) {
+		free((char *)a[i].sha2);
+		free((char *)a[i].content_type);
+		free((unsigned char *)a[i].data);
+	}
+	free(a);
+}
+
+enum lv_status lv_statement_attachments(struct lv_node *n, const cJSON *statements,
+					struct lv_attachment **out, size_t *nout)
+{
+	*out = NULL;
+	*nout = 0;
+	struct lv_attachment *a = NULL;
+	size_t na = 0, cap = 0;
+	enum lv_status st = LV_OK;
+	const cJSON *s;
+	pthread_mutex_lock(&n->lock);
+	cJSON_ArrayForEach(s, statements) {
+		const cJSON *al = cJSON_GetObjectItemCaseSensitive(s, "attachments");
+		if (!cJSON_GetArraySize(al))
+			continue;
+		char learner[LV_PSEUDONYM_LEN];
+		struct buf ident;
+		buf_init(&ident, 65536);
+		st = xapi_actor_identity(cJSON_GetObjectItemCaseSensitive(s, "actor"), &ident);
+		if (st == LV_OK)
+			key_pseudonym(n->keys, ident.data, learner);
+		buf_free(&ident);
+		if (st != LV_OK)
+			goto out;
+		sqlite3 *v = NULL;
+		st = vault_get(n, learner, false, &v);
+		if (st != LV_OK)
+			goto out;
+		const cJSON *att;
+		cJSON_ArrayForEach(att, al) {
+			const char *sha = str_at(att, "sha2", NULL);
+			if (!sha)
+				continue;
+			bool dup = false;
+			for (size_t k = 0; k < na; k++)
+				if (strcasecmp(a[k].sha2, sha) == 0)
+					dup = true;
+			if (dup)
+				continue;
+			sqlite3_stmt *q = NULL;
+			st = sql_prepare(v, "SELECT content_type, body FROM attachments WHERE sha2 = ?", &q);
+			if (st != LV_OK)
+				goto out;
+			sqlite3_bind_text(q, 1, sha, -1, SQLITE_STATIC);
+			if (sqlite3_step(q) == SQLITE_ROW) {
+				if (na == cap) {
+					cap = cap ? cap * 2 : 8;
+					struct lv_attachment *na_ = realloc(a, cap * sizeof *a);
+					if (!na_) {
+						sqlite3_finalize(q);
+						st = LV_ERR_NOMEM;
+						goto out;
+					}
+					a = na_;
+				}
+				size_t len = (size_t)sqlite3_column_bytes(q, 1);
+				unsigned char *d = malloc(len ? len : 1);
+				if (d && len)
+					memcpy(d, sqlite3_column_blob(q, 1), len);
+				a[na].sha2 = strdup(sha);
+				a[na].content_type = strdup((const char *)sqlite3_column_text(q, 0));
+				a[na].data = d;
+				a[na].len = len;
+				na++;
+			}
+			sqlite3_finalize(q);
+		}
+	}
+out:
+	pthread_mutex_unlock(&n->lock);
+	if (st != LV_OK) {
+		lv_attachments_free(a, na);
+		return st;
+	}
+	*out = a;
+	*nout = na;
+	return LV_OK;
+}
+
+enum lv_status lv_activity_get(struct lv_node *n, const char *activity_id, cJSON **result)
+{
+	*result = NULL;
+	sqlite3_stmt *s = NULL;
+	pthread_mutex_lock(&n->lock);
+	enum lv_status st = sql_prepare(n->db, "SELECT definition FROM activities WHERE id = ?", &s);
+	if (st == LV_OK) {
+		sqlite3_bind_text(s, 1, activity_id, -1, SQLITE_STATIC);
+		int rc = sqlite3_step(s);
+		if (rc == SQLITE_ROW) {
+			cJSON *o = cJSON_CreateObject();
+			cJSON_AddStringToObject(o, "objectType", "Activity");
+			cJSON_AddStringToObject(o, "id", activity_id);
+			cJSON *def = cJSON_Parse((const char *)sqlite3_column_text(s, 0));
+			if (def && cJSON_GetArraySize(def) > 0)
+				cJSON_AddItemToObject(o, "definition", def);
+			else
+				cJSON_Delete(def);
+			*result = o;
+		} else {
+			st = rc == SQLITE_DONE ? LV_ERR_NOT_FOUND : db_status(rc);
+		}
+	}
+	sqlite3_finalize(s);
+	pthread_mutex_unlock(&n->lock);
+	return st;
+}

@@ -1,0 +1,95 @@
+/* store/ internals shared between the store's files. */
+#ifndef LV_STORE_STORE_H
+#define LV_STORE_STORE_H
+
+#include <pthread.h>
+#include <stdbool.h>
+#include <stdint.h>
+
+#include <sqlcipher/sqlite3.h>
+
+#include "learnvault/node.h"
+#include "util/util.h"
+
+#define KEY_LEN 32
+
+/* Subkey ids under the KEK (crypto_kdf, context "lvnode01"). */
+enum key_purpose {
+	KEYP_NODE_DB = 1,
+	KEYP_PSEUDONYM = 2,
+	KEYP_CREDENTIAL = 3,
+	KEYP_AUDIT_SEAL = 4,
+	KEYP_VAULT_WRAP = 5,
+};
+
+/* ---- keys.c ---- */
+/* The KEK and the subkeys derived from it, all in sodium_malloc memory. */
+struct keyring {
+	unsigned char *kek;
+	unsigned char *node_db;
+	unsigned char *pseudonym;
+	unsigned char *credential;
+	unsigned char *audit_seal;
+	unsigned char *vault_wrap;
+};
+enum lv_status keyring_create(const unsigned char kek[KEY_LEN], struct keyring **out) LV_WARN_UNUSED;
+void keyring_destroy(struct keyring *kr);
+/* Loads the KEK from DIR/node.key or derives it from a passphrase with the
+ * parameters in DIR/node.json. */
+enum lv_status keyring_load(const char *dir, const struct lv_node_keysource *ks,
+			    struct keyring **out) LV_WARN_UNUSED;
+
+#define WRAPPED_LEN (24 + KEY_LEN + 16) /* nonce + key + tag */
+/* XChaCha20-Poly1305 with @ad binding the wrapped key to its owner. */
+enum lv_status key_wrap(const unsigned char *wrap_key, const unsigned char key[KEY_LEN],
+			const char *ad, unsigned char out[WRAPPED_LEN]) LV_WARN_UNUSED;
+enum lv_status key_unwrap(const unsigned char *wrap_key, const unsigned char in[WRAPPED_LEN],
+			  const char *ad, unsigned char *key) LV_WARN_UNUSED;
+/* Keyed BLAKE2b-128 of @identity, hex. */
+void key_pseudonym(const struct keyring *kr, const char *identity, char out[LV_PSEUDONYM_LEN]);
+
+/* ---- db.c: SQLCipher helpers ---- */
+/* Opens (creating if @create) an SQLCipher file keyed with the raw @key,
+ * 4096-byte cipher pages, WAL, synchronous NORMAL, and checks that the key
+ * opens it.  LV_ERR_CRYPTO on a wrong key. */
+enum lv_status db_open(const char *path, const unsigned char key[KEY_LEN], bool create,
+		       sqlite3 **out) LV_WARN_UNUSED;
+enum lv_status db_exec(sqlite3 *db, const char *sql) LV_WARN_UNUSED;
+/* Maps an SQLite result code to a status. */
+enum lv_status db_status(int rc);
+
+/* ---- vault cache (vault.c) ---- */
+struct vault_cache;
+enum lv_status vault_cache_create(unsigned capacity, struct vault_cache **out) LV_WARN_UNUSED;
+void vault_cache_destroy(struct vault_cache *vc);
+
+/* ---- the node ---- */
+struct lv_node {
+	char *dir;
+	struct keyring *keys;
+	sqlite3 *db;                 /* node.db */
+	pthread_mutex_t lock;        /* serialises every storage operation */
+	struct vault_cache *vaults;
+	bool auto_enrol;
+	int64_t last_stored_ms;      /* stored times are strictly increasing */
+	char *origin;
+};
+
+/* Returns the open handle of learner @pseudonym's vault (cached), opening
+ * it, or creating it when @create (the learner row must exist).  The handle
+ * is borrowed: valid while node->lock is held.  Caller holds node->lock. */
+enum lv_status vault_get(struct lv_node *node, const char *pseudonym, bool create,
+			 sqlite3 **db) LV_WARN_UNUSED;
+/* Closes a cached vault handle, if open (before erasure).  Lock held. */
+void vault_evict(struct lv_node *node, const char *pseudonym);
+
+/* Finds or creates the learner for an actor identity.  Lock held; when a
+ * new learner is created inside the caller's node.db transaction, the row
+ * is rolled back with it.  *@created may be NULL. */
+enum lv_status learner_resolve(struct lv_node *node, const char *identity, bool create,
+			       char pseudonym[LV_PSEUDONYM_LEN], bool *created) LV_WARN_UNUSED;
+
+/* Settings with the lock held. */
+enum lv_status node_setting_get_locked(struct lv_node *node, const char *name, char **value) LV_WARN_UNUSED;
+
+#endif

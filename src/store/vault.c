@@ -1,0 +1,339 @@
+/* Per-learner vaults: one SQLCipher file each, its own random key wrapped
+ * under the KEK, and a bounded LRU cache of open handles (opening a WAL
+ * vault costs ~1 ms; a cached handle is free). */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <cjson/cJSON.h>
+#include <sodium.h>
+
+#include "schema.h"
+#include "store.h"
+#include "xapi.h"
+
+struct vault_entry {
+	char pseudonym[LV_PSEUDONYM_LEN];
+	sqlite3 *db;
+	struct vault_entry *hnext;            /* hash chain */
+	struct vault_entry *prev, *next;      /* LRU list, most recent first */
+};
+
+struct vault_cache {
+	unsigned capacity;
+	unsigned count;
+	size_t nbuckets;
+	struct vault_entry **buckets;
+	struct vault_entry *head, *tail;
+};
+
+static size_t bucket_of(const struct vault_cache *vc, const char *p)
+{
+	size_t h = 14695981039346656037ull; /* FNV-1a */
+	for (; *p; p++)
+		h = (h ^ (unsigned char)*p) * 1099511628211ull;
+	return h % vc->nbuckets;
+}
+
+enum lv_status vault_cache_create(unsigned capacity, struct vault_cache **out)
+{
+	*out = NULL;
+	struct vault_cache *vc = calloc(1, sizeof *vc);
+	if (!vc)
+		return LV_ERR_NOMEM;
+	vc->capacity = capacity ? capacity : 1;
+	vc->nbuckets = (size_t)vc->capacity * 2 + 1;
+	vc->buckets = calloc(vc->nbuckets, sizeof *vc->buckets);
+	if (!vc->buckets) {
+		free(vc);
+		return LV_ERR_NOMEM;
+	}
+	*out = vc;
+	return LV_OK;
+}
+
+static void lru_unlink(struct vault_cache *vc, struct vault_entry *e)
+{
+	if (e->prev)
+		e->prev->next = e->next;
+	else
+		vc->head = e->next;
+	if (e->next)
+		e->next->prev = e->prev;
+	else
+		vc->tail = e->prev;
+	e->prev = e->next = NULL;
+}
+
+static void lru_push_front(struct vault_cache *vc, struct vault_entry *e)
+{
+	e->prev = NULL;
+	e->next = vc->head;
+	if (vc->head)
+		vc->head->prev = e;
+	vc->head = e;
+	if (!vc->tail)
+		vc->tail = e;
+}
+
+static void entry_close(struct vault_entry *e)
+{
+	sqlite3_close(e->db);
+	free(e);
+}
+
+static void cache_remove(struct vault_cache *vc, struct vault_entry *e)
+{
+	struct vault_entry **pp = &vc->buckets[bucket_of(vc, e->pseudonym)];
+	while (*pp && *pp != e)
+		pp = &(*pp)->hnext;
+	if (*pp)
+		*pp = e->hnext;
+	lru_unlink(vc, e);
+	vc->count--;
+	entry_close(e);
+}
+
+void vault_cache_destroy(struct vault_cache *vc)
+{
+	if (!vc)
+		return;
+	while (vc->head)
+		cache_remove(vc, vc->head);
+	free(vc->buckets);
+	free(vc);
+}
+
+static struct vault_entry *cache_find(struct vault_cache *vc, const char *p)
+{
+	for (struct vault_entry *e = vc->buckets[bucket_of(vc, p)]; e; e = e->hnext)
+		if (strcmp(e->pseudonym, p) == 0)
+			return e;
+	return NULL;
+}
+
+static void vault_path(const struct lv_node *n, const char *p, char *out, size_t len)
+{
+	snprintf(out, len, "%s/vaults/%s.db", n->dir, p);
+}
+
+static void wrap_ad(const char *pseudonym, char ad[64])
+{
+	snprintf(ad, 64, "lv-vault-v1:%s", pseudonym);
+}
+
+/* Reads and unwraps learner @p's vault key into @key (KEY_LEN). */
+static enum lv_status learner_key(struct lv_node *n, const char *p, unsigned char *key)
+{
+	sqlite3_stmt *s = NULL;
+	enum lv_status st;
+	char ad[64];
+	int rc = sqlite3_prepare_v2(n->db, "SELECT wrapped_key FROM learners WHERE pseudonym = ?", -1,
+				    &s, NULL);
+	if (rc != SQLITE_OK)
+		return db_status(rc);
+	sqlite3_bind_text(s, 1, p, -1, SQLITE_STATIC);
+	rc = sqlite3_step(s);
+	if (rc != SQLITE_ROW) {
+		st = rc == SQLITE_DONE ? LV_ERR_NOT_FOUND : db_status(rc);
+		goto out;
+	}
+	if (sqlite3_column_bytes(s, 0) != WRAPPED_LEN) {
+		st = LV_ERR_CRYPTO;
+		goto out;
+	}
+	wrap_ad(p, ad);
+	st = key_unwrap(n->keys->vault_wrap, sqlite3_column_blob(s, 0), ad, key);
+out:
+	sqlite3_finalize(s);
+	return st;
+}
+
+enum lv_status vault_get(struct lv_node *n, const char *p, bool create, sqlite3 **out)
+{
+	*out = NULL;
+	struct vault_cache *vc = n->vaults;
+	struct vault_entry *e = cache_find(vc, p);
+	if (e) {
+		lru_unlink(vc, e);
+		lru_push_front(vc, e);
+		*out = e->db;
+		return LV_OK;
+	}
+	enum lv_status st;
+	char path[4096];
+	sqlite3 *db = NULL;
+	unsigned char *key = sodium_malloc(KEY_LEN);
+	if (!key)
+		return LV_ERR_NOMEM;
+	st = learner_key(n, p, key);
+	if (st != LV_OK)
+		goto out;
+	vault_path(n, p, path, sizeof path);
+	st = db_open(path, key, create, &db);
+	if (st != LV_OK)
+		goto out;
+	int one = 1;
+	/* Keep the -wal file across closes: recreating it costs more than
+	 * the cipher on reopen. */
+	sqlite3_file_control(db, "main", SQLITE_FCNTL_PERSIST_WAL, &one);
+	if (create) {
+		st = db_exec(db, VAULT_SCHEMA);
+		if (st != LV_OK)
+			goto out;
+	}
+	/* Small page cache per vault: many are open at once. */
+	st = db_exec(db, "PRAGMA cache_size = -256;");
+	if (st != LV_OK)
+		goto out;
+	e = calloc(1, sizeof *e);
+	if (!e) {
+		st = LV_ERR_NOMEM;
+		goto out;
+	}
+	if (vc->count >= vc->capacity)
+		cache_remove(vc, vc->tail);
+	memcpy(e->pseudonym, p, LV_PSEUDONYM_LEN);
+	e->db = db;
+	size_t b = bucket_of(vc, p);
+	e->hnext = vc->buckets[b];
+	vc->buckets[b] = e;
+	lru_push_front(vc, e);
+	vc->count++;
+	*out = db;
+	db = NULL;
+out:
+	sodium_free(key);
+	if (db)
+		sqlite3_close(db);
+	return st;
+}
+
+void vault_evict(struct lv_node *n, const char *p)
+{
+	struct vault_entry *e = cache_find(n->vaults, p);
+	if (e)
+		cache_remove(n->vaults, e);
+}
+
+enum lv_status learner_resolve(struct lv_node *n, const char *identity, bool create,
+			       char p[LV_PSEUDONYM_LEN], bool *created)
+{
+	sqlite3_stmt *s = NULL;
+	enum lv_status st;
+	unsigned char *key = NULL;
+	unsigned char wrapped[WRAPPED_LEN];
+	char ad[64];
+	sqlite3 *db = NULL;
+	if (created)
+		*created = false;
+	key_pseudonym(n->keys, identity, p);
+	int rc = sqlite3_prepare_v2(n->db, "SELECT 1 FROM learners WHERE pseudonym = ?", -1, &s, NULL);
+	if (rc != SQLITE_OK)
+		return db_status(rc);
+	sqlite3_bind_text(s, 1, p, -1, SQLITE_STATIC);
+	rc = sqlite3_step(s);
+	sqlite3_finalize(s);
+	s = NULL;
+	if (rc == SQLITE_ROW)
+		return LV_OK;
+	if (rc != SQLITE_DONE)
+		return db_status(rc);
+	if (!create)
+		return LV_ERR_NOT_FOUND;
+
+	key = sodium_malloc(KEY_LEN);
+	if (!key)
+		return LV_ERR_NOMEM;
+	randombytes_buf(key, KEY_LEN);
+	wrap_ad(p, ad);
+	st = key_wrap(n->keys->vault_wrap, key, ad, wrapped);
+	if (st != LV_OK)
+		goto out;
+	rc = sqlite3_prepare_v2(n->db,
+				"INSERT INTO learners(pseudonym, wrapped_key, kind, created) VALUES(?, ?, ?, ?)",
+				-1, &s, NULL);
+	if (rc != SQLITE_OK) {
+		st = db_status(rc);
+		goto out;
+	}
+	sqlite3_bind_text(s, 1, p, -1, SQLITE_STATIC);
+	sqlite3_bind_blob(s, 2, wrapped, WRAPPED_LEN, SQLITE_STATIC);
+	sqlite3_bind_text(s, 3, strncmp(identity, "group/", 6) == 0 ? "group" :
+				strncmp(identity, "anon-group:", 11) == 0 ? "anon-group" : "agent",
+			  -1, SQLITE_STATIC);
+	sqlite3_bind_int64(s, 4, util_now_ms());
+	rc = sqlite3_step(s);
+	if (rc != SQLITE_DONE) {
+		st = db_status(rc);
+		goto out;
+	}
+	/* Create the vault file now, so its key and file appear together. A
+	 * stale file of the same name (an earlier failed enrolment) is
+	 * unreadable with the new key: replace it. */
+	char path[4096];
+	vault_path(n, p, path, sizeof path);
+	unlink(path);
+	st = vault_get(n, p, true, &db);
+	if (st != LV_OK)
+		goto out;
+	if (created)
+		*created = true;
+out:
+	sqlite3_finalize(s);
+	sodium_free(key);
+	return st;
+}
+
+enum lv_status lv_learner_enrol(struct lv_node *n, const char *actor_json, char p[LV_PSEUDONYM_LEN],
+				bool *created)
+{
+	enum lv_status st;
+	char err[XAPI_ERR_LEN];
+	struct buf id;
+	buf_init(&id, 8192);
+	p[0] = '\0';
+	*created = false;
+	cJSON *actor = cJSON_Parse(actor_json);
+	if (!actor)
+		return LV_ERR_INVALID;
+	st = xapi_validate_agent(actor, true, err);
+	if (st == LV_OK)
+		st = xapi_actor_identity(actor, &id);
+	if (st != LV_OK)
+		goto out;
+	pthread_mutex_lock(&n->lock);
+	st = db_exec(n->db, "BEGIN IMMEDIATE;");
+	if (st == LV_OK) {
+		st = learner_resolve(n, id.data, true, p, created);
+		if (st == LV_OK)
+			st = db_exec(n->db, "COMMIT;");
+		if (st != LV_OK) {
+			if (db_exec(n->db, "ROLLBACK;") != LV_OK) { /* nothing more to undo */ }
+			vault_evict(n, p);
+		}
+	}
+	pthread_mutex_unlock(&n->lock);
+out:
+	if (st != LV_OK) {
+		p[0] = '\0';
+		*created = false;
+	}
+	cJSON_Delete(actor);
+	buf_free(&id);
+	return st;
+}
+
+enum lv_status lv_learner_count(struct lv_node *n, int64_t *count)
+{
+	*count = 0;
+	sqlite3_stmt *s = NULL;
+	pthread_mutex_lock(&n->lock);
+	int rc = sqlite3_prepare_v2(n->db, "SELECT count(*) FROM learners", -1, &s, NULL);
+	if (rc == SQLITE_OK && (rc = sqlite3_step(s)) == SQLITE_ROW)
+		*count = sqlite3_column_int64(s, 0);
+	sqlite3_finalize(s);
+	pthread_mutex_unlock(&n->lock);
+	return rc == SQLITE_ROW ? LV_OK : db_status(rc);
+}

@@ -1,0 +1,236 @@
+/* Actor identities and the index keys behind the GET /statements agent,
+ * activity, related_agents and related_activities filters
+ * (Communication 2.1.3). */
+#include <stdlib.h>
+#include <string.h>
+
+#include "store/xapi.h"
+#include "store/xapi_internal.h"
+
+/* Appends the IFI part ("mbox:...", ...) of an Agent or identified Group. */
+static enum lv_status append_ifi(const cJSON *a, struct buf *out)
+{
+	enum lv_status st;
+	const char *s;
+	if ((s = xapi_str(a, "mbox"))) {
+		/* Kept as given: only the domain is case-insensitive, and the
+		 * header promises the client's spelling. */
+		st = buf_append_str(out, "mbox:");
+		return st == LV_OK ? buf_append_str(out, s) : st;
+	}
+	if ((s = xapi_str(a, "mbox_sha1sum"))) {
+		/* Hex case carries no meaning; one spelling per person. */
+		char hex[41];
+		size_t n = strlen(s);
+		if (n >= sizeof hex)
+			return LV_ERR_INVALID;
+		for (size_t i = 0; i <= n; i++)
+			hex[i] = (char)(s[i] >= 'A' && s[i] <= 'F' ? s[i] - 'A' + 'a' : s[i]);
+		st = buf_append_str(out, "mbox_sha1sum:");
+		return st == LV_OK ? buf_append_str(out, hex) : st;
+	}
+	if ((s = xapi_str(a, "openid"))) {
+		st = buf_append_str(out, "openid:");
+		return st == LV_OK ? buf_append_str(out, s) : st;
+	}
+	const cJSON *acc = cJSON_GetObjectItemCaseSensitive(a, "account");
+	const char *home = xapi_str(acc, "homePage");
+	const char *name = xapi_str(acc, "name");
+	if (home && name) {
+		/* '|' cannot occur in a valid IRI, so the split is unambiguous. */
+		st = buf_append_str(out, "account:");
+		if (st == LV_OK)
+			st = buf_append_str(out, home);
+		if (st == LV_OK)
+			st = buf_append_str(out, "|");
+		if (st == LV_OK)
+			st = buf_append_str(out, name);
+		return st;
+	}
+	return LV_ERR_INVALID;
+}
+
+static int cmp_str(const void *a, const void *b)
+{
+	return strcmp(*(char *const *)a, *(char *const *)b);
+}
+
+/* "anon-group:" + sorted member identities: member order is not part of a
+ * Group (Data 2.3.1.b5), so the same members always give the same key. */
+static enum lv_status append_anon_group(const cJSON *g, struct buf *out)
+{
+	const cJSON *m = cJSON_GetObjectItemCaseSensitive(g, "member");
+	size_t n = (size_t)cJSON_GetArraySize(m);
+	if (!cJSON_IsArray(m) || n == 0)
+		return LV_ERR_INVALID;
+	enum lv_status st = LV_OK;
+	size_t got = 0;
+	char **ids = calloc(n, sizeof *ids);
+	if (!ids)
+		return LV_ERR_NOMEM;
+	for (const cJSON *c = m->child; c && got < n; c = c->next) {
+		struct buf one;
+		buf_init(&one, out->max);
+		/* Members are Agents (validation refuses nested Groups). */
+		if (xapi_actor_kind(c) != XAPI_KIND_AGENT)
+			st = LV_ERR_INVALID;
+		if (st == LV_OK)
+			st = append_ifi(c, &one);
+		if (st != LV_OK) {
+			buf_free(&one);
+			goto out;
+		}
+		ids[got++] = buf_steal(&one);
+	}
+	qsort(ids, got, sizeof *ids, cmp_str);
+	st = buf_append_str(out, "anon-group:");
+	for (size_t i = 0; st == LV_OK && i < got; i++) {
+		if (i)
+			st = buf_append_str(out, ",");
+		if (st == LV_OK)
+			st = buf_append_str(out, ids[i]);
+	}
+out:
+	for (size_t i = 0; i < got; i++)
+		free(ids[i]);
+	free(ids);
+	return st;
+}
+
+enum lv_status xapi_actor_identity(const cJSON *actor, struct buf *out)
+{
+	enum lv_status st;
+	buf_reset(out);
+	if (!cJSON_IsObject(actor))
+		return LV_ERR_INVALID;
+	switch (xapi_actor_kind(actor)) {
+	case XAPI_KIND_AGENT:
+		st = append_ifi(actor, out);
+		break;
+	case XAPI_KIND_GROUP:
+		if (xapi_has_ifi(actor)) {
+			st = buf_append_str(out, "group/");
+			if (st == LV_OK)
+				st = append_ifi(actor, out);
+		} else {
+			st = append_anon_group(actor, out);
+		}
+		break;
+	default:
+		st = LV_ERR_INVALID;
+		break;
+	}
+	if (st != LV_OK)
+		buf_reset(out);
+	return st;
+}
+
+/* ---- index keys ---- */
+
+/* Identities share one capped buffer; a statement is already size-capped
+ * at the HTTP layer, this only bounds one key. */
+#define KEY_MAX (256 * 1024)
+
+struct keyctx {
+	xapi_key_cb cb;
+	void *ctx;
+	struct buf id;
+};
+
+static enum lv_status emit_actor(struct keyctx *k, const cJSON *a, enum xapi_key_kind kind)
+{
+	if (!cJSON_IsObject(a))
+		return LV_OK;
+	enum lv_status st = xapi_actor_identity(a, &k->id);
+	if (st == LV_OK)
+		st = k->cb(k->ctx, kind, k->id.data);
+	if (st != LV_OK || xapi_actor_kind(a) != XAPI_KIND_GROUP)
+		return st;
+	/* A Group's members are related to every statement the Group is in. */
+	const cJSON *m = cJSON_GetObjectItemCaseSensitive(a, "member");
+	const cJSON *c;
+	if (!cJSON_IsArray(m))
+		return LV_OK;
+	cJSON_ArrayForEach(c, m) {
+		st = emit_actor(k, c, XAPI_KEY_AGENT_RELATED);
+		if (st != LV_OK)
+			return st;
+	}
+	return LV_OK;
+}
+
+static enum lv_status emit_activity(struct keyctx *k, const cJSON *a, enum xapi_key_kind kind)
+{
+	const char *id = xapi_str(a, "id");
+	return id ? k->cb(k->ctx, kind, id) : LV_OK;
+}
+
+static enum lv_status emit_context(struct keyctx *k, const cJSON *ctx)
+{
+	static const char *const lists[] = {"parent", "grouping", "category", "other"};
+	if (!cJSON_IsObject(ctx))
+		return LV_OK;
+	enum lv_status st = emit_actor(k, cJSON_GetObjectItemCaseSensitive(ctx, "instructor"),
+				       XAPI_KEY_AGENT_RELATED);
+	if (st == LV_OK)
+		st = emit_actor(k, cJSON_GetObjectItemCaseSensitive(ctx, "team"), XAPI_KEY_AGENT_RELATED);
+	const cJSON *ca = cJSON_GetObjectItemCaseSensitive(ctx, "contextActivities");
+	for (size_t i = 0; st == LV_OK && ca && i < sizeof lists / sizeof lists[0]; i++) {
+		const cJSON *l = cJSON_GetObjectItemCaseSensitive(ca, lists[i]);
+		if (cJSON_IsObject(l)) {
+			st = emit_activity(k, l, XAPI_KEY_ACTIVITY_RELATED);
+			continue;
+		}
+		const cJSON *arr = cJSON_IsArray(l) ? l : NULL;
+		const cJSON *c;
+		cJSON_ArrayForEach(c, arr) {
+			st = emit_activity(k, c, XAPI_KEY_ACTIVITY_RELATED);
+			if (st != LV_OK)
+				break;
+		}
+	}
+	/* context.statement does not affect filtering (2.1.3 note). */
+	return st;
+}
+
+static enum lv_status emit_statement(struct keyctx *k, const cJSON *s, bool sub)
+{
+	/* Inside a SubStatement everything is "related" (2.1.3 related_*). */
+	enum xapi_key_kind agent = sub ? XAPI_KEY_AGENT_RELATED : XAPI_KEY_AGENT;
+	enum xapi_key_kind activity = sub ? XAPI_KEY_ACTIVITY_RELATED : XAPI_KEY_ACTIVITY;
+	enum lv_status st = emit_actor(k, cJSON_GetObjectItemCaseSensitive(s, "actor"), agent);
+	const cJSON *o = cJSON_GetObjectItemCaseSensitive(s, "object");
+	if (st == LV_OK && cJSON_IsObject(o)) {
+		switch (xapi_object_kind(o)) {
+		case XAPI_KIND_ACTIVITY:
+			st = emit_activity(k, o, activity);
+			break;
+		case XAPI_KIND_AGENT:
+		case XAPI_KIND_GROUP:
+			st = emit_actor(k, o, agent);
+			break;
+		case XAPI_KIND_SUBSTATEMENT:
+			if (!sub)
+				st = emit_statement(k, o, true);
+			break;
+		default:
+			break;
+		}
+	}
+	if (st == LV_OK)
+		st = emit_context(k, cJSON_GetObjectItemCaseSensitive(s, "context"));
+	if (st == LV_OK && !sub)
+		st = emit_actor(k, cJSON_GetObjectItemCaseSensitive(s, "authority"), XAPI_KEY_AGENT_RELATED);
+	return st;
+}
+
+enum lv_status xapi_statement_keys(const cJSON *st, xapi_key_cb cb, void *ctx)
+{
+	if (!cJSON_IsObject(st) || !cb)
+		return LV_ERR_INVALID;
+	struct keyctx k = {.cb = cb, .ctx = ctx};
+	buf_init(&k.id, KEY_MAX);
+	enum lv_status s = emit_statement(&k, st, false);
+	buf_free(&k.id);
+	return s;
+}

@@ -1,0 +1,20 @@
+/* bench: performance measured against a same-run baseline. */
+#include <stdio.h>
+#include <string.h>
+
+#include "cli.h"
+
+int bench_ingest(int argc, char **argv);
+
+int cmd_bench(int argc, char **argv)
+{
+	if (argc >= 2 && strcmp(argv[1], "ingest") == 0)
+		return bench_ingest(argc - 1, argv + 1);
+	return cli_fail("bench: areas: ingest");
+}
+
+int bench_ingest(int argc, char **argv)
+{
+	(void)argc; (void)argv;
+	return cli_fail("bench ingest: not built yet");
+}

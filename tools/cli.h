@@ -1,0 +1,35 @@
+/* learnvault CLI: shared helpers of the subcommands. */
+#ifndef LV_TOOLS_CLI_H
+#define LV_TOOLS_CLI_H
+
+#include <stdbool.h>
+#include <stddef.h>
+
+#include <cjson/cJSON.h>
+
+#include "learnvault/node.h"
+
+/* Prints "learnvault: <msg>" on stderr and returns 1 (usage: 2). */
+int cli_fail(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+/* Prints @o as one line of JSON on stdout and frees it; returns 0. */
+int cli_print(cJSON *o);
+/* Opens the node in @dir, reading the passphrase from @pass_file if set. */
+int cli_open(const char *dir, const char *pass_file, struct lv_node **node);
+/* Reads a passphrase file (first line) into sodium_malloc memory. */
+int cli_read_passphrase(const char *path, char **pass, size_t *len);
+
+int cmd_init(int argc, char **argv);
+int cmd_serve(int argc, char **argv);
+int cmd_credential(int argc, char **argv);
+int cmd_learner(int argc, char **argv);
+int cmd_ingest(int argc, char **argv);
+int cmd_setting(int argc, char **argv);
+int cmd_demo_seed(int argc, char **argv);
+int cmd_bench(int argc, char **argv);
+
+/* Validates and stores a JSON statement or array as provider @provider_id.
+ * Returns 0, or 1 after printing why on stderr. *ids gets the stored ids. */
+int cli_ingest_text(struct lv_node *node, const char *provider_id, const char *text, size_t len,
+		    cJSON **ids);
+
+#endif

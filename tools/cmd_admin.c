@@ -1,0 +1,272 @@
+/* credential, learner, demo-seed. */
+#include <getopt.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <sodium.h>
+
+#include "cli.h"
+#include "util/util.h"
+
+/* Issues a credential and adds its presentation to @o:
+ * {"key","secret"} for providers, {"token"} otherwise. */
+static enum lv_status issue(struct lv_node *node, enum lv_role role, const char *learner,
+			    const char *const *purposes, size_t np, const char *label, cJSON *o)
+{
+	char id[LV_CRED_ID_LEN];
+	char *secret = NULL;
+	enum lv_status st = lv_credential_add(node, role, learner, purposes, np, label, id, &secret);
+	if (st != LV_OK)
+		return st;
+	if (role == LV_ROLE_PROVIDER) {
+		cJSON_AddStringToObject(o, "key", id);
+		cJSON_AddStringToObject(o, "secret", secret);
+	} else {
+		struct buf t;
+		buf_init(&t, 256);
+		if (buf_printf(&t, "%s.%s", id, secret) == LV_OK)
+			cJSON_AddStringToObject(o, "token", t.data);
+		sodium_memzero(t.data, t.len);
+		buf_free(&t);
+	}
+	sodium_free(secret);
+	return LV_OK;
+}
+
+int cmd_credential(int argc, char **argv)
+{
+	const char *dir = NULL, *pass_file = NULL, *role_s = NULL, *learner = NULL, *label = NULL;
+	const char *purposes[LV_MAX_PURPOSES];
+	size_t np = 0;
+	static const struct option opts[] = {
+		{"data", required_argument, 0, 'd'}, {"passphrase-file", required_argument, 0, 'p'},
+		{"role", required_argument, 0, 'r'}, {"learner", required_argument, 0, 'l'},
+		{"purpose", required_argument, 0, 'u'}, {"label", required_argument, 0, 'b'},
+		{0, 0, 0, 0}};
+	if (argc < 2)
+		return cli_fail("credential: add | list | revoke");
+	const char *verb = argv[1];
+	int c;
+	optind = 2;
+	while ((c = getopt_long(argc, argv, "", opts, NULL)) != -1) {
+		switch (c) {
+		case 'd': dir = optarg; break;
+		case 'p': pass_file = optarg; break;
+		case 'r': role_s = optarg; break;
+		case 'l': learner = optarg; break;
+		case 'b': label = optarg; break;
+		case 'u':
+			if (np == LV_MAX_PURPOSES)
+				return cli_fail("credential: at most %d purposes", LV_MAX_PURPOSES);
+			purposes[np++] = optarg;
+			break;
+		default: return 2;
+		}
+	}
+	struct lv_node *node = NULL;
+	int rc = 0;
+	enum lv_status st;
+	if (strcmp(verb, "add") == 0) {
+		enum lv_role role = lv_role_parse(role_s);
+		if (role == LV_ROLE_NONE)
+			return cli_fail("credential add: --role provider|learner|analyst|auditor|admin");
+		if ((role == LV_ROLE_LEARNER) != (learner != NULL))
+			return cli_fail("credential add: --learner is required for, and only for, learner credentials");
+		if (np && role != LV_ROLE_ANALYST)
+			return cli_fail("credential add: --purpose applies to analyst credentials");
+		if (cli_open(dir, pass_file, &node) != 0)
+			return 1;
+		cJSON *o = cJSON_CreateObject();
+		cJSON_AddStringToObject(o, "role", lv_role_str(role));
+		st = issue(node, role, learner, purposes, np, label, o);
+		if (st != LV_OK) {
+			cJSON_Delete(o);
+			rc = cli_fail("credential add: %s", st == LV_ERR_NOT_FOUND ? "no such learner" : lv_status_str(st));
+		} else {
+			rc = cli_print(o);
+		}
+	} else if (strcmp(verb, "list") == 0) {
+		if (cli_open(dir, pass_file, &node) != 0)
+			return 1;
+		char *json = NULL;
+		st = lv_credential_list(node, &json);
+		if (st != LV_OK) {
+			rc = cli_fail("credential list: %s", lv_status_str(st));
+		} else {
+			cJSON *o = cJSON_CreateObject();
+			cJSON_AddItemToObject(o, "credentials", cJSON_Parse(json));
+			rc = cli_print(o);
+		}
+		free(json);
+	} else if (strcmp(verb, "revoke") == 0) {
+		if (optind + 1 != argc)
+			return cli_fail("credential revoke: one credential ID");
+		if (cli_open(dir, pass_file, &node) != 0)
+			return 1;
+		st = lv_credential_revoke(node, argv[optind]);
+		if (st != LV_OK) {
+			rc = cli_fail("credential revoke: %s", st == LV_ERR_NOT_FOUND ? "no such active credential" : lv_status_str(st));
+		} else {
+			cJSON *o = cJSON_CreateObject();
+			cJSON_AddStringToObject(o, "revoked", argv[optind]);
+			rc = cli_print(o);
+		}
+	} else {
+		return cli_fail("credential: add | list | revoke");
+	}
+	lv_node_close(node);
+	return rc;
+}
+
+/* Enrols the actor and issues a learner token; fills @o. */
+static enum lv_status enrol(struct lv_node *node, const char *actor_json, cJSON *o)
+{
+	char p[LV_PSEUDONYM_LEN];
+	bool created = false;
+	enum lv_status st = lv_learner_enrol(node, actor_json, p, &created);
+	if (st != LV_OK)
+		return st;
+	cJSON_AddStringToObject(o, "learner", p);
+	cJSON_AddBoolToObject(o, "created", created);
+	return issue(node, LV_ROLE_LEARNER, p, NULL, 0, NULL, o);
+}
+
+int cmd_learner(int argc, char **argv)
+{
+	const char *dir = NULL, *pass_file = NULL, *mbox = NULL, *home = NULL, *name = NULL;
+	const char *acct = NULL;
+	static const struct option opts[] = {
+		{"data", required_argument, 0, 'd'}, {"passphrase-file", required_argument, 0, 'p'},
+		{"mbox", required_argument, 0, 'm'}, {"account", required_argument, 0, 'a'},
+		{"name", required_argument, 0, 'n'}, {0, 0, 0, 0}};
+	if (argc < 2 || strcmp(argv[1], "add") != 0)
+		return cli_fail("learner: add --data DIR (--mbox mailto:... | --account HOMEPAGE NAME)");
+	int c;
+	optind = 2;
+	while ((c = getopt_long(argc, argv, "", opts, NULL)) != -1) {
+		switch (c) {
+		case 'd': dir = optarg; break;
+		case 'p': pass_file = optarg; break;
+		case 'm': mbox = optarg; break;
+		case 'a':
+			home = optarg;
+			if (optind >= argc)
+				return cli_fail("learner add: --account HOMEPAGE NAME");
+			acct = argv[optind++];
+			break;
+		case 'n': name = optarg; break;
+		default: return 2;
+		}
+	}
+	if (!mbox == !home)
+		return cli_fail("learner add: give exactly one of --mbox or --account");
+	cJSON *actor = cJSON_CreateObject();
+	cJSON_AddStringToObject(actor, "objectType", "Agent");
+	if (name)
+		cJSON_AddStringToObject(actor, "name", name);
+	if (mbox) {
+		cJSON_AddStringToObject(actor, "mbox", mbox);
+	} else {
+		cJSON *a = cJSON_AddObjectToObject(actor, "account");
+		cJSON_AddStringToObject(a, "homePage", home);
+		cJSON_AddStringToObject(a, "name", acct);
+	}
+	char *text = cJSON_PrintUnformatted(actor);
+	cJSON_Delete(actor);
+	struct lv_node *node = NULL;
+	if (cli_open(dir, pass_file, &node) != 0) {
+		free(text);
+		return 1;
+	}
+	cJSON *o = cJSON_CreateObject();
+	enum lv_status st = enrol(node, text, o);
+	free(text);
+	int rc;
+	if (st != LV_OK) {
+		cJSON_Delete(o);
+		rc = cli_fail("learner add: %s", st == LV_ERR_INVALID ? "not a valid xAPI agent (mbox must be mailto:...)" : lv_status_str(st));
+	} else {
+		rc = cli_print(o);
+	}
+	lv_node_close(node);
+	return rc;
+}
+
+int cmd_demo_seed(int argc, char **argv)
+{
+	const char *dir = NULL, *examples = NULL;
+	static const struct option opts[] = {
+		{"data", required_argument, 0, 'd'}, {"examples", required_argument, 0, 'e'}, {0, 0, 0, 0}};
+	int c;
+	optind = 1;
+	while ((c = getopt_long(argc, argv, "", opts, NULL)) != -1) {
+		switch (c) {
+		case 'd': dir = optarg; break;
+		case 'e': examples = optarg; break;
+		default: return 2;
+		}
+	}
+	if (!examples)
+		return cli_fail("demo-seed: --examples DIR is required");
+	struct lv_node *node = NULL;
+	if (cli_open(dir, NULL, &node) != 0)
+		return 1;
+	int rc = 1;
+	char path[4096];
+	char *text = NULL;
+	cJSON *learners = NULL, *ids = NULL;
+	cJSON *out = cJSON_CreateObject();
+	cJSON *prov = cJSON_AddObjectToObject(out, "provider");
+	if (issue(node, LV_ROLE_PROVIDER, NULL, NULL, 0, "demo LMS", prov) != LV_OK)
+		goto done;
+	const char *roles[] = {"admin", "auditor", "analyst"};
+	for (size_t i = 0; i < 3; i++) {
+		cJSON *o = cJSON_AddObjectToObject(out, roles[i]);
+		const char *purpose[] = {"course-improvement"};
+		if (issue(node, lv_role_parse(roles[i]), NULL, purpose, i == 2 ? 1 : 0, "demo", o) != LV_OK)
+			goto done;
+	}
+	snprintf(path, sizeof path, "%s/learners.json", examples);
+	if (util_read_file(path, 1 << 20, &text, NULL) != LV_OK || !(learners = cJSON_Parse(text))) {
+		cli_fail("demo-seed: cannot read %s", path);
+		goto done;
+	}
+	free(text);
+	text = NULL;
+	cJSON *arr = cJSON_AddArrayToObject(out, "learners");
+	const cJSON *l;
+	cJSON_ArrayForEach(l, learners) {
+		char *a = cJSON_PrintUnformatted(l);
+		cJSON *o = cJSON_CreateObject();
+		const cJSON *nm = cJSON_GetObjectItemCaseSensitive(l, "name");
+		cJSON_AddStringToObject(o, "name", cJSON_IsString(nm) ? nm->valuestring : "");
+		enum lv_status st = enrol(node, a, o);
+		free(a);
+		cJSON_AddItemToArray(arr, o);
+		if (st != LV_OK) {
+			cli_fail("demo-seed: cannot enrol a learner: %s", lv_status_str(st));
+			goto done;
+		}
+	}
+	snprintf(path, sizeof path, "%s/statements.json", examples);
+	size_t len = 0;
+	if (util_read_file(path, 64 << 20, &text, &len) != LV_OK) {
+		cli_fail("demo-seed: cannot read %s", path);
+		goto done;
+	}
+	if (cli_ingest_text(node, cJSON_GetObjectItemCaseSensitive(prov, "key")->valuestring, text, len, &ids) != 0)
+		goto done;
+	cJSON_AddNumberToObject(out, "statements", cJSON_GetArraySize(ids));
+	fprintf(stderr, "learnvault: demo node seeded with %d learners and %d statements\n",
+		cJSON_GetArraySize(learners), cJSON_GetArraySize(ids));
+	rc = cli_print(out);
+	out = NULL;
+done:
+	cJSON_Delete(out);
+	cJSON_Delete(learners);
+	cJSON_Delete(ids);
+	free(text);
+	lv_node_close(node);
+	return rc;
+}

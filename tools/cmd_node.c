@@ -1,0 +1,182 @@
+/* init, serve, setting. */
+#include <getopt.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/resource.h>
+
+#include <sodium.h>
+
+#include "cli.h"
+#include "learnvault/server.h"
+
+int cmd_init(int argc, char **argv)
+{
+	const char *dir = NULL, *pass_file = NULL, *origin = NULL;
+	static const struct option opts[] = {
+		{"data", required_argument, 0, 'd'}, {"passphrase-file", required_argument, 0, 'p'},
+		{"origin", required_argument, 0, 'o'}, {0, 0, 0, 0}};
+	int c;
+	optind = 1;
+	while ((c = getopt_long(argc, argv, "", opts, NULL)) != -1) {
+		switch (c) {
+		case 'd': dir = optarg; break;
+		case 'p': pass_file = optarg; break;
+		case 'o': origin = optarg; break;
+		default: return 2;
+		}
+	}
+	if (!dir)
+		return cli_fail("init: --data DIR is required");
+	struct lv_node_keysource ks = {0};
+	char *pass = NULL;
+	if (pass_file && cli_read_passphrase(pass_file, &pass, &ks.passphrase_len) != 0)
+		return 1;
+	ks.passphrase = pass;
+	char *vkey = NULL;
+	enum lv_status st = lv_node_init(dir, &ks, origin, &vkey);
+	if (pass)
+		sodium_free(pass);
+	if (st == LV_ERR_EXISTS)
+		return cli_fail("init: %s already holds a node; refusing to overwrite it", dir);
+	if (st != LV_OK)
+		return cli_fail("init: %s", lv_status_str(st));
+	fprintf(stderr, "learnvault: node created in %s\n", dir);
+	cJSON *o = cJSON_CreateObject();
+	cJSON_AddStringToObject(o, "data", dir);
+	cJSON_AddStringToObject(o, "audit_key", vkey);
+	free(vkey);
+	return cli_print(o);
+}
+
+static int parse_listen(const char *s, char *host, size_t hlen, uint16_t *port)
+{
+	const char *colon = strrchr(s, ':');
+	if (!colon)
+		return -1;
+	size_t n = (size_t)(colon - s);
+	if (n >= hlen)
+		return -1;
+	memcpy(host, s, n);
+	host[n] = 0;
+	if (host[0] == '[' && n >= 2 && host[n - 1] == ']') {
+		memmove(host, host + 1, n - 2);
+		host[n - 2] = 0;
+	}
+	char *end = NULL;
+	long p = strtol(colon + 1, &end, 10);
+	if (!colon[1] || *end || p < 0 || p > 65535)
+		return -1;
+	*port = (uint16_t)p;
+	return 0;
+}
+
+int cmd_serve(int argc, char **argv)
+{
+	const char *dir = NULL, *pass_file = NULL, *listen = "127.0.0.1:8080";
+	unsigned threads = 0;
+	static const struct option opts[] = {
+		{"data", required_argument, 0, 'd'}, {"passphrase-file", required_argument, 0, 'p'},
+		{"listen", required_argument, 0, 'l'}, {"threads", required_argument, 0, 't'},
+		{0, 0, 0, 0}};
+	int c;
+	optind = 1;
+	while ((c = getopt_long(argc, argv, "", opts, NULL)) != -1) {
+		switch (c) {
+		case 'd': dir = optarg; break;
+		case 'p': pass_file = optarg; break;
+		case 'l': listen = optarg; break;
+		case 't': threads = (unsigned)strtoul(optarg, NULL, 10); break;
+		default: return 2;
+		}
+	}
+	char host[256];
+	uint16_t port;
+	if (parse_listen(listen, host, sizeof host, &port) != 0)
+		return cli_fail("serve: --listen wants HOST:PORT");
+	/* Each cached vault holds up to three descriptors. */
+	struct rlimit rl;
+	if (getrlimit(RLIMIT_NOFILE, &rl) == 0 && rl.rlim_cur < rl.rlim_max) {
+		rl.rlim_cur = rl.rlim_max;
+		setrlimit(RLIMIT_NOFILE, &rl);
+	}
+	/* Block the stop signals before any thread starts, then wait for one. */
+	sigset_t set;
+	sigemptyset(&set);
+	sigaddset(&set, SIGINT);
+	sigaddset(&set, SIGTERM);
+	pthread_sigmask(SIG_BLOCK, &set, NULL);
+	signal(SIGPIPE, SIG_IGN);
+	struct lv_node *node = NULL;
+	if (cli_open(dir, pass_file, &node) != 0)
+		return 1;
+	struct lv_server_options so = {.host = host, .port = port, .threads = threads};
+	struct lv_server *srv = NULL;
+	enum lv_status st = lv_server_start(node, &so, &srv);
+	if (st != LV_OK) {
+		lv_node_close(node);
+		return cli_fail("serve: cannot listen on %s: %s", listen, lv_status_str(st));
+	}
+	fprintf(stderr, "learnvault: serving %s on http://%s:%u/ (xAPI at /xapi/)\n", dir, host,
+		lv_server_port(srv));
+	cJSON *o = cJSON_CreateObject();
+	cJSON_AddStringToObject(o, "listening", host);
+	cJSON_AddNumberToObject(o, "port", lv_server_port(srv));
+	cli_print(o);
+	int sig = 0;
+	sigwait(&set, &sig);
+	fprintf(stderr, "learnvault: signal %d, finishing in-flight requests\n", sig);
+	lv_server_destroy(srv);
+	lv_node_close(node);
+	fprintf(stderr, "learnvault: stopped\n");
+	return 0;
+}
+
+int cmd_setting(int argc, char **argv)
+{
+	const char *dir = NULL, *pass_file = NULL;
+	static const struct option opts[] = {
+		{"data", required_argument, 0, 'd'}, {"passphrase-file", required_argument, 0, 'p'},
+		{0, 0, 0, 0}};
+	int c;
+	optind = 2;
+	if (argc < 2)
+		return cli_fail("setting: get|set");
+	const char *verb = argv[1];
+	while ((c = getopt_long(argc, argv, "", opts, NULL)) != -1) {
+		switch (c) {
+		case 'd': dir = optarg; break;
+		case 'p': pass_file = optarg; break;
+		default: return 2;
+		}
+	}
+	struct lv_node *node = NULL;
+	bool get = strcmp(verb, "get") == 0;
+	if ((!get && strcmp(verb, "set") != 0) || optind + (get ? 1 : 2) != argc)
+		return cli_fail("setting: get NAME | set NAME VALUE");
+	if (cli_open(dir, pass_file, &node) != 0)
+		return 1;
+	int rc = 0;
+	const char *name = argv[optind];
+	if (get) {
+		char *v = NULL;
+		enum lv_status st = lv_node_setting_get(node, name, &v);
+		if (st != LV_OK) {
+			rc = cli_fail("setting: %s: %s", name, lv_status_str(st));
+		} else {
+			cJSON *o = cJSON_CreateObject();
+			cJSON_AddStringToObject(o, name, v);
+			rc = cli_print(o);
+		}
+		free(v);
+	} else {
+		enum lv_status st = lv_node_setting_set(node, name, argv[optind + 1]);
+		if (st != LV_OK)
+			rc = cli_fail("setting: cannot set %s: %s", name, lv_status_str(st));
+		else
+			fprintf(stderr, "learnvault: %s set\n", name);
+	}
+	lv_node_close(node);
+	return rc;
+}
