@@ -14,7 +14,7 @@ int cli_ingest_text(struct lv_node *node, const char *provider_id, const char *t
 {
 	*ids = NULL;
 	char err[MP_ERR_LEN > XAPI_ERR_LEN ? MP_ERR_LEN : XAPI_ERR_LEN];
-	cJSON *doc = cJSON_ParseWithLength(text, len);
+	cJSON *doc = util_json_parse(text, len);
 	if (!doc)
 		return cli_fail("ingest: the file is not valid JSON");
 	cJSON *batch = doc;

@@ -38,6 +38,7 @@ struct http_req {
 	size_t content_len;
 	struct lv_principal who;
 	bool authenticated;
+	bool consistent_through;  /* add X-Experience-API-Consistent-Through */
 };
 
 struct lv_server {

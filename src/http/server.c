@@ -51,9 +51,10 @@ const char *req_header(const struct http_req *r, const char *name)
 		for (size_t i = 0; i < r->nform_headers; i++)
 			if (strcasecmp(r->form_headers[i].name, name) == 0)
 				return r->form_headers[i].value;
-		/* Authorization may also arrive as a real header. */
-		if (strcasecmp(name, "Authorization") != 0)
-			return NULL;
+		/* The real Content-Type is the form's; the content is JSON
+		 * unless the form says otherwise. */
+		if (strcasecmp(name, "Content-Type") == 0)
+			return "application/json";
 	}
 	return MHD_lookup_connection_value(r->conn, MHD_HEADER_KIND, name);
 }
@@ -92,6 +93,13 @@ enum MHD_Result reply_bytes(struct http_req *r, unsigned status, const char *con
 	common_headers(resp);
 	if (content_type)
 		MHD_add_response_header(resp, "Content-Type", content_type);
+	if (r->consistent_through) {
+		/* Every acknowledged statement is visible as soon as it is
+		 * acknowledged, so "now" is always consistent. */
+		char t[UTIL_TIME_LEN];
+		util_time_format(util_now_ms(), t);
+		MHD_add_response_header(resp, "X-Experience-API-Consistent-Through", t);
+	}
 	for (size_t i = 0; extra && extra[i] && extra[i + 1]; i += 2)
 		MHD_add_response_header(resp, extra[i], extra[i + 1]);
 	enum MHD_Result ret = MHD_queue_response(r->conn, status, resp);
@@ -273,7 +281,7 @@ static bool apply_alternate(struct http_req *r, enum MHD_Result *ret)
 	}
 	const char *ct = MHD_lookup_connection_value(r->conn, MHD_HEADER_KIND, "Content-Type");
 	if (!ct || strncasecmp(ct, "application/x-www-form-urlencoded", 33) != 0) {
-		*ret = reply_error(r, 415, "invalid", "alternate request syntax needs a form-encoded body");
+		*ret = reply_error(r, 400, "invalid", "alternate request syntax needs a form-encoded body");
 		return false;
 	}
 	free(r->params[0].name);
@@ -312,6 +320,9 @@ static enum MHD_Result dispatch(struct http_req *r)
 	r->content = (const unsigned char *)(r->body.data ? r->body.data : "");
 	r->content_len = r->body.len;
 	authenticate(r);
+	/* HEAD is GET without a body; libmicrohttpd drops the body. */
+	if (strcmp(r->method, "HEAD") == 0)
+		r->method = "GET";
 	if (strcmp(r->path, "/xapi") == 0 || strncmp(r->path, "/xapi/", 6) == 0)
 		return xapi_route(r);
 	if (strcmp(r->path, "/health") == 0 && strcmp(r->method, "GET") == 0) {

@@ -55,7 +55,7 @@ enum MHD_Result xapi_documents(struct http_req *r, enum lv_doc_kind kind)
 		const char *a = req_param(r, "agent");
 		if (!a)
 			return reply_error(r, 400, "invalid", "agent is required");
-		agent = cJSON_Parse(a);
+		agent = util_json_parse(a, strlen(a));
 		if (!agent || xapi_validate_agent(agent, kind == LV_DOC_STATE, err) != LV_OK) {
 			cJSON_Delete(agent);
 			return reply_error(r, 400, "invalid", "agent is not a valid Agent");
@@ -113,7 +113,7 @@ enum MHD_Result xapi_documents(struct http_req *r, enum lv_doc_kind kind)
 		char serr[LV_ERR_TEXT];
 		const char *ct = req_header(r, "Content-Type");
 		if (post && ct && strncasecmp(ct, "application/json", 16) == 0) {
-			cJSON *j = cJSON_ParseWithLength((const char *)r->content, r->content_len);
+			cJSON *j = util_json_parse((const char *)r->content, r->content_len);
 			bool obj = cJSON_IsObject(j);
 			cJSON_Delete(j);
 			if (!obj) {
@@ -154,7 +154,7 @@ enum MHD_Result xapi_agents_get(struct http_req *r)
 	char err[XAPI_ERR_LEN];
 	if (!a || r->nparams != 1)
 		return reply_error(r, 400, "invalid", "agent is the only parameter");
-	cJSON *agent = cJSON_Parse(a);
+	cJSON *agent = util_json_parse(a, strlen(a));
 	if (!agent || xapi_validate_agent(agent, false, err) != LV_OK) {
 		cJSON_Delete(agent);
 		return reply_error(r, 400, "invalid", "agent is not a valid Agent");

@@ -73,6 +73,8 @@ enum MHD_Result xapi_route(struct http_req *r)
 			return reply_error(r, 405, "method_not_allowed", "about supports GET only");
 		return about(r);
 	}
+	if (strcmp(p, "/statements") == 0 && strcmp(m, "GET") == 0)
+		r->consistent_through = true;
 	if (!version_ok(req_header(r, "X-Experience-API-Version")))
 		return reply_error(r, 400, "invalid_version",
 				   "X-Experience-API-Version 1.0.x is required");
@@ -82,6 +84,8 @@ enum MHD_Result xapi_route(struct http_req *r)
 		return reply_error(r, 403, "forbidden", "the xAPI door is for provider credentials");
 
 	if (strcmp(p, "/statements") == 0) {
+		if (strcmp(m, "GET") == 0)
+			r->consistent_through = true;
 		if (strcmp(m, "PUT") == 0)
 			return xapi_statements_write(r, true);
 		if (strcmp(m, "POST") == 0)

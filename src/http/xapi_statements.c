@@ -36,6 +36,10 @@ enum MHD_Result xapi_statements_write(struct http_req *r, bool put)
 	} else if (r->nparams > 0) {
 		return reply_error(r, 400, "invalid", "POST statements takes no parameters");
 	}
+	if (ct && !is_multipart(ct) && strncasecmp(ct, "application/json", 16) != 0) {
+		ret = reply_error(r, 400, "invalid", "statements are sent as application/json or multipart/mixed");
+		goto out;
+	}
 	if (is_multipart(ct)) {
 		if (multipart_parse(ct, r->content, r->content_len, &parts, err) != LV_OK) {
 			ret = reply_error(r, 400, "invalid", "%s", err);
@@ -49,7 +53,7 @@ enum MHD_Result xapi_statements_write(struct http_req *r, bool put)
 		json = parts.parts[0].body;
 		json_len = parts.parts[0].len;
 	}
-	doc = cJSON_ParseWithLength((const char *)json, json_len);
+	doc = util_json_parse((const char *)json, json_len);
 	if (!doc) {
 		ret = reply_error(r, 400, "invalid_json", "the body is not valid JSON");
 		goto out;
@@ -152,10 +156,7 @@ static enum MHD_Result send_statements(struct http_req *r, cJSON *json, const cJ
 				       bool with_att, const char *last_modified)
 {
 	char ct_hdr[128];
-	char consistent[64];
-	xapi_http_date(lv_statements_consistent_through(r->node), consistent);
-	const char *extra[] = {"X-Experience-API-Consistent-Through", consistent,
-			       last_modified ? "Last-Modified" : NULL, last_modified, NULL};
+	const char *extra[] = {last_modified ? "Last-Modified" : NULL, last_modified, NULL};
 	char *text = cJSON_PrintUnformatted(json);
 	cJSON_Delete(json);
 	if (!text)
@@ -276,7 +277,7 @@ enum MHD_Result xapi_statements_get(struct http_req *r)
 	char err[XAPI_ERR_LEN];
 	enum MHD_Result ret;
 	if ((v = req_param(r, "agent"))) {
-		agent = cJSON_Parse(v);
+		agent = util_json_parse(v, strlen(v));
 		if (!agent || xapi_validate_agent(agent, true, err) != LV_OK) {
 			ret = reply_error(r, 400, "invalid", "agent is not a valid Agent or Group");
 			goto out;

@@ -151,8 +151,9 @@ static enum lv_status check_pre(const struct lv_doc_precondition *pre, bool exis
 		if (exists && (star || etag_matches(pre->if_none_match, etag)))
 			return LV_ERR_PRECONDITION;
 	}
-	if (pre->required && exists && !pre->if_match && !pre->if_none_match)
-		return LV_ERR_CONFLICT;
+	/* Profiles (xAPI 1.0.3 §3.1): a PUT must say what it expects. */
+	if (pre->required && !pre->if_match && !pre->if_none_match)
+		return exists ? LV_ERR_CONFLICT : LV_ERR_INVALID;
 	return LV_OK;
 }
 
@@ -186,14 +187,14 @@ enum lv_status lv_document_put(struct lv_node *n, const struct lv_principal *pro
 		goto out;
 	st = check_pre(pre, exists, old.etag);
 	if (st != LV_OK) {
-		snprintf(err, LV_ERR_TEXT, st == LV_ERR_CONFLICT
-			 ? "document exists: send If-Match or If-None-Match"
-			 : "precondition failed");
+		snprintf(err, LV_ERR_TEXT, st == LV_ERR_PRECONDITION ? "precondition failed"
+			 : st == LV_ERR_CONFLICT ? "document exists: send If-Match or If-None-Match"
+			 : "PUT needs If-Match or If-None-Match");
 		goto out;
 	}
 	if (merge && exists) {
-		b = cJSON_ParseWithLength((const char *)body, len);
-		a = cJSON_ParseWithLength((const char *)old.body, old.len);
+		b = util_json_parse((const char *)body, len);
+		a = util_json_parse((const char *)old.body, old.len);
 		if (!is_json_type(old.content_type) || !is_json_type(content_type) ||
 		    !cJSON_IsObject(a) || !cJSON_IsObject(b)) {
 			snprintf(err, LV_ERR_TEXT, "POST merges JSON objects only");
@@ -213,17 +214,18 @@ enum lv_status lv_document_put(struct lv_node *n, const struct lv_principal *pro
 		len = strlen(merged);
 		content_type = "application/json";
 	} else if (merge) {
-		b = cJSON_ParseWithLength((const char *)body, len);
+		b = util_json_parse((const char *)body, len);
 		if (is_json_type(content_type) && !cJSON_IsObject(b)) {
 			snprintf(err, LV_ERR_TEXT, "POST merges JSON objects only");
 			st = LV_ERR_INVALID;
 			goto out;
 		}
 	}
+	/* 160-bit tag: the xAPI suite expects 40 hex digits (SHA-1 length). */
 	unsigned char h[32];
-	char etag[65];
+	char etag[41];
 	crypto_hash_sha256(h, body, len);
-	sodium_bin2hex(etag, sizeof etag, h, sizeof h);
+	sodium_bin2hex(etag, sizeof etag, h, 20);
 	st = db_status(sqlite3_prepare_v2(db,
 		"INSERT OR REPLACE INTO documents(provider, kind, scope, doc_id, content_type, body, etag, updated)"
 		" VALUES(?, ?, ?, ?, ?, ?, ?, ?)", -1, &s, NULL));

@@ -13,9 +13,13 @@ static const char NODE_SCHEMA[] =
 	" learner TEXT, purposes TEXT, label TEXT, created INTEGER NOT NULL, revoked INTEGER);"
 	/* The statement index: which vault holds a statement, and what the
 	 * xAPI GET filters need.  Agents appear only as pseudonyms. */
-	"CREATE TABLE statements(seq INTEGER PRIMARY KEY, id TEXT NOT NULL UNIQUE,"
-	" learner TEXT NOT NULL, provider TEXT NOT NULL, verb TEXT NOT NULL, registration TEXT,"
-	" stored INTEGER NOT NULL, voided INTEGER NOT NULL DEFAULT 0, voids TEXT);"
+	/* ref: the id of the statement this one's object refers to (voiding
+	 * statements included), for the StatementRef filter rule. */
+	"CREATE TABLE statements(seq INTEGER PRIMARY KEY, id TEXT NOT NULL UNIQUE COLLATE NOCASE,"
+	" learner TEXT NOT NULL, provider TEXT NOT NULL, verb TEXT NOT NULL,"
+	" registration TEXT COLLATE NOCASE, stored INTEGER NOT NULL,"
+	" voided INTEGER NOT NULL DEFAULT 0, voids TEXT COLLATE NOCASE, ref TEXT COLLATE NOCASE);"
+	"CREATE INDEX statements_ref ON statements(ref) WHERE ref IS NOT NULL;"
 	"CREATE TABLE statement_keys(key TEXT NOT NULL, kind INTEGER NOT NULL, seq INTEGER NOT NULL,"
 	" PRIMARY KEY(key, kind, seq)) WITHOUT ROWID;"
 	"CREATE TABLE activities(id TEXT PRIMARY KEY, definition TEXT) WITHOUT ROWID;"

@@ -194,6 +194,27 @@ static enum lv_status activities_merge(struct lv_node *n, const cJSON *st_json)
 	return st;
 }
 
+/* xAPI returns every contextActivities property as an array, even when a
+ * single Activity object was sent (Data 2.4.6.2). */
+static void normalise_context(cJSON *st)
+{
+	cJSON *ca = cJSON_GetObjectItemCaseSensitive(cJSON_GetObjectItemCaseSensitive(st, "context"),
+						    "contextActivities");
+	const char *kinds[] = {"parent", "grouping", "category", "other"};
+	for (size_t i = 0; i < 4 && ca; i++) {
+		cJSON *v = cJSON_GetObjectItemCaseSensitive(ca, kinds[i]);
+		if (cJSON_IsObject(v)) {
+			cJSON *arr = cJSON_CreateArray();
+			cJSON_AddItemToArray(arr, cJSON_DetachItemViaPointer(ca, v));
+			cJSON_AddItemToObject(ca, kinds[i], arr);
+		}
+	}
+	cJSON *obj = cJSON_GetObjectItemCaseSensitive(st, "object");
+	const char *ot = str_at(obj, "objectType", NULL);
+	if (ot && strcmp(ot, "SubStatement") == 0)
+		normalise_context(obj);
+}
+
 static void authority_for(struct lv_node *n, const struct lv_principal *prov, cJSON *st)
 {
 	cJSON *a = cJSON_CreateObject();
@@ -264,6 +285,7 @@ enum lv_status lv_statements_store(struct lv_node *n, const struct lv_principal 
 			x->voids = str_at(it, "object", "id");
 		if (!cJSON_GetObjectItemCaseSensitive(it, "version"))
 			cJSON_AddStringToObject(it, "version", "1.0.0");
+		normalise_context(it);
 		authority_for(n, prov, it);
 	}
 
@@ -281,8 +303,8 @@ enum lv_status lv_statements_store(struct lv_node *n, const struct lv_principal 
 	util_time_format(now, stored);
 
 	if ((st = sql_prepare(n->db, "SELECT learner, voids IS NOT NULL FROM statements WHERE id = ?", &q_exists)) != LV_OK ||
-	    (st = sql_prepare(n->db, "INSERT INTO statements(id, learner, provider, verb, registration, stored, voids)"
-				     " VALUES(?, ?, ?, ?, ?, ?, ?)", &q_ins)) != LV_OK ||
+	    (st = sql_prepare(n->db, "INSERT INTO statements(id, learner, provider, verb, registration, stored, voids, ref)"
+				     " VALUES(?, ?, ?, ?, ?, ?, ?, ?)", &q_ins)) != LV_OK ||
 	    (st = sql_prepare(n->db, "INSERT OR IGNORE INTO statement_keys(key, kind, seq) VALUES(?, ?, ?)", &q_key)) != LV_OK ||
 	    (st = sql_prepare(n->db, "UPDATE statements SET voided = 1 WHERE id = ? AND voids IS NULL", &q_void)) != LV_OK ||
 	    (st = sql_prepare(n->db, "SELECT voids IS NOT NULL FROM statements WHERE id = ?", &q_target)) != LV_OK)
@@ -358,6 +380,9 @@ enum lv_status lv_statements_store(struct lv_node *n, const struct lv_principal 
 		sqlite3_bind_text(q_ins, 5, str_at(cJSON_GetObjectItemCaseSensitive(x->st, "context"), "registration", NULL), -1, SQLITE_STATIC);
 		sqlite3_bind_int64(q_ins, 6, now);
 		sqlite3_bind_text(q_ins, 7, x->voids, -1, SQLITE_STATIC);
+		const char *ot = str_at(x->st, "object", "objectType");
+		sqlite3_bind_text(q_ins, 8, ot && strcmp(ot, "StatementRef") == 0 ? str_at(x->st, "object", "id") : NULL,
+				  -1, SQLITE_STATIC);
 		rc = sqlite3_step(q_ins);
 		if (rc != SQLITE_DONE) {
 			st = db_status(rc);
@@ -530,23 +555,37 @@ enum lv_status lv_statements_query(struct lv_node *n, const struct lv_principal 
 		if (st != LV_OK)
 			goto out_nolock;
 	}
-	st = buf_append_str(&sql, "SELECT seq, learner, id FROM statements s WHERE provider = ?1 AND voided = 0");
-	if (q->verb)
-		st = st ? st : buf_append_str(&sql, " AND verb = ?2");
-	if (q->registration)
-		st = st ? st : buf_append_str(&sql, " AND registration = ?3 COLLATE NOCASE");
+	/* xAPI 1.0.3 Communication 2.1.3: for the non-time filters, a
+	 * statement whose object is a StatementRef matches when the statement
+	 * it targets matches (voiding statements included).  The matching set
+	 * is built first, then time, paging and voided filters apply. */
+	bool filtered = q->verb || q->registration || q->agent || q->activity;
+	if (filtered) {
+		st = buf_append_str(&sql, "WITH RECURSIVE m(id) AS (SELECT id FROM statements WHERE provider = ?1");
+		if (q->verb)
+			st = st ? st : buf_append_str(&sql, " AND verb = ?2");
+		if (q->registration)
+			st = st ? st : buf_append_str(&sql, " AND registration = ?3");
+		if (q->agent)
+			st = st ? st : buf_printf(&sql, " AND seq IN (SELECT seq FROM statement_keys WHERE key = ?7 AND kind IN (%d%s))",
+						  XAPI_KEY_AGENT, q->related_agents ? ", 1" : "");
+		if (q->activity)
+			st = st ? st : buf_printf(&sql, " AND seq IN (SELECT seq FROM statement_keys WHERE key = ?8 AND kind IN (%d%s))",
+						  XAPI_KEY_ACTIVITY, q->related_activities ? ", 3" : "");
+		st = st ? st : buf_append_str(&sql, " UNION SELECT s.id FROM statements s JOIN m ON s.ref = m.id"
+						    " WHERE s.provider = ?1) ");
+	} else {
+		st = LV_OK;
+	}
+	st = st ? st : buf_append_str(&sql, "SELECT seq, learner, id FROM statements WHERE provider = ?1 AND voided = 0");
+	if (filtered)
+		st = st ? st : buf_append_str(&sql, " AND id IN (SELECT id FROM m)");
 	if (q->since_ms != INT64_MIN)
 		st = st ? st : buf_append_str(&sql, " AND stored > ?4");
 	if (q->until_ms != INT64_MAX)
 		st = st ? st : buf_append_str(&sql, " AND stored <= ?5");
 	if (q->after_seq)
 		st = st ? st : buf_append_str(&sql, q->ascending ? " AND seq > ?6" : " AND seq < ?6");
-	if (q->agent)
-		st = st ? st : buf_printf(&sql, " AND seq IN (SELECT seq FROM statement_keys WHERE key = ?7 AND kind IN (%d%s))",
-					  XAPI_KEY_AGENT, q->related_agents ? ", 1" : "");
-	if (q->activity)
-		st = st ? st : buf_printf(&sql, " AND seq IN (SELECT seq FROM statement_keys WHERE key = ?8 AND kind IN (%d%s))",
-					  XAPI_KEY_ACTIVITY, q->related_activities ? ", 3" : "");
 	st = st ? st : buf_printf(&sql, " ORDER BY seq %s LIMIT %u", q->ascending ? "ASC" : "DESC", limit + 1);
 	if (st != LV_OK)
 		goto out_nolock;

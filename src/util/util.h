@@ -7,6 +7,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include <cjson/cJSON.h>
+
 #include "learnvault/status.h"
 
 /* A growing byte buffer with a hard cap fixed at init.  data is always
@@ -56,5 +58,9 @@ enum lv_status util_read_file(const char *path, size_t max, char **data, size_t 
  * mode @mode; fails with LV_ERR_EXISTS when @exclusive and the file exists. */
 enum lv_status util_write_file(const char *path, const void *data, size_t len,
 			       unsigned mode, bool exclusive) LV_WARN_UNUSED;
+
+/* Parses exactly one JSON value filling @len bytes (trailing whitespace
+ * allowed, anything else rejected).  NULL on error; caller cJSON_Deletes. */
+cJSON *util_json_parse(const char *s, size_t len);
 
 #endif
