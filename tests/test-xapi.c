@@ -91,7 +91,7 @@ static enum lv_status check(const char *base, const char *patch)
 	"'extensions':{'http://example.com/ext/a':'X:\\\\\\\\minutes','http://example.com/ext/b':{'id':1}}}}}"
 
 #define SUB_BODY                                                                    \
-	"'object':{'objectType':'SubStatement'," \
+	"'object':{'objectType':'SubStatement','id':'DELETE'," \
 	"'actor':{'objectType':'Agent','mbox_sha1sum':'cd9b00a5611f94eaa7b1661edab976068e364975'}," \
 	"'verb':{'id':'http://adlnet.gov/expapi/verbs/reported','display':{'en-US':'reported'}}," \
 	"'object':{'objectType':'Activity','id':'http://www.example.com/meetings/34534'}}"
@@ -222,11 +222,11 @@ START_TEST(valid_actors_and_objects)
 	VALID(ST, "{'verb':{'id':'http://adlnet.gov/expapi/verbs/voided'},"
 		  "'object':{'objectType':'StatementRef','id':'8f87ccde-bb56-4c2e-ab83-44982ef22df0'}}");
 	VALID(ST, SUB);
-	VALID(ST, "{'object':{'objectType':'SubStatement','actor':{'mbox':'mailto:s@example.com'},"
+	VALID(ST, "{'object':{'objectType':'SubStatement','id':'DELETE','actor':{'mbox':'mailto:s@example.com'},"
 		  "'verb':{'id':'http://example.com/v'},'timestamp':'2030-01-01T00:00:00Z',"
 		  "'result':{'success':true},'context':{'language':'fr-CA','revision':'r1'},"
 		  "'object':{'id':'http://example.com/a'}}}");
-	VALID(ST, "{'object':{'objectType':'SubStatement','actor':{'mbox':'mailto:s@example.com'},"
+	VALID(ST, "{'object':{'objectType':'SubStatement','id':'DELETE','actor':{'mbox':'mailto:s@example.com'},"
 		  "'verb':{'id':'http://example.com/v'},"
 		  "'object':{'objectType':'StatementRef','id':'8f87ccde-bb56-4c2e-ab83-44982ef22df0'}}}");
 	VALID(ST, "{'authority':{'mbox':'mailto:auth@example.com'}}");
@@ -382,23 +382,23 @@ START_TEST(invalid_verbs_and_objects)
 	INVALID(ST, "{'object':{'objectType':'StatementRef','id':'DELETE'}}");
 	INVALID(ST, "{'object':{'objectType':'statementref','id':'8f87ccde-bb56-4c2e-ab83-44982ef22df0'}}");
 	INVALID(ST, "{'object':{'objectType':'SubStatement'}}");
-	INVALID(ST, "{'object':{'objectType':'SubStatement','actor':{'mbox':'mailto:s@example.com'},"
+	INVALID(ST, "{'object':{'objectType':'SubStatement','id':'DELETE','actor':{'mbox':'mailto:s@example.com'},"
 		    "'verb':{'id':'http://example.com/v'},'object':{'id':'http://example.com/a'},"
 		    "'id':'fd41c918-b88b-4b20-a0a5-a4c32391aaa0'}}");
-	INVALID(ST, "{'object':{'objectType':'SubStatement','actor':{'mbox':'mailto:s@example.com'},"
+	INVALID(ST, "{'object':{'objectType':'SubStatement','id':'DELETE','actor':{'mbox':'mailto:s@example.com'},"
 		    "'verb':{'id':'http://example.com/v'},'object':{'id':'http://example.com/a'},"
 		    "'stored':'2013-05-18T05:32:34.804Z'}}");
-	INVALID(ST, "{'object':{'objectType':'SubStatement','actor':{'mbox':'mailto:s@example.com'},"
+	INVALID(ST, "{'object':{'objectType':'SubStatement','id':'DELETE','actor':{'mbox':'mailto:s@example.com'},"
 		    "'verb':{'id':'http://example.com/v'},'object':{'id':'http://example.com/a'},"
 		    "'version':'1.0.0'}}");
-	INVALID(ST, "{'object':{'objectType':'SubStatement','actor':{'mbox':'mailto:s@example.com'},"
+	INVALID(ST, "{'object':{'objectType':'SubStatement','id':'DELETE','actor':{'mbox':'mailto:s@example.com'},"
 		    "'verb':{'id':'http://example.com/v'},'object':{'id':'http://example.com/a'},"
 		    "'authority':{'mbox':'mailto:a@example.com'}}}");
-	INVALID(ST, "{'object':{'objectType':'SubStatement','actor':{'mbox':'mailto:s@example.com'},"
+	INVALID(ST, "{'object':{'objectType':'SubStatement','id':'DELETE','actor':{'mbox':'mailto:s@example.com'},"
 		    "'verb':{'id':'http://example.com/v'},'object':" "{'objectType':'SubStatement',"
 		    "'actor':{'mbox':'mailto:s@example.com'},'verb':{'id':'http://example.com/v'},"
 		    "'object':{'id':'http://example.com/a'}}}}");
-	INVALID(ST, "{'object':{'objectType':'SubStatement','actor':{'mbox':'mailto:s@example.com'},"
+	INVALID(ST, "{'object':{'objectType':'SubStatement','id':'DELETE','actor':{'mbox':'mailto:s@example.com'},"
 		    "'verb':{'id':'http://example.com/v'},'object':{'objectType':'Agent','mbox':'mailto:a@x.org'},"
 		    "'context':{'platform':'p'}}}");
 }
@@ -599,7 +599,7 @@ START_TEST(identities)
 
 	/* The buffer is overwritten, not appended to, and its cap holds. */
 	struct buf b;
-	buf_init(&b, 16);
+	buf_init(&b, 24);
 	cJSON *a = parse_q("{'mbox':'mailto:a@b.c'}");
 	ck_assert_int_eq(buf_append_str(&b, "junk"), LV_OK);
 	ck_assert_int_eq(xapi_actor_identity(a, &b), LV_OK);
@@ -642,7 +642,7 @@ static bool has_key(const struct keylist *k, const char *item)
 
 START_TEST(statement_keys)
 {
-	cJSON *st = build(ST, "{'object':{'objectType':'SubStatement',"
+	cJSON *st = build(ST, "{'object':{'objectType':'SubStatement','id':'DELETE',"
 			      "'actor':{'objectType':'Group','member':[{'mbox':'mailto:m1@example.com'}]},"
 			      "'verb':{'id':'http://example.com/v'},"
 			      "'object':{'objectType':'Agent','mbox':'mailto:subobj@example.com'},"
@@ -690,6 +690,20 @@ START_TEST(statement_keys)
 	k.stop_after = 1;
 	ck_assert_int_eq(xapi_statement_keys(st, collect, &k), LV_ERR_BUSY);
 	ck_assert_uint_eq(k.n, 1);
+	cJSON_Delete(st);
+
+	/* Members of the actor Group match the plain agent filter
+	 * (Communication 2.1.3, "agent"); related_agents also matches those. */
+	st = build(ST, "{'actor':{'objectType':'Group','mbox':'DELETE','name':'DELETE',"
+		       "'member':[{'mbox':'mailto:x@example.com'},{'mbox':'mailto:y@example.com'}]}}");
+	k.n = 0;
+	k.stop_after = 0;
+	ck_assert_int_eq(xapi_statement_keys(st, collect, &k), LV_OK);
+	ck_assert(has_key(&k, "agent anon-group:mbox:mailto:x@example.com,mbox:mailto:y@example.com"));
+	ck_assert(has_key(&k, "agent mbox:mailto:x@example.com"));
+	ck_assert(has_key(&k, "agent mbox:mailto:y@example.com"));
+	ck_assert(has_key(&k, "activity http://www.example.com/meetings/34534"));
+	ck_assert_uint_eq(k.n, 4);
 	cJSON_Delete(st);
 
 	/* An Agent object is a direct agent key. */

@@ -13,8 +13,3 @@ int cmd_bench(int argc, char **argv)
 	return cli_fail("bench: areas: ingest");
 }
 
-int bench_ingest(int argc, char **argv)
-{
-	(void)argc; (void)argv;
-	return cli_fail("bench ingest: not built yet");
-}

@@ -1,5 +1,7 @@
 /* SQLCipher handles: raw keys, page size, WAL. */
+#include <fcntl.h>
 #include <stdio.h>
+#include <unistd.h>
 #include <string.h>
 
 #include <sodium.h>
@@ -31,7 +33,8 @@ enum lv_status db_exec(sqlite3 *db, const char *sql)
 	return db_status(sqlite3_exec(db, sql, NULL, NULL, NULL));
 }
 
-enum lv_status db_open(const char *path, const unsigned char key[KEY_LEN], bool create, sqlite3 **out)
+enum lv_status db_open(const char *path, const unsigned char key[KEY_LEN], bool create, bool exclusive,
+		       sqlite3 **out)
 {
 	*out = NULL;
 	sqlite3 *db = NULL;
@@ -41,6 +44,14 @@ enum lv_status db_open(const char *path, const unsigned char key[KEY_LEN], bool 
 	char pragma[16 + 2 * KEY_LEN + 8];
 	char hex[2 * KEY_LEN + 1];
 	int flags = SQLITE_OPEN_READWRITE | SQLITE_OPEN_NOMUTEX | (create ? SQLITE_OPEN_CREATE : 0);
+	if (create) {
+		/* SQLite gives -wal and -journal files the database file's mode,
+		 * so creating it 0600 first keeps every side file private. */
+		int fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0600);
+		if (fd < 0)
+			return LV_ERR_IO;
+		close(fd);
+	}
 	int rc = sqlite3_open_v2(path, &db, flags, NULL);
 	if (rc != SQLITE_OK) {
 		st = rc == SQLITE_CANTOPEN ? LV_ERR_NOT_FOUND : db_status(rc);
@@ -58,6 +69,10 @@ enum lv_status db_open(const char *path, const unsigned char key[KEY_LEN], bool 
 	/* SQLCipher 3 keeps no settings in the file: re-issue after every key. */
 	st = db_exec(db, "PRAGMA cipher_page_size = 4096;");
 	if (st != LV_OK)
+		goto fail;
+	/* Exclusive before the first read: then WAL keeps its index in heap
+	 * memory and no -shm file or per-transaction lock is used. */
+	if (exclusive && (st = db_exec(db, "PRAGMA locking_mode = EXCLUSIVE;")) != LV_OK)
 		goto fail;
 	/* The first read proves the key (and that this is SQLCipher at all). */
 	rc = sqlite3_exec(db, "SELECT count(*) FROM sqlite_master;", NULL, NULL, NULL);

@@ -141,7 +141,7 @@ enum lv_status lv_node_init(const char *dir, const struct lv_node_keysource *ks,
 	if (st != LV_OK)
 		goto out;
 	path_join(p, sizeof p, dir, "node.db");
-	st = db_open(p, kr->node_db, true, &db);
+	st = db_open(p, kr->node_db, true, false, &db);
 	if (st != LV_OK)
 		goto out;
 	chmod(p, 0600);
@@ -229,10 +229,14 @@ enum lv_status lv_node_open(const char *dir, const struct lv_node_keysource *ks,
 	if (st != LV_OK)
 		goto fail;
 	path_join(p, sizeof p, dir, "node.db");
-	st = db_open(p, n->keys->node_db, false, &n->db);
+	st = db_open(p, n->keys->node_db, false, false, &n->db);
 	if (st != LV_OK)
 		goto fail;
 	st = check_cipher(n->db);
+	if (st != LV_OK)
+		goto fail;
+	/* The index is hot: keep it in memory (64 MiB of pages). */
+	st = db_exec(n->db, "PRAGMA cache_size = -65536;");
 	if (st != LV_OK)
 		goto fail;
 	st = vault_cache_create(opt && opt->vault_cache ? opt->vault_cache : DEFAULT_VAULT_CACHE,

@@ -29,8 +29,9 @@ static const char NODE_SCHEMA[] =
 
 /* A learner's vault: everything that is the learner's own. */
 static const char VAULT_SCHEMA[] =
-	"CREATE TABLE IF NOT EXISTS statements(id TEXT PRIMARY KEY, stored INTEGER NOT NULL,"
-	" body TEXT NOT NULL) WITHOUT ROWID;"
+	/* Keyed by the node's index sequence number: one B-tree, so a
+	 * statement costs one page write. */
+	"CREATE TABLE IF NOT EXISTS statements(seq INTEGER PRIMARY KEY, body TEXT NOT NULL);"
 	"CREATE TABLE IF NOT EXISTS attachments(sha2 TEXT PRIMARY KEY, content_type TEXT NOT NULL,"
 	" body BLOB NOT NULL) WITHOUT ROWID;"
 	"CREATE TABLE IF NOT EXISTS documents(provider TEXT NOT NULL, kind INTEGER NOT NULL,"

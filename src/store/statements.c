@@ -23,6 +23,7 @@ struct pending {
 	char learner[LV_PSEUDONYM_LEN];
 	char *body;                      /* serialised exact form */
 	bool skip;                       /* already stored, equivalent */
+	int64_t seq;                     /* index sequence number = vault rowid */
 	const char *voids;               /* target id when a voiding statement */
 };
 
@@ -48,8 +49,8 @@ static enum lv_status sql_prepare(sqlite3 *db, const char *sql, sqlite3_stmt **s
 	return db_status(sqlite3_prepare_v2(db, sql, -1, s, NULL));
 }
 
-/* Loads the stored body of statement @id from vault @learner. */
-static enum lv_status vault_body(struct lv_node *n, const char *learner, const char *id, cJSON **out)
+/* Loads the stored body of statement @seq from vault @learner. */
+static enum lv_status vault_body(struct lv_node *n, const char *learner, int64_t seq, cJSON **out)
 {
 	sqlite3 *v = NULL;
 	sqlite3_stmt *s = NULL;
@@ -57,10 +58,10 @@ static enum lv_status vault_body(struct lv_node *n, const char *learner, const c
 	enum lv_status st = vault_get(n, learner, false, &v);
 	if (st != LV_OK)
 		return st;
-	st = sql_prepare(v, "SELECT body FROM statements WHERE id = ?", &s);
+	st = sql_prepare(v, "SELECT body FROM statements WHERE seq = ?", &s);
 	if (st != LV_OK)
 		return st;
-	sqlite3_bind_text(s, 1, id, -1, SQLITE_STATIC);
+	sqlite3_bind_int64(s, 1, seq);
 	int rc = sqlite3_step(s);
 	if (rc == SQLITE_ROW) {
 		*out = cJSON_Parse((const char *)sqlite3_column_text(s, 0));
@@ -101,12 +102,37 @@ static enum lv_status key_cb(void *vctx, enum xapi_key_kind kind, const char *va
 
 /* Merges the definitions of every Activity in @st into the activities
  * table (last writer wins per property; language maps merged). */
+/* True when this exact (id, definition) pair was merged before: most
+ * statements repeat their activity's definition, and re-merging it would
+ * rewrite the row for nothing.  The set is cleared on any rollback. */
+static bool activity_seen(struct lv_node *n, const char *id, const cJSON *def)
+{
+	unsigned char h[16];
+	char *text = def ? cJSON_PrintUnformatted(def) : NULL;
+	crypto_generichash_state gs;
+	crypto_generichash_init(&gs, NULL, 0, sizeof h);
+	crypto_generichash_update(&gs, (const unsigned char *)id, strlen(id) + 1);
+	if (text)
+		crypto_generichash_update(&gs, (const unsigned char *)text, strlen(text));
+	crypto_generichash_final(&gs, h, sizeof h);
+	free(text);
+	size_t slot;
+	memcpy(&slot, h, sizeof slot);
+	slot %= ACT_SEEN_SLOTS;
+	if (sodium_memcmp(n->act_seen[slot], h, sizeof h) == 0)
+		return true;
+	memcpy(n->act_seen[slot], h, sizeof h);
+	return false;
+}
+
 static enum lv_status activity_merge_one(struct lv_node *n, const cJSON *act)
 {
 	const char *id = str_at(act, "id", NULL);
 	const cJSON *def = cJSON_GetObjectItemCaseSensitive(act, "definition");
 	const char *ot = str_at(act, "objectType", NULL);
 	if (!id || (ot && strcmp(ot, "Activity") != 0))
+		return LV_OK;
+	if (activity_seen(n, id, def))
 		return LV_OK;
 	sqlite3_stmt *s = NULL;
 	cJSON *merged = NULL;
@@ -302,7 +328,7 @@ enum lv_status lv_statements_store(struct lv_node *n, const struct lv_principal 
 	char stored[UTIL_TIME_LEN];
 	util_time_format(now, stored);
 
-	if ((st = sql_prepare(n->db, "SELECT learner, voids IS NOT NULL FROM statements WHERE id = ?", &q_exists)) != LV_OK ||
+	if ((st = sql_prepare(n->db, "SELECT learner, voids IS NOT NULL, seq FROM statements WHERE id = ?", &q_exists)) != LV_OK ||
 	    (st = sql_prepare(n->db, "INSERT INTO statements(id, learner, provider, verb, registration, stored, voids, ref)"
 				     " VALUES(?, ?, ?, ?, ?, ?, ?, ?)", &q_ins)) != LV_OK ||
 	    (st = sql_prepare(n->db, "INSERT OR IGNORE INTO statement_keys(key, kind, seq) VALUES(?, ?, ?)", &q_key)) != LV_OK ||
@@ -319,8 +345,9 @@ enum lv_status lv_statements_store(struct lv_node *n, const struct lv_principal 
 			cJSON *old = NULL;
 			char learner[LV_PSEUDONYM_LEN];
 			snprintf(learner, sizeof learner, "%s", (const char *)sqlite3_column_text(q_exists, 0));
+			int64_t oseq = sqlite3_column_int64(q_exists, 2);
 			sqlite3_reset(q_exists);
-			st = vault_body(n, learner, x->id, &old);
+			st = vault_body(n, learner, oseq, &old);
 			if (st != LV_OK)
 				goto out;
 			bool same = xapi_statements_equivalent(old, x->st);
@@ -388,7 +415,8 @@ enum lv_status lv_statements_store(struct lv_node *n, const struct lv_principal 
 			st = db_status(rc);
 			goto out;
 		}
-		struct key_ctx kc = {.node = n, .ins = q_key, .seq = sqlite3_last_insert_rowid(n->db)};
+		x->seq = sqlite3_last_insert_rowid(n->db);
+		struct key_ctx kc = {.node = n, .ins = q_key, .seq = x->seq};
 		st = xapi_statement_keys(x->st, key_cb, &kc);
 		if (st == LV_OK)
 			st = activities_merge(n, x->st);
@@ -427,16 +455,15 @@ enum lv_status lv_statements_store(struct lv_node *n, const struct lv_principal 
 		st = db_exec(v, "BEGIN;");
 		if (st != LV_OK)
 			goto out;
-		st = sql_prepare(v, "INSERT OR REPLACE INTO statements(id, stored, body) VALUES(?, ?, ?)", &vi);
+		st = sql_prepare(v, "INSERT OR REPLACE INTO statements(seq, body) VALUES(?, ?)", &vi);
 		if (st == LV_OK)
 			st = sql_prepare(v, "INSERT OR REPLACE INTO attachments(sha2, content_type, body) VALUES(?, ?, ?)", &va);
 		for (size_t j = i; j < count && st == LV_OK; j++) {
 			if (p[j].skip || strcmp(p[j].learner, p[i].learner) != 0)
 				continue;
 			sqlite3_reset(vi);
-			sqlite3_bind_text(vi, 1, p[j].id, -1, SQLITE_STATIC);
-			sqlite3_bind_int64(vi, 2, now);
-			sqlite3_bind_text(vi, 3, p[j].body, -1, SQLITE_STATIC);
+			sqlite3_bind_int64(vi, 1, p[j].seq);
+			sqlite3_bind_text(vi, 2, p[j].body, -1, SQLITE_STATIC);
 			st = db_status(sqlite3_step(vi));
 			const cJSON *al = cJSON_GetObjectItemCaseSensitive(p[j].st, "attachments");
 			const cJSON *a;
@@ -475,6 +502,7 @@ out:
 	sqlite3_finalize(q_target);
 	if (in_tx) {
 		if (db_exec(n->db, "ROLLBACK;") != LV_OK) { /* nothing more to undo */ }
+		memset(n->act_seen, 0, sizeof n->act_seen);
 		/* Vaults enrolled by this batch lose their key row: remove them. */
 		for (size_t k = 0; k < ncreated; k++) {
 			char path[4096];
@@ -512,7 +540,7 @@ enum lv_status lv_statement_get(struct lv_node *n, const struct lv_principal *pr
 	enum lv_status st;
 	char learner[LV_PSEUDONYM_LEN];
 	pthread_mutex_lock(&n->lock);
-	st = sql_prepare(n->db, "SELECT learner, voided, id FROM statements WHERE id = ? COLLATE NOCASE AND provider = ?", &s);
+	st = sql_prepare(n->db, "SELECT learner, voided, seq FROM statements WHERE id = ? AND provider = ?", &s);
 	if (st != LV_OK)
 		goto out;
 	sqlite3_bind_text(s, 1, id, -1, SQLITE_STATIC);
@@ -527,9 +555,7 @@ enum lv_status lv_statement_get(struct lv_node *n, const struct lv_principal *pr
 		goto out;
 	}
 	snprintf(learner, sizeof learner, "%s", (const char *)sqlite3_column_text(s, 0));
-	char sid[64];
-	snprintf(sid, sizeof sid, "%s", (const char *)sqlite3_column_text(s, 2));
-	st = vault_body(n, learner, sid, result);
+	st = vault_body(n, learner, sqlite3_column_int64(s, 2), result);
 out:
 	sqlite3_finalize(s);
 	pthread_mutex_unlock(&n->lock);
@@ -622,8 +648,7 @@ enum lv_status lv_statements_query(struct lv_node *n, const struct lv_principal 
 		}
 		cJSON *body = NULL;
 		last_seq = sqlite3_column_int64(s, 0);
-		st = vault_body(n, (const char *)sqlite3_column_text(s, 1),
-				(const char *)sqlite3_column_text(s, 2), &body);
+		st = vault_body(n, (const char *)sqlite3_column_text(s, 1), last_seq, &body);
 		if (st != LV_OK)
 			goto out;
 		cJSON_AddItemToArray(arr, body);

@@ -51,9 +51,10 @@ void key_pseudonym(const struct keyring *kr, const char *identity, char out[LV_P
 /* ---- db.c: SQLCipher helpers ---- */
 /* Opens (creating if @create) an SQLCipher file keyed with the raw @key,
  * 4096-byte cipher pages, WAL, synchronous NORMAL, and checks that the key
- * opens it.  LV_ERR_CRYPTO on a wrong key. */
+ * opens it.  @exclusive: hold the file lock for the handle's lifetime (no
+ * other process may open it meanwhile).  LV_ERR_CRYPTO on a wrong key. */
 enum lv_status db_open(const char *path, const unsigned char key[KEY_LEN], bool create,
-		       sqlite3 **out) LV_WARN_UNUSED;
+		       bool exclusive, sqlite3 **out) LV_WARN_UNUSED;
 enum lv_status db_exec(sqlite3 *db, const char *sql) LV_WARN_UNUSED;
 /* Maps an SQLite result code to a status. */
 enum lv_status db_status(int rc);
@@ -64,6 +65,7 @@ enum lv_status vault_cache_create(unsigned capacity, struct vault_cache **out) L
 void vault_cache_destroy(struct vault_cache *vc);
 
 /* ---- the node ---- */
+#define ACT_SEEN_SLOTS 4096
 struct lv_node {
 	char *dir;
 	struct keyring *keys;
@@ -72,6 +74,7 @@ struct lv_node {
 	struct vault_cache *vaults;
 	bool auto_enrol;
 	int64_t last_stored_ms;      /* stored times are strictly increasing */
+	unsigned char act_seen[ACT_SEEN_SLOTS][16]; /* activity definitions already merged */
 	char *origin;
 };
 

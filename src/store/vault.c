@@ -171,7 +171,7 @@ enum lv_status vault_get(struct lv_node *n, const char *p, bool create, sqlite3 
 	if (st != LV_OK)
 		goto out;
 	vault_path(n, p, path, sizeof path);
-	st = db_open(path, key, create, &db);
+	st = db_open(path, key, create, true, &db);
 	if (st != LV_OK)
 		goto out;
 	int one = 1;
@@ -183,7 +183,9 @@ enum lv_status vault_get(struct lv_node *n, const char *p, bool create, sqlite3 
 		if (st != LV_OK)
 			goto out;
 	}
-	/* Small page cache per vault: many are open at once. */
+	/* Small page cache per vault: many are open at once.  (Vaults are
+	 * opened exclusive: only this process uses them, and per-transaction
+	 * fcntl locks and the -shm mapping cost more than the cipher.) */
 	st = db_exec(db, "PRAGMA cache_size = -256;");
 	if (st != LV_OK)
 		goto out;

@@ -137,7 +137,15 @@ struct keyctx {
 	struct buf id;
 };
 
-static enum lv_status emit_actor(struct keyctx *k, const cJSON *a, enum xapi_key_kind kind)
+/* Emits @a's identity as @kind, then a Group's members.  Members are
+ * related to every statement their Group is in.  When the Group is the
+ * statement's own actor or object (@members_direct), 2.1.3 makes them plain
+ * "agent" matches ("Groups that have members which match the specified
+ * Agent"), so they are emitted as XAPI_KEY_AGENT instead: the related_agents
+ * filter matches AGENT keys as well, and one key per member keeps large
+ * Groups under the store's per-statement key cap. */
+static enum lv_status emit_actor(struct keyctx *k, const cJSON *a, enum xapi_key_kind kind,
+				 bool members_direct)
 {
 	if (!cJSON_IsObject(a))
 		return LV_OK;
@@ -146,13 +154,12 @@ static enum lv_status emit_actor(struct keyctx *k, const cJSON *a, enum xapi_key
 		st = k->cb(k->ctx, kind, k->id.data);
 	if (st != LV_OK || xapi_actor_kind(a) != XAPI_KIND_GROUP)
 		return st;
-	/* A Group's members are related to every statement the Group is in. */
 	const cJSON *m = cJSON_GetObjectItemCaseSensitive(a, "member");
 	const cJSON *c;
 	if (!cJSON_IsArray(m))
 		return LV_OK;
 	cJSON_ArrayForEach(c, m) {
-		st = emit_actor(k, c, XAPI_KEY_AGENT_RELATED);
+		st = emit_actor(k, c, members_direct ? XAPI_KEY_AGENT : XAPI_KEY_AGENT_RELATED, false);
 		if (st != LV_OK)
 			return st;
 	}
@@ -171,9 +178,10 @@ static enum lv_status emit_context(struct keyctx *k, const cJSON *ctx)
 	if (!cJSON_IsObject(ctx))
 		return LV_OK;
 	enum lv_status st = emit_actor(k, cJSON_GetObjectItemCaseSensitive(ctx, "instructor"),
-				       XAPI_KEY_AGENT_RELATED);
+				       XAPI_KEY_AGENT_RELATED, false);
 	if (st == LV_OK)
-		st = emit_actor(k, cJSON_GetObjectItemCaseSensitive(ctx, "team"), XAPI_KEY_AGENT_RELATED);
+		st = emit_actor(k, cJSON_GetObjectItemCaseSensitive(ctx, "team"),
+				XAPI_KEY_AGENT_RELATED, false);
 	const cJSON *ca = cJSON_GetObjectItemCaseSensitive(ctx, "contextActivities");
 	for (size_t i = 0; st == LV_OK && ca && i < sizeof lists / sizeof lists[0]; i++) {
 		const cJSON *l = cJSON_GetObjectItemCaseSensitive(ca, lists[i]);
@@ -198,7 +206,7 @@ static enum lv_status emit_statement(struct keyctx *k, const cJSON *s, bool sub)
 	/* Inside a SubStatement everything is "related" (2.1.3 related_*). */
 	enum xapi_key_kind agent = sub ? XAPI_KEY_AGENT_RELATED : XAPI_KEY_AGENT;
 	enum xapi_key_kind activity = sub ? XAPI_KEY_ACTIVITY_RELATED : XAPI_KEY_ACTIVITY;
-	enum lv_status st = emit_actor(k, cJSON_GetObjectItemCaseSensitive(s, "actor"), agent);
+	enum lv_status st = emit_actor(k, cJSON_GetObjectItemCaseSensitive(s, "actor"), agent, !sub);
 	const cJSON *o = cJSON_GetObjectItemCaseSensitive(s, "object");
 	if (st == LV_OK && cJSON_IsObject(o)) {
 		switch (xapi_object_kind(o)) {
@@ -207,7 +215,7 @@ static enum lv_status emit_statement(struct keyctx *k, const cJSON *s, bool sub)
 			break;
 		case XAPI_KIND_AGENT:
 		case XAPI_KIND_GROUP:
-			st = emit_actor(k, o, agent);
+			st = emit_actor(k, o, agent, !sub);
 			break;
 		case XAPI_KIND_SUBSTATEMENT:
 			if (!sub)
@@ -220,7 +228,8 @@ static enum lv_status emit_statement(struct keyctx *k, const cJSON *s, bool sub)
 	if (st == LV_OK)
 		st = emit_context(k, cJSON_GetObjectItemCaseSensitive(s, "context"));
 	if (st == LV_OK && !sub)
-		st = emit_actor(k, cJSON_GetObjectItemCaseSensitive(s, "authority"), XAPI_KEY_AGENT_RELATED);
+		st = emit_actor(k, cJSON_GetObjectItemCaseSensitive(s, "authority"),
+				XAPI_KEY_AGENT_RELATED, false);
 	return st;
 }
 

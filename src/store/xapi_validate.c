@@ -87,8 +87,8 @@ static bool key_in(const char *key, const char *const *allowed)
 
 /* Rejects keys outside @allowed (Data 2.2.s4.b1.b5/b7) and repeated keys
  * (2.2.s3.b7 leaves them undefined; refusing is the only safe reading).
- * Each key is compared with the later ones only until the first repeat, and
- * there are at most as many distinct keys as @allowed, so this is linear. */
+ * Only |allowed| distinct keys can pass before a repeat is found, so a
+ * hostile object costs at most |allowed| * n comparisons. */
 static enum lv_status check_keys(struct vctx *v, const cJSON *obj, const char *const *allowed)
 {
 	char name[40];
@@ -115,21 +115,17 @@ static int cmp_str_ci(const void *a, const void *b)
 	return strcasecmp(*(const char *const *)a, *(const char *const *)b);
 }
 
-/* Looks for a repeated string among @n pointers by sorting a copy of the
- * pointer array, so large maps cost n log n rather than n^2. */
-static enum lv_status find_dup(const char **s, size_t n, bool ci, bool *dup)
+/* Looks for a repeated string among @n pointers by sorting the (caller's
+ * scratch) pointer array, so large maps cost n log n rather than n^2. */
+static bool has_dup(const char **s, size_t n, bool ci)
 {
-	*dup = false;
 	if (n < 2)
-		return LV_OK;
+		return false;
 	qsort(s, n, sizeof *s, ci ? cmp_str_ci : cmp_str);
-	for (size_t i = 1; i < n; i++) {
-		if ((ci ? strcasecmp(s[i - 1], s[i]) : strcmp(s[i - 1], s[i])) == 0) {
-			*dup = true;
-			break;
-		}
-	}
-	return LV_OK;
+	for (size_t i = 1; i < n; i++)
+		if ((ci ? strcasecmp(s[i - 1], s[i]) : strcmp(s[i - 1], s[i])) == 0)
+			return true;
+	return false;
 }
 
 /* Repeated keys in an object with free-form keys (maps, extensions). */
@@ -144,12 +140,9 @@ static enum lv_status check_map_dups(struct vctx *v, const cJSON *obj, bool ci)
 	size_t i = 0;
 	for (const cJSON *c = obj->child; c && i < n; c = c->next)
 		keys[i++] = c->string ? c->string : "";
-	bool dup;
-	enum lv_status st = find_dup(keys, i, ci, &dup);
+	bool dup = has_dup(keys, i, ci);
 	free(keys);
-	if (st == LV_OK && dup)
-		st = fail(v, "a key appears twice");
-	return st;
+	return dup ? fail(v, "a key appears twice") : LV_OK;
 }
 
 static enum lv_status need_object(struct vctx *v, const cJSON *o)
@@ -191,12 +184,13 @@ static enum lv_status check_lang_map(struct vctx *v, const cJSON *m)
 	if (!cJSON_IsObject(m))
 		return fail(v, "must be a language map");
 	for (const cJSON *c = m->child; c; c = c->next) {
-		char name[40];
-		clip(c->string, name);
-		if (!c->string || !xapi_lang_tag_valid(c->string))
-			return fail(v, "\"%s\" is not an RFC 5646 language tag", name);
-		if (!cJSON_IsString(c))
-			return fail(v, "value for \"%s\" must be a string", name);
+		bool tag_ok = c->string && xapi_lang_tag_valid(c->string);
+		if (!tag_ok || !cJSON_IsString(c)) {
+			char name[40];
+			clip(c->string, name);
+			return tag_ok ? fail(v, "value for \"%s\" must be a string", name)
+				      : fail(v, "\"%s\" is not an RFC 5646 language tag", name);
+		}
 	}
 	/* Tags are case-insensitive, so "en-US" and "en-us" are one key. */
 	return check_map_dups(v, m, true);
@@ -430,14 +424,13 @@ static enum lv_status check_components(struct vctx *v, const cJSON *list)
 	if (!ids)
 		return v->oom = LV_ERR_NOMEM;
 	i = 0;
-	for (const cJSON *c = list->child; c && i < n; c = c->next)
-		ids[i++] = xapi_str(c, "id");
-	bool dup;
-	enum lv_status st = find_dup(ids, i, false, &dup);
+	for (const cJSON *c = list->child; c && i < n; c = c->next) {
+		const char *id = xapi_str(c, "id");
+		ids[i++] = id ? id : "";
+	}
+	bool dup = has_dup(ids, i, false);
 	free(ids);
-	if (st == LV_OK && dup)
-		st = fail(v, "interaction component ids must be distinct");
-	return st;
+	return dup ? fail(v, "interaction component ids must be distinct") : LV_OK;
 }
 
 static enum lv_status check_string_array(struct vctx *v, const cJSON *a)

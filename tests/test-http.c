@@ -1,0 +1,1032 @@
+/* The xAPI server over loopback HTTP: a real lv_server on 127.0.0.1, port
+ * chosen by the kernel, spoken to with libcurl.  One TCase per feature. */
+#include <dirent.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <sodium.h>
+
+#include "harness.h"
+#include "http-client.h"
+#include "learnvault/node.h"
+#include "learnvault/server.h"
+#include "learnvault/statements.h"
+
+#define VERB(v) "http://adlnet.gov/expapi/verbs/" v
+#define ACT(a) "http://example.com/act/" a
+
+/* The node and server of the running test (each test runs in its own
+ * process: CK_FORK). */
+static struct {
+	char base[512];
+	char dir[600];
+	struct lv_node *node;
+	struct lv_server *srv;
+	struct hc hc;
+	char key[LV_CRED_ID_LEN];
+	char *secret;
+} F;
+
+static void start(size_t max_body)
+{
+	char *vkey = NULL;
+	snprintf(F.base, sizeof F.base, "%s", th_tmpdir());
+	snprintf(F.dir, sizeof F.dir, "%s/node", F.base);
+	ck_assert_int_eq(lv_node_init(F.dir, NULL, NULL, &vkey), LV_OK);
+	free(vkey);
+	ck_assert_int_eq(lv_node_open(F.dir, NULL, NULL, &F.node), LV_OK);
+	ck_assert_int_eq(lv_credential_add(F.node, LV_ROLE_PROVIDER, NULL, NULL, 0, "LMS A", F.key,
+					   &F.secret), LV_OK);
+	struct lv_server_options so = {.host = "127.0.0.1", .port = 0, .threads = 2,
+				       .max_body_bytes = max_body};
+	ck_assert_int_eq(lv_server_start(F.node, &so, &F.srv), LV_OK);
+	ck_assert_uint_ne(lv_server_port(F.srv), 0);
+	ck_assert_int_eq(curl_global_init(CURL_GLOBAL_DEFAULT), CURLE_OK);
+	hc_init(&F.hc, lv_server_port(F.srv));
+	ck_assert_ptr_nonnull(F.hc.curl);
+}
+
+static void setup(void)
+{
+	start(0);
+}
+
+static void setup_small_cap(void)
+{
+	start(4096);
+}
+
+static void teardown(void)
+{
+	hc_free(&F.hc);
+	curl_global_cleanup();
+	lv_server_destroy(F.srv);
+	lv_node_close(F.node);
+	if (F.secret)
+		sodium_free(F.secret);
+	th_rmtree(F.base);
+	memset(&F, 0, sizeof F);
+}
+
+/* ---- helpers ---- */
+
+#define EXPECT_STATUS(r, s)                                                              \
+	ck_assert_msg((r).status == (s), "expected HTTP %ld, got %ld (curl %d): %s", (long)(s), \
+		      (r).status, (int)(r).rc, (r).body ? (r).body : "")
+
+static void uuid(char out[37])
+{
+	unsigned char b[16];
+	randombytes_buf(b, sizeof b);
+	b[6] = (unsigned char)((b[6] & 0x0f) | 0x40);
+	b[8] = (unsigned char)((b[8] & 0x3f) | 0x80);
+	snprintf(out, 37, "%02x%02x%02x%02x-%02x%02x-%02x%02x-%02x%02x-%02x%02x%02x%02x%02x%02x",
+		 b[0], b[1], b[2], b[3], b[4], b[5], b[6], b[7], b[8], b[9], b[10], b[11], b[12],
+		 b[13], b[14], b[15]);
+}
+
+/* A statement: actor mailto:<who>@example.com, verb VERB(<verb>), object
+ * ACT(<act>).  @id NULL: no id.  Caller cJSON_Deletes. */
+static cJSON *stmt_json(const char *id, const char *who, const char *verb, const char *act)
+{
+	char buf[256];
+	cJSON *s = cJSON_CreateObject();
+	if (id)
+		cJSON_AddStringToObject(s, "id", id);
+	cJSON *a = cJSON_AddObjectToObject(s, "actor");
+	cJSON_AddStringToObject(a, "objectType", "Agent");
+	snprintf(buf, sizeof buf, "mailto:%s@example.com", who);
+	cJSON_AddStringToObject(a, "mbox", buf);
+	cJSON *v = cJSON_AddObjectToObject(s, "verb");
+	snprintf(buf, sizeof buf, VERB("%s"), verb);
+	cJSON_AddStringToObject(v, "id", buf);
+	cJSON_AddStringToObject(cJSON_AddObjectToObject(v, "display"), "en-US", verb);
+	cJSON *o = cJSON_AddObjectToObject(s, "object");
+	cJSON_AddStringToObject(o, "objectType", "Activity");
+	snprintf(buf, sizeof buf, ACT("%s"), act);
+	cJSON_AddStringToObject(o, "id", buf);
+	return s;
+}
+
+static char *json_text(cJSON *j)
+{
+	char *t = cJSON_PrintUnformatted(j);
+	cJSON_Delete(j);
+	ck_assert_ptr_nonnull(t);
+	return t;
+}
+
+static char *stmt(const char *id, const char *who, const char *verb, const char *act)
+{
+	return json_text(stmt_json(id, who, verb, act));
+}
+
+/* As provider A unless @user is given. */
+static long call_as(const char *user, const char *pass, const char *method, const char *path,
+		    const char *body, struct hc_resp *r)
+{
+	struct hc_req rq = {.method = method, .path = path, .body = body, .user = user, .pass = pass};
+	return hc_do(&F.hc, &rq, r);
+}
+
+static long call(const char *method, const char *path, const char *body, struct hc_resp *r)
+{
+	return call_as(F.key, F.secret, method, path, body, r);
+}
+
+static cJSON *body_json(const struct hc_resp *r)
+{
+	cJSON *j = cJSON_ParseWithLength(r->body, r->len);
+	ck_assert_msg(j != NULL, "response is not JSON: %s", r->body);
+	return j;
+}
+
+/* Asserts an error reply: status @status, a JSON object whose "error" and
+ * "message" are strings (error == @code unless @code is NULL). */
+static void assert_error(const struct hc_resp *r, long status, const char *code)
+{
+	EXPECT_STATUS(*r, status);
+	ck_assert_msg(strncmp(r->content_type, "application/json", 16) == 0,
+		      "error reply Content-Type is '%s'", r->content_type);
+	cJSON *j = body_json(r);
+	ck_assert(cJSON_IsObject(j));
+	const cJSON *e = cJSON_GetObjectItemCaseSensitive(j, "error");
+	const cJSON *m = cJSON_GetObjectItemCaseSensitive(j, "message");
+	ck_assert_msg(cJSON_IsString(e), "no string 'error' in %s", r->body);
+	ck_assert_msg(cJSON_IsString(m), "no string 'message' in %s", r->body);
+	ck_assert_msg(m->valuestring[0] != '\0', "empty message in %s", r->body);
+	if (code)
+		ck_assert_str_eq(e->valuestring, code);
+	cJSON_Delete(j);
+}
+
+/* POSTs @body (JSON text, freed) as provider A; asserts 200 and returns the
+ * id array. */
+static cJSON *post_ok(char *body)
+{
+	struct hc_resp r;
+	call("POST", "/xapi/statements", body, &r);
+	free(body);
+	EXPECT_STATUS(r, 200);
+	cJSON *ids = body_json(&r);
+	ck_assert(cJSON_IsArray(ids));
+	hc_resp_free(&r);
+	return ids;
+}
+
+/* GET ?statementId=@id (or voidedStatementId) as @user; returns the status
+ * and, on 200, the statement in *@out (may be NULL). */
+static long get_by_id_as(const char *user, const char *pass, const char *id, bool voided, cJSON **out)
+{
+	char path[256];
+	struct hc_resp r;
+	snprintf(path, sizeof path, "/xapi/statements?%s=%s", voided ? "voidedStatementId" : "statementId", id);
+	long s = call_as(user, pass, "GET", path, NULL, &r);
+	ck_assert_msg(r.rc == CURLE_OK, "GET %s: curl %d", path, (int)r.rc);
+	if (s == 200) {
+		cJSON *j = body_json(&r);
+		const cJSON *jid = cJSON_GetObjectItemCaseSensitive(j, "id");
+		ck_assert(cJSON_IsString(jid));
+		ck_assert_str_eq(jid->valuestring, id);
+		if (out)
+			*out = j;
+		else
+			cJSON_Delete(j);
+	} else {
+		assert_error(&r, s, NULL);
+	}
+	hc_resp_free(&r);
+	return s;
+}
+
+static long get_by_id(const char *id, bool voided, cJSON **out)
+{
+	return get_by_id_as(F.key, F.secret, id, voided, out);
+}
+
+static const char *str_at(const cJSON *o, const char *a, const char *b)
+{
+	const cJSON *x = cJSON_GetObjectItemCaseSensitive(o, a);
+	if (b)
+		x = cJSON_GetObjectItemCaseSensitive(x, b);
+	return cJSON_IsString(x) ? x->valuestring : NULL;
+}
+
+/* Runs GET /xapi/statements?@params as @user and returns the statements
+ * array (caller deletes); asserts 200 and an empty "more". */
+static cJSON *query_as(const char *user, const char *pass, const char *params)
+{
+	char path[4096];
+	struct hc_resp r;
+	snprintf(path, sizeof path, "/xapi/statements%s%s", params[0] ? "?" : "", params);
+	call_as(user, pass, "GET", path, NULL, &r);
+	EXPECT_STATUS(r, 200);
+	cJSON *res = body_json(&r);
+	const cJSON *more = cJSON_GetObjectItemCaseSensitive(res, "more");
+	ck_assert_msg(cJSON_IsString(more) && more->valuestring[0] == '\0', "unexpected more in %s", r.body);
+	cJSON *arr = cJSON_DetachItemFromObjectCaseSensitive(res, "statements");
+	ck_assert(cJSON_IsArray(arr));
+	cJSON_Delete(res);
+	hc_resp_free(&r);
+	return arr;
+}
+
+/* Asserts that the query returns exactly the statements named by the ids
+ * in @expected (NULL-terminated), in any order. */
+static void assert_query(const char *params, const char *const *expected)
+{
+	cJSON *arr = query_as(F.key, F.secret, params);
+	size_t n = 0;
+	while (expected[n])
+		n++;
+	ck_assert_msg((size_t)cJSON_GetArraySize(arr) == n, "query '%s': %d statements, expected %zu",
+		      params, cJSON_GetArraySize(arr), n);
+	const cJSON *s;
+	cJSON_ArrayForEach(s, arr) {
+		const char *id = str_at(s, "id", NULL);
+		ck_assert_ptr_nonnull(id);
+		bool found = false;
+		for (size_t i = 0; i < n; i++)
+			found |= strcmp(expected[i], id) == 0;
+		ck_assert_msg(found, "query '%s' returned unexpected statement %s", params, id);
+	}
+	cJSON_Delete(arr);
+}
+
+/* "name=value&" with value percent-encoded, appended to @out. */
+static void param(char *out, size_t len, const char *name, const char *value)
+{
+	char *e = hc_escape(value);
+	ck_assert_ptr_nonnull(e);
+	size_t l = strlen(out);
+	snprintf(out + l, len - l, "%s%s=%s", l ? "&" : "", name, e);
+	curl_free(e);
+}
+
+static int64_t learners(void)
+{
+	int64_t n = -1;
+	ck_assert_int_eq(lv_learner_count(F.node, &n), LV_OK);
+	return n;
+}
+
+/* Vault files (vaults/<pseudonym>.db) present in the node directory. */
+static int vault_files(void)
+{
+	char p[700];
+	snprintf(p, sizeof p, "%s/vaults", F.dir);
+	DIR *d = opendir(p);
+	ck_assert_ptr_nonnull(d);
+	int n = 0;
+	struct dirent *e;
+	while ((e = readdir(d))) {
+		size_t l = strlen(e->d_name);
+		if (l > 3 && strcmp(e->d_name + l - 3, ".db") == 0)
+			n++;
+	}
+	closedir(d);
+	return n;
+}
+
+/* ---- round trips ---- */
+
+START_TEST(post_one_and_get_it)
+{
+	struct hc_resp r;
+	char *body = stmt(NULL, "alice", "experienced", "intro");
+	call("POST", "/xapi/statements", body, &r);
+	free(body);
+	EXPECT_STATUS(r, 200);
+	ck_assert_str_eq(r.version, "1.0.3");
+	cJSON *ids = body_json(&r);
+	hc_resp_free(&r);
+	ck_assert_int_eq(cJSON_GetArraySize(ids), 1);
+	const cJSON *id = cJSON_GetArrayItem(ids, 0);
+	ck_assert(cJSON_IsString(id));
+	ck_assert_uint_eq(strlen(id->valuestring), 36);
+
+	cJSON *s = NULL;
+	ck_assert_int_eq(get_by_id(id->valuestring, false, &s), 200);
+	const char *stored = str_at(s, "stored", NULL);
+	ck_assert_ptr_nonnull(stored);
+	ck_assert_int_eq(stored[strlen(stored) - 1], 'Z');
+	ck_assert_ptr_nonnull(str_at(s, "timestamp", NULL));
+	const char *version = str_at(s, "version", NULL);
+	ck_assert_ptr_nonnull(version);
+	ck_assert_int_eq(strncmp(version, "1.0", 3), 0);
+	const cJSON *auth = cJSON_GetObjectItemCaseSensitive(s, "authority");
+	ck_assert(cJSON_IsObject(auth));
+	ck_assert_str_eq(str_at(auth, "objectType", NULL), "Agent");
+	ck_assert_str_eq(str_at(cJSON_GetObjectItemCaseSensitive(auth, "account"), "name", NULL), F.key);
+	ck_assert_str_eq(str_at(s, "actor", "mbox"), "mailto:alice@example.com");
+	ck_assert_str_eq(str_at(s, "verb", "id"), VERB("experienced"));
+	ck_assert_str_eq(str_at(s, "object", "id"), ACT("intro"));
+	cJSON_Delete(s);
+	cJSON_Delete(ids);
+}
+END_TEST
+
+START_TEST(put_with_statement_id)
+{
+	char id[37], path[128];
+	struct hc_resp r;
+	uuid(id);
+	snprintf(path, sizeof path, "/xapi/statements?statementId=%s", id);
+	char *body = stmt(NULL, "alice", "completed", "intro");
+	call("PUT", path, body, &r);
+	EXPECT_STATUS(r, 204);
+	ck_assert_uint_eq(r.len, 0);
+	hc_resp_free(&r);
+	cJSON *s = NULL;
+	ck_assert_int_eq(get_by_id(id, false, &s), 200);
+	ck_assert_str_eq(str_at(s, "verb", "id"), VERB("completed"));
+	ck_assert_str_eq(str_at(cJSON_GetObjectItemCaseSensitive(s, "authority"), "account", "name"), F.key);
+	cJSON_Delete(s);
+	/* The same statement again is accepted and not stored twice. */
+	call("PUT", path, body, &r);
+	EXPECT_STATUS(r, 204);
+	hc_resp_free(&r);
+	free(body);
+	cJSON *all = query_as(F.key, F.secret, "");
+	ck_assert_int_eq(cJSON_GetArraySize(all), 1);
+	cJSON_Delete(all);
+	/* PUT without statementId is refused. */
+	body = stmt(NULL, "alice", "completed", "intro");
+	call("PUT", "/xapi/statements", body, &r);
+	free(body);
+	assert_error(&r, 400, NULL);
+	hc_resp_free(&r);
+}
+END_TEST
+
+START_TEST(post_batch_of_three)
+{
+	cJSON *batch = cJSON_CreateArray();
+	cJSON_AddItemToArray(batch, stmt_json(NULL, "alice", "attempted", "b1"));
+	cJSON_AddItemToArray(batch, stmt_json(NULL, "bob", "attempted", "b2"));
+	cJSON_AddItemToArray(batch, stmt_json(NULL, "carol", "attempted", "b3"));
+	cJSON *ids = post_ok(json_text(batch));
+	ck_assert_int_eq(cJSON_GetArraySize(ids), 3);
+	const char *who[] = {"mailto:alice@example.com", "mailto:bob@example.com", "mailto:carol@example.com"};
+	for (int i = 0; i < 3; i++) {
+		const char *id = cJSON_GetArrayItem(ids, i)->valuestring;
+		for (int k = 0; k < i; k++)
+			ck_assert_str_ne(id, cJSON_GetArrayItem(ids, k)->valuestring);
+		cJSON *s = NULL;
+		ck_assert_int_eq(get_by_id(id, false, &s), 200);
+		ck_assert_str_eq(str_at(s, "actor", "mbox"), who[i]);
+		cJSON_Delete(s);
+	}
+	cJSON_Delete(ids);
+
+	/* Ids given by the client come back in batch order. */
+	char a[37], b[37], c[37];
+	uuid(a), uuid(b), uuid(c);
+	batch = cJSON_CreateArray();
+	cJSON_AddItemToArray(batch, stmt_json(a, "alice", "passed", "b1"));
+	cJSON_AddItemToArray(batch, stmt_json(b, "alice", "passed", "b2"));
+	cJSON_AddItemToArray(batch, stmt_json(c, "alice", "passed", "b3"));
+	ids = post_ok(json_text(batch));
+	ck_assert_int_eq(cJSON_GetArraySize(ids), 3);
+	ck_assert_str_eq(cJSON_GetArrayItem(ids, 0)->valuestring, a);
+	ck_assert_str_eq(cJSON_GetArrayItem(ids, 1)->valuestring, b);
+	ck_assert_str_eq(cJSON_GetArrayItem(ids, 2)->valuestring, c);
+	cJSON_Delete(ids);
+}
+END_TEST
+
+START_TEST(query_filters)
+{
+	char id[6][37];
+	for (int i = 0; i < 6; i++)
+		uuid(id[i]);
+	cJSON *batch = cJSON_CreateArray();
+	cJSON_AddItemToArray(batch, stmt_json(id[0], "alice", "experienced", "intro"));
+	cJSON_AddItemToArray(batch, stmt_json(id[1], "alice", "completed", "intro"));
+	cJSON_AddItemToArray(batch, stmt_json(id[2], "bob", "experienced", "intro"));
+	cJSON_AddItemToArray(batch, stmt_json(id[3], "bob", "completed", "other"));
+	/* carol's statement names intro only as its parent context. */
+	cJSON *c = stmt_json(id[4], "carol", "attempted", "other");
+	cJSON *parent = cJSON_CreateArray();
+	cJSON *pa = cJSON_CreateObject();
+	cJSON_AddStringToObject(pa, "id", ACT("intro"));
+	cJSON_AddItemToArray(parent, pa);
+	cJSON_AddItemToObject(cJSON_AddObjectToObject(cJSON_AddObjectToObject(c, "context"),
+						      "contextActivities"), "parent", parent);
+	cJSON_AddItemToArray(batch, c);
+	cJSON_Delete(post_ok(json_text(batch)));
+	/* Written by another provider: never in A's results. */
+	char bkey[LV_CRED_ID_LEN], *bsecret = NULL;
+	ck_assert_int_eq(lv_credential_add(F.node, LV_ROLE_PROVIDER, NULL, NULL, 0, "LMS B", bkey, &bsecret), LV_OK);
+	struct hc_resp r;
+	char *body = stmt(id[5], "alice", "experienced", "intro");
+	call_as(bkey, bsecret, "POST", "/xapi/statements", body, &r);
+	free(body);
+	sodium_free(bsecret);
+	EXPECT_STATUS(r, 200);
+	hc_resp_free(&r);
+
+	char q[2048] = "";
+	assert_query("", (const char *[]){id[0], id[1], id[2], id[3], id[4], NULL});
+	param(q, sizeof q, "agent", "{\"mbox\":\"mailto:alice@example.com\"}");
+	assert_query(q, (const char *[]){id[0], id[1], NULL});
+	q[0] = 0;
+	param(q, sizeof q, "verb", VERB("completed"));
+	assert_query(q, (const char *[]){id[1], id[3], NULL});
+	q[0] = 0;
+	param(q, sizeof q, "activity", ACT("other"));
+	assert_query(q, (const char *[]){id[3], id[4], NULL});
+	q[0] = 0;
+	param(q, sizeof q, "activity", ACT("intro"));
+	assert_query(q, (const char *[]){id[0], id[1], id[2], NULL});
+	param(q, sizeof q, "related_activities", "true");
+	assert_query(q, (const char *[]){id[0], id[1], id[2], id[4], NULL});
+	q[0] = 0;
+	param(q, sizeof q, "agent", "{\"objectType\":\"Agent\",\"mbox\":\"mailto:bob@example.com\"}");
+	param(q, sizeof q, "verb", VERB("experienced"));
+	assert_query(q, (const char *[]){id[2], NULL});
+	q[0] = 0;
+	param(q, sizeof q, "agent", "{\"mbox\":\"mailto:alice@example.com\"}");
+	param(q, sizeof q, "activity", ACT("other"));
+	assert_query(q, (const char *[]){NULL});
+	q[0] = 0;
+	param(q, sizeof q, "agent", "{\"mbox\":\"mailto:nobody@example.com\"}");
+	assert_query(q, (const char *[]){NULL});
+}
+END_TEST
+
+/* Follows "more" from @first; every id of @ids (n of them) must appear
+ * exactly once, in @ids order when @in_order.  Returns the page count. */
+static int page_through(const char *first, char (*ids)[37], int n, bool in_order)
+{
+	int seen[64] = {0};
+	ck_assert_int_le(n, 64);
+	char path[8192];
+	snprintf(path, sizeof path, "%s", first);
+	int pages = 0, got = 0;
+	while (path[0]) {
+		ck_assert_int_lt(++pages, 40);
+		struct hc_resp r;
+		call("GET", path, NULL, &r);
+		EXPECT_STATUS(r, 200);
+		cJSON *res = body_json(&r);
+		hc_resp_free(&r);
+		const cJSON *arr = cJSON_GetObjectItemCaseSensitive(res, "statements");
+		const cJSON *more = cJSON_GetObjectItemCaseSensitive(res, "more");
+		ck_assert(cJSON_IsArray(arr));
+		ck_assert(cJSON_IsString(more));
+		const cJSON *s;
+		cJSON_ArrayForEach(s, arr) {
+			const char *id = str_at(s, "id", NULL);
+			int k = 0;
+			while (k < n && strcmp(ids[k], id) != 0)
+				k++;
+			ck_assert_msg(k < n, "paging returned a statement not in the set: %s", id);
+			ck_assert_msg(seen[k] == 0, "paging returned %s twice", id);
+			if (in_order)
+				ck_assert_msg(k == got, "statement %d came as number %d", k, got);
+			seen[k] = 1;
+			got++;
+		}
+		if (more->valuestring[0]) {
+			ck_assert_msg(strncmp(more->valuestring, "/xapi/statements?", 17) == 0,
+				      "more is not relative to the server root: %s", more->valuestring);
+			ck_assert_msg(cJSON_GetArraySize(arr) > 0, "an empty page with a more link");
+		}
+		snprintf(path, sizeof path, "%s", more->valuestring);
+		cJSON_Delete(res);
+	}
+	ck_assert_int_eq(got, n);
+	return pages;
+}
+
+START_TEST(query_paging)
+{
+	char ids[23][37];
+	char alice[12][37];
+	int na = 0;
+	for (int b = 0, i = 0; b < 3; b++) {
+		cJSON *batch = cJSON_CreateArray();
+		for (int k = 0; k < (b < 2 ? 10 : 3); k++, i++) {
+			uuid(ids[i]);
+			if (i % 2 == 0)
+				memcpy(alice[na++], ids[i], 37);
+			cJSON_AddItemToArray(batch, stmt_json(ids[i], i % 2 ? "bob" : "alice", "experienced", "page"));
+		}
+		cJSON_Delete(post_ok(json_text(batch)));
+	}
+	ck_assert_int_eq(na, 12);
+	ck_assert_int_eq(page_through("/xapi/statements?limit=5", ids, 23, false), 5);
+	ck_assert_int_eq(page_through("/xapi/statements?limit=5&ascending=true", ids, 23, true), 5);
+	char q[1024] = "/xapi/statements?";
+	char p[1024] = "";
+	param(p, sizeof p, "agent", "{\"mbox\":\"mailto:alice@example.com\"}");
+	param(p, sizeof p, "ascending", "true");
+	param(p, sizeof p, "limit", "4");
+	strcat(q, p);
+	ck_assert_int_eq(page_through(q, alice, 12, true), 3);
+	/* One page when the limit covers everything. */
+	ck_assert_int_eq(page_through("/xapi/statements?limit=23", ids, 23, false), 1);
+}
+END_TEST
+
+START_TEST(voiding)
+{
+	char target[37], voider[37];
+	uuid(target);
+	uuid(voider);
+	cJSON_Delete(post_ok(stmt(target, "alice", "passed", "exam")));
+	cJSON *v = stmt_json(voider, "alice", "voided", "x");
+	cJSON *obj = cJSON_CreateObject();
+	cJSON_AddStringToObject(obj, "objectType", "StatementRef");
+	cJSON_AddStringToObject(obj, "id", target);
+	cJSON_ReplaceItemInObjectCaseSensitive(v, "object", obj);
+	cJSON_Delete(post_ok(json_text(v)));
+
+	ck_assert_int_eq(get_by_id(target, false, NULL), 404);
+	cJSON *s = NULL;
+	ck_assert_int_eq(get_by_id(target, true, &s), 200);
+	ck_assert_str_eq(str_at(s, "verb", "id"), VERB("passed"));
+	cJSON_Delete(s);
+	ck_assert_int_eq(get_by_id(voider, false, NULL), 200);
+	ck_assert_int_eq(get_by_id(voider, true, NULL), 404);
+	assert_query("", (const char *[]){voider, NULL});
+	char q[512] = "";
+	param(q, sizeof q, "verb", VERB("passed"));
+	assert_query(q, (const char *[]){voider, NULL});
+}
+END_TEST
+
+START_TEST(state_document)
+{
+	char base[1024] = "/xapi/activities/state?", p[1024] = "", path[1200];
+	struct hc_resp r;
+	param(p, sizeof p, "activityId", ACT("intro"));
+	param(p, sizeof p, "agent", "{\"objectType\":\"Agent\",\"mbox\":\"mailto:alice@example.com\"}");
+	strcat(base, p);
+	snprintf(path, sizeof path, "%s&stateId=bookmark", base);
+
+	call("GET", path, NULL, &r);
+	assert_error(&r, 404, NULL);
+	hc_resp_free(&r);
+	call("PUT", path, "{\"page\":3}", &r);
+	EXPECT_STATUS(r, 204);
+	hc_resp_free(&r);
+	call("GET", path, NULL, &r);
+	EXPECT_STATUS(r, 200);
+	ck_assert_str_eq(r.body, "{\"page\":3}");
+	ck_assert_msg(r.etag[0], "no ETag on a document GET");
+	char etag1[128];
+	snprintf(etag1, sizeof etag1, "%s", r.etag);
+	hc_resp_free(&r);
+
+	struct hc_req rq = {.method = "PUT", .path = path, .body = "{\"page\":9}", .user = F.key,
+			    .pass = F.secret, .if_match = "\"0000000000000000000000000000000000000000\""};
+	hc_do(&F.hc, &rq, &r);
+	assert_error(&r, 412, NULL);
+	hc_resp_free(&r);
+	rq.if_match = NULL;
+	rq.if_none_match = "*";
+	hc_do(&F.hc, &rq, &r);
+	assert_error(&r, 412, NULL);
+	hc_resp_free(&r);
+	rq.if_none_match = NULL;
+	rq.if_match = etag1;
+	rq.body = "{\"page\":4}";
+	hc_do(&F.hc, &rq, &r);
+	EXPECT_STATUS(r, 204);
+	hc_resp_free(&r);
+
+	call("GET", path, NULL, &r);
+	EXPECT_STATUS(r, 200);
+	ck_assert_str_eq(r.body, "{\"page\":4}");
+	ck_assert_str_ne(r.etag, etag1);
+	hc_resp_free(&r);
+	call("GET", base, NULL, &r);
+	EXPECT_STATUS(r, 200);
+	ck_assert_str_eq(r.body, "[\"bookmark\"]");
+	hc_resp_free(&r);
+
+	call("DELETE", path, NULL, &r);
+	EXPECT_STATUS(r, 204);
+	hc_resp_free(&r);
+	call("GET", path, NULL, &r);
+	assert_error(&r, 404, NULL);
+	hc_resp_free(&r);
+}
+END_TEST
+
+START_TEST(about_without_auth)
+{
+	struct hc_resp r;
+	struct hc_req rq = {.path = "/xapi/about", .no_version = true};
+	hc_do(&F.hc, &rq, &r);
+	EXPECT_STATUS(r, 200);
+	cJSON *j = body_json(&r);
+	const cJSON *v = cJSON_GetObjectItemCaseSensitive(j, "version");
+	ck_assert(cJSON_IsArray(v));
+	bool has = false;
+	const cJSON *it;
+	cJSON_ArrayForEach(it, v)
+		has |= cJSON_IsString(it) && strcmp(it->valuestring, "1.0.3") == 0;
+	ck_assert_msg(has, "about lists no 1.0.3: %s", r.body);
+	cJSON_Delete(j);
+	hc_resp_free(&r);
+}
+END_TEST
+
+/* ---- errors ---- */
+
+START_TEST(error_malformed_json)
+{
+	struct hc_resp r;
+	call("POST", "/xapi/statements", "{\"actor\": {\"mbox\": ", &r);
+	assert_error(&r, 400, "invalid_json");
+	hc_resp_free(&r);
+	call("POST", "/xapi/statements", "[{},]", &r);
+	assert_error(&r, 400, NULL);
+	hc_resp_free(&r);
+}
+END_TEST
+
+START_TEST(error_schema_violation)
+{
+	struct hc_resp r;
+	cJSON *s = stmt_json(NULL, "alice", "experienced", "intro");
+	cJSON_ReplaceItemInObjectCaseSensitive(cJSON_GetObjectItemCaseSensitive(s, "actor"), "mbox",
+					       cJSON_CreateString("alice@example.com"));
+	char *body = json_text(s);
+	call("POST", "/xapi/statements", body, &r);
+	free(body);
+	assert_error(&r, 400, "invalid_statement");
+	hc_resp_free(&r);
+	ck_assert_int_eq(learners(), 0);
+}
+END_TEST
+
+START_TEST(error_conflict)
+{
+	char id[37], path[128];
+	struct hc_resp r;
+	uuid(id);
+	cJSON_Delete(post_ok(stmt(id, "alice", "experienced", "intro")));
+	/* Equivalent content is no conflict. */
+	cJSON_Delete(post_ok(stmt(id, "alice", "experienced", "intro")));
+	char *body = stmt(id, "alice", "completed", "intro");
+	call("POST", "/xapi/statements", body, &r);
+	free(body);
+	assert_error(&r, 409, "conflict");
+	hc_resp_free(&r);
+	snprintf(path, sizeof path, "/xapi/statements?statementId=%s", id);
+	body = stmt(NULL, "alice", "completed", "intro");
+	call("PUT", path, body, &r);
+	free(body);
+	assert_error(&r, 409, "conflict");
+	hc_resp_free(&r);
+	cJSON *s = NULL;
+	ck_assert_int_eq(get_by_id(id, false, &s), 200);
+	ck_assert_str_eq(str_at(s, "verb", "id"), VERB("experienced"));
+	cJSON_Delete(s);
+}
+END_TEST
+
+START_TEST(error_missing_credentials)
+{
+	struct hc_resp r;
+	char *body = stmt(NULL, "alice", "experienced", "intro");
+	struct hc_req rq = {.path = "/xapi/statements", .body = body};
+	hc_do(&F.hc, &rq, &r);
+	assert_error(&r, 401, "unauthorized");
+	ck_assert_msg(r.www_authenticate[0], "401 without WWW-Authenticate");
+	hc_resp_free(&r);
+	rq.body = NULL;
+	hc_do(&F.hc, &rq, &r);
+	assert_error(&r, 401, "unauthorized");
+	hc_resp_free(&r);
+	free(body);
+	ck_assert_int_eq(learners(), 0);
+}
+END_TEST
+
+START_TEST(error_wrong_password)
+{
+	struct hc_resp r;
+	char *body = stmt(NULL, "alice", "experienced", "intro");
+	call_as(F.key, "not-the-secret", "POST", "/xapi/statements", body, &r);
+	assert_error(&r, 401, "unauthorized");
+	hc_resp_free(&r);
+	call_as("no-such-credential", F.secret, "POST", "/xapi/statements", body, &r);
+	assert_error(&r, 401, "unauthorized");
+	hc_resp_free(&r);
+	/* A provider secret presented as a bearer token is not a credential. */
+	char tok[512];
+	snprintf(tok, sizeof tok, "%s.%s-x", F.key, F.secret);
+	struct hc_req rq = {.path = "/xapi/statements", .body = body, .bearer = tok};
+	hc_do(&F.hc, &rq, &r);
+	assert_error(&r, 401, "unauthorized");
+	hc_resp_free(&r);
+	free(body);
+	ck_assert_int_eq(learners(), 0);
+}
+END_TEST
+
+START_TEST(error_not_a_provider)
+{
+	char id[LV_CRED_ID_LEN], tok[512];
+	char *secret = NULL;
+	struct hc_resp r;
+	ck_assert_int_eq(lv_credential_add(F.node, LV_ROLE_AUDITOR, NULL, NULL, 0, "auditor", id, &secret), LV_OK);
+	snprintf(tok, sizeof tok, "%s.%s", id, secret);
+	sodium_free(secret);
+	char *body = stmt(NULL, "alice", "experienced", "intro");
+	struct hc_req rq = {.path = "/xapi/statements", .body = body, .bearer = tok};
+	hc_do(&F.hc, &rq, &r);
+	assert_error(&r, 403, "forbidden");
+	hc_resp_free(&r);
+	rq.body = NULL;
+	hc_do(&F.hc, &rq, &r);
+	assert_error(&r, 403, "forbidden");
+	hc_resp_free(&r);
+	free(body);
+	ck_assert_int_eq(learners(), 0);
+}
+END_TEST
+
+START_TEST(error_unknown_route)
+{
+	struct hc_resp r;
+	call("GET", "/xapi/no-such-resource", NULL, &r);
+	assert_error(&r, 404, "not_found");
+	hc_resp_free(&r);
+	call("GET", "/no-such-place", NULL, &r);
+	assert_error(&r, 404, "not_found");
+	hc_resp_free(&r);
+}
+END_TEST
+
+START_TEST(error_missing_version)
+{
+	struct hc_resp r;
+	char *body = stmt(NULL, "alice", "experienced", "intro");
+	struct hc_req rq = {.path = "/xapi/statements", .body = body, .user = F.key, .pass = F.secret,
+			    .no_version = true};
+	hc_do(&F.hc, &rq, &r);
+	assert_error(&r, 400, NULL);
+	hc_resp_free(&r);
+	rq.body = NULL;
+	hc_do(&F.hc, &rq, &r);
+	assert_error(&r, 400, NULL);
+	hc_resp_free(&r);
+	free(body);
+	ck_assert_int_eq(learners(), 0);
+}
+END_TEST
+
+/* ---- body cap (server started with max_body_bytes = 4096) ---- */
+
+static char *big_batch(size_t min_len)
+{
+	cJSON *batch = cJSON_CreateArray();
+	char *t = NULL;
+	for (int i = 0; !t || strlen(t) < min_len; i++) {
+		free(t);
+		cJSON_AddItemToArray(batch, stmt_json(NULL, "alice", "experienced", "a-rather-long-activity-name-for-padding"));
+		t = cJSON_PrintUnformatted(batch);
+		ck_assert_ptr_nonnull(t);
+	}
+	cJSON_Delete(batch);
+	return t;
+}
+
+START_TEST(error_body_too_large)
+{
+	struct hc_resp r;
+	char *body = big_batch(8192);
+	call("POST", "/xapi/statements", body, &r);
+	assert_error(&r, 413, "too_large");
+	hc_resp_free(&r);
+	/* Without Content-Length the cap applies while reading. */
+	struct hc_req rq = {.path = "/xapi/statements", .body = body, .user = F.key, .pass = F.secret,
+			    .chunked = true};
+	hc_do(&F.hc, &rq, &r);
+	assert_error(&r, 413, "too_large");
+	hc_resp_free(&r);
+	free(body);
+	ck_assert_int_eq(learners(), 0);
+	/* A body under the cap still goes through. */
+	cJSON_Delete(post_ok(stmt(NULL, "alice", "experienced", "intro")));
+}
+END_TEST
+
+/* ---- batch atomicity ---- */
+
+START_TEST(batch_invalid_third)
+{
+	char id[3][37];
+	struct hc_resp r;
+	for (int i = 0; i < 3; i++)
+		uuid(id[i]);
+	cJSON *batch = cJSON_CreateArray();
+	cJSON_AddItemToArray(batch, stmt_json(id[0], "alice", "experienced", "a1"));
+	cJSON_AddItemToArray(batch, stmt_json(id[1], "bob", "experienced", "a2"));
+	cJSON *bad = stmt_json(id[2], "carol", "experienced", "a3");
+	cJSON_ReplaceItemInObjectCaseSensitive(cJSON_GetObjectItemCaseSensitive(bad, "actor"), "mbox",
+					       cJSON_CreateString("carol@example.com"));
+	cJSON_AddItemToArray(batch, bad);
+	char *body = json_text(batch);
+	call("POST", "/xapi/statements", body, &r);
+	free(body);
+	assert_error(&r, 400, NULL);
+	hc_resp_free(&r);
+	for (int i = 0; i < 3; i++)
+		ck_assert_msg(get_by_id(id[i], false, NULL) == 404, "statement %d of a refused batch is stored", i);
+	assert_query("", (const char *[]){NULL});
+	ck_assert_int_eq(learners(), 0);
+}
+END_TEST
+
+START_TEST(batch_conflict_second)
+{
+	char stored[37], first[37], third[37];
+	struct hc_resp r;
+	uuid(stored), uuid(first), uuid(third);
+	cJSON_Delete(post_ok(stmt(stored, "alice", "experienced", "a1")));
+	int64_t before = learners();
+	int files = vault_files();
+	ck_assert_int_eq(before, 1);
+
+	/* dave is new: his enrolment must go with the failed batch. */
+	cJSON *batch = cJSON_CreateArray();
+	cJSON_AddItemToArray(batch, stmt_json(first, "dave", "experienced", "a2"));
+	cJSON_AddItemToArray(batch, stmt_json(stored, "alice", "completed", "a1"));
+	cJSON_AddItemToArray(batch, stmt_json(third, "alice", "experienced", "a3"));
+	char *body = json_text(batch);
+	call("POST", "/xapi/statements", body, &r);
+	free(body);
+	assert_error(&r, 409, "conflict");
+	hc_resp_free(&r);
+	ck_assert_msg(get_by_id(first, false, NULL) == 404, "the 1st statement of a refused batch is stored");
+	ck_assert_msg(get_by_id(third, false, NULL) == 404, "the 3rd statement of a refused batch is stored");
+	cJSON *s = NULL;
+	ck_assert_int_eq(get_by_id(stored, false, &s), 200);
+	ck_assert_str_eq(str_at(s, "verb", "id"), VERB("experienced"));
+	cJSON_Delete(s);
+	assert_query("", (const char *[]){stored, NULL});
+	ck_assert_int_eq(learners(), before);
+	ck_assert_int_eq(vault_files(), files);
+
+	/* The same first statement alone is then stored normally. */
+	cJSON_Delete(post_ok(stmt(first, "dave", "experienced", "a2")));
+	ck_assert_int_eq(get_by_id(first, false, NULL), 200);
+	ck_assert_int_eq(learners(), before + 1);
+}
+END_TEST
+
+/* ---- provider isolation ---- */
+
+START_TEST(providers_isolated)
+{
+	char bkey[LV_CRED_ID_LEN], *bsec = NULL, id[37];
+	struct hc_resp r;
+	ck_assert_int_eq(lv_credential_add(F.node, LV_ROLE_PROVIDER, NULL, NULL, 0, "LMS B", bkey, &bsec), LV_OK);
+	uuid(id);
+	cJSON_Delete(post_ok(stmt(id, "alice", "experienced", "intro")));
+
+	ck_assert_int_eq(get_by_id(id, false, NULL), 200);
+	ck_assert_int_eq(get_by_id_as(bkey, bsec, id, false, NULL), 404);
+	ck_assert_int_eq(get_by_id_as(bkey, bsec, id, true, NULL), 404);
+	cJSON *arr = query_as(bkey, bsec, "");
+	ck_assert_int_eq(cJSON_GetArraySize(arr), 0);
+	cJSON_Delete(arr);
+	char q[512] = "";
+	param(q, sizeof q, "agent", "{\"mbox\":\"mailto:alice@example.com\"}");
+	arr = query_as(bkey, bsec, q);
+	ck_assert_int_eq(cJSON_GetArraySize(arr), 0);
+	cJSON_Delete(arr);
+	q[0] = 0;
+	param(q, sizeof q, "activity", ACT("intro"));
+	arr = query_as(bkey, bsec, q);
+	ck_assert_int_eq(cJSON_GetArraySize(arr), 0);
+	cJSON_Delete(arr);
+	assert_query("", (const char *[]){id, NULL});
+
+	/* B's own statement about the same learner stays B's. */
+	char bid[37];
+	uuid(bid);
+	char *body = stmt(bid, "alice", "completed", "intro");
+	call_as(bkey, bsec, "POST", "/xapi/statements", body, &r);
+	free(body);
+	EXPECT_STATUS(r, 200);
+	hc_resp_free(&r);
+	ck_assert_int_eq(get_by_id(bid, false, NULL), 404);
+	arr = query_as(bkey, bsec, "");
+	ck_assert_int_eq(cJSON_GetArraySize(arr), 1);
+	ck_assert_str_eq(str_at(cJSON_GetArrayItem(arr, 0), "id", NULL), bid);
+	cJSON_Delete(arr);
+	assert_query("", (const char *[]){id, NULL});
+
+	/* Documents too. */
+	char path[1024] = "/xapi/activities/state?", p[1024] = "";
+	param(p, sizeof p, "activityId", ACT("intro"));
+	param(p, sizeof p, "agent", "{\"mbox\":\"mailto:alice@example.com\"}");
+	param(p, sizeof p, "stateId", "s1");
+	strcat(path, p);
+	call("PUT", path, "{\"a\":1}", &r);
+	EXPECT_STATUS(r, 204);
+	hc_resp_free(&r);
+	call_as(bkey, bsec, "GET", path, NULL, &r);
+	assert_error(&r, 404, NULL);
+	hc_resp_free(&r);
+	sodium_free(bsec);
+}
+END_TEST
+
+/* ---- auto-enrolment off ---- */
+
+START_TEST(auto_enrol_off)
+{
+	char id[37], id2[37], id3[37], p[LV_PSEUDONYM_LEN];
+	bool created = false;
+	struct hc_resp r;
+	ck_assert_int_eq(lv_node_setting_set(F.node, "auto_enrol", "off"), LV_OK);
+	uuid(id), uuid(id2), uuid(id3);
+
+	char *body = stmt(id, "erin", "experienced", "intro");
+	call("POST", "/xapi/statements", body, &r);
+	free(body);
+	assert_error(&r, 403, "forbidden");
+	hc_resp_free(&r);
+	ck_assert_int_eq(get_by_id(id, false, NULL), 404);
+	ck_assert_int_eq(learners(), 0);
+	ck_assert_int_eq(vault_files(), 0);
+
+	ck_assert_int_eq(lv_learner_enrol(F.node, "{\"mbox\":\"mailto:frank@example.com\"}", p, &created), LV_OK);
+	ck_assert(created);
+	cJSON_Delete(post_ok(stmt(id2, "frank", "experienced", "intro")));
+	ck_assert_int_eq(get_by_id(id2, false, NULL), 200);
+
+	/* One unenrolled actor sinks the whole batch. */
+	cJSON *batch = cJSON_CreateArray();
+	cJSON_AddItemToArray(batch, stmt_json(id3, "frank", "completed", "intro"));
+	cJSON_AddItemToArray(batch, stmt_json(id, "erin", "experienced", "intro"));
+	body = json_text(batch);
+	call("POST", "/xapi/statements", body, &r);
+	free(body);
+	assert_error(&r, 403, "forbidden");
+	hc_resp_free(&r);
+	ck_assert_int_eq(get_by_id(id3, false, NULL), 404);
+	ck_assert_int_eq(get_by_id(id, false, NULL), 404);
+	ck_assert_int_eq(learners(), 1);
+
+	ck_assert_int_eq(lv_node_setting_set(F.node, "auto_enrol", "on"), LV_OK);
+	cJSON_Delete(post_ok(stmt(id, "erin", "experienced", "intro")));
+	ck_assert_int_eq(learners(), 2);
+}
+END_TEST
+
+static TCase *tcase(Suite *s, const char *name, void (*setup_fn)(void))
+{
+	TCase *tc = tcase_create(name);
+	tcase_add_checked_fixture(tc, setup_fn, teardown);
+	tcase_set_timeout(tc, 60);
+	suite_add_tcase(s, tc);
+	return tc;
+}
+
+Suite *lv_test_suite(void)
+{
+	Suite *s = suite_create("http");
+	TCase *tc = tcase(s, "roundtrip", setup);
+	tcase_add_test(tc, post_one_and_get_it);
+	tcase_add_test(tc, put_with_statement_id);
+	tcase_add_test(tc, post_batch_of_three);
+	tc = tcase(s, "query", setup);
+	tcase_add_test(tc, query_filters);
+	tcase_add_test(tc, query_paging);
+	tc = tcase(s, "voiding", setup);
+	tcase_add_test(tc, voiding);
+	tc = tcase(s, "documents", setup);
+	tcase_add_test(tc, state_document);
+	tc = tcase(s, "about", setup);
+	tcase_add_test(tc, about_without_auth);
+	tc = tcase(s, "errors", setup);
+	tcase_add_test(tc, error_malformed_json);
+	tcase_add_test(tc, error_schema_violation);
+	tcase_add_test(tc, error_conflict);
+	tcase_add_test(tc, error_missing_credentials);
+	tcase_add_test(tc, error_wrong_password);
+	tcase_add_test(tc, error_not_a_provider);
+	tcase_add_test(tc, error_unknown_route);
+	tcase_add_test(tc, error_missing_version);
+	tc = tcase(s, "body_cap", setup_small_cap);
+	tcase_add_test(tc, error_body_too_large);
+	tc = tcase(s, "atomicity", setup);
+	tcase_add_test(tc, batch_invalid_third);
+	tcase_add_test(tc, batch_conflict_second);
+	tc = tcase(s, "isolation", setup);
+	tcase_add_test(tc, providers_isolated);
+	tc = tcase(s, "auto_enrol", setup);
+	tcase_add_test(tc, auto_enrol_off);
+	return s;
+}
