@@ -502,8 +502,14 @@ START_TEST(sigkill_loses_no_acknowledged_statement)
 	atomic_init(&p.stopped_at, -1);
 	pthread_t t;
 	ck_assert_int_eq(pthread_create(&t, NULL, poster_run, &p), 0);
+	struct timespec t0, t1;
+	clock_gettime(CLOCK_MONOTONIC, &t0);
 	while (atomic_load(&p.acked) < k1 && atomic_load(&p.stopped_at) < 0)
-		msleep(1);
+		usleep(200);
+	/* Somewhere inside the next batch: up to 1.5 times a batch's time. */
+	clock_gettime(CLOCK_MONOTONIC, &t1);
+	long batch_us = ((t1.tv_sec - t0.tv_sec) * 1000000L + (t1.tv_nsec - t0.tv_nsec) / 1000) / k1;
+	usleep((useconds_t)randombytes_uniform((uint32_t)(batch_us * 3 / 2 + 1)));
 	server_kill();
 	pthread_join(t, NULL);
 	int stop1 = atomic_load(&p.stopped_at);

@@ -1,0 +1,323 @@
+/* store/: key hierarchy, vault isolation, credentials, node lifecycle. */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <sodium.h>
+
+#include "harness.h"
+#include "learnvault/node.h"
+#include "learnvault/statements.h"
+#include "store/store.h"
+
+static char dir[512];
+static struct lv_node *node;
+
+static void setup(void)
+{
+	char *vkey = NULL;
+	snprintf(dir, sizeof dir, "%s/node", th_tmpdir());
+	ck_assert_int_eq(lv_node_init(dir, NULL, NULL, &vkey), LV_OK);
+	ck_assert_ptr_nonnull(vkey);
+	free(vkey);
+	ck_assert_int_eq(lv_node_open(dir, NULL, NULL, &node), LV_OK);
+}
+
+static void teardown(void)
+{
+	lv_node_close(node);
+	node = NULL;
+	th_rmtree(dir);
+}
+
+START_TEST(wrap_roundtrip_and_binding)
+{
+	unsigned char wk[KEY_LEN], key[KEY_LEN], out[KEY_LEN];
+	unsigned char w[WRAPPED_LEN];
+	randombytes_buf(wk, sizeof wk);
+	randombytes_buf(key, sizeof key);
+	ck_assert_int_eq(key_wrap(wk, key, "lv-vault-v1:aaaa", w), LV_OK);
+	ck_assert_int_eq(key_unwrap(wk, w, "lv-vault-v1:aaaa", out), LV_OK);
+	ck_assert_int_eq(sodium_memcmp(key, out, KEY_LEN), 0);
+	/* Bound to its owner: another learner's label does not unwrap it. */
+	ck_assert_int_eq(key_unwrap(wk, w, "lv-vault-v1:bbbb", out), LV_ERR_CRYPTO);
+	/* A flipped bit or another wrapping key fails authentication. */
+	w[30] ^= 1;
+	ck_assert_int_eq(key_unwrap(wk, w, "lv-vault-v1:aaaa", out), LV_ERR_CRYPTO);
+	w[30] ^= 1;
+	wk[0] ^= 1;
+	ck_assert_int_eq(key_unwrap(wk, w, "lv-vault-v1:aaaa", out), LV_ERR_CRYPTO);
+	/* Two wraps of one key differ (random nonce). */
+	unsigned char w2[WRAPPED_LEN];
+	wk[0] ^= 1;
+	ck_assert_int_eq(key_wrap(wk, key, "lv-vault-v1:aaaa", w2), LV_OK);
+	ck_assert_int_ne(memcmp(w, w2, WRAPPED_LEN), 0);
+}
+END_TEST
+
+/* Unwraps learner @p's vault key through the node's own table. */
+static void vault_key_of(const char *p, unsigned char key[KEY_LEN])
+{
+	sqlite3_stmt *s = NULL;
+	char ad[64];
+	ck_assert_int_eq(sqlite3_prepare_v2(node->db, "SELECT wrapped_key FROM learners WHERE pseudonym = ?",
+					    -1, &s, NULL), SQLITE_OK);
+	sqlite3_bind_text(s, 1, p, -1, SQLITE_STATIC);
+	ck_assert_int_eq(sqlite3_step(s), SQLITE_ROW);
+	snprintf(ad, sizeof ad, "lv-vault-v1:%s", p);
+	ck_assert_int_eq(key_unwrap(node->keys->vault_wrap, sqlite3_column_blob(s, 0), ad, key), LV_OK);
+	sqlite3_finalize(s);
+}
+
+START_TEST(vault_isolation)
+{
+	char a[LV_PSEUDONYM_LEN], b[LV_PSEUDONYM_LEN];
+	bool created;
+	ck_assert_int_eq(lv_learner_enrol(node, "{\"mbox\":\"mailto:a@x.org\"}", a, &created), LV_OK);
+	ck_assert(created);
+	ck_assert_int_eq(lv_learner_enrol(node, "{\"mbox\":\"mailto:b@x.org\"}", b, &created), LV_OK);
+	ck_assert_str_ne(a, b);
+	unsigned char ka[KEY_LEN], kb[KEY_LEN];
+	vault_key_of(a, ka);
+	vault_key_of(b, kb);
+	ck_assert_int_ne(memcmp(ka, kb, KEY_LEN), 0);
+	char pa[1024], pb[1024];
+	snprintf(pa, sizeof pa, "%s/vaults/%s.db", dir, a);
+	snprintf(pb, sizeof pb, "%s/vaults/%s.db", dir, b);
+	/* The server holds vaults exclusively: close them first. */
+	lv_node_close(node);
+	node = NULL;
+	sqlite3 *db = NULL;
+	ck_assert_int_eq(db_open(pb, ka, false, false, &db), LV_ERR_CRYPTO);
+	ck_assert_ptr_null(db);
+	ck_assert_int_eq(db_open(pa, kb, false, false, &db), LV_ERR_CRYPTO);
+	ck_assert_int_eq(db_open(pa, ka, false, false, &db), LV_OK);
+	sqlite3_close(db);
+	ck_assert_int_eq(db_open(pb, kb, false, false, &db), LV_OK);
+	sqlite3_close(db);
+	ck_assert_int_eq(lv_node_open(dir, NULL, NULL, &node), LV_OK);
+}
+END_TEST
+
+START_TEST(enrol_is_idempotent)
+{
+	char a[LV_PSEUDONYM_LEN], a2[LV_PSEUDONYM_LEN];
+	bool created = false;
+	ck_assert_int_eq(lv_learner_enrol(node, "{\"name\":\"A\",\"mbox\":\"mailto:a@x.org\"}", a, &created), LV_OK);
+	ck_assert(created);
+	/* The same IFI under another display name is the same learner. */
+	ck_assert_int_eq(lv_learner_enrol(node, "{\"name\":\"Other\",\"mbox\":\"mailto:a@x.org\"}", a2, &created), LV_OK);
+	ck_assert(!created);
+	ck_assert_str_eq(a, a2);
+	int64_t n = 0;
+	ck_assert_int_eq(lv_learner_count(node, &n), LV_OK);
+	ck_assert_int_eq(n, 1);
+	/* Not an agent: refused, nothing made. */
+	ck_assert_int_eq(lv_learner_enrol(node, "{\"mbox\":\"a@x.org\"}", a2, &created), LV_ERR_INVALID);
+	ck_assert_str_eq(a2, "");
+	ck_assert_int_eq(lv_learner_count(node, &n), LV_OK);
+	ck_assert_int_eq(n, 1);
+	/* The pseudonym names the file; the address appears nowhere in it. */
+	ck_assert_ptr_null(strstr(a, "x.org"));
+	ck_assert_uint_eq(strlen(a), 32);
+}
+END_TEST
+
+START_TEST(node_files_and_refusal)
+{
+	char p[1024];
+	struct stat sb;
+	snprintf(p, sizeof p, "%s/node.key", dir);
+	ck_assert_int_eq(stat(p, &sb), 0);
+	ck_assert_int_eq(sb.st_mode & 0777, 0600);
+	ck_assert_int_eq(sb.st_size, 32);
+	snprintf(p, sizeof p, "%s/node.db", dir);
+	ck_assert_int_eq(stat(p, &sb), 0);
+	ck_assert_int_eq(sb.st_mode & 0777, 0600);
+	/* Encrypted from the first byte: no SQLite header. */
+	FILE *f = fopen(p, "rb");
+	char head[16] = {0};
+	ck_assert_ptr_nonnull(f);
+	ck_assert_uint_eq(fread(head, 1, sizeof head, f), sizeof head);
+	fclose(f);
+	ck_assert_int_ne(memcmp(head, "SQLite format 3", 15), 0);
+	char *vkey = NULL;
+	ck_assert_int_eq(lv_node_init(dir, NULL, NULL, &vkey), LV_ERR_EXISTS);
+	ck_assert_ptr_null(vkey);
+}
+END_TEST
+
+START_TEST(wrong_node_key_fails)
+{
+	lv_node_close(node);
+	node = NULL;
+	char p[1024];
+	unsigned char other[KEY_LEN];
+	randombytes_buf(other, sizeof other);
+	snprintf(p, sizeof p, "%s/node.key", dir);
+	char *orig = NULL;
+	size_t len = 0;
+	ck_assert_int_eq(util_read_file(p, 64, &orig, &len), LV_OK);
+	ck_assert_int_eq(util_write_file(p, other, KEY_LEN, 0600, false), LV_OK);
+	struct lv_node *n2 = NULL;
+	ck_assert_int_eq(lv_node_open(dir, NULL, NULL, &n2), LV_ERR_CRYPTO);
+	ck_assert_ptr_null(n2);
+	ck_assert_int_eq(util_write_file(p, orig, len, 0600, false), LV_OK);
+	free(orig);
+	ck_assert_int_eq(lv_node_open(dir, NULL, NULL, &node), LV_OK);
+}
+END_TEST
+
+START_TEST(passphrase_node)
+{
+	char d2[600];
+	snprintf(d2, sizeof d2, "%s/pp", th_tmpdir());
+	struct lv_node_keysource ks = {.passphrase = "correct horse battery staple", .passphrase_len = 28};
+	char *vkey = NULL;
+	ck_assert_int_eq(lv_node_init(d2, &ks, "school.example/node-7", &vkey), LV_OK);
+	ck_assert_ptr_nonnull(strstr(vkey, "school.example/node-7+"));
+	free(vkey);
+	char p[1024];
+	snprintf(p, sizeof p, "%s/node.key", d2);
+	ck_assert_int_ne(access(p, F_OK), 0); /* no key file in passphrase mode */
+	struct lv_node *n2 = NULL;
+	struct lv_node_keysource bad = {.passphrase = "wrong", .passphrase_len = 5};
+	ck_assert_int_eq(lv_node_open(d2, &bad, NULL, &n2), LV_ERR_CRYPTO);
+	ck_assert_int_eq(lv_node_open(d2, &ks, NULL, &n2), LV_OK);
+	lv_node_close(n2);
+	th_rmtree(d2);
+}
+END_TEST
+
+START_TEST(credentials)
+{
+	char id[LV_CRED_ID_LEN];
+	char *secret = NULL;
+	struct lv_principal who;
+	ck_assert_int_eq(lv_credential_add(node, LV_ROLE_PROVIDER, NULL, NULL, 0, "lms", id, &secret), LV_OK);
+	ck_assert_int_eq(lv_credential_check(node, id, secret, &who), LV_OK);
+	ck_assert_int_eq(who.role, LV_ROLE_PROVIDER);
+	ck_assert_str_eq(who.id, id);
+	lv_principal_clear(&who);
+	/* One changed character, an unknown id: both just "unauthorized". */
+	char bad[128];
+	snprintf(bad, sizeof bad, "%s", secret);
+	bad[0] = bad[0] == 'A' ? 'B' : 'A';
+	ck_assert_int_eq(lv_credential_check(node, id, bad, &who), LV_ERR_UNAUTHORIZED);
+	ck_assert_int_eq(who.role, LV_ROLE_NONE);
+	ck_assert_int_eq(lv_credential_check(node, "nosuchid", secret, &who), LV_ERR_UNAUTHORIZED);
+	/* The secret is never stored: node.db holds only its keyed hash. */
+	char *list = NULL;
+	ck_assert_int_eq(lv_credential_list(node, &list), LV_OK);
+	ck_assert_ptr_null(strstr(list, secret));
+	ck_assert_ptr_nonnull(strstr(list, id));
+	free(list);
+	/* Revocation takes effect at once. */
+	ck_assert_int_eq(lv_credential_revoke(node, id), LV_OK);
+	ck_assert_int_eq(lv_credential_check(node, id, secret, &who), LV_ERR_UNAUTHORIZED);
+	ck_assert_int_eq(lv_credential_revoke(node, id), LV_ERR_NOT_FOUND);
+	sodium_free(secret);
+	/* Learner credentials need an enrolled learner. */
+	ck_assert_int_eq(lv_credential_add(node, LV_ROLE_LEARNER, "0123456789abcdef0123456789abcdef", NULL, 0, NULL,
+					   id, &secret), LV_ERR_NOT_FOUND);
+	ck_assert_ptr_null(secret);
+	const char *purposes[] = {"course-improvement", "research"};
+	ck_assert_int_eq(lv_credential_add(node, LV_ROLE_ANALYST, NULL, purposes, 2, NULL, id, &secret), LV_OK);
+	ck_assert_int_eq(lv_credential_check(node, id, secret, &who), LV_OK);
+	ck_assert_int_eq(who.role, LV_ROLE_ANALYST);
+	ck_assert_uint_eq(who.npurposes, 2);
+	ck_assert_str_eq(who.purposes[1], "research");
+	lv_principal_clear(&who);
+	sodium_free(secret);
+}
+END_TEST
+
+START_TEST(settings)
+{
+	char *v = NULL;
+	ck_assert_int_eq(lv_node_setting_get(node, "auto_enrol", &v), LV_OK);
+	ck_assert_str_eq(v, "on");
+	free(v);
+	ck_assert_int_eq(lv_node_setting_set(node, "auto_enrol", "maybe"), LV_ERR_INVALID);
+	ck_assert_int_eq(lv_node_setting_set(node, "auto_enrol", "off"), LV_OK);
+	ck_assert_int_eq(lv_node_setting_get(node, "auto_enrol", &v), LV_OK);
+	ck_assert_str_eq(v, "off");
+	free(v);
+	ck_assert_int_eq(lv_node_setting_set(node, "max_body_bytes", "12"), LV_ERR_INVALID);
+	ck_assert_int_eq(lv_node_setting_set(node, "no_such", "1"), LV_ERR_INVALID);
+}
+END_TEST
+
+static cJSON *stmt(const char *id, const char *mbox, const char *marker)
+{
+	char text[1024];
+	snprintf(text, sizeof text,
+		 "{\"id\":\"%s\",\"actor\":{\"mbox\":\"%s\"},\"verb\":{\"id\":\"http://x.org/v\"},"
+		 "\"object\":{\"id\":\"http://x.org/%s\"}}", id, mbox, marker);
+	return cJSON_Parse(text);
+}
+
+START_TEST(store_batch_is_atomic)
+{
+	struct lv_principal prov = {.role = LV_ROLE_PROVIDER, .id = "p1"};
+	char err[LV_ERR_TEXT];
+	cJSON *b1 = cJSON_CreateArray();
+	cJSON_AddItemToArray(b1, stmt("11111111-1111-4111-8111-111111111111", "mailto:a@x.org", "one"));
+	ck_assert_int_eq(lv_statements_store(node, &prov, b1, NULL, 0, err), LV_OK);
+	/* New learner + conflicting id in one batch: nothing of it stays. */
+	cJSON *b2 = cJSON_CreateArray();
+	cJSON_AddItemToArray(b2, stmt("22222222-2222-4222-8222-222222222222", "mailto:new@x.org", "two"));
+	cJSON_AddItemToArray(b2, stmt("11111111-1111-4111-8111-111111111111", "mailto:a@x.org", "changed"));
+	ck_assert_int_eq(lv_statements_store(node, &prov, b2, NULL, 0, err), LV_ERR_CONFLICT);
+	cJSON *got = NULL;
+	ck_assert_int_eq(lv_statement_get(node, &prov, "22222222-2222-4222-8222-222222222222", false, &got),
+			 LV_ERR_NOT_FOUND);
+	int64_t n = 0;
+	ck_assert_int_eq(lv_learner_count(node, &n), LV_OK);
+	ck_assert_int_eq(n, 1); /* the new learner's enrolment was rolled back too */
+	/* Re-sending the identical statement is accepted and stores nothing new. */
+	cJSON *b3 = cJSON_CreateArray();
+	cJSON_AddItemToArray(b3, stmt("11111111-1111-4111-8111-111111111111", "mailto:a@x.org", "one"));
+	ck_assert_int_eq(lv_statements_store(node, &prov, b3, NULL, 0, err), LV_OK);
+	ck_assert_int_eq(lv_statement_get(node, &prov, "11111111-1111-4111-8111-111111111111", false, &got), LV_OK);
+	ck_assert_ptr_nonnull(strstr(cJSON_GetObjectItem(cJSON_GetObjectItem(got, "object"), "id")->valuestring, "one"));
+	cJSON_Delete(got);
+	/* Another provider does not see it. */
+	struct lv_principal other = {.role = LV_ROLE_PROVIDER, .id = "p2"};
+	ck_assert_int_eq(lv_statement_get(node, &other, "11111111-1111-4111-8111-111111111111", false, &got),
+			 LV_ERR_NOT_FOUND);
+	cJSON_Delete(b1);
+	cJSON_Delete(b2);
+	cJSON_Delete(b3);
+}
+END_TEST
+
+Suite *lv_test_suite(void)
+{
+	Suite *s = suite_create("store");
+	TCase *tc = tcase_create("keys");
+	tcase_add_test(tc, wrap_roundtrip_and_binding);
+	suite_add_tcase(s, tc);
+	tc = tcase_create("vaults");
+	tcase_add_checked_fixture(tc, setup, teardown);
+	tcase_set_timeout(tc, 60);
+	tcase_add_test(tc, vault_isolation);
+	tcase_add_test(tc, enrol_is_idempotent);
+	tcase_add_test(tc, store_batch_is_atomic);
+	suite_add_tcase(s, tc);
+	tc = tcase_create("node");
+	tcase_add_checked_fixture(tc, setup, teardown);
+	tcase_set_timeout(tc, 120);
+	tcase_add_test(tc, node_files_and_refusal);
+	tcase_add_test(tc, wrong_node_key_fails);
+	tcase_add_test(tc, passphrase_node);
+	tcase_add_test(tc, settings);
+	suite_add_tcase(s, tc);
+	tc = tcase_create("credentials");
+	tcase_add_checked_fixture(tc, setup, teardown);
+	tcase_add_test(tc, credentials);
+	suite_add_tcase(s, tc);
+	return s;
+}
