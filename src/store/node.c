@@ -235,8 +235,10 @@ enum lv_status lv_node_open(const char *dir, const struct lv_node_keysource *ks,
 	st = check_cipher(n->db);
 	if (st != LV_OK)
 		goto fail;
-	/* The index is hot: keep it in memory (64 MiB of pages). */
-	st = db_exec(n->db, "PRAGMA cache_size = -65536;");
+	/* The index is hot: keep it in memory (64 MiB of pages), and let its
+	 * WAL grow to 64 MiB between checkpoints: random index pages are
+	 * rewritten by many commits, and a checkpoint copies each page once. */
+	st = db_exec(n->db, "PRAGMA cache_size = -65536; PRAGMA wal_autocheckpoint = 16384;");
 	if (st != LV_OK)
 		goto fail;
 	st = vault_cache_create(opt && opt->vault_cache ? opt->vault_cache : DEFAULT_VAULT_CACHE,
