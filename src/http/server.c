@@ -204,6 +204,21 @@ struct form_ctx {
 	bool error;
 };
 
+/* The post processor hands long values over in pieces: append one, capped. */
+static bool append_value(struct http_param *p, const char *data, size_t size, size_t cap)
+{
+	size_t ol = strlen(p->value);
+	if (ol + size > cap)
+		return false;
+	char *nv = realloc(p->value, ol + size + 1);
+	if (!nv)
+		return false;
+	memcpy(nv + ol, data, size);
+	nv[ol + size] = 0;
+	p->value = nv;
+	return true;
+}
+
 static enum MHD_Result form_field(void *cls, enum MHD_ValueKind kind, const char *key,
 				  const char *filename, const char *content_type,
 				  const char *transfer_encoding, const char *data, uint64_t off, size_t size)
@@ -221,16 +236,8 @@ static enum MHD_Result form_field(void *cls, enum MHD_ValueKind kind, const char
 			continue;
 		if (off > 0 && r->nform_headers > 0 &&
 		    strcasecmp(r->form_headers[r->nform_headers - 1].name, key) == 0) {
-			struct http_param *p = &r->form_headers[r->nform_headers - 1];
-			size_t ol = strlen(p->value);
-			char *nv = realloc(p->value, ol + size + 1);
-			if (!nv || ol + size > 8192) {
+			if (!append_value(&r->form_headers[r->nform_headers - 1], data, size, 8192))
 				c->error = true;
-				return MHD_YES;
-			}
-			memcpy(nv + ol, data, size);
-			nv[ol + size] = 0;
-			p->value = nv;
 		} else if (r->nform_headers < sizeof r->form_headers / sizeof r->form_headers[0]) {
 			r->form_headers[r->nform_headers].name = strdup(key);
 			r->form_headers[r->nform_headers].value = strndup(data, size);
@@ -239,16 +246,8 @@ static enum MHD_Result form_field(void *cls, enum MHD_ValueKind kind, const char
 		return MHD_YES;
 	}
 	if (off > 0 && r->nparams > 0 && strcmp(r->params[r->nparams - 1].name, key) == 0) {
-		struct http_param *p = &r->params[r->nparams - 1];
-		size_t ol = strlen(p->value);
-		char *nv = realloc(p->value, ol + size + 1);
-		if (!nv || ol + size > 65536) {
+		if (!append_value(&r->params[r->nparams - 1], data, size, 65536))
 			c->error = true;
-			return MHD_YES;
-		}
-		memcpy(nv + ol, data, size);
-		nv[ol + size] = 0;
-		p->value = nv;
 		return MHD_YES;
 	}
 	param_add(r, key, data, size);
