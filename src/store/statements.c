@@ -447,17 +447,13 @@ enum lv_status lv_statements_store(struct lv_node *n, const struct lv_principal 
 				first = false;
 		if (!first)
 			continue;
-		sqlite3 *v = NULL;
-		sqlite3_stmt *vi = NULL, *va = NULL;
-		st = vault_get(n, p[i].learner, false, &v);
-		if (st != LV_OK)
+		sqlite3_stmt *vb = NULL, *vi = NULL, *va = NULL, *vc = NULL;
+		if ((st = vault_stmt(n, p[i].learner, VAULT_BEGIN, &vb)) != LV_OK ||
+		    (st = vault_stmt(n, p[i].learner, VAULT_INSERT_STATEMENT, &vi)) != LV_OK ||
+		    (st = vault_stmt(n, p[i].learner, VAULT_INSERT_ATTACHMENT, &va)) != LV_OK ||
+		    (st = vault_stmt(n, p[i].learner, VAULT_COMMIT, &vc)) != LV_OK)
 			goto out;
-		st = db_exec(v, "BEGIN;");
-		if (st != LV_OK)
-			goto out;
-		st = sql_prepare(v, "INSERT OR REPLACE INTO statements(seq, body) VALUES(?, ?)", &vi);
-		if (st == LV_OK)
-			st = sql_prepare(v, "INSERT OR REPLACE INTO attachments(sha2, content_type, body) VALUES(?, ?, ?)", &va);
+		st = db_status(sqlite3_step(vb));
 		for (size_t j = i; j < count && st == LV_OK; j++) {
 			if (p[j].skip || strcmp(p[j].learner, p[i].learner) != 0)
 				continue;
@@ -481,12 +477,19 @@ enum lv_status lv_statements_store(struct lv_node *n, const struct lv_principal 
 				}
 			}
 		}
-		sqlite3_finalize(vi);
-		sqlite3_finalize(va);
 		if (st == LV_OK)
-			st = db_exec(v, "COMMIT;");
+			st = db_status(sqlite3_step(vc));
+		/* Release the bound buffers: they belong to this batch. */
+		sqlite3_reset(vi);
+		sqlite3_clear_bindings(vi);
+		sqlite3_reset(va);
+		sqlite3_clear_bindings(va);
+		sqlite3_reset(vb);
+		sqlite3_reset(vc);
 		if (st != LV_OK) {
-			if (db_exec(v, "ROLLBACK;") != LV_OK) { /* the handle is evicted below */ }
+			sqlite3 *v = NULL;
+			if (vault_get(n, p[i].learner, false, &v) == LV_OK &&
+			    db_exec(v, "ROLLBACK;") != LV_OK) { /* the handle is evicted below */ }
 			vault_evict(n, p[i].learner);
 			goto out;
 		}

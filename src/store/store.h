@@ -83,6 +83,18 @@ struct lv_node {
  * is borrowed: valid while node->lock is held.  Caller holds node->lock. */
 enum lv_status vault_get(struct lv_node *node, const char *pseudonym, bool create,
 			 sqlite3 **db) LV_WARN_UNUSED;
+/* Statements prepared once per open vault handle. */
+enum vault_stmt_id {
+	VAULT_BEGIN,
+	VAULT_COMMIT,
+	VAULT_INSERT_STATEMENT,   /* (seq, body) */
+	VAULT_INSERT_ATTACHMENT,  /* (sha2, content_type, body) */
+	VAULT_STMT_COUNT,
+};
+/* Returns vault @pseudonym's prepared statement @which, reset and with no
+ * bindings; borrowed like the handle itself.  Lock held. */
+enum lv_status vault_stmt(struct lv_node *node, const char *pseudonym, enum vault_stmt_id which,
+			  sqlite3_stmt **out) LV_WARN_UNUSED;
 /* Closes a cached vault handle, if open (before erasure).  Lock held. */
 void vault_evict(struct lv_node *node, const char *pseudonym);
 

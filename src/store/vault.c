@@ -16,6 +16,7 @@
 struct vault_entry {
 	char pseudonym[LV_PSEUDONYM_LEN];
 	sqlite3 *db;
+	sqlite3_stmt *stmts[VAULT_STMT_COUNT]; /* prepared on first use */
 	struct vault_entry *hnext;            /* hash chain */
 	struct vault_entry *prev, *next;      /* LRU list, most recent first */
 };
@@ -79,6 +80,8 @@ static void lru_push_front(struct vault_cache *vc, struct vault_entry *e)
 
 static void entry_close(struct vault_entry *e)
 {
+	for (size_t i = 0; i < VAULT_STMT_COUNT; i++)
+		sqlite3_finalize(e->stmts[i]);
 	sqlite3_close(e->db);
 	free(e);
 }
@@ -210,6 +213,32 @@ out:
 	if (db)
 		sqlite3_close(db);
 	return st;
+}
+
+static const char *const VAULT_SQL[VAULT_STMT_COUNT] = {
+	[VAULT_BEGIN] = "BEGIN",
+	[VAULT_COMMIT] = "COMMIT",
+	[VAULT_INSERT_STATEMENT] = "INSERT OR REPLACE INTO statements(seq, body) VALUES(?, ?)",
+	[VAULT_INSERT_ATTACHMENT] = "INSERT OR REPLACE INTO attachments(sha2, content_type, body) VALUES(?, ?, ?)",
+};
+
+enum lv_status vault_stmt(struct lv_node *n, const char *p, enum vault_stmt_id which, sqlite3_stmt **out)
+{
+	*out = NULL;
+	sqlite3 *db = NULL;
+	enum lv_status st = vault_get(n, p, false, &db);
+	if (st != LV_OK)
+		return st;
+	struct vault_entry *e = n->vaults->head; /* vault_get moved it to the front */
+	if (!e->stmts[which]) {
+		st = db_status(sqlite3_prepare_v2(db, VAULT_SQL[which], -1, &e->stmts[which], NULL));
+		if (st != LV_OK)
+			return st;
+	}
+	sqlite3_reset(e->stmts[which]);
+	sqlite3_clear_bindings(e->stmts[which]);
+	*out = e->stmts[which];
+	return LV_OK;
 }
 
 void vault_evict(struct lv_node *n, const char *p)
