@@ -140,7 +140,7 @@ static inline void hc_resp_free(struct hc_resp *r)
  * Returns the HTTP status, 0 when no response arrived. */
 static inline long hc_do(struct hc *c, const struct hc_req *rq, struct hc_resp *out)
 {
-	char url[8192], hdr[1024];
+	char url[8192 + 64], hdr[1024];
 	struct curl_slist *h = NULL;
 	struct hc_upload up = {0};
 	CURL *cu = c->curl;

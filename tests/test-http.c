@@ -636,6 +636,47 @@ START_TEST(about_without_auth)
 }
 END_TEST
 
+/* A statement about ACT(@act) whose definition names it @name. */
+static char *stmt_named(const char *act, const char *name)
+{
+	cJSON *s = stmt_json(NULL, "alice", "experienced", act);
+	cJSON *def = cJSON_AddObjectToObject(cJSON_GetObjectItemCaseSensitive(s, "object"), "definition");
+	cJSON_AddStringToObject(cJSON_AddObjectToObject(def, "name"), "en-US", name);
+	return json_text(s);
+}
+
+/* The en-US name of the canonical Activity ACT(@act). */
+static char *activity_name(const char *act)
+{
+	char path[512] = "/xapi/activities?";
+	struct hc_resp r;
+	param(path + strlen(path), sizeof path - strlen(path), "activityId", act);
+	call("GET", path, NULL, &r);
+	EXPECT_STATUS(r, 200);
+	cJSON *a = body_json(&r);
+	hc_resp_free(&r);
+	const char *n = str_at(cJSON_GetObjectItemCaseSensitive(a, "definition"), "name", "en-US");
+	char *copy = n ? strdup(n) : NULL;
+	cJSON_Delete(a);
+	return copy;
+}
+
+START_TEST(activity_definition_last_writer_wins)
+{
+	/* Data 2.4.4.1 / this LRS's rule: the canonical definition takes each
+	 * property from the latest statement that defines it. */
+	const char *names[] = {"One", "Two", "One", "Three", "Two"};
+	for (size_t i = 0; i < sizeof names / sizeof names[0]; i++) {
+		cJSON_Delete(post_ok(stmt_named("canon", names[i])));
+		char *n = activity_name(ACT("canon"));
+		ck_assert_msg(n && strcmp(n, names[i]) == 0,
+			      "after statement %zu (name '%s') the canonical name is '%s'", i, names[i],
+			      n ? n : "(none)");
+		free(n);
+	}
+}
+END_TEST
+
 /* ---- errors ---- */
 
 START_TEST(error_malformed_json)
@@ -785,24 +826,23 @@ END_TEST
 
 /* ---- body cap (server started with max_body_bytes = 4096) ---- */
 
-static char *big_batch(size_t min_len)
+/* A valid statement whose JSON text is at least @min_len bytes. */
+static char *big_statement(size_t min_len)
 {
-	cJSON *batch = cJSON_CreateArray();
-	char *t = NULL;
-	for (int i = 0; !t || strlen(t) < min_len; i++) {
-		free(t);
-		cJSON_AddItemToArray(batch, stmt_json(NULL, "alice", "experienced", "a-rather-long-activity-name-for-padding"));
-		t = cJSON_PrintUnformatted(batch);
-		ck_assert_ptr_nonnull(t);
-	}
-	cJSON_Delete(batch);
-	return t;
+	char *pad = malloc(min_len + 1);
+	ck_assert_ptr_nonnull(pad);
+	memset(pad, 'x', min_len);
+	pad[min_len] = 0;
+	cJSON *s = stmt_json(NULL, "alice", "experienced", "intro");
+	cJSON_AddStringToObject(cJSON_AddObjectToObject(s, "result"), "response", pad);
+	free(pad);
+	return json_text(s);
 }
 
 START_TEST(error_body_too_large)
 {
 	struct hc_resp r;
-	char *body = big_batch(8192);
+	char *body = big_statement((size_t)1 << 20);
 	call("POST", "/xapi/statements", body, &r);
 	assert_error(&r, 413, "too_large");
 	hc_resp_free(&r);
@@ -1008,6 +1048,8 @@ Suite *lv_test_suite(void)
 	tcase_add_test(tc, voiding);
 	tc = tcase(s, "documents", setup);
 	tcase_add_test(tc, state_document);
+	tc = tcase(s, "activities", setup);
+	tcase_add_test(tc, activity_definition_last_writer_wins);
 	tc = tcase(s, "about", setup);
 	tcase_add_test(tc, about_without_auth);
 	tc = tcase(s, "errors", setup);

@@ -102,9 +102,12 @@ static enum lv_status key_cb(void *vctx, enum xapi_key_kind kind, const char *va
 
 /* Merges the definitions of every Activity in @st into the activities
  * table (last writer wins per property; language maps merged). */
-/* True when this exact (id, definition) pair was merged before: most
+/* True when @def is the definition last merged for activity @id: most
  * statements repeat their activity's definition, and re-merging it would
- * rewrite the row for nothing.  The set is cleared on any rollback. */
+ * rewrite the row for nothing.  The slot is chosen by the id alone, so a
+ * different definition of the same activity replaces the remembered one
+ * (last writer wins); two ids sharing a slot only cost an extra merge.
+ * The table is cleared on any rollback. */
 static bool activity_seen(struct lv_node *n, const char *id, const cJSON *def)
 {
 	unsigned char h[16];
@@ -116,8 +119,9 @@ static bool activity_seen(struct lv_node *n, const char *id, const cJSON *def)
 		crypto_generichash_update(&gs, (const unsigned char *)text, strlen(text));
 	crypto_generichash_final(&gs, h, sizeof h);
 	free(text);
-	size_t slot;
-	memcpy(&slot, h, sizeof slot);
+	size_t slot = 14695981039346656037ull; /* FNV-1a of the id */
+	for (const char *c = id; *c; c++)
+		slot = (slot ^ (unsigned char)*c) * 1099511628211ull;
 	slot %= ACT_SEEN_SLOTS;
 	if (sodium_memcmp(n->act_seen[slot], h, sizeof h) == 0)
 		return true;
