@@ -87,15 +87,16 @@ START_TEST(vault_isolation)
 	snprintf(pa, sizeof pa, "%s/vaults/%s.db", dir, a);
 	snprintf(pb, sizeof pb, "%s/vaults/%s.db", dir, b);
 	/* The server holds vaults exclusively: close them first. */
+	unsigned node_page = node->vault_page;
 	lv_node_close(node);
 	node = NULL;
 	sqlite3 *db = NULL;
-	ck_assert_int_eq(db_open(pb, ka, false, false, &db), LV_ERR_CRYPTO);
+	ck_assert_int_eq(db_open(pb, ka, false, false, node_page, &db), LV_ERR_CRYPTO);
 	ck_assert_ptr_null(db);
-	ck_assert_int_eq(db_open(pa, kb, false, false, &db), LV_ERR_CRYPTO);
-	ck_assert_int_eq(db_open(pa, ka, false, false, &db), LV_OK);
+	ck_assert_int_eq(db_open(pa, kb, false, false, node_page, &db), LV_ERR_CRYPTO);
+	ck_assert_int_eq(db_open(pa, ka, false, false, node_page, &db), LV_OK);
 	sqlite3_close(db);
-	ck_assert_int_eq(db_open(pb, kb, false, false, &db), LV_OK);
+	ck_assert_int_eq(db_open(pb, kb, false, false, node_page, &db), LV_OK);
 	sqlite3_close(db);
 	ck_assert_int_eq(lv_node_open(dir, NULL, NULL, &node), LV_OK);
 }

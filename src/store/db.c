@@ -34,7 +34,7 @@ enum lv_status db_exec(sqlite3 *db, const char *sql)
 }
 
 enum lv_status db_open(const char *path, const unsigned char key[KEY_LEN], bool create, bool exclusive,
-		       sqlite3 **out)
+		       unsigned page_size, sqlite3 **out)
 {
 	*out = NULL;
 	sqlite3 *db = NULL;
@@ -67,7 +67,9 @@ enum lv_status db_open(const char *path, const unsigned char key[KEY_LEN], bool 
 		goto fail;
 	}
 	/* SQLCipher 3 keeps no settings in the file: re-issue after every key. */
-	st = db_exec(db, "PRAGMA cipher_page_size = 4096;");
+	char ps[64];
+	snprintf(ps, sizeof ps, "PRAGMA cipher_page_size = %u;", page_size);
+	st = db_exec(db, ps);
 	if (st != LV_OK)
 		goto fail;
 	/* Exclusive before the first read: then WAL keeps its index in heap

@@ -141,7 +141,7 @@ enum lv_status lv_node_init(const char *dir, const struct lv_node_keysource *ks,
 	if (st != LV_OK)
 		goto out;
 	path_join(p, sizeof p, dir, "node.db");
-	st = db_open(p, kr->node_db, true, false, &db);
+	st = db_open(p, kr->node_db, true, false, NODE_DB_PAGE, &db);
 	if (st != LV_OK)
 		goto out;
 	chmod(p, 0600);
@@ -154,6 +154,11 @@ enum lv_status lv_node_init(const char *dir, const struct lv_node_keysource *ks,
 	if (st != LV_OK)
 		goto out;
 	st = meta_put(db, "origin", origin, strlen(origin));
+	if (st != LV_OK)
+		goto out;
+	char vps[16];
+	snprintf(vps, sizeof vps, "%u", VAULT_PAGE_DEFAULT);
+	st = meta_put(db, "vault_page_size", vps, strlen(vps));
 	if (st != LV_OK)
 		goto out;
 	/* Audit signing key: the secret half sealed under a KEK subkey. */
@@ -229,7 +234,7 @@ enum lv_status lv_node_open(const char *dir, const struct lv_node_keysource *ks,
 	if (st != LV_OK)
 		goto fail;
 	path_join(p, sizeof p, dir, "node.db");
-	st = db_open(p, n->keys->node_db, false, false, &n->db);
+	st = db_open(p, n->keys->node_db, false, false, NODE_DB_PAGE, &n->db);
 	if (st != LV_OK)
 		goto fail;
 	st = check_cipher(n->db);
@@ -247,6 +252,19 @@ enum lv_status lv_node_open(const char *dir, const struct lv_node_keysource *ks,
 		goto fail;
 	st = node_setting_get_locked(n, "auto_enrol", &v);
 	n->auto_enrol = st != LV_OK || strcmp(v, "off") != 0;
+	free(v);
+	v = NULL;
+	n->vault_page = VAULT_PAGE_LEGACY;
+	st = node_setting_get_locked(n, "vault_page_size", &v);
+	if (st == LV_OK) {
+		unsigned long ps = strtoul(v, NULL, 10);
+		if (ps != 1024 && ps != 2048 && ps != 4096 && ps != 8192) {
+			free(v);
+			st = LV_ERR_INVALID;
+			goto fail;
+		}
+		n->vault_page = (unsigned)ps;
+	}
 	free(v);
 	v = NULL;
 	st = node_setting_get_locked(n, "origin", &v);
@@ -285,7 +303,7 @@ enum lv_status node_setting_get_locked(struct lv_node *n, const char *name, char
 	sqlite3_stmt *s = NULL;
 	enum lv_status st;
 	int rc;
-	if (strcmp(name, "origin") == 0)
+	if (strcmp(name, "origin") == 0 || strcmp(name, "vault_page_size") == 0)
 		rc = sqlite3_prepare_v2(n->db, "SELECT CAST(v AS TEXT) FROM meta WHERE k = ?", -1, &s, NULL);
 	else
 		rc = sqlite3_prepare_v2(n->db, "SELECT value FROM settings WHERE name = ?", -1, &s, NULL);

@@ -12,6 +12,12 @@
 #include "util/util.h"
 
 #define KEY_LEN 32
+#define NODE_DB_PAGE 4096
+/* Vaults take one small row per transaction: small pages mean less to
+ * encrypt and write per statement.  Nodes made before this was recorded
+ * used 4096 (meta key vault_page_size absent). */
+#define VAULT_PAGE_DEFAULT 1024
+#define VAULT_PAGE_LEGACY 4096
 
 /* Subkey ids under the KEK (crypto_kdf, context "lvnode01"). */
 enum key_purpose {
@@ -51,10 +57,11 @@ void key_pseudonym(const struct keyring *kr, const char *identity, char out[LV_P
 /* ---- db.c: SQLCipher helpers ---- */
 /* Opens (creating if @create) an SQLCipher file keyed with the raw @key,
  * 4096-byte cipher pages, WAL, synchronous NORMAL, and checks that the key
- * opens it.  @exclusive: hold the file lock for the handle's lifetime (no
+ * opens it.  @page_size: the cipher page size the file was made with
+ * (SQLCipher 3 does not record it).  @exclusive: hold the file lock for the handle's lifetime (no
  * other process may open it meanwhile).  LV_ERR_CRYPTO on a wrong key. */
 enum lv_status db_open(const char *path, const unsigned char key[KEY_LEN], bool create,
-		       bool exclusive, sqlite3 **out) LV_WARN_UNUSED;
+		       bool exclusive, unsigned page_size, sqlite3 **out) LV_WARN_UNUSED;
 enum lv_status db_exec(sqlite3 *db, const char *sql) LV_WARN_UNUSED;
 /* Maps an SQLite result code to a status. */
 enum lv_status db_status(int rc);
@@ -73,6 +80,7 @@ struct lv_node {
 	pthread_mutex_t lock;        /* serialises every storage operation */
 	struct vault_cache *vaults;
 	bool auto_enrol;
+	unsigned vault_page;         /* cipher page size of this node's vaults */
 	int64_t last_stored_ms;      /* stored times are strictly increasing */
 	unsigned char act_seen[ACT_SEEN_SLOTS][16]; /* activity definitions already merged */
 	char *origin;

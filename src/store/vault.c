@@ -174,7 +174,7 @@ enum lv_status vault_get(struct lv_node *n, const char *p, bool create, sqlite3 
 	if (st != LV_OK)
 		goto out;
 	vault_path(n, p, path, sizeof path);
-	st = db_open(path, key, create, true, &db);
+	st = db_open(path, key, create, true, n->vault_page, &db);
 	if (st != LV_OK)
 		goto out;
 	int one = 1;
