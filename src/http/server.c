@@ -94,10 +94,8 @@ enum MHD_Result reply_bytes(struct http_req *r, unsigned status, const char *con
 	if (content_type)
 		MHD_add_response_header(resp, "Content-Type", content_type);
 	if (r->consistent_through) {
-		/* Every acknowledged statement is visible as soon as it is
-		 * acknowledged, so "now" is always consistent. */
 		char t[UTIL_TIME_LEN];
-		util_time_format(util_now_ms(), t);
+		util_time_format(lv_statements_consistent_through(r->node), t);
 		MHD_add_response_header(resp, "X-Experience-API-Consistent-Through", t);
 	}
 	for (size_t i = 0; extra && extra[i] && extra[i + 1]; i += 2)
