@@ -1,5 +1,7 @@
-/* The key hierarchy: KEK -> subkeys (crypto_kdf), vault key wrapping,
- * pseudonyms.  Every key lives in sodium_malloc memory. */
+/* The key hierarchy: the KEK keys node.db (through a crypto_kdf subkey);
+ * the node secrets (pseudonym, credential-hash and vault-wrapping keys)
+ * are random and live inside node.db, so rotating the KEK re-keys one
+ * file and changes no pseudonym.  Every key lives in sodium_malloc memory. */
 #include <stdio.h>
 #include <string.h>
 
@@ -52,10 +54,7 @@ enum lv_status keyring_create(const unsigned char kek[KEY_LEN], struct keyring *
 	}
 	memcpy(kr->kek, kek, KEY_LEN);
 	crypto_kdf_derive_from_key(kr->node_db, KEY_LEN, KEYP_NODE_DB, KDF_CONTEXT, kek);
-	crypto_kdf_derive_from_key(kr->pseudonym, KEY_LEN, KEYP_PSEUDONYM, KDF_CONTEXT, kek);
-	crypto_kdf_derive_from_key(kr->credential, KEY_LEN, KEYP_CREDENTIAL, KDF_CONTEXT, kek);
-	crypto_kdf_derive_from_key(kr->audit_seal, KEY_LEN, KEYP_AUDIT_SEAL, KDF_CONTEXT, kek);
-	crypto_kdf_derive_from_key(kr->vault_wrap, KEY_LEN, KEYP_VAULT_WRAP, KDF_CONTEXT, kek);
+	/* Node secrets are loaded from node.db by keyring_load_secrets(). */
 	*out = kr;
 	return LV_OK;
 }
@@ -128,6 +127,57 @@ out:
 	}
 	secret_free(kek);
 	return st;
+}
+
+static const char *const SECRET_NAMES[] = {"pseudonym_key", "credential_key", "vault_wrap_key"};
+
+static unsigned char *secret_slot(struct keyring *kr, size_t i)
+{
+	return i == 0 ? kr->pseudonym : i == 1 ? kr->credential : kr->vault_wrap;
+}
+
+enum lv_status keyring_load_secrets(struct keyring *kr, sqlite3 *db)
+{
+	sqlite3_stmt *s = NULL;
+	enum lv_status st = db_status(sqlite3_prepare_v2(db, "SELECT v FROM meta WHERE k = ?", -1, &s, NULL));
+	for (size_t i = 0; st == LV_OK && i < 3; i++) {
+		sqlite3_reset(s);
+		sqlite3_bind_text(s, 1, SECRET_NAMES[i], -1, SQLITE_STATIC);
+		int rc = sqlite3_step(s);
+		if (rc != SQLITE_ROW)
+			st = rc == SQLITE_DONE ? LV_ERR_NOT_FOUND : db_status(rc);
+		else if (sqlite3_column_bytes(s, 0) != KEY_LEN)
+			st = LV_ERR_CRYPTO;
+		else
+			memcpy(secret_slot(kr, i), sqlite3_column_blob(s, 0), KEY_LEN);
+	}
+	sqlite3_finalize(s);
+	return st;
+}
+
+enum lv_status keyring_store_secrets(struct keyring *kr, sqlite3 *db, bool fresh)
+{
+	sqlite3_stmt *s = NULL;
+	enum lv_status st = db_status(sqlite3_prepare_v2(db, "INSERT OR REPLACE INTO meta(k, v) VALUES(?, ?)",
+							 -1, &s, NULL));
+	for (size_t i = 0; st == LV_OK && i < 3; i++) {
+		if (fresh)
+			randombytes_buf(secret_slot(kr, i), KEY_LEN);
+		sqlite3_reset(s);
+		sqlite3_bind_text(s, 1, SECRET_NAMES[i], -1, SQLITE_STATIC);
+		sqlite3_bind_blob(s, 2, secret_slot(kr, i), KEY_LEN, SQLITE_STATIC);
+		st = db_status(sqlite3_step(s));
+	}
+	sqlite3_finalize(s);
+	return st;
+}
+
+void keyring_legacy_secrets(struct keyring *kr)
+{
+	crypto_kdf_derive_from_key(kr->pseudonym, KEY_LEN, KEYP_PSEUDONYM, KDF_CONTEXT, kr->kek);
+	crypto_kdf_derive_from_key(kr->credential, KEY_LEN, KEYP_CREDENTIAL, KDF_CONTEXT, kr->kek);
+	crypto_kdf_derive_from_key(kr->audit_seal, KEY_LEN, KEYP_AUDIT_SEAL, KDF_CONTEXT, kr->kek);
+	crypto_kdf_derive_from_key(kr->vault_wrap, KEY_LEN, KEYP_VAULT_WRAP, KDF_CONTEXT, kr->kek);
 }
 
 enum lv_status key_wrap(const unsigned char *wrap_key, const unsigned char key[KEY_LEN],

@@ -78,8 +78,6 @@ enum lv_status lv_node_init(const char *dir, const struct lv_node_keysource *ks,
 	char *meta_text = NULL;
 	unsigned char pk[crypto_sign_PUBLICKEYBYTES];
 	unsigned char *sk = NULL;
-	unsigned char sealed[crypto_secretbox_NONCEBYTES + crypto_secretbox_MACBYTES +
-			     crypto_sign_SECRETKEYBYTES];
 	char p[4096];
 
 	*audit_vkey = NULL;
@@ -161,14 +159,15 @@ enum lv_status lv_node_init(const char *dir, const struct lv_node_keysource *ks,
 	st = meta_put(db, "vault_page_size", vps, strlen(vps));
 	if (st != LV_OK)
 		goto out;
-	/* Audit signing key: the secret half sealed under a KEK subkey. */
+	/* Node secrets and the audit signing key live inside node.db, which
+	 * is encrypted under the KEK: re-keying node.db rotates them all. */
+	st = keyring_store_secrets(kr, db, true);
+	if (st != LV_OK)
+		goto out;
 	crypto_sign_keypair(pk, sk);
-	randombytes_buf(sealed, crypto_secretbox_NONCEBYTES);
-	crypto_secretbox_easy(sealed + crypto_secretbox_NONCEBYTES, sk, crypto_sign_SECRETKEYBYTES,
-			      sealed, kr->audit_seal);
 	st = meta_put(db, "audit_pk", pk, sizeof pk);
 	if (st == LV_OK)
-		st = meta_put(db, "audit_sk_sealed", sealed, sizeof sealed);
+		st = meta_put(db, "audit_sk", sk, crypto_sign_SECRETKEYBYTES);
 	if (st == LV_OK)
 		st = db_exec(db, "INSERT INTO settings(name, value) VALUES('auto_enrol', 'on'),"
 				 "('max_body_bytes', '16777216');");
@@ -195,6 +194,44 @@ out:
 			unlink(p);
 		}
 	}
+	return st;
+}
+
+/* Nodes made before the node secrets were random derived them from the
+ * KEK and sealed the audit key under a KEK subkey: store both inside
+ * node.db once, so that key rotation need not change them. */
+static enum lv_status migrate_legacy_secrets(struct lv_node *n)
+{
+	enum lv_status st;
+	sqlite3_stmt *s = NULL;
+	unsigned char *sk = sodium_malloc(crypto_sign_SECRETKEYBYTES);
+	if (!sk)
+		return LV_ERR_NOMEM;
+	keyring_legacy_secrets(n->keys);
+	st = db_exec(n->db, "BEGIN IMMEDIATE;");
+	if (st != LV_OK)
+		goto out;
+	st = db_status(sqlite3_prepare_v2(n->db, "SELECT v FROM meta WHERE k = 'audit_sk_sealed'", -1, &s, NULL));
+	if (st == LV_OK && sqlite3_step(s) == SQLITE_ROW &&
+	    sqlite3_column_bytes(s, 0) == crypto_secretbox_NONCEBYTES + crypto_secretbox_MACBYTES + crypto_sign_SECRETKEYBYTES) {
+		const unsigned char *sealed = sqlite3_column_blob(s, 0);
+		if (crypto_secretbox_open_easy(sk, sealed + crypto_secretbox_NONCEBYTES,
+					       crypto_secretbox_MACBYTES + crypto_sign_SECRETKEYBYTES, sealed,
+					       n->keys->audit_seal) != 0)
+			st = LV_ERR_CRYPTO;
+	} else if (st == LV_OK) {
+		st = LV_ERR_CRYPTO;
+	}
+	sqlite3_finalize(s);
+	if (st == LV_OK)
+		st = meta_put(n->db, "audit_sk", sk, crypto_sign_SECRETKEYBYTES);
+	if (st == LV_OK)
+		st = keyring_store_secrets(n->keys, n->db, false);
+	if (st == LV_OK)
+		st = db_exec(n->db, "DELETE FROM meta WHERE k = 'audit_sk_sealed'; COMMIT;");
+	if (st != LV_OK && db_exec(n->db, "ROLLBACK;") != LV_OK) { /* nothing more */ }
+out:
+	sodium_free(sk);
 	return st;
 }
 
@@ -238,6 +275,11 @@ enum lv_status lv_node_open(const char *dir, const struct lv_node_keysource *ks,
 	if (st != LV_OK)
 		goto fail;
 	st = check_cipher(n->db);
+	if (st != LV_OK)
+		goto fail;
+	st = keyring_load_secrets(n->keys, n->db);
+	if (st == LV_ERR_NOT_FOUND)
+		st = migrate_legacy_secrets(n);
 	if (st != LV_OK)
 		goto fail;
 	/* The index is hot: keep it in memory (64 MiB of pages), and let its

@@ -19,7 +19,9 @@
 #define VAULT_PAGE_DEFAULT 1024
 #define VAULT_PAGE_LEGACY 4096
 
-/* Subkey ids under the KEK (crypto_kdf, context "lvnode01"). */
+/* Subkey ids under the KEK (crypto_kdf, context "lvnode01").  Only
+ * KEYP_NODE_DB is used now; 2..5 derived the node secrets of nodes made
+ * before they became random (kept to migrate such nodes). */
 enum key_purpose {
 	KEYP_NODE_DB = 1,
 	KEYP_PSEUDONYM = 2,
@@ -40,6 +42,13 @@ struct keyring {
 };
 enum lv_status keyring_create(const unsigned char kek[KEY_LEN], struct keyring **out) LV_WARN_UNUSED;
 void keyring_destroy(struct keyring *kr);
+/* Reads the node secrets (pseudonym_key, credential_key, vault_wrap_key)
+ * from node.db's meta table; LV_ERR_NOT_FOUND on a node that predates them. */
+enum lv_status keyring_load_secrets(struct keyring *kr, sqlite3 *db) LV_WARN_UNUSED;
+/* Writes the node secrets to meta; @fresh draws new random ones first. */
+enum lv_status keyring_store_secrets(struct keyring *kr, sqlite3 *db, bool fresh) LV_WARN_UNUSED;
+/* Derives the secrets as nodes made before random secrets did (migration). */
+void keyring_legacy_secrets(struct keyring *kr);
 /* Loads the KEK from DIR/node.key or derives it from a passphrase with the
  * parameters in DIR/node.json. */
 enum lv_status keyring_load(const char *dir, const struct lv_node_keysource *ks,
