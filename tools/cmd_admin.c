@@ -270,3 +270,82 @@ done:
 	lv_node_close(node);
 	return rc;
 }
+
+int cmd_erase(int argc, char **argv)
+{
+	const char *dir = NULL, *pass_file = NULL, *learner = NULL;
+	static const struct option opts[] = {
+		{"data", required_argument, 0, 'd'}, {"passphrase-file", required_argument, 0, 'p'},
+		{"learner", required_argument, 0, 'l'}, {0, 0, 0, 0}};
+	int c;
+	optind = 1;
+	while ((c = getopt_long(argc, argv, "", opts, NULL)) != -1) {
+		switch (c) {
+		case 'd': dir = optarg; break;
+		case 'p': pass_file = optarg; break;
+		case 'l': learner = optarg; break;
+		default: return 2;
+		}
+	}
+	if (!learner)
+		return cli_fail("erase: --learner PSEUDONYM is required");
+	struct lv_node *node = NULL;
+	if (cli_open(dir, pass_file, &node) != 0)
+		return 1;
+	enum lv_status st = lv_learner_erase(node, learner);
+	lv_node_close(node);
+	if (st != LV_OK)
+		return cli_fail("erase: %s", st == LV_ERR_NOT_FOUND ? "no such learner" :
+				st == LV_ERR_INVALID ? "not a learner pseudonym" : lv_status_str(st));
+	fprintf(stderr, "learnvault: learner erased; backups of node.db keep the wrapped key until `learnvault key rotate`\n");
+	cJSON *o = cJSON_CreateObject();
+	cJSON_AddStringToObject(o, "erased", learner);
+	return cli_print(o);
+}
+
+int cmd_key(int argc, char **argv)
+{
+	const char *dir = NULL, *pass_file = NULL, *new_pass_file = NULL;
+	static const struct option opts[] = {
+		{"data", required_argument, 0, 'd'}, {"passphrase-file", required_argument, 0, 'p'},
+		{"new-passphrase-file", required_argument, 0, 'n'}, {0, 0, 0, 0}};
+	if (argc < 2 || strcmp(argv[1], "rotate") != 0)
+		return cli_fail("key: rotate --data DIR [--passphrase-file F] [--new-passphrase-file G]");
+	int c;
+	optind = 2;
+	while ((c = getopt_long(argc, argv, "", opts, NULL)) != -1) {
+		switch (c) {
+		case 'd': dir = optarg; break;
+		case 'p': pass_file = optarg; break;
+		case 'n': new_pass_file = optarg; break;
+		default: return 2;
+		}
+	}
+	if (!dir)
+		return cli_fail("key rotate: --data DIR is required");
+	struct lv_node_keysource cur = {0}, next = {0};
+	char *p1 = NULL, *p2 = NULL;
+	int rc = 1;
+	if (pass_file && cli_read_passphrase(pass_file, &p1, &cur.passphrase_len) != 0)
+		goto out;
+	if (new_pass_file && cli_read_passphrase(new_pass_file, &p2, &next.passphrase_len) != 0)
+		goto out;
+	cur.passphrase = p1;
+	next.passphrase = p2;
+	enum lv_status st = lv_node_rotate_key(dir, &cur, &next);
+	if (st != LV_OK) {
+		cli_fail("key rotate: %s (the node still opens with its current key)", lv_status_str(st));
+		goto out;
+	}
+	fprintf(stderr, "learnvault: node key rotated; the old key is destroyed\n");
+	cJSON *o = cJSON_CreateObject();
+	cJSON_AddBoolToObject(o, "rotated", true);
+	cJSON_AddStringToObject(o, "key_source", p2 ? "passphrase" : "file");
+	rc = cli_print(o);
+out:
+	if (p1)
+		sodium_free(p1);
+	if (p2)
+		sodium_free(p2);
+	return rc;
+}

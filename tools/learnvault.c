@@ -86,6 +86,8 @@ static void usage(void)
 	      "  learner add --data DIR (--mbox mailto:... | --account HOMEPAGE NAME) [--name NAME]\n"
 	      "  ingest --data DIR [--provider ID] FILE.json\n"
 	      "  setting get|set --data DIR NAME [VALUE]\n"
+	      "  erase --data DIR --learner PSEUDONYM\n"
+	      "  key rotate --data DIR [--passphrase-file F] [--new-passphrase-file G]\n"
 	      "  bench ingest [--statements N] [--learners N]\n"
 	      "  demo-seed --data DIR --examples DIR\n", stderr);
 }
@@ -104,7 +106,8 @@ int main(int argc, char **argv)
 	} cmds[] = {
 		{"init", cmd_init}, {"serve", cmd_serve}, {"credential", cmd_credential},
 		{"learner", cmd_learner}, {"ingest", cmd_ingest}, {"setting", cmd_setting},
-		{"demo-seed", cmd_demo_seed}, {"bench", cmd_bench},
+		{"demo-seed", cmd_demo_seed}, {"bench", cmd_bench}, {"erase", cmd_erase},
+		{"key", cmd_key},
 	};
 	for (size_t i = 0; i < sizeof cmds / sizeof cmds[0]; i++)
 		if (strcmp(argv[1], cmds[i].name) == 0)

@@ -55,6 +55,18 @@ LV_EXPORT enum lv_status lv_node_open(const char *dir, const struct lv_node_keys
 				      const struct lv_node_options *opt,
 				      struct lv_node **out) LV_WARN_UNUSED;
 
+/* Rotates the node key (KEK) of the node in @dir, which must not be open
+ * anywhere else (stop the server first).  @current opens it as
+ * lv_node_open does.  @next: NULL or no passphrase -> a new random
+ * node.key; a passphrase -> a new Argon2id key with a fresh salt.  Every
+ * vault key is re-wrapped under a new wrapping key and node.db is
+ * re-encrypted under the new KEK; then the old node.key is overwritten
+ * and replaced (passphrase mode: node.json's salt is replaced).  Crash-safe:
+ * the new key material is written as node.key.next / node.json.next first,
+ * and lv_node_open completes or discards an interrupted rotation. */
+LV_EXPORT enum lv_status lv_node_rotate_key(const char *dir, const struct lv_node_keysource *current,
+					    const struct lv_node_keysource *next) LV_WARN_UNUSED;
+
 /* Flushes and closes every vault and node.db, wipes keys.  NULL is a no-op. */
 LV_EXPORT void lv_node_close(struct lv_node *node);
 
@@ -75,6 +87,16 @@ LV_EXPORT enum lv_status lv_node_setting_set(struct lv_node *node, const char *n
 LV_EXPORT enum lv_status lv_learner_enrol(struct lv_node *node, const char *actor_json,
 					  char pseudonym[LV_PSEUDONYM_LEN],
 					  bool *created) LV_WARN_UNUSED;
+
+/* Erases learner @pseudonym by crypto-shredding: in one node.db
+ * transaction the wrapped vault key, the learner's statement index rows
+ * and (by revocation) their credentials go; then the vault file and its
+ * side files are deleted.  A copy of the vault kept elsewhere can no
+ * longer be opened with this node's files.  Older backups of node.db
+ * still hold the wrapped key until lv_node_rotate_key() (see docs).
+ * LV_ERR_NOT_FOUND for an unknown learner, LV_ERR_INVALID for a string
+ * that is not a pseudonym. */
+LV_EXPORT enum lv_status lv_learner_erase(struct lv_node *node, const char *pseudonym) LV_WARN_UNUSED;
 
 /* Number of enrolled learners. */
 LV_EXPORT enum lv_status lv_learner_count(struct lv_node *node, int64_t *count) LV_WARN_UNUSED;

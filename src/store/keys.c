@@ -59,15 +59,13 @@ enum lv_status keyring_create(const unsigned char kek[KEY_LEN], struct keyring *
 	return LV_OK;
 }
 
-static enum lv_status derive_from_passphrase(const char *dir, const struct lv_node_keysource *ks,
+static enum lv_status derive_from_passphrase(const char *json_path, const struct lv_node_keysource *ks,
 					     unsigned char *kek)
 {
-	char path[4096];
 	char *text = NULL;
 	cJSON *j = NULL;
 	enum lv_status st;
-	snprintf(path, sizeof path, "%s/node.json", dir);
-	st = util_read_file(path, 65536, &text, NULL);
+	st = util_read_file(json_path, 65536, &text, NULL);
 	if (st != LV_OK)
 		return st;
 	st = LV_ERR_INVALID;
@@ -94,7 +92,8 @@ out:
 	return st;
 }
 
-enum lv_status keyring_load(const char *dir, const struct lv_node_keysource *ks, struct keyring **out)
+enum lv_status keyring_load_from(const char *key_path, const char *json_path,
+				 const struct lv_node_keysource *ks, struct keyring **out)
 {
 	*out = NULL;
 	enum lv_status st;
@@ -104,13 +103,11 @@ enum lv_status keyring_load(const char *dir, const struct lv_node_keysource *ks,
 	if (!kek)
 		return LV_ERR_NOMEM;
 	if (ks && ks->passphrase) {
-		st = derive_from_passphrase(dir, ks, kek);
+		st = derive_from_passphrase(json_path, ks, kek);
 		if (st != LV_OK)
 			goto out;
 	} else {
-		char path[4096];
-		snprintf(path, sizeof path, "%s/node.key", dir);
-		st = util_read_file(path, 64, &raw, &len);
+		st = util_read_file(key_path, 64, &raw, &len);
 		if (st != LV_OK)
 			goto out;
 		if (len != KEY_LEN) {
@@ -127,6 +124,14 @@ out:
 	}
 	secret_free(kek);
 	return st;
+}
+
+enum lv_status keyring_load(const char *dir, const struct lv_node_keysource *ks, struct keyring **out)
+{
+	char kp[4096], jp[4096];
+	snprintf(kp, sizeof kp, "%s/node.key", dir);
+	snprintf(jp, sizeof jp, "%s/node.json", dir);
+	return keyring_load_from(kp, jp, ks, out);
 }
 
 static const char *const SECRET_NAMES[] = {"pseudonym_key", "credential_key", "vault_wrap_key"};

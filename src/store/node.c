@@ -54,7 +54,7 @@ static enum lv_status vkey_text(const char *origin, const unsigned char pk[crypt
 	return LV_OK;
 }
 
-static enum lv_status meta_put(sqlite3 *db, const char *k, const void *v, size_t n)
+enum lv_status node_meta_put(sqlite3 *db, const char *k, const void *v, size_t n)
 {
 	sqlite3_stmt *s = NULL;
 	int rc = sqlite3_prepare_v2(db, "INSERT OR REPLACE INTO meta(k, v) VALUES(?, ?)", -1, &s, NULL);
@@ -148,15 +148,15 @@ enum lv_status lv_node_init(const char *dir, const struct lv_node_keysource *ks,
 		st = db_exec(db, NODE_SCHEMA);
 	if (st != LV_OK)
 		goto out;
-	st = meta_put(db, "schema_version", NODE_SCHEMA_VERSION, strlen(NODE_SCHEMA_VERSION));
+	st = node_meta_put(db, "schema_version", NODE_SCHEMA_VERSION, strlen(NODE_SCHEMA_VERSION));
 	if (st != LV_OK)
 		goto out;
-	st = meta_put(db, "origin", origin, strlen(origin));
+	st = node_meta_put(db, "origin", origin, strlen(origin));
 	if (st != LV_OK)
 		goto out;
 	char vps[16];
 	snprintf(vps, sizeof vps, "%u", VAULT_PAGE_DEFAULT);
-	st = meta_put(db, "vault_page_size", vps, strlen(vps));
+	st = node_meta_put(db, "vault_page_size", vps, strlen(vps));
 	if (st != LV_OK)
 		goto out;
 	/* Node secrets and the audit signing key live inside node.db, which
@@ -165,9 +165,9 @@ enum lv_status lv_node_init(const char *dir, const struct lv_node_keysource *ks,
 	if (st != LV_OK)
 		goto out;
 	crypto_sign_keypair(pk, sk);
-	st = meta_put(db, "audit_pk", pk, sizeof pk);
+	st = node_meta_put(db, "audit_pk", pk, sizeof pk);
 	if (st == LV_OK)
-		st = meta_put(db, "audit_sk", sk, crypto_sign_SECRETKEYBYTES);
+		st = node_meta_put(db, "audit_sk", sk, crypto_sign_SECRETKEYBYTES);
 	if (st == LV_OK)
 		st = db_exec(db, "INSERT INTO settings(name, value) VALUES('auto_enrol', 'on'),"
 				 "('max_body_bytes', '16777216');");
@@ -224,7 +224,7 @@ static enum lv_status migrate_legacy_secrets(struct lv_node *n)
 	}
 	sqlite3_finalize(s);
 	if (st == LV_OK)
-		st = meta_put(n->db, "audit_sk", sk, crypto_sign_SECRETKEYBYTES);
+		st = node_meta_put(n->db, "audit_sk", sk, crypto_sign_SECRETKEYBYTES);
 	if (st == LV_OK)
 		st = keyring_store_secrets(n->keys, n->db, false);
 	if (st == LV_OK)
@@ -267,11 +267,32 @@ enum lv_status lv_node_open(const char *dir, const struct lv_node_keysource *ks,
 		st = LV_ERR_NOMEM;
 		goto fail;
 	}
-	st = keyring_load(dir, ks, &n->keys);
-	if (st != LV_OK)
-		goto fail;
 	path_join(p, sizeof p, dir, "node.db");
-	st = db_open(p, n->keys->node_db, false, false, NODE_DB_PAGE, &n->db);
+	st = keyring_load(dir, ks, &n->keys);
+	if (st == LV_OK)
+		st = db_open(p, n->keys->node_db, false, false, NODE_DB_PAGE, &n->db);
+	if (exists(dir, "node.json.next")) {
+		if (st == LV_OK) {
+			/* A rotation stopped before re-keying: the current key
+			 * still rules, the staged one was never used. */
+			node_discard_rotation(dir);
+		} else {
+			/* A rotation stopped after re-keying node.db: the staged
+			 * key opens it; finish installing it. */
+			char kp[4096], jp[4096];
+			path_join(kp, sizeof kp, dir, "node.key.next");
+			path_join(jp, sizeof jp, dir, "node.json.next");
+			keyring_destroy(n->keys);
+			n->keys = NULL;
+			st = keyring_load_from(kp, jp, ks, &n->keys);
+			if (st == LV_OK)
+				st = db_open(p, n->keys->node_db, false, false, NODE_DB_PAGE, &n->db);
+			if (st == LV_OK)
+				st = node_finish_rotation(dir);
+		}
+	}
+	else if (st == LV_OK && exists(dir, "node.key.next"))
+		node_discard_rotation(dir); /* staged before node.json.next was */
 	if (st != LV_OK)
 		goto fail;
 	st = check_cipher(n->db);
@@ -285,7 +306,8 @@ enum lv_status lv_node_open(const char *dir, const struct lv_node_keysource *ks,
 	/* The index is hot: keep it in memory (64 MiB of pages), and let its
 	 * WAL grow to 64 MiB between checkpoints: random index pages are
 	 * rewritten by many commits, and a checkpoint copies each page once. */
-	st = db_exec(n->db, "PRAGMA cache_size = -65536; PRAGMA wal_autocheckpoint = 16384;");
+	st = db_exec(n->db, "PRAGMA cache_size = -65536; PRAGMA wal_autocheckpoint = 16384;"
+			    " PRAGMA secure_delete = ON;");
 	if (st != LV_OK)
 		goto fail;
 	st = vault_cache_create(opt && opt->vault_cache ? opt->vault_cache : DEFAULT_VAULT_CACHE,

@@ -112,6 +112,8 @@ enum vault_stmt_id {
  * bindings; borrowed like the handle itself.  Lock held. */
 enum lv_status vault_stmt(struct lv_node *node, const char *pseudonym, enum vault_stmt_id which,
 			  sqlite3_stmt **out) LV_WARN_UNUSED;
+/* The associated data binding a wrapped vault key to its learner. */
+void vault_wrap_ad(const char *pseudonym, char ad[64]);
 /* Closes a cached vault handle, if open (before erasure).  Lock held. */
 void vault_evict(struct lv_node *node, const char *pseudonym);
 
@@ -120,6 +122,18 @@ void vault_evict(struct lv_node *node, const char *pseudonym);
  * is rolled back with it.  *@created may be NULL. */
 enum lv_status learner_resolve(struct lv_node *node, const char *identity, bool create,
 			       char pseudonym[LV_PSEUDONYM_LEN], bool *created) LV_WARN_UNUSED;
+
+/* INSERT OR REPLACE into node.db's meta table. */
+enum lv_status node_meta_put(sqlite3 *db, const char *k, const void *v, size_t n) LV_WARN_UNUSED;
+/* Loads a keyring from explicit files (node.key-style @key_path, used when
+ * @ks has no passphrase; node.json-style @json_path for the salt). */
+enum lv_status keyring_load_from(const char *key_path, const char *json_path,
+				 const struct lv_node_keysource *ks, struct keyring **out) LV_WARN_UNUSED;
+
+/* rotate.c: installs staged *.next key files over the current ones
+ * (after node.db was re-keyed), or removes them (rotation abandoned). */
+enum lv_status node_finish_rotation(const char *dir) LV_WARN_UNUSED;
+void node_discard_rotation(const char *dir);
 
 /* Settings with the lock held. */
 enum lv_status node_setting_get_locked(struct lv_node *node, const char *name, char **value) LV_WARN_UNUSED;

@@ -121,7 +121,7 @@ static void vault_path(const struct lv_node *n, const char *p, char *out, size_t
 	snprintf(out, len, "%s/vaults/%s.db", n->dir, p);
 }
 
-static void wrap_ad(const char *pseudonym, char ad[64])
+void vault_wrap_ad(const char *pseudonym, char ad[64])
 {
 	snprintf(ad, 64, "lv-vault-v1:%s", pseudonym);
 }
@@ -146,7 +146,7 @@ static enum lv_status learner_key(struct lv_node *n, const char *p, unsigned cha
 		st = LV_ERR_CRYPTO;
 		goto out;
 	}
-	wrap_ad(p, ad);
+	vault_wrap_ad(p, ad);
 	st = key_unwrap(n->keys->vault_wrap, sqlite3_column_blob(s, 0), ad, key);
 out:
 	sqlite3_finalize(s);
@@ -278,7 +278,7 @@ enum lv_status learner_resolve(struct lv_node *n, const char *identity, bool cre
 	if (!key)
 		return LV_ERR_NOMEM;
 	randombytes_buf(key, KEY_LEN);
-	wrap_ad(p, ad);
+	vault_wrap_ad(p, ad);
 	st = key_wrap(n->keys->vault_wrap, key, ad, wrapped);
 	if (st != LV_OK)
 		goto out;

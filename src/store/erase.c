@@ -1,0 +1,82 @@
+/* Erasure by crypto-shredding: the learner's wrapped vault key, index
+ * rows and credentials go in one transaction, then the vault files. */
+#include <stdio.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "store.h"
+
+static bool pseudonym_ok(const char *p)
+{
+	if (strlen(p) != LV_PSEUDONYM_LEN - 1)
+		return false;
+	for (; *p; p++)
+		if (!((*p >= '0' && *p <= '9') || (*p >= 'a' && *p <= 'f')))
+			return false;
+	return true;
+}
+
+enum lv_status lv_learner_erase(struct lv_node *n, const char *p)
+{
+	if (!p || !pseudonym_ok(p))
+		return LV_ERR_INVALID;
+	enum lv_status st;
+	sqlite3_stmt *s = NULL;
+	bool in_tx = false;
+	static const char *const SQL[] = {
+		"DELETE FROM statement_keys WHERE seq IN (SELECT seq FROM statements WHERE learner = ?1)",
+		"DELETE FROM statements WHERE learner = ?1",
+		"UPDATE credentials SET revoked = ?2 WHERE learner = ?1 AND revoked IS NULL",
+		"DELETE FROM learners WHERE pseudonym = ?1",
+	};
+	pthread_mutex_lock(&n->lock);
+	st = db_exec(n->db, "BEGIN IMMEDIATE;");
+	if (st != LV_OK)
+		goto out;
+	in_tx = true;
+	st = db_status(sqlite3_prepare_v2(n->db, "SELECT 1 FROM learners WHERE pseudonym = ?", -1, &s, NULL));
+	if (st != LV_OK)
+		goto out;
+	sqlite3_bind_text(s, 1, p, -1, SQLITE_STATIC);
+	int rc = sqlite3_step(s);
+	sqlite3_finalize(s);
+	s = NULL;
+	if (rc != SQLITE_ROW) {
+		st = rc == SQLITE_DONE ? LV_ERR_NOT_FOUND : db_status(rc);
+		goto out;
+	}
+	for (size_t i = 0; i < sizeof SQL / sizeof SQL[0] && st == LV_OK; i++) {
+		st = db_status(sqlite3_prepare_v2(n->db, SQL[i], -1, &s, NULL));
+		if (st != LV_OK)
+			break;
+		sqlite3_bind_text(s, 1, p, -1, SQLITE_STATIC);
+		if (sqlite3_bind_parameter_count(s) >= 2)
+			sqlite3_bind_int64(s, 2, util_now_ms());
+		st = db_status(sqlite3_step(s));
+		sqlite3_finalize(s);
+		s = NULL;
+	}
+	if (st != LV_OK)
+		goto out;
+	st = db_exec(n->db, "COMMIT;");
+	if (st != LV_OK)
+		goto out;
+	in_tx = false;
+	/* secure_delete zeroed the row in its page; fold the WAL back and
+	 * truncate it so no older frame still holds the wrapped key. */
+	if (db_exec(n->db, "PRAGMA wal_checkpoint(TRUNCATE);") != LV_OK) {
+		/* The key row is gone from the database either way; a busy
+		 * checkpoint only delays the truncation to the next one. */
+	}
+	vault_evict(n, p);
+	static const char *const EXT[] = {".db", ".db-wal", ".db-shm", ".db-journal"};
+	for (size_t i = 0; i < 4; i++) {
+		char path[4096];
+		snprintf(path, sizeof path, "%s/vaults/%s%s", n->dir, p, EXT[i]);
+		unlink(path);
+	}
+out:
+	if (in_tx && db_exec(n->db, "ROLLBACK;") != LV_OK) { /* nothing more to undo */ }
+	pthread_mutex_unlock(&n->lock);
+	return st;
+}
