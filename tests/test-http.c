@@ -8,6 +8,8 @@
 #include <sodium.h>
 
 #include "harness.h"
+#include "learnvault/consent.h"
+#include "util/util.h"
 #include "http-client.h"
 #include "learnvault/node.h"
 #include "learnvault/server.h"
@@ -1025,6 +1027,44 @@ START_TEST(auto_enrol_off)
 }
 END_TEST
 
+START_TEST(policies_listed)
+{
+	struct hc_resp r = {0};
+	/* Empty at first; a public notice, so no credentials needed. */
+	ck_assert_int_eq(call_as(NULL, NULL, "GET", "/policies", NULL, &r), 200);
+	cJSON *j = body_json(&r);
+	ck_assert(cJSON_IsArray(j));
+	ck_assert_int_eq(cJSON_GetArraySize(j), 0);
+	cJSON_Delete(j);
+	hc_resp_free(&r);
+	const char *files[] = {"policies/course-improvement.json", "policies/research-study.json"};
+	for (size_t i = 0; i < 2; i++) {
+		char *text = NULL;
+		size_t len = 0;
+		char err[LV_POLICY_ERR_LEN], id[LV_POLICY_ID_MAX + 1];
+		uint32_t version;
+		bool added;
+		ck_assert_int_eq(util_read_file(th_src(files[i]), 65536, &text, &len), LV_OK);
+		ck_assert_int_eq(lv_policy_load(F.node, text, len, &added, id, &version, err), LV_OK);
+		ck_assert(added);
+		free(text);
+	}
+	ck_assert_int_eq(call_as(NULL, NULL, "GET", "/policies", NULL, &r), 200);
+	j = body_json(&r);
+	ck_assert_int_eq(cJSON_GetArraySize(j), 2);
+	const cJSON *first = cJSON_GetArrayItem(j, 0);
+	ck_assert_str_eq(cJSON_GetObjectItem(first, "id")->valuestring, "course-improvement");
+	ck_assert_uint_eq(strlen(cJSON_GetObjectItem(first, "sha256")->valuestring), 64);
+	ck_assert_str_eq(cJSON_GetObjectItem(cJSON_GetObjectItem(first, "policy"), "title")->valuestring,
+			 "Help improve our courses");
+	cJSON_Delete(j);
+	hc_resp_free(&r);
+	ck_assert_int_eq(call_as(NULL, NULL, "POST", "/policies", "{}", &r), 405);
+	assert_error(&r, 405, NULL);
+	hc_resp_free(&r);
+}
+END_TEST
+
 static TCase *tcase(Suite *s, const char *name, void (*setup_fn)(void))
 {
 	TCase *tc = tcase_create(name);
@@ -1044,6 +1084,8 @@ Suite *lv_test_suite(void)
 	tc = tcase(s, "query", setup);
 	tcase_add_test(tc, query_filters);
 	tcase_add_test(tc, query_paging);
+	tc = tcase(s, "policies", setup);
+	tcase_add_test(tc, policies_listed);
 	tc = tcase(s, "voiding", setup);
 	tcase_add_test(tc, voiding);
 	tc = tcase(s, "documents", setup);

@@ -86,6 +86,7 @@ static void usage(void)
 	      "  learner add --data DIR (--mbox mailto:... | --account HOMEPAGE NAME) [--name NAME]\n"
 	      "  ingest --data DIR [--provider ID] FILE.json\n"
 	      "  setting get|set --data DIR NAME [VALUE]\n"
+	      "  policy load --data DIR FILE... | policy list --data DIR\n"
 	      "  erase --data DIR --learner PSEUDONYM\n"
 	      "  key rotate --data DIR [--passphrase-file F] [--new-passphrase-file G]\n"
 	      "  bench ingest [--statements N] [--learners N]\n"
@@ -107,7 +108,7 @@ int main(int argc, char **argv)
 		{"init", cmd_init}, {"serve", cmd_serve}, {"credential", cmd_credential},
 		{"learner", cmd_learner}, {"ingest", cmd_ingest}, {"setting", cmd_setting},
 		{"demo-seed", cmd_demo_seed}, {"bench", cmd_bench}, {"erase", cmd_erase},
-		{"key", cmd_key},
+		{"key", cmd_key}, {"policy", cmd_policy},
 	};
 	for (size_t i = 0; i < sizeof cmds / sizeof cmds[0]; i++)
 		if (strcmp(argv[1], cmds[i].name) == 0)

@@ -298,6 +298,9 @@ enum lv_status lv_node_open(const char *dir, const struct lv_node_keysource *ks,
 	st = check_cipher(n->db);
 	if (st != LV_OK)
 		goto fail;
+	st = db_exec(n->db, NODE_SCHEMA_ADDITIONS);
+	if (st != LV_OK)
+		goto fail;
 	st = keyring_load_secrets(n->keys, n->db);
 	if (st == LV_ERR_NOT_FOUND)
 		st = migrate_legacy_secrets(n);

@@ -27,6 +27,13 @@ static const char NODE_SCHEMA[] =
 	" doc_id TEXT NOT NULL, content_type TEXT NOT NULL, body BLOB NOT NULL, etag TEXT NOT NULL,"
 	" updated INTEGER NOT NULL, PRIMARY KEY(provider, kind, scope, doc_id)) WITHOUT ROWID;";
 
+/* Tables added after version 1: created on every open if missing, so
+ * older nodes gain them without a separate migration step. */
+static const char NODE_SCHEMA_ADDITIONS[] =
+	"CREATE TABLE IF NOT EXISTS policies(id TEXT NOT NULL, version INTEGER NOT NULL,"
+	" sha256 TEXT NOT NULL, text TEXT NOT NULL, loaded INTEGER NOT NULL,"
+	" PRIMARY KEY(id, version)) WITHOUT ROWID;";
+
 /* A learner's vault: everything that is the learner's own. */
 static const char VAULT_SCHEMA[] =
 	/* Keyed by the node's index sequence number: one B-tree, so a

@@ -1,0 +1,79 @@
+/* policy load | list. */
+#include <getopt.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "cli.h"
+#include "learnvault/consent.h"
+#include "util/util.h"
+
+int cmd_policy(int argc, char **argv)
+{
+	const char *dir = NULL, *pass_file = NULL;
+	static const struct option opts[] = {
+		{"data", required_argument, 0, 'd'}, {"passphrase-file", required_argument, 0, 'p'},
+		{0, 0, 0, 0}};
+	if (argc < 2 || (strcmp(argv[1], "load") != 0 && strcmp(argv[1], "list") != 0))
+		return cli_fail("policy: load --data DIR FILE... | list --data DIR");
+	bool load = strcmp(argv[1], "load") == 0;
+	int c;
+	optind = 2;
+	while ((c = getopt_long(argc, argv, "", opts, NULL)) != -1) {
+		switch (c) {
+		case 'd': dir = optarg; break;
+		case 'p': pass_file = optarg; break;
+		default: return 2;
+		}
+	}
+	if (load && optind >= argc)
+		return cli_fail("policy load: name at least one policy file");
+	struct lv_node *node = NULL;
+	if (cli_open(dir, pass_file, &node) != 0)
+		return 1;
+	int rc = 0;
+	cJSON *out = cJSON_CreateObject();
+	if (!load) {
+		char *json = NULL;
+		enum lv_status st = lv_policy_list(node, &json);
+		if (st != LV_OK) {
+			rc = cli_fail("policy list: %s", lv_status_str(st));
+		} else {
+			cJSON_AddItemToObject(out, "policies", cJSON_Parse(json));
+		}
+		free(json);
+	} else {
+		cJSON *arr = cJSON_AddArrayToObject(out, "loaded");
+		/* Each file stands alone: a bad one is reported and the rest
+		 * still load (each load is its own transaction). */
+		for (int i = optind; i < argc; i++) {
+			char *text = NULL;
+			size_t len = 0;
+			char err[LV_POLICY_ERR_LEN], id[LV_POLICY_ID_MAX + 1];
+			uint32_t version = 0;
+			bool added = false;
+			enum lv_status st = util_read_file(argv[i], LV_POLICY_MAX_TEXT + 1, &text, &len);
+			if (st == LV_OK)
+				st = lv_policy_load(node, text, len, &added, id, &version, err);
+			else
+				snprintf(err, sizeof err, "cannot read the file (%s)", lv_status_str(st));
+			free(text);
+			if (st != LV_OK) {
+				rc = cli_fail("policy load: %s: %s", argv[i], err);
+				continue;
+			}
+			fprintf(stderr, "learnvault: %s: policy %s version %u %s\n", argv[i], id, (unsigned)version,
+				added ? "loaded" : "already loaded, unchanged");
+			cJSON *o = cJSON_CreateObject();
+			cJSON_AddStringToObject(o, "id", id);
+			cJSON_AddNumberToObject(o, "version", version);
+			cJSON_AddBoolToObject(o, "added", added);
+			cJSON_AddItemToArray(arr, o);
+		}
+	}
+	lv_node_close(node);
+	if (rc == 0)
+		return cli_print(out);
+	cJSON_Delete(out);
+	return rc;
+}
