@@ -9,6 +9,7 @@
 #include <cjson/cJSON.h>
 #include <sodium.h>
 
+#include "learnvault/audit.h"
 #include "schema.h"
 #include "store.h"
 
@@ -25,33 +26,6 @@ static bool exists(const char *dir, const char *name)
 	char p[4096];
 	path_join(p, sizeof p, dir, name);
 	return access(p, F_OK) == 0;
-}
-
-/* The audit verifier key text of C2SP signed-note: name+keyid+base64(0x01||pk). */
-static enum lv_status vkey_text(const char *origin, const unsigned char pk[crypto_sign_PUBLICKEYBYTES],
-				char **out)
-{
-	unsigned char blob[1 + crypto_sign_PUBLICKEYBYTES];
-	blob[0] = 0x01;
-	memcpy(blob + 1, pk, crypto_sign_PUBLICKEYBYTES);
-	crypto_hash_sha256_state h;
-	unsigned char digest[32];
-	crypto_hash_sha256_init(&h);
-	crypto_hash_sha256_update(&h, (const unsigned char *)origin, strlen(origin));
-	crypto_hash_sha256_update(&h, (const unsigned char *)"\n", 1);
-	crypto_hash_sha256_update(&h, blob, sizeof blob);
-	crypto_hash_sha256_final(&h, digest);
-	char b64[sodium_base64_ENCODED_LEN(sizeof blob, sodium_base64_VARIANT_ORIGINAL)];
-	sodium_bin2base64(b64, sizeof b64, blob, sizeof blob, sodium_base64_VARIANT_ORIGINAL);
-	struct buf b;
-	buf_init(&b, 1024);
-	if (buf_printf(&b, "%s+%02x%02x%02x%02x+%s", origin, digest[0], digest[1], digest[2],
-		       digest[3], b64) != LV_OK) {
-		buf_free(&b);
-		return LV_ERR_INVALID;
-	}
-	*out = buf_steal(&b);
-	return LV_OK;
 }
 
 enum lv_status node_meta_put(sqlite3 *db, const char *k, const void *v, size_t n)
@@ -175,7 +149,7 @@ enum lv_status lv_node_init(const char *dir, const struct lv_node_keysource *ks,
 		st = db_exec(db, "COMMIT;");
 	if (st != LV_OK)
 		goto out;
-	st = vkey_text(origin, pk, audit_vkey);
+	st = lv_note_vkey(origin, pk, audit_vkey);
 out:
 	if (db)
 		sqlite3_close(db);
