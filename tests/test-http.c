@@ -1065,6 +1065,60 @@ START_TEST(policies_listed)
 }
 END_TEST
 
+static long audit_get(const char *bearer, const char *path, struct hc_resp *r)
+{
+	struct hc_req rq = {.method = "GET", .path = path, .bearer = bearer, .no_version = true};
+	return hc_do(&F.hc, &rq, r);
+}
+
+START_TEST(auditor_door)
+{
+	char id[LV_CRED_ID_LEN], tok[128];
+	char *secret = NULL;
+	ck_assert_int_eq(lv_credential_add(F.node, LV_ROLE_AUDITOR, NULL, NULL, 0, NULL, id, &secret), LV_OK);
+	snprintf(tok, sizeof tok, "%s.%s", id, secret);
+	sodium_free(secret);
+	struct hc_resp r = {0};
+	ck_assert_int_eq(audit_get(tok, "/audit/key", &r), 200);
+	ck_assert_ptr_nonnull(strstr(r.body, "learnvault.local/node+"));
+	hc_resp_free(&r);
+	ck_assert_int_eq(audit_get(tok, "/audit/checkpoint", &r), 200);
+	ck_assert_ptr_nonnull(strstr(r.body, "\xe2\x80\x94 learnvault.local/node ")); /* signature line */
+	hc_resp_free(&r);
+	/* Entries: the provider and auditor credentials were logged. */
+	ck_assert_int_eq(audit_get(tok, "/audit/entries?start=0&end=2", &r), 200);
+	cJSON *j = body_json(&r);
+	ck_assert_int_eq(cJSON_GetArraySize(cJSON_GetObjectItem(j, "entries")), 2);
+	ck_assert_ptr_nonnull(strstr(cJSON_GetArrayItem(cJSON_GetObjectItem(j, "entries"), 0)->valuestring,
+				     "\"type\":\"credential\""));
+	cJSON_Delete(j);
+	hc_resp_free(&r);
+	ck_assert_int_eq(audit_get(tok, "/audit/proof/inclusion?index=0&size=2", &r), 200);
+	j = body_json(&r);
+	ck_assert_int_eq(cJSON_GetArraySize(cJSON_GetObjectItem(j, "proof")), 1);
+	cJSON_Delete(j);
+	hc_resp_free(&r);
+	ck_assert_int_eq(audit_get(tok, "/audit/proof/consistency?first=1&second=2", &r), 200);
+	hc_resp_free(&r);
+	ck_assert_int_eq(audit_get(tok, "/audit/proof/consistency?first=0&second=2", &r), 400);
+	assert_error(&r, 400, NULL);
+	hc_resp_free(&r);
+	ck_assert_int_eq(audit_get(tok, "/audit/entries?start=0&end=99", &r), 400);
+	hc_resp_free(&r);
+	ck_assert_int_eq(audit_get(tok, "/audit/entries?start=x&end=1", &r), 400);
+	hc_resp_free(&r);
+	/* Only auditors: none, a provider, a wrong token. */
+	ck_assert_int_eq(audit_get(NULL, "/audit/key", &r), 401);
+	hc_resp_free(&r);
+	ck_assert_int_eq(call("GET", "/audit/key", NULL, &r), 403);
+	assert_error(&r, 403, "forbidden");
+	hc_resp_free(&r);
+	tok[strlen(tok) - 1] ^= 1;
+	ck_assert_int_eq(audit_get(tok, "/audit/checkpoint", &r), 401);
+	hc_resp_free(&r);
+}
+END_TEST
+
 static TCase *tcase(Suite *s, const char *name, void (*setup_fn)(void))
 {
 	TCase *tc = tcase_create(name);
@@ -1084,6 +1138,8 @@ Suite *lv_test_suite(void)
 	tc = tcase(s, "query", setup);
 	tcase_add_test(tc, query_filters);
 	tcase_add_test(tc, query_paging);
+	tc = tcase(s, "audit", setup);
+	tcase_add_test(tc, auditor_door);
 	tc = tcase(s, "policies", setup);
 	tcase_add_test(tc, policies_listed);
 	tc = tcase(s, "voiding", setup);

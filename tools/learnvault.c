@@ -87,6 +87,8 @@ static void usage(void)
 	      "  ingest --data DIR [--provider ID] FILE.json\n"
 	      "  setting get|set --data DIR NAME [VALUE]\n"
 	      "  policy load --data DIR FILE... | policy list --data DIR\n"
+	      "  audit export --data DIR --out FILE | audit checkpoint --data DIR\n"
+	      "  audit verify --log FILE --key VKEY|FILE [--previous CHECKPOINT_FILE]\n"
 	      "  erase --data DIR --learner PSEUDONYM\n"
 	      "  key rotate --data DIR [--passphrase-file F] [--new-passphrase-file G]\n"
 	      "  bench ingest [--statements N] [--learners N]\n"
@@ -109,6 +111,7 @@ int main(int argc, char **argv)
 		{"learner", cmd_learner}, {"ingest", cmd_ingest}, {"setting", cmd_setting},
 		{"demo-seed", cmd_demo_seed}, {"bench", cmd_bench}, {"erase", cmd_erase},
 		{"key", cmd_key}, {"policy", cmd_policy},
+		{"audit", cmd_audit},
 	};
 	for (size_t i = 0; i < sizeof cmds / sizeof cmds[0]; i++)
 		if (strcmp(argv[1], cmds[i].name) == 0)

@@ -29,8 +29,10 @@ enum lv_status lv_policy_load(struct lv_node *n, const char *text, size_t len, b
 	}
 	lv_policy_digest_hex(p, hex);
 	pthread_mutex_lock(&n->lock);
-	st = db_status(sqlite3_prepare_v2(n->db, "SELECT sha256 FROM policies WHERE id = ? AND version = ?",
-					  -1, &s, NULL));
+	st = db_exec(n->db, "BEGIN IMMEDIATE;");
+	if (st == LV_OK)
+		st = db_status(sqlite3_prepare_v2(n->db, "SELECT sha256 FROM policies WHERE id = ? AND version = ?",
+						  -1, &s, NULL));
 	if (st == LV_OK) {
 		sqlite3_bind_text(s, 1, lv_policy_id(p), -1, SQLITE_STATIC);
 		sqlite3_bind_int64(s, 2, lv_policy_version(p));
@@ -57,11 +59,24 @@ enum lv_status lv_policy_load(struct lv_node *n, const char *text, size_t len, b
 				st = db_status(sqlite3_step(s));
 				*added = st == LV_OK;
 			}
+			if (st == LV_OK) {
+				cJSON *e = cJSON_CreateObject();
+				cJSON_AddStringToObject(e, "type", "policy");
+				cJSON_AddStringToObject(e, "action", "load");
+				cJSON_AddStringToObject(e, "policy", lv_policy_id(p));
+				cJSON_AddNumberToObject(e, "version", lv_policy_version(p));
+				cJSON_AddStringToObject(e, "sha256", hex);
+				st = auditlog_append_locked(n, e);
+			}
 		} else {
 			st = db_status(rc);
 		}
 	}
 	sqlite3_finalize(s);
+	if (st == LV_OK)
+		st = db_exec(n->db, "COMMIT;");
+	else if (db_exec(n->db, "ROLLBACK;") != LV_OK) { /* nothing more to undo */ }
+	auditlog_tx_done(n, st == LV_OK);
 	pthread_mutex_unlock(&n->lock);
 	if (st == LV_OK) {
 		snprintf(id, LV_POLICY_ID_MAX + 1, "%s", lv_policy_id(p));

@@ -66,5 +66,6 @@ enum MHD_Result reply_bytes(struct http_req *r, unsigned status, const char *con
 /* Route handlers (http/xapi_*.c). */
 enum MHD_Result xapi_route(struct http_req *r);
 enum MHD_Result policies_route(struct http_req *r);
+enum MHD_Result audit_route(struct http_req *r);
 
 #endif

@@ -109,9 +109,11 @@ enum lv_status lv_credential_add(struct lv_node *n, enum lv_role role, const cha
 			goto out;
 		}
 	}
-	int rc = sqlite3_prepare_v2(n->db,
-				    "INSERT INTO credentials(id, role, secret_hash, learner, purposes, label, created)"
-				    " VALUES(?, ?, ?, ?, ?, ?, ?)", -1, &s, NULL);
+	int rc = sqlite3_exec(n->db, "BEGIN IMMEDIATE;", NULL, NULL, NULL);
+	if (rc == SQLITE_OK)
+		rc = sqlite3_prepare_v2(n->db,
+					"INSERT INTO credentials(id, role, secret_hash, learner, purposes, label, created)"
+					" VALUES(?, ?, ?, ?, ?, ?, ?)", -1, &s, NULL);
 	if (rc == SQLITE_OK) {
 		sqlite3_bind_text(s, 1, id, -1, SQLITE_STATIC);
 		sqlite3_bind_text(s, 2, lv_role_str(role), -1, SQLITE_STATIC);
@@ -122,8 +124,26 @@ enum lv_status lv_credential_add(struct lv_node *n, enum lv_role role, const cha
 		sqlite3_bind_int64(s, 7, util_now_ms());
 		rc = sqlite3_step(s);
 	}
-	pthread_mutex_unlock(&n->lock);
 	st = rc == SQLITE_DONE ? LV_OK : db_status(rc);
+	if (st == LV_OK) {
+		/* Credential changes are audited: id, role and binding, never the
+		 * secret or its hash. */
+		cJSON *e = cJSON_CreateObject();
+		cJSON_AddStringToObject(e, "type", "credential");
+		cJSON_AddStringToObject(e, "action", "add");
+		cJSON_AddStringToObject(e, "credential", id);
+		cJSON_AddStringToObject(e, "role", lv_role_str(role));
+		if (learner)
+			cJSON_AddStringToObject(e, "learner", learner);
+		if (npurposes)
+			cJSON_AddItemToObject(e, "purposes", cJSON_Duplicate(arr, true));
+		st = auditlog_append_locked(n, e);
+	}
+	if (st == LV_OK)
+		st = db_exec(n->db, "COMMIT;");
+	if (st != LV_OK && db_exec(n->db, "ROLLBACK;") != LV_OK) { /* nothing more to undo */ }
+	auditlog_tx_done(n, st == LV_OK);
+	pthread_mutex_unlock(&n->lock);
 	if (st == LV_OK) {
 		*secret = sec;
 		sec = NULL;
@@ -192,8 +212,10 @@ enum lv_status lv_credential_revoke(struct lv_node *n, const char *id)
 {
 	sqlite3_stmt *s = NULL;
 	pthread_mutex_lock(&n->lock);
-	int rc = sqlite3_prepare_v2(n->db, "UPDATE credentials SET revoked = ? WHERE id = ? AND revoked IS NULL",
-				    -1, &s, NULL);
+	int rc = sqlite3_exec(n->db, "BEGIN IMMEDIATE;", NULL, NULL, NULL);
+	if (rc == SQLITE_OK)
+		rc = sqlite3_prepare_v2(n->db, "UPDATE credentials SET revoked = ? WHERE id = ? AND revoked IS NULL",
+					-1, &s, NULL);
 	if (rc == SQLITE_OK) {
 		sqlite3_bind_int64(s, 1, util_now_ms());
 		sqlite3_bind_text(s, 2, id, -1, SQLITE_STATIC);
@@ -201,10 +223,20 @@ enum lv_status lv_credential_revoke(struct lv_node *n, const char *id)
 	}
 	int changed = sqlite3_changes(n->db);
 	sqlite3_finalize(s);
+	enum lv_status st = rc == SQLITE_DONE ? (changed ? LV_OK : LV_ERR_NOT_FOUND) : db_status(rc);
+	if (st == LV_OK) {
+		cJSON *e = cJSON_CreateObject();
+		cJSON_AddStringToObject(e, "type", "credential");
+		cJSON_AddStringToObject(e, "action", "revoke");
+		cJSON_AddStringToObject(e, "credential", id);
+		st = auditlog_append_locked(n, e);
+	}
+	if (st == LV_OK)
+		st = db_exec(n->db, "COMMIT;");
+	if (st != LV_OK && db_exec(n->db, "ROLLBACK;") != LV_OK) { /* nothing more to undo */ }
+	auditlog_tx_done(n, st == LV_OK);
 	pthread_mutex_unlock(&n->lock);
-	if (rc != SQLITE_DONE)
-		return db_status(rc);
-	return changed ? LV_OK : LV_ERR_NOT_FOUND;
+	return st;
 }
 
 enum lv_status lv_credential_list(struct lv_node *n, char **json)

@@ -47,6 +47,7 @@ static enum lv_status doc_target(struct lv_node *n, const struct lv_doc_key *key
 			if (st == LV_OK)
 				st = db_exec(n->db, "COMMIT;");
 			else if (db_exec(n->db, "ROLLBACK;") != LV_OK) { /* nothing more */ }
+			auditlog_tx_done(n, st == LV_OK);
 		}
 	} else {
 		st = learner_resolve(n, ident.data, false, p, NULL);

@@ -56,12 +56,19 @@ enum lv_status lv_learner_erase(struct lv_node *n, const char *p)
 		sqlite3_finalize(s);
 		s = NULL;
 	}
+	if (st == LV_OK) {
+		cJSON *e = cJSON_CreateObject();
+		cJSON_AddStringToObject(e, "type", "erasure");
+		cJSON_AddStringToObject(e, "learner", p);
+		st = auditlog_append_locked(n, e);
+	}
 	if (st != LV_OK)
 		goto out;
 	st = db_exec(n->db, "COMMIT;");
 	if (st != LV_OK)
 		goto out;
 	in_tx = false;
+	auditlog_tx_done(n, true);
 	/* secure_delete zeroed the row in its page; fold the WAL back and
 	 * truncate it so no older frame still holds the wrapped key. */
 	if (db_exec(n->db, "PRAGMA wal_checkpoint(TRUNCATE);") != LV_OK) {
@@ -76,7 +83,10 @@ enum lv_status lv_learner_erase(struct lv_node *n, const char *p)
 		unlink(path);
 	}
 out:
-	if (in_tx && db_exec(n->db, "ROLLBACK;") != LV_OK) { /* nothing more to undo */ }
+	if (in_tx) {
+		if (db_exec(n->db, "ROLLBACK;") != LV_OK) { /* nothing more to undo */ }
+		auditlog_tx_done(n, false);
+	}
 	pthread_mutex_unlock(&n->lock);
 	return st;
 }

@@ -280,6 +280,9 @@ enum lv_status lv_node_open(const char *dir, const struct lv_node_keysource *ks,
 		st = migrate_legacy_secrets(n);
 	if (st != LV_OK)
 		goto fail;
+	st = auditlog_open(n);
+	if (st != LV_OK)
+		goto fail;
 	/* The index is hot: keep it in memory (64 MiB of pages), and let its
 	 * WAL grow to 64 MiB between checkpoints: random index pages are
 	 * rewritten by many commits, and a checkpoint copies each page once. */
@@ -326,6 +329,7 @@ void lv_node_close(struct lv_node *n)
 	if (!n)
 		return;
 	vault_cache_destroy(n->vaults);
+	auditlog_close(n);
 	if (n->db) {
 		/* Fold the WAL back so a stopped node is one file per database. */
 		sqlite3_exec(n->db, "PRAGMA wal_checkpoint(TRUNCATE);", NULL, NULL, NULL);

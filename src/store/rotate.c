@@ -138,8 +138,15 @@ static enum lv_status rewrap_all(struct lv_node *n)
 	u = NULL;
 	if (st == LV_OK)
 		st = node_meta_put(n->db, "vault_wrap_key", fresh, KEY_LEN);
+	if (st == LV_OK) {
+		cJSON *e = cJSON_CreateObject();
+		cJSON_AddStringToObject(e, "type", "key_rotation");
+		cJSON_AddNumberToObject(e, "vault_keys_rewrapped", (double)nrows);
+		st = auditlog_append_locked(n, e);
+	}
 	if (st == LV_OK)
 		st = db_exec(n->db, "COMMIT;");
+	auditlog_tx_done(n, st == LV_OK);
 	if (st != LV_OK) {
 		if (db_exec(n->db, "ROLLBACK;") != LV_OK) { /* nothing more */ }
 		goto out;

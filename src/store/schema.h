@@ -32,7 +32,11 @@ static const char NODE_SCHEMA[] =
 static const char NODE_SCHEMA_ADDITIONS[] =
 	"CREATE TABLE IF NOT EXISTS policies(id TEXT NOT NULL, version INTEGER NOT NULL,"
 	" sha256 TEXT NOT NULL, text TEXT NOT NULL, loaded INTEGER NOT NULL,"
-	" PRIMARY KEY(id, version)) WITHOUT ROWID;";
+	" PRIMARY KEY(id, version)) WITHOUT ROWID;"
+	/* The audit log: entry text is the Merkle leaf data. */
+	"CREATE TABLE IF NOT EXISTS audit_log(idx INTEGER PRIMARY KEY, entry TEXT NOT NULL,"
+	" leaf BLOB NOT NULL);"
+	"CREATE TABLE IF NOT EXISTS audit_checkpoints(size INTEGER PRIMARY KEY, note TEXT NOT NULL);";
 
 /* A learner's vault: everything that is the learner's own. */
 static const char VAULT_SCHEMA[] =

@@ -499,8 +499,10 @@ enum lv_status lv_statements_store(struct lv_node *n, const struct lv_principal 
 		}
 	}
 	st = db_exec(n->db, "COMMIT;");
-	if (st == LV_OK)
+	if (st == LV_OK) {
 		in_tx = false;
+		auditlog_tx_done(n, true);
+	}
 out:
 	sqlite3_finalize(q_exists);
 	sqlite3_finalize(q_ins);
@@ -509,6 +511,7 @@ out:
 	sqlite3_finalize(q_target);
 	if (in_tx) {
 		if (db_exec(n->db, "ROLLBACK;") != LV_OK) { /* nothing more to undo */ }
+		auditlog_tx_done(n, false);
 		memset(n->act_seen, 0, sizeof n->act_seen);
 		/* Vaults enrolled by this batch lose their key row: remove them. */
 		for (size_t k = 0; k < ncreated; k++) {

@@ -6,6 +6,7 @@
 #include <stdbool.h>
 #include <stdint.h>
 
+#include <cjson/cJSON.h>
 #include <sqlcipher/sqlite3.h>
 
 #include "learnvault/node.h"
@@ -82,6 +83,7 @@ void vault_cache_destroy(struct vault_cache *vc);
 
 /* ---- the node ---- */
 #define ACT_SEEN_SLOTS 4096
+#define AUDIT_PENDING_MAX 64
 struct lv_node {
 	char *dir;
 	struct keyring *keys;
@@ -92,6 +94,11 @@ struct lv_node {
 	unsigned vault_page;         /* cipher page size of this node's vaults */
 	int64_t last_stored_ms;      /* stored times are strictly increasing */
 	unsigned char act_seen[ACT_SEEN_SLOTS][16]; /* activity definitions already merged */
+	struct lv_merkle *audit;     /* the audit log's tree (committed entries) */
+	unsigned char *audit_sk;     /* Ed25519 secret key, sodium_malloc */
+	unsigned char audit_pk[32];
+	unsigned char audit_pending[AUDIT_PENDING_MAX][32]; /* leaves of the open transaction */
+	size_t audit_npending;
 	char *origin;
 };
 
@@ -134,6 +141,16 @@ enum lv_status keyring_load_from(const char *key_path, const char *json_path,
  * (after node.db was re-keyed), or removes them (rotation abandoned). */
 enum lv_status node_finish_rotation(const char *dir) LV_WARN_UNUSED;
 void node_discard_rotation(const char *dir);
+
+/* ---- auditlog.c ---- */
+enum lv_status auditlog_open(struct lv_node *node) LV_WARN_UNUSED;
+void auditlog_close(struct lv_node *node);
+/* Appends @entry (taken: always freed) inside the caller's open node.db
+ * transaction, adding "index" and "time".  Lock held. */
+enum lv_status auditlog_append_locked(struct lv_node *node, cJSON *entry) LV_WARN_UNUSED;
+/* After the caller's COMMIT (@committed) or ROLLBACK: the pending leaves
+ * join the in-memory tree, or are dropped.  Lock held. */
+void auditlog_tx_done(struct lv_node *node, bool committed);
 
 /* Settings with the lock held. */
 enum lv_status node_setting_get_locked(struct lv_node *node, const char *name, char **value) LV_WARN_UNUSED;

@@ -309,6 +309,12 @@ enum lv_status learner_resolve(struct lv_node *n, const char *identity, bool cre
 	st = vault_get(n, p, true, &db);
 	if (st != LV_OK)
 		goto out;
+	cJSON *e = cJSON_CreateObject();
+	cJSON_AddStringToObject(e, "type", "enrolment");
+	cJSON_AddStringToObject(e, "learner", p);
+	st = auditlog_append_locked(n, e);
+	if (st != LV_OK)
+		goto out;
 	if (created)
 		*created = true;
 out:
@@ -340,6 +346,7 @@ enum lv_status lv_learner_enrol(struct lv_node *n, const char *actor_json, char 
 		st = learner_resolve(n, id.data, true, p, created);
 		if (st == LV_OK)
 			st = db_exec(n->db, "COMMIT;");
+		auditlog_tx_done(n, st == LV_OK);
 		if (st != LV_OK) {
 			if (db_exec(n->db, "ROLLBACK;") != LV_OK) { /* nothing more to undo */ }
 			vault_evict(n, p);

@@ -1,0 +1,348 @@
+/* The node's audit log: rows in node.db, the Merkle tree in memory,
+ * checkpoints signed with the node's audit key (kept inside node.db). */
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <sodium.h>
+
+#include "learnvault/audit.h"
+#include "learnvault/auditlog.h"
+#include "store.h"
+
+static enum lv_status load_key(struct lv_node *n)
+{
+	sqlite3_stmt *s = NULL;
+	enum lv_status st = db_status(sqlite3_prepare_v2(n->db, "SELECT k, v FROM meta WHERE k IN ('audit_sk', 'audit_pk')",
+							 -1, &s, NULL));
+	int found = 0, rc;
+	while (st == LV_OK && (rc = sqlite3_step(s)) == SQLITE_ROW) {
+		const char *k = (const char *)sqlite3_column_text(s, 0);
+		int len = sqlite3_column_bytes(s, 1);
+		if (strcmp(k, "audit_sk") == 0 && len == crypto_sign_SECRETKEYBYTES) {
+			memcpy(n->audit_sk, sqlite3_column_blob(s, 1), (size_t)len);
+			found |= 1;
+		} else if (strcmp(k, "audit_pk") == 0 && len == crypto_sign_PUBLICKEYBYTES) {
+			memcpy(n->audit_pk, sqlite3_column_blob(s, 1), (size_t)len);
+			found |= 2;
+		}
+	}
+	sqlite3_finalize(s);
+	return st == LV_OK && found != 3 ? LV_ERR_CRYPTO : st;
+}
+
+enum lv_status auditlog_open(struct lv_node *n)
+{
+	sqlite3_stmt *s = NULL;
+	unsigned char *leaves = NULL;
+	size_t count = 0, cap = 0;
+	enum lv_status st;
+	n->audit_sk = sodium_malloc(crypto_sign_SECRETKEYBYTES);
+	if (!n->audit_sk)
+		return LV_ERR_NOMEM;
+	st = load_key(n);
+	if (st != LV_OK)
+		return st;
+	st = db_status(sqlite3_prepare_v2(n->db, "SELECT idx, leaf FROM audit_log ORDER BY idx", -1, &s, NULL));
+	int rc;
+	while (st == LV_OK && (rc = sqlite3_step(s)) == SQLITE_ROW) {
+		/* The stored index must run 0, 1, 2, ...: a gap is a tampered log. */
+		if ((uint64_t)sqlite3_column_int64(s, 0) != count || sqlite3_column_bytes(s, 1) != LV_MERKLE_HASH_LEN) {
+			st = LV_ERR_CRYPTO;
+			break;
+		}
+		if (count == cap) {
+			cap = cap ? cap * 2 : 1024;
+			unsigned char *nl = realloc(leaves, cap * LV_MERKLE_HASH_LEN);
+			if (!nl) {
+				st = LV_ERR_NOMEM;
+				break;
+			}
+			leaves = nl;
+		}
+		memcpy(leaves + count * LV_MERKLE_HASH_LEN, sqlite3_column_blob(s, 1), LV_MERKLE_HASH_LEN);
+		count++;
+	}
+	sqlite3_finalize(s);
+	if (st == LV_OK)
+		st = lv_merkle_create_from_leaves(leaves ? leaves : (const unsigned char *)"", count, &n->audit);
+	free(leaves);
+	return st;
+}
+
+void auditlog_close(struct lv_node *n)
+{
+	lv_merkle_destroy(n->audit);
+	n->audit = NULL;
+	if (n->audit_sk)
+		sodium_free(n->audit_sk);
+	n->audit_sk = NULL;
+}
+
+enum lv_status auditlog_append_locked(struct lv_node *n, cJSON *entry)
+{
+	enum lv_status st = LV_OK;
+	char *text = NULL;
+	sqlite3_stmt *s = NULL;
+	if (n->audit_npending == AUDIT_PENDING_MAX) {
+		cJSON_Delete(entry);
+		return LV_ERR_TOO_LARGE;
+	}
+	uint64_t index = lv_merkle_size(n->audit) + n->audit_npending;
+	char t[UTIL_TIME_LEN];
+	util_time_format(util_now_ms(), t);
+	/* index and time first, then the event's own fields: one fixed order,
+	 * since the entry's bytes are what the tree commits to. */
+	cJSON *full = cJSON_CreateObject();
+	cJSON_AddNumberToObject(full, "index", (double)index);
+	cJSON_AddStringToObject(full, "time", t);
+	cJSON *it = entry ? entry->child : NULL;
+	while (it) {
+		cJSON *next = it->next;
+		cJSON_AddItemToObject(full, it->string, cJSON_DetachItemViaPointer(entry, it));
+		it = next;
+	}
+	cJSON_Delete(entry);
+	text = cJSON_PrintUnformatted(full);
+	cJSON_Delete(full);
+	if (!text)
+		return LV_ERR_NOMEM;
+	unsigned char leaf[LV_MERKLE_HASH_LEN];
+	lv_merkle_hash_leaf(text, strlen(text), leaf);
+	st = db_status(sqlite3_prepare_v2(n->db, "INSERT INTO audit_log(idx, entry, leaf) VALUES(?, ?, ?)", -1, &s, NULL));
+	if (st == LV_OK) {
+		sqlite3_bind_int64(s, 1, (sqlite3_int64)index);
+		sqlite3_bind_text(s, 2, text, -1, SQLITE_STATIC);
+		sqlite3_bind_blob(s, 3, leaf, sizeof leaf, SQLITE_STATIC);
+		st = db_status(sqlite3_step(s));
+	}
+	sqlite3_finalize(s);
+	free(text);
+	if (st == LV_OK)
+		memcpy(n->audit_pending[n->audit_npending++], leaf, sizeof leaf);
+	return st;
+}
+
+void auditlog_tx_done(struct lv_node *n, bool committed)
+{
+	for (size_t i = 0; committed && i < n->audit_npending; i++) {
+		/* The rows are committed: only memory can fail here, and a tree
+		 * that falls behind is rebuilt from node.db at the next open. */
+		if (lv_merkle_append_leaf(n->audit, n->audit_pending[i], NULL) != LV_OK)
+			break;
+	}
+	n->audit_npending = 0;
+}
+
+enum lv_status lv_audit_vkey(struct lv_node *n, char **vkey)
+{
+	return lv_note_vkey(n->origin, n->audit_pk, vkey);
+}
+
+uint64_t lv_audit_size(struct lv_node *n)
+{
+	pthread_mutex_lock(&n->lock);
+	uint64_t size = lv_merkle_size(n->audit);
+	pthread_mutex_unlock(&n->lock);
+	return size;
+}
+
+static enum lv_status checkpoint_locked(struct lv_node *n, char **note)
+{
+	*note = NULL;
+	sqlite3_stmt *s = NULL;
+	enum lv_status st;
+	uint64_t size = lv_merkle_size(n->audit);
+	unsigned char root[LV_MERKLE_HASH_LEN];
+	char *vkey = NULL;
+	/* Never sign a history that disagrees with what was signed before. */
+	st = db_status(sqlite3_prepare_v2(n->db, "SELECT size, note FROM audit_checkpoints ORDER BY size DESC LIMIT 1",
+					  -1, &s, NULL));
+	if (st != LV_OK)
+		return st;
+	int rc = sqlite3_step(s);
+	if (rc == SQLITE_ROW) {
+		const char *prev = (const char *)sqlite3_column_text(s, 1);
+		struct lv_checkpoint cp;
+		st = lv_audit_vkey(n, &vkey);
+		if (st == LV_OK)
+			st = lv_checkpoint_open(prev, strlen(prev), vkey, n->origin, &cp);
+		if (st == LV_OK && cp.size > size)
+			st = LV_ERR_CRYPTO;
+		if (st == LV_OK)
+			st = lv_merkle_root_at(n->audit, cp.size, root);
+		if (st == LV_OK && sodium_memcmp(root, cp.root, sizeof root) != 0)
+			st = LV_ERR_CRYPTO;
+		if (st == LV_OK && cp.size == size) {
+			*note = strdup(prev);
+			st = *note ? LV_OK : LV_ERR_NOMEM;
+			sqlite3_finalize(s);
+			free(vkey);
+			return st;
+		}
+	} else if (rc != SQLITE_DONE) {
+		st = db_status(rc);
+	}
+	sqlite3_finalize(s);
+	s = NULL;
+	free(vkey);
+	if (st != LV_OK)
+		return st;
+	size_t len = 0;
+	st = lv_merkle_root_at(n->audit, size, root);
+	if (st == LV_OK)
+		st = lv_checkpoint_sign(n->origin, size, root, n->audit_sk, note, &len);
+	if (st != LV_OK)
+		return st;
+	st = db_status(sqlite3_prepare_v2(n->db, "INSERT OR REPLACE INTO audit_checkpoints(size, note) VALUES(?, ?)",
+					  -1, &s, NULL));
+	if (st == LV_OK) {
+		sqlite3_bind_int64(s, 1, (sqlite3_int64)size);
+		sqlite3_bind_text(s, 2, *note, (int)len, SQLITE_STATIC);
+		st = db_status(sqlite3_step(s));
+	}
+	sqlite3_finalize(s);
+	if (st != LV_OK) {
+		free(*note);
+		*note = NULL;
+	}
+	return st;
+}
+
+enum lv_status lv_audit_checkpoint(struct lv_node *n, char **note)
+{
+	pthread_mutex_lock(&n->lock);
+	enum lv_status st = checkpoint_locked(n, note);
+	pthread_mutex_unlock(&n->lock);
+	return st;
+}
+
+enum lv_status lv_audit_entries(struct lv_node *n, uint64_t start, uint64_t end, cJSON **entries)
+{
+	*entries = NULL;
+	sqlite3_stmt *s = NULL;
+	pthread_mutex_lock(&n->lock);
+	uint64_t size = lv_merkle_size(n->audit);
+	enum lv_status st = start > end || end > size || end - start > LV_AUDIT_PAGE_MAX ? LV_ERR_INVALID : LV_OK;
+	cJSON *arr = cJSON_CreateArray();
+	if (st == LV_OK)
+		st = db_status(sqlite3_prepare_v2(n->db, "SELECT entry FROM audit_log WHERE idx >= ? AND idx < ? ORDER BY idx",
+						  -1, &s, NULL));
+	if (st == LV_OK) {
+		sqlite3_bind_int64(s, 1, (sqlite3_int64)start);
+		sqlite3_bind_int64(s, 2, (sqlite3_int64)end);
+		int rc;
+		while ((rc = sqlite3_step(s)) == SQLITE_ROW)
+			cJSON_AddItemToArray(arr, cJSON_CreateString((const char *)sqlite3_column_text(s, 0)));
+		if (rc != SQLITE_DONE)
+			st = db_status(rc);
+	}
+	sqlite3_finalize(s);
+	pthread_mutex_unlock(&n->lock);
+	if (st == LV_OK)
+		*entries = arr;
+	else
+		cJSON_Delete(arr);
+	return st;
+}
+
+static cJSON *b64(const unsigned char *h)
+{
+	char out[sodium_base64_ENCODED_LEN(LV_MERKLE_HASH_LEN, sodium_base64_VARIANT_ORIGINAL)];
+	sodium_bin2base64(out, sizeof out, h, LV_MERKLE_HASH_LEN, sodium_base64_VARIANT_ORIGINAL);
+	return cJSON_CreateString(out);
+}
+
+static cJSON *proof_json(const struct lv_merkle_proof *p)
+{
+	cJSON *arr = cJSON_CreateArray();
+	for (size_t i = 0; i < p->len; i++)
+		cJSON_AddItemToArray(arr, b64(p->hash[i]));
+	return arr;
+}
+
+enum lv_status lv_audit_inclusion(struct lv_node *n, uint64_t index, uint64_t size, cJSON **out)
+{
+	*out = NULL;
+	struct lv_merkle_proof p;
+	unsigned char root[LV_MERKLE_HASH_LEN], leaf[LV_MERKLE_HASH_LEN];
+	pthread_mutex_lock(&n->lock);
+	enum lv_status st = lv_merkle_inclusion_proof(n->audit, index, size, &p);
+	if (st == LV_OK)
+		st = lv_merkle_root_at(n->audit, size, root);
+	if (st == LV_OK)
+		st = lv_merkle_leaf_hash(n->audit, index, leaf);
+	pthread_mutex_unlock(&n->lock);
+	if (st != LV_OK)
+		return st;
+	cJSON *o = cJSON_CreateObject();
+	cJSON_AddNumberToObject(o, "index", (double)index);
+	cJSON_AddNumberToObject(o, "size", (double)size);
+	cJSON_AddItemToObject(o, "root", b64(root));
+	cJSON_AddItemToObject(o, "leaf", b64(leaf));
+	cJSON_AddItemToObject(o, "proof", proof_json(&p));
+	*out = o;
+	return LV_OK;
+}
+
+enum lv_status lv_audit_consistency(struct lv_node *n, uint64_t first, uint64_t second, cJSON **out)
+{
+	*out = NULL;
+	struct lv_merkle_proof p;
+	unsigned char r1[LV_MERKLE_HASH_LEN], r2[LV_MERKLE_HASH_LEN];
+	pthread_mutex_lock(&n->lock);
+	enum lv_status st = lv_merkle_consistency_proof(n->audit, first, second, &p);
+	if (st == LV_OK)
+		st = lv_merkle_root_at(n->audit, first, r1);
+	if (st == LV_OK)
+		st = lv_merkle_root_at(n->audit, second, r2);
+	pthread_mutex_unlock(&n->lock);
+	if (st != LV_OK)
+		return st;
+	cJSON *o = cJSON_CreateObject();
+	cJSON_AddNumberToObject(o, "first", (double)first);
+	cJSON_AddNumberToObject(o, "second", (double)second);
+	cJSON_AddItemToObject(o, "first_root", b64(r1));
+	cJSON_AddItemToObject(o, "second_root", b64(r2));
+	cJSON_AddItemToObject(o, "proof", proof_json(&p));
+	*out = o;
+	return LV_OK;
+}
+
+enum lv_status lv_audit_export(struct lv_node *n, char **json)
+{
+	*json = NULL;
+	char *note = NULL, *vkey = NULL;
+	sqlite3_stmt *s = NULL;
+	cJSON *o = NULL;
+	pthread_mutex_lock(&n->lock);
+	enum lv_status st = checkpoint_locked(n, &note);
+	if (st == LV_OK)
+		st = lv_audit_vkey(n, &vkey);
+	if (st == LV_OK) {
+		o = cJSON_CreateObject();
+		cJSON_AddStringToObject(o, "format", "learnvault-audit-log");
+		cJSON_AddNumberToObject(o, "version", 1);
+		cJSON_AddStringToObject(o, "vkey", vkey);
+		cJSON_AddStringToObject(o, "checkpoint", note);
+		cJSON *arr = cJSON_AddArrayToObject(o, "entries");
+		st = db_status(sqlite3_prepare_v2(n->db, "SELECT entry FROM audit_log ORDER BY idx", -1, &s, NULL));
+		int rc = SQLITE_DONE;
+		while (st == LV_OK && (rc = sqlite3_step(s)) == SQLITE_ROW)
+			cJSON_AddItemToArray(arr, cJSON_CreateString((const char *)sqlite3_column_text(s, 0)));
+		if (st == LV_OK && rc != SQLITE_DONE)
+			st = db_status(rc);
+	}
+	sqlite3_finalize(s);
+	pthread_mutex_unlock(&n->lock);
+	if (st == LV_OK) {
+		*json = cJSON_Print(o);
+		if (!*json)
+			st = LV_ERR_NOMEM;
+	}
+	cJSON_Delete(o);
+	free(note);
+	free(vkey);
+	return st;
+}

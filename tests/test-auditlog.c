@@ -1,0 +1,276 @@
+/* The node's audit log: entries with events, checkpoints, offline
+ * verification, and every tamper case the consent issue lists. */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <sodium.h>
+
+#include "harness.h"
+#include "learnvault/audit.h"
+#include "learnvault/auditlog.h"
+#include "learnvault/consent.h"
+#include "store/store.h"
+
+static char dir[512];
+static struct lv_node *node;
+static char *vkey;
+
+static void setup(void)
+{
+	snprintf(dir, sizeof dir, "%s/node", th_tmpdir());
+	ck_assert_int_eq(lv_node_init(dir, NULL, "school.example/node-1", &vkey), LV_OK);
+	ck_assert_int_eq(lv_node_open(dir, NULL, NULL, &node), LV_OK);
+	/* Events that write entries: enrolment, credentials, a policy. */
+	char p[LV_PSEUDONYM_LEN], id[LV_CRED_ID_LEN], err[LV_POLICY_ERR_LEN], pid[LV_POLICY_ID_MAX + 1];
+	char *secret = NULL, *text = NULL;
+	bool created, added;
+	size_t len;
+	uint32_t version;
+	ck_assert_int_eq(lv_learner_enrol(node, "{\"mbox\":\"mailto:a@x.org\"}", p, &created), LV_OK);
+	ck_assert_int_eq(lv_credential_add(node, LV_ROLE_LEARNER, p, NULL, 0, NULL, id, &secret), LV_OK);
+	sodium_free(secret);
+	ck_assert_int_eq(lv_credential_revoke(node, id), LV_OK);
+	ck_assert_int_eq(util_read_file(th_src("policies/research-study.json"), 65536, &text, &len), LV_OK);
+	ck_assert_int_eq(lv_policy_load(node, text, len, &added, pid, &version, err), LV_OK);
+	free(text);
+}
+
+static void teardown(void)
+{
+	lv_node_close(node);
+	node = NULL;
+	free(vkey);
+	vkey = NULL;
+	th_rmtree(dir);
+}
+
+static char *export_text(void)
+{
+	char *json = NULL;
+	ck_assert_int_eq(lv_audit_export(node, &json), LV_OK);
+	return json;
+}
+
+/* Verifies @json and returns the status; the report must be JSON with
+ * "ok" matching the status. */
+static enum lv_status verify(const char *json, const char *key, const char *prev, char *error_out, size_t n)
+{
+	char *report = NULL;
+	enum lv_status st = lv_audit_verify_export(json, strlen(json), key, prev, &report);
+	ck_assert_ptr_nonnull(report);
+	cJSON *r = cJSON_Parse(report);
+	ck_assert_ptr_nonnull(r);
+	ck_assert_int_eq(cJSON_IsTrue(cJSON_GetObjectItem(r, "ok")), st == LV_OK);
+	const cJSON *e = cJSON_GetObjectItem(r, "error");
+	if (error_out)
+		snprintf(error_out, n, "%s", cJSON_IsString(e) ? e->valuestring : "");
+	cJSON_Delete(r);
+	free(report);
+	return st;
+}
+
+/* Applies @edit to the export's entry array and re-serialises. */
+static char *edited(const char *json, void (*edit)(cJSON *entries))
+{
+	cJSON *doc = cJSON_Parse(json);
+	edit(cJSON_GetObjectItem(doc, "entries"));
+	char *out = cJSON_Print(doc);
+	cJSON_Delete(doc);
+	return out;
+}
+
+static void change_one(cJSON *e)
+{
+	cJSON *it = cJSON_GetArrayItem(e, 1);
+	char *s = strdup(it->valuestring);
+	char *p = strstr(s, "\"time\":\"2");
+	ck_assert_ptr_nonnull(p);
+	p[8] = p[8] == '1' ? '2' : '1'; /* backdate the entry by a millennium */
+	cJSON_ReplaceItemInArray(e, 1, cJSON_CreateString(s));
+	free(s);
+}
+static void delete_one(cJSON *e) { cJSON_DeleteItemFromArray(e, 1); }
+static void reorder(cJSON *e)
+{
+	cJSON *a = cJSON_Duplicate(cJSON_GetArrayItem(e, 1), true);
+	cJSON *b = cJSON_Duplicate(cJSON_GetArrayItem(e, 2), true);
+	ck_assert(cJSON_ReplaceItemInArray(e, 1, b));
+	ck_assert(cJSON_ReplaceItemInArray(e, 2, a));
+}
+static void append_one(cJSON *e)
+{
+	char text[128];
+	snprintf(text, sizeof text, "{\"index\":%d,\"time\":\"2026-01-01T00:00:00.000Z\",\"type\":\"forged\"}",
+		 cJSON_GetArraySize(e));
+	cJSON_AddItemToArray(e, cJSON_CreateString(text));
+}
+static void truncate_last(cJSON *e) { cJSON_DeleteItemFromArray(e, cJSON_GetArraySize(e) - 1); }
+
+START_TEST(events_are_logged_without_identities)
+{
+	ck_assert_uint_ge(lv_audit_size(node), 4); /* enrolment, credential add + revoke, policy */
+	cJSON *arr = NULL;
+	ck_assert_int_eq(lv_audit_entries(node, 0, lv_audit_size(node), &arr), LV_OK);
+	struct buf b;
+	buf_init(&b, 1 << 20);
+	const cJSON *it;
+	cJSON_ArrayForEach(it, arr)
+		ck_assert_int_eq(buf_append_str(&b, it->valuestring), LV_OK);
+	char *all = buf_steal(&b);
+	ck_assert_ptr_nonnull(strstr(all, "\"type\":\"enrolment\""));
+	ck_assert_ptr_nonnull(strstr(all, "\"action\":\"revoke\""));
+	ck_assert_ptr_nonnull(strstr(all, "\"type\":\"policy\""));
+	/* Pseudonyms only: no address, no secret. */
+	ck_assert_ptr_null(strstr(all, "a@x.org"));
+	ck_assert_ptr_null(strstr(all, "secret"));
+	free(all);
+	cJSON_Delete(arr);
+	ck_assert_int_eq(lv_audit_entries(node, 2, 1, &arr), LV_ERR_INVALID);
+	ck_assert_int_eq(lv_audit_entries(node, 0, 999999, &arr), LV_ERR_INVALID);
+}
+END_TEST
+
+START_TEST(export_verifies_and_proofs_check)
+{
+	char *json = export_text();
+	ck_assert_int_eq(verify(json, vkey, NULL, NULL, 0), LV_OK);
+	/* Server-side proofs agree with the offline verifier's arithmetic. */
+	uint64_t size = lv_audit_size(node);
+	cJSON *inc = NULL;
+	ck_assert_int_eq(lv_audit_inclusion(node, 1, size, &inc), LV_OK);
+	struct lv_merkle_proof proof = {0};
+	unsigned char root[32], leaf[32];
+	size_t blen;
+	const cJSON *h;
+	cJSON_ArrayForEach(h, cJSON_GetObjectItem(inc, "proof")) {
+		ck_assert_int_eq(sodium_base642bin(proof.hash[proof.len++], 32, h->valuestring, strlen(h->valuestring),
+						   NULL, &blen, NULL, sodium_base64_VARIANT_ORIGINAL), 0);
+	}
+	const char *r64 = cJSON_GetObjectItem(inc, "root")->valuestring;
+	const char *l64 = cJSON_GetObjectItem(inc, "leaf")->valuestring;
+	ck_assert_int_eq(sodium_base642bin(root, 32, r64, strlen(r64), NULL, &blen, NULL, sodium_base64_VARIANT_ORIGINAL), 0);
+	ck_assert_int_eq(sodium_base642bin(leaf, 32, l64, strlen(l64), NULL, &blen, NULL, sodium_base64_VARIANT_ORIGINAL), 0);
+	ck_assert_int_eq(lv_merkle_verify_inclusion(1, size, leaf, &proof, root), LV_OK);
+	leaf[0] ^= 1;
+	ck_assert_int_eq(lv_merkle_verify_inclusion(1, size, leaf, &proof, root), LV_ERR_CRYPTO);
+	cJSON_Delete(inc);
+	cJSON *con = NULL;
+	ck_assert_int_eq(lv_audit_consistency(node, 2, size, &con), LV_OK);
+	cJSON_Delete(con);
+	ck_assert_int_eq(lv_audit_consistency(node, 0, size, &con), LV_ERR_INVALID);
+	ck_assert_int_eq(lv_audit_consistency(node, 1, size + 5, &con), LV_ERR_NOT_FOUND);
+	free(json);
+}
+END_TEST
+
+START_TEST(tampering_is_detected)
+{
+	char *json = export_text();
+	void (*edits[])(cJSON *) = {change_one, delete_one, reorder, append_one, truncate_last};
+	const char *names[] = {"change", "delete", "reorder", "append", "truncate"};
+	for (size_t i = 0; i < 5; i++) {
+		char *bad = edited(json, edits[i]);
+		char error[256];
+		ck_assert_msg(verify(bad, vkey, NULL, error, sizeof error) == LV_ERR_CRYPTO,
+			      "%s was not detected", names[i]);
+		ck_assert_msg(error[0], "%s: no reason given", names[i]);
+		free(bad);
+	}
+	/* A checkpoint signed by another key: forged. */
+	unsigned char pk[32], sk[64];
+	char *other = NULL;
+	crypto_sign_keypair(pk, sk);
+	ck_assert_int_eq(lv_note_vkey("school.example/node-1", pk, &other), LV_OK);
+	ck_assert_int_eq(verify(json, other, NULL, NULL, 0), LV_ERR_CRYPTO);
+	cJSON *doc = cJSON_Parse(json);
+	unsigned char root[32] = {0};
+	char *forged = NULL;
+	size_t flen;
+	ck_assert_int_eq(lv_checkpoint_sign("school.example/node-1", (uint64_t)cJSON_GetArraySize(cJSON_GetObjectItem(doc, "entries")),
+					    root, sk, &forged, &flen), LV_OK);
+	cJSON_ReplaceItemInObject(doc, "checkpoint", cJSON_CreateString(forged));
+	char *bad = cJSON_Print(doc);
+	ck_assert_int_eq(verify(bad, vkey, NULL, NULL, 0), LV_ERR_CRYPTO);
+	free(bad);
+	free(forged);
+	free(other);
+	cJSON_Delete(doc);
+	sodium_memzero(sk, sizeof sk);
+	free(json);
+}
+END_TEST
+
+START_TEST(rollback_and_fork_against_a_previous_checkpoint)
+{
+	char *old_export = export_text();
+	char *seen = NULL;
+	ck_assert_int_eq(lv_audit_checkpoint(node, &seen), LV_OK);
+	/* More history: the new export is consistent with what was seen. */
+	ck_assert_int_eq(lv_learner_erase(node, "0123456789abcdef0123456789abcdef"), LV_ERR_NOT_FOUND);
+	char p[LV_PSEUDONYM_LEN];
+	bool created;
+	ck_assert_int_eq(lv_learner_enrol(node, "{\"mbox\":\"mailto:b@x.org\"}", p, &created), LV_OK);
+	ck_assert_int_eq(lv_learner_erase(node, p), LV_OK);
+	char *new_export = export_text();
+	ck_assert_int_eq(verify(new_export, vkey, seen, NULL, 0), LV_OK);
+	/* Rolled back: an export older than a checkpoint already seen. */
+	char *newer = NULL;
+	ck_assert_int_eq(lv_audit_checkpoint(node, &newer), LV_OK);
+	char error[256];
+	ck_assert_int_eq(verify(old_export, vkey, newer, error, sizeof error), LV_ERR_CRYPTO);
+	ck_assert_ptr_nonnull(strstr(error, "rollback"));
+	free(old_export);
+	free(new_export);
+	free(newer);
+	free(seen);
+}
+END_TEST
+
+START_TEST(node_refuses_to_sign_a_rewritten_history)
+{
+	char *cp = NULL;
+	ck_assert_int_eq(lv_audit_checkpoint(node, &cp), LV_OK);
+	free(cp);
+	/* An insider rewrites entry 1 in node.db, leaf and all. */
+	const char *fake = "{\"index\":1,\"time\":\"2026-01-01T00:00:00.000Z\",\"type\":\"nothing\"}";
+	unsigned char leaf[32];
+	lv_merkle_hash_leaf(fake, strlen(fake), leaf);
+	sqlite3_stmt *s = NULL;
+	ck_assert_int_eq(sqlite3_prepare_v2(node->db, "UPDATE audit_log SET entry = ?, leaf = ? WHERE idx = 1", -1, &s, NULL), SQLITE_OK);
+	sqlite3_bind_text(s, 1, fake, -1, SQLITE_STATIC);
+	sqlite3_bind_blob(s, 2, leaf, 32, SQLITE_STATIC);
+	ck_assert_int_eq(sqlite3_step(s), SQLITE_DONE);
+	sqlite3_finalize(s);
+	lv_node_close(node);
+	ck_assert_int_eq(lv_node_open(dir, NULL, NULL, &node), LV_OK);
+	char p[LV_PSEUDONYM_LEN];
+	bool created;
+	ck_assert_int_eq(lv_learner_enrol(node, "{\"mbox\":\"mailto:c@x.org\"}", p, &created), LV_OK);
+	ck_assert_int_eq(lv_audit_checkpoint(node, &cp), LV_ERR_CRYPTO);
+	ck_assert_ptr_null(cp);
+	char *json = NULL;
+	ck_assert_int_eq(lv_audit_export(node, &json), LV_ERR_CRYPTO);
+	/* A deleted row leaves a gap: the node does not open at all. */
+	ck_assert_int_eq(sqlite3_exec(node->db, "DELETE FROM audit_log WHERE idx = 0", NULL, NULL, NULL), SQLITE_OK);
+	lv_node_close(node);
+	node = NULL;
+	ck_assert_int_eq(lv_node_open(dir, NULL, NULL, &node), LV_ERR_CRYPTO);
+	ck_assert_ptr_null(node);
+}
+END_TEST
+
+Suite *lv_test_suite(void)
+{
+	Suite *s = suite_create("auditlog");
+	TCase *tc = tcase_create("log");
+	tcase_add_checked_fixture(tc, setup, teardown);
+	tcase_set_timeout(tc, 60);
+	tcase_add_test(tc, events_are_logged_without_identities);
+	tcase_add_test(tc, export_verifies_and_proofs_check);
+	tcase_add_test(tc, tampering_is_detected);
+	tcase_add_test(tc, rollback_and_fork_against_a_previous_checkpoint);
+	tcase_add_test(tc, node_refuses_to_sign_a_rewritten_history);
+	suite_add_tcase(s, tc);
+	return s;
+}

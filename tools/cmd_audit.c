@@ -1,0 +1,131 @@
+/* audit export | verify | checkpoint. */
+#include <getopt.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "cli.h"
+#include "learnvault/auditlog.h"
+#include "util/util.h"
+
+/* A vkey on the command line, or the first line of a file holding one. */
+static char *read_vkey(const char *arg)
+{
+	char *text = NULL;
+	size_t len = 0;
+	if (strchr(arg, '+'))
+		return strdup(arg);
+	if (util_read_file(arg, 4096, &text, &len) != LV_OK)
+		return NULL;
+	text[strcspn(text, "\r\n")] = 0;
+	return text;
+}
+
+static int audit_verify(int argc, char **argv)
+{
+	const char *log = NULL, *key = NULL, *prev_file = NULL;
+	static const struct option opts[] = {
+		{"log", required_argument, 0, 'l'}, {"key", required_argument, 0, 'k'},
+		{"previous", required_argument, 0, 'p'}, {0, 0, 0, 0}};
+	int c;
+	optind = 2;
+	while ((c = getopt_long(argc, argv, "", opts, NULL)) != -1) {
+		switch (c) {
+		case 'l': log = optarg; break;
+		case 'k': key = optarg; break;
+		case 'p': prev_file = optarg; break;
+		default: return 2;
+		}
+	}
+	if (!log || !key)
+		return cli_fail("audit verify: --log FILE --key VKEY|FILE [--previous CHECKPOINT_FILE]");
+	char *vkey = read_vkey(key), *text = NULL, *prev = NULL, *report = NULL;
+	size_t len = 0;
+	int rc = 1;
+	if (!vkey) {
+		cli_fail("audit verify: cannot read the key");
+		goto out;
+	}
+	if (util_read_file(log, (size_t)1 << 30, &text, &len) != LV_OK) {
+		cli_fail("audit verify: cannot read %s", log);
+		goto out;
+	}
+	if (prev_file && util_read_file(prev_file, 65536, &prev, NULL) != LV_OK) {
+		cli_fail("audit verify: cannot read %s", prev_file);
+		goto out;
+	}
+	enum lv_status st = lv_audit_verify_export(text, len, vkey, prev, &report);
+	if (report)
+		puts(report);
+	if (st != LV_OK) {
+		cJSON *r = report ? cJSON_Parse(report) : NULL;
+		const cJSON *err = cJSON_GetObjectItemCaseSensitive(r, "error");
+		const cJSON *ent = cJSON_GetObjectItemCaseSensitive(r, "entry");
+		if (cJSON_IsNumber(ent))
+			cli_fail("audit verify: FAILED at entry %.0f: %s", ent->valuedouble,
+				 cJSON_IsString(err) ? err->valuestring : lv_status_str(st));
+		else
+			cli_fail("audit verify: FAILED: %s", cJSON_IsString(err) ? err->valuestring : lv_status_str(st));
+		cJSON_Delete(r);
+		goto out;
+	}
+	fprintf(stderr, "learnvault: audit log verified\n");
+	rc = 0;
+out:
+	free(vkey);
+	free(text);
+	free(prev);
+	free(report);
+	return rc;
+}
+
+int cmd_audit(int argc, char **argv)
+{
+	if (argc >= 2 && strcmp(argv[1], "verify") == 0)
+		return audit_verify(argc, argv);
+	const char *dir = NULL, *pass_file = NULL, *out = NULL;
+	static const struct option opts[] = {
+		{"data", required_argument, 0, 'd'}, {"passphrase-file", required_argument, 0, 'p'},
+		{"out", required_argument, 0, 'o'}, {0, 0, 0, 0}};
+	if (argc < 2 || (strcmp(argv[1], "export") != 0 && strcmp(argv[1], "checkpoint") != 0))
+		return cli_fail("audit: export --data DIR --out FILE | checkpoint --data DIR | verify --log FILE --key VKEY");
+	bool exp = strcmp(argv[1], "export") == 0;
+	int c;
+	optind = 2;
+	while ((c = getopt_long(argc, argv, "", opts, NULL)) != -1) {
+		switch (c) {
+		case 'd': dir = optarg; break;
+		case 'p': pass_file = optarg; break;
+		case 'o': out = optarg; break;
+		default: return 2;
+		}
+	}
+	if (exp && !out)
+		return cli_fail("audit export: --out FILE is required");
+	struct lv_node *node = NULL;
+	if (cli_open(dir, pass_file, &node) != 0)
+		return 1;
+	char *text = NULL;
+	int rc = 1;
+	enum lv_status st = exp ? lv_audit_export(node, &text) : lv_audit_checkpoint(node, &text);
+	if (st != LV_OK) {
+		cli_fail("audit %s: %s", argv[1], st == LV_ERR_CRYPTO ?
+			 "the stored log disagrees with a checkpoint this node signed: refusing to sign" : lv_status_str(st));
+	} else if (exp) {
+		st = util_write_file(out, text, strlen(text), 0644, false);
+		if (st != LV_OK) {
+			cli_fail("audit export: cannot write %s", out);
+		} else {
+			cJSON *o = cJSON_CreateObject();
+			cJSON_AddStringToObject(o, "exported", out);
+			cJSON_AddNumberToObject(o, "entries", (double)lv_audit_size(node));
+			rc = cli_print(o);
+		}
+	} else {
+		fputs(text, stdout);
+		rc = 0;
+	}
+	free(text);
+	lv_node_close(node);
+	return rc;
+}
