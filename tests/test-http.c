@@ -1119,6 +1119,78 @@ START_TEST(auditor_door)
 }
 END_TEST
 
+static void token_for(enum lv_role role, const char *learner, char *tok, size_t n)
+{
+	char id[LV_CRED_ID_LEN];
+	char *secret = NULL;
+	ck_assert_int_eq(lv_credential_add(F.node, role, learner, NULL, 0, NULL, id, &secret), LV_OK);
+	snprintf(tok, n, "%s.%s", id, secret);
+	sodium_free(secret);
+}
+
+static long learner_call(const char *bearer, const char *method, const char *path, const char *body,
+			 struct hc_resp *r)
+{
+	struct hc_req rq = {.method = method, .path = path, .body = body, .bearer = bearer, .no_version = true};
+	return hc_do(&F.hc, &rq, r);
+}
+
+START_TEST(learner_consents)
+{
+	char *text = NULL, err[LV_POLICY_ERR_LEN], pid[LV_POLICY_ID_MAX + 1];
+	size_t len;
+	uint32_t version;
+	bool added, created;
+	ck_assert_int_eq(util_read_file(th_src("policies/course-improvement.json"), 65536, &text, &len), LV_OK);
+	ck_assert_int_eq(lv_policy_load(F.node, text, len, &added, pid, &version, err), LV_OK);
+	free(text);
+	char adult[LV_PSEUDONYM_LEN], child[LV_PSEUDONYM_LEN];
+	ck_assert_int_eq(lv_learner_enrol(F.node, "{\"mbox\":\"mailto:adult@x.org\"}", adult, &created), LV_OK);
+	ck_assert_int_eq(lv_learner_enrol(F.node, "{\"mbox\":\"mailto:child@x.org\"}", child, &created), LV_OK);
+	ck_assert_int_eq(lv_learner_set_birth_date(F.node, adult, "1990-01-01"), LV_OK);
+	ck_assert_int_eq(lv_learner_set_birth_date(F.node, child, "2020-01-01"), LV_OK);
+	char ta[160], tc[160], tg[160];
+	token_for(LV_ROLE_LEARNER, adult, ta, sizeof ta);
+	token_for(LV_ROLE_LEARNER, child, tc, sizeof tc);
+	token_for(LV_ROLE_GUARDIAN, child, tg, sizeof tg);
+	struct hc_resp r = {0};
+	const char *grant = "{\"policy\":\"course-improvement\"}";
+	ck_assert_int_eq(learner_call(ta, "POST", "/learner/consents", grant, &r), 201);
+	hc_resp_free(&r);
+	ck_assert_int_eq(learner_call(ta, "GET", "/learner/consents", NULL, &r), 200);
+	ck_assert_ptr_nonnull(strstr(r.body, "\"allowed\":true"));
+	hc_resp_free(&r);
+	ck_assert_int_eq(learner_call(ta, "DELETE", "/learner/consents/course-improvement", NULL, &r), 200);
+	hc_resp_free(&r);
+	ck_assert_int_eq(learner_call(ta, "GET", "/learner/consents", NULL, &r), 200);
+	ck_assert_ptr_nonnull(strstr(r.body, "\"allowed\":false"));
+	ck_assert_ptr_nonnull(strstr(r.body, "ConsentWithdrawn"));
+	hc_resp_free(&r);
+	/* Guardian rule over HTTP. */
+	ck_assert_int_eq(learner_call(tc, "POST", "/learner/consents", grant, &r), 403);
+	assert_error(&r, 403, "forbidden");
+	hc_resp_free(&r);
+	ck_assert_int_eq(learner_call(tg, "POST", "/learner/consents", grant, &r), 201);
+	hc_resp_free(&r);
+	/* Bad input and other roles. */
+	ck_assert_int_eq(learner_call(ta, "POST", "/learner/consents", "{\"policy\":1}", &r), 400);
+	assert_error(&r, 400, "invalid");
+	hc_resp_free(&r);
+	ck_assert_int_eq(learner_call(ta, "POST", "/learner/consents", "{\"policy\":\"x\",\"extra\":1}", &r), 400);
+	hc_resp_free(&r);
+	ck_assert_int_eq(learner_call(ta, "POST", "/learner/consents", "{\"policy\":\"nope\"}", &r), 404);
+	hc_resp_free(&r);
+	ck_assert_int_eq(learner_call(NULL, "GET", "/learner/consents", NULL, &r), 401);
+	hc_resp_free(&r);
+	ck_assert_int_eq(call("GET", "/learner/consents", NULL, &r), 403); /* a provider */
+	hc_resp_free(&r);
+	char tau[160];
+	token_for(LV_ROLE_AUDITOR, NULL, tau, sizeof tau);
+	ck_assert_int_eq(learner_call(tau, "GET", "/learner/consents", NULL, &r), 403);
+	hc_resp_free(&r);
+}
+END_TEST
+
 static TCase *tcase(Suite *s, const char *name, void (*setup_fn)(void))
 {
 	TCase *tc = tcase_create(name);
@@ -1138,6 +1210,8 @@ Suite *lv_test_suite(void)
 	tc = tcase(s, "query", setup);
 	tcase_add_test(tc, query_filters);
 	tcase_add_test(tc, query_paging);
+	tc = tcase(s, "learner", setup);
+	tcase_add_test(tc, learner_consents);
 	tc = tcase(s, "audit", setup);
 	tcase_add_test(tc, auditor_door);
 	tc = tcase(s, "policies", setup);

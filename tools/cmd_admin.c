@@ -7,6 +7,7 @@
 #include <sodium.h>
 
 #include "cli.h"
+#include "learnvault/consent.h"
 #include "util/util.h"
 
 /* Issues a credential and adds its presentation to @o:
@@ -70,9 +71,9 @@ int cmd_credential(int argc, char **argv)
 	if (strcmp(verb, "add") == 0) {
 		enum lv_role role = lv_role_parse(role_s);
 		if (role == LV_ROLE_NONE)
-			return cli_fail("credential add: --role provider|learner|analyst|auditor|admin");
-		if ((role == LV_ROLE_LEARNER) != (learner != NULL))
-			return cli_fail("credential add: --learner is required for, and only for, learner credentials");
+			return cli_fail("credential add: --role provider|learner|guardian|analyst|auditor|admin");
+		if ((role == LV_ROLE_LEARNER || role == LV_ROLE_GUARDIAN) != (learner != NULL))
+			return cli_fail("credential add: --learner is required for, and only for, learner and guardian credentials");
 		if (np && role != LV_ROLE_ANALYST)
 			return cli_fail("credential add: --purpose applies to analyst credentials");
 		if (cli_open(dir, pass_file, &node) != 0)
@@ -135,11 +136,11 @@ static enum lv_status enrol(struct lv_node *node, const char *actor_json, cJSON 
 int cmd_learner(int argc, char **argv)
 {
 	const char *dir = NULL, *pass_file = NULL, *mbox = NULL, *home = NULL, *name = NULL;
-	const char *acct = NULL;
+	const char *acct = NULL, *birth = NULL;
 	static const struct option opts[] = {
 		{"data", required_argument, 0, 'd'}, {"passphrase-file", required_argument, 0, 'p'},
 		{"mbox", required_argument, 0, 'm'}, {"account", required_argument, 0, 'a'},
-		{"name", required_argument, 0, 'n'}, {0, 0, 0, 0}};
+		{"name", required_argument, 0, 'n'}, {"birth-date", required_argument, 0, 'b'}, {0, 0, 0, 0}};
 	if (argc < 2 || strcmp(argv[1], "add") != 0)
 		return cli_fail("learner: add --data DIR (--mbox mailto:... | --account HOMEPAGE NAME)");
 	int c;
@@ -156,6 +157,7 @@ int cmd_learner(int argc, char **argv)
 			acct = argv[optind++];
 			break;
 		case 'n': name = optarg; break;
+		case 'b': birth = optarg; break;
 		default: return 2;
 		}
 	}
@@ -182,6 +184,15 @@ int cmd_learner(int argc, char **argv)
 	cJSON *o = cJSON_CreateObject();
 	enum lv_status st = enrol(node, text, o);
 	free(text);
+	if (st == LV_OK && birth) {
+		/* For the guardian rule of consent policies. */
+		st = lv_learner_set_birth_date(node, cJSON_GetObjectItemCaseSensitive(o, "learner")->valuestring, birth);
+		if (st == LV_ERR_INVALID) {
+			cJSON_Delete(o);
+			lv_node_close(node);
+			return cli_fail("learner add: --birth-date wants YYYY-MM-DD");
+		}
+	}
 	int rc;
 	if (st != LV_OK) {
 		cJSON_Delete(o);

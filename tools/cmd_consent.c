@@ -77,3 +77,66 @@ int cmd_policy(int argc, char **argv)
 	cJSON_Delete(out);
 	return rc;
 }
+
+int cmd_consent(int argc, char **argv)
+{
+	const char *dir = NULL, *pass_file = NULL, *learner = NULL, *policy = NULL, *as = "learner";
+	unsigned long version = 0;
+	static const struct option opts[] = {
+		{"data", required_argument, 0, 'd'}, {"passphrase-file", required_argument, 0, 'p'},
+		{"learner", required_argument, 0, 'l'}, {"policy", required_argument, 0, 'o'},
+		{"version", required_argument, 0, 'v'}, {"as", required_argument, 0, 'a'}, {0, 0, 0, 0}};
+	if (argc < 2)
+		return cli_fail("consent: grant|refuse|withdraw|list --data DIR --learner P [--policy ID] [--as learner|guardian]");
+	const char *verb = argv[1];
+	int c;
+	optind = 2;
+	while ((c = getopt_long(argc, argv, "", opts, NULL)) != -1) {
+		switch (c) {
+		case 'd': dir = optarg; break;
+		case 'p': pass_file = optarg; break;
+		case 'l': learner = optarg; break;
+		case 'o': policy = optarg; break;
+		case 'v': version = strtoul(optarg, NULL, 10); break;
+		case 'a': as = optarg; break;
+		default: return 2;
+		}
+	}
+	bool list = strcmp(verb, "list") == 0;
+	bool grant = strcmp(verb, "grant") == 0, refuse = strcmp(verb, "refuse") == 0;
+	if (!list && !grant && !refuse && strcmp(verb, "withdraw") != 0)
+		return cli_fail("consent: grant|refuse|withdraw|list");
+	if (!learner || (!list && !policy))
+		return cli_fail("consent %s: --learner P%s is required", verb, list ? "" : " and --policy ID");
+	enum lv_role on_behalf = lv_role_parse(as);
+	if (on_behalf != LV_ROLE_LEARNER && on_behalf != LV_ROLE_GUARDIAN)
+		return cli_fail("consent: --as learner|guardian (who decided, e.g. on a signed form)");
+	struct lv_node *node = NULL;
+	if (cli_open(dir, pass_file, &node) != 0)
+		return 1;
+	int rc;
+	if (list) {
+		char *json = NULL;
+		enum lv_status st = lv_consent_list(node, learner, util_now_ms(), &json);
+		rc = st == LV_OK ? (puts(json), 0) : cli_fail("consent list: %s", lv_status_str(st));
+		free(json);
+	} else {
+		/* The CLI is the node operator recording a decision made elsewhere. */
+		struct lv_principal admin = {.role = LV_ROLE_ADMIN, .id = "cli"};
+		char rid[LV_RECORD_ID_LEN], err[LV_CONSENT_ERR_LEN];
+		enum lv_status st = grant || refuse
+			? lv_consent_decide(node, &admin, on_behalf, learner, policy, (uint32_t)version, grant, rid, err)
+			: lv_consent_withdraw(node, &admin, on_behalf, learner, policy, rid, err);
+		if (st != LV_OK) {
+			rc = cli_fail("consent %s: %s", verb, err);
+		} else {
+			cJSON *o = cJSON_CreateObject();
+			cJSON_AddStringToObject(o, "record_id", rid);
+			cJSON_AddStringToObject(o, "learner", learner);
+			cJSON_AddStringToObject(o, "policy", policy);
+			rc = cli_print(o);
+		}
+	}
+	lv_node_close(node);
+	return rc;
+}

@@ -84,9 +84,12 @@ static void usage(void)
 	      "                 [--learner ID] [--purpose P]... [--label TEXT]\n"
 	      "  credential list --data DIR | credential revoke --data DIR ID\n"
 	      "  learner add --data DIR (--mbox mailto:... | --account HOMEPAGE NAME) [--name NAME]\n"
+	      "              [--birth-date YYYY-MM-DD]\n"
 	      "  ingest --data DIR [--provider ID] FILE.json\n"
 	      "  setting get|set --data DIR NAME [VALUE]\n"
 	      "  policy load --data DIR FILE... | policy list --data DIR\n"
+	      "  consent grant|refuse|withdraw --data DIR --learner P --policy ID [--as learner|guardian]\n"
+	      "  consent list --data DIR --learner P\n"
 	      "  audit export --data DIR --out FILE | audit checkpoint --data DIR\n"
 	      "  audit verify --log FILE --key VKEY|FILE [--previous CHECKPOINT_FILE]\n"
 	      "  erase --data DIR --learner PSEUDONYM\n"
@@ -111,7 +114,7 @@ int main(int argc, char **argv)
 		{"learner", cmd_learner}, {"ingest", cmd_ingest}, {"setting", cmd_setting},
 		{"demo-seed", cmd_demo_seed}, {"bench", cmd_bench}, {"erase", cmd_erase},
 		{"key", cmd_key}, {"policy", cmd_policy},
-		{"audit", cmd_audit},
+		{"audit", cmd_audit}, {"consent", cmd_consent},
 	};
 	for (size_t i = 0; i < sizeof cmds / sizeof cmds[0]; i++)
 		if (strcmp(argv[1], cmds[i].name) == 0)

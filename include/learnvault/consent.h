@@ -30,6 +30,84 @@ LV_EXPORT enum lv_status lv_policy_load(struct lv_node *node, const char *text, 
  * malloc'd (caller frees). */
 LV_EXPORT enum lv_status lv_policy_list(struct lv_node *node, char **json) LV_WARN_UNUSED;
 
+/* ---- the consent ledger ---- */
+
+/* DPV consent statuses recorded as immutable events. */
+#define LV_CONSENT_GIVEN "ConsentGiven"
+#define LV_CONSENT_RENEWED "RenewedConsentGiven"
+#define LV_CONSENT_REFUSED "ConsentRefused"
+#define LV_CONSENT_WITHDRAWN "ConsentWithdrawn"
+#define LV_CONSENT_EXPIRED "ConsentExpired"
+
+#define LV_RECORD_ID_LEN 37
+#define LV_CONSENT_ERR_LEN 256
+
+/* Records learner @learner's decision on policy @policy_id (@version 0: the
+ * newest loaded version) made by @actor: a learner credential bound to
+ * @learner, a guardian credential bound to @learner, or an admin (CLI, with
+ * @on_behalf LV_ROLE_LEARNER or LV_ROLE_GUARDIAN saying who decided).  @give
+ * false records a refusal.  A grant binds to the policy's (id, version,
+ * SHA-256) and lasts consent_valid_days; a grant while one is live is a
+ * renewal.  Guardian rule: below the policy's guardian_below_age (an
+ * unknown birth date counts as below) only a guardian decides; at or above
+ * it only the learner.  The event and its audit entry commit together.
+ * LV_ERR_FORBIDDEN (with @err) when the actor may not decide,
+ * LV_ERR_NOT_FOUND for an unknown learner or policy. */
+LV_EXPORT enum lv_status lv_consent_decide(struct lv_node *node, const struct lv_principal *actor,
+					   enum lv_role on_behalf, const char *learner, const char *policy_id,
+					   uint32_t version, bool give, char record_id[LV_RECORD_ID_LEN],
+					   char err[LV_CONSENT_ERR_LEN]) LV_WARN_UNUSED;
+
+/* Withdraws the learner's consent to @policy_id (every version): effective
+ * for every later access.  Same actor rules as lv_consent_decide. */
+LV_EXPORT enum lv_status lv_consent_withdraw(struct lv_node *node, const struct lv_principal *actor,
+					     enum lv_role on_behalf, const char *learner, const char *policy_id,
+					     char record_id[LV_RECORD_ID_LEN],
+					     char err[LV_CONSENT_ERR_LEN]) LV_WARN_UNUSED;
+
+/* The learner's consent events (oldest first) and, per policy, the current
+ * status: {"events":[...], "status":{"<policy>":{"allowed","version","reason"}}}. */
+LV_EXPORT enum lv_status lv_consent_list(struct lv_node *node, const char *learner, int64_t now_ms,
+					 char **json) LV_WARN_UNUSED;
+
+/* Sets the learner's birth date (YYYY-MM-DD) for the guardian rule. */
+LV_EXPORT enum lv_status lv_learner_set_birth_date(struct lv_node *node, const char *learner,
+						   const char *date) LV_WARN_UNUSED;
+
+/* What an access would touch.  NULL arrays / has_op false: not asked. */
+struct lv_consent_scope {
+	bool has_op;
+	enum lv_policy_op op;
+	const char *const *verbs;
+	size_t nverbs;
+	const char *const *activity_types;
+	size_t ntypes;
+	const char *const *result_fields;
+	size_t nfields;
+};
+
+struct lv_consent_decision {
+	bool allow;
+	char reason[160];                 /* why, in plain words; never data */
+	char record_id[LV_RECORD_ID_LEN]; /* the grant relied on ("" on deny) */
+	uint32_t policy_version;
+	uint64_t audit_index;             /* the access entry written */
+};
+
+/* THE access check: every read of learner data for a purpose goes through
+ * here.  Default deny.  Allows only when the newest loaded version of
+ * @policy_id has a live grant from this learner (or their guardian, per
+ * the guardian rule as of @now_ms), not withdrawn, not expired, and the
+ * scope is inside the policy's data scope and operations.  In one node.db
+ * transaction it records an expiry it discovers and appends the audit
+ * entry (who, role, purpose, consent record, scope, @count, decision);
+ * if that write fails the answer is deny.  Returns LV_OK with *@out filled
+ * (allow or deny), or an error (then out->allow is false). */
+LV_EXPORT enum lv_status lv_access_authorize(struct lv_node *node, const struct lv_principal *who,
+					     const char *learner, const char *policy_id,
+					     const struct lv_consent_scope *scope, uint64_t count, int64_t now_ms,
+					     struct lv_consent_decision *out) LV_WARN_UNUSED;
+
 #ifdef __cplusplus
 }
 #endif

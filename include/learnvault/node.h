@@ -110,6 +110,7 @@ enum lv_role {
 	LV_ROLE_ANALYST = 3,
 	LV_ROLE_AUDITOR = 4,
 	LV_ROLE_ADMIN = 5,
+	LV_ROLE_GUARDIAN = 6, /* acts for one learner on consent (below a policy's age) */
 };
 
 LV_EXPORT const char *lv_role_str(enum lv_role r);
@@ -131,7 +132,7 @@ LV_EXPORT void lv_principal_clear(struct lv_principal *p);
 
 /* Issues a credential.  For LV_ROLE_PROVIDER the caller presents @id as the
  * Basic user and the secret as the password; every other role presents
- * "<id>.<secret>" as a bearer token.  @learner is required for
+ * "<id>.<secret>" as a bearer token.  @learner is required for LV_ROLE_GUARDIAN and
  * LV_ROLE_LEARNER (a pseudonym), NULL otherwise.  @purposes may be NULL.
  * *@secret receives the secret (sodium_malloc'd: release with
  * sodium_free); only its keyed hash is stored. */

@@ -67,5 +67,6 @@ enum MHD_Result reply_bytes(struct http_req *r, unsigned status, const char *con
 enum MHD_Result xapi_route(struct http_req *r);
 enum MHD_Result policies_route(struct http_req *r);
 enum MHD_Result audit_route(struct http_req *r);
+enum MHD_Result learner_route(struct http_req *r);
 
 #endif

@@ -322,6 +322,8 @@ static enum MHD_Result dispatch(struct http_req *r)
 		r->method = "GET";
 	if (strcmp(r->path, "/xapi") == 0 || strncmp(r->path, "/xapi/", 6) == 0)
 		return xapi_route(r);
+	if (strcmp(r->path, "/learner") == 0 || strncmp(r->path, "/learner/", 9) == 0)
+		return learner_route(r);
 	if (strncmp(r->path, "/audit/", 7) == 0)
 		return audit_route(r);
 	if (strcmp(r->path, "/policies") == 0)

@@ -11,7 +11,7 @@
 #define SECRET_BYTES 32
 #define HASH_LEN 32
 
-static const char *const ROLE_NAMES[] = {"none", "provider", "learner", "analyst", "auditor", "admin"};
+static const char *const ROLE_NAMES[] = {"none", "provider", "learner", "analyst", "auditor", "admin", "guardian"};
 
 const char *lv_role_str(enum lv_role r)
 {
@@ -69,7 +69,8 @@ enum lv_status lv_credential_add(struct lv_node *n, enum lv_role role, const cha
 	cJSON *arr = NULL;
 	id[0] = '\0';
 	*secret = NULL;
-	if (role == LV_ROLE_NONE || (role == LV_ROLE_LEARNER) != (learner != NULL) ||
+	bool bound = role == LV_ROLE_LEARNER || role == LV_ROLE_GUARDIAN;
+	if (role == LV_ROLE_NONE || bound != (learner != NULL) ||
 	    npurposes > LV_MAX_PURPOSES || (label && strlen(label) > 200))
 		return LV_ERR_INVALID;
 	arr = cJSON_CreateArray();

@@ -36,7 +36,14 @@ static const char NODE_SCHEMA_ADDITIONS[] =
 	/* The audit log: entry text is the Merkle leaf data. */
 	"CREATE TABLE IF NOT EXISTS audit_log(idx INTEGER PRIMARY KEY, entry TEXT NOT NULL,"
 	" leaf BLOB NOT NULL);"
-	"CREATE TABLE IF NOT EXISTS audit_checkpoints(size INTEGER PRIMARY KEY, note TEXT NOT NULL);";
+	"CREATE TABLE IF NOT EXISTS audit_checkpoints(size INTEGER PRIMARY KEY, note TEXT NOT NULL);"
+	"CREATE TABLE IF NOT EXISTS learner_info(pseudonym TEXT PRIMARY KEY, birth_date TEXT) WITHOUT ROWID;"
+	/* The consent ledger: immutable events, newest last per learner. */
+	"CREATE TABLE IF NOT EXISTS consent_events(seq INTEGER PRIMARY KEY, record_id TEXT NOT NULL UNIQUE,"
+	" learner TEXT NOT NULL, policy_id TEXT NOT NULL, policy_version INTEGER NOT NULL,"
+	" policy_sha256 TEXT NOT NULL, event TEXT NOT NULL, actor_role TEXT NOT NULL, actor TEXT NOT NULL,"
+	" time INTEGER NOT NULL, valid_until INTEGER, supersedes TEXT);"
+	"CREATE INDEX IF NOT EXISTS consent_events_learner ON consent_events(learner, policy_id, seq);";
 
 /* A learner's vault: everything that is the learner's own. */
 static const char VAULT_SCHEMA[] =
