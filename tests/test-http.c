@@ -8,6 +8,8 @@
 #include <sodium.h>
 
 #include "harness.h"
+#include "learnvault/audit.h"
+#include "learnvault/auditlog.h"
 #include "learnvault/consent.h"
 #include "util/util.h"
 #include "http-client.h"
@@ -1191,6 +1193,109 @@ START_TEST(learner_consents)
 }
 END_TEST
 
+START_TEST(learner_door)
+{
+	/* Five statements for one learner from the provider, one for another. */
+	char ids[5][37];
+	for (int i = 0; i < 5; i++) {
+		uuid(ids[i]);
+		cJSON_Delete(post_ok(stmt(ids[i], "lee", "completed", "door")));
+	}
+	char other_id[37];
+	uuid(other_id);
+	cJSON_Delete(post_ok(stmt(other_id, "max", "completed", "door")));
+	char lee[LV_PSEUDONYM_LEN], max[LV_PSEUDONYM_LEN], tl[160], tm[160];
+	bool created;
+	ck_assert_int_eq(lv_learner_enrol(F.node, "{\"mbox\":\"mailto:lee@example.com\"}", lee, &created), LV_OK);
+	ck_assert(!created);
+	ck_assert_int_eq(lv_learner_enrol(F.node, "{\"mbox\":\"mailto:max@example.com\"}", max, &created), LV_OK);
+	token_for(LV_ROLE_LEARNER, lee, tl, sizeof tl);
+	token_for(LV_ROLE_LEARNER, max, tm, sizeof tm);
+	/* Own statements, paged; each page logged before it is sent. */
+	struct hc_resp r = {0};
+	char path[256] = "/learner/statements?limit=2";
+	int seen = 0, pages = 0;
+	while (path[0] && pages < 10) {
+		ck_assert_int_eq(learner_call(tl, "GET", path, NULL, &r), 200);
+		cJSON *j = body_json(&r);
+		const cJSON *st;
+		cJSON_ArrayForEach(st, cJSON_GetObjectItem(j, "statements")) {
+			ck_assert_str_eq(str_at(st, "id", NULL), ids[seen]);
+			seen++;
+		}
+		snprintf(path, sizeof path, "%s", cJSON_GetObjectItem(j, "more")->valuestring);
+		cJSON_Delete(j);
+		hc_resp_free(&r);
+		pages++;
+	}
+	ck_assert_int_eq(seen, 5);
+	ck_assert_int_eq(pages, 3);
+	/* The other learner sees only their own. */
+	ck_assert_int_eq(learner_call(tm, "GET", "/learner/statements", NULL, &r), 200);
+	cJSON *j = body_json(&r);
+	ck_assert_int_eq(cJSON_GetArraySize(cJSON_GetObjectItem(j, "statements")), 1);
+	ck_assert_str_eq(str_at(cJSON_GetArrayItem(cJSON_GetObjectItem(j, "statements"), 0), "id", NULL), other_id);
+	cJSON_Delete(j);
+	hc_resp_free(&r);
+	/* Access report: enrolment and the three reads, each provable. */
+	ck_assert_int_eq(learner_call(tl, "GET", "/learner/access-report", NULL, &r), 200);
+	j = body_json(&r);
+	const char *note = cJSON_GetObjectItem(j, "checkpoint")->valuestring;
+	char *vkey = NULL;
+	struct lv_checkpoint cp;
+	ck_assert_int_eq(lv_audit_vkey(F.node, &vkey), LV_OK);
+	ck_assert_int_eq(lv_checkpoint_open(note, strlen(note), vkey, NULL, &cp), LV_OK);
+	free(vkey);
+	int reads = 0, n = 0;
+	const cJSON *e;
+	cJSON_ArrayForEach(e, cJSON_GetObjectItem(j, "entries")) {
+		const char *text = cJSON_GetObjectItem(e, "entry")->valuestring;
+		ck_assert_ptr_nonnull(strstr(text, lee));
+		ck_assert_ptr_null(strstr(text, "lee@example.com"));
+		reads += strstr(text, "\"what\":\"statements\"") != NULL;
+		struct lv_merkle_proof pr = {0};
+		const cJSON *h;
+		size_t blen;
+		cJSON_ArrayForEach(h, cJSON_GetObjectItem(e, "proof"))
+			ck_assert_int_eq(sodium_base642bin(pr.hash[pr.len++], 32, h->valuestring, strlen(h->valuestring), NULL,
+							   &blen, NULL, sodium_base64_VARIANT_ORIGINAL), 0);
+		unsigned char leaf[32];
+		lv_merkle_hash_leaf(text, strlen(text), leaf);
+		ck_assert_int_eq(lv_merkle_verify_inclusion((uint64_t)cJSON_GetObjectItem(e, "index")->valuedouble, cp.size,
+							    leaf, &pr, cp.root), LV_OK);
+		n++;
+	}
+	ck_assert_int_eq(reads, 3);
+	ck_assert_int_ge(n, 4);
+	cJSON_Delete(j);
+	hc_resp_free(&r);
+	/* Export: one document with statements, consents and the report. */
+	ck_assert_int_eq(learner_call(tl, "GET", "/learner/export", NULL, &r), 200);
+	j = body_json(&r);
+	ck_assert_int_eq(cJSON_GetArraySize(cJSON_GetObjectItem(j, "statements")), 5);
+	ck_assert_ptr_nonnull(cJSON_GetObjectItem(cJSON_GetObjectItem(j, "consents"), "events"));
+	ck_assert_ptr_nonnull(cJSON_GetObjectItem(cJSON_GetObjectItem(j, "access_report"), "checkpoint"));
+	cJSON_Delete(j);
+	hc_resp_free(&r);
+	/* Providers and analysts never reach the learner's door. */
+	ck_assert_int_eq(call("GET", "/learner/statements", NULL, &r), 403);
+	hc_resp_free(&r);
+	char ta[160];
+	token_for(LV_ROLE_ANALYST, NULL, ta, sizeof ta);
+	ck_assert_int_eq(learner_call(ta, "GET", "/learner/export", NULL, &r), 403);
+	hc_resp_free(&r);
+	/* Erasure by the learner: gone, and the token with it. */
+	ck_assert_int_eq(learner_call(tl, "DELETE", "/learner", NULL, &r), 200);
+	hc_resp_free(&r);
+	ck_assert_int_eq(learner_call(tl, "GET", "/learner/statements", NULL, &r), 401);
+	hc_resp_free(&r);
+	cJSON *got = NULL;
+	ck_assert_int_eq(get_by_id(ids[0], false, &got), 404);
+	ck_assert_int_eq(learner_call(tm, "GET", "/learner/statements", NULL, &r), 200);
+	hc_resp_free(&r);
+}
+END_TEST
+
 static TCase *tcase(Suite *s, const char *name, void (*setup_fn)(void))
 {
 	TCase *tc = tcase_create(name);
@@ -1212,6 +1317,7 @@ Suite *lv_test_suite(void)
 	tcase_add_test(tc, query_paging);
 	tc = tcase(s, "learner", setup);
 	tcase_add_test(tc, learner_consents);
+	tcase_add_test(tc, learner_door);
 	tc = tcase(s, "audit", setup);
 	tcase_add_test(tc, auditor_door);
 	tc = tcase(s, "policies", setup);

@@ -85,6 +85,14 @@ LV_EXPORT enum lv_status lv_statement_attachments(struct lv_node *node, const cJ
 						  struct lv_attachment **out, size_t *n) LV_WARN_UNUSED;
 LV_EXPORT void lv_attachments_free(struct lv_attachment *a, size_t n);
 
+/* Learner @learner's own statements (all providers, voided ones included),
+ * in stored order after cursor @after_seq, at most @limit (0: the server
+ * maximum).  *@result is a JSON array (caller deletes); *@next_seq the
+ * cursor of the next page, 0 when none.  For the learner's door only: the
+ * caller must have recorded the access (lv_audit_self_access). */
+LV_EXPORT enum lv_status lv_learner_statements(struct lv_node *node, const char *learner, int64_t after_seq,
+					       unsigned limit, cJSON **result, int64_t *next_seq) LV_WARN_UNUSED;
+
 /* The time up to which every acknowledged statement is visible (ms). */
 LV_EXPORT int64_t lv_statements_consistent_through(struct lv_node *node);
 

@@ -1,10 +1,13 @@
 /* The learner's door (learner or guardian token, own learner only):
  * /learner/consents (GET, POST), /learner/consents/{policy} (DELETE). */
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "http.h"
+#include "learnvault/auditlog.h"
 #include "learnvault/consent.h"
+#include "learnvault/statements.h"
 #include "util/util.h"
 
 static enum MHD_Result consents_post(struct http_req *r)
@@ -45,6 +48,81 @@ out:
 	return ret;
 }
 
+/* Own statements, one page.  The access is logged before anything is sent;
+ * if the log entry cannot be written nothing is sent. */
+static enum MHD_Result statements_get(struct http_req *r)
+{
+	const char *l = req_param(r, "limit"), *c = req_param(r, "cursor");
+	char *end = NULL;
+	long long limit = 0, cursor = 0;
+	if ((l && (limit = strtoll(l, &end, 10), !*l || *end || limit < 0)) ||
+	    (c && (cursor = strtoll(c, &end, 10), !*c || *end || cursor < 0)))
+		return reply_error(r, 400, "invalid", "limit and cursor are non-negative integers");
+	cJSON *arr = NULL;
+	int64_t next = 0;
+	enum lv_status st = lv_learner_statements(r->node, r->who.learner, cursor,
+						  limit > LV_QUERY_MAX_LIMIT ? LV_QUERY_MAX_LIMIT : (unsigned)limit, &arr, &next);
+	if (st == LV_OK)
+		st = lv_audit_self_access(r->node, &r->who, r->who.learner, "statements",
+					  (uint64_t)cJSON_GetArraySize(arr));
+	if (st != LV_OK) {
+		cJSON_Delete(arr);
+		return reply_status(r, st, "could not read or log the access");
+	}
+	cJSON *o = cJSON_CreateObject();
+	cJSON_AddItemToObject(o, "statements", arr);
+	char more[96] = "";
+	if (next && limit)
+		snprintf(more, sizeof more, "/learner/statements?cursor=%lld&limit=%lld", (long long)next, limit);
+	else if (next)
+		snprintf(more, sizeof more, "/learner/statements?cursor=%lld", (long long)next);
+	cJSON_AddStringToObject(o, "more", more);
+	return reply_json(r, 200, o, NULL);
+}
+
+/* Everything about the learner in one document: statements (all pages),
+ * consent history, access report. */
+static enum MHD_Result export_get(struct http_req *r)
+{
+	cJSON *all = cJSON_CreateArray(), *page = NULL, *report = NULL, *consents = NULL;
+	char *json = NULL;
+	int64_t cursor = 0, next = 0;
+	enum lv_status st;
+	do {
+		st = lv_learner_statements(r->node, r->who.learner, cursor, 0, &page, &next);
+		if (st != LV_OK)
+			break;
+		cJSON *it;
+		while ((it = cJSON_DetachItemFromArray(page, 0)))
+			cJSON_AddItemToArray(all, it);
+		cJSON_Delete(page);
+		page = NULL;
+		cursor = next;
+	} while (next);
+	if (st == LV_OK)
+		st = lv_consent_list(r->node, r->who.learner, util_now_ms(), &json);
+	if (st == LV_OK)
+		consents = util_json_parse(json, strlen(json));
+	if (st == LV_OK)
+		st = lv_audit_self_access(r->node, &r->who, r->who.learner, "export", (uint64_t)cJSON_GetArraySize(all));
+	if (st == LV_OK)
+		st = lv_audit_report(r->node, r->who.learner, &report);
+	free(json);
+	if (st != LV_OK) {
+		cJSON_Delete(all);
+		cJSON_Delete(consents);
+		return reply_status(r, st, "could not assemble or log the export");
+	}
+	cJSON *o = cJSON_CreateObject();
+	cJSON_AddStringToObject(o, "format", "learnvault-learner-export");
+	cJSON_AddNumberToObject(o, "version", 1);
+	cJSON_AddStringToObject(o, "learner", r->who.learner);
+	cJSON_AddItemToObject(o, "statements", all);
+	cJSON_AddItemToObject(o, "consents", consents ? consents : cJSON_CreateNull());
+	cJSON_AddItemToObject(o, "access_report", report);
+	return reply_json(r, 200, o, "Content-Disposition", "attachment; filename=\"learnvault-export.json\"", NULL);
+}
+
 enum MHD_Result learner_route(struct http_req *r)
 {
 	const char *p = r->path + 8; /* after "/learner" */
@@ -64,6 +142,28 @@ enum MHD_Result learner_route(struct http_req *r)
 		enum MHD_Result ret = reply_bytes(r, 200, "application/json", json, strlen(json), NULL);
 		free(json);
 		return ret;
+	}
+	if (strcmp(p, "/statements") == 0 && strcmp(r->method, "GET") == 0)
+		return statements_get(r);
+	if (strcmp(p, "/export") == 0 && strcmp(r->method, "GET") == 0)
+		return export_get(r);
+	if (strcmp(p, "/access-report") == 0 && strcmp(r->method, "GET") == 0) {
+		cJSON *rep = NULL;
+		enum lv_status st = lv_audit_report(r->node, r->who.learner, &rep);
+		return st == LV_OK ? reply_json(r, 200, rep, NULL) : reply_status(r, st, NULL);
+	}
+	if (p[0] == '\0' && strcmp(r->method, "DELETE") == 0) {
+		/* Erasure, asked by the learner (or their guardian). */
+		char learner[LV_PSEUDONYM_LEN];
+		memcpy(learner, r->who.learner, sizeof learner);
+		enum lv_status st = lv_learner_erase(r->node, learner);
+		if (st != LV_OK)
+			return reply_status(r, st, NULL);
+		cJSON *o = cJSON_CreateObject();
+		cJSON_AddStringToObject(o, "erased", learner);
+		cJSON_AddStringToObject(o, "note", "vault key destroyed and vault deleted; old backups of the node index "
+						   "hold the wrapped key until the next key rotation");
+		return reply_json(r, 200, o, NULL);
 	}
 	if (strncmp(p, "/consents/", 10) == 0 && p[10]) {
 		if (strcmp(r->method, "DELETE") != 0)

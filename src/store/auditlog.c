@@ -104,17 +104,25 @@ enum lv_status auditlog_append_locked(struct lv_node *n, cJSON *entry)
 		it = next;
 	}
 	cJSON_Delete(entry);
+	const cJSON *sj = cJSON_GetObjectItemCaseSensitive(full, "learner");
+	char subject[LV_PSEUDONYM_LEN] = "";
+	if (cJSON_IsString(sj))
+		snprintf(subject, sizeof subject, "%s", sj->valuestring);
 	text = cJSON_PrintUnformatted(full);
 	cJSON_Delete(full);
 	if (!text)
 		return LV_ERR_NOMEM;
 	unsigned char leaf[LV_MERKLE_HASH_LEN];
 	lv_merkle_hash_leaf(text, strlen(text), leaf);
-	st = db_status(sqlite3_prepare_v2(n->db, "INSERT INTO audit_log(idx, entry, leaf) VALUES(?, ?, ?)", -1, &s, NULL));
+	st = db_status(sqlite3_prepare_v2(n->db, "INSERT INTO audit_log(idx, entry, leaf, subject) VALUES(?, ?, ?, ?)",
+					  -1, &s, NULL));
 	if (st == LV_OK) {
 		sqlite3_bind_int64(s, 1, (sqlite3_int64)index);
 		sqlite3_bind_text(s, 2, text, -1, SQLITE_STATIC);
 		sqlite3_bind_blob(s, 3, leaf, sizeof leaf, SQLITE_STATIC);
+		/* Indexed by learner pseudonym, for the learner's access report. */
+		if (subject[0])
+			sqlite3_bind_text(s, 4, subject, -1, SQLITE_TRANSIENT);
 		st = db_status(sqlite3_step(s));
 	}
 	sqlite3_finalize(s);
@@ -344,5 +352,83 @@ enum lv_status lv_audit_export(struct lv_node *n, char **json)
 	cJSON_Delete(o);
 	free(note);
 	free(vkey);
+	return st;
+}
+
+enum lv_status auditlog_self_access_locked(struct lv_node *n, const struct lv_principal *who, const char *learner,
+					   const char *what, uint64_t count)
+{
+	cJSON *e = cJSON_CreateObject();
+	cJSON_AddStringToObject(e, "type", "access");
+	cJSON_AddStringToObject(e, "decision", "allow");
+	cJSON_AddStringToObject(e, "role", lv_role_str(who->role));
+	cJSON_AddStringToObject(e, "actor", who->id);
+	/* The right of access needs no consent: no purpose policy applies. */
+	cJSON_AddStringToObject(e, "purpose", "learner-right-of-access");
+	cJSON_AddStringToObject(e, "learner", learner);
+	cJSON_AddStringToObject(e, "what", what);
+	cJSON_AddNumberToObject(e, "count", (double)count);
+	return auditlog_append_locked(n, e);
+}
+
+enum lv_status lv_audit_self_access(struct lv_node *n, const struct lv_principal *who, const char *learner,
+				    const char *what, uint64_t count)
+{
+	pthread_mutex_lock(&n->lock);
+	enum lv_status st = db_exec(n->db, "BEGIN IMMEDIATE;");
+	if (st == LV_OK) {
+		st = auditlog_self_access_locked(n, who, learner, what, count);
+		if (st == LV_OK)
+			st = db_exec(n->db, "COMMIT;");
+		if (st != LV_OK && db_exec(n->db, "ROLLBACK;") != LV_OK) { /* nothing more */ }
+		auditlog_tx_done(n, st == LV_OK);
+	}
+	pthread_mutex_unlock(&n->lock);
+	return st;
+}
+
+enum lv_status lv_audit_report(struct lv_node *n, const char *learner, cJSON **out)
+{
+	*out = NULL;
+	char *note = NULL;
+	sqlite3_stmt *s = NULL;
+	cJSON *o = NULL;
+	pthread_mutex_lock(&n->lock);
+	/* Proofs are against a checkpoint the node has signed. */
+	enum lv_status st = checkpoint_locked(n, &note);
+	uint64_t size = lv_merkle_size(n->audit);
+	if (st == LV_OK) {
+		o = cJSON_CreateObject();
+		cJSON_AddStringToObject(o, "learner", learner);
+		cJSON_AddStringToObject(o, "checkpoint", note);
+		cJSON *arr = cJSON_AddArrayToObject(o, "entries");
+		st = db_status(sqlite3_prepare_v2(n->db, "SELECT idx, entry FROM audit_log WHERE subject = ? ORDER BY idx",
+						  -1, &s, NULL));
+		int rc = SQLITE_DONE;
+		if (st == LV_OK) {
+			sqlite3_bind_text(s, 1, learner, -1, SQLITE_STATIC);
+			while (st == LV_OK && (rc = sqlite3_step(s)) == SQLITE_ROW) {
+				uint64_t idx = (uint64_t)sqlite3_column_int64(s, 0);
+				struct lv_merkle_proof p;
+				if (idx >= size)
+					continue;
+				st = lv_merkle_inclusion_proof(n->audit, idx, size, &p);
+				cJSON *e = cJSON_CreateObject();
+				cJSON_AddNumberToObject(e, "index", (double)idx);
+				cJSON_AddStringToObject(e, "entry", (const char *)sqlite3_column_text(s, 1));
+				cJSON_AddItemToObject(e, "proof", proof_json(&p));
+				cJSON_AddItemToArray(arr, e);
+			}
+			if (st == LV_OK && rc != SQLITE_DONE)
+				st = db_status(rc);
+		}
+	}
+	sqlite3_finalize(s);
+	pthread_mutex_unlock(&n->lock);
+	free(note);
+	if (st == LV_OK)
+		*out = o;
+	else
+		cJSON_Delete(o);
 	return st;
 }

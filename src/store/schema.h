@@ -35,7 +35,8 @@ static const char NODE_SCHEMA_ADDITIONS[] =
 	" PRIMARY KEY(id, version)) WITHOUT ROWID;"
 	/* The audit log: entry text is the Merkle leaf data. */
 	"CREATE TABLE IF NOT EXISTS audit_log(idx INTEGER PRIMARY KEY, entry TEXT NOT NULL,"
-	" leaf BLOB NOT NULL);"
+	" leaf BLOB NOT NULL, subject TEXT);"
+	"CREATE INDEX IF NOT EXISTS audit_log_subject ON audit_log(subject, idx) WHERE subject IS NOT NULL;"
 	"CREATE TABLE IF NOT EXISTS audit_checkpoints(size INTEGER PRIMARY KEY, note TEXT NOT NULL);"
 	"CREATE TABLE IF NOT EXISTS learner_info(pseudonym TEXT PRIMARY KEY, birth_date TEXT) WITHOUT ROWID;"
 	/* The consent ledger: immutable events, newest last per learner. */

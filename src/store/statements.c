@@ -800,3 +800,49 @@ enum lv_status lv_activity_get(struct lv_node *n, const char *activity_id, cJSON
 	pthread_mutex_unlock(&n->lock);
 	return st;
 }
+
+enum lv_status lv_learner_statements(struct lv_node *n, const char *learner, int64_t after_seq, unsigned limit,
+				     cJSON **result, int64_t *next_seq)
+{
+	*result = NULL;
+	*next_seq = 0;
+	sqlite3_stmt *s = NULL;
+	cJSON *arr = cJSON_CreateArray();
+	if (limit == 0 || limit > LV_QUERY_MAX_LIMIT)
+		limit = LV_QUERY_MAX_LIMIT;
+	pthread_mutex_lock(&n->lock);
+	/* Through the index: only committed statements, in stored order. */
+	enum lv_status st = sql_prepare(n->db, "SELECT seq FROM statements WHERE learner = ? AND seq > ? ORDER BY seq LIMIT ?", &s);
+	if (st == LV_OK) {
+		sqlite3_bind_text(s, 1, learner, -1, SQLITE_STATIC);
+		sqlite3_bind_int64(s, 2, after_seq);
+		sqlite3_bind_int64(s, 3, (sqlite3_int64)limit + 1);
+		unsigned got = 0;
+		int rc;
+		int64_t last = 0;
+		while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
+			if (got == limit) {
+				*next_seq = last;
+				break;
+			}
+			cJSON *body = NULL;
+			last = sqlite3_column_int64(s, 0);
+			st = vault_body(n, learner, last, &body);
+			if (st != LV_OK)
+				break;
+			cJSON_AddItemToArray(arr, body);
+			got++;
+		}
+		if (st == LV_OK && rc != SQLITE_ROW && rc != SQLITE_DONE)
+			st = db_status(rc);
+	}
+	sqlite3_finalize(s);
+	pthread_mutex_unlock(&n->lock);
+	if (st == LV_OK) {
+		*result = arr;
+	} else {
+		*next_seq = 0;
+		cJSON_Delete(arr);
+	}
+	return st;
+}
