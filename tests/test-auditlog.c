@@ -260,6 +260,76 @@ START_TEST(node_refuses_to_sign_a_rewritten_history)
 }
 END_TEST
 
+/* A correctly signed export of @entries (origin "test.example/log"). */
+static char *signed_export(const char *const *entries, size_t n, char **vk)
+{
+	unsigned char pk[32], sk[64];
+	crypto_sign_keypair(pk, sk);
+	ck_assert_int_eq(lv_note_vkey("test.example/log", pk, vk), LV_OK);
+	unsigned char *leaves = malloc(n * 32);
+	for (size_t i = 0; i < n; i++)
+		lv_merkle_hash_leaf(entries[i], strlen(entries[i]), leaves + 32 * i);
+	struct lv_merkle *m = NULL;
+	unsigned char root[32];
+	ck_assert_int_eq(lv_merkle_create_from_leaves(leaves, n, &m), LV_OK);
+	ck_assert_int_eq(lv_merkle_root_at(m, n, root), LV_OK);
+	char *note = NULL;
+	size_t nl;
+	ck_assert_int_eq(lv_checkpoint_sign("test.example/log", n, root, sk, &note, &nl), LV_OK);
+	cJSON *doc = cJSON_CreateObject();
+	cJSON_AddStringToObject(doc, "format", "learnvault-audit-log");
+	cJSON_AddNumberToObject(doc, "version", 1);
+	cJSON_AddStringToObject(doc, "checkpoint", note);
+	cJSON *arr = cJSON_AddArrayToObject(doc, "entries");
+	for (size_t i = 0; i < n; i++)
+		cJSON_AddItemToArray(arr, cJSON_CreateString(entries[i]));
+	char *out = cJSON_Print(doc);
+	cJSON_Delete(doc);
+	free(note);
+	free(leaves);
+	lv_merkle_destroy(m);
+	sodium_memzero(sk, sizeof sk);
+	return out;
+}
+
+#define GRANT "{\"index\":0,\"time\":\"2026-01-01T00:00:00.000Z\",\"type\":\"consent\",\"event\":\"ConsentGiven\"," \
+	"\"record_id\":\"r1\",\"learner\":\"L\",\"policy\":\"p\",\"policy_version\":1,\"valid_until\":\"2027-01-01T00:00:00.000Z\"}"
+#define WITHDRAW "{\"index\":1,\"time\":\"2026-02-01T00:00:00.000Z\",\"type\":\"consent\",\"event\":\"ConsentWithdrawn\"," \
+	"\"record_id\":\"r2\",\"learner\":\"L\",\"policy\":\"p\",\"policy_version\":1}"
+#define ACCESS(i, when) "{\"index\":" #i ",\"time\":\"" when "\",\"type\":\"access\",\"decision\":\"allow\"," \
+	"\"purpose\":\"p\",\"policy_version\":1,\"consent_record\":\"r1\",\"learner\":\"L\",\"count\":1}"
+
+START_TEST(consent_compliance_is_checked)
+{
+	char *vk = NULL, error[256];
+	/* Access while the grant is live: compliant. */
+	const char *good[] = {GRANT, ACCESS(1, "2026-01-15T00:00:00.000Z")};
+	char *json = signed_export(good, 2, &vk);
+	ck_assert_int_eq(verify(json, vk, NULL, error, sizeof error), LV_OK);
+	free(json);
+	free(vk);
+	/* Access after a withdrawal, signed and self-consistent: caught. */
+	const char *after_withdrawal[] = {GRANT, WITHDRAW, ACCESS(2, "2026-02-15T00:00:00.000Z")};
+	json = signed_export(after_withdrawal, 3, &vk);
+	ck_assert_int_eq(verify(json, vk, NULL, error, sizeof error), LV_ERR_CRYPTO);
+	ck_assert_ptr_nonnull(strstr(error, "without a live grant"));
+	free(json);
+	free(vk);
+	/* Access after expiry: caught. */
+	const char *expired[] = {GRANT, ACCESS(1, "2027-03-01T00:00:00.000Z")};
+	json = signed_export(expired, 2, &vk);
+	ck_assert_int_eq(verify(json, vk, NULL, NULL, 0), LV_ERR_CRYPTO);
+	free(json);
+	free(vk);
+	/* Access with no grant at all: caught. */
+	const char *none[] = {ACCESS(0, "2026-01-15T00:00:00.000Z")};
+	json = signed_export(none, 1, &vk);
+	ck_assert_int_eq(verify(json, vk, NULL, NULL, 0), LV_ERR_CRYPTO);
+	free(json);
+	free(vk);
+}
+END_TEST
+
 Suite *lv_test_suite(void)
 {
 	Suite *s = suite_create("auditlog");
@@ -271,6 +341,9 @@ Suite *lv_test_suite(void)
 	tcase_add_test(tc, tampering_is_detected);
 	tcase_add_test(tc, rollback_and_fork_against_a_previous_checkpoint);
 	tcase_add_test(tc, node_refuses_to_sign_a_rewritten_history);
+	suite_add_tcase(s, tc);
+	tc = tcase_create("compliance");
+	tcase_add_test(tc, consent_compliance_is_checked);
 	suite_add_tcase(s, tc);
 	return s;
 }

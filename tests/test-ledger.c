@@ -211,6 +211,26 @@ START_TEST(every_check_is_audited_and_fails_closed)
 }
 END_TEST
 
+START_TEST(real_export_is_compliant)
+{
+	char rid[LV_RECORD_ID_LEN], err[LV_CONSENT_ERR_LEN];
+	ck_assert_int_eq(lv_learner_set_birth_date(node, learner, "2001-01-01"), LV_OK);
+	ck_assert_int_eq(lv_consent_decide(node, &self, LV_ROLE_NONE, learner, "course-improvement", 0, true, rid, err), LV_OK);
+	ck_assert(allowed("course-improvement", NULL, util_now_ms(), NULL, 0));
+	ck_assert_int_eq(lv_consent_withdraw(node, &self, LV_ROLE_NONE, learner, "course-improvement", rid, err), LV_OK);
+	ck_assert(!allowed("course-improvement", NULL, util_now_ms(), NULL, 0));
+	char *json = NULL, *vkey = NULL, *report = NULL;
+	ck_assert_int_eq(lv_audit_export(node, &json), LV_OK);
+	ck_assert_int_eq(lv_audit_vkey(node, &vkey), LV_OK);
+	ck_assert_int_eq(lv_audit_verify_export(json, strlen(json), vkey, NULL, &report), LV_OK);
+	ck_assert_ptr_nonnull(strstr(report, "\"access_entries\":2"));
+	ck_assert_ptr_nonnull(strstr(report, "\"access_checked_against_consent\":1"));
+	free(json);
+	free(vkey);
+	free(report);
+}
+END_TEST
+
 Suite *lv_test_suite(void)
 {
 	Suite *s = suite_create("ledger");
@@ -222,6 +242,7 @@ Suite *lv_test_suite(void)
 	tcase_add_test(tc, guardian_rule);
 	tcase_add_test(tc, expiry_and_scope);
 	tcase_add_test(tc, every_check_is_audited_and_fails_closed);
+	tcase_add_test(tc, real_export_is_compliant);
 	suite_add_tcase(s, tc);
 	return s;
 }
