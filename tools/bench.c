@@ -5,11 +5,14 @@
 #include "cli.h"
 
 int bench_ingest(int argc, char **argv);
+int bench_audit(int argc, char **argv);
 
 int cmd_bench(int argc, char **argv)
 {
 	if (argc >= 2 && strcmp(argv[1], "ingest") == 0)
 		return bench_ingest(argc - 1, argv + 1);
-	return cli_fail("bench: areas: ingest");
+	if (argc >= 2 && strcmp(argv[1], "audit") == 0)
+		return bench_audit(argc - 1, argv + 1);
+	return cli_fail("bench: areas: ingest, audit");
 }
 

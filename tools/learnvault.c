@@ -94,7 +94,7 @@ static void usage(void)
 	      "  audit verify --log FILE --key VKEY|FILE [--previous CHECKPOINT_FILE]\n"
 	      "  erase --data DIR --learner PSEUDONYM\n"
 	      "  key rotate --data DIR [--passphrase-file F] [--new-passphrase-file G]\n"
-	      "  bench ingest [--statements N] [--learners N]\n"
+	      "  bench ingest [--statements N] [--learners N] | bench audit [--entries N]\n"
 	      "  demo-seed --data DIR --examples DIR\n", stderr);
 }
 

@@ -13,6 +13,63 @@
 
 #define EXPORT_MAX ((size_t)1 << 30)
 
+/* The latest consent event per (learner, policy), in an open-addressing
+ * table: the replay looks one up per access entry. */
+struct grant {
+	char key[160];         /* "<learner>|<policy>"; "" = empty slot */
+	bool live_kind;        /* ConsentGiven / RenewedConsentGiven */
+	char record_id[64];
+	double version;
+	int64_t valid_until;   /* 0: none */
+};
+
+struct grants {
+	struct grant *slots;
+	size_t cap, used;
+};
+
+static size_t fnv(const char *s)
+{
+	size_t h = 14695981039346656037ull;
+	for (; *s; s++)
+		h = (h ^ (unsigned char)*s) * 1099511628211ull;
+	return h;
+}
+
+static struct grant *grants_slot(struct grants *g, const char *key, bool insert)
+{
+	if (insert && (g->used + 1) * 2 > g->cap) {
+		size_t ncap = g->cap ? g->cap * 2 : 1024;
+		struct grant *ns = calloc(ncap, sizeof *ns);
+		if (!ns)
+			return NULL;
+		for (size_t i = 0; i < g->cap; i++) {
+			if (!g->slots[i].key[0])
+				continue;
+			size_t j = fnv(g->slots[i].key) % ncap;
+			while (ns[j].key[0])
+				j = (j + 1) % ncap;
+			ns[j] = g->slots[i];
+		}
+		free(g->slots);
+		g->slots = ns;
+		g->cap = ncap;
+	}
+	if (!g->cap)
+		return NULL;
+	size_t j = fnv(key) % g->cap;
+	while (g->slots[j].key[0]) {
+		if (strcmp(g->slots[j].key, key) == 0)
+			return &g->slots[j];
+		j = (j + 1) % g->cap;
+	}
+	if (!insert)
+		return NULL;
+	snprintf(g->slots[j].key, sizeof g->slots[j].key, "%s", key);
+	g->used++;
+	return &g->slots[j];
+}
+
 /* Sets the report's verdict; returns @st. */
 static enum lv_status fail(cJSON *rep, enum lv_status st, const char *error, long long entry)
 {
@@ -21,6 +78,60 @@ static enum lv_status fail(cJSON *rep, enum lv_status st, const char *error, lon
 	if (entry >= 0)
 		cJSON_AddNumberToObject(rep, "entry", (double)entry);
 	return st;
+}
+
+/* Consent compliance, one entry at a time in log order: consent events
+ * update the learner's latest decision per purpose; an allowed purpose
+ * access must name that decision, a grant for the same version, live at
+ * the access's time.  The first violation's index goes to *@bad. */
+static void replay(const cJSON *ej, struct grants *g, uint64_t *access, uint64_t *checked, long long *bad,
+		   uint64_t i)
+{
+	const char *type = cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(ej, "type"));
+	const char *learner = cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(ej, "learner"));
+	char key[160];
+	if (!type || !learner)
+		return;
+	if (strcmp(type, "consent") == 0) {
+		const char *pol = cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(ej, "policy"));
+		const char *ev = cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(ej, "event"));
+		const char *rec = cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(ej, "record_id"));
+		const char *until = cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(ej, "valid_until"));
+		const cJSON *ver = cJSON_GetObjectItemCaseSensitive(ej, "policy_version");
+		snprintf(key, sizeof key, "%s|%s", learner, pol ? pol : "");
+		struct grant *gr = grants_slot(g, key, true);
+		if (!gr) {
+			if (*bad < 0)
+				*bad = (long long)i; /* out of memory: cannot vouch */
+			return;
+		}
+		gr->live_kind = ev && (strcmp(ev, "ConsentGiven") == 0 || strcmp(ev, "RenewedConsentGiven") == 0);
+		snprintf(gr->record_id, sizeof gr->record_id, "%s", rec ? rec : "");
+		gr->version = cJSON_IsNumber(ver) ? ver->valuedouble : -1;
+		gr->valid_until = 0;
+		if (until && !util_time_parse(until, &gr->valid_until))
+			gr->valid_until = 0;
+		return;
+	}
+	if (strcmp(type, "access") != 0)
+		return;
+	(*access)++;
+	const char *decision = cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(ej, "decision"));
+	const char *purpose = cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(ej, "purpose"));
+	/* Reads by the learner themselves need no consent. */
+	if (!decision || strcmp(decision, "allow") != 0 || (purpose && strcmp(purpose, "learner-right-of-access") == 0))
+		return;
+	(*checked)++;
+	const char *rec = cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(ej, "consent_record"));
+	const char *when = cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(ej, "time"));
+	const cJSON *ver = cJSON_GetObjectItemCaseSensitive(ej, "policy_version");
+	snprintf(key, sizeof key, "%s|%s", learner, purpose ? purpose : "");
+	const struct grant *gr = grants_slot(g, key, false);
+	int64_t t = 0;
+	bool ok = gr && gr->live_kind && rec && strcmp(gr->record_id, rec) == 0 && cJSON_IsNumber(ver) &&
+		  ver->valuedouble == gr->version && when && util_time_parse(when, &t) && t < gr->valid_until;
+	if (!ok && *bad < 0)
+		*bad = (long long)i;
 }
 
 enum lv_status lv_audit_verify_export(const char *json, size_t len, const char *vkey, const char *previous,
@@ -32,6 +143,7 @@ enum lv_status lv_audit_verify_export(const char *json, size_t len, const char *
 	unsigned char *leaves = NULL;
 	struct lv_merkle *tree = NULL;
 	struct lv_checkpoint cp, prev;
+	struct grants g = {0};
 	*report = NULL;
 	if (!rep)
 		return LV_ERR_NOMEM;
@@ -63,7 +175,8 @@ enum lv_status lv_audit_verify_export(const char *json, size_t len, const char *
 		st = fail(rep, LV_ERR_NOMEM, "out of memory", -1);
 		goto out;
 	}
-	uint64_t i = 0;
+	uint64_t i = 0, access = 0, checked = 0;
+	long long noncompliant = -1;
 	const cJSON *e;
 	cJSON_ArrayForEach(e, entries) {
 		if (!cJSON_IsString(e)) {
@@ -74,14 +187,15 @@ enum lv_status lv_audit_verify_export(const char *json, size_t len, const char *
 		 * inserted entry shows here before it shows in the root. */
 		cJSON *ej = util_json_parse(e->valuestring, strlen(e->valuestring));
 		const cJSON *idx = cJSON_GetObjectItemCaseSensitive(ej, "index");
-		bool ok = cJSON_IsNumber(idx) && idx->valuedouble == (double)i;
-		cJSON_Delete(ej);
-		if (!ok) {
+		if (!cJSON_IsNumber(idx) || idx->valuedouble != (double)i) {
+			cJSON_Delete(ej);
 			st = fail(rep, LV_ERR_CRYPTO, "entry is out of place (index field differs from its position)",
 				  (long long)i);
 			goto out;
 		}
 		lv_merkle_hash_leaf(e->valuestring, strlen(e->valuestring), leaves + i * LV_MERKLE_HASH_LEN);
+		replay(ej, &g, &access, &checked, &noncompliant, i);
+		cJSON_Delete(ej);
 		i++;
 	}
 	if (count < cp.size) {
@@ -123,60 +237,12 @@ enum lv_status lv_audit_verify_export(const char *json, size_t len, const char *
 			goto out;
 		}
 	}
-	/* Consent compliance: replay the consent events in log order and check
-	 * that every allowed purpose access rests on the grant it names, live
-	 * at that moment: the learner's latest event for that policy, a grant
-	 * (given or renewed) for the same version, not expired. */
-	uint64_t access = 0, checked = 0;
-	cJSON *latest = cJSON_CreateObject(); /* "<learner>|<policy>" -> event entry */
-	i = 0;
-	cJSON_ArrayForEach(e, entries) {
-		cJSON *ej = util_json_parse(e->valuestring, strlen(e->valuestring));
-		const char *type = cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(ej, "type"));
-		const char *learner = cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(ej, "learner"));
-		char key[256];
-		if (type && learner && strcmp(type, "consent") == 0) {
-			const char *pol = cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(ej, "policy"));
-			snprintf(key, sizeof key, "%s|%s", learner, pol ? pol : "");
-			cJSON_DeleteItemFromObjectCaseSensitive(latest, key);
-			cJSON_AddItemToObject(latest, key, cJSON_Duplicate(ej, true));
-		} else if (type && learner && strcmp(type, "access") == 0) {
-			access++;
-			const char *decision = cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(ej, "decision"));
-			const char *purpose = cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(ej, "purpose"));
-			const char *rec = cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(ej, "consent_record"));
-			const char *when = cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(ej, "time"));
-			/* Reads by the learner themselves need no consent. */
-			bool own = purpose && strcmp(purpose, "learner-right-of-access") == 0;
-			if (decision && strcmp(decision, "allow") == 0 && !own) {
-				checked++;
-				snprintf(key, sizeof key, "%s|%s", learner, purpose ? purpose : "");
-				const cJSON *g = cJSON_GetObjectItemCaseSensitive(latest, key);
-				const char *gev = cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(g, "event"));
-				const char *grec = cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(g, "record_id"));
-				const char *until = cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(g, "valid_until"));
-				const cJSON *gv = cJSON_GetObjectItemCaseSensitive(g, "policy_version");
-				const cJSON *av = cJSON_GetObjectItemCaseSensitive(ej, "policy_version");
-				int64_t t_access = 0, t_until = 0;
-				bool ok = gev && (strcmp(gev, "ConsentGiven") == 0 || strcmp(gev, "RenewedConsentGiven") == 0) &&
-					  grec && rec && strcmp(grec, rec) == 0 && cJSON_IsNumber(gv) && cJSON_IsNumber(av) &&
-					  gv->valuedouble == av->valuedouble && when && until &&
-					  util_time_parse(when, &t_access) && util_time_parse(until, &t_until) && t_access < t_until;
-				if (!ok) {
-					cJSON_Delete(ej);
-					cJSON_Delete(latest);
-					st = fail(rep, LV_ERR_CRYPTO,
-						  "an access was allowed without a live grant for its purpose", (long long)i);
-					goto out;
-				}
-			}
-		}
-		cJSON_Delete(ej);
-		i++;
-	}
-	cJSON_Delete(latest);
 	cJSON_AddNumberToObject(rep, "access_entries", (double)access);
 	cJSON_AddNumberToObject(rep, "access_checked_against_consent", (double)checked);
+	if (noncompliant >= 0) {
+		st = fail(rep, LV_ERR_CRYPTO, "an access was allowed without a live grant for its purpose", noncompliant);
+		goto out;
+	}
 	cJSON_AddStringToObject(rep, "consent_compliance", "every allowed purpose access rests on a live grant");
 	cJSON_AddTrueToObject(rep, "ok");
 	st = LV_OK;
@@ -185,6 +251,7 @@ out:
 	cJSON_Delete(rep);
 	cJSON_Delete(doc);
 	free(leaves);
+	free(g.slots);
 	lv_merkle_destroy(tree);
 	return st;
 }

@@ -75,6 +75,9 @@ void auditlog_close(struct lv_node *n)
 {
 	lv_merkle_destroy(n->audit);
 	n->audit = NULL;
+	free(n->audit_pending);
+	n->audit_pending = NULL;
+	n->audit_npending = n->audit_pending_cap = 0;
 	if (n->audit_sk)
 		sodium_free(n->audit_sk);
 	n->audit_sk = NULL;
@@ -85,9 +88,15 @@ enum lv_status auditlog_append_locked(struct lv_node *n, cJSON *entry)
 	enum lv_status st = LV_OK;
 	char *text = NULL;
 	sqlite3_stmt *s = NULL;
-	if (n->audit_npending == AUDIT_PENDING_MAX) {
-		cJSON_Delete(entry);
-		return LV_ERR_TOO_LARGE;
+	if (n->audit_npending == n->audit_pending_cap) {
+		size_t cap = n->audit_pending_cap ? n->audit_pending_cap * 2 : 64;
+		unsigned char (*np)[32] = cap <= AUDIT_PENDING_MAX ? realloc(n->audit_pending, cap * sizeof *np) : NULL;
+		if (!np) {
+			cJSON_Delete(entry);
+			return cap <= AUDIT_PENDING_MAX ? LV_ERR_NOMEM : LV_ERR_TOO_LARGE;
+		}
+		n->audit_pending = np;
+		n->audit_pending_cap = cap;
 	}
 	uint64_t index = lv_merkle_size(n->audit) + n->audit_npending;
 	char t[UTIL_TIME_LEN];

@@ -83,7 +83,7 @@ void vault_cache_destroy(struct vault_cache *vc);
 
 /* ---- the node ---- */
 #define ACT_SEEN_SLOTS 4096
-#define AUDIT_PENDING_MAX 64
+#define AUDIT_PENDING_MAX 1000000 /* entries one transaction may add */
 struct lv_node {
 	char *dir;
 	struct keyring *keys;
@@ -97,8 +97,8 @@ struct lv_node {
 	struct lv_merkle *audit;     /* the audit log's tree (committed entries) */
 	unsigned char *audit_sk;     /* Ed25519 secret key, sodium_malloc */
 	unsigned char audit_pk[32];
-	unsigned char audit_pending[AUDIT_PENDING_MAX][32]; /* leaves of the open transaction */
-	size_t audit_npending;
+	unsigned char (*audit_pending)[32]; /* leaves of the open transaction */
+	size_t audit_npending, audit_pending_cap;
 	char *origin;
 };
 

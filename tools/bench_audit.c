@@ -1,0 +1,211 @@
+/* bench audit: append rate, proof generation and full verification at
+ * 10^6 entries, each beside a same-run baseline. */
+#include <getopt.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <sodium.h>
+
+#include "cli.h"
+#include "learnvault/audit.h"
+#include "learnvault/auditlog.h"
+#include "store/store.h"
+
+#define BENCH_LEARNERS 1000
+
+/* A realistic log: the first BENCH_LEARNERS entries are consent grants,
+ * every later one an access resting on its learner's grant. */
+static cJSON *access_entry(uint64_t i)
+{
+	char p[LV_PSEUDONYM_LEN], rec[48];
+	uint64_t l = i % BENCH_LEARNERS;
+	snprintf(p, sizeof p, "%032llx", (unsigned long long)(l * 2654435761u));
+	snprintf(rec, sizeof rec, "bench-grant-%llu", (unsigned long long)l);
+	cJSON *e = cJSON_CreateObject();
+	if (i < BENCH_LEARNERS) {
+		cJSON_AddStringToObject(e, "type", "consent");
+		cJSON_AddStringToObject(e, "event", "ConsentGiven");
+		cJSON_AddStringToObject(e, "record_id", rec);
+		cJSON_AddStringToObject(e, "learner", p);
+		cJSON_AddStringToObject(e, "policy", "course-improvement");
+		cJSON_AddNumberToObject(e, "policy_version", 1);
+		cJSON_AddStringToObject(e, "valid_until", "2100-01-01T00:00:00.000Z");
+		return e;
+	}
+	cJSON_AddStringToObject(e, "type", "access");
+	cJSON_AddStringToObject(e, "decision", "allow");
+	cJSON_AddStringToObject(e, "role", "analyst");
+	cJSON_AddStringToObject(e, "actor", "bench-analyst-credential");
+	cJSON_AddStringToObject(e, "purpose", "course-improvement");
+	cJSON_AddNumberToObject(e, "policy_version", 1);
+	cJSON_AddStringToObject(e, "consent_record", rec);
+	cJSON_AddStringToObject(e, "learner", p);
+	cJSON_AddNumberToObject(e, "count", 1);
+	return e;
+}
+
+/* Appends @n entries, @per_tx to a transaction; returns entries/s. */
+static double append(struct lv_node *n, uint64_t start, uint64_t count, unsigned per_tx)
+{
+	double t0 = util_mono_s();
+	pthread_mutex_lock(&n->lock);
+	for (uint64_t i = 0; i < count; i += per_tx) {
+		if (db_exec(n->db, "BEGIN IMMEDIATE;") != LV_OK)
+			break;
+		enum lv_status st = LV_OK;
+		for (uint64_t k = i; k < i + per_tx && k < count && st == LV_OK; k++)
+			st = auditlog_append_locked(n, access_entry(start + k));
+		if (st == LV_OK)
+			st = db_exec(n->db, "COMMIT;");
+		if (st != LV_OK && db_exec(n->db, "ROLLBACK;") != LV_OK) { /* reported below */ }
+		auditlog_tx_done(n, st == LV_OK);
+		if (st != LV_OK)
+			break;
+		if ((i / per_tx) % 2000 == 0 && i)
+			fprintf(stderr, "bench audit: %llu entries\n", (unsigned long long)(start + i));
+	}
+	pthread_mutex_unlock(&n->lock);
+	return (double)count / (util_mono_s() - t0);
+}
+
+/* The same rows into a plaintext SQLite table, same batching. */
+static double baseline_append(const char *dir, uint64_t count, unsigned per_tx)
+{
+	char path[4096];
+	snprintf(path, sizeof path, "%s/baseline-%u.db", dir, per_tx);
+	sqlite3 *db = NULL;
+	sqlite3_stmt *s = NULL;
+	sqlite3_open(path, &db);
+	sqlite3_exec(db, "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL;"
+			 "CREATE TABLE log(idx INTEGER PRIMARY KEY, entry TEXT, leaf BLOB, subject TEXT);", NULL, NULL, NULL);
+	sqlite3_prepare_v2(db, "INSERT INTO log(idx, entry, leaf, subject) VALUES(?, ?, ?, ?)", -1, &s, NULL);
+	double t0 = util_mono_s();
+	for (uint64_t i = 0; i < count; i += per_tx) {
+		sqlite3_exec(db, "BEGIN", NULL, NULL, NULL);
+		for (uint64_t k = i; k < i + per_tx && k < count; k++) {
+			cJSON *e = access_entry(k);
+			char *text = cJSON_PrintUnformatted(e);
+			unsigned char leaf[32] = {0};
+			sqlite3_reset(s);
+			sqlite3_bind_int64(s, 1, (sqlite3_int64)k);
+			sqlite3_bind_text(s, 2, text, -1, SQLITE_TRANSIENT);
+			sqlite3_bind_blob(s, 3, leaf, 32, SQLITE_TRANSIENT);
+			sqlite3_bind_text(s, 4, "x", -1, SQLITE_STATIC);
+			sqlite3_step(s);
+			free(text);
+			cJSON_Delete(e);
+		}
+		sqlite3_exec(db, "COMMIT", NULL, NULL, NULL);
+	}
+	double rate = (double)count / (util_mono_s() - t0);
+	sqlite3_finalize(s);
+	sqlite3_close(db);
+	return rate;
+}
+
+int bench_audit(int argc, char **argv)
+{
+	uint64_t entries = 1000000;
+	static const struct option opts[] = {{"entries", required_argument, 0, 'n'}, {0, 0, 0, 0}};
+	int c;
+	optind = 1;
+	while ((c = getopt_long(argc, argv, "", opts, NULL)) != -1) {
+		if (c != 'n')
+			return 2;
+		entries = strtoull(optarg, NULL, 10);
+	}
+	if (entries < 10000)
+		return cli_fail("bench audit: --entries >= 10000");
+	char tmpl[] = "/tmp/lvbench-audit.XXXXXX";
+	char *dir = mkdtemp(tmpl);
+	char node_dir[4096];
+	if (!dir)
+		return cli_fail("bench audit: no scratch directory");
+	snprintf(node_dir, sizeof node_dir, "%s/node", dir);
+	struct lv_node *node = NULL;
+	char *vkey = NULL, *json = NULL, *report = NULL;
+	int rc = 1;
+	if (lv_node_init(node_dir, NULL, NULL, &vkey) != LV_OK || lv_node_open(node_dir, NULL, NULL, &node) != LV_OK) {
+		cli_fail("bench audit: cannot create the node");
+		goto out;
+	}
+	/* One entry per transaction (an event with its entry), then batches
+	 * of 1000 (many accesses answered together) up to @entries. */
+	uint64_t single = 10000;
+	fprintf(stderr, "bench audit: %llu single-entry transactions\n", (unsigned long long)single);
+	double r_single = append(node, 0, single, 1);
+	double b_single = baseline_append(dir, single, 1);
+	fprintf(stderr, "bench audit: appending to %llu entries in batches of 1000\n", (unsigned long long)entries);
+	double r_batch = append(node, single, entries - single, 1000);
+	double b_batch = baseline_append(dir, entries - single, 1000);
+	if (lv_audit_size(node) != entries) {
+		cli_fail("bench audit: the log has %llu entries, expected %llu",
+			 (unsigned long long)lv_audit_size(node), (unsigned long long)entries);
+		goto out;
+	}
+	/* Inclusion proofs at full size, random leaves. */
+	const unsigned proofs = 2000;
+	double t0 = util_mono_s();
+	for (unsigned i = 0; i < proofs; i++) {
+		cJSON *p = NULL;
+		if (lv_audit_inclusion(node, randombytes_uniform((uint32_t)entries), entries, &p) != LV_OK) {
+			cli_fail("bench audit: proof failed");
+			goto out;
+		}
+		cJSON_Delete(p);
+	}
+	double proof_ms = (util_mono_s() - t0) * 1000 / proofs;
+	/* Baseline: the bare hashing a proof's path needs (log2 n node hashes). */
+	unsigned char h[64] = {0}, outh[32];
+	t0 = util_mono_s();
+	for (unsigned i = 0; i < proofs * 20; i++)
+		crypto_hash_sha256(outh, h, sizeof h);
+	double hash_path_ms = (util_mono_s() - t0) * 1000 / proofs;
+	/* Full offline verification of the exported log. */
+	fprintf(stderr, "bench audit: exporting and verifying %llu entries\n", (unsigned long long)entries);
+	if (lv_audit_export(node, &json) != LV_OK || lv_audit_vkey(node, &vkey) != LV_OK) {
+		cli_fail("bench audit: export failed");
+		goto out;
+	}
+	t0 = util_mono_s();
+	enum lv_status vst = lv_audit_verify_export(json, strlen(json), vkey, NULL, &report);
+	double verify_s = util_mono_s() - t0;
+	if (vst != LV_OK) {
+		cli_fail("bench audit: verification failed: %s", report ? report : "");
+		goto out;
+	}
+	/* Baseline: parsing the export and hashing every entry, nothing else. */
+	t0 = util_mono_s();
+	cJSON *doc = cJSON_Parse(json);
+	const cJSON *e;
+	cJSON_ArrayForEach(e, cJSON_GetObjectItem(doc, "entries"))
+		lv_merkle_hash_leaf(e->valuestring, strlen(e->valuestring), outh);
+	cJSON_Delete(doc);
+	double parse_hash_s = util_mono_s() - t0;
+	cJSON *o = cJSON_CreateObject();
+	cJSON_AddStringToObject(o, "bench", "audit");
+	cJSON_AddNumberToObject(o, "entries", (double)entries);
+	cJSON_AddNumberToObject(o, "appends_per_s_one_per_tx", (double)(long)r_single);
+	cJSON_AddNumberToObject(o, "baseline_rows_per_s_one_per_tx", (double)(long)b_single);
+	cJSON_AddNumberToObject(o, "ratio_one_per_tx", (double)(long)(r_single / b_single * 1000) / 1000);
+	cJSON_AddNumberToObject(o, "appends_per_s_batched", (double)(long)r_batch);
+	cJSON_AddNumberToObject(o, "baseline_rows_per_s_batched", (double)(long)b_batch);
+	cJSON_AddNumberToObject(o, "ratio_batched", (double)(long)(r_batch / b_batch * 1000) / 1000);
+	cJSON_AddNumberToObject(o, "inclusion_proof_ms", (double)(long)(proof_ms * 10000) / 10000);
+	cJSON_AddNumberToObject(o, "baseline_path_hash_ms", (double)(long)(hash_path_ms * 10000) / 10000);
+	cJSON_AddNumberToObject(o, "verify_s", (double)(long)(verify_s * 1000) / 1000);
+	cJSON_AddNumberToObject(o, "baseline_parse_and_hash_s", (double)(long)(parse_hash_s * 1000) / 1000);
+	cJSON_AddNumberToObject(o, "verify_ratio", (double)(long)(verify_s / parse_hash_s * 100) / 100);
+	rc = cli_print(o);
+out:
+	lv_node_close(node);
+	free(vkey);
+	free(json);
+	free(report);
+	char cmd[4200];
+	snprintf(cmd, sizeof cmd, "rm -rf '%s'", dir);
+	if (system(cmd) != 0)
+		fprintf(stderr, "bench audit: could not remove %s\n", dir);
+	return rc;
+}
