@@ -16,6 +16,7 @@
 #include "learnvault/node.h"
 #include "learnvault/server.h"
 #include "learnvault/statements.h"
+#include "learnvault/vault.h"
 
 #define VERB(v) "http://adlnet.gov/expapi/verbs/" v
 #define ACT(a) "http://example.com/act/" a
@@ -1296,6 +1297,53 @@ START_TEST(learner_door)
 }
 END_TEST
 
+START_TEST(learner_vault_export)
+{
+	char ids[2][37];
+	for (int i = 0; i < 2; i++) {
+		uuid(ids[i]);
+		cJSON_Delete(post_ok(stmt(ids[i], "lee", "completed", "vault")));
+	}
+	char lee[LV_PSEUDONYM_LEN], tl[160];
+	bool created;
+	ck_assert_int_eq(lv_learner_enrol(F.node, "{\"mbox\":\"mailto:lee@example.com\"}", lee, &created), LV_OK);
+	token_for(LV_ROLE_LEARNER, lee, tl, sizeof tl);
+	struct hc_resp r = {0};
+	const char *body = "{\"passphrase\":\"a long enough passphrase\"}";
+	ck_assert_int_eq(learner_call(tl, "POST", "/learner/export/vault", body, &r), 200);
+	ck_assert_str_eq(r.content_type, "application/octet-stream");
+	char *json = NULL;
+	ck_assert_int_eq(lv_vault_open_file((const unsigned char *)r.body, r.len, "a long enough passphrase", 24, &json),
+			 LV_OK);
+	hc_resp_free(&r);
+	cJSON *j = cJSON_Parse(json);
+	free(json);
+	const cJSON *arr = cJSON_GetObjectItem(j, "statements");
+	ck_assert_int_eq(cJSON_GetArraySize(arr), 2);
+	for (int i = 0; i < 2; i++)
+		ck_assert_str_eq(str_at(cJSON_GetArrayItem(arr, i), "id", NULL), ids[i]);
+	cJSON_Delete(j);
+	/* Logged as the learner's own access. */
+	cJSON *rep = NULL;
+	ck_assert_int_eq(lv_audit_report(F.node, lee, &rep), LV_OK);
+	char *text = cJSON_PrintUnformatted(rep);
+	ck_assert_ptr_nonnull(strstr(text, "vault-export"));
+	free(text);
+	cJSON_Delete(rep);
+	/* Refusals: short passphrase, bad body, GET, a provider. */
+	ck_assert_int_eq(learner_call(tl, "POST", "/learner/export/vault", "{\"passphrase\":\"short\"}", &r), 400);
+	assert_error(&r, 400, "invalid");
+	hc_resp_free(&r);
+	ck_assert_int_eq(learner_call(tl, "POST", "/learner/export/vault", "{\"pass\":\"a long enough passphrase\"}", &r),
+			 400);
+	hc_resp_free(&r);
+	ck_assert_int_eq(learner_call(tl, "GET", "/learner/export/vault", NULL, &r), 405);
+	hc_resp_free(&r);
+	ck_assert_int_eq(call("POST", "/learner/export/vault", body, &r), 403);
+	hc_resp_free(&r);
+}
+END_TEST
+
 static TCase *tcase(Suite *s, const char *name, void (*setup_fn)(void))
 {
 	TCase *tc = tcase_create(name);
@@ -1318,6 +1366,7 @@ Suite *lv_test_suite(void)
 	tc = tcase(s, "learner", setup);
 	tcase_add_test(tc, learner_consents);
 	tcase_add_test(tc, learner_door);
+	tcase_add_test(tc, learner_vault_export);
 	tc = tcase(s, "audit", setup);
 	tcase_add_test(tc, auditor_door);
 	tc = tcase(s, "policies", setup);

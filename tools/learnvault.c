@@ -92,6 +92,8 @@ static void usage(void)
 	      "  consent list --data DIR --learner P\n"
 	      "  audit export --data DIR --out FILE | audit checkpoint --data DIR\n"
 	      "  audit verify --log FILE --key VKEY|FILE [--previous CHECKPOINT_FILE]\n"
+	      "  vault export --data DIR --learner P --passphrase-file F --out FILE [--node-passphrase-file G]\n"
+	      "  vault open FILE --passphrase-file F\n"
 	      "  erase --data DIR --learner PSEUDONYM\n"
 	      "  key rotate --data DIR [--passphrase-file F] [--new-passphrase-file G]\n"
 	      "  bench ingest [--statements N] [--learners N] | bench audit [--entries N]\n"
@@ -114,7 +116,7 @@ int main(int argc, char **argv)
 		{"learner", cmd_learner}, {"ingest", cmd_ingest}, {"setting", cmd_setting},
 		{"demo-seed", cmd_demo_seed}, {"bench", cmd_bench}, {"erase", cmd_erase},
 		{"key", cmd_key}, {"policy", cmd_policy},
-		{"audit", cmd_audit}, {"consent", cmd_consent},
+		{"audit", cmd_audit}, {"consent", cmd_consent}, {"vault", cmd_vault},
 	};
 	for (size_t i = 0; i < sizeof cmds / sizeof cmds[0]; i++)
 		if (strcmp(argv[1], cmds[i].name) == 0)

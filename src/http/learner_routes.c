@@ -1,13 +1,17 @@
 /* The learner's door (learner or guardian token, own learner only):
- * /learner/consents (GET, POST), /learner/consents/{policy} (DELETE). */
+ * /learner/consents (GET, POST), /learner/consents/{policy} (DELETE),
+ * /learner/export/vault (POST). */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+
+#include <sodium.h>
 
 #include "http.h"
 #include "learnvault/auditlog.h"
 #include "learnvault/consent.h"
 #include "learnvault/statements.h"
+#include "learnvault/vault.h"
 #include "util/util.h"
 
 static enum MHD_Result consents_post(struct http_req *r)
@@ -123,6 +127,48 @@ static enum MHD_Result export_get(struct http_req *r)
 	return reply_json(r, 200, o, "Content-Disposition", "attachment; filename=\"learnvault-export.json\"", NULL);
 }
 
+/* The vault as a portable encrypted file under the learner's passphrase.
+ * POST with {"passphrase": "..."} (the issue said GET: a passphrase in a
+ * query string would sit in URLs, proxy and server logs and browser
+ * history).  The access is logged before anything is sent. */
+static enum MHD_Result vault_export_post(struct http_req *r)
+{
+	unsigned char *file = NULL;
+	size_t len = 0;
+	enum MHD_Result ret;
+	enum lv_status st;
+	cJSON *body = util_json_parse((const char *)r->content, r->content_len);
+	const cJSON *pass = cJSON_GetObjectItemCaseSensitive(body, "passphrase");
+	if (!cJSON_IsObject(body) || !cJSON_IsString(pass) || cJSON_GetArraySize(body) != 1) {
+		ret = reply_error(r, 400, "invalid", "body: {\"passphrase\": TEXT}");
+		goto out;
+	}
+	size_t plen = strlen(pass->valuestring);
+	if (plen < LV_VAULT_PASSPHRASE_MIN || plen > LV_VAULT_PASSPHRASE_MAX) {
+		ret = reply_error(r, 400, "invalid", "the passphrase must be %d to %d bytes", LV_VAULT_PASSPHRASE_MIN,
+				  LV_VAULT_PASSPHRASE_MAX);
+		goto out;
+	}
+	st = lv_vault_export(r->node, r->who.learner, pass->valuestring, plen, &file, &len);
+	if (st == LV_OK)
+		st = lv_audit_self_access(r->node, &r->who, r->who.learner, "vault-export", 1);
+	if (st != LV_OK) {
+		ret = reply_status(r, st, "could not export or log the access");
+		goto out;
+	}
+	static const char *const hdrs[] = {"Content-Disposition", "attachment; filename=\"learnvault-vault.lvv\"",
+					   NULL};
+	ret = reply_bytes(r, 200, "application/octet-stream", file, len, hdrs);
+out:
+	free(file);
+	if (cJSON_IsString(pass))
+		sodium_memzero(pass->valuestring, strlen(pass->valuestring));
+	cJSON_Delete(body);
+	if (r->body.data)
+		sodium_memzero(r->body.data, r->body.len);
+	return ret;
+}
+
 enum MHD_Result learner_route(struct http_req *r)
 {
 	const char *p = r->path + 8; /* after "/learner" */
@@ -147,6 +193,12 @@ enum MHD_Result learner_route(struct http_req *r)
 		return statements_get(r);
 	if (strcmp(p, "/export") == 0 && strcmp(r->method, "GET") == 0)
 		return export_get(r);
+	if (strcmp(p, "/export/vault") == 0) {
+		if (strcmp(r->method, "POST") != 0)
+			return reply_error(r, 405, "method_not_allowed",
+					   "POST {\"passphrase\": ...}: a passphrase never goes in a URL");
+		return vault_export_post(r);
+	}
 	if (strcmp(p, "/access-report") == 0 && strcmp(r->method, "GET") == 0) {
 		cJSON *rep = NULL;
 		enum lv_status st = lv_audit_report(r->node, r->who.learner, &rep);

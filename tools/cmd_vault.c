@@ -1,0 +1,135 @@
+/* vault export (operator, audited) and vault open (offline). */
+#include <getopt.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <sodium.h>
+
+#include "cli.h"
+#include "learnvault/auditlog.h"
+#include "learnvault/vault.h"
+#include "util/util.h"
+
+static int vault_open(int argc, char **argv)
+{
+	const char *pass_file = NULL;
+	static const struct option opts[] = {{"passphrase-file", required_argument, 0, 'p'}, {0, 0, 0, 0}};
+	int c;
+	optind = 2;
+	while ((c = getopt_long(argc, argv, "", opts, NULL)) != -1) {
+		switch (c) {
+		case 'p': pass_file = optarg; break;
+		default: return 2;
+		}
+	}
+	if (optind + 1 != argc || !pass_file)
+		return cli_fail("vault open: FILE --passphrase-file F");
+	char *data = NULL, *pass = NULL, *json = NULL;
+	size_t len = 0, plen = 0;
+	int rc = 1;
+	enum lv_status st = util_read_file(argv[optind], LV_VAULT_FILE_MAX, &data, &len);
+	if (st != LV_OK) {
+		cli_fail("vault open: cannot read %s: %s", argv[optind], lv_status_str(st));
+		goto out;
+	}
+	if (cli_read_passphrase(pass_file, &pass, &plen) != 0)
+		goto out;
+	st = lv_vault_open_file((const unsigned char *)data, len, pass, plen, &json);
+	if (st != LV_OK) {
+		cli_fail("vault open: %s", st == LV_ERR_CRYPTO ? "wrong passphrase or altered file" :
+			 st == LV_ERR_INVALID ? "not a learnvault vault file" : lv_status_str(st));
+		goto out;
+	}
+	puts(json);
+	fflush(stdout);
+	rc = 0;
+out:
+	free(json);
+	free(data);
+	if (pass)
+		sodium_free(pass);
+	return rc;
+}
+
+static int vault_export(int argc, char **argv)
+{
+	const char *dir = NULL, *node_pass_file = NULL, *pass_file = NULL, *learner = NULL, *out_path = NULL;
+	static const struct option opts[] = {
+		{"data", required_argument, 0, 'd'}, {"node-passphrase-file", required_argument, 0, 'n'},
+		{"learner", required_argument, 0, 'l'}, {"passphrase-file", required_argument, 0, 'p'},
+		{"out", required_argument, 0, 'o'}, {0, 0, 0, 0}};
+	int c;
+	optind = 2;
+	while ((c = getopt_long(argc, argv, "", opts, NULL)) != -1) {
+		switch (c) {
+		case 'd': dir = optarg; break;
+		case 'n': node_pass_file = optarg; break;
+		case 'l': learner = optarg; break;
+		case 'p': pass_file = optarg; break;
+		case 'o': out_path = optarg; break;
+		default: return 2;
+		}
+	}
+	if (!learner || !pass_file || !out_path || optind != argc)
+		return cli_fail("vault export: --data DIR --learner P --passphrase-file F --out FILE");
+	struct lv_node *node = NULL;
+	char *pass = NULL;
+	unsigned char *file = NULL;
+	size_t plen = 0, len = 0;
+	int rc = 1;
+	enum lv_status st;
+	/* Checked first so that a refusal logs no access (util_write_file
+	 * below still refuses to overwrite, without a race). */
+	if (access(out_path, F_OK) == 0)
+		return cli_fail("vault export: %s exists", out_path);
+	if (cli_read_passphrase(pass_file, &pass, &plen) != 0)
+		goto out;
+	if (plen < LV_VAULT_PASSPHRASE_MIN) {
+		cli_fail("vault export: the passphrase must be at least %d bytes", LV_VAULT_PASSPHRASE_MIN);
+		goto out;
+	}
+	if (cli_open(dir, node_pass_file, &node) != 0)
+		goto out;
+	st = lv_vault_export(node, learner, pass, plen, &file, &len);
+	if (st != LV_OK) {
+		cli_fail("vault export: %s", st == LV_ERR_NOT_FOUND ? "no such learner" :
+			 st == LV_ERR_INVALID ? "not a learner pseudonym" : lv_status_str(st));
+		goto out;
+	}
+	/* The operator's access is logged before the file leaves the store. */
+	struct lv_principal admin = {.role = LV_ROLE_ADMIN, .id = "cli"};
+	st = lv_audit_self_access(node, &admin, learner, "vault-export", 1);
+	if (st != LV_OK) {
+		cli_fail("vault export: cannot log the access, nothing written: %s", lv_status_str(st));
+		goto out;
+	}
+	st = util_write_file(out_path, file, len, 0600, true);
+	if (st != LV_OK) {
+		cli_fail("vault export: cannot write %s: %s", out_path,
+			 st == LV_ERR_EXISTS ? "it exists" : lv_status_str(st));
+		goto out;
+	}
+	cJSON *o = cJSON_CreateObject();
+	cJSON_AddStringToObject(o, "learner", learner);
+	cJSON_AddStringToObject(o, "out", out_path);
+	cJSON_AddNumberToObject(o, "bytes", (double)len);
+	rc = cli_print(o);
+out:
+	free(file);
+	if (pass)
+		sodium_free(pass);
+	lv_node_close(node);
+	return rc;
+}
+
+int cmd_vault(int argc, char **argv)
+{
+	if (argc >= 2 && strcmp(argv[1], "open") == 0)
+		return vault_open(argc, argv);
+	if (argc >= 2 && strcmp(argv[1], "export") == 0)
+		return vault_export(argc, argv);
+	return cli_fail("vault: export --data DIR --learner P --passphrase-file F --out FILE | "
+			"open FILE --passphrase-file F");
+}
