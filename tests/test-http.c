@@ -1344,6 +1344,50 @@ START_TEST(learner_vault_export)
 }
 END_TEST
 
+START_TEST(provider_readback_is_logged)
+{
+	char a1[37], a2[37], b1[37];
+	uuid(a1);
+	uuid(a2);
+	uuid(b1);
+	cJSON_Delete(post_ok(stmt(a1, "ann", "completed", "rb")));
+	cJSON_Delete(post_ok(stmt(a2, "ann", "completed", "rb")));
+	cJSON_Delete(post_ok(stmt(b1, "bob", "completed", "rb")));
+	uint64_t before = lv_audit_size(F.node);
+	cJSON *q = query_as(F.key, F.secret, "activity=" "http%3A%2F%2Fexample.com%2Fact%2Frb");
+	ck_assert_int_eq(cJSON_GetArraySize(q), 3);
+	cJSON_Delete(q);
+	/* One entry per learner whose statements left, with its count. */
+	uint64_t after = lv_audit_size(F.node);
+	ck_assert_uint_eq(after, before + 2);
+	cJSON *arr = NULL;
+	ck_assert_int_eq(lv_audit_entries(F.node, before, after, &arr), LV_OK);
+	int total = 0;
+	const cJSON *e;
+	cJSON_ArrayForEach(e, arr) {
+		cJSON *j = cJSON_Parse(e->valuestring);
+		ck_assert_str_eq(cJSON_GetObjectItem(j, "purpose")->valuestring, "xapi-provider-readback");
+		ck_assert_str_eq(cJSON_GetObjectItem(j, "actor")->valuestring, F.key);
+		total += (int)cJSON_GetObjectItem(j, "count")->valuedouble;
+		cJSON_Delete(j);
+	}
+	ck_assert_int_eq(total, 3);
+	cJSON_Delete(arr);
+	/* A single GET by id is logged too, and the log still verifies. */
+	cJSON *got = NULL;
+	ck_assert_int_eq(get_by_id(a1, false, &got), 200);
+	cJSON_Delete(got);
+	ck_assert_uint_eq(lv_audit_size(F.node), after + 1);
+	char *json = NULL, *vkey = NULL, *report = NULL;
+	ck_assert_int_eq(lv_audit_export(F.node, &json), LV_OK);
+	ck_assert_int_eq(lv_audit_vkey(F.node, &vkey), LV_OK);
+	ck_assert_int_eq(lv_audit_verify_export(json, strlen(json), vkey, NULL, &report), LV_OK);
+	free(json);
+	free(vkey);
+	free(report);
+}
+END_TEST
+
 static TCase *tcase(Suite *s, const char *name, void (*setup_fn)(void))
 {
 	TCase *tc = tcase_create(name);
@@ -1369,6 +1413,7 @@ Suite *lv_test_suite(void)
 	tcase_add_test(tc, learner_vault_export);
 	tc = tcase(s, "audit", setup);
 	tcase_add_test(tc, auditor_door);
+	tcase_add_test(tc, provider_readback_is_logged);
 	tc = tcase(s, "policies", setup);
 	tcase_add_test(tc, policies_listed);
 	tc = tcase(s, "voiding", setup);

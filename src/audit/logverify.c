@@ -118,8 +118,11 @@ static void replay(const cJSON *ej, struct grants *g, uint64_t *access, uint64_t
 	(*access)++;
 	const char *decision = cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(ej, "decision"));
 	const char *purpose = cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(ej, "purpose"));
-	/* Reads by the learner themselves need no consent. */
-	if (!decision || strcmp(decision, "allow") != 0 || (purpose && strcmp(purpose, "learner-right-of-access") == 0))
+	/* Reads by the learner themselves, and a provider reading back what it
+	 * sent, rest on no purpose policy: no grant to check. */
+	if (!decision || strcmp(decision, "allow") != 0 ||
+	    (purpose && (strcmp(purpose, "learner-right-of-access") == 0 ||
+			 strcmp(purpose, "xapi-provider-readback") == 0)))
 		return;
 	(*checked)++;
 	const char *rec = cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(ej, "consent_record"));

@@ -542,6 +542,52 @@ int64_t lv_statements_consistent_through(struct lv_node *n)
 	return util_now_ms();
 }
 
+/* Logs a provider's read-back of its own statements: one access entry per
+ * learner whose statements are about to be returned, in one transaction.
+ * The caller releases nothing unless this succeeds.  Lock held. */
+struct readback {
+	char learner[LV_PSEUDONYM_LEN];
+	uint64_t count;
+};
+
+static enum lv_status log_readback(struct lv_node *n, const struct lv_principal *prov, const struct readback *rb,
+				   size_t nrb)
+{
+	if (nrb == 0)
+		return LV_OK;
+	enum lv_status st = db_exec(n->db, "BEGIN IMMEDIATE;");
+	if (st != LV_OK)
+		return st;
+	for (size_t i = 0; i < nrb && st == LV_OK; i++) {
+		cJSON *e = cJSON_CreateObject();
+		cJSON_AddStringToObject(e, "type", "access");
+		cJSON_AddStringToObject(e, "decision", "allow");
+		cJSON_AddStringToObject(e, "role", "provider");
+		cJSON_AddStringToObject(e, "actor", prov->id);
+		/* The provider reads back what it sent (xAPI); no purpose policy. */
+		cJSON_AddStringToObject(e, "purpose", "xapi-provider-readback");
+		cJSON_AddStringToObject(e, "learner", rb[i].learner);
+		cJSON_AddNumberToObject(e, "count", (double)rb[i].count);
+		st = auditlog_append_locked(n, e);
+	}
+	if (st == LV_OK)
+		st = db_exec(n->db, "COMMIT;");
+	if (st != LV_OK && db_exec(n->db, "ROLLBACK;") != LV_OK) { /* nothing more */ }
+	auditlog_tx_done(n, st == LV_OK);
+	return st;
+}
+
+static void readback_add(struct readback *rb, size_t *nrb, const char *learner)
+{
+	for (size_t i = 0; i < *nrb; i++)
+		if (strcmp(rb[i].learner, learner) == 0) {
+			rb[i].count++;
+			return;
+		}
+	snprintf(rb[*nrb].learner, LV_PSEUDONYM_LEN, "%s", learner);
+	rb[(*nrb)++].count = 1;
+}
+
 enum lv_status lv_statement_get(struct lv_node *n, const struct lv_principal *prov, const char *id,
 				bool voided, cJSON **result)
 {
@@ -566,6 +612,17 @@ enum lv_status lv_statement_get(struct lv_node *n, const struct lv_principal *pr
 	}
 	snprintf(learner, sizeof learner, "%s", (const char *)sqlite3_column_text(s, 0));
 	st = vault_body(n, learner, sqlite3_column_int64(s, 2), result);
+	sqlite3_finalize(s);
+	s = NULL;
+	if (st == LV_OK) {
+		struct readback rb = {.count = 1};
+		memcpy(rb.learner, learner, sizeof rb.learner);
+		st = log_readback(n, prov, &rb, 1);
+		if (st != LV_OK) {
+			cJSON_Delete(*result);
+			*result = NULL;
+		}
+	}
 out:
 	sqlite3_finalize(s);
 	pthread_mutex_unlock(&n->lock);
@@ -584,6 +641,8 @@ enum lv_status lv_statements_query(struct lv_node *n, const struct lv_principal 
 	cJSON *arr = NULL;
 	enum lv_status st;
 	char agent_p[LV_PSEUDONYM_LEN] = "";
+	struct readback *rb = NULL;
+	size_t nrb = 0;
 	unsigned limit = q->limit && q->limit < LV_QUERY_MAX_LIMIT ? q->limit : LV_QUERY_MAX_LIMIT;
 
 	if (q->agent) {
@@ -651,6 +710,11 @@ enum lv_status lv_statements_query(struct lv_node *n, const struct lv_principal 
 	unsigned got = 0;
 	int rc;
 	int64_t last_seq = 0;
+	rb = calloc(limit + 1, sizeof *rb);
+	if (!rb) {
+		st = LV_ERR_NOMEM;
+		goto out;
+	}
 	while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
 		if (got == limit) {
 			*next_seq = last_seq;
@@ -661,6 +725,7 @@ enum lv_status lv_statements_query(struct lv_node *n, const struct lv_principal 
 		st = vault_body(n, (const char *)sqlite3_column_text(s, 1), last_seq, &body);
 		if (st != LV_OK)
 			goto out;
+		readback_add(rb, &nrb, (const char *)sqlite3_column_text(s, 1));
 		cJSON_AddItemToArray(arr, body);
 		got++;
 	}
@@ -668,8 +733,12 @@ enum lv_status lv_statements_query(struct lv_node *n, const struct lv_principal 
 		st = db_status(rc);
 		goto out;
 	}
-	st = LV_OK;
+	sqlite3_finalize(s);
+	s = NULL;
+	/* Logged before anything is released. */
+	st = log_readback(n, prov, rb, nrb);
 out:
+	free(rb);
 	sqlite3_finalize(s);
 	pthread_mutex_unlock(&n->lock);
 out_nolock:
