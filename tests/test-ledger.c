@@ -95,6 +95,11 @@ START_TEST(default_deny_then_grant_then_withdraw)
 	ck_assert_int_eq(lv_consent_list(node, learner, util_now_ms(), &json), LV_OK);
 	ck_assert_ptr_nonnull(strstr(json, "\"RenewedConsentGiven\""));
 	ck_assert_ptr_nonnull(strstr(json, "\"ConsentRefused\""));
+	/* Each event carries its receipt: the notice's hash, basis, recipients. */
+	ck_assert_ptr_nonnull(strstr(json, "\"evidence_hash\""));
+	ck_assert_ptr_nonnull(strstr(json, "\"legal_basis\":\"dpv:Consent\""));
+	ck_assert_ptr_nonnull(strstr(json, "\"recipients\""));
+	ck_assert_ptr_nonnull(strstr(json, "electronic, authenticated"));
 	ck_assert_ptr_nonnull(strstr(json, "\"allowed\":false"));
 	free(json);
 	/* Someone else cannot decide for this learner. */

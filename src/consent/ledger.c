@@ -119,6 +119,43 @@ static enum lv_status last_event_get(struct lv_node *n, const char *learner, con
 	return st;
 }
 
+/* The ISO/IEC TS 27560 / Kantara receipt fields a consent event carries
+ * besides its own (CONSENT.md), taken from the policy the learner saw. */
+static cJSON *receipt_details(const struct policy_ref *pr, const char *actor_role, const char *actor)
+{
+	const struct lv_policy *p = pr->p;
+	cJSON *d = cJSON_CreateObject();
+	cJSON_AddStringToObject(d, "schema_version", "1");
+	cJSON *purposes = cJSON_AddArrayToObject(d, "purposes");
+	cJSON_AddItemToArray(purposes, cJSON_CreateString(lv_policy_purpose(p)));
+	cJSON_AddStringToObject(d, "legal_basis", lv_policy_legal_basis(p));
+	cJSON *cat = cJSON_AddObjectToObject(d, "data_categories");
+	cJSON *v = cJSON_AddArrayToObject(cat, "verbs");
+	for (size_t i = 0; i < lv_policy_verb_count(p); i++)
+		cJSON_AddItemToArray(v, cJSON_CreateString(lv_policy_verb(p, i)));
+	v = cJSON_AddArrayToObject(cat, "activity_types");
+	for (size_t i = 0; i < lv_policy_activity_type_count(p); i++)
+		cJSON_AddItemToArray(v, cJSON_CreateString(lv_policy_activity_type(p, i)));
+	v = cJSON_AddArrayToObject(cat, "result_fields");
+	for (size_t i = 0; i < lv_policy_result_field_count(p); i++)
+		cJSON_AddItemToArray(v, cJSON_CreateString(lv_policy_result_field(p, i)));
+	v = cJSON_AddArrayToObject(d, "recipients");
+	for (size_t i = 0; i < lv_policy_recipient_count(p); i++)
+		cJSON_AddItemToArray(v, cJSON_CreateString(lv_policy_recipient(p, i)));
+	v = cJSON_AddArrayToObject(d, "jurisdiction");
+	for (size_t i = 0; i < lv_policy_jurisdiction_count(p); i++)
+		cJSON_AddItemToArray(v, cJSON_CreateString(lv_policy_jurisdiction(p, i)));
+	if (lv_policy_language(p))
+		cJSON_AddStringToObject(d, "language", lv_policy_language(p));
+	cJSON_AddStringToObject(d, "collection_method",
+				strcmp(actor_role, "system") == 0 ? "automatic (expiry)"
+				: strcmp(actor, "cli") == 0 ? "recorded by the node operator"
+				: "electronic, authenticated (learner's door)");
+	/* The notice shown is the canonical policy text: its hash is the evidence. */
+	cJSON_AddStringToObject(d, "evidence_hash", pr->sha);
+	return d;
+}
+
 /* Appends an event and its audit entry inside the open transaction. */
 static enum lv_status event_put(struct lv_node *n, const char *learner, const char *policy,
 				const struct policy_ref *pr, const char *event, const char *actor_role,
@@ -129,7 +166,10 @@ static enum lv_status event_put(struct lv_node *n, const char *learner, const ch
 	util_uuid_v4(record_id);
 	enum lv_status st = db_status(sqlite3_prepare_v2(n->db,
 		"INSERT INTO consent_events(record_id, learner, policy_id, policy_version, policy_sha256, event,"
-		" actor_role, actor, time, valid_until, supersedes) VALUES(?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)", -1, &s, NULL));
+		" actor_role, actor, time, valid_until, supersedes, details) VALUES(?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+		-1, &s, NULL));
+	cJSON *details = receipt_details(pr, actor_role, actor);
+	char *dtext = cJSON_PrintUnformatted(details);
 	if (st == LV_OK) {
 		sqlite3_bind_text(s, 1, record_id, -1, SQLITE_STATIC);
 		sqlite3_bind_text(s, 2, learner, -1, SQLITE_STATIC);
@@ -143,11 +183,15 @@ static enum lv_status event_put(struct lv_node *n, const char *learner, const ch
 		if (valid_until)
 			sqlite3_bind_int64(s, 10, valid_until);
 		sqlite3_bind_text(s, 11, supersedes, -1, SQLITE_STATIC);
+		sqlite3_bind_text(s, 12, dtext, -1, SQLITE_STATIC);
 		st = db_status(sqlite3_step(s));
 	}
 	sqlite3_finalize(s);
-	if (st != LV_OK)
+	free(dtext);
+	if (st != LV_OK) {
+		cJSON_Delete(details);
 		return st;
+	}
 	char t[UTIL_TIME_LEN];
 	cJSON *e = cJSON_CreateObject();
 	cJSON_AddStringToObject(e, "type", "consent");
@@ -165,6 +209,7 @@ static enum lv_status event_put(struct lv_node *n, const char *learner, const ch
 	}
 	if (supersedes)
 		cJSON_AddStringToObject(e, "supersedes", supersedes);
+	cJSON_AddItemToObject(e, "receipt", details);
 	return auditlog_append_locked(n, e);
 }
 
@@ -421,8 +466,8 @@ enum lv_status lv_consent_list(struct lv_node *n, const char *learner, int64_t n
 	cJSON *status = cJSON_AddObjectToObject(o, "status");
 	pthread_mutex_lock(&n->lock);
 	enum lv_status st = db_status(sqlite3_prepare_v2(n->db,
-		"SELECT record_id, policy_id, policy_version, policy_sha256, event, actor_role, time, valid_until, supersedes"
-		" FROM consent_events WHERE learner = ? ORDER BY seq", -1, &s, NULL));
+		"SELECT record_id, policy_id, policy_version, policy_sha256, event, actor_role, time, valid_until, supersedes,"
+		" details FROM consent_events WHERE learner = ? ORDER BY seq", -1, &s, NULL));
 	int rc = SQLITE_DONE;
 	if (st == LV_OK) {
 		sqlite3_bind_text(s, 1, learner, -1, SQLITE_STATIC);
@@ -445,6 +490,12 @@ enum lv_status lv_consent_list(struct lv_node *n, const char *learner, int64_t n
 			}
 			if (sqlite3_column_type(s, 8) != SQLITE_NULL)
 				cJSON_AddStringToObject(e, "supersedes", (const char *)sqlite3_column_text(s, 8));
+			if (sqlite3_column_type(s, 9) != SQLITE_NULL) {
+				const char *dt = (const char *)sqlite3_column_text(s, 9);
+				cJSON *d = util_json_parse(dt, strlen(dt));
+				if (d)
+					cJSON_AddItemToObject(e, "receipt", d);
+			}
 			cJSON_AddItemToArray(events, e);
 			if (!cJSON_GetObjectItemCaseSensitive(status, pid)) {
 				struct lv_consent_decision d = {0};

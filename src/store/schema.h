@@ -43,7 +43,7 @@ static const char NODE_SCHEMA_ADDITIONS[] =
 	"CREATE TABLE IF NOT EXISTS consent_events(seq INTEGER PRIMARY KEY, record_id TEXT NOT NULL UNIQUE,"
 	" learner TEXT NOT NULL, policy_id TEXT NOT NULL, policy_version INTEGER NOT NULL,"
 	" policy_sha256 TEXT NOT NULL, event TEXT NOT NULL, actor_role TEXT NOT NULL, actor TEXT NOT NULL,"
-	" time INTEGER NOT NULL, valid_until INTEGER, supersedes TEXT);"
+	" time INTEGER NOT NULL, valid_until INTEGER, supersedes TEXT, details TEXT);"
 	"CREATE INDEX IF NOT EXISTS consent_events_learner ON consent_events(learner, policy_id, seq);";
 
 /* A learner's vault: everything that is the learner's own. */
