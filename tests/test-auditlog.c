@@ -10,6 +10,7 @@
 #include "learnvault/audit.h"
 #include "learnvault/auditlog.h"
 #include "learnvault/consent.h"
+#include "learnvault/policy.h"
 #include "store/store.h"
 
 static char dir[512];
@@ -260,8 +261,9 @@ START_TEST(node_refuses_to_sign_a_rewritten_history)
 }
 END_TEST
 
-/* A correctly signed export of @entries (origin "test.example/log"). */
-static char *signed_export(const char *const *entries, size_t n, char **vk)
+/* A correctly signed export of @entries (origin "test.example/log"),
+ * shipping @policy_text (may be NULL) as its only policy. */
+static char *signed_export_with(const char *const *entries, size_t n, const char *policy_text, char **vk)
 {
 	unsigned char pk[32], sk[64];
 	crypto_sign_keypair(pk, sk);
@@ -280,6 +282,9 @@ static char *signed_export(const char *const *entries, size_t n, char **vk)
 	cJSON_AddStringToObject(doc, "format", "learnvault-audit-log");
 	cJSON_AddNumberToObject(doc, "version", 1);
 	cJSON_AddStringToObject(doc, "checkpoint", note);
+	cJSON *pols = cJSON_AddArrayToObject(doc, "policies");
+	if (policy_text)
+		cJSON_AddItemToArray(pols, cJSON_CreateString(policy_text));
 	cJSON *arr = cJSON_AddArrayToObject(doc, "entries");
 	for (size_t i = 0; i < n; i++)
 		cJSON_AddItemToArray(arr, cJSON_CreateString(entries[i]));
@@ -290,6 +295,11 @@ static char *signed_export(const char *const *entries, size_t n, char **vk)
 	lv_merkle_destroy(m);
 	sodium_memzero(sk, sizeof sk);
 	return out;
+}
+
+static char *signed_export(const char *const *entries, size_t n, char **vk)
+{
+	return signed_export_with(entries, n, NULL, vk);
 }
 
 #define GRANT "{\"index\":0,\"time\":\"2026-01-01T00:00:00.000Z\",\"type\":\"consent\",\"event\":\"ConsentGiven\"," \
@@ -330,6 +340,59 @@ START_TEST(consent_compliance_is_checked)
 }
 END_TEST
 
+/* Builds a log: load of course-improvement (with @sha), a grant, and an
+ * allowed access asking for @verb; returns the signed export. */
+static char *scoped_log(const char *text, const char *sha, const char *verb, char **vk)
+{
+	char load[512], grant[512], access[768];
+	snprintf(load, sizeof load, "{\"index\":0,\"time\":\"2026-01-01T00:00:00.000Z\",\"type\":\"policy\",\"action\":\"load\","
+		 "\"policy\":\"course-improvement\",\"version\":1,\"sha256\":\"%s\"}", sha);
+	snprintf(grant, sizeof grant, "{\"index\":1,\"time\":\"2026-01-02T00:00:00.000Z\",\"type\":\"consent\",\"event\":\"ConsentGiven\","
+		 "\"record_id\":\"r1\",\"learner\":\"L\",\"policy\":\"course-improvement\",\"policy_version\":1,"
+		 "\"valid_until\":\"2027-01-01T00:00:00.000Z\"}");
+	snprintf(access, sizeof access, "{\"index\":2,\"time\":\"2026-01-03T00:00:00.000Z\",\"type\":\"access\",\"decision\":\"allow\","
+		 "\"purpose\":\"course-improvement\",\"policy_version\":1,\"consent_record\":\"r1\",\"learner\":\"L\","
+		 "\"operation\":\"mean\",\"scope\":{\"verbs\":[\"%s\"],\"activity_types\":[],\"result_fields\":[\"result.score.scaled\"]},"
+		 "\"count\":1}", verb);
+	const char *entries[] = {load, grant, access};
+	return signed_export_with(entries, 3, text, vk);
+}
+
+START_TEST(scope_is_checked_against_the_logged_policy)
+{
+	char *text = NULL, *canon = NULL, *vk = NULL, error[256];
+	char err[LV_POLICY_ERR_LEN], sha[LV_POLICY_DIGEST_HEX_LEN];
+	size_t len;
+	struct lv_policy *p = NULL;
+	ck_assert_int_eq(util_read_file(th_src("policies/course-improvement.json"), 65536, &text, &len), LV_OK);
+	ck_assert_int_eq(lv_policy_parse(text, len, &p, err), LV_OK);
+	canon = lv_policy_canonical_text(p);
+	lv_policy_digest_hex(p, sha);
+	/* In scope: passes. */
+	char *json = scoped_log(canon, sha, "http://adlnet.gov/expapi/verbs/completed", &vk);
+	ck_assert_int_eq(verify(json, vk, NULL, error, sizeof error), LV_OK);
+	free(json);
+	free(vk);
+	/* A verb the policy does not cover: caught. */
+	json = scoped_log(canon, sha, "http://adlnet.gov/expapi/verbs/answered", &vk);
+	ck_assert_int_eq(verify(json, vk, NULL, error, sizeof error), LV_ERR_CRYPTO);
+	ck_assert_ptr_nonnull(strstr(error, "without a live grant"));
+	free(json);
+	free(vk);
+	/* A shipped text that is not the one the log loaded vouches for nothing. */
+	char wrong[LV_POLICY_DIGEST_HEX_LEN];
+	memcpy(wrong, sha, sizeof wrong);
+	wrong[0] = wrong[0] == 'a' ? 'b' : 'a';
+	json = scoped_log(canon, wrong, "http://adlnet.gov/expapi/verbs/completed", &vk);
+	ck_assert_int_eq(verify(json, vk, NULL, NULL, 0), LV_ERR_CRYPTO);
+	free(json);
+	free(vk);
+	free(canon);
+	free(text);
+	lv_policy_destroy(p);
+}
+END_TEST
+
 Suite *lv_test_suite(void)
 {
 	Suite *s = suite_create("auditlog");
@@ -344,6 +407,7 @@ Suite *lv_test_suite(void)
 	suite_add_tcase(s, tc);
 	tc = tcase_create("compliance");
 	tcase_add_test(tc, consent_compliance_is_checked);
+	tcase_add_test(tc, scope_is_checked_against_the_logged_policy);
 	suite_add_tcase(s, tc);
 	return s;
 }

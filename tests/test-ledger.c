@@ -221,7 +221,11 @@ START_TEST(real_export_is_compliant)
 	char rid[LV_RECORD_ID_LEN], err[LV_CONSENT_ERR_LEN];
 	ck_assert_int_eq(lv_learner_set_birth_date(node, learner, "2001-01-01"), LV_OK);
 	ck_assert_int_eq(lv_consent_decide(node, &self, LV_ROLE_NONE, learner, "course-improvement", 0, true, rid, err), LV_OK);
-	ck_assert(allowed("course-improvement", NULL, util_now_ms(), NULL, 0));
+	const char *verbs[] = {"http://adlnet.gov/expapi/verbs/passed"};
+	const char *fields[] = {"result.score.scaled"};
+	struct lv_consent_scope sc = {.has_op = true, .op = LV_POLICY_OP_MEAN, .verbs = verbs, .nverbs = 1,
+				      .result_fields = fields, .nfields = 1};
+	ck_assert(allowed("course-improvement", &sc, util_now_ms(), NULL, 0));
 	ck_assert_int_eq(lv_consent_withdraw(node, &self, LV_ROLE_NONE, learner, "course-improvement", rid, err), LV_OK);
 	ck_assert(!allowed("course-improvement", NULL, util_now_ms(), NULL, 0));
 	char *json = NULL, *vkey = NULL, *report = NULL;

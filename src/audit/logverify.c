@@ -9,6 +9,7 @@
 
 #include "learnvault/audit.h"
 #include "learnvault/auditlog.h"
+#include "learnvault/policy.h"
 #include "util/util.h"
 
 #define EXPORT_MAX ((size_t)1 << 30)
@@ -70,6 +71,46 @@ static struct grant *grants_slot(struct grants *g, const char *key, bool insert)
 	return &g->slots[j];
 }
 
+/* The policy texts shipped with the export, by "<id>|<version>".  A text
+ * counts only if its digest is the one the log recorded when it was loaded. */
+struct policies {
+	char key[64][LV_POLICY_ID_MAX + 16];
+	struct lv_policy *p[64];
+	char sha[64][LV_POLICY_DIGEST_HEX_LEN];
+	bool logged[64];
+	size_t n;
+};
+
+static struct lv_policy *policy_find(const struct policies *ps, const char *id, double version)
+{
+	char key[LV_POLICY_ID_MAX + 16];
+	snprintf(key, sizeof key, "%s|%.0f", id, version);
+	for (size_t i = 0; i < ps->n; i++)
+		if (ps->logged[i] && strcmp(ps->key[i], key) == 0)
+			return ps->p[i];
+	return NULL;
+}
+
+static bool scope_covered(const struct lv_policy *p, const cJSON *ej)
+{
+	const char *op = cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(ej, "operation"));
+	enum lv_policy_op o;
+	if (op && (!lv_policy_op_parse(op, &o) || !lv_policy_allows_operation(p, o)))
+		return false;
+	const cJSON *sc = cJSON_GetObjectItemCaseSensitive(ej, "scope");
+	const cJSON *it;
+	cJSON_ArrayForEach(it, cJSON_GetObjectItemCaseSensitive(sc, "verbs"))
+		if (!cJSON_IsString(it) || !lv_policy_covers_verb(p, it->valuestring))
+			return false;
+	cJSON_ArrayForEach(it, cJSON_GetObjectItemCaseSensitive(sc, "activity_types"))
+		if (!cJSON_IsString(it) || !lv_policy_covers_activity_type(p, it->valuestring))
+			return false;
+	cJSON_ArrayForEach(it, cJSON_GetObjectItemCaseSensitive(sc, "result_fields"))
+		if (!cJSON_IsString(it) || !lv_policy_covers_result_field(p, it->valuestring))
+			return false;
+	return true;
+}
+
 /* Sets the report's verdict; returns @st. */
 static enum lv_status fail(cJSON *rep, enum lv_status st, const char *error, long long entry)
 {
@@ -84,12 +125,26 @@ static enum lv_status fail(cJSON *rep, enum lv_status st, const char *error, lon
  * update the learner's latest decision per purpose; an allowed purpose
  * access must name that decision, a grant for the same version, live at
  * the access's time.  The first violation's index goes to *@bad. */
-static void replay(const cJSON *ej, struct grants *g, uint64_t *access, uint64_t *checked, long long *bad,
-		   uint64_t i)
+static void replay(const cJSON *ej, struct grants *g, struct policies *ps, uint64_t *access, uint64_t *checked,
+		   long long *bad, uint64_t i)
 {
 	const char *type = cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(ej, "type"));
 	const char *learner = cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(ej, "learner"));
 	char key[160];
+	if (type && strcmp(type, "policy") == 0) {
+		/* A load entry vouches for the text with that digest. */
+		const char *id = cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(ej, "policy"));
+		const char *sha = cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(ej, "sha256"));
+		const cJSON *ver = cJSON_GetObjectItemCaseSensitive(ej, "version");
+		char key[LV_POLICY_ID_MAX + 16];
+		if (id && sha && cJSON_IsNumber(ver)) {
+			snprintf(key, sizeof key, "%s|%.0f", id, ver->valuedouble);
+			for (size_t k = 0; k < ps->n; k++)
+				if (strcmp(ps->key[k], key) == 0 && strcmp(ps->sha[k], sha) == 0)
+					ps->logged[k] = true;
+		}
+		return;
+	}
 	if (!type || !learner)
 		return;
 	if (strcmp(type, "consent") == 0) {
@@ -133,6 +188,12 @@ static void replay(const cJSON *ej, struct grants *g, uint64_t *access, uint64_t
 	int64_t t = 0;
 	bool ok = gr && gr->live_kind && rec && strcmp(gr->record_id, rec) == 0 && cJSON_IsNumber(ver) &&
 		  ver->valuedouble == gr->version && when && util_time_parse(when, &t) && t < gr->valid_until;
+	/* The scope asked must be inside the policy version relied on, whose
+	 * text the export ships and the log authenticates. */
+	if (ok && (cJSON_GetObjectItemCaseSensitive(ej, "scope") || cJSON_GetObjectItemCaseSensitive(ej, "operation"))) {
+		const struct lv_policy *p = policy_find(ps, purpose ? purpose : "", ver->valuedouble);
+		ok = p && scope_covered(p, ej);
+	}
 	if (!ok && *bad < 0)
 		*bad = (long long)i;
 }
@@ -147,6 +208,8 @@ enum lv_status lv_audit_verify_export(const char *json, size_t len, const char *
 	struct lv_merkle *tree = NULL;
 	struct lv_checkpoint cp, prev;
 	struct grants g = {0};
+	struct policies ps;
+	memset(&ps, 0, sizeof ps);
 	*report = NULL;
 	if (!rep)
 		return LV_ERR_NOMEM;
@@ -178,6 +241,19 @@ enum lv_status lv_audit_verify_export(const char *json, size_t len, const char *
 		st = fail(rep, LV_ERR_NOMEM, "out of memory", -1);
 		goto out;
 	}
+	const cJSON *pt;
+	cJSON_ArrayForEach(pt, cJSON_GetObjectItemCaseSensitive(doc, "policies")) {
+		char perr[LV_POLICY_ERR_LEN];
+		if (ps.n == 64 || !cJSON_IsString(pt) ||
+		    lv_policy_parse(pt->valuestring, strlen(pt->valuestring), &ps.p[ps.n], perr) != LV_OK) {
+			st = fail(rep, LV_ERR_INVALID, "a policy text in the export does not parse", -1);
+			goto out;
+		}
+		snprintf(ps.key[ps.n], sizeof ps.key[ps.n], "%s|%u", lv_policy_id(ps.p[ps.n]),
+			 (unsigned)lv_policy_version(ps.p[ps.n]));
+		lv_policy_digest_hex(ps.p[ps.n], ps.sha[ps.n]);
+		ps.n++;
+	}
 	uint64_t i = 0, access = 0, checked = 0;
 	long long noncompliant = -1;
 	const cJSON *e;
@@ -197,7 +273,7 @@ enum lv_status lv_audit_verify_export(const char *json, size_t len, const char *
 			goto out;
 		}
 		lv_merkle_hash_leaf(e->valuestring, strlen(e->valuestring), leaves + i * LV_MERKLE_HASH_LEN);
-		replay(ej, &g, &access, &checked, &noncompliant, i);
+		replay(ej, &g, &ps, &access, &checked, &noncompliant, i);
 		cJSON_Delete(ej);
 		i++;
 	}
@@ -246,7 +322,8 @@ enum lv_status lv_audit_verify_export(const char *json, size_t len, const char *
 		st = fail(rep, LV_ERR_CRYPTO, "an access was allowed without a live grant for its purpose", noncompliant);
 		goto out;
 	}
-	cJSON_AddStringToObject(rep, "consent_compliance", "every allowed purpose access rests on a live grant");
+	cJSON_AddStringToObject(rep, "consent_compliance",
+				"every allowed purpose access rests on a live grant and stays inside its policy's scope");
 	cJSON_AddTrueToObject(rep, "ok");
 	st = LV_OK;
 out:
@@ -255,6 +332,8 @@ out:
 	cJSON_Delete(doc);
 	free(leaves);
 	free(g.slots);
+	for (size_t k = 0; k < ps.n; k++)
+		lv_policy_destroy(ps.p[k]);
 	lv_merkle_destroy(tree);
 	return st;
 }

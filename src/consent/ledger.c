@@ -437,6 +437,20 @@ enum lv_status lv_access_authorize(struct lv_node *n, const struct lv_principal 
 			cJSON_AddStringToObject(e, "learner", learner);
 			if (scope && scope->has_op)
 				cJSON_AddStringToObject(e, "operation", lv_policy_op_str(scope->op));
+			if (scope) {
+				/* What was asked, so an auditor can check it against the
+				 * policy text offline. */
+				cJSON *sc = cJSON_AddObjectToObject(e, "scope");
+				cJSON *a = cJSON_AddArrayToObject(sc, "verbs");
+				for (size_t k = 0; k < scope->nverbs; k++)
+					cJSON_AddItemToArray(a, cJSON_CreateString(scope->verbs[k]));
+				a = cJSON_AddArrayToObject(sc, "activity_types");
+				for (size_t k = 0; k < scope->ntypes; k++)
+					cJSON_AddItemToArray(a, cJSON_CreateString(scope->activity_types[k]));
+				a = cJSON_AddArrayToObject(sc, "result_fields");
+				for (size_t k = 0; k < scope->nfields; k++)
+					cJSON_AddItemToArray(a, cJSON_CreateString(scope->result_fields[k]));
+			}
 			cJSON_AddNumberToObject(e, "count", (double)count);
 			out->audit_index = lv_merkle_size(n->audit) + n->audit_npending;
 			st = auditlog_append_locked(n, e);

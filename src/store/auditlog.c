@@ -343,8 +343,18 @@ enum lv_status lv_audit_export(struct lv_node *n, char **json)
 		cJSON_AddNumberToObject(o, "version", 1);
 		cJSON_AddStringToObject(o, "vkey", vkey);
 		cJSON_AddStringToObject(o, "checkpoint", note);
+		/* The policy texts the log's hashes refer to, so the verifier can
+		 * check each access's scope offline. */
+		cJSON *pols = cJSON_AddArrayToObject(o, "policies");
+		st = db_status(sqlite3_prepare_v2(n->db, "SELECT text FROM policies ORDER BY id, version", -1, &s, NULL));
+		int prc;
+		while (st == LV_OK && (prc = sqlite3_step(s)) == SQLITE_ROW)
+			cJSON_AddItemToArray(pols, cJSON_CreateString((const char *)sqlite3_column_text(s, 0)));
+		sqlite3_finalize(s);
+		s = NULL;
 		cJSON *arr = cJSON_AddArrayToObject(o, "entries");
-		st = db_status(sqlite3_prepare_v2(n->db, "SELECT entry FROM audit_log ORDER BY idx", -1, &s, NULL));
+		if (st == LV_OK)
+			st = db_status(sqlite3_prepare_v2(n->db, "SELECT entry FROM audit_log ORDER BY idx", -1, &s, NULL));
 		int rc = SQLITE_DONE;
 		while (st == LV_OK && (rc = sqlite3_step(s)) == SQLITE_ROW)
 			cJSON_AddItemToArray(arr, cJSON_CreateString((const char *)sqlite3_column_text(s, 0)));
