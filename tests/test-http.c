@@ -1253,7 +1253,7 @@ START_TEST(learner_door)
 		const char *text = cJSON_GetObjectItem(e, "entry")->valuestring;
 		ck_assert_ptr_nonnull(strstr(text, lee));
 		ck_assert_ptr_null(strstr(text, "lee@example.com"));
-		reads += strstr(text, "\"what\":\"statements\"") != NULL;
+		reads += strstr(text, "\"resource\":\"statements\"") != NULL;
 		struct lv_merkle_proof pr = {0};
 		const cJSON *h;
 		size_t blen;

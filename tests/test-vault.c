@@ -209,7 +209,7 @@ START_TEST(cli_export_is_audited)
 	const cJSON *e;
 	cJSON_ArrayForEach(e, entries) {
 		const char *t = e->valuestring;
-		found += strstr(t, "\"what\":\"vault-export\"") && strstr(t, learner) && strstr(t, "\"actor\":\"cli\"") &&
+		found += strstr(t, "\"resource\":\"vault-export\"") && strstr(t, learner) && strstr(t, "\"actor\":\"cli\"") &&
 			 strstr(t, "\"role\":\"admin\"");
 	}
 	ck_assert_int_eq(found, 1);

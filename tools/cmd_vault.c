@@ -8,6 +8,7 @@
 #include <sodium.h>
 
 #include "cli.h"
+#include "learnvault/consent.h"
 #include "learnvault/auditlog.h"
 #include "learnvault/vault.h"
 #include "util/util.h"
@@ -100,7 +101,11 @@ static int vault_export(int argc, char **argv)
 	}
 	/* The operator's access is logged before the file leaves the store. */
 	struct lv_principal admin = {.role = LV_ROLE_ADMIN, .id = "cli"};
-	st = lv_audit_self_access(node, &admin, learner, "vault-export", 1);
+	struct lv_consent_decision d;
+	struct lv_consent_scope sc = {.resource = "vault-export"};
+	st = lv_access_authorize(node, &admin, learner, LV_PURPOSE_OPERATOR_REQUEST, &sc, 1, util_now_ms(), &d);
+	if (st == LV_OK && !d.allow)
+		st = LV_ERR_FORBIDDEN;
 	if (st != LV_OK) {
 		cli_fail("vault export: cannot log the access, nothing written: %s", lv_status_str(st));
 		goto out;

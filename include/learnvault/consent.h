@@ -76,6 +76,7 @@ LV_EXPORT enum lv_status lv_learner_set_birth_date(struct lv_node *node, const c
 
 /* What an access would touch.  NULL arrays / has_op false: not asked. */
 struct lv_consent_scope {
+	const char *resource; /* what is read ("statements", "export", ...); may be NULL */
 	bool has_op;
 	enum lv_policy_op op;
 	const char *const *verbs;
@@ -94,11 +95,19 @@ struct lv_consent_decision {
 	uint64_t audit_index;             /* the access entry written */
 };
 
-/* THE access check: every read of learner data for a purpose goes through
- * here.  Default deny.  Allows only when the newest loaded version of
+/* Built-in purposes that rest on no policy. */
+#define LV_PURPOSE_SELF "learner-right-of-access"          /* the learner or guardian, own data */
+#define LV_PURPOSE_PROVIDER_READBACK "xapi-provider-readback" /* a provider, what it sent */
+#define LV_PURPOSE_OPERATOR_REQUEST "learner-request-by-operator" /* the local operator (CLI) fulfilling
+								     * a learner's request */
+
+/* THE access check: every read of learner data goes through here, for a
+ * policy purpose or one of the built-in purposes above.  Default deny.  Allows only when the newest loaded version of
  * @policy_id has a live grant from this learner (or their guardian, per
  * the guardian rule as of @now_ms), not withdrawn, not expired, and the
- * scope is inside the policy's data scope and operations.  In one node.db
+ * scope is inside the policy's data scope and operations.  LV_PURPOSE_SELF
+ * allows only a learner or guardian credential bound to @learner;
+ * LV_PURPOSE_PROVIDER_READBACK only a provider.  In one node.db
  * transaction it records an expiry it discovers and appends the audit
  * entry (who, role, purpose, consent record, scope, @count, decision);
  * if that write fails the answer is deny.  Returns LV_OK with *@out filled

@@ -177,7 +177,8 @@ static void replay(const cJSON *ej, struct grants *g, struct policies *ps, uint6
 	 * sent, rest on no purpose policy: no grant to check. */
 	if (!decision || strcmp(decision, "allow") != 0 ||
 	    (purpose && (strcmp(purpose, "learner-right-of-access") == 0 ||
-			 strcmp(purpose, "xapi-provider-readback") == 0)))
+			 strcmp(purpose, "xapi-provider-readback") == 0 ||
+			 strcmp(purpose, "learner-request-by-operator") == 0)))
 		return;
 	(*checked)++;
 	const char *rec = cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(ej, "consent_record"));

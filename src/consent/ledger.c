@@ -409,58 +409,75 @@ static void decide_locked(struct lv_node *n, const char *learner, const char *po
 	snprintf(out->reason, sizeof out->reason, "covered by consent record %s", ev->record_id);
 }
 
-enum lv_status lv_access_authorize(struct lv_node *n, const struct lv_principal *who, const char *learner,
-				   const char *policy_id, const struct lv_consent_scope *scope, uint64_t count,
-				   int64_t now, struct lv_consent_decision *out)
+enum lv_status access_authorize_locked(struct lv_node *n, const struct lv_principal *who, const char *learner,
+				       const char *purpose, const struct lv_consent_scope *scope, uint64_t count,
+				       int64_t now, struct lv_consent_decision *out)
 {
 	struct policy_ref pr = {0};
 	struct last_event ev;
 	bool expired = false;
+	enum lv_status st = LV_OK;
 	memset(out, 0, sizeof *out);
-	pthread_mutex_lock(&n->lock);
-	enum lv_status st = db_exec(n->db, "BEGIN IMMEDIATE;");
-	if (st == LV_OK) {
-		decide_locked(n, learner, policy_id, scope, now, out, &pr, &ev, &expired);
+	if (strcmp(purpose, LV_PURPOSE_SELF) == 0) {
+		/* The right of access: the learner, or their guardian, reading
+		 * their own data needs no consent; anyone else is refused. */
+		out->allow = (who->role == LV_ROLE_LEARNER || who->role == LV_ROLE_GUARDIAN) &&
+			     strcmp(who->learner, learner) == 0;
+		snprintf(out->reason, sizeof out->reason, out->allow ? "the learner's right of access"
+			 : "only the learner or their guardian reads their own data");
+	} else if (strcmp(purpose, LV_PURPOSE_OPERATOR_REQUEST) == 0) {
+		/* The node operator, holding the node key, acts on a learner's
+		 * request (e.g. a written access request): allowed, and logged. */
+		out->allow = who->role == LV_ROLE_ADMIN;
+		snprintf(out->reason, sizeof out->reason, out->allow ? "operator fulfilling the learner's request"
+			 : "only the node operator acts on a learner's request");
+	} else if (strcmp(purpose, LV_PURPOSE_PROVIDER_READBACK) == 0) {
+		/* xAPI: a provider reads back what it sent (the caller restricts
+		 * the rows to that provider's own statements). */
+		out->allow = who->role == LV_ROLE_PROVIDER;
+		snprintf(out->reason, sizeof out->reason, out->allow ? "provider read-back of its own statements"
+			 : "only a provider reads back statements");
+	} else {
+		decide_locked(n, learner, purpose, scope, now, out, &pr, &ev, &expired);
 		char rid[LV_RECORD_ID_LEN];
 		if (expired)
-			st = event_put(n, learner, policy_id, &pr, LV_CONSENT_EXPIRED, "system", "node", now, 0,
+			st = event_put(n, learner, purpose, &pr, LV_CONSENT_EXPIRED, "system", "node", now, 0,
 				       ev.record_id, rid);
-		if (st == LV_OK) {
-			cJSON *e = cJSON_CreateObject();
-			cJSON_AddStringToObject(e, "type", "access");
-			cJSON_AddStringToObject(e, "decision", out->allow ? "allow" : "deny");
-			cJSON_AddStringToObject(e, "role", lv_role_str(who->role));
-			cJSON_AddStringToObject(e, "actor", who->id);
-			cJSON_AddStringToObject(e, "purpose", policy_id);
+	}
+	if (st == LV_OK) {
+		cJSON *e = cJSON_CreateObject();
+		cJSON_AddStringToObject(e, "type", "access");
+		cJSON_AddStringToObject(e, "decision", out->allow ? "allow" : "deny");
+		cJSON_AddStringToObject(e, "role", lv_role_str(who->role));
+		cJSON_AddStringToObject(e, "actor", who->id);
+		cJSON_AddStringToObject(e, "purpose", purpose);
+		if (out->policy_version) {
 			cJSON_AddNumberToObject(e, "policy_version", out->policy_version);
 			cJSON_AddStringToObject(e, "consent_record", out->record_id);
-			cJSON_AddStringToObject(e, "learner", learner);
-			if (scope && scope->has_op)
-				cJSON_AddStringToObject(e, "operation", lv_policy_op_str(scope->op));
-			if (scope) {
-				/* What was asked, so an auditor can check it against the
-				 * policy text offline. */
-				cJSON *sc = cJSON_AddObjectToObject(e, "scope");
-				cJSON *a = cJSON_AddArrayToObject(sc, "verbs");
-				for (size_t k = 0; k < scope->nverbs; k++)
-					cJSON_AddItemToArray(a, cJSON_CreateString(scope->verbs[k]));
-				a = cJSON_AddArrayToObject(sc, "activity_types");
-				for (size_t k = 0; k < scope->ntypes; k++)
-					cJSON_AddItemToArray(a, cJSON_CreateString(scope->activity_types[k]));
-				a = cJSON_AddArrayToObject(sc, "result_fields");
-				for (size_t k = 0; k < scope->nfields; k++)
-					cJSON_AddItemToArray(a, cJSON_CreateString(scope->result_fields[k]));
-			}
-			cJSON_AddNumberToObject(e, "count", (double)count);
-			out->audit_index = lv_merkle_size(n->audit) + n->audit_npending;
-			st = auditlog_append_locked(n, e);
 		}
-		if (st == LV_OK)
-			st = db_exec(n->db, "COMMIT;");
-		if (st != LV_OK && db_exec(n->db, "ROLLBACK;") != LV_OK) { /* nothing more */ }
-		auditlog_tx_done(n, st == LV_OK);
+		cJSON_AddStringToObject(e, "learner", learner);
+		if (scope && scope->resource)
+			cJSON_AddStringToObject(e, "resource", scope->resource);
+		if (scope && scope->has_op)
+			cJSON_AddStringToObject(e, "operation", lv_policy_op_str(scope->op));
+		if (scope && (scope->nverbs || scope->ntypes || scope->nfields)) {
+			/* What was asked, so an auditor can check it against the
+			 * policy text offline. */
+			cJSON *sc = cJSON_AddObjectToObject(e, "scope");
+			cJSON *a = cJSON_AddArrayToObject(sc, "verbs");
+			for (size_t k = 0; k < scope->nverbs; k++)
+				cJSON_AddItemToArray(a, cJSON_CreateString(scope->verbs[k]));
+			a = cJSON_AddArrayToObject(sc, "activity_types");
+			for (size_t k = 0; k < scope->ntypes; k++)
+				cJSON_AddItemToArray(a, cJSON_CreateString(scope->activity_types[k]));
+			a = cJSON_AddArrayToObject(sc, "result_fields");
+			for (size_t k = 0; k < scope->nfields; k++)
+				cJSON_AddItemToArray(a, cJSON_CreateString(scope->result_fields[k]));
+		}
+		cJSON_AddNumberToObject(e, "count", (double)count);
+		out->audit_index = lv_merkle_size(n->audit) + n->audit_npending;
+		st = auditlog_append_locked(n, e);
 	}
-	pthread_mutex_unlock(&n->lock);
 	lv_policy_destroy(pr.p);
 	if (st != LV_OK) {
 		/* No audit entry, no access. */
@@ -468,6 +485,29 @@ enum lv_status lv_access_authorize(struct lv_node *n, const struct lv_principal 
 		out->record_id[0] = '\0';
 		snprintf(out->reason, sizeof out->reason, "the audit entry could not be written");
 	}
+	return st;
+}
+
+enum lv_status lv_access_authorize(struct lv_node *n, const struct lv_principal *who, const char *learner,
+				   const char *purpose, const struct lv_consent_scope *scope, uint64_t count,
+				   int64_t now, struct lv_consent_decision *out)
+{
+	pthread_mutex_lock(&n->lock);
+	enum lv_status st = db_exec(n->db, "BEGIN IMMEDIATE;");
+	if (st == LV_OK) {
+		st = access_authorize_locked(n, who, learner, purpose, scope, count, now, out);
+		if (st == LV_OK)
+			st = db_exec(n->db, "COMMIT;");
+		if (st != LV_OK && db_exec(n->db, "ROLLBACK;") != LV_OK) { /* nothing more */ }
+		auditlog_tx_done(n, st == LV_OK);
+	} else {
+		memset(out, 0, sizeof *out);
+	}
+	if (st != LV_OK) {
+		out->allow = false;
+		out->record_id[0] = '\0';
+	}
+	pthread_mutex_unlock(&n->lock);
 	return st;
 }
 

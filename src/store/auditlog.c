@@ -9,6 +9,7 @@
 
 #include "learnvault/audit.h"
 #include "learnvault/auditlog.h"
+#include "learnvault/consent.h"
 #include "store.h"
 
 static enum lv_status load_key(struct lv_node *n)
@@ -374,35 +375,14 @@ enum lv_status lv_audit_export(struct lv_node *n, char **json)
 	return st;
 }
 
-enum lv_status auditlog_self_access_locked(struct lv_node *n, const struct lv_principal *who, const char *learner,
-					   const char *what, uint64_t count)
-{
-	cJSON *e = cJSON_CreateObject();
-	cJSON_AddStringToObject(e, "type", "access");
-	cJSON_AddStringToObject(e, "decision", "allow");
-	cJSON_AddStringToObject(e, "role", lv_role_str(who->role));
-	cJSON_AddStringToObject(e, "actor", who->id);
-	/* The right of access needs no consent: no purpose policy applies. */
-	cJSON_AddStringToObject(e, "purpose", "learner-right-of-access");
-	cJSON_AddStringToObject(e, "learner", learner);
-	cJSON_AddStringToObject(e, "what", what);
-	cJSON_AddNumberToObject(e, "count", (double)count);
-	return auditlog_append_locked(n, e);
-}
-
 enum lv_status lv_audit_self_access(struct lv_node *n, const struct lv_principal *who, const char *learner,
 				    const char *what, uint64_t count)
 {
-	pthread_mutex_lock(&n->lock);
-	enum lv_status st = db_exec(n->db, "BEGIN IMMEDIATE;");
-	if (st == LV_OK) {
-		st = auditlog_self_access_locked(n, who, learner, what, count);
-		if (st == LV_OK)
-			st = db_exec(n->db, "COMMIT;");
-		if (st != LV_OK && db_exec(n->db, "ROLLBACK;") != LV_OK) { /* nothing more */ }
-		auditlog_tx_done(n, st == LV_OK);
-	}
-	pthread_mutex_unlock(&n->lock);
+	struct lv_consent_decision d;
+	struct lv_consent_scope sc = {.resource = what};
+	enum lv_status st = lv_access_authorize(n, who, learner, LV_PURPOSE_SELF, &sc, count, util_now_ms(), &d);
+	if (st == LV_OK && !d.allow)
+		st = LV_ERR_FORBIDDEN;
 	return st;
 }
 

@@ -8,6 +8,7 @@
 
 #include <sodium.h>
 
+#include "learnvault/consent.h"
 #include "learnvault/statements.h"
 #include "store.h"
 #include "xapi.h"
@@ -558,17 +559,15 @@ static enum lv_status log_readback(struct lv_node *n, const struct lv_principal 
 	enum lv_status st = db_exec(n->db, "BEGIN IMMEDIATE;");
 	if (st != LV_OK)
 		return st;
+	int64_t now = util_now_ms();
 	for (size_t i = 0; i < nrb && st == LV_OK; i++) {
-		cJSON *e = cJSON_CreateObject();
-		cJSON_AddStringToObject(e, "type", "access");
-		cJSON_AddStringToObject(e, "decision", "allow");
-		cJSON_AddStringToObject(e, "role", "provider");
-		cJSON_AddStringToObject(e, "actor", prov->id);
-		/* The provider reads back what it sent (xAPI); no purpose policy. */
-		cJSON_AddStringToObject(e, "purpose", "xapi-provider-readback");
-		cJSON_AddStringToObject(e, "learner", rb[i].learner);
-		cJSON_AddNumberToObject(e, "count", (double)rb[i].count);
-		st = auditlog_append_locked(n, e);
+		/* Through the one access check, which decides and logs. */
+		struct lv_consent_decision d;
+		struct lv_consent_scope sc = {.resource = "xapi-statements"};
+		st = access_authorize_locked(n, prov, rb[i].learner, LV_PURPOSE_PROVIDER_READBACK, &sc, rb[i].count,
+					     now, &d);
+		if (st == LV_OK && !d.allow)
+			st = LV_ERR_FORBIDDEN;
 	}
 	if (st == LV_OK)
 		st = db_exec(n->db, "COMMIT;");

@@ -151,9 +151,16 @@ enum lv_status auditlog_append_locked(struct lv_node *node, cJSON *entry) LV_WAR
 /* After the caller's COMMIT (@committed) or ROLLBACK: the pending leaves
  * join the in-memory tree, or are dropped.  Lock held. */
 void auditlog_tx_done(struct lv_node *node, bool committed);
-/* The self-access entry, inside the caller's transaction.  Lock held. */
-enum lv_status auditlog_self_access_locked(struct lv_node *node, const struct lv_principal *who,
-					   const char *learner, const char *what, uint64_t count) LV_WARN_UNUSED;
+
+
+/* consent/ledger.c: lv_access_authorize inside the caller's open node.db
+ * transaction (the store's own reads call it for each learner they are
+ * about to return).  Lock held. */
+struct lv_consent_scope;
+struct lv_consent_decision;
+enum lv_status access_authorize_locked(struct lv_node *node, const struct lv_principal *who, const char *learner,
+				       const char *purpose, const struct lv_consent_scope *scope, uint64_t count,
+				       int64_t now_ms, struct lv_consent_decision *out) LV_WARN_UNUSED;
 
 /* Settings with the lock held. */
 enum lv_status node_setting_get_locked(struct lv_node *node, const char *name, char **value) LV_WARN_UNUSED;
