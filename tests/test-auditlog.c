@@ -10,6 +10,7 @@
 #include "learnvault/audit.h"
 #include "learnvault/auditlog.h"
 #include "learnvault/consent.h"
+#include "learnvault/statements.h"
 #include "learnvault/policy.h"
 #include "store/store.h"
 
@@ -393,6 +394,31 @@ START_TEST(scope_is_checked_against_the_logged_policy)
 }
 END_TEST
 
+START_TEST(learner_export_goes_through_the_check)
+{
+	char p[LV_PSEUDONYM_LEN];
+	bool created;
+	ck_assert_int_eq(lv_learner_enrol(node, "{\"mbox\":\"mailto:a@x.org\"}", p, &created), LV_OK);
+	struct lv_principal admin = {.role = LV_ROLE_ADMIN, .id = "cli"};
+	struct lv_principal analyst = {.role = LV_ROLE_ANALYST, .id = "an"};
+	struct lv_principal self = {.role = LV_ROLE_LEARNER, .id = "me"};
+	memcpy(self.learner, p, sizeof self.learner);
+	cJSON *doc = NULL;
+	ck_assert_int_eq(lv_learner_export(node, &analyst, p, LV_PURPOSE_OPERATOR_REQUEST, &doc), LV_ERR_FORBIDDEN);
+	ck_assert_int_eq(lv_learner_export(node, &analyst, p, LV_PURPOSE_SELF, &doc), LV_ERR_FORBIDDEN);
+	ck_assert_ptr_null(doc);
+	ck_assert_int_eq(lv_learner_export(node, &self, p, LV_PURPOSE_SELF, &doc), LV_OK);
+	cJSON_Delete(doc);
+	ck_assert_int_eq(lv_learner_export(node, &admin, p, LV_PURPOSE_OPERATOR_REQUEST, &doc), LV_OK);
+	char *text = cJSON_PrintUnformatted(cJSON_GetObjectItem(doc, "access_report"));
+	/* The denied attempts are in the log too, as denials. */
+	ck_assert_ptr_nonnull(strstr(text, "learner-request-by-operator"));
+	ck_assert_ptr_nonnull(strstr(text, "\\\"decision\\\":\\\"deny\\\""));
+	free(text);
+	cJSON_Delete(doc);
+}
+END_TEST
+
 Suite *lv_test_suite(void)
 {
 	Suite *s = suite_create("auditlog");
@@ -404,6 +430,7 @@ Suite *lv_test_suite(void)
 	tcase_add_test(tc, tampering_is_detected);
 	tcase_add_test(tc, rollback_and_fork_against_a_previous_checkpoint);
 	tcase_add_test(tc, node_refuses_to_sign_a_rewritten_history);
+	tcase_add_test(tc, learner_export_goes_through_the_check);
 	suite_add_tcase(s, tc);
 	tc = tcase_create("compliance");
 	tcase_add_test(tc, consent_compliance_is_checked);

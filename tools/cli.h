@@ -31,6 +31,7 @@ int cmd_key(int argc, char **argv);
 int cmd_policy(int argc, char **argv);
 int cmd_audit(int argc, char **argv);
 int cmd_consent(int argc, char **argv);
+int cmd_export(int argc, char **argv);
 int cmd_vault(int argc, char **argv);
 
 /* Validates and stores a JSON statement or array as provider @provider_id.

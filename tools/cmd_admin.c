@@ -7,7 +7,9 @@
 #include <sodium.h>
 
 #include "cli.h"
+#include "learnvault/auditlog.h"
 #include "learnvault/consent.h"
+#include "learnvault/statements.h"
 #include "util/util.h"
 
 /* Issues a credential and adds its presentation to @o:
@@ -358,5 +360,56 @@ out:
 		sodium_free(p1);
 	if (p2)
 		sodium_free(p2);
+	return rc;
+}
+
+int cmd_export(int argc, char **argv)
+{
+	const char *dir = NULL, *pass_file = NULL, *learner = NULL, *out = NULL;
+	bool report_only = false;
+	static const struct option opts[] = {
+		{"data", required_argument, 0, 'd'}, {"passphrase-file", required_argument, 0, 'p'},
+		{"learner", required_argument, 0, 'l'}, {"out", required_argument, 0, 'o'},
+		{"access-report", no_argument, 0, 'r'}, {0, 0, 0, 0}};
+	int c;
+	optind = 1;
+	while ((c = getopt_long(argc, argv, "", opts, NULL)) != -1) {
+		switch (c) {
+		case 'd': dir = optarg; break;
+		case 'p': pass_file = optarg; break;
+		case 'l': learner = optarg; break;
+		case 'o': out = optarg; break;
+		case 'r': report_only = true; break;
+		default: return 2;
+		}
+	}
+	if (!learner || !out)
+		return cli_fail("export: --data DIR --learner PSEUDONYM --out FILE [--access-report]");
+	struct lv_node *node = NULL;
+	if (cli_open(dir, pass_file, &node) != 0)
+		return 1;
+	/* The operator fulfilling a learner's request: logged as such. */
+	struct lv_principal admin = {.role = LV_ROLE_ADMIN, .id = "cli"};
+	cJSON *doc = NULL;
+	enum lv_status st = report_only ? lv_audit_report(node, learner, &doc)
+					: lv_learner_export(node, &admin, learner, LV_PURPOSE_OPERATOR_REQUEST, &doc);
+	int rc;
+	if (st != LV_OK) {
+		rc = cli_fail("export: %s", st == LV_ERR_FORBIDDEN ? "refused" : lv_status_str(st));
+	} else {
+		char *text = cJSON_Print(doc);
+		st = text ? util_write_file(out, text, strlen(text), 0600, false) : LV_ERR_NOMEM;
+		free(text);
+		if (st != LV_OK) {
+			rc = cli_fail("export: cannot write %s", out);
+		} else {
+			cJSON *o = cJSON_CreateObject();
+			cJSON_AddStringToObject(o, "exported", out);
+			cJSON_AddStringToObject(o, "learner", learner);
+			rc = cli_print(o);
+		}
+	}
+	cJSON_Delete(doc);
+	lv_node_close(node);
 	return rc;
 }

@@ -94,6 +94,7 @@ static void usage(void)
 	      "  audit verify --log FILE --key VKEY|FILE [--previous CHECKPOINT_FILE]\n"
 	      "  vault export --data DIR --learner P --passphrase-file F --out FILE [--node-passphrase-file G]\n"
 	      "  vault open FILE --passphrase-file F\n"
+	      "  export --data DIR --learner PSEUDONYM --out FILE [--access-report]\n"
 	      "  erase --data DIR --learner PSEUDONYM\n"
 	      "  key rotate --data DIR [--passphrase-file F] [--new-passphrase-file G]\n"
 	      "  bench ingest [--statements N] [--learners N] | bench audit [--entries N]\n"
@@ -116,7 +117,8 @@ int main(int argc, char **argv)
 		{"learner", cmd_learner}, {"ingest", cmd_ingest}, {"setting", cmd_setting},
 		{"demo-seed", cmd_demo_seed}, {"bench", cmd_bench}, {"erase", cmd_erase},
 		{"key", cmd_key}, {"policy", cmd_policy},
-		{"audit", cmd_audit}, {"consent", cmd_consent}, {"vault", cmd_vault},
+		{"audit", cmd_audit}, {"consent", cmd_consent},
+		{"export", cmd_export}, {"vault", cmd_vault},
 	};
 	for (size_t i = 0; i < sizeof cmds / sizeof cmds[0]; i++)
 		if (strcmp(argv[1], cmds[i].name) == 0)

@@ -93,6 +93,14 @@ LV_EXPORT void lv_attachments_free(struct lv_attachment *a, size_t n);
 LV_EXPORT enum lv_status lv_learner_statements(struct lv_node *node, const char *learner, int64_t after_seq,
 					       unsigned limit, cJSON **result, int64_t *next_seq) LV_WARN_UNUSED;
 
+/* Learner @learner's export: {"format","version","learner","statements",
+ * "consents","access_report"}.  The read goes through lv_access_authorize
+ * for @purpose (LV_PURPOSE_SELF for the learner's door,
+ * LV_PURPOSE_OPERATOR_REQUEST for the CLI); LV_ERR_FORBIDDEN when denied.
+ * *@out is owned by the caller (cJSON_Delete). */
+LV_EXPORT enum lv_status lv_learner_export(struct lv_node *node, const struct lv_principal *who,
+					   const char *learner, const char *purpose, cJSON **out) LV_WARN_UNUSED;
+
 /* The time up to which every acknowledged statement is visible (ms). */
 LV_EXPORT int64_t lv_statements_consistent_through(struct lv_node *node);
 

@@ -88,42 +88,10 @@ static enum MHD_Result statements_get(struct http_req *r)
  * consent history, access report. */
 static enum MHD_Result export_get(struct http_req *r)
 {
-	cJSON *all = cJSON_CreateArray(), *page = NULL, *report = NULL, *consents = NULL;
-	char *json = NULL;
-	int64_t cursor = 0, next = 0;
-	enum lv_status st;
-	do {
-		st = lv_learner_statements(r->node, r->who.learner, cursor, 0, &page, &next);
-		if (st != LV_OK)
-			break;
-		cJSON *it;
-		while ((it = cJSON_DetachItemFromArray(page, 0)))
-			cJSON_AddItemToArray(all, it);
-		cJSON_Delete(page);
-		page = NULL;
-		cursor = next;
-	} while (next);
-	if (st == LV_OK)
-		st = lv_consent_list(r->node, r->who.learner, util_now_ms(), &json);
-	if (st == LV_OK)
-		consents = util_json_parse(json, strlen(json));
-	if (st == LV_OK)
-		st = lv_audit_self_access(r->node, &r->who, r->who.learner, "export", (uint64_t)cJSON_GetArraySize(all));
-	if (st == LV_OK)
-		st = lv_audit_report(r->node, r->who.learner, &report);
-	free(json);
-	if (st != LV_OK) {
-		cJSON_Delete(all);
-		cJSON_Delete(consents);
+	cJSON *o = NULL;
+	enum lv_status st = lv_learner_export(r->node, &r->who, r->who.learner, LV_PURPOSE_SELF, &o);
+	if (st != LV_OK)
 		return reply_status(r, st, "could not assemble or log the export");
-	}
-	cJSON *o = cJSON_CreateObject();
-	cJSON_AddStringToObject(o, "format", "learnvault-learner-export");
-	cJSON_AddNumberToObject(o, "version", 1);
-	cJSON_AddStringToObject(o, "learner", r->who.learner);
-	cJSON_AddItemToObject(o, "statements", all);
-	cJSON_AddItemToObject(o, "consents", consents ? consents : cJSON_CreateNull());
-	cJSON_AddItemToObject(o, "access_report", report);
 	return reply_json(r, 200, o, "Content-Disposition", "attachment; filename=\"learnvault-export.json\"", NULL);
 }
 
