@@ -5,9 +5,25 @@
 #include <stdbool.h>
 #include <stddef.h>
 
+#include <getopt.h>
+
 #include <cjson/cJSON.h>
 
 #include "learnvault/node.h"
+
+/* One long option: its argument is stored in *@out (a flag, @has_arg
+ * false, stores ""); an option not given leaves *@out, its default, alone. */
+struct cli_opt {
+	const char *name;
+	bool has_arg;
+	const char **out;
+};
+#define CLI_MAX_OPTS 16
+
+/* Parses the options in argv[@first..] against @opts (ended by a zero
+ * entry).  Returns the index of the first operand, or -1 after getopt has
+ * said what was wrong (the command then exits 2). */
+int cli_parse(int argc, char **argv, int first, const struct cli_opt *opts);
 
 /* Prints "learnvault: <msg>" on stderr and returns 1 (usage: 2). */
 int cli_fail(const char *fmt, ...) __attribute__((format(printf, 1, 2)));

@@ -209,17 +209,12 @@ int cmd_learner(int argc, char **argv)
 int cmd_demo_seed(int argc, char **argv)
 {
 	const char *dir = NULL, *examples = NULL;
-	static const struct option opts[] = {
-		{"data", required_argument, 0, 'd'}, {"examples", required_argument, 0, 'e'}, {0, 0, 0, 0}};
-	int c;
-	optind = 1;
-	while ((c = getopt_long(argc, argv, "", opts, NULL)) != -1) {
-		switch (c) {
-		case 'd': dir = optarg; break;
-		case 'e': examples = optarg; break;
-		default: return 2;
-		}
-	}
+	const struct cli_opt opts[] = {
+		{"data", true, &dir},
+		{"examples", true, &examples},
+		{0, false, NULL}};
+	if (cli_parse(argc, argv, 1, opts) < 0)
+		return 2;
 	if (!examples)
 		return cli_fail("demo-seed: --examples DIR is required");
 	struct lv_node *node = NULL;
@@ -287,19 +282,13 @@ done:
 int cmd_erase(int argc, char **argv)
 {
 	const char *dir = NULL, *pass_file = NULL, *learner = NULL;
-	static const struct option opts[] = {
-		{"data", required_argument, 0, 'd'}, {"passphrase-file", required_argument, 0, 'p'},
-		{"learner", required_argument, 0, 'l'}, {0, 0, 0, 0}};
-	int c;
-	optind = 1;
-	while ((c = getopt_long(argc, argv, "", opts, NULL)) != -1) {
-		switch (c) {
-		case 'd': dir = optarg; break;
-		case 'p': pass_file = optarg; break;
-		case 'l': learner = optarg; break;
-		default: return 2;
-		}
-	}
+	const struct cli_opt opts[] = {
+		{"data", true, &dir},
+		{"passphrase-file", true, &pass_file},
+		{"learner", true, &learner},
+		{0, false, NULL}};
+	if (cli_parse(argc, argv, 1, opts) < 0)
+		return 2;
 	if (!learner)
 		return cli_fail("erase: --learner PSEUDONYM is required");
 	struct lv_node *node = NULL;
@@ -319,21 +308,15 @@ int cmd_erase(int argc, char **argv)
 int cmd_key(int argc, char **argv)
 {
 	const char *dir = NULL, *pass_file = NULL, *new_pass_file = NULL;
-	static const struct option opts[] = {
-		{"data", required_argument, 0, 'd'}, {"passphrase-file", required_argument, 0, 'p'},
-		{"new-passphrase-file", required_argument, 0, 'n'}, {0, 0, 0, 0}};
+	const struct cli_opt opts[] = {
+		{"data", true, &dir},
+		{"passphrase-file", true, &pass_file},
+		{"new-passphrase-file", true, &new_pass_file},
+		{0, false, NULL}};
 	if (argc < 2 || strcmp(argv[1], "rotate") != 0)
 		return cli_fail("key: rotate --data DIR [--passphrase-file F] [--new-passphrase-file G]");
-	int c;
-	optind = 2;
-	while ((c = getopt_long(argc, argv, "", opts, NULL)) != -1) {
-		switch (c) {
-		case 'd': dir = optarg; break;
-		case 'p': pass_file = optarg; break;
-		case 'n': new_pass_file = optarg; break;
-		default: return 2;
-		}
-	}
+	if (cli_parse(argc, argv, 2, opts) < 0)
+		return 2;
 	if (!dir)
 		return cli_fail("key rotate: --data DIR is required");
 	struct lv_node_keysource cur = {0}, next = {0};
@@ -365,24 +348,13 @@ out:
 
 int cmd_export(int argc, char **argv)
 {
-	const char *dir = NULL, *pass_file = NULL, *learner = NULL, *out = NULL;
-	bool report_only = false;
-	static const struct option opts[] = {
-		{"data", required_argument, 0, 'd'}, {"passphrase-file", required_argument, 0, 'p'},
-		{"learner", required_argument, 0, 'l'}, {"out", required_argument, 0, 'o'},
-		{"access-report", no_argument, 0, 'r'}, {0, 0, 0, 0}};
-	int c;
-	optind = 1;
-	while ((c = getopt_long(argc, argv, "", opts, NULL)) != -1) {
-		switch (c) {
-		case 'd': dir = optarg; break;
-		case 'p': pass_file = optarg; break;
-		case 'l': learner = optarg; break;
-		case 'o': out = optarg; break;
-		case 'r': report_only = true; break;
-		default: return 2;
-		}
-	}
+	const char *dir = NULL, *pass_file = NULL, *learner = NULL, *out = NULL, *report = NULL;
+	const struct cli_opt opts[] = {
+		{"data", true, &dir}, {"passphrase-file", true, &pass_file}, {"learner", true, &learner},
+		{"out", true, &out}, {"access-report", false, &report}, {0, false, NULL}};
+	if (cli_parse(argc, argv, 1, opts) < 0)
+		return 2;
+	bool report_only = report != NULL;
 	if (!learner || !out)
 		return cli_fail("export: --data DIR --learner PSEUDONYM --out FILE [--access-report]");
 	struct lv_node *node = NULL;

@@ -24,19 +24,13 @@ static char *read_vkey(const char *arg)
 static int audit_verify(int argc, char **argv)
 {
 	const char *log = NULL, *key = NULL, *prev_file = NULL;
-	static const struct option opts[] = {
-		{"log", required_argument, 0, 'l'}, {"key", required_argument, 0, 'k'},
-		{"previous", required_argument, 0, 'p'}, {0, 0, 0, 0}};
-	int c;
-	optind = 2;
-	while ((c = getopt_long(argc, argv, "", opts, NULL)) != -1) {
-		switch (c) {
-		case 'l': log = optarg; break;
-		case 'k': key = optarg; break;
-		case 'p': prev_file = optarg; break;
-		default: return 2;
-		}
-	}
+	const struct cli_opt opts[] = {
+		{"log", true, &log},
+		{"key", true, &key},
+		{"previous", true, &prev_file},
+		{0, false, NULL}};
+	if (cli_parse(argc, argv, 2, opts) < 0)
+		return 2;
 	if (!log || !key)
 		return cli_fail("audit verify: --log FILE --key VKEY|FILE [--previous CHECKPOINT_FILE]");
 	char *vkey = read_vkey(key), *text = NULL, *prev = NULL, *report = NULL;
@@ -84,22 +78,16 @@ int cmd_audit(int argc, char **argv)
 	if (argc >= 2 && strcmp(argv[1], "verify") == 0)
 		return audit_verify(argc, argv);
 	const char *dir = NULL, *pass_file = NULL, *out = NULL;
-	static const struct option opts[] = {
-		{"data", required_argument, 0, 'd'}, {"passphrase-file", required_argument, 0, 'p'},
-		{"out", required_argument, 0, 'o'}, {0, 0, 0, 0}};
+	const struct cli_opt opts[] = {
+		{"data", true, &dir},
+		{"passphrase-file", true, &pass_file},
+		{"out", true, &out},
+		{0, false, NULL}};
 	if (argc < 2 || (strcmp(argv[1], "export") != 0 && strcmp(argv[1], "checkpoint") != 0))
 		return cli_fail("audit: export --data DIR --out FILE | checkpoint --data DIR | verify --log FILE --key VKEY");
 	bool exp = strcmp(argv[1], "export") == 0;
-	int c;
-	optind = 2;
-	while ((c = getopt_long(argc, argv, "", opts, NULL)) != -1) {
-		switch (c) {
-		case 'd': dir = optarg; break;
-		case 'p': pass_file = optarg; break;
-		case 'o': out = optarg; break;
-		default: return 2;
-		}
-	}
+	if (cli_parse(argc, argv, 2, opts) < 0)
+		return 2;
 	if (exp && !out)
 		return cli_fail("audit export: --out FILE is required");
 	struct lv_node *node = NULL;

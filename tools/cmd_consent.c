@@ -11,21 +11,15 @@
 int cmd_policy(int argc, char **argv)
 {
 	const char *dir = NULL, *pass_file = NULL;
-	static const struct option opts[] = {
-		{"data", required_argument, 0, 'd'}, {"passphrase-file", required_argument, 0, 'p'},
-		{0, 0, 0, 0}};
+	const struct cli_opt opts[] = {
+		{"data", true, &dir},
+		{"passphrase-file", true, &pass_file},
+		{0, false, NULL}};
 	if (argc < 2 || (strcmp(argv[1], "load") != 0 && strcmp(argv[1], "list") != 0))
 		return cli_fail("policy: load --data DIR FILE... | list --data DIR");
 	bool load = strcmp(argv[1], "load") == 0;
-	int c;
-	optind = 2;
-	while ((c = getopt_long(argc, argv, "", opts, NULL)) != -1) {
-		switch (c) {
-		case 'd': dir = optarg; break;
-		case 'p': pass_file = optarg; break;
-		default: return 2;
-		}
-	}
+	if (cli_parse(argc, argv, 2, opts) < 0)
+		return 2;
 	if (load && optind >= argc)
 		return cli_fail("policy load: name at least one policy file");
 	struct lv_node *node = NULL;
@@ -81,27 +75,16 @@ int cmd_policy(int argc, char **argv)
 int cmd_consent(int argc, char **argv)
 {
 	const char *dir = NULL, *pass_file = NULL, *learner = NULL, *policy = NULL, *as = "learner";
-	unsigned long version = 0;
-	static const struct option opts[] = {
-		{"data", required_argument, 0, 'd'}, {"passphrase-file", required_argument, 0, 'p'},
-		{"learner", required_argument, 0, 'l'}, {"policy", required_argument, 0, 'o'},
-		{"version", required_argument, 0, 'v'}, {"as", required_argument, 0, 'a'}, {0, 0, 0, 0}};
+	const char *version_s = NULL;
+	const struct cli_opt opts[] = {
+		{"data", true, &dir}, {"passphrase-file", true, &pass_file}, {"learner", true, &learner},
+		{"policy", true, &policy}, {"version", true, &version_s}, {"as", true, &as}, {0, false, NULL}};
 	if (argc < 2)
 		return cli_fail("consent: grant|refuse|withdraw|list --data DIR --learner P [--policy ID] [--as learner|guardian]");
 	const char *verb = argv[1];
-	int c;
-	optind = 2;
-	while ((c = getopt_long(argc, argv, "", opts, NULL)) != -1) {
-		switch (c) {
-		case 'd': dir = optarg; break;
-		case 'p': pass_file = optarg; break;
-		case 'l': learner = optarg; break;
-		case 'o': policy = optarg; break;
-		case 'v': version = strtoul(optarg, NULL, 10); break;
-		case 'a': as = optarg; break;
-		default: return 2;
-		}
-	}
+	if (cli_parse(argc, argv, 2, opts) < 0)
+		return 2;
+	unsigned long version = version_s ? strtoul(version_s, NULL, 10) : 0;
 	bool list = strcmp(verb, "list") == 0;
 	bool grant = strcmp(verb, "grant") == 0, refuse = strcmp(verb, "refuse") == 0;
 	if (!list && !grant && !refuse && strcmp(verb, "withdraw") != 0)

@@ -59,19 +59,13 @@ out:
 int cmd_ingest(int argc, char **argv)
 {
 	const char *dir = NULL, *pass_file = NULL, *provider = "local-ingest";
-	static const struct option opts[] = {
-		{"data", required_argument, 0, 'd'}, {"passphrase-file", required_argument, 0, 'p'},
-		{"provider", required_argument, 0, 'v'}, {0, 0, 0, 0}};
-	int c;
-	optind = 1;
-	while ((c = getopt_long(argc, argv, "", opts, NULL)) != -1) {
-		switch (c) {
-		case 'd': dir = optarg; break;
-		case 'p': pass_file = optarg; break;
-		case 'v': provider = optarg; break;
-		default: return 2;
-		}
-	}
+	const struct cli_opt opts[] = {
+		{"data", true, &dir},
+		{"passphrase-file", true, &pass_file},
+		{"provider", true, &provider},
+		{0, false, NULL}};
+	if (cli_parse(argc, argv, 1, opts) < 0)
+		return 2;
 	if (optind + 1 != argc)
 		return cli_fail("ingest: one FILE.json");
 	if (strlen(provider) >= LV_CRED_ID_LEN)

@@ -14,19 +14,13 @@
 int cmd_init(int argc, char **argv)
 {
 	const char *dir = NULL, *pass_file = NULL, *origin = NULL;
-	static const struct option opts[] = {
-		{"data", required_argument, 0, 'd'}, {"passphrase-file", required_argument, 0, 'p'},
-		{"origin", required_argument, 0, 'o'}, {0, 0, 0, 0}};
-	int c;
-	optind = 1;
-	while ((c = getopt_long(argc, argv, "", opts, NULL)) != -1) {
-		switch (c) {
-		case 'd': dir = optarg; break;
-		case 'p': pass_file = optarg; break;
-		case 'o': origin = optarg; break;
-		default: return 2;
-		}
-	}
+	const struct cli_opt opts[] = {
+		{"data", true, &dir},
+		{"passphrase-file", true, &pass_file},
+		{"origin", true, &origin},
+		{0, false, NULL}};
+	if (cli_parse(argc, argv, 1, opts) < 0)
+		return 2;
 	if (!dir)
 		return cli_fail("init: --data DIR is required");
 	struct lv_node_keysource ks = {0};
@@ -74,23 +68,13 @@ static int parse_listen(const char *s, char *host, size_t hlen, uint16_t *port)
 
 int cmd_serve(int argc, char **argv)
 {
-	const char *dir = NULL, *pass_file = NULL, *listen = "127.0.0.1:8080";
-	unsigned threads = 0;
-	static const struct option opts[] = {
-		{"data", required_argument, 0, 'd'}, {"passphrase-file", required_argument, 0, 'p'},
-		{"listen", required_argument, 0, 'l'}, {"threads", required_argument, 0, 't'},
-		{0, 0, 0, 0}};
-	int c;
-	optind = 1;
-	while ((c = getopt_long(argc, argv, "", opts, NULL)) != -1) {
-		switch (c) {
-		case 'd': dir = optarg; break;
-		case 'p': pass_file = optarg; break;
-		case 'l': listen = optarg; break;
-		case 't': threads = (unsigned)strtoul(optarg, NULL, 10); break;
-		default: return 2;
-		}
-	}
+	const char *dir = NULL, *pass_file = NULL, *listen = "127.0.0.1:8080", *threads_s = NULL;
+	const struct cli_opt opts[] = {
+		{"data", true, &dir}, {"passphrase-file", true, &pass_file}, {"listen", true, &listen},
+		{"threads", true, &threads_s}, {0, false, NULL}};
+	if (cli_parse(argc, argv, 1, opts) < 0)
+		return 2;
+	unsigned threads = threads_s ? (unsigned)strtoul(threads_s, NULL, 10) : 0;
 	char host[256];
 	uint16_t port;
 	if (parse_listen(listen, host, sizeof host, &port) != 0)
@@ -136,21 +120,12 @@ int cmd_serve(int argc, char **argv)
 int cmd_setting(int argc, char **argv)
 {
 	const char *dir = NULL, *pass_file = NULL;
-	static const struct option opts[] = {
-		{"data", required_argument, 0, 'd'}, {"passphrase-file", required_argument, 0, 'p'},
-		{0, 0, 0, 0}};
-	int c;
-	optind = 2;
+	const struct cli_opt opts[] = {{"data", true, &dir}, {"passphrase-file", true, &pass_file}, {0, false, NULL}};
 	if (argc < 2)
 		return cli_fail("setting: get|set");
 	const char *verb = argv[1];
-	while ((c = getopt_long(argc, argv, "", opts, NULL)) != -1) {
-		switch (c) {
-		case 'd': dir = optarg; break;
-		case 'p': pass_file = optarg; break;
-		default: return 2;
-		}
-	}
+	if (cli_parse(argc, argv, 2, opts) < 0)
+		return 2;
 	struct lv_node *node = NULL;
 	bool get = strcmp(verb, "get") == 0;
 	if ((!get && strcmp(verb, "set") != 0) || optind + (get ? 1 : 2) != argc)

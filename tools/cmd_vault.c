@@ -16,15 +16,11 @@
 static int vault_open(int argc, char **argv)
 {
 	const char *pass_file = NULL;
-	static const struct option opts[] = {{"passphrase-file", required_argument, 0, 'p'}, {0, 0, 0, 0}};
-	int c;
-	optind = 2;
-	while ((c = getopt_long(argc, argv, "", opts, NULL)) != -1) {
-		switch (c) {
-		case 'p': pass_file = optarg; break;
-		default: return 2;
-		}
-	}
+	const struct cli_opt opts[] = {
+		{"passphrase-file", true, &pass_file},
+		{0, false, NULL}};
+	if (cli_parse(argc, argv, 2, opts) < 0)
+		return 2;
 	if (optind + 1 != argc || !pass_file)
 		return cli_fail("vault open: FILE --passphrase-file F");
 	char *data = NULL, *pass = NULL, *json = NULL;
@@ -57,22 +53,15 @@ out:
 static int vault_export(int argc, char **argv)
 {
 	const char *dir = NULL, *node_pass_file = NULL, *pass_file = NULL, *learner = NULL, *out_path = NULL;
-	static const struct option opts[] = {
-		{"data", required_argument, 0, 'd'}, {"node-passphrase-file", required_argument, 0, 'n'},
-		{"learner", required_argument, 0, 'l'}, {"passphrase-file", required_argument, 0, 'p'},
-		{"out", required_argument, 0, 'o'}, {0, 0, 0, 0}};
-	int c;
-	optind = 2;
-	while ((c = getopt_long(argc, argv, "", opts, NULL)) != -1) {
-		switch (c) {
-		case 'd': dir = optarg; break;
-		case 'n': node_pass_file = optarg; break;
-		case 'l': learner = optarg; break;
-		case 'p': pass_file = optarg; break;
-		case 'o': out_path = optarg; break;
-		default: return 2;
-		}
-	}
+	const struct cli_opt opts[] = {
+		{"data", true, &dir},
+		{"node-passphrase-file", true, &node_pass_file},
+		{"learner", true, &learner},
+		{"passphrase-file", true, &pass_file},
+		{"out", true, &out_path},
+		{0, false, NULL}};
+	if (cli_parse(argc, argv, 2, opts) < 0)
+		return 2;
 	if (!learner || !pass_file || !out_path || optind != argc)
 		return cli_fail("vault export: --data DIR --learner P --passphrase-file F --out FILE");
 	struct lv_node *node = NULL;

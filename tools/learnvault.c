@@ -21,6 +21,23 @@ int cli_fail(const char *fmt, ...)
 	return 1;
 }
 
+int cli_parse(int argc, char **argv, int first, const struct cli_opt *opts)
+{
+	struct option lo[CLI_MAX_OPTS + 1];
+	size_t n = 0;
+	for (; opts[n].name && n < CLI_MAX_OPTS; n++)
+		lo[n] = (struct option){opts[n].name, opts[n].has_arg ? required_argument : no_argument, NULL, (int)n};
+	lo[n] = (struct option){0, 0, 0, 0};
+	int c;
+	optind = first;
+	while ((c = getopt_long(argc, argv, "", lo, NULL)) != -1) {
+		if (c < 0 || (size_t)c >= n)
+			return -1;
+		*opts[c].out = optarg ? optarg : "";
+	}
+	return optind;
+}
+
 int cli_print(cJSON *o)
 {
 	char *t = cJSON_PrintUnformatted(o);
