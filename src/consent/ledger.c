@@ -54,6 +54,8 @@ static enum lv_status policy_get(struct lv_node *n, const char *id, uint32_t ver
 	return st;
 }
 
+static bool years_below(int y, int m, int d, uint32_t age, int64_t now);
+
 static bool learner_known(struct lv_node *n, const char *p)
 {
 	sqlite3_stmt *s = NULL;
@@ -83,6 +85,11 @@ static bool below_age(struct lv_node *n, const char *p, uint32_t age, int64_t no
 	sqlite3_finalize(s);
 	if (!known)
 		return true;
+	return years_below(y, m, d, age, now);
+}
+
+static bool years_below(int y, int m, int d, uint32_t age, int64_t now)
+{
 	time_t t = (time_t)(now / 1000);
 	struct tm tm;
 	gmtime_r(&t, &tm);
@@ -409,6 +416,11 @@ static void decide_locked(struct lv_node *n, const char *learner, const char *po
 	snprintf(out->reason, sizeof out->reason, "covered by consent record %s", ev->record_id);
 }
 
+static enum lv_status access_entry(struct lv_node *n, const struct lv_principal *who, const char *learner,
+				   const char *purpose, bool allow, uint32_t version, const char *record_id,
+				   const struct lv_consent_scope *scope, uint64_t count, cJSON *extra,
+				   uint64_t *index);
+
 enum lv_status access_authorize_locked(struct lv_node *n, const struct lv_principal *who, const char *learner,
 				       const char *purpose, const struct lv_consent_scope *scope, uint64_t count,
 				       int64_t now, struct lv_consent_decision *out)
@@ -444,16 +456,36 @@ enum lv_status access_authorize_locked(struct lv_node *n, const struct lv_princi
 			st = event_put(n, learner, purpose, &pr, LV_CONSENT_EXPIRED, "system", "node", now, 0,
 				       ev.record_id, rid);
 	}
-	if (st == LV_OK) {
+	if (st == LV_OK)
+		st = access_entry(n, who, learner, purpose, out->allow, out->policy_version, out->record_id, scope,
+				  count, NULL, &out->audit_index);
+	lv_policy_destroy(pr.p);
+	if (st != LV_OK) {
+		/* No audit entry, no access. */
+		out->allow = false;
+		out->record_id[0] = '\0';
+		snprintf(out->reason, sizeof out->reason, "the audit entry could not be written");
+	}
+	return st;
+}
+
+/* Appends one access entry (who, role, purpose, consent record, scope,
+ * @count, decision, and @extra's members, taken).  Lock held. */
+static enum lv_status access_entry(struct lv_node *n, const struct lv_principal *who, const char *learner,
+				   const char *purpose, bool allow, uint32_t version, const char *record_id,
+				   const struct lv_consent_scope *scope, uint64_t count, cJSON *extra,
+				   uint64_t *index)
+{
+	{
 		cJSON *e = cJSON_CreateObject();
 		cJSON_AddStringToObject(e, "type", "access");
-		cJSON_AddStringToObject(e, "decision", out->allow ? "allow" : "deny");
+		cJSON_AddStringToObject(e, "decision", allow ? "allow" : "deny");
 		cJSON_AddStringToObject(e, "role", lv_role_str(who->role));
 		cJSON_AddStringToObject(e, "actor", who->id);
 		cJSON_AddStringToObject(e, "purpose", purpose);
-		if (out->policy_version) {
-			cJSON_AddNumberToObject(e, "policy_version", out->policy_version);
-			cJSON_AddStringToObject(e, "consent_record", out->record_id);
+		if (version) {
+			cJSON_AddNumberToObject(e, "policy_version", version);
+			cJSON_AddStringToObject(e, "consent_record", record_id);
 		}
 		cJSON_AddStringToObject(e, "learner", learner);
 		if (scope && scope->resource)
@@ -475,17 +507,17 @@ enum lv_status access_authorize_locked(struct lv_node *n, const struct lv_princi
 				cJSON_AddItemToArray(a, cJSON_CreateString(scope->result_fields[k]));
 		}
 		cJSON_AddNumberToObject(e, "count", (double)count);
-		out->audit_index = lv_merkle_size(n->audit) + n->audit_npending;
-		st = auditlog_append_locked(n, e);
+		if (extra) {
+			cJSON *it;
+			while ((it = extra->child)) {
+				cJSON_DetachItemViaPointer(extra, it);
+				cJSON_AddItemToObject(e, it->string, it);
+			}
+			cJSON_Delete(extra);
+		}
+		*index = lv_merkle_size(n->audit) + n->audit_npending;
+		return auditlog_append_locked(n, e);
 	}
-	lv_policy_destroy(pr.p);
-	if (st != LV_OK) {
-		/* No audit entry, no access. */
-		out->allow = false;
-		out->record_id[0] = '\0';
-		snprintf(out->reason, sizeof out->reason, "the audit entry could not be written");
-	}
-	return st;
 }
 
 enum lv_status lv_access_authorize(struct lv_node *n, const struct lv_principal *who, const char *learner,
@@ -576,4 +608,115 @@ enum lv_status lv_consent_list(struct lv_node *n, const char *learner, int64_t n
 	}
 	cJSON_Delete(o);
 	return st;
+}
+
+/* ---- the aggregate door: a whole cohort at once ---- */
+
+enum lv_status consent_cohort_locked(struct lv_node *n, const char *policy_id, int64_t now,
+				     struct consent_member **out, size_t *count)
+{
+	struct policy_ref pr = {0};
+	sqlite3_stmt *s = NULL;
+	struct consent_member *m = NULL;
+	size_t nm = 0, cap = 0;
+	struct {
+		char learner[LV_PSEUDONYM_LEN];
+		char record_id[LV_RECORD_ID_LEN];
+	} *exp = NULL;
+	size_t nexp = 0, expcap = 0;
+	*out = NULL;
+	*count = 0;
+	enum lv_status st = policy_get(n, policy_id, 0, &pr);
+	if (st != LV_OK)
+		return st;
+	uint32_t age = lv_policy_guardian_below_age(pr.p);
+	/* The latest event of every learner for this policy: the same rules
+	 * as decide_locked, in one pass. */
+	st = db_status(sqlite3_prepare_v2(n->db,
+		"SELECT e.learner, e.event, e.policy_version, e.policy_sha256, e.record_id, e.actor_role,"
+		" coalesce(e.valid_until, 0), i.birth_date FROM consent_events e"
+		" JOIN learners l ON l.pseudonym = e.learner"
+		" LEFT JOIN learner_info i ON i.pseudonym = e.learner"
+		" WHERE e.policy_id = ?1 AND e.seq = (SELECT max(seq) FROM consent_events x"
+		" WHERE x.learner = e.learner AND x.policy_id = ?1) ORDER BY e.learner", -1, &s, NULL));
+	if (st != LV_OK)
+		goto out;
+	sqlite3_bind_text(s, 1, policy_id, -1, SQLITE_STATIC);
+	int rc;
+	while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
+		const char *learner = (const char *)sqlite3_column_text(s, 0);
+		const char *event = (const char *)sqlite3_column_text(s, 1);
+		if (strcmp(event, LV_CONSENT_GIVEN) != 0 && strcmp(event, LV_CONSENT_RENEWED) != 0)
+			continue;
+		if ((uint32_t)sqlite3_column_int64(s, 2) != pr.version ||
+		    strcmp((const char *)sqlite3_column_text(s, 3), pr.sha) != 0)
+			continue;
+		if (sqlite3_column_int64(s, 6) <= now) {
+			if (nexp == expcap) {
+				size_t nc = expcap ? expcap * 2 : 16;
+				void *ne = realloc(exp, nc * sizeof *exp);
+				if (!ne) {
+					st = LV_ERR_NOMEM;
+					goto out;
+				}
+				exp = ne;
+				expcap = nc;
+			}
+			snprintf(exp[nexp].learner, LV_PSEUDONYM_LEN, "%s", learner);
+			snprintf(exp[nexp].record_id, LV_RECORD_ID_LEN, "%s", (const char *)sqlite3_column_text(s, 4));
+			nexp++;
+			continue;
+		}
+		if (age) {
+			int y, mo, d;
+			const char *bd = (const char *)sqlite3_column_text(s, 7);
+			bool below = !bd || sscanf(bd, "%4d-%2d-%2d", &y, &mo, &d) != 3 ||
+				     years_below(y, mo, d, age, now);
+			if (below && strcmp((const char *)sqlite3_column_text(s, 5), "guardian") != 0)
+				continue;
+		}
+		if (nm == cap) {
+			size_t nc = cap ? cap * 2 : 256;
+			struct consent_member *nmm = realloc(m, nc * sizeof *nmm);
+			if (!nmm) {
+				st = LV_ERR_NOMEM;
+				goto out;
+			}
+			m = nmm;
+			cap = nc;
+		}
+		snprintf(m[nm].learner, sizeof m[nm].learner, "%s", learner);
+		snprintf(m[nm].record_id, sizeof m[nm].record_id, "%s", (const char *)sqlite3_column_text(s, 4));
+		m[nm].policy_version = pr.version;
+		nm++;
+	}
+	if (rc != SQLITE_DONE)
+		st = db_status(rc);
+	sqlite3_finalize(s);
+	s = NULL;
+	/* Expiries found are recorded, as the single check does. */
+	for (size_t i = 0; i < nexp && st == LV_OK; i++) {
+		char rid[LV_RECORD_ID_LEN];
+		st = event_put(n, exp[i].learner, policy_id, &pr, LV_CONSENT_EXPIRED, "system", "node", now, 0,
+			       exp[i].record_id, rid);
+	}
+	if (st == LV_OK) {
+		*out = m;
+		*count = nm;
+		m = NULL;
+	}
+out:
+	sqlite3_finalize(s);
+	free(m);
+	free(exp);
+	lv_policy_destroy(pr.p);
+	return st;
+}
+
+enum lv_status access_log_member_locked(struct lv_node *n, const struct lv_principal *who, const char *purpose,
+					const struct consent_member *m, const struct lv_consent_scope *scope,
+					cJSON *extra, uint64_t *index)
+{
+	return access_entry(n, who, m->learner, purpose, true, m->policy_version, m->record_id, scope, 1, extra,
+			    index);
 }

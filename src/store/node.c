@@ -10,8 +10,11 @@
 #include <sodium.h>
 
 #include "learnvault/audit.h"
+#include "facts.h"
 #include "schema.h"
 #include "store.h"
+
+static enum lv_status facts_upgrade(struct lv_node *n);
 
 #define DEFAULT_ORIGIN "learnvault.local/node"
 #define DEFAULT_VAULT_CACHE 1024
@@ -317,10 +320,36 @@ enum lv_status lv_node_open(const char *dir, const struct lv_node_keysource *ks,
 		st = LV_ERR_NOMEM;
 		goto fail;
 	}
+	st = facts_upgrade(n);
+	if (st != LV_OK)
+		goto fail;
 	*out = n;
 	return LV_OK;
 fail:
 	lv_node_close(n);
+	return st;
+}
+
+/* Nodes made before the aggregate facts existed get them once. */
+static enum lv_status facts_upgrade(struct lv_node *n)
+{
+	sqlite3_stmt *s = NULL;
+	enum lv_status st = db_status(sqlite3_prepare_v2(n->db, "SELECT 1 FROM meta WHERE k = 'facts_version'", -1, &s, NULL));
+	if (st != LV_OK)
+		return st;
+	bool done = sqlite3_step(s) == SQLITE_ROW;
+	sqlite3_finalize(s);
+	if (done)
+		return LV_OK;
+	st = db_exec(n->db, "BEGIN IMMEDIATE;");
+	if (st != LV_OK)
+		return st;
+	st = facts_backfill_locked(n);
+	if (st == LV_OK)
+		st = node_meta_put(n->db, "facts_version", "1", 1);
+	if (st == LV_OK)
+		st = db_exec(n->db, "COMMIT;");
+	if (st != LV_OK && db_exec(n->db, "ROLLBACK;") != LV_OK) { /* nothing more */ }
 	return st;
 }
 

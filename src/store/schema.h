@@ -44,7 +44,19 @@ static const char NODE_SCHEMA_ADDITIONS[] =
 	" learner TEXT NOT NULL, policy_id TEXT NOT NULL, policy_version INTEGER NOT NULL,"
 	" policy_sha256 TEXT NOT NULL, event TEXT NOT NULL, actor_role TEXT NOT NULL, actor TEXT NOT NULL,"
 	" time INTEGER NOT NULL, valid_until INTEGER, supersedes TEXT, details TEXT);"
-	"CREATE INDEX IF NOT EXISTS consent_events_learner ON consent_events(learner, policy_id, seq);";
+	"CREATE INDEX IF NOT EXISTS consent_events_learner ON consent_events(learner, policy_id, seq);"
+	/* Aggregate facts (store/facts.c): sealed per learner; IRIs as terms. */
+	"CREATE TABLE IF NOT EXISTS terms(id INTEGER PRIMARY KEY, iri TEXT NOT NULL UNIQUE);"
+	"CREATE TABLE IF NOT EXISTS learner_facts(learner TEXT NOT NULL, seg INTEGER NOT NULL, data BLOB NOT NULL,"
+	" PRIMARY KEY(learner, seg)) WITHOUT ROWID;"
+	/* The privacy budget (dp/budget.c): micro-epsilon spent per purpose,
+	 * learner and day; and every release, cached by (actor, query id). */
+	"CREATE TABLE IF NOT EXISTS dp_spend(purpose TEXT NOT NULL, learner TEXT NOT NULL, day INTEGER NOT NULL,"
+	" micro_eps INTEGER NOT NULL, PRIMARY KEY(purpose, learner, day)) WITHOUT ROWID;"
+	"CREATE TABLE IF NOT EXISTS dp_releases(actor TEXT NOT NULL, query_id TEXT NOT NULL, purpose TEXT NOT NULL,"
+	" request_sha256 TEXT NOT NULL, day INTEGER NOT NULL, micro_eps INTEGER NOT NULL, answer TEXT NOT NULL,"
+	" created INTEGER NOT NULL, PRIMARY KEY(actor, query_id)) WITHOUT ROWID;"
+	"CREATE INDEX IF NOT EXISTS dp_releases_purpose ON dp_releases(purpose, day);";
 
 /* A learner's vault: everything that is the learner's own. */
 static const char VAULT_SCHEMA[] =

@@ -10,6 +10,7 @@
 
 #include "learnvault/consent.h"
 #include "learnvault/statements.h"
+#include "facts.h"
 #include "store.h"
 #include "xapi.h"
 
@@ -26,6 +27,7 @@ struct pending {
 	bool skip;                       /* already stored, equivalent */
 	int64_t seq;                     /* index sequence number = vault rowid */
 	const char *voids;               /* target id when a voiding statement */
+	struct fact fact;                /* for the aggregate door (not for voiding statements) */
 };
 
 static void set_string(cJSON *o, const char *name, const char *v)
@@ -266,8 +268,30 @@ static void pending_free(struct pending *p, size_t n)
 	for (size_t i = 0; p && i < n; i++) {
 		buf_free(&p[i].identity);
 		free(p[i].body);
+		sodium_memzero(&p[i].fact, sizeof p[i].fact);
 	}
 	free(p);
+}
+
+/* The aggregate facts of learner p[first].learner's new statements, in
+ * the index transaction (the commit point covers them). */
+static enum lv_status append_facts(struct lv_node *n, const struct pending *p, size_t count, size_t first)
+{
+	const unsigned char *key;
+	enum lv_status st = vault_facts_key(n, p[first].learner, &key);
+	if (st != LV_OK)
+		return st;
+	struct fact *f = malloc(count * sizeof *f);
+	size_t nf = 0;
+	if (!f)
+		return LV_ERR_NOMEM;
+	for (size_t j = first; j < count; j++)
+		if (!p[j].skip && !p[j].voids && strcmp(p[j].learner, p[first].learner) == 0)
+			f[nf++] = p[j].fact;
+	st = facts_append_locked(n, p[first].learner, key, f, nf);
+	sodium_memzero(f, count * sizeof *f);
+	free(f);
+	return st;
 }
 
 enum lv_status lv_statements_store(struct lv_node *n, const struct lv_principal *prov, cJSON *batch,
@@ -421,6 +445,8 @@ enum lv_status lv_statements_store(struct lv_node *n, const struct lv_principal 
 			goto out;
 		}
 		x->seq = sqlite3_last_insert_rowid(n->db);
+		if (!x->voids && (st = facts_from_statement(n, x->st, x->seq, now, &x->fact)) != LV_OK)
+			goto out;
 		struct key_ctx kc = {.node = n, .ins = q_key, .seq = x->seq};
 		st = xapi_statement_keys(x->st, key_cb, &kc);
 		if (st == LV_OK)
@@ -484,6 +510,8 @@ enum lv_status lv_statements_store(struct lv_node *n, const struct lv_principal 
 		}
 		if (st == LV_OK)
 			st = db_status(sqlite3_step(vc));
+		if (st == LV_OK)
+			st = append_facts(n, p, count, i);
 		/* Release the bound buffers: they belong to this batch. */
 		sqlite3_reset(vi);
 		sqlite3_clear_bindings(vi);

@@ -9,6 +9,7 @@
 #include <cjson/cJSON.h>
 #include <sodium.h>
 
+#include "facts.h"
 #include "schema.h"
 #include "store.h"
 #include "xapi.h"
@@ -17,6 +18,7 @@ struct vault_entry {
 	char pseudonym[LV_PSEUDONYM_LEN];
 	sqlite3 *db;
 	sqlite3_stmt *stmts[VAULT_STMT_COUNT]; /* prepared on first use */
+	unsigned char *facts_key;             /* sodium_malloc: the learner's facts key */
 	struct vault_entry *hnext;            /* hash chain */
 	struct vault_entry *prev, *next;      /* LRU list, most recent first */
 };
@@ -83,6 +85,7 @@ static void entry_close(struct vault_entry *e)
 	for (size_t i = 0; i < VAULT_STMT_COUNT; i++)
 		sqlite3_finalize(e->stmts[i]);
 	sqlite3_close(e->db);
+	sodium_free(e->facts_key);
 	free(e);
 }
 
@@ -193,10 +196,13 @@ enum lv_status vault_get(struct lv_node *n, const char *p, bool create, sqlite3 
 	if (st != LV_OK)
 		goto out;
 	e = calloc(1, sizeof *e);
-	if (!e) {
+	if (!e || !(e->facts_key = sodium_malloc(KEY_LEN))) {
+		free(e);
+		e = NULL;
 		st = LV_ERR_NOMEM;
 		goto out;
 	}
+	facts_key_derive(key, e->facts_key);
 	if (vc->count >= vc->capacity)
 		cache_remove(vc, vc->tail);
 	memcpy(e->pseudonym, p, LV_PSEUDONYM_LEN);
@@ -239,6 +245,34 @@ enum lv_status vault_stmt(struct lv_node *n, const char *p, enum vault_stmt_id w
 	sqlite3_clear_bindings(e->stmts[which]);
 	*out = e->stmts[which];
 	return LV_OK;
+}
+
+enum lv_status vault_facts_key(struct lv_node *n, const char *p, const unsigned char **key)
+{
+	*key = NULL;
+	sqlite3 *db;
+	enum lv_status st = vault_get(n, p, false, &db);
+	if (st != LV_OK)
+		return st;
+	*key = cache_find(n->vaults, p)->facts_key;
+	return LV_OK;
+}
+
+enum lv_status facts_key_unwrap(struct lv_node *n, const char *p, const void *wrapped, size_t len,
+				unsigned char *out)
+{
+	char ad[64];
+	if (len != WRAPPED_LEN)
+		return LV_ERR_CRYPTO;
+	unsigned char *key = sodium_malloc(KEY_LEN);
+	if (!key)
+		return LV_ERR_NOMEM;
+	vault_wrap_ad(p, ad);
+	enum lv_status st = key_unwrap(n->keys->vault_wrap, wrapped, ad, key);
+	if (st == LV_OK)
+		facts_key_derive(key, out);
+	sodium_free(key);
+	return st;
 }
 
 void vault_evict(struct lv_node *n, const char *p)

@@ -19,6 +19,7 @@ const char *lv_status_str(enum lv_status st)
 	case LV_ERR_INTERNAL: return "internal";
 	case LV_ERR_UNSUPPORTED: return "unsupported";
 	case LV_ERR_BUSY: return "busy";
+	case LV_ERR_BUDGET: return "budget_exhausted";
 	}
 	return "unknown";
 }
@@ -37,6 +38,7 @@ unsigned lv_status_http(enum lv_status st)
 	case LV_ERR_TOO_LARGE: return 413;
 	case LV_ERR_UNSUPPORTED: return 501;
 	case LV_ERR_BUSY: return 503;
+	case LV_ERR_BUDGET: return 429;
 	case LV_ERR_NOMEM:
 	case LV_ERR_CRYPTO:
 	case LV_ERR_IO:

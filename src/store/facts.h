@@ -1,0 +1,68 @@
+/* Aggregate facts (facts.c): per-learner records the aggregate door
+ * computes on, sealed under a key derived from the learner's vault key. */
+#ifndef LV_STORE_FACTS_H
+#define LV_STORE_FACTS_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include <cjson/cJSON.h>
+
+#include "learnvault/node.h"
+#include "learnvault/status.h"
+
+#define FACT_NO_SCORE INT32_MIN
+#define FACT_MAX_CTX 8 /* context activities kept per statement */
+
+/* One statement as the aggregate door sees it.  IRIs are term ids (0:
+ * none); tri-states are -1 (absent), 0, 1. */
+struct fact {
+	int64_t seq;           /* index sequence number (voiding is checked against it) */
+	int64_t stored_ms;
+	int64_t timestamp_ms;
+	int64_t duration_ms;   /* -1: absent */
+	int32_t score_e6;      /* result.score.scaled x 10^6, FACT_NO_SCORE when absent */
+	uint32_t verb, object, type;
+	int8_t success, completion;
+	uint8_t nctx, has_registration;
+	unsigned char registration[16];
+	uint32_t ctx[FACT_MAX_CTX];
+};
+
+struct fact_vec {
+	struct fact *f;
+	size_t n, cap;
+};
+/* Wipes and frees the records; the vector is empty afterwards. */
+void fact_vec_free(struct fact_vec *v);
+
+struct lv_node;
+/* The facts key of a vault key (crypto_kdf, context "lvfacts1", id 1). */
+void facts_key_derive(const unsigned char *vault_key, unsigned char *out);
+/* Unwraps learner @p's vault key from its learners.wrapped_key @wrapped
+ * and derives the facts key into @out (32 bytes, caller's secure memory). */
+enum lv_status facts_key_unwrap(struct lv_node *n, const char *p, const void *wrapped, size_t len,
+				unsigned char *out) LV_WARN_UNUSED;
+/* The facts key of learner @p from the open vault cache (opening the
+ * vault); borrowed while the lock is held. */
+enum lv_status vault_facts_key(struct lv_node *n, const char *p, const unsigned char **key) LV_WARN_UNUSED;
+
+/* The term id of @iri (0 for NULL).  @create false: 0 when unknown. */
+enum lv_status facts_term(struct lv_node *n, const char *iri, bool create, uint32_t *id) LV_WARN_UNUSED;
+/* The record of a stored statement (terms are created as needed). Lock held. */
+enum lv_status facts_from_statement(struct lv_node *n, const cJSON *stmt, int64_t seq, int64_t stored_ms,
+				    struct fact *f) LV_WARN_UNUSED;
+/* Adds @nf records to learner @p's facts inside the caller's node.db
+ * transaction (merging segments when there are many).  Lock held. */
+enum lv_status facts_append_locked(struct lv_node *n, const char *p, const unsigned char *key,
+				   const struct fact *f, size_t nf) LV_WARN_UNUSED;
+/* Opens one sealed segment, appending its records to @v.  LV_ERR_CRYPTO
+ * when it does not authenticate. */
+enum lv_status facts_open_segment(const unsigned char *key, const char *p, int64_t seg, const void *blob,
+				  size_t len, struct fact_vec *v) LV_WARN_UNUSED;
+/* Builds the facts of learners who have statements but none (nodes made
+ * before facts existed).  Lock held, inside a transaction. */
+enum lv_status facts_backfill_locked(struct lv_node *n) LV_WARN_UNUSED;
+
+#endif
