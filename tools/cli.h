@@ -49,6 +49,8 @@ int cmd_audit(int argc, char **argv);
 int cmd_consent(int argc, char **argv);
 int cmd_export(int argc, char **argv);
 int cmd_vault(int argc, char **argv);
+int cmd_eval(int argc, char **argv);
+int cmd_eval_fsrs(int argc, char **argv); /* argv[0] == "fsrs" */
 
 /* Validates and stores a JSON statement or array as provider @provider_id.
  * Returns 0, or 1 after printing why on stderr. *ids gets the stored ids. */

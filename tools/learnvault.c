@@ -115,6 +115,7 @@ static void usage(void)
 	      "  erase --data DIR --learner PSEUDONYM\n"
 	      "  key rotate --data DIR [--passphrase-file F] [--new-passphrase-file G]\n"
 	      "  bench ingest [--statements N] [--learners N] | bench audit [--entries N]\n"
+	      "  eval bkt|fit-bkt|synth-bkt|fsrs ...   (learner models offline; eval with no args: usage)\n"
 	      "  demo-seed --data DIR --examples DIR\n", stderr);
 }
 
@@ -134,6 +135,7 @@ int main(int argc, char **argv)
 		{"learner", cmd_learner}, {"ingest", cmd_ingest}, {"setting", cmd_setting},
 		{"demo-seed", cmd_demo_seed}, {"bench", cmd_bench}, {"erase", cmd_erase},
 		{"key", cmd_key}, {"policy", cmd_policy},
+		{"eval", cmd_eval},
 		{"audit", cmd_audit}, {"consent", cmd_consent},
 		{"export", cmd_export}, {"vault", cmd_vault},
 	};
