@@ -206,6 +206,63 @@ int cmd_learner(int argc, char **argv)
 	return rc;
 }
 
+/* A demo class of 40 learners (aged 13+) who consented to
+ * "course-improvement" when that policy is loaded, each with a few quiz
+ * results: enough for the aggregate door's minimum cohort. */
+#define DEMO_CLASS 40
+static int demo_class(struct lv_node *node, const char *provider_id, cJSON *out)
+{
+	static const char *const VERBS[] = {"completed", "passed", "failed"};
+	cJSON *arr = cJSON_CreateArray();
+	for (unsigned l = 0; l < DEMO_CLASS; l++) {
+		for (unsigned q = 0; q < 4; q++) {
+			/* Deterministic: quiz q of learner l. */
+			unsigned h = (l * 2654435761u) ^ (q * 40503u);
+			double score = (double)((h >> 8) % 61 + 40) / 100.0;
+			const char *verb = score >= 0.6 ? VERBS[(h >> 4) % 2] : VERBS[2];
+			char st[1024];
+			snprintf(st, sizeof st,
+				 "{\"actor\":{\"objectType\":\"Agent\",\"name\":\"Student %02u\","
+				 "\"mbox\":\"mailto:student%02u@class.example.org\"},"
+				 "\"verb\":{\"id\":\"http://adlnet.gov/expapi/verbs/%s\",\"display\":{\"en-US\":\"%s\"}},"
+				 "\"object\":{\"id\":\"https://lms.example.org/course/fractions/quiz-%u\","
+				 "\"definition\":{\"type\":\"http://adlnet.gov/expapi/activities/assessment\","
+				 "\"name\":{\"en-US\":\"Fractions quiz %u\"}}},"
+				 "\"result\":{\"score\":{\"scaled\":%.2f},\"success\":%s,\"completion\":true,"
+				 "\"duration\":\"PT%uM\"},"
+				 "\"context\":{\"contextActivities\":{\"parent\":[{\"id\":\"https://lms.example.org/course/fractions\"}]}},"
+				 "\"timestamp\":\"2026-10-%02uT09:%02u:00Z\"}",
+				 l + 1, l + 1, verb, verb, q + 1, q + 1, score, score >= 0.6 ? "true" : "false",
+				 5 + h % 20, 5 + q * 3, l);
+			cJSON_AddItemToArray(arr, cJSON_Parse(st));
+		}
+	}
+	char *text = cJSON_PrintUnformatted(arr);
+	cJSON_Delete(arr);
+	cJSON *ids = NULL;
+	int rc = cli_ingest_text(node, provider_id, text, strlen(text), &ids);
+	free(text);
+	cJSON_Delete(ids);
+	if (rc != 0)
+		return rc;
+	unsigned consented = 0;
+	for (unsigned l = 0; l < DEMO_CLASS; l++) {
+		char actor[128], p[LV_PSEUDONYM_LEN], rid[LV_RECORD_ID_LEN], err[LV_CONSENT_ERR_LEN];
+		bool created;
+		snprintf(actor, sizeof actor, "{\"mbox\":\"mailto:student%02u@class.example.org\"}", l + 1);
+		struct lv_principal op = {.role = LV_ROLE_ADMIN, .id = "demo"};
+		if (lv_learner_enrol(node, actor, p, &created) != LV_OK ||
+		    lv_learner_set_birth_date(node, p, "2010-09-01") != LV_OK)
+			return cli_fail("demo-seed: cannot enrol the demo class");
+		/* Most of the class says yes; a few say no. */
+		if (l % 8 != 7 && lv_consent_decide(node, &op, LV_ROLE_LEARNER, p, "course-improvement", 0, true, rid, err) == LV_OK)
+			consented++;
+	}
+	cJSON_AddNumberToObject(out, "class_learners", DEMO_CLASS);
+	cJSON_AddNumberToObject(out, "class_consented", consented);
+	return 0;
+}
+
 int cmd_demo_seed(int argc, char **argv)
 {
 	const char *dir = NULL, *examples = NULL;
@@ -266,6 +323,8 @@ int cmd_demo_seed(int argc, char **argv)
 	if (cli_ingest_text(node, cJSON_GetObjectItemCaseSensitive(prov, "key")->valuestring, text, len, &ids) != 0)
 		goto done;
 	cJSON_AddNumberToObject(out, "statements", cJSON_GetArraySize(ids));
+	if (demo_class(node, cJSON_GetObjectItemCaseSensitive(prov, "key")->valuestring, out) != 0)
+		goto done;
 	fprintf(stderr, "learnvault: demo node seeded with %d learners and %d statements\n",
 		cJSON_GetArraySize(learners), cJSON_GetArraySize(ids));
 	rc = cli_print(out);

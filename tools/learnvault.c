@@ -112,9 +112,12 @@ static void usage(void)
 	      "  vault export --data DIR --learner P --passphrase-file F --out FILE [--node-passphrase-file G]\n"
 	      "  vault open FILE --passphrase-file F\n"
 	      "  export --data DIR --learner PSEUDONYM --out FILE [--access-report]\n"
+	      "  query --data DIR FILE.json   (an aggregate query, answered as the operator)\n"
 	      "  erase --data DIR --learner PSEUDONYM\n"
 	      "  key rotate --data DIR [--passphrase-file F] [--new-passphrase-file G]\n"
 	      "  bench ingest [--statements N] [--learners N] | bench audit [--entries N]\n"
+	      "  bench aggregate [--learners N] [--statements PER_LEARNER]\n"
+	      "  dp sample --mechanism discrete-laplace|discrete-gaussian (--scale S | --sigma2 V) --n N\n"
 	      "  eval bkt|fit-bkt|synth-bkt|fsrs ...   (learner models offline; eval with no args: usage)\n"
 	      "  demo-seed --data DIR --examples DIR\n", stderr);
 }
@@ -137,7 +140,8 @@ int main(int argc, char **argv)
 		{"key", cmd_key}, {"policy", cmd_policy},
 		{"eval", cmd_eval},
 		{"audit", cmd_audit}, {"consent", cmd_consent},
-		{"export", cmd_export}, {"vault", cmd_vault},
+		{"export", cmd_export}, {"vault", cmd_vault}, {"query", cmd_query},
+		{"dp", cmd_dp},
 	};
 	for (size_t i = 0; i < sizeof cmds / sizeof cmds[0]; i++)
 		if (strcmp(argv[1], cmds[i].name) == 0)

@@ -68,5 +68,6 @@ enum MHD_Result xapi_route(struct http_req *r);
 enum MHD_Result policies_route(struct http_req *r);
 enum MHD_Result audit_route(struct http_req *r);
 enum MHD_Result learner_route(struct http_req *r);
+enum MHD_Result aggregate_route(struct http_req *r);
 
 #endif

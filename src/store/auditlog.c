@@ -76,6 +76,8 @@ void auditlog_close(struct lv_node *n)
 {
 	lv_merkle_destroy(n->audit);
 	n->audit = NULL;
+	sqlite3_finalize(n->audit_ins);
+	n->audit_ins = NULL;
 	free(n->audit_pending);
 	n->audit_pending = NULL;
 	n->audit_npending = n->audit_pending_cap = 0;
@@ -124,8 +126,11 @@ enum lv_status auditlog_append_locked(struct lv_node *n, cJSON *entry)
 		return LV_ERR_NOMEM;
 	unsigned char leaf[LV_MERKLE_HASH_LEN];
 	lv_merkle_hash_leaf(text, strlen(text), leaf);
-	st = db_status(sqlite3_prepare_v2(n->db, "INSERT INTO audit_log(idx, entry, leaf, subject) VALUES(?, ?, ?, ?)",
-					  -1, &s, NULL));
+	/* Prepared once: the aggregate door appends one entry per learner. */
+	if (!n->audit_ins)
+		st = db_status(sqlite3_prepare_v2(n->db, "INSERT INTO audit_log(idx, entry, leaf, subject) VALUES(?, ?, ?, ?)",
+						  -1, &n->audit_ins, NULL));
+	s = n->audit_ins;
 	if (st == LV_OK) {
 		sqlite3_bind_int64(s, 1, (sqlite3_int64)index);
 		sqlite3_bind_text(s, 2, text, -1, SQLITE_STATIC);
@@ -134,8 +139,9 @@ enum lv_status auditlog_append_locked(struct lv_node *n, cJSON *entry)
 		if (subject[0])
 			sqlite3_bind_text(s, 4, subject, -1, SQLITE_TRANSIENT);
 		st = db_status(sqlite3_step(s));
+		sqlite3_reset(s);
+		sqlite3_clear_bindings(s);
 	}
-	sqlite3_finalize(s);
 	free(text);
 	if (st == LV_OK)
 		memcpy(n->audit_pending[n->audit_npending++], leaf, sizeof leaf);

@@ -20,7 +20,6 @@
 
 #define FACTS_CONTEXT "lvfacts1"
 #define FACTS_SEG_MAX 8          /* segments per learner before they are merged */
-#define FACT_BASE_LEN 52         /* fixed part of a record */
 #define SEG_NONCE crypto_aead_xchacha20poly1305_ietf_NPUBBYTES
 #define SEG_TAG crypto_aead_xchacha20poly1305_ietf_ABYTES
 #define SEG_MAX_PLAIN (64u * 1024 * 1024)
@@ -32,35 +31,146 @@ void facts_key_derive(const unsigned char *vault_key, unsigned char *out)
 
 /* ---- terms: IRIs as small integers (IRIs are not learner data) ---- */
 
+/* A direct-mapped cache of term ids with the two statements prepared once:
+ * a statement names three or four IRIs, and a lookup through SQLite costs
+ * more than the rest of its record. */
+#define TERM_SLOTS 4096
+struct term_cache {
+	struct {
+		char *iri;
+		uint32_t id;
+	} slot[TERM_SLOTS];
+	sqlite3_stmt *get, *ins;
+	sqlite3_stmt *stmts[4]; /* FS_*, prepared on first use */
+};
+
+enum { FS_COUNT, FS_INSERT, FS_SELECT, FS_DELETE };
+static const char *const FS_SQL[4] = {
+	[FS_COUNT] = "SELECT count(*), coalesce(max(seg), 0) FROM learner_facts WHERE learner = ?",
+	[FS_INSERT] = "INSERT INTO learner_facts(learner, seg, data) VALUES(?, ?, ?)",
+	[FS_SELECT] = "SELECT seg, data FROM learner_facts WHERE learner = ? ORDER BY seg",
+	[FS_DELETE] = "DELETE FROM learner_facts WHERE learner = ?",
+};
+
+static enum lv_status term_cache_get(struct lv_node *n, struct term_cache **out);
+
+/* A cached statement, reset; release with done(). */
+static enum lv_status fs_stmt(struct lv_node *n, int which, sqlite3_stmt **out)
+{
+	struct term_cache *tc;
+	enum lv_status st = term_cache_get(n, &tc);
+	if (st != LV_OK)
+		return st;
+	if (!tc->stmts[which] &&
+	    (st = db_status(sqlite3_prepare_v2(n->db, FS_SQL[which], -1, &tc->stmts[which], NULL))) != LV_OK)
+		return st;
+	*out = tc->stmts[which];
+	return LV_OK;
+}
+
+static void done(sqlite3_stmt *s)
+{
+	if (s) {
+		sqlite3_reset(s);
+		sqlite3_clear_bindings(s);
+	}
+}
+
+static size_t term_hash(const char *s)
+{
+	uint64_t h = 1469598103934665603ULL;
+	for (; *s; s++)
+		h = (h ^ (unsigned char)*s) * 1099511628211ULL;
+	return (size_t)(h % TERM_SLOTS);
+}
+
+void facts_terms_forget(struct lv_node *n)
+{
+	if (!n->terms)
+		return;
+	for (size_t i = 0; i < TERM_SLOTS; i++) {
+		free(n->terms->slot[i].iri);
+		n->terms->slot[i].iri = NULL;
+	}
+}
+
+void facts_terms_free(struct lv_node *n)
+{
+	if (!n->terms)
+		return;
+	facts_terms_forget(n);
+	sqlite3_finalize(n->terms->get);
+	sqlite3_finalize(n->terms->ins);
+	for (int i = 0; i < 4; i++)
+		sqlite3_finalize(n->terms->stmts[i]);
+	free(n->terms);
+	n->terms = NULL;
+}
+
+static enum lv_status term_cache_get(struct lv_node *n, struct term_cache **out)
+{
+	struct term_cache *tc = n->terms;
+	if (!tc) {
+		tc = calloc(1, sizeof *tc);
+		if (!tc)
+			return LV_ERR_NOMEM;
+		if (sqlite3_prepare_v2(n->db, "SELECT id FROM terms WHERE iri = ?", -1, &tc->get, NULL) != SQLITE_OK ||
+		    sqlite3_prepare_v2(n->db, "INSERT INTO terms(iri) VALUES(?)", -1, &tc->ins, NULL) != SQLITE_OK) {
+			sqlite3_finalize(tc->get);
+			free(tc);
+			return LV_ERR_DB;
+		}
+		n->terms = tc;
+	}
+	*out = tc;
+	return LV_OK;
+}
+
 enum lv_status facts_term(struct lv_node *n, const char *iri, bool create, uint32_t *id)
 {
-	sqlite3_stmt *s = NULL;
 	*id = 0;
 	if (!iri)
 		return LV_OK;
-	enum lv_status st = db_status(sqlite3_prepare_v2(n->db, "SELECT id FROM terms WHERE iri = ?", -1, &s, NULL));
+	struct term_cache *tc;
+	enum lv_status st = term_cache_get(n, &tc);
 	if (st != LV_OK)
 		return st;
-	sqlite3_bind_text(s, 1, iri, -1, SQLITE_STATIC);
-	int rc = sqlite3_step(s);
+	size_t h = term_hash(iri);
+	if (tc->slot[h].iri && strcmp(tc->slot[h].iri, iri) == 0) {
+		*id = tc->slot[h].id;
+		return LV_OK;
+	}
+	sqlite3_reset(tc->get);
+	sqlite3_bind_text(tc->get, 1, iri, -1, SQLITE_STATIC);
+	int rc = sqlite3_step(tc->get);
 	if (rc == SQLITE_ROW)
-		*id = (uint32_t)sqlite3_column_int64(s, 0);
+		*id = (uint32_t)sqlite3_column_int64(tc->get, 0);
 	else if (rc != SQLITE_DONE)
 		st = db_status(rc);
-	sqlite3_finalize(s);
-	if (st != LV_OK || *id || !create)
-		return st;
-	st = db_status(sqlite3_prepare_v2(n->db, "INSERT INTO terms(iri) VALUES(?)", -1, &s, NULL));
-	if (st != LV_OK)
-		return st;
-	sqlite3_bind_text(s, 1, iri, -1, SQLITE_STATIC);
-	st = db_status(sqlite3_step(s));
-	sqlite3_finalize(s);
-	if (st == LV_OK) {
-		int64_t v = sqlite3_last_insert_rowid(n->db);
-		if (v <= 0 || v > UINT32_MAX)
-			return LV_ERR_INTERNAL;
-		*id = (uint32_t)v;
+	sqlite3_reset(tc->get);
+	sqlite3_clear_bindings(tc->get);
+	if (st == LV_OK && !*id && create) {
+		sqlite3_reset(tc->ins);
+		sqlite3_bind_text(tc->ins, 1, iri, -1, SQLITE_STATIC);
+		st = db_status(sqlite3_step(tc->ins));
+		sqlite3_reset(tc->ins);
+		sqlite3_clear_bindings(tc->ins);
+		if (st == LV_OK) {
+			int64_t v = sqlite3_last_insert_rowid(n->db);
+			if (v <= 0 || v > UINT32_MAX)
+				return LV_ERR_INTERNAL;
+			*id = (uint32_t)v;
+		}
+	}
+	if (st == LV_OK && *id) {
+		/* Cached only once known; a rolled-back insert is forgotten by
+		 * facts_terms_forget. */
+		char *copy = strdup(iri);
+		if (copy) {
+			free(tc->slot[h].iri);
+			tc->slot[h].iri = copy;
+			tc->slot[h].id = *id;
+		}
 	}
 	return st;
 }
@@ -168,13 +278,19 @@ enum lv_status facts_from_statement(struct lv_node *n, const cJSON *stmt, int64_
 		const char *type = jstr(cJSON_GetObjectItemCaseSensitive(obj, "definition"), "type", NULL);
 		char *canon = NULL;
 		if (!type && f->object) {
-			/* The type may come from the activity's canonical definition. */
+			/* The type may come from the activity's canonical definition
+			 * (SQLCipher 3.4 has no JSON functions: parse it here). */
 			sqlite3_stmt *s = NULL;
-			if (sqlite3_prepare_v2(n->db, "SELECT json_extract(definition, '$.type') FROM activities WHERE id = ?",
-					       -1, &s, NULL) == SQLITE_OK) {
+			if (sqlite3_prepare_v2(n->db, "SELECT definition FROM activities WHERE id = ?", -1, &s, NULL) == SQLITE_OK) {
 				sqlite3_bind_text(s, 1, jstr(obj, "id", NULL), -1, SQLITE_STATIC);
-				if (sqlite3_step(s) == SQLITE_ROW && sqlite3_column_type(s, 0) == SQLITE_TEXT)
-					canon = strdup((const char *)sqlite3_column_text(s, 0));
+				if (sqlite3_step(s) == SQLITE_ROW && sqlite3_column_type(s, 0) == SQLITE_TEXT) {
+					cJSON *def = util_json_parse((const char *)sqlite3_column_text(s, 0),
+								     (size_t)sqlite3_column_bytes(s, 0));
+					const char *t = jstr(def, "type", NULL);
+					if (t)
+						canon = strdup(t);
+					cJSON_Delete(def);
+				}
 			}
 			sqlite3_finalize(s);
 			type = canon;
@@ -208,70 +324,151 @@ enum lv_status facts_from_statement(struct lv_node *n, const cJSON *stmt, int64_
 	return LV_OK;
 }
 
-/* ---- serialisation (node-local, little-endian) ---- */
+/* ---- serialisation: compact varints ----
+ *
+ * A record is a flags byte, then varints: seq and stored time as deltas
+ * from the previous record of the segment, timestamp as an offset from
+ * stored (zigzag), duration and score when present, verb, object, type,
+ * the context count and ids, then 16 registration bytes when present.
+ * About 25 bytes a statement: less to read, decrypt and cache per query. */
 
-static void put64(unsigned char *p, int64_t v)
-{
-	uint64_t u = (uint64_t)v;
-	for (int i = 0; i < 8; i++)
-		p[i] = (unsigned char)(u >> (8 * i));
-}
+#define FACT_MAX_LEN (1 + 7 * 10 + 10 + FACT_MAX_CTX * 5 + 16)
 
-static int64_t get64(const unsigned char *p)
+static size_t put_var(unsigned char *p, uint64_t v)
 {
-	uint64_t u = 0;
-	for (int i = 0; i < 8; i++)
-		u |= (uint64_t)p[i] << (8 * i);
-	return (int64_t)u;
-}
-
-static void put32(unsigned char *p, uint32_t v)
-{
-	for (int i = 0; i < 4; i++)
-		p[i] = (unsigned char)(v >> (8 * i));
-}
-
-static uint32_t get32(const unsigned char *p)
-{
-	return (uint32_t)p[0] | (uint32_t)p[1] << 8 | (uint32_t)p[2] << 16 | (uint32_t)p[3] << 24;
-}
-
-static size_t fact_len(const struct fact *f)
-{
-	return FACT_BASE_LEN + (f->has_registration ? 16 : 0) + 4u * f->nctx;
-}
-
-static void fact_put(unsigned char *p, const struct fact *f)
-{
-	put64(p, f->seq);
-	put64(p + 8, f->stored_ms);
-	put64(p + 16, f->timestamp_ms);
-	put64(p + 24, f->duration_ms);
-	put32(p + 32, (uint32_t)f->score_e6);
-	put32(p + 36, f->verb);
-	put32(p + 40, f->object);
-	put32(p + 44, f->type);
-	p[48] = (unsigned char)f->success;
-	p[49] = (unsigned char)f->completion;
-	p[50] = f->nctx;
-	p[51] = f->has_registration;
-	p += FACT_BASE_LEN;
-	if (f->has_registration) {
-		memcpy(p, f->registration, 16);
-		p += 16;
+	size_t n = 0;
+	while (v >= 0x80) {
+		p[n++] = (unsigned char)(v | 0x80);
+		v >>= 7;
 	}
+	p[n++] = (unsigned char)v;
+	return n;
+}
+
+static uint64_t zz(int64_t v)
+{
+	return ((uint64_t)v << 1) ^ (uint64_t)(v >> 63);
+}
+
+static int64_t unzz(uint64_t v)
+{
+	return (int64_t)(v >> 1) ^ -(int64_t)(v & 1);
+}
+
+static bool get_var(const unsigned char *p, size_t len, size_t *off, uint64_t *v)
+{
+	uint64_t r = 0;
+	for (unsigned shift = 0; shift < 64; shift += 7) {
+		if (*off >= len)
+			return false;
+		unsigned char c = p[(*off)++];
+		r |= (uint64_t)(c & 0x7f) << shift;
+		if (!(c & 0x80)) {
+			*v = r;
+			return true;
+		}
+	}
+	return false;
+}
+
+struct fact_prev {
+	int64_t seq, stored;
+};
+
+static size_t fact_put(unsigned char *p, const struct fact *f, struct fact_prev *prev)
+{
+	size_t n = 1;
+	bool has_score = f->score_e6 != FACT_NO_SCORE, has_dur = f->duration_ms >= 0;
+	p[0] = (unsigned char)(f->has_registration | has_score << 1 | has_dur << 2 | (f->success + 1) << 3 |
+			       (f->completion + 1) << 5);
+	n += put_var(p + n, zz(f->seq - prev->seq));
+	n += put_var(p + n, zz(f->stored_ms - prev->stored));
+	n += put_var(p + n, zz(f->timestamp_ms - f->stored_ms));
+	if (has_dur)
+		n += put_var(p + n, (uint64_t)f->duration_ms);
+	if (has_score)
+		n += put_var(p + n, zz(f->score_e6));
+	n += put_var(p + n, f->verb);
+	n += put_var(p + n, f->object);
+	n += put_var(p + n, f->type);
+	n += put_var(p + n, f->nctx);
 	for (unsigned i = 0; i < f->nctx; i++)
-		put32(p + 4 * i, f->ctx[i]);
+		n += put_var(p + n, f->ctx[i]);
+	if (f->has_registration) {
+		memcpy(p + n, f->registration, 16);
+		n += 16;
+	}
+	prev->seq = f->seq;
+	prev->stored = f->stored_ms;
+	return n;
+}
+
+static bool fact_get(const unsigned char *p, size_t len, size_t *off, struct fact *f, struct fact_prev *prev)
+{
+	uint64_t v, verb, object, type, nctx;
+	if (*off >= len)
+		return false;
+	unsigned flags = p[(*off)++];
+	if (flags >> 7 || ((flags >> 3) & 3) == 3 || ((flags >> 5) & 3) == 3)
+		return false;
+	memset(f, 0, sizeof *f);
+	f->has_registration = flags & 1;
+	f->success = (int8_t)(((flags >> 3) & 3) - 1);
+	f->completion = (int8_t)(((flags >> 5) & 3) - 1);
+	if (!get_var(p, len, off, &v))
+		return false;
+	f->seq = prev->seq + unzz(v);
+	if (!get_var(p, len, off, &v))
+		return false;
+	f->stored_ms = prev->stored + unzz(v);
+	if (!get_var(p, len, off, &v))
+		return false;
+	f->timestamp_ms = f->stored_ms + unzz(v);
+	f->duration_ms = -1;
+	if (flags & 4) {
+		if (!get_var(p, len, off, &v) || v > INT64_MAX)
+			return false;
+		f->duration_ms = (int64_t)v;
+	}
+	f->score_e6 = FACT_NO_SCORE;
+	if (flags & 2) {
+		if (!get_var(p, len, off, &v))
+			return false;
+		int64_t sc = unzz(v);
+		if (sc < -1000000 || sc > 1000000)
+			return false;
+		f->score_e6 = (int32_t)sc;
+	}
+	if (!get_var(p, len, off, &verb) || !get_var(p, len, off, &object) || !get_var(p, len, off, &type) ||
+	    !get_var(p, len, off, &nctx) || verb > UINT32_MAX || object > UINT32_MAX || type > UINT32_MAX ||
+	    nctx > FACT_MAX_CTX)
+		return false;
+	f->verb = (uint32_t)verb;
+	f->object = (uint32_t)object;
+	f->type = (uint32_t)type;
+	f->nctx = (uint8_t)nctx;
+	for (unsigned i = 0; i < f->nctx; i++) {
+		if (!get_var(p, len, off, &v) || v > UINT32_MAX)
+			return false;
+		f->ctx[i] = (uint32_t)v;
+	}
+	if (f->has_registration) {
+		if (len - *off < 16)
+			return false;
+		memcpy(f->registration, p + *off, 16);
+		*off += 16;
+	}
+	prev->seq = f->seq;
+	prev->stored = f->stored_ms;
+	return true;
 }
 
 /* Decodes @len bytes of records, appending to @v. */
 static enum lv_status facts_parse(const unsigned char *p, size_t len, struct fact_vec *v)
 {
 	size_t off = 0;
+	struct fact_prev prev = {0, 0};
 	while (off < len) {
-		if (len - off < FACT_BASE_LEN)
-			return LV_ERR_CRYPTO;
-		const unsigned char *q = p + off;
 		if (v->n == v->cap) {
 			size_t nc = v->cap ? v->cap * 2 : 64;
 			struct fact *nf = realloc(v->f, nc * sizeof *nf);
@@ -280,29 +477,8 @@ static enum lv_status facts_parse(const unsigned char *p, size_t len, struct fac
 			v->f = nf;
 			v->cap = nc;
 		}
-		struct fact *f = &v->f[v->n];
-		f->seq = get64(q);
-		f->stored_ms = get64(q + 8);
-		f->timestamp_ms = get64(q + 16);
-		f->duration_ms = get64(q + 24);
-		f->score_e6 = (int32_t)get32(q + 32);
-		f->verb = get32(q + 36);
-		f->object = get32(q + 40);
-		f->type = get32(q + 44);
-		f->success = (int8_t)q[48];
-		f->completion = (int8_t)q[49];
-		f->nctx = q[50];
-		f->has_registration = q[51];
-		if (f->nctx > FACT_MAX_CTX || f->has_registration > 1 || len - off < fact_len(f))
-			return LV_ERR_CRYPTO;
-		q += FACT_BASE_LEN;
-		if (f->has_registration) {
-			memcpy(f->registration, q, 16);
-			q += 16;
-		}
-		for (unsigned i = 0; i < f->nctx; i++)
-			f->ctx[i] = get32(q + 4 * i);
-		off += fact_len(f);
+		if (!fact_get(p, len, &off, &v->f[v->n], &prev))
+			return LV_ERR_CRYPTO; /* authenticated, yet malformed: refuse */
 		v->n++;
 	}
 	return LV_OK;
@@ -310,7 +486,7 @@ static enum lv_status facts_parse(const unsigned char *p, size_t len, struct fac
 
 static void seg_ad(const char *p, int64_t seg, char ad[96])
 {
-	snprintf(ad, 96, "lv-facts-v1:%s:%lld", p, (long long)seg);
+	snprintf(ad, 96, "lv-facts-v2:%s:%lld", p, (long long)seg);
 }
 
 enum lv_status facts_open_segment(const unsigned char *key, const char *p, int64_t seg, const void *blob,
@@ -348,36 +524,31 @@ static enum lv_status seg_put(struct lv_node *n, const unsigned char *key, const
 	randombytes_buf(blob, SEG_NONCE);
 	crypto_aead_xchacha20poly1305_ietf_encrypt(blob + SEG_NONCE, NULL, plain, plen, (const unsigned char *)ad,
 						   strlen(ad), NULL, blob, key);
-	enum lv_status st = db_status(sqlite3_prepare_v2(n->db,
-		"INSERT OR REPLACE INTO learner_facts(learner, seg, data) VALUES(?, ?, ?)", -1, &s, NULL));
+	enum lv_status st = fs_stmt(n, FS_INSERT, &s);
 	if (st == LV_OK) {
 		sqlite3_bind_text(s, 1, p, -1, SQLITE_STATIC);
 		sqlite3_bind_int64(s, 2, seg);
 		sqlite3_bind_blob(s, 3, blob, (int)len, SQLITE_STATIC);
 		st = db_status(sqlite3_step(s));
 	}
-	sqlite3_finalize(s);
+	done(s);
 	free(blob);
 	return st;
 }
 
 static enum lv_status encode(const struct fact *f, size_t nf, unsigned char **out, size_t *len)
 {
-	size_t total = 0;
-	for (size_t i = 0; i < nf; i++)
-		total += fact_len(&f[i]);
-	if (total > SEG_MAX_PLAIN)
+	if (nf > SEG_MAX_PLAIN / FACT_MAX_LEN)
 		return LV_ERR_TOO_LARGE;
-	unsigned char *buf = malloc(total ? total : 1);
+	unsigned char *buf = malloc(nf ? nf * FACT_MAX_LEN : 1);
 	if (!buf)
 		return LV_ERR_NOMEM;
 	size_t off = 0;
-	for (size_t i = 0; i < nf; i++) {
-		fact_put(buf + off, &f[i]);
-		off += fact_len(&f[i]);
-	}
+	struct fact_prev prev = {0, 0};
+	for (size_t i = 0; i < nf; i++)
+		off += fact_put(buf + off, &f[i], &prev);
 	*out = buf;
-	*len = total;
+	*len = off;
 	return LV_OK;
 }
 
@@ -391,8 +562,7 @@ enum lv_status facts_append_locked(struct lv_node *n, const char *p, const unsig
 	int64_t nseg = 0, maxseg = 0;
 	if (nf == 0)
 		return LV_OK;
-	enum lv_status st = db_status(sqlite3_prepare_v2(n->db,
-		"SELECT count(*), coalesce(max(seg), 0) FROM learner_facts WHERE learner = ?", -1, &s, NULL));
+	enum lv_status st = fs_stmt(n, FS_COUNT, &s);
 	if (st != LV_OK)
 		return st;
 	sqlite3_bind_text(s, 1, p, -1, SQLITE_STATIC);
@@ -402,7 +572,7 @@ enum lv_status facts_append_locked(struct lv_node *n, const char *p, const unsig
 	} else {
 		st = LV_ERR_DB;
 	}
-	sqlite3_finalize(s);
+	done(s);
 	s = NULL;
 	if (st != LV_OK)
 		return st;
@@ -413,8 +583,7 @@ enum lv_status facts_append_locked(struct lv_node *n, const char *p, const unsig
 		goto out;
 	}
 	/* Merge every segment and the new records into one. */
-	st = db_status(sqlite3_prepare_v2(n->db, "SELECT seg, data FROM learner_facts WHERE learner = ? ORDER BY seg",
-					  -1, &s, NULL));
+	st = fs_stmt(n, FS_SELECT, &s);
 	if (st != LV_OK)
 		goto out;
 	sqlite3_bind_text(s, 1, p, -1, SQLITE_STATIC);
@@ -422,7 +591,7 @@ enum lv_status facts_append_locked(struct lv_node *n, const char *p, const unsig
 	while (st == LV_OK && (rc = sqlite3_step(s)) == SQLITE_ROW)
 		st = facts_open_segment(key, p, sqlite3_column_int64(s, 0), sqlite3_column_blob(s, 1),
 					(size_t)sqlite3_column_bytes(s, 1), &all);
-	sqlite3_finalize(s);
+	done(s);
 	s = NULL;
 	for (size_t i = 0; i < nf && st == LV_OK; i++) {
 		if (all.n == all.cap) {
@@ -440,15 +609,17 @@ enum lv_status facts_append_locked(struct lv_node *n, const char *p, const unsig
 	if (st == LV_OK)
 		st = encode(all.f, all.n, &plain, &plen);
 	if (st == LV_OK)
-		st = db_status(sqlite3_prepare_v2(n->db, "DELETE FROM learner_facts WHERE learner = ?", -1, &s, NULL));
+		st = fs_stmt(n, FS_DELETE, &s);
 	if (st == LV_OK) {
 		sqlite3_bind_text(s, 1, p, -1, SQLITE_STATIC);
 		st = db_status(sqlite3_step(s));
 	}
+	done(s);
+	s = NULL;
 	if (st == LV_OK)
 		st = seg_put(n, key, p, maxseg + 1, plain, plen);
 out:
-	sqlite3_finalize(s);
+	done(s);
 	if (plain) {
 		sodium_memzero(plain, plen);
 		free(plain);
@@ -477,8 +648,8 @@ enum lv_status facts_backfill_locked(struct lv_node *n)
 	struct fact *buf = NULL;
 	size_t cap = 0;
 	enum lv_status st = db_status(sqlite3_prepare_v2(n->db,
-		"SELECT pseudonym FROM learners WHERE NOT EXISTS (SELECT 1 FROM learner_facts f WHERE f.learner = pseudonym)"
-		" AND EXISTS (SELECT 1 FROM statements s WHERE s.learner = pseudonym)", -1, &ls, NULL));
+		"SELECT DISTINCT s.learner FROM statements s JOIN learners l ON l.pseudonym = s.learner"
+		" WHERE NOT EXISTS (SELECT 1 FROM learner_facts f WHERE f.learner = s.learner)", -1, &ls, NULL));
 	if (st != LV_OK)
 		return st;
 	while (st == LV_OK && sqlite3_step(ls) == SQLITE_ROW) {

@@ -12,6 +12,7 @@
 #include "learnvault/node.h"
 #include "learnvault/status.h"
 
+#define FACTS_VERSION "2" /* record format; older ones are rebuilt on open */
 #define FACT_NO_SCORE INT32_MIN
 #define FACT_MAX_CTX 8 /* context activities kept per statement */
 
@@ -41,13 +42,18 @@ struct lv_node;
 /* The facts key of a vault key (crypto_kdf, context "lvfacts1", id 1). */
 void facts_key_derive(const unsigned char *vault_key, unsigned char *out);
 /* Unwraps learner @p's vault key from its learners.wrapped_key @wrapped
- * and derives the facts key into @out (32 bytes, caller's secure memory). */
+ * into @scratch and derives the facts key into @out (both 32 bytes of the
+ * caller's secure memory; @scratch is wiped). */
 enum lv_status facts_key_unwrap(struct lv_node *n, const char *p, const void *wrapped, size_t len,
-				unsigned char *out) LV_WARN_UNUSED;
+				unsigned char *scratch, unsigned char *out) LV_WARN_UNUSED;
 /* The facts key of learner @p from the open vault cache (opening the
  * vault); borrowed while the lock is held. */
 enum lv_status vault_facts_key(struct lv_node *n, const char *p, const unsigned char **key) LV_WARN_UNUSED;
 
+/* The term cache: forget it after a rollback (ids may be gone); free it
+ * before node.db closes. */
+void facts_terms_forget(struct lv_node *n);
+void facts_terms_free(struct lv_node *n);
 /* The term id of @iri (0 for NULL).  @create false: 0 when unknown. */
 enum lv_status facts_term(struct lv_node *n, const char *iri, bool create, uint32_t *id) LV_WARN_UNUSED;
 /* The record of a stored statement (terms are created as needed). Lock held. */

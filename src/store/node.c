@@ -334,7 +334,8 @@ fail:
 static enum lv_status facts_upgrade(struct lv_node *n)
 {
 	sqlite3_stmt *s = NULL;
-	enum lv_status st = db_status(sqlite3_prepare_v2(n->db, "SELECT 1 FROM meta WHERE k = 'facts_version'", -1, &s, NULL));
+	enum lv_status st = db_status(sqlite3_prepare_v2(n->db,
+		"SELECT 1 FROM meta WHERE k = 'facts_version' AND CAST(v AS TEXT) = '" FACTS_VERSION "'", -1, &s, NULL));
 	if (st != LV_OK)
 		return st;
 	bool done = sqlite3_step(s) == SQLITE_ROW;
@@ -344,12 +345,18 @@ static enum lv_status facts_upgrade(struct lv_node *n)
 	st = db_exec(n->db, "BEGIN IMMEDIATE;");
 	if (st != LV_OK)
 		return st;
-	st = facts_backfill_locked(n);
+	/* Records of an older format are rebuilt from the vaults. */
+	st = db_exec(n->db, "DELETE FROM learner_facts;");
 	if (st == LV_OK)
-		st = node_meta_put(n->db, "facts_version", "1", 1);
+		st = facts_backfill_locked(n);
+	if (st == LV_OK)
+		st = node_meta_put(n->db, "facts_version", FACTS_VERSION, strlen(FACTS_VERSION));
 	if (st == LV_OK)
 		st = db_exec(n->db, "COMMIT;");
-	if (st != LV_OK && db_exec(n->db, "ROLLBACK;") != LV_OK) { /* nothing more */ }
+	if (st != LV_OK) {
+		if (db_exec(n->db, "ROLLBACK;") != LV_OK) { /* nothing more */ }
+		facts_terms_forget(n);
+	}
 	return st;
 }
 
@@ -358,6 +365,7 @@ void lv_node_close(struct lv_node *n)
 	if (!n)
 		return;
 	vault_cache_destroy(n->vaults);
+	facts_terms_free(n);
 	auditlog_close(n);
 	if (n->db) {
 		/* Fold the WAL back so a stopped node is one file per database. */

@@ -47,8 +47,12 @@ static const char NODE_SCHEMA_ADDITIONS[] =
 	"CREATE INDEX IF NOT EXISTS consent_events_learner ON consent_events(learner, policy_id, seq);"
 	/* Aggregate facts (store/facts.c): sealed per learner; IRIs as terms. */
 	"CREATE TABLE IF NOT EXISTS terms(id INTEGER PRIMARY KEY, iri TEXT NOT NULL UNIQUE);"
-	"CREATE TABLE IF NOT EXISTS learner_facts(learner TEXT NOT NULL, seg INTEGER NOT NULL, data BLOB NOT NULL,"
-	" PRIMARY KEY(learner, seg)) WITHOUT ROWID;"
+	/* Rows are appended (rowid order): a batch touching many learners
+	 * writes new pages at the end, and only the small index entries land
+	 * at random positions. */
+	"CREATE TABLE IF NOT EXISTS learner_facts(id INTEGER PRIMARY KEY, learner TEXT NOT NULL,"
+	" seg INTEGER NOT NULL, data BLOB NOT NULL);"
+	"CREATE UNIQUE INDEX IF NOT EXISTS learner_facts_learner ON learner_facts(learner, seg);"
 	/* The privacy budget (dp/budget.c): micro-epsilon spent per purpose,
 	 * learner and day; and every release, cached by (actor, query id). */
 	"CREATE TABLE IF NOT EXISTS dp_spend(purpose TEXT NOT NULL, learner TEXT NOT NULL, day INTEGER NOT NULL,"

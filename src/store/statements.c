@@ -542,6 +542,7 @@ out:
 		if (db_exec(n->db, "ROLLBACK;") != LV_OK) { /* nothing more to undo */ }
 		auditlog_tx_done(n, false);
 		memset(n->act_seen, 0, sizeof n->act_seen);
+		facts_terms_forget(n);
 		/* Vaults enrolled by this batch lose their key row: remove them. */
 		for (size_t k = 0; k < ncreated; k++) {
 			char path[4096];

@@ -79,6 +79,7 @@ enum lv_status db_status(int rc);
 
 /* ---- vault cache (vault.c) ---- */
 struct vault_cache;
+struct term_cache;
 enum lv_status vault_cache_create(unsigned capacity, struct vault_cache **out) LV_WARN_UNUSED;
 void vault_cache_destroy(struct vault_cache *vc);
 
@@ -96,6 +97,8 @@ struct lv_node {
 	int64_t last_stored_ms;      /* stored times are strictly increasing */
 	unsigned char act_seen[ACT_SEEN_SLOTS][16]; /* activity definitions already merged */
 	struct lv_merkle *audit;     /* the audit log's tree (committed entries) */
+	struct term_cache *terms;    /* facts.c: IRI -> term id */
+	sqlite3_stmt *audit_ins;     /* auditlog.c: the prepared append */
 	unsigned char *audit_sk;     /* Ed25519 secret key, sodium_malloc */
 	unsigned char audit_pk[32];
 	unsigned char (*audit_pending)[32]; /* leaves of the open transaction */
@@ -185,5 +188,6 @@ enum lv_status access_log_member_locked(struct lv_node *node, const struct lv_pr
 
 /* Settings with the lock held. */
 enum lv_status node_setting_get_locked(struct lv_node *node, const char *name, char **value) LV_WARN_UNUSED;
+
 
 #endif

@@ -259,19 +259,16 @@ enum lv_status vault_facts_key(struct lv_node *n, const char *p, const unsigned 
 }
 
 enum lv_status facts_key_unwrap(struct lv_node *n, const char *p, const void *wrapped, size_t len,
-				unsigned char *out)
+				unsigned char *scratch, unsigned char *out)
 {
 	char ad[64];
 	if (len != WRAPPED_LEN)
 		return LV_ERR_CRYPTO;
-	unsigned char *key = sodium_malloc(KEY_LEN);
-	if (!key)
-		return LV_ERR_NOMEM;
 	vault_wrap_ad(p, ad);
-	enum lv_status st = key_unwrap(n->keys->vault_wrap, wrapped, ad, key);
+	enum lv_status st = key_unwrap(n->keys->vault_wrap, wrapped, ad, scratch);
 	if (st == LV_OK)
-		facts_key_derive(key, out);
-	sodium_free(key);
+		facts_key_derive(scratch, out);
+	sodium_memzero(scratch, KEY_LEN);
 	return st;
 }
 

@@ -1,0 +1,58 @@
+/* learnvault — the aggregate door: differentially private answers about
+ * cohorts of learners.
+ *
+ * A query is a JSON object (docs/queries.md is the field reference):
+ *   {"id", "purpose", "metric": "count"|"sum"|"mean"|"histogram"|"quantile",
+ *    "field", "per_learner", "bounds": [lo, hi], "filters": {...},
+ *    "histogram": {...}, "quantile": q, "epsilon", "mechanism", "delta"}
+ * Each learner who consented to the purpose (newest policy version, scope
+ * covering the query) and has budget left contributes one clamped value or
+ * vector computed from their own records; the sum is released with exact
+ * discrete Laplace (or Gaussian) noise, calibrated to the bounds.  Every
+ * included learner's access entry, the budget charge and the release entry
+ * commit in one node.db transaction before the answer is returned; if any
+ * of them fails nothing is released.
+ */
+#ifndef LEARNVAULT_QUERY_H
+#define LEARNVAULT_QUERY_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "learnvault/node.h"
+#include "learnvault/status.h"
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+#define LV_QUERY_ERR_LEN 256
+#define LV_QUERY_MAX_TEXT (64 * 1024) /* bytes of query JSON */
+#define LV_QUERY_ID_MAX 64            /* [A-Za-z0-9._:-]{1,64} */
+
+/* Answers the aggregate query @text (@len bytes, borrowed) as @who: an
+ * analyst credential bound to the query's purpose, or the node operator
+ * (LV_ROLE_ADMIN, the local CLI) for any loaded purpose.
+ *
+ * On LV_OK *@answer is a malloc'd JSON object the caller frees:
+ *   {"query_id", "purpose", "metric", "value", "ci95", "epsilon", "delta",
+ *    "mechanism", "noisy_learners", "suppressed", "budget_remaining",
+ *    "audit_index", "cached", ...}
+ * A query id answered before for the same actor returns the stored release
+ * unchanged ("cached": true) and costs nothing.
+ *
+ * Errors (with a one-line message in @err that never depends on a
+ * learner's data): LV_ERR_INVALID (the query breaks a rule),
+ * LV_ERR_FORBIDDEN (purpose not bound to the credential, operation, scope
+ * or epsilon not allowed by the policy), LV_ERR_NOT_FOUND (no such
+ * policy), LV_ERR_CONFLICT (the id was used for a different query),
+ * LV_ERR_BUDGET (the purpose's budget for the window is spent),
+ * LV_ERR_TOO_LARGE, or a storage error (nothing released). */
+LV_EXPORT enum lv_status lv_aggregate(struct lv_node *node, const struct lv_principal *who, const char *text,
+				      size_t len, int64_t now_ms, char **answer,
+				      char err[LV_QUERY_ERR_LEN]) LV_WARN_UNUSED;
+
+#ifdef __cplusplus
+}
+#endif
+#endif

@@ -1,0 +1,898 @@
+/* The aggregate door: consent cohort -> budget -> audited access ->
+ * per-learner bounded contributions -> exact integer noise -> release.
+ *
+ * Everything from the cohort to the release record happens in one node.db
+ * transaction under the node lock: the access entries, the budget charges
+ * and the release entry commit together, or nothing is released. */
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <sodium.h>
+
+#include "dp/budget.h"
+#include "learnvault/audit.h"
+#include "learnvault/dp.h"
+#include "query.h"
+#include "store/facts.h"
+#include "store/store.h"
+
+#define DAY_MS (86400LL * 1000)
+
+/* ---- small sorted sets of term ids and sequence numbers ---- */
+
+struct idset {
+	uint32_t v[LV_POLICY_MAX_ITEMS + Q_MAX_KEYS];
+	size_t n;
+	bool any; /* no restriction */
+};
+
+static int cmp_u32(const void *a, const void *b)
+{
+	uint32_t x = *(const uint32_t *)a, y = *(const uint32_t *)b;
+	return x < y ? -1 : x > y;
+}
+
+static int cmp_i64(const void *a, const void *b)
+{
+	int64_t x = *(const int64_t *)a, y = *(const int64_t *)b;
+	return x < y ? -1 : x > y;
+}
+
+static bool in_set(const struct idset *s, uint32_t id)
+{
+	if (s->any)
+		return true;
+	return id && bsearch(&id, s->v, s->n, sizeof s->v[0], cmp_u32) != NULL;
+}
+
+/* Resolves IRIs to term ids; unknown IRIs match nothing (and say nothing). */
+static enum lv_status resolve(struct lv_node *n, char *const *iris, size_t count, struct idset *out)
+{
+	out->n = 0;
+	for (size_t i = 0; i < count; i++) {
+		uint32_t id;
+		enum lv_status st = facts_term(n, iris[i], false, &id);
+		if (st != LV_OK)
+			return st;
+		if (id && out->n < sizeof out->v / sizeof out->v[0])
+			out->v[out->n++] = id;
+	}
+	qsort(out->v, out->n, sizeof out->v[0], cmp_u32);
+	return LV_OK;
+}
+
+/* ---- the question, resolved against this node ---- */
+
+struct plan {
+	const struct query_spec *q;
+	struct idset pverbs, ptypes;       /* the policy's data scope */
+	struct idset verbs, acts, types;   /* the query's filters */
+	uint32_t keys[Q_MAX_KEYS];         /* histogram keys by verb/activity (0: unknown) */
+	int64_t retention_from_ms;
+	int64_t *voided;
+	size_t nvoided;
+};
+
+static bool fact_matches(const struct plan *pl, const struct fact *f)
+{
+	const struct query_spec *q = pl->q;
+	if (pl->nvoided && bsearch(&f->seq, pl->voided, pl->nvoided, sizeof *pl->voided, cmp_i64))
+		return false;
+	if (!in_set(&pl->pverbs, f->verb) || !in_set(&pl->ptypes, f->type) || f->stored_ms < pl->retention_from_ms)
+		return false;
+	if (q->nverbs && !in_set(&pl->verbs, f->verb))
+		return false;
+	if (q->ntypes && !in_set(&pl->types, f->type))
+		return false;
+	if (q->nactivities) {
+		bool hit = in_set(&pl->acts, f->object);
+		for (unsigned i = 0; !hit && i < f->nctx; i++)
+			hit = in_set(&pl->acts, f->ctx[i]);
+		if (!hit)
+			return false;
+	}
+	if (q->has_registration && (!f->has_registration || memcmp(f->registration, q->registration, 16) != 0))
+		return false;
+	if (q->has_since && f->timestamp_ms < q->since_ms)
+		return false;
+	if (q->has_until && f->timestamp_ms >= q->until_ms)
+		return false;
+	return true;
+}
+
+/* The field's value of one record, in the field's natural unit. */
+static bool fact_value(enum q_field field, const struct fact *f, double *v)
+{
+	switch (field) {
+	case F_SCORE:
+		if (f->score_e6 == FACT_NO_SCORE)
+			return false;
+		*v = f->score_e6 / 1e6;
+		return true;
+	case F_SUCCESS:
+		if (f->success < 0)
+			return false;
+		*v = f->success;
+		return true;
+	case F_COMPLETION:
+		if (f->completion < 0)
+			return false;
+		*v = f->completion;
+		return true;
+	case F_DURATION:
+		if (f->duration_ms < 0)
+			return false;
+		*v = f->duration_ms / 1000.0;
+		return true;
+	default:
+		return false;
+	}
+}
+
+static int64_t clamp64(int64_t v, int64_t lo, int64_t hi)
+{
+	return v < lo ? lo : v > hi ? hi : v;
+}
+
+/* One learner's contribution. */
+struct contrib {
+	bool matched;        /* at least one matching record */
+	bool has_value;      /* in the cohort of a non-count metric */
+	int64_t value_u;     /* clamped, in field units */
+	uint64_t keys;       /* histogram: bit i set when key i counts */
+};
+
+static int64_t to_units(double v, enum q_field field)
+{
+	double u = v / query_field_unit(field);
+	if (!(u > -9e15 && u < 9e15))
+		return u < 0 ? -(int64_t)9e15 : (int64_t)9e15;
+	return (int64_t)llround(u);
+}
+
+static void contribution(const struct plan *pl, const struct fact_vec *fv, struct contrib *c)
+{
+	const struct query_spec *q = pl->q;
+	memset(c, 0, sizeof *c);
+	size_t nmatch = 0, nval = 0;
+	double acc = 0, best = 0;
+	int64_t best_ts = 0, best_seq = 0;
+	uint32_t key_hits[Q_MAX_KEYS] = {0};
+	for (size_t i = 0; i < fv->n; i++) {
+		const struct fact *f = &fv->f[i];
+		if (!fact_matches(pl, f))
+			continue;
+		nmatch++;
+		if (q->metric == Q_HISTOGRAM && q->by != H_VALUE) {
+			for (size_t k = 0; k < q->nkeys; k++) {
+				uint32_t key = pl->keys[k];
+				bool hit = key && (q->by == H_VERB ? f->verb == key : f->object == key);
+				for (unsigned j = 0; !hit && key && q->by == H_ACTIVITY && j < f->nctx; j++)
+					hit = f->ctx[j] == key;
+				if (hit)
+					key_hits[k]++;
+			}
+			continue;
+		}
+		double v;
+		if (q->field == F_NONE || q->field == F_STATEMENTS || !fact_value(q->field, f, &v))
+			continue;
+		bool later = nval == 0 || f->timestamp_ms > best_ts || (f->timestamp_ms == best_ts && f->seq > best_seq);
+		bool earlier = nval == 0 || f->timestamp_ms < best_ts || (f->timestamp_ms == best_ts && f->seq < best_seq);
+		switch (q->per) {
+		case P_MEAN:
+		case P_SUM: acc += v; break;
+		case P_MAX: best = nval == 0 || v > best ? v : best; break;
+		case P_MIN: best = nval == 0 || v < best ? v : best; break;
+		case P_FIRST:
+			if (earlier) {
+				best = v;
+				best_ts = f->timestamp_ms;
+				best_seq = f->seq;
+			}
+			break;
+		case P_LAST:
+			if (later) {
+				best = v;
+				best_ts = f->timestamp_ms;
+				best_seq = f->seq;
+			}
+			break;
+		}
+		nval++;
+	}
+	c->matched = nmatch > 0;
+	if (q->metric == Q_COUNT)
+		return;
+	if (q->metric == Q_HISTOGRAM && q->by != H_VALUE) {
+		/* Keep the learner's max_keys most-used keys (ties: key order). */
+		c->has_value = nmatch > 0;
+		for (unsigned kept = 0; kept < q->max_keys; kept++) {
+			size_t bi = SIZE_MAX;
+			for (size_t k = 0; k < q->nkeys; k++)
+				if (key_hits[k] && !(c->keys >> k & 1) && (bi == SIZE_MAX || key_hits[k] > key_hits[bi]))
+					bi = k;
+			if (bi == SIZE_MAX)
+				break;
+			c->keys |= 1ULL << bi;
+		}
+		return;
+	}
+	if (q->field == F_STATEMENTS) {
+		c->has_value = nmatch > 0;
+		c->value_u = clamp64((int64_t)nmatch, q->lo_u, q->hi_u);
+		return;
+	}
+	if (nval == 0)
+		return;
+	double v = q->per == P_MEAN ? acc / (double)nval : q->per == P_SUM ? acc : best;
+	c->has_value = true;
+	c->value_u = clamp64(to_units(v, q->field), q->lo_u, q->hi_u);
+}
+
+/* ---- totals over the cohort ---- */
+
+struct totals {
+	int64_t matched;                 /* learners with a matching record */
+	int64_t cohort;                  /* learners with a value */
+	int64_t sum;                     /* sum of values, or of 2x - lo - hi for mean */
+	int64_t hist[Q_MAX_KEYS];
+	int64_t *values;                 /* quantile */
+	size_t nvalues, capvalues;
+};
+
+static enum lv_status add(const struct query_spec *q, const struct contrib *c, struct totals *t)
+{
+	if (c->matched)
+		t->matched++;
+	if (!c->has_value)
+		return LV_OK;
+	t->cohort++;
+	switch (q->metric) {
+	case Q_SUM: t->sum += c->value_u; break;
+	case Q_MEAN: t->sum += 2 * c->value_u - q->lo_u - q->hi_u; break;
+	case Q_HISTOGRAM:
+		if (q->by == H_VALUE) {
+			size_t b = 0;
+			while (b + 2 < q->nedges && c->value_u >= q->edges_u[b + 1])
+				b++;
+			t->hist[b]++;
+		} else {
+			for (size_t k = 0; k < q->nkeys; k++)
+				t->hist[k] += (int64_t)(c->keys >> k & 1);
+		}
+		break;
+	case Q_QUANTILE:
+		if (t->nvalues == t->capvalues) {
+			size_t nc = t->capvalues ? t->capvalues * 2 : 1024;
+			int64_t *nv = realloc(t->values, nc * sizeof *nv);
+			if (!nv)
+				return LV_ERR_NOMEM;
+			t->values = nv;
+			t->capvalues = nc;
+		}
+		t->values[t->nvalues++] = c->value_u;
+		break;
+	default:
+		break;
+	}
+	return LV_OK;
+}
+
+/* Reads the sealed facts of the included learners (sorted) and totals their
+ * contributions.  Nothing about one learner leaves this function. */
+static enum lv_status compute(struct lv_node *n, const struct plan *pl, const char *const *inc, size_t ninc,
+			      struct totals *t)
+{
+	sqlite3_stmt *s = NULL;
+	struct fact_vec fv = {0};
+	unsigned char *key = sodium_malloc(2 * KEY_LEN); /* facts key, then scratch */
+	char cur[LV_PSEUDONYM_LEN] = "";
+	size_t i = 0;
+	bool have = false;
+	struct contrib c;
+	if (!key)
+		return LV_ERR_NOMEM;
+	enum lv_status st = db_status(sqlite3_prepare_v2(n->db,
+		"SELECT f.learner, f.seg, f.data, l.wrapped_key FROM learner_facts f"
+		" JOIN learners l ON l.pseudonym = f.learner ORDER BY f.learner, f.seg", -1, &s, NULL));
+	int rc = SQLITE_DONE;
+	while (st == LV_OK && (rc = sqlite3_step(s)) == SQLITE_ROW) {
+		const char *l = (const char *)sqlite3_column_text(s, 0);
+		if (strcmp(l, cur) != 0) {
+			if (have) {
+				contribution(pl, &fv, &c);
+				st = add(pl->q, &c, t);
+				fv.n = 0;
+				have = false;
+			}
+			snprintf(cur, sizeof cur, "%s", l);
+			while (i < ninc && strcmp(inc[i], l) < 0) {
+				/* an included learner without records */
+				contribution(pl, &fv, &c);
+				if (st == LV_OK)
+					st = add(pl->q, &c, t);
+				i++;
+			}
+			if (i < ninc && strcmp(inc[i], l) == 0) {
+				i++;
+				have = true;
+				if (st == LV_OK)
+					st = facts_key_unwrap(n, l, sqlite3_column_blob(s, 3),
+							      (size_t)sqlite3_column_bytes(s, 3), key + KEY_LEN, key);
+			}
+		}
+		if (have && st == LV_OK)
+			st = facts_open_segment(key, l, sqlite3_column_int64(s, 1), sqlite3_column_blob(s, 2),
+						(size_t)sqlite3_column_bytes(s, 2), &fv);
+	}
+	if (st == LV_OK && rc != SQLITE_DONE)
+		st = db_status(rc);
+	if (st == LV_OK && have) {
+		contribution(pl, &fv, &c);
+		st = add(pl->q, &c, t);
+	}
+	fv.n = 0;
+	for (; st == LV_OK && i < ninc; i++) {
+		contribution(pl, &fv, &c);
+		st = add(pl->q, &c, t);
+	}
+	sqlite3_finalize(s);
+	fact_vec_free(&fv);
+	sodium_memzero(&c, sizeof c);
+	sodium_free(key);
+	return st;
+}
+
+static enum lv_status load_voided(struct lv_node *n, struct plan *pl)
+{
+	sqlite3_stmt *s = NULL;
+	size_t cap = 0;
+	enum lv_status st = db_status(sqlite3_prepare_v2(n->db, "SELECT seq FROM statements WHERE voided = 1 ORDER BY seq",
+							 -1, &s, NULL));
+	while (st == LV_OK && sqlite3_step(s) == SQLITE_ROW) {
+		if (pl->nvoided == cap) {
+			size_t nc = cap ? cap * 2 : 64;
+			int64_t *nv = realloc(pl->voided, nc * sizeof *nv);
+			if (!nv) {
+				st = LV_ERR_NOMEM;
+				break;
+			}
+			pl->voided = nv;
+			cap = nc;
+		}
+		pl->voided[pl->nvoided++] = sqlite3_column_int64(s, 0);
+	}
+	sqlite3_finalize(s);
+	return st;
+}
+
+/* ---- noise ---- */
+
+struct noisy {
+	int64_t value;
+	int64_t half;   /* 95% (or the requested level's) half-width */
+	double scale;   /* Laplace scale or Gaussian sigma^2, for the record */
+};
+
+/* Adds noise for L1 sensitivity @l1 / L2^2 sensitivity @l2sq at @eps_micro to @v.
+ * @alpha: the tail mass the half-width leaves out. */
+static enum lv_status noise(struct lv_dp_rng *rng, const struct query_spec *q, int64_t v, uint64_t l1, uint64_t l2sq,
+			    uint64_t eps_micro, double alpha, struct noisy *out)
+{
+	int64_t z;
+	enum lv_status st;
+	if (q->mech == M_LAPLACE) {
+		/* scale t = l1 / eps = l1 * 10^6 / eps_micro, exactly. */
+		st = lv_dp_discrete_laplace(rng, l1 * 1000000u, eps_micro, &z);
+		out->scale = (double)l1 * 1e6 / (double)eps_micro;
+		out->half = lv_dp_laplace_halfwidth(out->scale, alpha);
+	} else {
+		uint64_t num, den;
+		st = lv_dp_gaussian_sigma2((double)eps_micro / 1e6, q->delta, 1, &num, &den);
+		if (st == LV_OK && num > UINT64_MAX / l2sq)
+			st = LV_ERR_UNSUPPORTED;
+		if (st == LV_OK)
+			st = lv_dp_discrete_gaussian(rng, num * l2sq, den, &z);
+		out->scale = (double)num * (double)l2sq / (double)den;
+		out->half = lv_dp_gaussian_halfwidth(out->scale, alpha);
+	}
+	if (st != LV_OK)
+		return st;
+	if ((z > 0 && v > INT64_MAX - z) || (z < 0 && v < INT64_MIN - z))
+		return LV_ERR_INTERNAL;
+	out->value = v + z;
+	return LV_OK;
+}
+
+static cJSON *num_or_null(bool ok, double v)
+{
+	return ok ? cJSON_CreateNumber(v) : cJSON_CreateNull();
+}
+
+static cJSON *interval(double lo, double hi)
+{
+	cJSON *a = cJSON_CreateArray();
+	cJSON_AddItemToArray(a, cJSON_CreateNumber(lo));
+	cJSON_AddItemToArray(a, cJSON_CreateNumber(hi));
+	return a;
+}
+
+/* Noises the totals and writes value, ci95, noisy_learners, suppressed
+ * into @ans.  @min_cohort from the policy. */
+static enum lv_status release(struct lv_dp_rng *rng, const struct query_spec *q, const struct totals *t,
+			      uint32_t min_cohort, cJSON *ans)
+{
+	enum lv_status st;
+	double unit = query_field_unit(q->field);
+	struct noisy nc, ns;
+	uint64_t eps = q->eps_micro_floor;
+	if (q->metric == Q_COUNT) {
+		if ((st = noise(rng, q, t->matched, 1, 1, eps, 0.05, &nc)) != LV_OK)
+			return st;
+		bool sup = nc.value < (int64_t)min_cohort;
+		cJSON_AddItemToObject(ans, "value", num_or_null(!sup, (double)nc.value));
+		cJSON_AddItemToObject(ans, "ci95", sup ? cJSON_CreateNull()
+						       : interval((double)(nc.value - nc.half), (double)(nc.value + nc.half)));
+		cJSON_AddNumberToObject(ans, "noisy_learners", (double)nc.value);
+		cJSON_AddBoolToObject(ans, "suppressed", sup);
+		cJSON *sp = cJSON_AddObjectToObject(ans, "split");
+		cJSON_AddNumberToObject(sp, "count_epsilon", eps / 1e6);
+		return LV_OK;
+	}
+	/* Every other metric: half the epsilon counts the cohort (for the
+	 * suppression rule and the answer's noisy_learners), half answers. */
+	uint64_t eps_c = eps / 2, eps_m = eps - eps / 2;
+	double alpha_c = q->metric == Q_MEAN ? 0.025 : 0.05;
+	if ((st = noise(rng, q, t->cohort, 1, 1, eps_c, alpha_c, &nc)) != LV_OK)
+		return st;
+	bool sup = nc.value < (int64_t)min_cohort;
+	cJSON_AddNumberToObject(ans, "noisy_learners", (double)nc.value);
+	cJSON *sp = cJSON_AddObjectToObject(ans, "split");
+	cJSON_AddNumberToObject(sp, "count_epsilon", eps_c / 1e6);
+	cJSON_AddNumberToObject(sp, q->metric == Q_QUANTILE ? "quantile_epsilon" : q->metric == Q_HISTOGRAM
+				? "histogram_epsilon" : "sum_epsilon", eps_m / 1e6);
+	uint64_t bound = (uint64_t)(llabs(q->lo_u) > llabs(q->hi_u) ? llabs(q->lo_u) : llabs(q->hi_u));
+	switch (q->metric) {
+	case Q_SUM: {
+		if ((st = noise(rng, q, t->sum, bound, bound * bound, eps_m, 0.05, &ns)) != LV_OK)
+			return st;
+		cJSON_AddItemToObject(ans, "value", num_or_null(!sup, (double)ns.value * unit));
+		cJSON_AddItemToObject(ans, "ci95", sup ? cJSON_CreateNull()
+			: interval((double)(ns.value - ns.half) * unit, (double)(ns.value + ns.half) * unit));
+		break;
+	}
+	case Q_MEAN: {
+		/* Sum of 2x - lo - hi: each term within +-(hi - lo). */
+		uint64_t d = (uint64_t)(q->hi_u - q->lo_u);
+		if ((st = noise(rng, q, t->sum, d, d * d, eps_m, 0.025, &ns)) != LV_OK)
+			return st;
+		double mid = (double)(q->lo_u + q->hi_u) / 2, lo = (double)q->lo_u, hi = (double)q->hi_u;
+		double cnt = nc.value < 1 ? 1 : (double)nc.value;
+		double mean = fmin(hi, fmax(lo, mid + (double)ns.value / 2 / cnt));
+		/* 95% by a union bound: both noises inside their 97.5% half-widths
+		 * put the true mean inside the extremes of (sum / count) over that
+		 * rectangle. */
+		double c_lo = fmax(1, (double)(nc.value - nc.half)), c_hi = fmax(1, (double)(nc.value + nc.half));
+		double s_lo = (double)(ns.value - ns.half) / 2, s_hi = (double)(ns.value + ns.half) / 2;
+		double cand[4] = {s_lo / c_lo, s_lo / c_hi, s_hi / c_lo, s_hi / c_hi};
+		double mn = cand[0], mx = cand[0];
+		for (int k = 1; k < 4; k++) {
+			mn = fmin(mn, cand[k]);
+			mx = fmax(mx, cand[k]);
+		}
+		cJSON_AddItemToObject(ans, "value", num_or_null(!sup, mean * unit));
+		cJSON_AddItemToObject(ans, "ci95", sup ? cJSON_CreateNull()
+			: interval(fmax(lo, mid + mn) * unit, fmin(hi, mid + mx) * unit));
+		break;
+	}
+	case Q_HISTOGRAM: {
+		size_t nb = q->by == H_VALUE ? q->nedges - 1 : q->nkeys;
+		uint64_t l1 = q->by == H_VALUE ? 1 : q->max_keys;
+		cJSON *vals = cJSON_CreateArray(), *cis = cJSON_CreateArray();
+		for (size_t b = 0; b < nb; b++) {
+			if ((st = noise(rng, q, t->hist[b], l1, l1, eps_m, 0.05, &ns)) != LV_OK) {
+				cJSON_Delete(vals);
+				cJSON_Delete(cis);
+				return st;
+			}
+			cJSON *e = cJSON_CreateObject();
+			if (q->by == H_VALUE) {
+				cJSON_AddItemToObject(e, "bucket", interval(q->edges[b], q->edges[b + 1]));
+			} else {
+				cJSON_AddStringToObject(e, "key", q->keys[b]);
+			}
+			cJSON_AddNumberToObject(e, "count", (double)ns.value);
+			cJSON_AddItemToArray(vals, e);
+			cJSON_AddItemToArray(cis, interval((double)(ns.value - ns.half), (double)(ns.value + ns.half)));
+		}
+		if (sup) {
+			cJSON_Delete(vals);
+			cJSON_Delete(cis);
+			cJSON_AddNullToObject(ans, "value");
+			cJSON_AddNullToObject(ans, "ci95");
+		} else {
+			cJSON_AddItemToObject(ans, "value", vals);
+			cJSON_AddItemToObject(ans, "ci95", cis);
+		}
+		break;
+	}
+	case Q_QUANTILE: {
+		/* Permute-and-flip over evenly spaced candidates; utility
+		 * -|1000 * #{x <= c} - q_milli * n| has sensitivity 1000. */
+		int64_t *util = malloc(q->ncand * sizeof *util);
+		int64_t *cands = malloc(q->ncand * sizeof *cands);
+		if (!util || !cands) {
+			free(util);
+			free(cands);
+			return LV_ERR_NOMEM;
+		}
+		qsort(t->values, t->nvalues, sizeof *t->values, cmp_i64);
+		size_t below = 0;
+		for (unsigned k = 0; k < q->ncand; k++) {
+			cands[k] = q->lo_u + (int64_t)((__int128)(q->hi_u - q->lo_u) * k / (q->ncand - 1));
+			while (below < t->nvalues && t->values[below] <= cands[k])
+				below++;
+			int64_t u = 1000 * (int64_t)below - (int64_t)q->q_milli * (int64_t)t->nvalues;
+			util[k] = -(u < 0 ? -u : u);
+		}
+		size_t choice = 0;
+		st = lv_dp_permute_and_flip(rng, util, q->ncand, eps_m, 1000000, 1000, &choice);
+		double v = (double)cands[choice] * unit;
+		free(util);
+		free(cands);
+		if (st != LV_OK)
+			return st;
+		cJSON_AddItemToObject(ans, "value", num_or_null(!sup, v));
+		cJSON_AddNullToObject(ans, "ci95");
+		/* With probability >= 0.95 the released candidate's rank is
+		 * within this many learners of the best candidate's. */
+		cJSON_AddNumberToObject(ans, "rank_error95",
+					ceil(2.0 / ((double)eps_m / 1e6) * log((double)q->ncand / 0.05)));
+		break;
+	}
+	default:
+		return LV_ERR_INTERNAL;
+	}
+	cJSON_AddBoolToObject(ans, "suppressed", sup);
+	return LV_OK;
+}
+
+/* ---- the door ---- */
+
+struct policy_now {
+	uint32_t version;
+	struct lv_policy *p;
+};
+
+static enum lv_status policy_newest(struct lv_node *n, const char *id, struct policy_now *out)
+{
+	sqlite3_stmt *s = NULL;
+	char perr[LV_POLICY_ERR_LEN];
+	memset(out, 0, sizeof *out);
+	enum lv_status st = db_status(sqlite3_prepare_v2(n->db,
+		"SELECT version, text FROM policies WHERE id = ? ORDER BY version DESC LIMIT 1", -1, &s, NULL));
+	if (st != LV_OK)
+		return st;
+	sqlite3_bind_text(s, 1, id, -1, SQLITE_STATIC);
+	int rc = sqlite3_step(s);
+	if (rc == SQLITE_ROW) {
+		out->version = (uint32_t)sqlite3_column_int64(s, 0);
+		const char *text = (const char *)sqlite3_column_text(s, 1);
+		st = lv_policy_parse(text, strlen(text), &out->p, perr);
+	} else {
+		st = rc == SQLITE_DONE ? LV_ERR_NOT_FOUND : db_status(rc);
+	}
+	sqlite3_finalize(s);
+	return st;
+}
+
+/* Policy rules that depend on the question only, never on data. */
+static enum lv_status check_policy(const struct query_spec *q, const struct lv_policy *p, char err[LV_QUERY_ERR_LEN])
+{
+	if (!lv_policy_allows_operation(p, q->op)) {
+		snprintf(err, LV_QUERY_ERR_LEN, "policy %s does not allow the operation %s", q->purpose,
+			 lv_policy_op_str(q->op));
+		return LV_ERR_FORBIDDEN;
+	}
+	double max = lv_policy_epsilon_per_query_max(p);
+	if ((double)q->eps_micro_ceil > floor(max * 1e6 + 1e-6)) {
+		snprintf(err, LV_QUERY_ERR_LEN, "epsilon %g exceeds the policy's epsilon_per_query_max %g", q->epsilon, max);
+		return LV_ERR_FORBIDDEN;
+	}
+	const char *fname = query_field_policy_name(q->field);
+	if (fname && !lv_policy_covers_result_field(p, fname)) {
+		snprintf(err, LV_QUERY_ERR_LEN, "the field %s is outside the policy's data scope", fname);
+		return LV_ERR_FORBIDDEN;
+	}
+	for (size_t i = 0; i < q->nverbs; i++)
+		if (!lv_policy_covers_verb(p, q->verbs[i])) {
+			snprintf(err, LV_QUERY_ERR_LEN, "the verb %.160s is outside the policy's data scope", q->verbs[i]);
+			return LV_ERR_FORBIDDEN;
+		}
+	for (size_t i = 0; i < q->ntypes; i++)
+		if (!lv_policy_covers_activity_type(p, q->types[i])) {
+			snprintf(err, LV_QUERY_ERR_LEN, "the activity type %.160s is outside the policy's data scope",
+				 q->types[i]);
+			return LV_ERR_FORBIDDEN;
+		}
+	if (q->metric == Q_HISTOGRAM && q->by == H_VERB)
+		for (size_t i = 0; i < q->nkeys; i++)
+			if (!lv_policy_covers_verb(p, q->keys[i])) {
+				snprintf(err, LV_QUERY_ERR_LEN, "the key %.160s is outside the policy's data scope", q->keys[i]);
+				return LV_ERR_FORBIDDEN;
+			}
+	return LV_OK;
+}
+
+static bool bound_to(const struct lv_principal *who, const char *purpose)
+{
+	if (who->role == LV_ROLE_ADMIN)
+		return true;
+	if (who->role != LV_ROLE_ANALYST)
+		return false;
+	for (size_t i = 0; i < who->npurposes; i++)
+		if (who->purposes[i] && strcmp(who->purposes[i], purpose) == 0)
+			return true;
+	return false;
+}
+
+/* A release already made under (actor, id): LV_OK with *@answer, or
+ * LV_ERR_NOT_FOUND, or LV_ERR_CONFLICT when it was another question. */
+static enum lv_status cached(struct lv_node *n, const char *actor, const struct query_spec *q, char **answer)
+{
+	sqlite3_stmt *s = NULL;
+	*answer = NULL;
+	enum lv_status st = db_status(sqlite3_prepare_v2(n->db,
+		"SELECT request_sha256, answer FROM dp_releases WHERE actor = ? AND query_id = ?", -1, &s, NULL));
+	if (st != LV_OK)
+		return st;
+	sqlite3_bind_text(s, 1, actor, -1, SQLITE_STATIC);
+	sqlite3_bind_text(s, 2, q->id, -1, SQLITE_STATIC);
+	int rc = sqlite3_step(s);
+	if (rc == SQLITE_ROW) {
+		if (strcmp((const char *)sqlite3_column_text(s, 0), q->sha256) != 0) {
+			st = LV_ERR_CONFLICT;
+		} else {
+			cJSON *a = cJSON_Parse((const char *)sqlite3_column_text(s, 1));
+			if (a) {
+				cJSON_ReplaceItemInObjectCaseSensitive(a, "cached", cJSON_CreateTrue());
+				*answer = cJSON_PrintUnformatted(a);
+				cJSON_Delete(a);
+			}
+			st = *answer ? LV_OK : LV_ERR_NOMEM;
+		}
+	} else {
+		st = rc == SQLITE_DONE ? LV_ERR_NOT_FOUND : db_status(rc);
+	}
+	sqlite3_finalize(s);
+	return st;
+}
+
+static enum lv_status record_release(struct lv_node *n, const char *actor, const struct query_spec *q, int64_t day,
+				     const char *answer, int64_t now)
+{
+	sqlite3_stmt *s = NULL;
+	enum lv_status st = db_status(sqlite3_prepare_v2(n->db,
+		"INSERT INTO dp_releases(actor, query_id, purpose, request_sha256, day, micro_eps, answer, created)"
+		" VALUES(?, ?, ?, ?, ?, ?, ?, ?)", -1, &s, NULL));
+	if (st != LV_OK)
+		return st;
+	sqlite3_bind_text(s, 1, actor, -1, SQLITE_STATIC);
+	sqlite3_bind_text(s, 2, q->id, -1, SQLITE_STATIC);
+	sqlite3_bind_text(s, 3, q->purpose, -1, SQLITE_STATIC);
+	sqlite3_bind_text(s, 4, q->sha256, -1, SQLITE_STATIC);
+	sqlite3_bind_int64(s, 5, day);
+	sqlite3_bind_int64(s, 6, (int64_t)q->eps_micro_ceil);
+	sqlite3_bind_text(s, 7, answer, -1, SQLITE_STATIC);
+	sqlite3_bind_int64(s, 8, now);
+	st = db_status(sqlite3_step(s));
+	sqlite3_finalize(s);
+	return st;
+}
+
+/* Everything under the lock, inside the transaction. */
+static enum lv_status answer_locked(struct lv_node *n, const struct lv_principal *who, struct query_spec *q,
+				   int64_t now, char **answer, char err[LV_QUERY_ERR_LEN])
+{
+	struct policy_now pol = {0};
+	struct consent_member *members = NULL;
+	size_t nmembers = 0, ninc = 0;
+	const char **inc = NULL, **all = NULL;
+	uint64_t *spent = NULL;
+	struct plan pl = {.q = q};
+	struct totals t = {0};
+	struct lv_dp_rng *rng = NULL;
+	cJSON *ans = NULL;
+	const char *actor = who->role == LV_ROLE_ADMIN ? "operator" : who->id;
+
+	enum lv_status st = cached(n, actor, q, answer);
+	if (st == LV_OK)
+		return LV_OK;
+	if (st == LV_ERR_CONFLICT) {
+		snprintf(err, LV_QUERY_ERR_LEN, "query id %s was already used for a different query", q->id);
+		return st;
+	}
+	if (st != LV_ERR_NOT_FOUND)
+		return st;
+	if ((st = policy_newest(n, q->purpose, &pol)) != LV_OK) {
+		if (st == LV_ERR_NOT_FOUND)
+			snprintf(err, LV_QUERY_ERR_LEN, "no policy %s is loaded", q->purpose);
+		return st;
+	}
+	if ((st = check_policy(q, pol.p, err)) != LV_OK)
+		goto out;
+	int64_t day = now / DAY_MS;
+	int64_t from_day = budget_window_start(now, lv_policy_budget_window_days(pol.p));
+	uint64_t budget = (uint64_t)floor(lv_policy_epsilon_budget(pol.p) * 1e6 + 1e-6), used;
+	if ((st = budget_purpose_spent(n, q->purpose, from_day, &used)) != LV_OK)
+		goto out;
+	if (used + q->eps_micro_ceil > budget) {
+		snprintf(err, LV_QUERY_ERR_LEN, "the purpose %s has %.6g of its epsilon budget %.6g left in this %u-day window",
+			 q->purpose, (double)(budget - (used < budget ? used : budget)) / 1e6, (double)budget / 1e6,
+			 (unsigned)lv_policy_budget_window_days(pol.p));
+		st = LV_ERR_BUDGET;
+		goto out;
+	}
+
+	/* The cohort: live consent, then budget left. */
+	if ((st = consent_cohort_locked(n, q->purpose, now, &members, &nmembers)) != LV_OK)
+		goto out;
+	all = calloc(nmembers ? nmembers : 1, sizeof *all);
+	inc = calloc(nmembers ? nmembers : 1, sizeof *inc);
+	spent = calloc(nmembers ? nmembers : 1, sizeof *spent);
+	if (!all || !inc || !spent) {
+		st = LV_ERR_NOMEM;
+		goto out;
+	}
+	for (size_t i = 0; i < nmembers; i++)
+		all[i] = members[i].learner;
+	if ((st = budget_learners_spent(n, q->purpose, from_day, all, nmembers, spent)) != LV_OK)
+		goto out;
+
+	/* Each included learner's access is logged before anything is read. */
+	const char *fname = query_field_policy_name(q->field);
+	struct lv_consent_scope scope = {
+		.resource = "aggregate", .has_op = true, .op = q->op,
+		.verbs = (const char *const *)q->verbs, .nverbs = q->nverbs,
+		.activity_types = (const char *const *)q->types, .ntypes = q->ntypes,
+		.result_fields = fname ? &fname : NULL, .nfields = fname ? 1 : 0,
+	};
+	for (size_t i = 0; i < nmembers; i++) {
+		if (spent[i] + q->eps_micro_ceil > budget)
+			continue; /* left out, without a trace in the answer */
+		cJSON *extra = cJSON_CreateObject();
+		cJSON_AddStringToObject(extra, "query_id", q->id);
+		cJSON_AddNumberToObject(extra, "epsilon", (double)q->eps_micro_ceil / 1e6);
+		uint64_t idx;
+		if ((st = access_log_member_locked(n, who, q->purpose, &members[i], &scope, extra, &idx)) != LV_OK)
+			goto out;
+		inc[ninc++] = members[i].learner;
+	}
+
+	/* The question against this node's terms. */
+	pl.retention_from_ms = now - (int64_t)lv_policy_retention_days(pol.p) * DAY_MS;
+	char *pv[LV_POLICY_MAX_ITEMS], *pt[LV_POLICY_MAX_ITEMS];
+	size_t npv = lv_policy_verb_count(pol.p), npt = lv_policy_activity_type_count(pol.p);
+	for (size_t i = 0; i < npv && i < LV_POLICY_MAX_ITEMS; i++)
+		pv[i] = (char *)lv_policy_verb(pol.p, i);
+	for (size_t i = 0; i < npt && i < LV_POLICY_MAX_ITEMS; i++)
+		pt[i] = (char *)lv_policy_activity_type(pol.p, i);
+	if ((st = resolve(n, pv, npv, &pl.pverbs)) != LV_OK || (st = resolve(n, pt, npt, &pl.ptypes)) != LV_OK ||
+	    (st = resolve(n, q->verbs, q->nverbs, &pl.verbs)) != LV_OK ||
+	    (st = resolve(n, q->activities, q->nactivities, &pl.acts)) != LV_OK ||
+	    (st = resolve(n, q->types, q->ntypes, &pl.types)) != LV_OK || (st = load_voided(n, &pl)) != LV_OK)
+		goto out;
+	for (size_t k = 0; k < q->nkeys; k++)
+		if ((st = facts_term(n, q->keys[k], false, &pl.keys[k])) != LV_OK)
+			goto out;
+	if ((st = compute(n, &pl, inc, ninc, &t)) != LV_OK)
+		goto out;
+
+	/* Noise and the answer. */
+	if ((st = lv_dp_rng_create(&rng)) != LV_OK)
+		goto out;
+	ans = cJSON_CreateObject();
+	cJSON_AddStringToObject(ans, "query_id", q->id);
+	cJSON_AddStringToObject(ans, "purpose", q->purpose);
+	cJSON_AddNumberToObject(ans, "policy_version", pol.version);
+	cJSON_AddStringToObject(ans, "metric", query_metric_str(q->metric));
+	if (q->field != F_NONE)
+		cJSON_AddStringToObject(ans, "field", query_field_str(q->field));
+	if ((st = release(rng, q, &t, lv_policy_min_cohort(pol.p), ans)) != LV_OK)
+		goto out;
+	cJSON_AddNumberToObject(ans, "epsilon", (double)q->eps_micro_ceil / 1e6);
+	cJSON_AddNumberToObject(ans, "delta", q->mech == M_GAUSSIAN ? q->delta : 0);
+	cJSON_AddStringToObject(ans, "mechanism", q->mech == M_GAUSSIAN ? "discrete-gaussian" : "discrete-laplace");
+	cJSON_AddNumberToObject(ans, "min_cohort", lv_policy_min_cohort(pol.p));
+	cJSON_AddNumberToObject(ans, "budget_remaining", (double)(budget - used - q->eps_micro_ceil) / 1e6);
+	cJSON_AddNumberToObject(ans, "budget_window_days", lv_policy_budget_window_days(pol.p));
+	char t_now[UTIL_TIME_LEN];
+	util_time_format(now, t_now);
+	cJSON_AddStringToObject(ans, "released", t_now);
+
+	/* Charges, the release entry, the cached release: then the answer. */
+	if ((st = budget_charge(n, q->purpose, day, from_day, inc, ninc, q->eps_micro_ceil)) != LV_OK)
+		goto out;
+	cJSON *e = cJSON_CreateObject();
+	cJSON_AddStringToObject(e, "type", "release");
+	cJSON_AddStringToObject(e, "role", lv_role_str(who->role));
+	cJSON_AddStringToObject(e, "actor", actor);
+	cJSON_AddStringToObject(e, "purpose", q->purpose);
+	cJSON_AddNumberToObject(e, "policy_version", pol.version);
+	cJSON_AddStringToObject(e, "query_id", q->id);
+	cJSON_AddStringToObject(e, "request_sha256", q->sha256);
+	cJSON_AddNumberToObject(e, "learners_included", (double)ninc);
+	cJSON_AddItemToObject(e, "answer", cJSON_Duplicate(ans, true));
+	cJSON_AddNumberToObject(ans, "audit_index", (double)(lv_merkle_size(n->audit) + n->audit_npending));
+	if ((st = auditlog_append_locked(n, e)) != LV_OK)
+		goto out;
+	cJSON_AddFalseToObject(ans, "cached");
+	char *text = cJSON_PrintUnformatted(ans);
+	if (!text) {
+		st = LV_ERR_NOMEM;
+		goto out;
+	}
+	st = record_release(n, actor, q, day, text, now);
+	if (st == LV_OK)
+		*answer = text;
+	else
+		free(text);
+out:
+	lv_dp_rng_destroy(rng);
+	cJSON_Delete(ans);
+	lv_policy_destroy(pol.p);
+	free(members);
+	free(all);
+	free(inc);
+	free(spent);
+	free(pl.voided);
+	if (t.values) {
+		sodium_memzero(t.values, t.capvalues * sizeof *t.values);
+		free(t.values);
+	}
+	sodium_memzero(&t, sizeof t);
+	return st;
+}
+
+enum lv_status lv_aggregate(struct lv_node *n, const struct lv_principal *who, const char *text, size_t len,
+			    int64_t now, char **answer, char err[LV_QUERY_ERR_LEN])
+{
+	struct query_spec q;
+	*answer = NULL;
+	err[0] = '\0';
+	enum lv_status st = query_parse(text, len, &q, err);
+	if (st != LV_OK)
+		return st;
+	if (!bound_to(who, q.purpose)) {
+		snprintf(err, LV_QUERY_ERR_LEN, "this credential is not bound to the purpose %s", q.purpose);
+		query_spec_free(&q);
+		return LV_ERR_FORBIDDEN;
+	}
+	if (!q.id_given) {
+		char u[UTIL_UUID_LEN];
+		util_uuid_v4(u);
+		snprintf(q.id, sizeof q.id, "%s", u);
+	}
+	pthread_mutex_lock(&n->lock);
+	st = db_exec(n->db, "BEGIN IMMEDIATE;");
+	if (st == LV_OK) {
+		st = answer_locked(n, who, &q, now, answer, err);
+		if (st == LV_OK)
+			st = db_exec(n->db, "COMMIT;");
+		if (st != LV_OK && db_exec(n->db, "ROLLBACK;") != LV_OK) { /* nothing more to undo */ }
+		auditlog_tx_done(n, st == LV_OK);
+	}
+	pthread_mutex_unlock(&n->lock);
+	if (st != LV_OK) {
+		free(*answer);
+		*answer = NULL;
+		if (!err[0]) /* never a detail that could depend on a learner's data */
+			snprintf(err, LV_QUERY_ERR_LEN, "the aggregate could not be answered (%s); nothing was released",
+				 lv_status_str(st));
+	}
+	query_spec_free(&q);
+	return st;
+}

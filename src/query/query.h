@@ -1,0 +1,79 @@
+/* query/ internals: a parsed aggregate query. */
+#ifndef LV_QUERY_QUERY_H
+#define LV_QUERY_QUERY_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "learnvault/policy.h"
+#include "learnvault/query.h"
+
+#define Q_MAX_LIST 32      /* IRIs in one filter */
+#define Q_MAX_KEYS 64      /* histogram keys / buckets */
+#define Q_MAX_CANDIDATES 1001
+#define Q_UNIT_MAX 1000000000LL /* |bound| in field units: sums of 10^6 learners fit int64 */
+#define Q_EPS_MIN_MICRO 1000    /* epsilon >= 0.001 */
+
+enum q_metric { Q_COUNT, Q_SUM, Q_MEAN, Q_HISTOGRAM, Q_QUANTILE };
+enum q_field { F_NONE, F_STATEMENTS, F_SCORE, F_SUCCESS, F_COMPLETION, F_DURATION };
+enum q_per { P_MEAN, P_SUM, P_MAX, P_MIN, P_FIRST, P_LAST };
+enum q_by { H_VALUE, H_VERB, H_ACTIVITY };
+enum q_mech { M_LAPLACE, M_GAUSSIAN };
+
+struct query_spec {
+	char id[LV_QUERY_ID_MAX + 1];
+	bool id_given;
+	char purpose[LV_POLICY_ID_MAX + 1];
+	enum q_metric metric;
+	enum lv_policy_op op;
+	enum q_field field;
+	enum q_per per;
+	bool has_bounds;
+	double lo, hi;          /* as given */
+	int64_t lo_u, hi_u;     /* in field units (lo_u < hi_u) */
+	/* filters (owned strings) */
+	char *verbs[Q_MAX_LIST];
+	size_t nverbs;
+	char *activities[Q_MAX_LIST];
+	size_t nactivities;
+	char *types[Q_MAX_LIST];
+	size_t ntypes;
+	bool has_registration;
+	unsigned char registration[16];
+	bool has_since, has_until;
+	int64_t since_ms, until_ms;
+	/* privacy */
+	uint64_t eps_micro_floor; /* what the mechanism uses (less epsilon: more noise) */
+	uint64_t eps_micro_ceil;  /* what the budget is charged (more loss) */
+	double epsilon;
+	enum q_mech mech;
+	double delta;
+	/* histogram */
+	enum q_by by;
+	char *keys[Q_MAX_KEYS];
+	size_t nkeys;
+	int64_t edges_u[Q_MAX_KEYS + 1];
+	double edges[Q_MAX_KEYS + 1];
+	size_t nedges;
+	unsigned max_keys;
+	/* quantile */
+	uint32_t q_milli;
+	unsigned ncand;
+	char sha256[65];        /* of the canonical query, without "id" */
+};
+
+/* The size of one field unit (score and fractions 10^-4, duration 1 s,
+ * statements 1). */
+double query_field_unit(enum q_field f);
+/* The policy's name for a field ("result.score.scaled"); NULL for none. */
+const char *query_field_policy_name(enum q_field f);
+const char *query_metric_str(enum q_metric m);
+const char *query_field_str(enum q_field f);
+
+/* Parses and validates @text into @q (cleared first).  On error fills @err. */
+enum lv_status query_parse(const char *text, size_t len, struct query_spec *q,
+			   char err[LV_QUERY_ERR_LEN]) LV_WARN_UNUSED;
+void query_spec_free(struct query_spec *q);
+
+#endif

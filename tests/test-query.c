@@ -1,0 +1,678 @@
+/* The aggregate door: cohort, budget, cache, suppression, filters, noise
+ * calibration, the audit trail, and the HTTP route with every role. */
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <curl/curl.h>
+#include <sodium.h>
+
+#include "harness.h"
+#include "http-client.h"
+#include "learnvault/auditlog.h"
+#include "learnvault/consent.h"
+#include "learnvault/query.h"
+#include "learnvault/server.h"
+#include "learnvault/statements.h"
+#include "store/store.h"
+
+#define NL 40          /* learners */
+#define NCONSENT 30    /* of whom consent */
+#define POLICY "agg-test"
+#define V_COMPLETED "http://adlnet.gov/expapi/verbs/completed"
+#define V_PASSED "http://adlnet.gov/expapi/verbs/passed"
+#define V_EXPERIENCED "http://adlnet.gov/expapi/verbs/experienced"
+#define T_ASSESSMENT "http://adlnet.gov/expapi/activities/assessment"
+#define T_MEETING "http://adlnet.gov/expapi/activities/meeting"
+#define COURSE "http://example.com/course/fractions"
+#define REG "ec531277-b57b-4c15-8d91-d292c5b2b8f7"
+
+static char dir[512];
+static struct lv_node *node;
+static char learners[NL][LV_PSEUDONYM_LEN];
+static struct lv_principal provider, admin, analyst, other_analyst;
+static char vkey[256];
+
+/* A policy allowing every operation, eps_max @eps_max, budget @budget. */
+static void load_policy(const char *id, double eps_max, double budget, int min_cohort)
+{
+	char *text = NULL, err[LV_POLICY_ERR_LEN], pid[LV_POLICY_ID_MAX + 1];
+	size_t len;
+	uint32_t version;
+	bool added;
+	ck_assert_int_eq(util_read_file(th_src("policies/course-improvement.json"), 65536, &text, &len), LV_OK);
+	cJSON *p = cJSON_Parse(text);
+	free(text);
+	cJSON_ReplaceItemInObjectCaseSensitive(p, "id", cJSON_CreateString(id));
+	cJSON_ReplaceItemInObjectCaseSensitive(p, "guardian_below_age", cJSON_CreateNumber(0));
+	cJSON *ops = cJSON_CreateArray();
+	const char *names[] = {"count", "sum", "mean", "histogram", "quantile"};
+	for (int i = 0; i < 5; i++)
+		cJSON_AddItemToArray(ops, cJSON_CreateString(names[i]));
+	cJSON_ReplaceItemInObjectCaseSensitive(p, "operations", ops);
+	cJSON *priv = cJSON_GetObjectItemCaseSensitive(p, "privacy");
+	cJSON_ReplaceItemInObjectCaseSensitive(priv, "epsilon_per_query_max", cJSON_CreateNumber(eps_max));
+	cJSON_ReplaceItemInObjectCaseSensitive(priv, "epsilon_budget", cJSON_CreateNumber(budget));
+	cJSON_ReplaceItemInObjectCaseSensitive(priv, "min_cohort", cJSON_CreateNumber(min_cohort));
+	cJSON_ReplaceItemInObjectCaseSensitive(priv, "budget_window_days", cJSON_CreateNumber(30));
+	text = cJSON_Print(p);
+	cJSON_Delete(p);
+	ck_assert_msg(lv_policy_load(node, text, strlen(text), &added, pid, &version, err) == LV_OK, "%s", err);
+	free(text);
+}
+
+/* Stores one statement for learner @i. @score < -1: no score. */
+static void put(int i, const char *verb, const char *activity, const char *type, double score, int success,
+		const char *extra_context, const char *timestamp, char id_out[37])
+{
+	char body[2048], score_s[64] = "", succ_s[32] = "", ts[96] = "", id[37];
+	util_uuid_v4(id);
+	if (score >= -1)
+		snprintf(score_s, sizeof score_s, "\"score\":{\"scaled\":%.4f},", score);
+	if (success >= 0)
+		snprintf(succ_s, sizeof succ_s, "\"success\":%s,", success ? "true" : "false");
+	if (timestamp)
+		snprintf(ts, sizeof ts, "\"timestamp\":\"%s\",", timestamp);
+	snprintf(body, sizeof body,
+		 "{\"id\":\"%s\",%s\"actor\":{\"mbox\":\"mailto:l%d@school.example\"},"
+		 "\"verb\":{\"id\":\"%s\"},\"object\":{\"id\":\"%s\",\"definition\":{\"type\":\"%s\"}},"
+		 "\"result\":{%s%s\"duration\":\"PT%dM\"}%s%s}",
+		 id, ts, i, verb, activity, type, score_s, succ_s, 10 + i, extra_context ? "," : "",
+		 extra_context ? extra_context : "");
+	cJSON *b = cJSON_Parse(body);
+	ck_assert_ptr_nonnull(b);
+	cJSON *arr = cJSON_CreateArray();
+	cJSON_AddItemToArray(arr, b);
+	char err[LV_ERR_TEXT];
+	ck_assert_msg(lv_statements_store(node, &provider, arr, NULL, 0, err) == LV_OK, "%s", err);
+	cJSON_Delete(arr);
+	if (id_out)
+		memcpy(id_out, id, 37);
+}
+
+static void grant(int i, const char *policy)
+{
+	char rid[LV_RECORD_ID_LEN], err[LV_CONSENT_ERR_LEN];
+	ck_assert_msg(lv_consent_decide(node, &admin, LV_ROLE_LEARNER, learners[i], policy, 0, true, rid, err) == LV_OK,
+		      "%s", err);
+}
+
+static void setup(void)
+{
+	char *vk = NULL;
+	snprintf(dir, sizeof dir, "%s/node", th_tmpdir());
+	ck_assert_int_eq(lv_node_init(dir, NULL, NULL, &vk), LV_OK);
+	snprintf(vkey, sizeof vkey, "%s", vk);
+	free(vk);
+	ck_assert_int_eq(lv_node_open(dir, NULL, NULL, &node), LV_OK);
+	provider = (struct lv_principal){.role = LV_ROLE_PROVIDER, .id = "lms"};
+	admin = (struct lv_principal){.role = LV_ROLE_ADMIN, .id = "admin"};
+	analyst = (struct lv_principal){.role = LV_ROLE_ANALYST, .id = "analyst-1", .npurposes = 2};
+	analyst.purposes[0] = POLICY;
+	analyst.purposes[1] = "agg-precise";
+	other_analyst = (struct lv_principal){.role = LV_ROLE_ANALYST, .id = "analyst-2", .npurposes = 1};
+	other_analyst.purposes[0] = "course-improvement";
+	load_policy(POLICY, 1, 100, 20);
+	load_policy("agg-precise", 20, 100, 1);
+	/* Learner i: one assessment "completed" in the course, score (i % 10) / 10,
+	 * success i % 2. */
+	for (int i = 0; i < NL; i++) {
+		char ctx[256], actor[96];
+		snprintf(ctx, sizeof ctx, "\"context\":{\"contextActivities\":{\"parent\":[{\"id\":\"%s\"}]}}", COURSE);
+		put(i, V_COMPLETED, "http://example.com/quiz/1", T_ASSESSMENT, (i % 10) / 10.0, i % 2, ctx, NULL, NULL);
+		snprintf(actor, sizeof actor, "{\"mbox\":\"mailto:l%d@school.example\"}", i);
+		bool created;
+		ck_assert_int_eq(lv_learner_enrol(node, actor, learners[i], &created), LV_OK);
+		ck_assert(!created);
+		if (i < NCONSENT) {
+			grant(i, POLICY);
+			grant(i, "agg-precise");
+		}
+	}
+}
+
+static void teardown(void)
+{
+	lv_node_close(node);
+	node = NULL;
+	th_rmtree(dir);
+}
+
+/* Runs a query; returns the parsed answer (LV_OK expected). */
+static cJSON *ask(const struct lv_principal *who, const char *q)
+{
+	char *ans = NULL, err[LV_QUERY_ERR_LEN];
+	enum lv_status st = lv_aggregate(node, who, q, strlen(q), util_now_ms(), &ans, err);
+	ck_assert_msg(st == LV_OK, "query %s: %s (%s)", q, err, lv_status_str(st));
+	cJSON *a = cJSON_Parse(ans);
+	free(ans);
+	ck_assert_ptr_nonnull(a);
+	return a;
+}
+
+static enum lv_status ask_fail(const struct lv_principal *who, const char *q, char err[LV_QUERY_ERR_LEN])
+{
+	char *ans = NULL;
+	enum lv_status st = lv_aggregate(node, who, q, strlen(q), util_now_ms(), &ans, err);
+	ck_assert_ptr_null(ans);
+	ck_assert_int_ne(st, LV_OK);
+	ck_assert(err[0] != '\0');
+	return st;
+}
+
+static double num(const cJSON *a, const char *k)
+{
+	const cJSON *v = cJSON_GetObjectItemCaseSensitive(a, k);
+	ck_assert_msg(cJSON_IsNumber(v), "%s is not a number", k);
+	return v->valuedouble;
+}
+
+/* Precise counts: at epsilon 20 the discrete Laplace noise of a count is
+ * non-zero with probability 2e^-20/(1+e^-20) < 5e-9. */
+static double precise_count(const char *filters)
+{
+	char q[2048];
+	snprintf(q, sizeof q, "{\"purpose\":\"agg-precise\",\"metric\":\"count\",\"epsilon\":20%s%s%s}",
+		 filters ? ",\"filters\":" : "", filters ? filters : "", "");
+	cJSON *a = ask(&analyst, q);
+	double v = num(a, "noisy_learners"); /* the value itself, even when suppressed */
+	cJSON_Delete(a);
+	/* Each precise query spends 20 of the 100: start every check afresh. */
+	ck_assert_int_eq(db_exec(node->db, "DELETE FROM dp_releases; DELETE FROM dp_spend;"), LV_OK);
+	return v;
+}
+
+/* The audit entries of one query: access entries (learners) and releases. */
+static void audit_counts(const char *query_id, int *access, int *releases, const char *learner, bool *learner_seen)
+{
+	char *json = NULL;
+	ck_assert_int_eq(lv_audit_export(node, &json), LV_OK);
+	cJSON *log = cJSON_Parse(json);
+	free(json);
+	*access = *releases = 0;
+	if (learner_seen)
+		*learner_seen = false;
+	const cJSON *e;
+	cJSON_ArrayForEach(e, cJSON_GetObjectItemCaseSensitive(log, "entries")) {
+		cJSON *j = cJSON_Parse(e->valuestring);
+		const char *qid = cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(j, "query_id"));
+		const char *type = cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(j, "type"));
+		if (qid && strcmp(qid, query_id) == 0) {
+			if (strcmp(type, "access") == 0) {
+				(*access)++;
+				const char *l = cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(j, "learner"));
+				if (learner && l && strcmp(l, learner) == 0)
+					*learner_seen = true;
+				ck_assert_str_eq(cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(j, "resource")), "aggregate");
+			} else if (strcmp(type, "release") == 0) {
+				(*releases)++;
+			}
+		}
+		cJSON_Delete(j);
+	}
+	cJSON_Delete(log);
+}
+
+START_TEST(only_consenting_learners_are_included_and_logged)
+{
+	cJSON *a = ask(&analyst, "{\"id\":\"q-count-1\",\"purpose\":\"" POLICY "\",\"metric\":\"count\",\"epsilon\":1}");
+	/* 30 consenting learners; noise at epsilon 1 beyond 11 has probability < 1e-4. */
+	ck_assert(fabs(num(a, "value") - NCONSENT) <= 11);
+	ck_assert_str_eq(cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(a, "mechanism")), "discrete-laplace");
+	ck_assert(num(a, "epsilon") == 1);
+	ck_assert(num(a, "budget_remaining") == 99);
+	ck_assert(cJSON_IsFalse(cJSON_GetObjectItemCaseSensitive(a, "suppressed")));
+	const cJSON *ci = cJSON_GetObjectItemCaseSensitive(a, "ci95");
+	ck_assert_int_eq(cJSON_GetArraySize(ci), 2);
+	/* The 95% half-width of a count at epsilon 1 is 3 (DP.md). */
+	ck_assert(cJSON_GetArrayItem(ci, 1)->valuedouble - num(a, "value") == 3);
+	int access, rel;
+	bool seen;
+	audit_counts("q-count-1", &access, &rel, learners[NCONSENT], &seen);
+	ck_assert_int_eq(access, NCONSENT);
+	ck_assert_int_eq(rel, 1);
+	ck_assert(!seen); /* a learner without consent is not touched */
+	ck_assert(num(a, "audit_index") >= NCONSENT);
+	cJSON_Delete(a);
+	/* The log still verifies offline, consent compliance included. */
+	char *json = NULL, *report = NULL;
+	ck_assert_int_eq(lv_audit_export(node, &json), LV_OK);
+	enum lv_status st = lv_audit_verify_export(json, strlen(json), vkey, NULL, &report);
+	ck_assert_msg(st == LV_OK, "%s", report);
+	free(json);
+	free(report);
+}
+END_TEST
+
+START_TEST(withdrawal_and_erasure_take_effect)
+{
+	char rid[LV_RECORD_ID_LEN], err[LV_CONSENT_ERR_LEN];
+	ck_assert(precise_count(NULL) == NCONSENT);
+	ck_assert_int_eq(lv_consent_withdraw(node, &admin, LV_ROLE_LEARNER, learners[0], "agg-precise", rid, err), LV_OK);
+	ck_assert(precise_count(NULL) == NCONSENT - 1);
+	ck_assert_int_eq(lv_learner_erase(node, learners[1]), LV_OK);
+	ck_assert(precise_count(NULL) == NCONSENT - 2);
+	/* Erasure removed the sealed facts with the key. */
+	sqlite3_stmt *s;
+	ck_assert_int_eq(sqlite3_prepare_v2(node->db, "SELECT count(*) FROM learner_facts WHERE learner = ?", -1, &s, NULL), SQLITE_OK);
+	sqlite3_bind_text(s, 1, learners[1], -1, SQLITE_STATIC);
+	ck_assert_int_eq(sqlite3_step(s), SQLITE_ROW);
+	ck_assert_int_eq(sqlite3_column_int(s, 0), 0);
+	sqlite3_finalize(s);
+}
+END_TEST
+
+START_TEST(filters_and_policy_scope)
+{
+	char id[37];
+	/* Learners 0-4 also passed a second quiz in a registration. */
+	for (int i = 0; i < 5; i++)
+		put(i, V_PASSED, "http://example.com/quiz/2", T_ASSESSMENT, 0.9, 1,
+		    "\"context\":{\"registration\":\"" REG "\"}", "2026-01-10T10:00:00Z", NULL);
+	/* Learners 5-9 experienced something outside the policy's verbs, and
+	 * learners 10-14 completed a meeting (a type outside its scope). */
+	for (int i = 5; i < 10; i++)
+		put(i, V_EXPERIENCED, "http://example.com/video/1", T_ASSESSMENT, -2, -1, NULL, NULL, NULL);
+	for (int i = 10; i < 15; i++)
+		put(i, V_COMPLETED, "http://example.com/meeting/1", T_MEETING, -2, -1, NULL, NULL, NULL);
+	ck_assert(precise_count("{\"verb\":\"" V_PASSED "\"}") == 5);
+	ck_assert(precise_count("{\"registration\":\"" REG "\"}") == 5);
+	ck_assert(precise_count("{\"activity\":\"http://example.com/quiz/2\"}") == 5);
+	/* An activity's descendants: quiz 1 sits under the course. */
+	ck_assert(precise_count("{\"activity\":\"" COURSE "\"}") == NCONSENT);
+	ck_assert(precise_count("{\"activity\":\"http://example.com/video/1\"}") == 0);
+	ck_assert(precise_count("{\"activity\":\"http://example.com/meeting/1\"}") == 0);
+	ck_assert(precise_count("{\"since\":\"2026-01-01T00:00:00Z\",\"until\":\"2026-02-01T00:00:00Z\"}") == 5);
+	ck_assert(precise_count("{\"activity\":\"http://never.example/seen\"}") == 0);
+	/* Voiding removes a statement from every aggregate. */
+	put(20, V_PASSED, "http://example.com/quiz/3", T_ASSESSMENT, 0.5, 1, NULL, NULL, id);
+	ck_assert(precise_count("{\"activity\":\"http://example.com/quiz/3\"}") == 1);
+	char body[512];
+	snprintf(body, sizeof body, "[{\"actor\":{\"mbox\":\"mailto:teacher@school.example\"},"
+		 "\"verb\":{\"id\":\"http://adlnet.gov/expapi/verbs/voided\"},"
+		 "\"object\":{\"objectType\":\"StatementRef\",\"id\":\"%s\"}}]", id);
+	cJSON *b = cJSON_Parse(body);
+	char err[LV_ERR_TEXT];
+	ck_assert_int_eq(lv_statements_store(node, &provider, b, NULL, 0, err), LV_OK);
+	cJSON_Delete(b);
+	ck_assert(precise_count("{\"activity\":\"http://example.com/quiz/3\"}") == 0);
+	/* A statement naming an activity without its type takes the type
+	 * from the activity's stored definition. */
+	b = cJSON_Parse("[{\"actor\":{\"mbox\":\"mailto:l25@school.example\"},\"verb\":{\"id\":\"" V_PASSED "\"},"
+			"\"object\":{\"id\":\"http://example.com/quiz/2\"}}]");
+	ck_assert_int_eq(lv_statements_store(node, &provider, b, NULL, 0, err), LV_OK);
+	cJSON_Delete(b);
+	ck_assert(precise_count("{\"activity\":\"http://example.com/quiz/2\"}") == 6);
+	/* Asking for something outside the policy is refused up front. */
+	char e[LV_QUERY_ERR_LEN];
+	ck_assert_int_eq(ask_fail(&analyst, "{\"purpose\":\"agg-precise\",\"metric\":\"count\",\"epsilon\":1,"
+				  "\"filters\":{\"verb\":\"" V_EXPERIENCED "\"}}", e), LV_ERR_FORBIDDEN);
+	ck_assert_int_eq(ask_fail(&analyst, "{\"purpose\":\"agg-precise\",\"metric\":\"count\",\"epsilon\":1,"
+				  "\"filters\":{\"activity_type\":\"" T_MEETING "\"}}", e), LV_ERR_FORBIDDEN);
+}
+END_TEST
+
+START_TEST(budget_is_charged_per_learner_and_per_purpose)
+{
+	char e[LV_QUERY_ERR_LEN];
+	/* Learner 3 already spent 99.5 of 100 today: a query at 1 leaves them out. */
+	char sql[256];
+	snprintf(sql, sizeof sql, "INSERT INTO dp_spend VALUES('" POLICY "', '%s', %lld, 99500000)", learners[3],
+		 (long long)(util_now_ms() / 86400000));
+	ck_assert_int_eq(db_exec(node->db, sql), LV_OK);
+	/* A charge from before the window no longer counts for learner 4. */
+	snprintf(sql, sizeof sql, "INSERT INTO dp_spend VALUES('" POLICY "', '%s', %lld, 99500000)", learners[4],
+		 (long long)(util_now_ms() / 86400000 - 31));
+	ck_assert_int_eq(db_exec(node->db, sql), LV_OK);
+	cJSON *a = ask(&analyst, "{\"id\":\"b1\",\"purpose\":\"" POLICY "\",\"metric\":\"count\",\"epsilon\":1}");
+	cJSON_Delete(a);
+	int access, rel;
+	bool seen;
+	audit_counts("b1", &access, &rel, learners[3], &seen);
+	ck_assert_int_eq(access, NCONSENT - 1);
+	ck_assert(!seen);
+	audit_counts("b1", &access, &rel, learners[4], &seen);
+	ck_assert(seen);
+	/* The same id again: the cached release, no new charge, no new entries. */
+	sqlite3_stmt *s;
+	ck_assert_int_eq(sqlite3_prepare_v2(node->db, "SELECT sum(micro_eps) FROM dp_spend", -1, &s, NULL), SQLITE_OK);
+	ck_assert_int_eq(sqlite3_step(s), SQLITE_ROW);
+	int64_t before = sqlite3_column_int64(s, 0);
+	sqlite3_reset(s);
+	cJSON *x = ask(&analyst, "{\"id\":\"b1\",\"purpose\":\"" POLICY "\",\"metric\":\"count\",\"epsilon\":1}");
+	ck_assert(cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(x, "cached")));
+	ck_assert(num(x, "budget_remaining") == 99);
+	cJSON_Delete(x);
+	ck_assert_int_eq(sqlite3_step(s), SQLITE_ROW);
+	ck_assert_int_eq(sqlite3_column_int64(s, 0), before);
+	sqlite3_finalize(s);
+	audit_counts("b1", &access, &rel, NULL, NULL);
+	ck_assert_int_eq(rel, 1);
+	/* The same id for another question is a conflict; another analyst has its own ids. */
+	ck_assert_int_eq(ask_fail(&analyst, "{\"id\":\"b1\",\"purpose\":\"" POLICY "\",\"metric\":\"count\",\"epsilon\":0.5}", e),
+			 LV_ERR_CONFLICT);
+	/* The purpose-wide cap: 99 left, then 0.5 at a time. */
+	ck_assert_int_eq(db_exec(node->db, "UPDATE dp_releases SET micro_eps = 99000000"), LV_OK);
+	cJSON_Delete(ask(&analyst, "{\"purpose\":\"" POLICY "\",\"metric\":\"count\",\"epsilon\":0.5}"));
+	cJSON_Delete(ask(&analyst, "{\"purpose\":\"" POLICY "\",\"metric\":\"count\",\"epsilon\":0.5}"));
+	ck_assert_int_eq(ask_fail(&analyst, "{\"purpose\":\"" POLICY "\",\"metric\":\"count\",\"epsilon\":0.5}", e),
+			 LV_ERR_BUDGET);
+	ck_assert_ptr_nonnull(strstr(e, "budget"));
+}
+END_TEST
+
+START_TEST(small_cohorts_are_suppressed)
+{
+	/* min_cohort 20; only learner 0 passed quiz 9. */
+	put(0, V_PASSED, "http://example.com/quiz/9", T_ASSESSMENT, 0.5, 1, NULL, NULL, NULL);
+	cJSON *a = ask(&analyst, "{\"purpose\":\"" POLICY "\",\"metric\":\"count\",\"epsilon\":1,"
+				 "\"filters\":{\"activity\":\"http://example.com/quiz/9\"}}");
+	ck_assert(cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(a, "suppressed")));
+	ck_assert(cJSON_IsNull(cJSON_GetObjectItemCaseSensitive(a, "value")));
+	ck_assert(cJSON_IsNull(cJSON_GetObjectItemCaseSensitive(a, "ci95")));
+	cJSON_Delete(a);
+	a = ask(&analyst, "{\"purpose\":\"" POLICY "\",\"metric\":\"mean\",\"field\":\"result.score.scaled\","
+			  "\"bounds\":[0,1],\"epsilon\":1,\"filters\":{\"activity\":\"http://example.com/quiz/9\"}}");
+	ck_assert(cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(a, "suppressed")));
+	ck_assert(cJSON_IsNull(cJSON_GetObjectItemCaseSensitive(a, "value")));
+	cJSON_Delete(a);
+}
+END_TEST
+
+/* The true mean score of the consenting learners: learner i scored (i % 10) / 10. */
+static double true_mean(void)
+{
+	double s = 0;
+	for (int i = 0; i < NCONSENT; i++)
+		s += (i % 10) / 10.0;
+	return s / NCONSENT;
+}
+
+START_TEST(intervals_cover_the_truth)
+{
+	/* (min_cohort 1: no release is suppressed.)  60 releases of each kind at epsilon 0.5: a 95% interval that covers
+	 * the truth in fewer than 50 (p < 1e-4 when calibrated) is wrong. */
+	int cover_mean = 0, cover_count = 0, cover_sum = 0;
+	double tm = true_mean(), err_sum = 0;
+	for (int k = 0; k < 60; k++) {
+		cJSON *a = ask(&analyst, "{\"purpose\":\"agg-precise\",\"metric\":\"mean\",\"field\":\"result.score.scaled\","
+					 "\"bounds\":[0,1],\"epsilon\":0.5}");
+		const cJSON *ci = cJSON_GetObjectItemCaseSensitive(a, "ci95");
+		ck_assert(cJSON_IsArray(ci));
+		double lo = cJSON_GetArrayItem(ci, 0)->valuedouble, hi = cJSON_GetArrayItem(ci, 1)->valuedouble;
+		double v = num(a, "value");
+		ck_assert(v >= 0 && v <= 1 && lo <= v && v <= hi);
+		cover_mean += lo <= tm && tm <= hi;
+		err_sum += fabs(v - tm);
+		cJSON_Delete(a);
+		a = ask(&analyst, "{\"purpose\":\"agg-precise\",\"metric\":\"count\",\"epsilon\":0.5}");
+		ci = cJSON_GetObjectItemCaseSensitive(a, "ci95");
+		cover_count += cJSON_GetArrayItem(ci, 0)->valuedouble <= NCONSENT &&
+			       NCONSENT <= cJSON_GetArrayItem(ci, 1)->valuedouble;
+		cJSON_Delete(a);
+		a = ask(&analyst, "{\"purpose\":\"agg-precise\",\"metric\":\"sum\",\"field\":\"result.success\","
+				  "\"epsilon\":0.5}");
+		ci = cJSON_GetObjectItemCaseSensitive(a, "ci95");
+		cover_sum += cJSON_GetArrayItem(ci, 0)->valuedouble <= NCONSENT / 2.0 + 1e-9 &&
+			     NCONSENT / 2.0 - 1e-9 <= cJSON_GetArrayItem(ci, 1)->valuedouble;
+		cJSON_Delete(a);
+		ck_assert_int_eq(db_exec(node->db, "DELETE FROM dp_releases; DELETE FROM dp_spend;"), LV_OK);
+	}
+	ck_assert_msg(cover_mean >= 50, "mean covered %d/60", cover_mean);
+	ck_assert_msg(cover_count >= 50, "count covered %d/60", cover_count);
+	ck_assert_msg(cover_sum >= 50, "sum covered %d/60", cover_sum);
+	/* And the mean is useful: 30 learners at epsilon 0.5 land near the truth. */
+	ck_assert_msg(err_sum / 60 < 0.2, "mean abs error %.3f", err_sum / 60);
+}
+END_TEST
+
+START_TEST(histogram_and_quantile)
+{
+	cJSON *a = ask(&analyst, "{\"purpose\":\"agg-precise\",\"metric\":\"histogram\",\"field\":\"result.score.scaled\","
+				 "\"histogram\":{\"by\":\"value\",\"buckets\":[0,0.5,1]},\"epsilon\":20}");
+	const cJSON *v = cJSON_GetObjectItemCaseSensitive(a, "value");
+	ck_assert_int_eq(cJSON_GetArraySize(v), 2);
+	/* Scores 0.0-0.4 (15 learners) and 0.5-0.9 (15); noise scale 0.1. */
+	ck_assert(fabs(cJSON_GetObjectItemCaseSensitive(cJSON_GetArrayItem(v, 0), "count")->valuedouble - 15) <= 1);
+	ck_assert(fabs(cJSON_GetObjectItemCaseSensitive(cJSON_GetArrayItem(v, 1), "count")->valuedouble - 15) <= 1);
+	cJSON_Delete(a);
+	ck_assert_int_eq(db_exec(node->db, "DELETE FROM dp_releases; DELETE FROM dp_spend;"), LV_OK);
+	a = ask(&analyst, "{\"purpose\":\"agg-precise\",\"metric\":\"histogram\","
+			  "\"histogram\":{\"by\":\"verb\",\"keys\":[\"" V_COMPLETED "\",\"" V_PASSED "\"]},\"epsilon\":20}");
+	v = cJSON_GetObjectItemCaseSensitive(a, "value");
+	ck_assert_str_eq(cJSON_GetObjectItemCaseSensitive(cJSON_GetArrayItem(v, 0), "key")->valuestring, V_COMPLETED);
+	ck_assert(fabs(cJSON_GetObjectItemCaseSensitive(cJSON_GetArrayItem(v, 0), "count")->valuedouble - NCONSENT) <= 2);
+	ck_assert(fabs(cJSON_GetObjectItemCaseSensitive(cJSON_GetArrayItem(v, 1), "count")->valuedouble) <= 2);
+	cJSON_Delete(a);
+	ck_assert_int_eq(db_exec(node->db, "DELETE FROM dp_releases; DELETE FROM dp_spend;"), LV_OK);
+	/* The median score of 0.0..0.9 (three learners each) is about 0.4-0.5. */
+	a = ask(&analyst, "{\"purpose\":\"agg-precise\",\"metric\":\"quantile\",\"field\":\"result.score.scaled\","
+			  "\"bounds\":[0,1],\"quantile\":0.5,\"candidates\":11,\"epsilon\":20}");
+	double med = num(a, "value");
+	ck_assert_msg(med >= 0.35 && med <= 0.55, "median %g", med);
+	ck_assert(cJSON_IsNull(cJSON_GetObjectItemCaseSensitive(a, "ci95")));
+	ck_assert(num(a, "rank_error95") > 0);
+	cJSON_Delete(a);
+	ck_assert_int_eq(db_exec(node->db, "DELETE FROM dp_releases; DELETE FROM dp_spend;"), LV_OK);
+	/* Gaussian noise for a count. */
+	a = ask(&analyst, "{\"purpose\":\"agg-precise\",\"metric\":\"count\",\"epsilon\":20,"
+			  "\"mechanism\":\"discrete-gaussian\"}");
+	ck_assert(fabs(num(a, "value") - NCONSENT) <= 3);
+	ck_assert(num(a, "delta") == 1e-6);
+	cJSON_Delete(a);
+}
+END_TEST
+
+START_TEST(bad_queries_are_refused_without_release)
+{
+	char e[LV_QUERY_ERR_LEN];
+	static const struct {
+		const char *q;
+		enum lv_status st;
+	} cases[] = {
+		{"[]", LV_ERR_INVALID},
+		{"{\"purpose\":\"" POLICY "\",\"metric\":\"count\"}", LV_ERR_INVALID},                 /* no epsilon */
+		{"{\"purpose\":\"" POLICY "\",\"metric\":\"median\",\"epsilon\":1}", LV_ERR_INVALID},
+		{"{\"purpose\":\"" POLICY "\",\"metric\":\"count\",\"epsilon\":1,\"extra\":1}", LV_ERR_INVALID},
+		{"{\"purpose\":\"" POLICY "\",\"metric\":\"sum\",\"field\":\"result.duration\",\"epsilon\":1}", LV_ERR_INVALID},
+		{"{\"purpose\":\"" POLICY "\",\"metric\":\"mean\",\"field\":\"result.score.scaled\",\"bounds\":[1,0],\"epsilon\":1}", LV_ERR_INVALID},
+		{"{\"purpose\":\"" POLICY "\",\"metric\":\"mean\",\"field\":\"result.score.scaled\",\"bounds\":[0,1],\"epsilon\":1,"
+		 "\"mechanism\":\"discrete-gaussian\"}", LV_ERR_INVALID},
+		{"{\"purpose\":\"" POLICY "\",\"metric\":\"count\",\"epsilon\":1.5}", LV_ERR_FORBIDDEN}, /* over the max */
+		{"{\"purpose\":\"course-improvement\",\"metric\":\"count\",\"epsilon\":1}", LV_ERR_FORBIDDEN}, /* not bound */
+		{"{\"id\":\"bad id!\",\"purpose\":\"" POLICY "\",\"metric\":\"count\",\"epsilon\":1}", LV_ERR_INVALID},
+		{"{\"purpose\":\"" POLICY "\",\"metric\":\"count\",\"epsilon\":1,\"filters\":{\"since\":\"yesterday\"}}", LV_ERR_INVALID},
+	};
+	for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++)
+		ck_assert_msg(ask_fail(&analyst, cases[i].q, e) == cases[i].st, "case %zu: %s", i, e);
+	/* Not loaded at all (the operator may name any purpose). */
+	ck_assert_int_eq(ask_fail(&admin, "{\"purpose\":\"nope\",\"metric\":\"count\",\"epsilon\":1}", e), LV_ERR_NOT_FOUND);
+	/* Learners and providers have no aggregate door. */
+	struct lv_principal l = {.role = LV_ROLE_LEARNER};
+	ck_assert_int_eq(ask_fail(&l, "{\"purpose\":\"" POLICY "\",\"metric\":\"count\",\"epsilon\":1}", e), LV_ERR_FORBIDDEN);
+	ck_assert_int_eq(ask_fail(&provider, "{\"purpose\":\"" POLICY "\",\"metric\":\"count\",\"epsilon\":1}", e), LV_ERR_FORBIDDEN);
+	/* None of that spent anything. */
+	sqlite3_stmt *s;
+	ck_assert_int_eq(sqlite3_prepare_v2(node->db, "SELECT (SELECT count(*) FROM dp_releases) + (SELECT count(*) FROM dp_spend)",
+					    -1, &s, NULL), SQLITE_OK);
+	ck_assert_int_eq(sqlite3_step(s), SQLITE_ROW);
+	ck_assert_int_eq(sqlite3_column_int(s, 0), 0);
+	sqlite3_finalize(s);
+}
+END_TEST
+
+START_TEST(tampered_facts_fail_closed)
+{
+	/* Flip a byte of one learner's sealed segment: the query must fail and
+	 * release nothing. */
+	char sql[256];
+	snprintf(sql, sizeof sql, "UPDATE learner_facts SET data = (substr(data, 1, 30) || x'ff' || substr(data, 32))"
+		 " WHERE learner = '%s'", learners[2]);
+	ck_assert_int_eq(db_exec(node->db, sql), LV_OK);
+	char e[LV_QUERY_ERR_LEN];
+	ck_assert_int_eq(ask_fail(&analyst, "{\"id\":\"t1\",\"purpose\":\"" POLICY "\",\"metric\":\"count\",\"epsilon\":1}", e),
+			 LV_ERR_CRYPTO);
+	ck_assert_ptr_null(strstr(e, learners[2]));
+	int access, rel;
+	audit_counts("t1", &access, &rel, NULL, NULL);
+	ck_assert_int_eq(access + rel, 0);
+	sqlite3_stmt *s;
+	ck_assert_int_eq(sqlite3_prepare_v2(node->db, "SELECT count(*) FROM dp_spend", -1, &s, NULL), SQLITE_OK);
+	ck_assert_int_eq(sqlite3_step(s), SQLITE_ROW);
+	ck_assert_int_eq(sqlite3_column_int(s, 0), 0);
+	sqlite3_finalize(s);
+}
+END_TEST
+
+START_TEST(facts_are_rebuilt_for_older_nodes)
+{
+	/* A node from before the facts: none stored, no marker.  Opening it
+	 * builds them from the vaults. */
+	ck_assert_int_eq(db_exec(node->db, "DELETE FROM learner_facts; DELETE FROM meta WHERE k = 'facts_version';"), LV_OK);
+	ck_assert(precise_count(NULL) == 0);
+	lv_node_close(node);
+	ck_assert_int_eq(lv_node_open(dir, NULL, NULL, &node), LV_OK);
+	ck_assert(precise_count(NULL) == NCONSENT);
+	ck_assert(precise_count("{\"activity\":\"" COURSE "\"}") == NCONSENT);
+}
+END_TEST
+
+/* ---- HTTP: the route with every role ---- */
+
+START_TEST(http_aggregate_route)
+{
+	struct lv_server *srv = NULL;
+	struct lv_server_options so = {.host = "127.0.0.1", .port = 0, .threads = 2};
+	ck_assert_int_eq(lv_server_start(node, &so, &srv), LV_OK);
+	ck_assert_int_eq(curl_global_init(CURL_GLOBAL_DEFAULT), CURLE_OK);
+	struct hc hc;
+	hc_init(&hc, lv_server_port(srv));
+	char tok_an[256], tok_l[256], tok_aud[256], tok_adm[256], id[LV_CRED_ID_LEN];
+	char *secret = NULL;
+	const char *purposes[] = {POLICY};
+	ck_assert_int_eq(lv_credential_add(node, LV_ROLE_ANALYST, NULL, purposes, 1, NULL, id, &secret), LV_OK);
+	snprintf(tok_an, sizeof tok_an, "%s.%s", id, secret);
+	sodium_free(secret);
+	ck_assert_int_eq(lv_credential_add(node, LV_ROLE_LEARNER, learners[0], NULL, 0, NULL, id, &secret), LV_OK);
+	snprintf(tok_l, sizeof tok_l, "%s.%s", id, secret);
+	sodium_free(secret);
+	ck_assert_int_eq(lv_credential_add(node, LV_ROLE_AUDITOR, NULL, NULL, 0, NULL, id, &secret), LV_OK);
+	snprintf(tok_aud, sizeof tok_aud, "%s.%s", id, secret);
+	sodium_free(secret);
+	ck_assert_int_eq(lv_credential_add(node, LV_ROLE_ADMIN, NULL, NULL, 0, NULL, id, &secret), LV_OK);
+	snprintf(tok_adm, sizeof tok_adm, "%s.%s", id, secret);
+	sodium_free(secret);
+	const char *q = "{\"purpose\":\"" POLICY "\",\"metric\":\"count\",\"epsilon\":1}";
+	struct hc_resp r;
+	struct hc_req rq = {.method = "POST", .path = "/aggregate", .body = q, .no_version = true, .bearer = tok_an};
+	ck_assert_int_eq(hc_do(&hc, &rq, &r), 200);
+	cJSON *a = cJSON_Parse(r.body);
+	ck_assert(cJSON_IsNumber(cJSON_GetObjectItemCaseSensitive(a, "value")));
+	ck_assert(cJSON_IsNumber(cJSON_GetObjectItemCaseSensitive(a, "audit_index")));
+	cJSON_Delete(a);
+	hc_resp_free(&r);
+	/* Every other role is refused; errors are JSON. */
+	const char *toks[] = {NULL, tok_l, tok_aud, tok_adm, "nope.nope"};
+	const long want[] = {401, 403, 403, 403, 401};
+	for (int i = 0; i < 5; i++) {
+		rq.bearer = toks[i];
+		ck_assert_int_eq(hc_do(&hc, &rq, &r), want[i]);
+		cJSON *e = cJSON_Parse(r.body);
+		ck_assert_msg(cJSON_IsString(cJSON_GetObjectItemCaseSensitive(e, "error")), "%s", r.body);
+		cJSON_Delete(e);
+		hc_resp_free(&r);
+	}
+	/* The analyst token: GET is not a query, a bad body is 400, a purpose
+	 * not bound is 403, an exhausted budget 429. */
+	rq.bearer = tok_an;
+	rq.method = "GET";
+	rq.body = NULL;
+	ck_assert_int_eq(hc_do(&hc, &rq, &r), 405);
+	hc_resp_free(&r);
+	rq.method = "POST";
+	rq.body = "{\"purpose\":";
+	ck_assert_int_eq(hc_do(&hc, &rq, &r), 400);
+	hc_resp_free(&r);
+	rq.body = "{\"purpose\":\"agg-precise\",\"metric\":\"count\",\"epsilon\":1}";
+	ck_assert_int_eq(hc_do(&hc, &rq, &r), 403);
+	hc_resp_free(&r);
+	ck_assert_int_eq(db_exec(node->db, "UPDATE dp_releases SET micro_eps = 100000000"), LV_OK);
+	rq.body = q;
+	ck_assert_int_eq(hc_do(&hc, &rq, &r), 429);
+	ck_assert_ptr_nonnull(strstr(r.body, "budget_exhausted"));
+	hc_resp_free(&r);
+	/* Nothing else opens to an analyst: raw statements, a learner's door,
+	 * the audit door, policies' writes. */
+	static const char *const paths[][2] = {
+		{"GET", "/xapi/statements"}, {"GET", "/learner/statements"}, {"GET", "/learner/export"},
+		{"GET", "/audit/log"}, {"GET", "/audit/checkpoint"}, {"DELETE", "/learner"},
+		{"POST", "/learner/consents"},
+	};
+	for (size_t i = 0; i < sizeof paths / sizeof paths[0]; i++) {
+		struct hc_req o = {.method = paths[i][0], .path = paths[i][1], .bearer = tok_an,
+				   .no_version = strncmp(paths[i][1], "/xapi", 5) != 0};
+		long st = hc_do(&hc, &o, &r);
+		ck_assert_msg(st == 401 || st == 403, "%s %s gave %ld", paths[i][0], paths[i][1], st);
+		hc_resp_free(&r);
+	}
+	hc_free(&hc);
+	lv_server_destroy(srv);
+}
+END_TEST
+
+START_TEST(cli_query)
+{
+	/* The operator's door: the CLI needs the node closed (it holds vaults). */
+	lv_node_close(node);
+	node = NULL;
+	char qf[600], cmd[2048];
+	snprintf(qf, sizeof qf, "%s/q.json", th_tmpdir());
+	FILE *f = fopen(qf, "w");
+	fputs("{\"id\":\"cli-1\",\"purpose\":\"" POLICY "\",\"metric\":\"mean\",\"field\":\"result.score.scaled\","
+	      "\"bounds\":[0,1],\"epsilon\":1}", f);
+	fclose(f);
+	snprintf(cmd, sizeof cmd, "%s query --data %s %s 2>/dev/null", th_bin(), dir, qf);
+	FILE *p = popen(cmd, "r");
+	char out[4096] = "";
+	size_t n = fread(out, 1, sizeof out - 1, p);
+	out[n] = '\0';
+	ck_assert_int_eq(pclose(p), 0);
+	cJSON *a = cJSON_Parse(out);
+	ck_assert_msg(a != NULL, "%s", out);
+	ck_assert_str_eq(cJSON_GetObjectItemCaseSensitive(a, "query_id")->valuestring, "cli-1");
+	ck_assert(cJSON_IsNumber(cJSON_GetObjectItemCaseSensitive(a, "value")));
+	cJSON_Delete(a);
+	/* A bad query file: non-zero exit, nothing printed on stdout. */
+	f = fopen(qf, "w");
+	fputs("{\"purpose\":\"" POLICY "\",\"metric\":\"count\"}", f);
+	fclose(f);
+	p = popen(cmd, "r");
+	n = fread(out, 1, sizeof out - 1, p);
+	ck_assert_uint_eq(n, 0);
+	ck_assert_int_ne(pclose(p), 0);
+	ck_assert_int_eq(lv_node_open(dir, NULL, NULL, &node), LV_OK);
+}
+END_TEST
+
+Suite *lv_test_suite(void)
+{
+	Suite *s = suite_create("query");
+	TCase *t = tcase_create("aggregate");
+	tcase_add_checked_fixture(t, setup, teardown);
+	tcase_set_timeout(t, 120);
+	tcase_add_test(t, only_consenting_learners_are_included_and_logged);
+	tcase_add_test(t, withdrawal_and_erasure_take_effect);
+	tcase_add_test(t, filters_and_policy_scope);
+	tcase_add_test(t, budget_is_charged_per_learner_and_per_purpose);
+	tcase_add_test(t, small_cohorts_are_suppressed);
+	tcase_add_test(t, intervals_cover_the_truth);
+	tcase_add_test(t, histogram_and_quantile);
+	tcase_add_test(t, bad_queries_are_refused_without_release);
+	tcase_add_test(t, tampered_facts_fail_closed);
+	tcase_add_test(t, facts_are_rebuilt_for_older_nodes);
+	tcase_add_test(t, http_aggregate_route);
+	tcase_add_test(t, cli_query);
+	suite_add_tcase(s, t);
+	return s;
+}

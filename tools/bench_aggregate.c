@@ -1,0 +1,236 @@
+/* bench aggregate: count, mean and a 10-key histogram over N learners with
+ * M statements each (all consenting), against a same-run baseline: the
+ * equivalent GROUP BY queries on one plaintext SQLite table. */
+#include <getopt.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <sodium.h>
+#include <sqlcipher/sqlite3.h>
+
+#include "cli.h"
+#include "learnvault/consent.h"
+#include "learnvault/query.h"
+#include "learnvault/statements.h"
+#include "util/util.h"
+
+#define PER_BATCH_LEARNERS 5
+#define NACT 10
+
+static const char POLICY[] =
+	"{\"id\":\"bench\",\"version\":1,\"title\":\"Benchmark\",\"description\":\"Aggregate benchmark.\","
+	"\"controller\":{\"name\":\"Bench\",\"contact\":\"mailto:bench@example.org\"},"
+	"\"legal_basis\":\"dpv:Consent\",\"purpose\":\"https://w3id.org/dpv#ImproveExistingProductsAndServices\","
+	"\"data\":{\"verbs\":[\"http://adlnet.gov/expapi/verbs/answered\"],"
+	"\"activity_types\":[\"http://adlnet.gov/expapi/activities/cmi.interaction\"],"
+	"\"result_fields\":[\"result.score.scaled\",\"result.success\"]},"
+	"\"operations\":[\"count\",\"mean\",\"histogram\"],"
+	"\"privacy\":{\"epsilon_per_query_max\":1,\"epsilon_budget\":100,\"budget_window_days\":30,\"min_cohort\":10},"
+	"\"retention_days\":365,\"consent_valid_days\":365,\"guardian_below_age\":0,"
+	"\"recipients\":[\"Bench\"],\"jurisdiction\":[\"US\"],\"withdrawal\":\"Any time.\"}";
+
+static int cmp_d(const void *a, const void *b)
+{
+	double x = *(const double *)a, y = *(const double *)b;
+	return x < y ? -1 : x > y;
+}
+
+static double median3(double *v)
+{
+	qsort(v, 3, sizeof *v, cmp_d);
+	return v[1];
+}
+
+/* Stores M statements for each of learners [l0, l0 + k) in one batch. */
+static int store_batch(struct lv_node *node, const struct lv_principal *prov, unsigned l0, unsigned k, unsigned m,
+		       sqlite3_stmt *base)
+{
+	cJSON *arr = cJSON_CreateArray();
+	for (unsigned l = l0; l < l0 + k; l++) {
+		for (unsigned j = 0; j < m; j++) {
+			char id[UTIL_UUID_LEN], body[1024];
+			util_uuid_v4(id);
+			unsigned a = randombytes_uniform(NACT);
+			unsigned succ = randombytes_uniform(2);
+			double score = randombytes_uniform(101) / 100.0;
+			snprintf(body, sizeof body,
+				 "{\"id\":\"%s\",\"actor\":{\"mbox\":\"mailto:learner%06u@school.example.org\"},"
+				 "\"verb\":{\"id\":\"http://adlnet.gov/expapi/verbs/answered\"},"
+				 "\"object\":{\"id\":\"https://courses.example.org/math/q-%u\",\"definition\":"
+				 "{\"type\":\"http://adlnet.gov/expapi/activities/cmi.interaction\"}},"
+				 "\"result\":{\"success\":%s,\"score\":{\"scaled\":%.2f},\"duration\":\"PT%uS\"},"
+				 "\"context\":{\"contextActivities\":{\"parent\":[{\"id\":\"https://courses.example.org/math\"}]}}}",
+				 id, l, a, succ ? "true" : "false", score, 5 + randombytes_uniform(100));
+			cJSON_AddItemToArray(arr, cJSON_Parse(body));
+			sqlite3_reset(base);
+			sqlite3_bind_int(base, 1, (int)l);
+			sqlite3_bind_int(base, 2, (int)a);
+			sqlite3_bind_double(base, 3, score);
+			sqlite3_bind_int(base, 4, (int)succ);
+			sqlite3_step(base);
+		}
+	}
+	char err[LV_ERR_TEXT];
+	enum lv_status st = lv_statements_store(node, prov, arr, NULL, 0, err);
+	cJSON_Delete(arr);
+	if (st != LV_OK)
+		return cli_fail("bench aggregate: store: %s", err);
+	return 0;
+}
+
+static double time_query(struct lv_node *node, const struct lv_principal *op, const char *q)
+{
+	char *ans = NULL, err[LV_QUERY_ERR_LEN];
+	double t0 = util_mono_s();
+	enum lv_status st = lv_aggregate(node, op, q, strlen(q), util_now_ms(), &ans, err);
+	double dt = util_mono_s() - t0;
+	if (st != LV_OK) {
+		fprintf(stderr, "bench aggregate: %s\n", err);
+		return -1;
+	}
+	fprintf(stderr, "bench aggregate: %.3f s  %s\n", dt, ans);
+	free(ans);
+	return dt;
+}
+
+static double time_sql(sqlite3 *db, const char *sql)
+{
+	sqlite3_stmt *s = NULL;
+	double t0 = util_mono_s();
+	if (sqlite3_prepare_v2(db, sql, -1, &s, NULL) != SQLITE_OK)
+		return -1;
+	while (sqlite3_step(s) == SQLITE_ROW) {
+	}
+	sqlite3_finalize(s);
+	return util_mono_s() - t0;
+}
+
+int bench_aggregate(int argc, char **argv)
+{
+	unsigned learners = 10000, per = 100;
+	const char *keep = NULL;
+	static const struct option opts[] = {
+		{"learners", required_argument, 0, 'l'}, {"statements", required_argument, 0, 's'},
+		{"dir", required_argument, 0, 'd'}, {0, 0, 0, 0}};
+	int ch;
+	optind = 1;
+	while ((ch = getopt_long(argc, argv, "", opts, NULL)) != -1) {
+		switch (ch) {
+		case 'l': learners = (unsigned)strtoul(optarg, NULL, 10); break;
+		case 's': per = (unsigned)strtoul(optarg, NULL, 10); break;
+		case 'd': keep = optarg; break;
+		default: return 2;
+		}
+	}
+	if (learners < 10 || learners > 1000000 || per < 1 || per > 10000)
+		return cli_fail("bench aggregate: --learners 10..10^6, --statements (per learner) 1..10^4");
+	char tmpl[] = "/tmp/lvbench.XXXXXX";
+	const char *dir = keep ? keep : mkdtemp(tmpl);
+	if (!dir)
+		return cli_fail("bench aggregate: cannot make a scratch directory");
+	char node_dir[4096], base_path[4096];
+	snprintf(node_dir, sizeof node_dir, "%s/node", dir);
+	snprintf(base_path, sizeof base_path, "%s/baseline.db", dir);
+	int rc = 1;
+	struct lv_node *node = NULL;
+	sqlite3 *base = NULL;
+	sqlite3_stmt *ins = NULL;
+	char *vkey = NULL;
+	struct lv_principal prov = {.role = LV_ROLE_PROVIDER, .id = "bench-lms"};
+	struct lv_principal op = {.role = LV_ROLE_ADMIN, .id = "operator"};
+	if (lv_node_init(node_dir, NULL, NULL, &vkey) != LV_OK || lv_node_open(node_dir, NULL, NULL, &node) != LV_OK) {
+		cli_fail("bench aggregate: cannot create the node in %s", node_dir);
+		goto out;
+	}
+	char perr[LV_POLICY_ERR_LEN], pid[LV_POLICY_ID_MAX + 1];
+	uint32_t pver;
+	bool added;
+	if (lv_policy_load(node, POLICY, strlen(POLICY), &added, pid, &pver, perr) != LV_OK) {
+		cli_fail("bench aggregate: policy: %s", perr);
+		goto out;
+	}
+	if (sqlite3_open(base_path, &base) != SQLITE_OK ||
+	    sqlite3_exec(base, "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL;"
+			       "CREATE TABLE st(learner INTEGER NOT NULL, activity INTEGER NOT NULL, score REAL,"
+			       " success INTEGER); BEGIN;", NULL, NULL, NULL) != SQLITE_OK ||
+	    sqlite3_prepare_v2(base, "INSERT INTO st VALUES(?, ?, ?, ?)", -1, &ins, NULL) != SQLITE_OK) {
+		cli_fail("bench aggregate: baseline database");
+		goto out;
+	}
+	double t0 = util_mono_s();
+	for (unsigned l = 0; l < learners; l += PER_BATCH_LEARNERS) {
+		unsigned k = learners - l < PER_BATCH_LEARNERS ? learners - l : PER_BATCH_LEARNERS;
+		if (store_batch(node, &prov, l, k, per, ins) != 0)
+			goto out;
+		if (l % 1000 == 0)
+			fprintf(stderr, "bench aggregate: %u / %u learners stored (%.0f s)\n", l, learners,
+				util_mono_s() - t0);
+	}
+	double build_s = util_mono_s() - t0;
+	sqlite3_exec(base, "COMMIT;", NULL, NULL, NULL);
+	fprintf(stderr, "bench aggregate: consent for %u learners\n", learners);
+	for (unsigned l = 0; l < learners; l++) {
+		char actor[128], p[LV_PSEUDONYM_LEN], rid[LV_RECORD_ID_LEN], err[LV_CONSENT_ERR_LEN];
+		bool created;
+		snprintf(actor, sizeof actor, "{\"mbox\":\"mailto:learner%06u@school.example.org\"}", l);
+		if (lv_learner_enrol(node, actor, p, &created) != LV_OK ||
+		    lv_consent_decide(node, &op, LV_ROLE_LEARNER, p, "bench", 0, true, rid, err) != LV_OK) {
+			cli_fail("bench aggregate: consent failed");
+			goto out;
+		}
+	}
+	/* Three runs of each; distinct ids so none is served from the cache. */
+	static const char *const Q[3] = {
+		"{\"id\":\"count-%d\",\"purpose\":\"bench\",\"metric\":\"count\",\"epsilon\":0.1}",
+		"{\"id\":\"mean-%d\",\"purpose\":\"bench\",\"metric\":\"mean\",\"field\":\"result.score.scaled\","
+		"\"bounds\":[0,1],\"epsilon\":0.1}",
+		"{\"id\":\"hist-%d\",\"purpose\":\"bench\",\"metric\":\"histogram\",\"histogram\":{\"by\":\"activity\","
+		"\"keys\":[\"https://courses.example.org/math/q-0\",\"https://courses.example.org/math/q-1\","
+		"\"https://courses.example.org/math/q-2\",\"https://courses.example.org/math/q-3\","
+		"\"https://courses.example.org/math/q-4\",\"https://courses.example.org/math/q-5\","
+		"\"https://courses.example.org/math/q-6\",\"https://courses.example.org/math/q-7\","
+		"\"https://courses.example.org/math/q-8\",\"https://courses.example.org/math/q-9\"]},\"epsilon\":0.1}",
+	};
+	static const char *const SQL[3] = {
+		"SELECT count(*) FROM (SELECT learner FROM st GROUP BY learner)",
+		"SELECT avg(m) FROM (SELECT learner, avg(score) AS m FROM st GROUP BY learner)",
+		"SELECT activity, count(*) FROM (SELECT DISTINCT learner, activity FROM st) GROUP BY activity",
+	};
+	static const char *const NAME[3] = {"count", "mean", "histogram"};
+	double ours[3], theirs[3];
+	for (int k = 0; k < 3; k++) {
+		double a[3], b[3];
+		for (int r = 0; r < 3; r++) {
+			char q[2048];
+			snprintf(q, sizeof q, Q[k], r);
+			a[r] = time_query(node, &op, q);
+			b[r] = time_sql(base, SQL[k]);
+			if (a[r] < 0 || b[r] < 0)
+				goto out;
+		}
+		ours[k] = median3(a);
+		theirs[k] = median3(b);
+		fprintf(stderr, "bench aggregate: %s %.3f s (baseline GROUP BY %.3f s)\n", NAME[k], ours[k], theirs[k]);
+	}
+	printf("{\"area\":\"aggregate\",\"learners\":%u,\"statements_per_learner\":%u,\"build_s\":%.1f,"
+	       "\"count_s\":%.4f,\"mean_s\":%.4f,\"histogram_s\":%.4f,"
+	       "\"baseline_count_s\":%.4f,\"baseline_mean_s\":%.4f,\"baseline_histogram_s\":%.4f,"
+	       "\"ratio_count\":%.2f,\"ratio_mean\":%.2f,\"ratio_histogram\":%.2f}\n",
+	       learners, per, build_s, ours[0], ours[1], ours[2], theirs[0], theirs[1], theirs[2],
+	       ours[0] / theirs[0], ours[1] / theirs[1], ours[2] / theirs[2]);
+	rc = 0;
+out:
+	sqlite3_finalize(ins);
+	sqlite3_close(base);
+	lv_node_close(node);
+	free(vkey);
+	if (!keep) {
+		char cmd[4200];
+		snprintf(cmd, sizeof cmd, "rm -rf '%s'", dir);
+		if (system(cmd) != 0)
+			fprintf(stderr, "bench aggregate: could not remove %s\n", dir);
+	}
+	return rc;
+}
