@@ -105,7 +105,11 @@ static void token_for(enum lv_role role, const char *learner, char *tok, size_t 
 {
 	char id[LV_CRED_ID_LEN];
 	char *secret = NULL;
-	ck_assert_int_eq(lv_credential_add(F.node, role, learner, NULL, 0, NULL, id, &secret), LV_OK);
+	/* The analyst is bound to the loaded purpose: the aggregate door opens. */
+	const char *purposes[] = {"course-improvement"};
+	bool analyst = role == LV_ROLE_ANALYST;
+	ck_assert_int_eq(lv_credential_add(F.node, role, learner, analyst ? purposes : NULL, analyst ? 1 : 0, NULL,
+					   id, &secret), LV_OK);
 	snprintf(tok, n, "%s.%s", id, secret);
 	sodium_free(secret);
 }
@@ -320,6 +324,22 @@ START_TEST(learner_door)
 }
 END_TEST
 
+#define COUNT_QUERY "{\"purpose\":\"course-improvement\",\"metric\":\"count\",\"epsilon\":0.5}"
+
+START_TEST(aggregate_door)
+{
+	/* Analyst only (bound to the purpose); no other role, not even the
+	 * admin's token, gets an aggregate over HTTP. */
+	static const struct route routes[] = {
+		/*                                     none wrong prov anl  aud  adm  A    gA   B    C    gD */
+		{"POST", "/aggregate", COUNT_QUERY, {401, 401, 403, 200, 403, 403, 403, 403, 403, 403, 403}},
+		{"GET",  "/aggregate", NULL,        {401, 401, 403, 405, 403, 403, 403, 403, 403, 403, 403}},
+		{"POST", "/aggregate", "{}",        {  0,   0,   0, 400,   0,   0,   0,   0,   0,   0,   0}},
+	};
+	run_matrix(routes, NR(routes), false);
+}
+END_TEST
+
 START_TEST(audit_door)
 {
 	/* Auditor only: every other authenticated role 403; no or wrong
@@ -425,6 +445,7 @@ Suite *lv_test_suite(void)
 	tcase_add_test(tc, xapi_door_gate);
 	tcase_add_test(tc, learner_door);
 	tcase_add_test(tc, audit_door);
+	tcase_add_test(tc, aggregate_door);
 	tcase_add_test(tc, isolation);
 	suite_add_tcase(s, tc);
 	return s;
