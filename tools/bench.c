@@ -7,6 +7,7 @@
 int bench_ingest(int argc, char **argv);
 int bench_audit(int argc, char **argv);
 int bench_aggregate(int argc, char **argv);
+int bench_personal(int argc, char **argv);
 
 int cmd_bench(int argc, char **argv)
 {
@@ -16,6 +17,8 @@ int cmd_bench(int argc, char **argv)
 		return bench_audit(argc - 1, argv + 1);
 	if (argc >= 2 && strcmp(argv[1], "aggregate") == 0)
 		return bench_aggregate(argc - 1, argv + 1);
-	return cli_fail("bench: areas: ingest, audit, aggregate");
+	if (argc >= 2 && strcmp(argv[1], "personal") == 0)
+		return bench_personal(argc - 1, argv + 1);
+	return cli_fail("bench: areas: ingest, audit, aggregate, personal");
 }
 

@@ -49,10 +49,11 @@ int cmd_audit(int argc, char **argv);
 int cmd_consent(int argc, char **argv);
 int cmd_export(int argc, char **argv);
 int cmd_vault(int argc, char **argv);
+int cmd_query(int argc, char **argv);
 int cmd_eval(int argc, char **argv);
 int cmd_eval_fsrs(int argc, char **argv); /* argv[0] == "fsrs" */
-int cmd_query(int argc, char **argv);
 int cmd_dp(int argc, char **argv);
+int cmd_recommend(int argc, char **argv); int cmd_curriculum(int argc, char **argv); int cmd_personal(int argc, char **argv);
 
 /* Validates and stores a JSON statement or array as provider @provider_id.
  * Returns 0, or 1 after printing why on stderr. *ids gets the stored ids. */

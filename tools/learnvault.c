@@ -117,8 +117,11 @@ static void usage(void)
 	      "  key rotate --data DIR [--passphrase-file F] [--new-passphrase-file G]\n"
 	      "  bench ingest [--statements N] [--learners N] | bench audit [--entries N]\n"
 	      "  bench aggregate [--learners N] [--statements PER_LEARNER]\n"
-	      "  dp sample --mechanism discrete-laplace|discrete-gaussian (--scale S | --sigma2 V) --n N\n"
 	      "  eval bkt|fit-bkt|synth-bkt|fsrs ...   (learner models offline; eval with no args: usage)\n"
+	      "  dp sample --mechanism discrete-laplace|discrete-gaussian (--scale S | --sigma2 V) --n N\n"
+	      "  recommend --data DIR --learner P [--limit N] [--view next|mastery|reviews] [--rebuild]\n"
+	      "  curriculum load|show --data DIR [FILE.json] | personal params --data DIR FILE.json\n"
+	      "  bench personal\n"
 	      "  demo-seed --data DIR --examples DIR\n", stderr);
 }
 
@@ -142,6 +145,7 @@ int main(int argc, char **argv)
 		{"audit", cmd_audit}, {"consent", cmd_consent},
 		{"export", cmd_export}, {"vault", cmd_vault}, {"query", cmd_query},
 		{"dp", cmd_dp},
+		{"recommend", cmd_recommend}, {"curriculum", cmd_curriculum}, {"personal", cmd_personal},
 	};
 	for (size_t i = 0; i < sizeof cmds / sizeof cmds[0]; i++)
 		if (strcmp(argv[1], cmds[i].name) == 0)

@@ -197,5 +197,7 @@ enum MHD_Result learner_route(struct http_req *r)
 		cJSON_AddStringToObject(o, "withdrawn", p + 10);
 		return reply_json(r, 200, o, NULL);
 	}
+	if (strcmp(p, "/next") == 0 || strcmp(p, "/mastery") == 0 || strcmp(p, "/reviews") == 0)
+		return personal_route(r, p);
 	return reply_error(r, 404, "not_found", "no such learner resource");
 }

@@ -366,6 +366,7 @@ void lv_node_close(struct lv_node *n)
 		return;
 	vault_cache_destroy(n->vaults);
 	facts_terms_free(n);
+	personal_cfg_release(n);
 	auditlog_close(n);
 	if (n->db) {
 		/* Fold the WAL back so a stopped node is one file per database. */

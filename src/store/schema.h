@@ -60,7 +60,10 @@ static const char NODE_SCHEMA_ADDITIONS[] =
 	"CREATE TABLE IF NOT EXISTS dp_releases(actor TEXT NOT NULL, query_id TEXT NOT NULL, purpose TEXT NOT NULL,"
 	" request_sha256 TEXT NOT NULL, day INTEGER NOT NULL, micro_eps INTEGER NOT NULL, answer TEXT NOT NULL,"
 	" created INTEGER NOT NULL, PRIMARY KEY(actor, query_id)) WITHOUT ROWID;"
-	"CREATE INDEX IF NOT EXISTS dp_releases_purpose ON dp_releases(purpose, day);";
+	"CREATE INDEX IF NOT EXISTS dp_releases_purpose ON dp_releases(purpose, day);"
+	/* personal/state.c: a learner's voided statements, to notice that
+	 * their model state must be rebuilt (a short range per learner). */
+	"CREATE INDEX IF NOT EXISTS statements_voided ON statements(learner) WHERE voided = 1;";
 
 /* A learner's vault: everything that is the learner's own. */
 static const char VAULT_SCHEMA[] =
@@ -73,5 +76,17 @@ static const char VAULT_SCHEMA[] =
 	" scope TEXT NOT NULL, doc_id TEXT NOT NULL, content_type TEXT NOT NULL, body BLOB NOT NULL,"
 	" etag TEXT NOT NULL, updated INTEGER NOT NULL,"
 	" PRIMARY KEY(provider, kind, scope, doc_id)) WITHOUT ROWID;";
+
+/* Vault tables added later: created on every vault open if missing.  The
+ * learner's model state (personal/state.c): Elo ability and bookkeeping,
+ * FSRS memory and Elo difficulty per activity, BKT P(known) per skill. */
+static const char VAULT_SCHEMA_ADDITIONS[] =
+	"CREATE TABLE IF NOT EXISTS personal_learner(id INTEGER PRIMARY KEY CHECK(id = 1), theta REAL NOT NULL,"
+	" answers INTEGER NOT NULL, last_seq INTEGER NOT NULL, config TEXT NOT NULL, voided INTEGER NOT NULL);"
+	"CREATE TABLE IF NOT EXISTS personal_items(activity TEXT PRIMARY KEY, stability REAL, difficulty REAL,"
+	" last_review INTEGER, reviews INTEGER NOT NULL, lapses INTEGER NOT NULL, last_grade INTEGER NOT NULL,"
+	" b REAL NOT NULL, answers INTEGER NOT NULL, skills TEXT) WITHOUT ROWID;"
+	"CREATE TABLE IF NOT EXISTS personal_skills(skill TEXT PRIMARY KEY, known REAL NOT NULL,"
+	" responses INTEGER NOT NULL, correct INTEGER NOT NULL, updated INTEGER NOT NULL) WITHOUT ROWID;";
 
 #endif

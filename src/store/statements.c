@@ -507,6 +507,9 @@ enum lv_status lv_statements_store(struct lv_node *n, const struct lv_principal 
 					break;
 				}
 			}
+			/* The learner's model state, in the same vault transaction. */
+			if (st == LV_OK)
+				st = personal_ingest_locked(n, p[j].learner, p[j].st, p[j].seq);
 		}
 		if (st == LV_OK)
 			st = db_status(sqlite3_step(vc));

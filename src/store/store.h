@@ -98,6 +98,7 @@ struct lv_node {
 	unsigned char act_seen[ACT_SEEN_SLOTS][16]; /* activity definitions already merged */
 	struct lv_merkle *audit;     /* the audit log's tree (committed entries) */
 	struct term_cache *terms;    /* facts.c: IRI -> term id */
+	struct personal_cfg *personal; /* personal/skills.c: curriculum + parameters, loaded on first use */
 	sqlite3_stmt *audit_ins;     /* auditlog.c: the prepared append */
 	unsigned char *audit_sk;     /* Ed25519 secret key, sodium_malloc */
 	unsigned char audit_pk[32];
@@ -117,6 +118,12 @@ enum vault_stmt_id {
 	VAULT_COMMIT,
 	VAULT_INSERT_STATEMENT,   /* (seq, body) */
 	VAULT_INSERT_ATTACHMENT,  /* (sha2, content_type, body) */
+	VAULT_P_LEARNER_GET,      /* personal/state.c: the learner's model state */
+	VAULT_P_LEARNER_PUT,
+	VAULT_P_ITEM_GET,
+	VAULT_P_ITEM_PUT,
+	VAULT_P_SKILL_GET,
+	VAULT_P_SKILL_PUT,
 	VAULT_STMT_COUNT,
 };
 /* Returns vault @pseudonym's prepared statement @which, reset and with no
@@ -189,5 +196,12 @@ enum lv_status access_log_member_locked(struct lv_node *node, const struct lv_pr
 /* Settings with the lock held. */
 enum lv_status node_setting_get_locked(struct lv_node *node, const char *name, char **value) LV_WARN_UNUSED;
 
+/* personal/state.c: updates learner @learner's model state (BKT, FSRS,
+ * Elo) for @statement, just stored as @seq in their vault, inside the
+ * caller's open vault transaction.  Lock held. */
+enum lv_status personal_ingest_locked(struct lv_node *node, const char *learner, const cJSON *statement,
+				      int64_t seq) LV_WARN_UNUSED;
+/* personal/skills.c: frees node->personal (lv_node_close). */
+void personal_cfg_release(struct lv_node *node);
 
 #endif

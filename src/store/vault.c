@@ -189,6 +189,9 @@ enum lv_status vault_get(struct lv_node *n, const char *p, bool create, sqlite3 
 		if (st != LV_OK)
 			goto out;
 	}
+	/* Tables added later: vaults made before them gain them here. */
+	if ((st = db_exec(db, VAULT_SCHEMA_ADDITIONS)) != LV_OK)
+		goto out;
 	/* Small page cache per vault: many are open at once.  (Vaults are
 	 * opened exclusive: only this process uses them, and per-transaction
 	 * fcntl locks and the -shm mapping cost more than the cipher.) */
@@ -226,6 +229,21 @@ static const char *const VAULT_SQL[VAULT_STMT_COUNT] = {
 	[VAULT_COMMIT] = "COMMIT",
 	[VAULT_INSERT_STATEMENT] = "INSERT OR REPLACE INTO statements(seq, body) VALUES(?, ?)",
 	[VAULT_INSERT_ATTACHMENT] = "INSERT OR REPLACE INTO attachments(sha2, content_type, body) VALUES(?, ?, ?)",
+	/* personal/state.c binds these (schema.h: VAULT_SCHEMA_ADDITIONS). */
+	/* One row always: the learner row's columns (NULL when none yet) and
+	 * the number of statements after its checkpoint. */
+	[VAULT_P_LEARNER_GET] = "SELECT l.theta, l.answers, l.last_seq, l.config, l.voided, l.id IS NOT NULL,"
+				" (SELECT count(*) FROM statements WHERE seq > coalesce(l.last_seq, 0))"
+				" FROM (SELECT 1) LEFT JOIN personal_learner l ON l.id = 1",
+	[VAULT_P_LEARNER_PUT] = "INSERT OR REPLACE INTO personal_learner(id, theta, answers, last_seq, config, voided)"
+				" VALUES(1, ?, ?, ?, ?, ?)",
+	[VAULT_P_ITEM_GET] = "SELECT stability, difficulty, last_review, reviews, lapses, last_grade, b, answers, skills"
+			     " FROM personal_items WHERE activity = ?",
+	[VAULT_P_ITEM_PUT] = "INSERT OR REPLACE INTO personal_items(activity, stability, difficulty, last_review, reviews,"
+			     " lapses, last_grade, b, answers, skills) VALUES(?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+	[VAULT_P_SKILL_GET] = "SELECT known, responses, correct, updated FROM personal_skills WHERE skill = ?",
+	[VAULT_P_SKILL_PUT] = "INSERT OR REPLACE INTO personal_skills(skill, known, responses, correct, updated)"
+			      " VALUES(?, ?, ?, ?, ?)",
 };
 
 enum lv_status vault_stmt(struct lv_node *n, const char *p, enum vault_stmt_id which, sqlite3_stmt **out)

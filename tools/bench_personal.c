@@ -1,0 +1,391 @@
+/* bench personal: (a) latency of GET /learner/next over loopback HTTP for
+ * one learner with 10^4 statements, against GET /xapi/about in the same
+ * run; (b) the BKT fit of 4,000 learners x 110 skills (lv_bkt_fit_data,
+ * i.e. lv_bkt_fit's EM per skill) on synthetic data from known
+ * parameters.  Progress on stderr, one JSON line on stdout. */
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <curl/curl.h>
+#include <sodium.h>
+
+#include "cli.h"
+#include "learnvault/consent.h"
+#include "learnvault/personal.h"
+#include "learnvault/recommend.h"
+#include "learnvault/server.h"
+#include "personal/recommend_int.h"
+#include "util/util.h"
+
+#define BENCH_BATCH 500
+#define BENCH_ACTOR "mailto:bench-learner@school.example.org"
+
+static uint64_t rng_state = 0x9e3779b97f4a7c15ull;
+
+/* splitmix64: reproducible synthetic data (not security relevant). */
+static double uniform(void)
+{
+	uint64_t z = (rng_state += 0x9e3779b97f4a7c15ull);
+	z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ull;
+	z = (z ^ (z >> 27)) * 0x94d049bb133111ebull;
+	z ^= z >> 31;
+	return (double)(z >> 11) / 9007199254740992.0;
+}
+
+/* Skills S1..Sk in chains of five (each needs the previous one), and
+ * activities A1..An spread over the skills round-robin. */
+static char *curriculum_text(unsigned skills, unsigned acts)
+{
+	struct buf b;
+	buf_init(&b, (size_t)64 << 20);
+	enum lv_status st = buf_append_str(&b, "{\"format\":\"learnvault-curriculum\",\"version\":1,\"skills\":{");
+	for (unsigned s = 1; s <= skills && st == LV_OK; s++) {
+		if ((s - 1) % 5 == 0)
+			st = buf_printf(&b, "%s\"S%u\":{\"name\":\"Skill %u\"}", s > 1 ? "," : "", s, s);
+		else
+			st = buf_printf(&b, ",\"S%u\":{\"name\":\"Skill %u\",\"prerequisites\":[\"S%u\"]}", s, s, s - 1);
+	}
+	if (st == LV_OK)
+		st = buf_append_str(&b, "},\"activities\":{");
+	for (unsigned a = 1; a <= acts && st == LV_OK; a++)
+		st = buf_printf(&b, "%s\"https://courses.example.org/bench/activity-%u\":[\"S%u\"]", a > 1 ? "," : "", a,
+				(a - 1) % skills + 1);
+	if (st == LV_OK)
+		st = buf_append_str(&b, "}}");
+	if (st != LV_OK) {
+		buf_free(&b);
+		return NULL;
+	}
+	return buf_steal(&b);
+}
+
+/* The learner's history: uniform activities, spread over the last 120
+ * days, answered as a BKT learner would (learn .15, guess .2, slip .1). */
+static int ingest_history(struct lv_node *node, const char *provider, unsigned n, unsigned skills, unsigned acts,
+			  int64_t now)
+{
+	bool *known = calloc(skills, sizeof *known);
+	if (!known)
+		return -1;
+	int rc = 0;
+	int64_t span = 120LL * 86400000;
+	for (unsigned first = 0; first < n && rc == 0; first += BENCH_BATCH) {
+		struct buf b;
+		buf_init(&b, (size_t)BENCH_BATCH * 2048);
+		enum lv_status st = buf_append_str(&b, "[");
+		for (unsigned i = first; i < n && i < first + BENCH_BATCH && st == LV_OK; i++) {
+			unsigned a = 1 + (unsigned)(uniform() * acts) % acts;
+			unsigned s = (a - 1) % skills;
+			bool correct = known[s] ? uniform() >= 0.1 : uniform() < 0.2;
+			if (!known[s] && uniform() < 0.15)
+				known[s] = true;
+			char ts[UTIL_TIME_LEN];
+			util_time_format(now - span + (int64_t)((double)span * i / n), ts);
+			st = buf_printf(&b,
+				"%s{\"actor\":{\"objectType\":\"Agent\",\"mbox\":\"" BENCH_ACTOR "\"},"
+				"\"verb\":{\"id\":\"http://adlnet.gov/expapi/verbs/answered\"},"
+				"\"object\":{\"objectType\":\"Activity\",\"id\":\"https://courses.example.org/bench/activity-%u\"},"
+				"\"result\":{\"success\":%s,\"score\":{\"scaled\":%s}},\"timestamp\":\"%s\"}",
+				i > first ? "," : "", a, correct ? "true" : "false", correct ? "0.9" : "0.2", ts);
+		}
+		if (st == LV_OK)
+			st = buf_append_str(&b, "]");
+		cJSON *ids = NULL;
+		if (st != LV_OK || cli_ingest_text(node, provider, b.data, b.len, &ids) != 0)
+			rc = -1;
+		cJSON_Delete(ids);
+		buf_free(&b);
+	}
+	free(known);
+	return rc;
+}
+
+static size_t discard(char *p, size_t s, size_t n, void *u)
+{
+	(void)p;
+	(void)u;
+	return s * n;
+}
+
+static int cmp_double(const void *a, const void *b)
+{
+	double x = *(const double *)a, y = *(const double *)b;
+	return x < y ? -1 : x > y;
+}
+
+static double pct(const double *sorted, size_t n, double q)
+{
+	size_t i = (size_t)ceil(q * (double)n);
+	return sorted[i ? i - 1 : 0];
+}
+
+/* @n GETs of @url, latencies (ms) into @ms, sorted; -1 if any failed. */
+static int timed_gets(CURL *h, const char *url, struct curl_slist *hdr, unsigned n, double *ms)
+{
+	curl_easy_setopt(h, CURLOPT_URL, url);
+	curl_easy_setopt(h, CURLOPT_HTTPHEADER, hdr);
+	curl_easy_setopt(h, CURLOPT_HTTPGET, 1L);
+	curl_easy_setopt(h, CURLOPT_WRITEFUNCTION, discard);
+	curl_easy_setopt(h, CURLOPT_NOSIGNAL, 1L);
+	for (unsigned i = 0; i < n; i++) {
+		long code = 0;
+		double t0 = util_mono_s();
+		if (curl_easy_perform(h) != CURLE_OK || curl_easy_getinfo(h, CURLINFO_RESPONSE_CODE, &code) != CURLE_OK ||
+		    code != 200)
+			return -1;
+		ms[i] = (util_mono_s() - t0) * 1000.0;
+	}
+	qsort(ms, n, sizeof *ms, cmp_double);
+	return 0;
+}
+
+static cJSON *latency_json(const double *ms, unsigned n)
+{
+	cJSON *o = cJSON_CreateObject();
+	cJSON_AddNumberToObject(o, "p50_ms", round(pct(ms, n, 0.50) * 1000) / 1000);
+	cJSON_AddNumberToObject(o, "p99_ms", round(pct(ms, n, 0.99) * 1000) / 1000);
+	cJSON_AddNumberToObject(o, "max_ms", round(ms[n - 1] * 1000) / 1000);
+	return o;
+}
+
+/* (b): seconds of lv_bkt_fit_data, or a negative value on failure. */
+static double bkt_fit_bench(unsigned learners, unsigned skills, unsigned responses, cJSON *out)
+{
+	struct lv_bkt_params truth = {.prior = 0.2, .learn = 0.15, .guess = 0.2, .slip = 0.1, .forget = 0};
+	struct lv_kt_data *d = NULL;
+	struct lv_bkt_paramset *ps = NULL;
+	fprintf(stderr, "bench personal: synthetic BKT data, %u learners x %u skills x %u responses\n", learners,
+		skills, responses);
+	if (lv_kt_synth_bkt(&truth, learners, skills, responses, 11, &d) != LV_OK)
+		return -1;
+	struct lv_bkt_fit_opts fo;
+	lv_bkt_fit_opts_init(&fo);
+	double t0 = util_mono_s();
+	enum lv_status st = lv_bkt_fit_data(d, &fo, &ps);
+	double dt = util_mono_s() - t0;
+	if (st != LV_OK) {
+		lv_kt_data_destroy(d);
+		return -1;
+	}
+	double maxerr = 0;
+	for (size_t i = 0; i < lv_bkt_paramset_count(ps); i++) {
+		struct lv_bkt_params p;
+		lv_bkt_paramset_skill(ps, i, &p);
+		double e[4] = {fabs(p.prior - truth.prior), fabs(p.learn - truth.learn), fabs(p.guess - truth.guess),
+			       fabs(p.slip - truth.slip)};
+		for (size_t k = 0; k < 4; k++)
+			maxerr = e[k] > maxerr ? e[k] : maxerr;
+	}
+	cJSON_AddNumberToObject(out, "learners", learners);
+	cJSON_AddNumberToObject(out, "skills", skills);
+	cJSON_AddNumberToObject(out, "responses_per_skill", responses);
+	cJSON_AddNumberToObject(out, "rows", (double)lv_kt_data_rows(d));
+	cJSON_AddNumberToObject(out, "seconds", round(dt * 1000) / 1000);
+	cJSON_AddNumberToObject(out, "target_s", 2);
+	cJSON_AddNumberToObject(out, "max_param_error", round(maxerr * 10000) / 10000);
+	lv_bkt_paramset_destroy(ps);
+	lv_kt_data_destroy(d);
+	return dt;
+}
+
+int bench_personal(int argc, char **argv)
+{
+	const char *n_s = NULL, *a_s = NULL, *k_s = NULL, *r_s = NULL, *l_s = NULL, *fk_s = NULL, *resp_s = NULL,
+		   *keep = NULL;
+	const struct cli_opt opts[] = {
+		{"statements", true, &n_s}, {"activities", true, &a_s}, {"skills", true, &k_s},
+		{"requests", true, &r_s},   {"fit-learners", true, &l_s}, {"fit-skills", true, &fk_s},
+		{"fit-responses", true, &resp_s}, {"dir", true, &keep}, {0, false, NULL}};
+	if (cli_parse(argc, argv, 1, opts) != argc)
+		return 2;
+	unsigned long v[7] = {10000, 200, 40, 1000, 4000, 110, 10};
+	const char *s[7] = {n_s, a_s, k_s, r_s, l_s, fk_s, resp_s};
+	for (size_t i = 0; i < 7; i++) {
+		char *end = NULL;
+		if (s[i] && (v[i] = strtoul(s[i], &end, 10), !*s[i] || *end || v[i] < 1 || v[i] > 10000000))
+			return cli_fail("bench personal: every count is a whole number in 1..10^7");
+	}
+	unsigned nst = (unsigned)v[0], nact = (unsigned)v[1], nsk = (unsigned)v[2], nreq = (unsigned)v[3];
+	if (nsk > nact || nsk > LV_CURRICULUM_MAX_SKILLS || nact > LV_CURRICULUM_MAX_ACTIVITIES)
+		return cli_fail("bench personal: --skills <= --activities <= %u", LV_CURRICULUM_MAX_ACTIVITIES);
+
+	char tmpl[] = "/tmp/lvbench.XXXXXX";
+	const char *dir = keep ? keep : mkdtemp(tmpl);
+	char node_dir[4096], url[160], auth[256];
+	if (!dir)
+		return cli_fail("bench personal: cannot make a scratch directory");
+	snprintf(node_dir, sizeof node_dir, "%s/node", dir);
+	int rc = 1;
+	struct lv_node *node = NULL;
+	struct lv_server *srv = NULL;
+	char *vkey = NULL, *psecret = NULL, *lsecret = NULL, *cur = NULL, err[LV_PERSONAL_ERR_LEN] = "";
+	char pid[LV_CRED_ID_LEN], lid[LV_CRED_ID_LEN], learner[LV_PSEUDONYM_LEN];
+	double *ms = calloc(nreq, sizeof *ms);
+	CURL *h = NULL;
+	struct curl_slist *hdr = NULL, *xhdr = NULL;
+	cJSON *o = cJSON_CreateObject();
+	curl_global_init(CURL_GLOBAL_DEFAULT);
+	if (!ms || lv_node_init(node_dir, NULL, NULL, &vkey) != LV_OK ||
+	    lv_node_open(node_dir, NULL, NULL, &node) != LV_OK) {
+		cli_fail("bench personal: cannot create the node in %s", node_dir);
+		goto out;
+	}
+	if (!(cur = curriculum_text(nsk, nact)) || lv_personal_curriculum_load(node, cur, strlen(cur), err) != LV_OK) {
+		cli_fail("bench personal: curriculum: %s", err);
+		goto out;
+	}
+	if (lv_credential_add(node, LV_ROLE_PROVIDER, NULL, NULL, 0, "bench", pid, &psecret) != LV_OK) {
+		cli_fail("bench personal: cannot add a credential");
+		goto out;
+	}
+	fprintf(stderr, "bench personal: ingesting %u statements (%u activities, %u skills) for one learner\n", nst,
+		nact, nsk);
+	int64_t now = util_now_ms();
+	double t0 = util_mono_s();
+	if (ingest_history(node, pid, nst, nsk, nact, now) != 0) {
+		cli_fail("bench personal: ingest failed");
+		goto out;
+	}
+	double ingest_s = util_mono_s() - t0;
+	bool created;
+	if (lv_learner_enrol(node, "{\"mbox\":\"" BENCH_ACTOR "\"}", learner, &created) != LV_OK ||
+	    lv_credential_add(node, LV_ROLE_LEARNER, learner, NULL, 0, "bench", lid, &lsecret) != LV_OK) {
+		cli_fail("bench personal: cannot make the learner's token");
+		goto out;
+	}
+	/* The slowest steady state for a read: the stored state lags by one
+	 * statement less than a step (all answers so far were responses, so
+	 * the checkpoint advanced at every multiple of the step). */
+	unsigned tail = PERSONAL_FOLD_EVERY - 1 - nst % PERSONAL_FOLD_EVERY;
+	for (unsigned i = 0; i < tail; i++) {
+		char text[512];
+		cJSON *ids = NULL;
+		snprintf(text, sizeof text,
+			 "{\"actor\":{\"mbox\":\"" BENCH_ACTOR "\"},\"verb\":{\"id\":"
+			 "\"http://adlnet.gov/expapi/verbs/experienced\"},\"object\":{\"id\":"
+			 "\"https://courses.example.org/bench/video-%u\"}}", i);
+		if (cli_ingest_text(node, pid, text, strlen(text), &ids) != 0) {
+			cli_fail("bench personal: ingest failed");
+			goto out;
+		}
+		cJSON_Delete(ids);
+	}
+
+	struct lv_server_options so = {.host = "127.0.0.1", .port = 0, .threads = 2};
+	if (lv_server_start(node, &so, &srv) != LV_OK) {
+		cli_fail("bench personal: cannot start the server");
+		goto out;
+	}
+	h = curl_easy_init();
+	snprintf(auth, sizeof auth, "Authorization: Bearer %s.%s", lid, lsecret);
+	hdr = curl_slist_append(hdr, auth);
+	xhdr = curl_slist_append(xhdr, "X-Experience-API-Version: 1.0.3");
+	if (!h || !hdr || !xhdr) {
+		cli_fail("bench personal: out of memory");
+		goto out;
+	}
+	/* One answer, to report what is being timed. */
+	cJSON *sample = NULL;
+	struct lv_principal self = {.role = LV_ROLE_LEARNER};
+	snprintf(self.learner, sizeof self.learner, "%s", learner);
+	snprintf(self.id, sizeof self.id, "%s", lid);
+	if (lv_personal_next(node, &self, learner, LV_PURPOSE_SELF, 0, util_now_ms(), &sample) != LV_OK) {
+		cli_fail("bench personal: lv_personal_next failed");
+		goto out;
+	}
+	cJSON *its = cJSON_GetObjectItemCaseSensitive(sample, "items");
+	unsigned kinds[3] = {0};
+	const cJSON *it;
+	cJSON_ArrayForEach(it, its) {
+		const char *k = cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(it, "kind"));
+		kinds[k && !strcmp(k, "review") ? 0 : k && !strcmp(k, "practice") ? 1 : 2]++;
+	}
+	cJSON_Delete(sample);
+
+	unsigned port = lv_server_port(srv);
+	fprintf(stderr, "bench personal: %u x GET /learner/next, %u x GET /learner/next?limit=%u, %u x GET /xapi/about\n",
+		nreq, nreq, LV_NEXT_LIMIT_MAX, nreq);
+	snprintf(url, sizeof url, "http://127.0.0.1:%u/learner/next", port);
+	double warm[20];
+	if (timed_gets(h, url, hdr, 20, warm) != 0 || timed_gets(h, url, hdr, nreq, ms) != 0) {
+		cli_fail("bench personal: GET /learner/next failed");
+		goto out;
+	}
+	cJSON *next = latency_json(ms, nreq);
+	cJSON_AddItemToObject(o, "bench", cJSON_CreateString("personal"));
+	cJSON_AddNumberToObject(o, "statements", nst);
+	cJSON_AddNumberToObject(o, "activities", nact);
+	cJSON_AddNumberToObject(o, "skills", nsk);
+	cJSON_AddNumberToObject(o, "ingest_statements_per_s", (double)(long)(nst / ingest_s));
+	cJSON_AddNumberToObject(o, "pending_at_read", PERSONAL_FOLD_EVERY - 1);
+	cJSON_AddNumberToObject(o, "requests", nreq);
+	cJSON *mix = cJSON_AddObjectToObject(o, "next_items");
+	cJSON_AddNumberToObject(mix, "review", kinds[0]);
+	cJSON_AddNumberToObject(mix, "practice", kinds[1]);
+	cJSON_AddNumberToObject(mix, "new", kinds[2]);
+	cJSON_AddItemToObject(o, "next", next);
+	/* The most work one request can ask for: every stage to its end. */
+	snprintf(url, sizeof url, "http://127.0.0.1:%u/learner/next?limit=%u", port, LV_NEXT_LIMIT_MAX);
+	if (timed_gets(h, url, hdr, nreq, ms) != 0) {
+		cli_fail("bench personal: GET /learner/next?limit=%u failed", LV_NEXT_LIMIT_MAX);
+		goto out;
+	}
+	cJSON_AddItemToObject(o, "next_limit_100", latency_json(ms, nreq));
+	snprintf(url, sizeof url, "http://127.0.0.1:%u/xapi/about", port);
+	if (timed_gets(h, url, xhdr, 20, warm) != 0 || timed_gets(h, url, xhdr, nreq, ms) != 0) {
+		cli_fail("bench personal: GET /xapi/about failed");
+		goto out;
+	}
+	cJSON *about = latency_json(ms, nreq);
+	double next_p99 = cJSON_GetNumberValue(cJSON_GetObjectItemCaseSensitive(next, "p99_ms"));
+	double next100_p99 = cJSON_GetNumberValue(
+		cJSON_GetObjectItemCaseSensitive(cJSON_GetObjectItemCaseSensitive(o, "next_limit_100"), "p99_ms"));
+	cJSON_AddItemToObject(o, "baseline_xapi_about", about);
+	cJSON_AddNumberToObject(o, "target_next_p99_ms", 20);
+	cJSON_AddBoolToObject(o, "next_target_met", next_p99 <= 20 && next100_p99 <= 20);
+	lv_server_destroy(srv);
+	srv = NULL;
+	/* For reference: a full recomputation, as after a configuration change. */
+	t0 = util_mono_s();
+	if (lv_personal_rebuild(node, learner) != LV_OK) {
+		cli_fail("bench personal: rebuild failed");
+		goto out;
+	}
+	cJSON_AddNumberToObject(o, "rebuild_ms", round((util_mono_s() - t0) * 1e6) / 1000);
+
+	cJSON *fit = cJSON_AddObjectToObject(o, "bkt_fit");
+	double fit_s = bkt_fit_bench((unsigned)v[4], (unsigned)v[5], (unsigned)v[6], fit);
+	if (fit_s < 0) {
+		cli_fail("bench personal: the BKT fit failed");
+		goto out;
+	}
+	cJSON_AddBoolToObject(fit, "target_met", fit_s <= 2);
+	rc = 0;
+	cli_print(o);
+	o = NULL;
+out:
+	cJSON_Delete(o);
+	curl_slist_free_all(hdr);
+	curl_slist_free_all(xhdr);
+	if (h)
+		curl_easy_cleanup(h);
+	lv_server_destroy(srv);
+	lv_node_close(node);
+	free(ms);
+	free(cur);
+	free(vkey);
+	if (psecret)
+		sodium_free(psecret);
+	if (lsecret)
+		sodium_free(lsecret);
+	curl_global_cleanup();
+	if (!keep) {
+		char cmd[4200];
+		snprintf(cmd, sizeof cmd, "rm -rf '%s'", dir);
+		if (system(cmd) != 0)
+			fprintf(stderr, "bench personal: could not remove %s\n", dir);
+	}
+	return rc;
+}

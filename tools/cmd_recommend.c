@@ -1,0 +1,129 @@
+/* recommend: a learner's next activities (or mastery, or due reviews) for
+ * the operator acting on the learner's request; curriculum load|show and
+ * personal params: the node's personalisation configuration. */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "cli.h"
+#include "learnvault/consent.h"
+#include "learnvault/recommend.h"
+#include "util/util.h"
+
+static bool parse_uint(const char *s, unsigned long max, unsigned *out)
+{
+	char *end = NULL;
+	unsigned long long v = strtoull(s, &end, 10);
+	if (!*s || *end || s[0] == '-' || v > max)
+		return false;
+	*out = (unsigned)v;
+	return true;
+}
+
+int cmd_recommend(int argc, char **argv)
+{
+	const char *dir = NULL, *pass_file = NULL, *learner = NULL, *limit_s = NULL, *view = "next", *rebuild = NULL;
+	const struct cli_opt opts[] = {
+		{"data", true, &dir}, {"passphrase-file", true, &pass_file}, {"learner", true, &learner},
+		{"limit", true, &limit_s}, {"view", true, &view}, {"rebuild", false, &rebuild}, {0, false, NULL}};
+	int first = cli_parse(argc, argv, 1, opts);
+	if (first < 0)
+		return 2;
+	unsigned limit = 0;
+	if (!learner || first != argc || (limit_s && (!parse_uint(limit_s, LV_REVIEWS_LIMIT_MAX, &limit) || !limit)) ||
+	    (strcmp(view, "next") != 0 && strcmp(view, "mastery") != 0 && strcmp(view, "reviews") != 0)) {
+		cli_fail("recommend: --data DIR --learner PSEUDONYM [--limit N] [--view next|mastery|reviews] [--rebuild]");
+		return 2;
+	}
+	struct lv_node *node = NULL;
+	if (cli_open(dir, pass_file, &node) != 0)
+		return 1;
+	/* The operator fulfilling the learner's request: logged as such. */
+	struct lv_principal admin = {.role = LV_ROLE_ADMIN, .id = "cli"};
+	cJSON *o = NULL;
+	enum lv_status st = rebuild ? lv_personal_rebuild(node, learner) : LV_OK;
+	int64_t now = util_now_ms();
+	if (st == LV_OK) {
+		if (strcmp(view, "next") == 0)
+			st = lv_personal_next(node, &admin, learner, LV_PURPOSE_OPERATOR_REQUEST, limit, now, &o);
+		else if (strcmp(view, "mastery") == 0)
+			st = lv_personal_mastery(node, &admin, learner, LV_PURPOSE_OPERATOR_REQUEST, now, &o);
+		else
+			st = lv_personal_reviews(node, &admin, learner, LV_PURPOSE_OPERATOR_REQUEST, limit, now, &o);
+	}
+	lv_node_close(node);
+	if (st != LV_OK)
+		return cli_fail("recommend: %s", st == LV_ERR_NOT_FOUND ? "no such learner"
+						 : st == LV_ERR_INVALID ? "not a learner pseudonym"
+						 : st == LV_ERR_FORBIDDEN ? "refused" : lv_status_str(st));
+	return cli_print(o);
+}
+
+/* Loads one configuration file through @load. */
+static int load_file(const char *what, const char *dir, const char *pass_file, const char *path, size_t max,
+		     enum lv_status (*load)(struct lv_node *, const char *, size_t, char *))
+{
+	char *text = NULL, err[LV_PERSONAL_ERR_LEN];
+	size_t len = 0;
+	enum lv_status st = util_read_file(path, max, &text, &len);
+	if (st != LV_OK)
+		return cli_fail("%s: cannot read %s (%s)", what, path,
+				st == LV_ERR_TOO_LARGE ? "over the size cap" : lv_status_str(st));
+	struct lv_node *node = NULL;
+	if (cli_open(dir, pass_file, &node) != 0) {
+		free(text);
+		return 1;
+	}
+	st = load(node, text, len, err);
+	free(text);
+	cJSON *cfg = NULL;
+	if (st == LV_OK)
+		st = lv_personal_config(node, &cfg);
+	lv_node_close(node);
+	if (st != LV_OK)
+		return cli_fail("%s: %s: %s", what, path, err[0] ? err : lv_status_str(st));
+	fprintf(stderr, "learnvault: %s: loaded %s; learners' states are rebuilt at their next read\n", what, path);
+	return cli_print(cfg);
+}
+
+int cmd_curriculum(int argc, char **argv)
+{
+	const char *dir = NULL, *pass_file = NULL;
+	const struct cli_opt opts[] = {{"data", true, &dir}, {"passphrase-file", true, &pass_file}, {0, false, NULL}};
+	bool load = argc >= 2 && strcmp(argv[1], "load") == 0;
+	bool show = argc >= 2 && strcmp(argv[1], "show") == 0;
+	if (!load && !show)
+		return cli_fail("curriculum: load --data DIR FILE.json | show --data DIR");
+	int first = cli_parse(argc, argv, 2, opts);
+	if (first < 0)
+		return 2;
+	if (load && first != argc - 1)
+		return cli_fail("curriculum load: name one curriculum file");
+	if (show && first != argc)
+		return cli_fail("curriculum show: --data DIR");
+	if (load)
+		return load_file("curriculum load", dir, pass_file, argv[first], LV_CURRICULUM_MAX_BYTES,
+				 lv_personal_curriculum_load);
+	struct lv_node *node = NULL;
+	if (cli_open(dir, pass_file, &node) != 0)
+		return 1;
+	cJSON *cfg = NULL;
+	enum lv_status st = lv_personal_config(node, &cfg);
+	lv_node_close(node);
+	return st == LV_OK ? cli_print(cfg) : cli_fail("curriculum show: %s", lv_status_str(st));
+}
+
+int cmd_personal(int argc, char **argv)
+{
+	const char *dir = NULL, *pass_file = NULL;
+	const struct cli_opt opts[] = {{"data", true, &dir}, {"passphrase-file", true, &pass_file}, {0, false, NULL}};
+	if (argc < 2 || strcmp(argv[1], "params") != 0)
+		return cli_fail("personal: params --data DIR FILE.json");
+	int first = cli_parse(argc, argv, 2, opts);
+	if (first < 0)
+		return 2;
+	if (first != argc - 1)
+		return cli_fail("personal params: name one BKT parameter file");
+	return load_file("personal params", dir, pass_file, argv[first], LV_BKT_PARAMS_MAX_BYTES,
+			 lv_personal_params_load);
+}
