@@ -12,7 +12,9 @@
 #include "http-client.h"
 #include "learnvault/auditlog.h"
 #include "learnvault/consent.h"
+#include "learnvault/personal.h"
 #include "learnvault/query.h"
+#include "learnvault/recommend.h"
 #include "learnvault/server.h"
 #include "learnvault/statements.h"
 #include "store/store.h"
@@ -538,6 +540,104 @@ START_TEST(facts_are_rebuilt_for_older_nodes)
 }
 END_TEST
 
+/* ---- global BKT parameters through the DP door ---- */
+
+#define FIT_RESP 8
+static const char *const FIT_ACTS[3] = {"https://courses.example.org/math/whole-numbers/quiz-1",
+					"https://courses.example.org/math/decimals/quiz-1",
+					"https://courses.example.org/math/ratios/quiz-1"};
+
+START_TEST(fit_global_bkt_through_the_door)
+{
+	char *text = NULL, perr[LV_PERSONAL_ERR_LEN];
+	size_t len;
+	ck_assert_int_eq(util_read_file(th_src("examples/curriculum.json"), 65536, &text, &len), LV_OK);
+	ck_assert_msg(lv_personal_curriculum_load(node, text, len, perr) == LV_OK, "%s", perr);
+	free(text);
+	load_policy("agg-fit", 100, 100, 1);
+	/* Every learner answers 8 items on each of 3 skills, simulated from
+	 * known BKT parameters with a fixed generator. */
+	const struct lv_bkt_params truth = {.prior = 0.3, .learn = 0.2, .guess = 0.2, .slip = 0.1};
+	static uint8_t obs[NL][3][FIT_RESP];
+	uint64_t x = 12345;
+	for (int i = 0; i < NL; i++) {
+		cJSON *arr = cJSON_CreateArray();
+		for (int k = 0; k < 3; k++) {
+			x = x * 6364136223846793005ULL + 1442695040888963407ULL;
+			bool known = (double)(x >> 11) / 9007199254740992.0 < truth.prior;
+			for (int r = 0; r < FIT_RESP; r++) {
+				x = x * 6364136223846793005ULL + 1442695040888963407ULL;
+				double u = (double)(x >> 11) / 9007199254740992.0;
+				obs[i][k][r] = known ? u >= truth.slip : u < truth.guess;
+				x = x * 6364136223846793005ULL + 1442695040888963407ULL;
+				if (!known && (double)(x >> 11) / 9007199254740992.0 < truth.learn)
+					known = true;
+				char body[1024], id[37];
+				util_uuid_v4(id);
+				snprintf(body, sizeof body,
+					 "{\"id\":\"%s\",\"timestamp\":\"2026-03-%02dT10:%02d:00Z\","
+					 "\"actor\":{\"mbox\":\"mailto:l%d@school.example\"},\"verb\":{\"id\":\"" V_COMPLETED "\"},"
+					 "\"object\":{\"id\":\"%s\",\"definition\":{\"type\":\"" T_ASSESSMENT "\"}},"
+					 "\"result\":{\"success\":%s}}",
+					 id, 1 + k, r, i, FIT_ACTS[k], obs[i][k][r] ? "true" : "false");
+				cJSON_AddItemToArray(arr, cJSON_Parse(body));
+			}
+		}
+		char err[LV_ERR_TEXT];
+		ck_assert_msg(lv_statements_store(node, &provider, arr, NULL, 0, err) == LV_OK, "%s", err);
+		cJSON_Delete(arr);
+		if (i < NCONSENT)
+			grant(i, "agg-fit");
+	}
+	/* What the same clipped EM gives without noise, on the consenting 30. */
+	struct lv_bkt_dp_opts o;
+	lv_bkt_dp_opts_init(&o);
+	o.epsilon = 100;
+	o.iterations = 2;
+	o.max_skills = 4;
+	o.max_len = 10;
+	struct lv_bkt_params np;
+	lv_bkt_params_default(&np);
+	for (unsigned it = 0; it < o.iterations; it++) {
+		int64_t sum[LV_BKT_DP_FIELDS] = {0}, one[LV_BKT_DP_FIELDS], noisy[LV_BKT_DP_FIELDS];
+		for (int i = 0; i < NCONSENT; i++) {
+			/* Learner 0..29 also hold the single quiz-1 statement of the
+			 * fixture, whose activity is in no curriculum: no sequence. */
+			struct lv_bkt_seq seqs[3];
+			for (int k = 0; k < 3; k++)
+				seqs[k] = (struct lv_bkt_seq){obs[i][k], FIT_RESP, 1};
+			ck_assert_int_eq(lv_bkt_dp_contribution(&np, seqs, 3, &o, one), LV_OK);
+			for (int f = 0; f < LV_BKT_DP_FIELDS; f++)
+				sum[f] += one[f];
+		}
+		ck_assert_int_eq(lv_bkt_dp_step(NULL, sum, 50000000, &o, &np, &np, noisy), LV_OK);
+	}
+	char *ans = NULL, err[LV_QUERY_ERR_LEN];
+	ck_assert_msg(lv_personal_fit_global(node, &admin, "agg-fit", &o, util_now_ms(), &ans, err) == LV_OK, "%s", err);
+	cJSON *a = cJSON_Parse(ans);
+	free(ans);
+	const cJSON *v = cJSON_GetObjectItemCaseSensitive(a, "value");
+	/* Noise at epsilon 50 per step is small next to 30 learners' counts. */
+	ck_assert_msg(fabs(num(v, "prior") - np.prior) < 0.08, "prior %g vs %g", num(v, "prior"), np.prior);
+	ck_assert_msg(fabs(num(v, "learn") - np.learn) < 0.08, "learn %g vs %g", num(v, "learn"), np.learn);
+	ck_assert_msg(fabs(num(v, "guess") - np.guess) < 0.08, "guess %g vs %g", num(v, "guess"), np.guess);
+	ck_assert_msg(fabs(num(v, "slip") - np.slip) < 0.08, "slip %g vs %g", num(v, "slip"), np.slip);
+	const char *qid = cJSON_GetObjectItemCaseSensitive(a, "query_id")->valuestring;
+	int access, rel;
+	bool seen;
+	audit_counts(qid, &access, &rel, learners[NCONSENT], &seen);
+	ck_assert_int_eq(access, NCONSENT);
+	ck_assert_int_eq(rel, 1);
+	ck_assert(!seen);
+	cJSON_Delete(a);
+	/* The whole budget went on that one fit: the purpose answers no more. */
+	ck_assert_int_eq(lv_personal_fit_global(node, &admin, "agg-fit", &o, util_now_ms(), &ans, err), LV_ERR_BUDGET);
+	ck_assert_ptr_null(ans);
+	/* An analyst not bound to the purpose gets nothing. */
+	ck_assert_int_eq(lv_personal_fit_global(node, &analyst, "agg-fit", &o, util_now_ms(), &ans, err), LV_ERR_FORBIDDEN);
+}
+END_TEST
+
 /* ---- HTTP: the route with every role ---- */
 
 START_TEST(http_aggregate_route)
@@ -671,6 +771,7 @@ Suite *lv_test_suite(void)
 	tcase_add_test(t, bad_queries_are_refused_without_release);
 	tcase_add_test(t, tampered_facts_fail_closed);
 	tcase_add_test(t, facts_are_rebuilt_for_older_nodes);
+	tcase_add_test(t, fit_global_bkt_through_the_door);
 	tcase_add_test(t, http_aggregate_route);
 	tcase_add_test(t, cli_query);
 	suite_add_tcase(s, t);

@@ -22,6 +22,7 @@
 	"         [--prior P --learn P --guess P --slip P [--true-forget P]]  (truth: report errors)\n" \
 	"  eval synth-bkt --learners N --skills K --responses R --prior P --learn P --guess P\n"   \
 	"         --slip P [--forget P] [--seed N] --out F\n"                                        \
+	"  eval bkt-dp --data F [--epsilon E] [--iterations T] [--max-skills M] [--max-len L] [--runs R]\n" \
 	"  eval fsrs ..."
 
 static bool parse_u64(const char *s, uint64_t max, uint64_t *out)
@@ -331,6 +332,80 @@ out:
 	return rc;
 }
 
+/* eval bkt-dp: the global parameters as `personal fit-global` would learn
+ * them through the DP door, on a CSV data set, against the same clipped EM
+ * without noise (and the usual per-skill fit's defaults). */
+static int eval_dp(int argc, char **argv)
+{
+	const char *data_p = NULL, *eps_s = NULL, *it_s = NULL, *m_s = NULL, *l_s = NULL, *runs_s = NULL;
+	const struct cli_opt opts[] = {
+		{"data", true, &data_p}, {"epsilon", true, &eps_s}, {"iterations", true, &it_s},
+		{"max-skills", true, &m_s}, {"max-len", true, &l_s}, {"runs", true, &runs_s}, {0, false, NULL}};
+	if (cli_parse(argc, argv, 2, opts) < 0)
+		return 2;
+	if (optind != argc || !data_p)
+		return cli_fail("usage: " EVAL_USAGE);
+	struct lv_bkt_dp_opts o;
+	lv_bkt_dp_opts_init(&o);
+	uint64_t u, runs = 5;
+	if (eps_s && (!parse_nonneg(eps_s, &o.epsilon) || o.epsilon <= 0 || o.epsilon > 100))
+		return cli_fail("eval bkt-dp: --epsilon in (0, 100]");
+	if (it_s && (!parse_u64(it_s, 100, &u) || u < 1 || !(o.iterations = (unsigned)u)))
+		return cli_fail("eval bkt-dp: --iterations 1..100");
+	if (m_s && (!parse_u64(m_s, 1000, &u) || u < 1 || !(o.max_skills = (unsigned)u)))
+		return cli_fail("eval bkt-dp: --max-skills 1..1000");
+	if (l_s && (!parse_u64(l_s, 1000, &u) || u < 1 || !(o.max_len = (unsigned)u)))
+		return cli_fail("eval bkt-dp: --max-len 1..1000");
+	if (runs_s && (!parse_u64(runs_s, 1000, &runs) || runs < 1))
+		return cli_fail("eval bkt-dp: --runs 1..1000");
+	struct lv_kt_data *d = NULL;
+	if (load("--data", data_p, &d) != 0)
+		return 1;
+	int rc = 1;
+	struct lv_bkt_params np, dp;
+	enum lv_status st = lv_bkt_dp_fit_data(d, &o, false, &np);
+	if (st != LV_OK) {
+		rc = cli_fail("eval bkt-dp: %s", lv_status_str(st));
+		goto out;
+	}
+	cJSON *res = cJSON_CreateObject();
+	cJSON_AddNumberToObject(res, "learners", (double)lv_kt_data_learners(d));
+	cJSON_AddNumberToObject(res, "epsilon", o.epsilon);
+	cJSON_AddNumberToObject(res, "iterations", o.iterations);
+	cJSON_AddNumberToObject(res, "max_skills", o.max_skills);
+	cJSON_AddNumberToObject(res, "max_len", o.max_len);
+	cJSON_AddNumberToObject(res, "sensitivity", (double)lv_bkt_dp_sensitivity(&o) / 1000);
+	const char *names[] = {"prior", "learn", "guess", "slip"};
+	cJSON *a = cJSON_AddObjectToObject(res, "non_private");
+	double nv[4] = {np.prior, np.learn, np.guess, np.slip};
+	for (int k = 0; k < 4; k++)
+		cJSON_AddNumberToObject(a, names[k], nv[k]);
+	cJSON *arr = cJSON_AddArrayToObject(res, "dp_runs");
+	double maxdiff = 0, sumdiff = 0;
+	for (uint64_t r = 0; r < runs; r++) {
+		if ((st = lv_bkt_dp_fit_data(d, &o, true, &dp)) != LV_OK) {
+			cJSON_Delete(res);
+			rc = cli_fail("eval bkt-dp: %s", lv_status_str(st));
+			goto out;
+		}
+		cJSON *x = cJSON_CreateObject();
+		double dv[4] = {dp.prior, dp.learn, dp.guess, dp.slip};
+		for (int k = 0; k < 4; k++) {
+			cJSON_AddNumberToObject(x, names[k], dv[k]);
+			double df = fabs(dv[k] - nv[k]);
+			maxdiff = df > maxdiff ? df : maxdiff;
+			sumdiff += df;
+		}
+		cJSON_AddItemToArray(arr, x);
+	}
+	cJSON_AddNumberToObject(res, "max_abs_diff", maxdiff);
+	cJSON_AddNumberToObject(res, "mean_abs_diff", sumdiff / (4.0 * (double)runs));
+	rc = cli_print(res);
+out:
+	lv_kt_data_destroy(d);
+	return rc;
+}
+
 int cmd_eval(int argc, char **argv)
 {
 	if (argc < 2)
@@ -343,5 +418,7 @@ int cmd_eval(int argc, char **argv)
 		return eval_fit(argc, argv);
 	if (strcmp(argv[1], "synth-bkt") == 0)
 		return eval_synth(argc, argv);
+	if (strcmp(argv[1], "bkt-dp") == 0)
+		return eval_dp(argc, argv);
 	return cli_fail("usage: " EVAL_USAGE);
 }

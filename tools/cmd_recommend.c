@@ -7,6 +7,7 @@
 
 #include "cli.h"
 #include "learnvault/consent.h"
+#include "learnvault/query.h"
 #include "learnvault/recommend.h"
 #include "util/util.h"
 
@@ -113,12 +114,74 @@ int cmd_curriculum(int argc, char **argv)
 	return st == LV_OK ? cli_print(cfg) : cli_fail("curriculum show: %s", lv_status_str(st));
 }
 
+/* personal fit-global: the node's BKT defaults from the consenting
+ * cohort, through the DP door; --save stores them as the parameter file. */
+static int fit_global(int argc, char **argv)
+{
+	const char *dir = NULL, *pass_file = NULL, *purpose = NULL, *eps_s = NULL, *it_s = NULL, *m_s = NULL,
+		   *l_s = NULL, *save = NULL;
+	const struct cli_opt opts[] = {
+		{"data", true, &dir}, {"passphrase-file", true, &pass_file}, {"purpose", true, &purpose},
+		{"epsilon", true, &eps_s}, {"iterations", true, &it_s}, {"max-skills", true, &m_s},
+		{"max-len", true, &l_s}, {"save", false, &save}, {0, false, NULL}};
+	int first = cli_parse(argc, argv, 2, opts);
+	if (first < 0)
+		return 2;
+	if (first != argc || !purpose || !eps_s)
+		return cli_fail("personal fit-global --data DIR --purpose P --epsilon E [--iterations T]"
+				" [--max-skills M] [--max-len L] [--save]") + 1;
+	struct lv_bkt_dp_opts o;
+	lv_bkt_dp_opts_init(&o);
+	char *end;
+	o.epsilon = strtod(eps_s, &end);
+	if (*end || !(o.epsilon > 0))
+		return cli_fail("personal fit-global: --epsilon must be a positive number") + 1;
+	const char *const *uv[3] = {&it_s, &m_s, &l_s};
+	unsigned *dst[3] = {&o.iterations, &o.max_skills, &o.max_len};
+	for (int i = 0; i < 3; i++) {
+		if (!*uv[i])
+			continue;
+		unsigned long v = strtoul(*uv[i], &end, 10);
+		if (*end || v < 1 || v > 1000)
+			return cli_fail("personal fit-global: --iterations, --max-skills, --max-len take 1..1000") + 1;
+		*dst[i] = (unsigned)v;
+	}
+	struct lv_node *node = NULL;
+	if (cli_open(dir, pass_file, &node) != 0)
+		return 1;
+	struct lv_principal op = {.role = LV_ROLE_ADMIN};
+	snprintf(op.id, sizeof op.id, "operator");
+	char *answer = NULL, err[LV_QUERY_ERR_LEN];
+	enum lv_status st = lv_personal_fit_global(node, &op, purpose, &o, util_now_ms(), &answer, err);
+	int rc = 0;
+	if (st != LV_OK) {
+		rc = cli_fail("personal fit-global: %s", err);
+	} else if (save) {
+		/* The released parameters become the node's defaults. */
+		cJSON *a = cJSON_Parse(answer), *file = cJSON_CreateObject();
+		cJSON_AddItemToObject(file, "defaults", cJSON_Duplicate(cJSON_GetObjectItemCaseSensitive(a, "value"), true));
+		char *text = cJSON_PrintUnformatted(file), perr[LV_PERSONAL_ERR_LEN];
+		if (!text || lv_personal_params_load(node, text, strlen(text), perr) != LV_OK)
+			rc = cli_fail("personal fit-global: could not save the parameters: %s", text ? perr : "no memory");
+		free(text);
+		cJSON_Delete(file);
+		cJSON_Delete(a);
+	}
+	lv_node_close(node);
+	if (rc == 0)
+		rc = cli_print(cJSON_Parse(answer));
+	free(answer);
+	return rc;
+}
+
 int cmd_personal(int argc, char **argv)
 {
+	if (argc >= 2 && strcmp(argv[1], "fit-global") == 0)
+		return fit_global(argc, argv);
 	const char *dir = NULL, *pass_file = NULL;
 	const struct cli_opt opts[] = {{"data", true, &dir}, {"passphrase-file", true, &pass_file}, {0, false, NULL}};
 	if (argc < 2 || strcmp(argv[1], "params") != 0)
-		return cli_fail("personal: params --data DIR FILE.json");
+		return cli_fail("personal: params --data DIR FILE.json | fit-global --data DIR --purpose P --epsilon E");
 	int first = cli_parse(argc, argv, 2, opts);
 	if (first < 0)
 		return 2;

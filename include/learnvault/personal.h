@@ -176,6 +176,46 @@ struct lv_bkt_fit_info {
 LV_EXPORT enum lv_status lv_bkt_fit(const struct lv_bkt_seq *seqs, size_t n, const struct lv_bkt_fit_opts *opts,
 				    struct lv_bkt_params *out, struct lv_bkt_fit_info *info) LV_WARN_UNUSED;
 
+/* ---- global parameters through differential privacy (bkt_dp.c) ----
+ *
+ * One parameter set shared by all skills (the parameter file's defaults),
+ * learned by EM whose E-step is a DP sum over learners.  A learner's
+ * contribution is the ten summed E-step fields (sequences, known0,
+ * unknown_trans, learned, known_trans, forgot, unknown_obs,
+ * unknown_correct, known_obs, known_wrong) of at most @max_skills of their
+ * skill sequences (the longest), each cut to @max_len responses, in
+ * fixed point (1/1000, floored).  Its L1 norm is at most
+ * lv_bkt_dp_sensitivity() = 4000 * max_skills * max_len.  Each of the
+ * @iterations steps spends epsilon / iterations (basic composition). */
+#define LV_BKT_DP_FIELDS 10
+struct lv_bkt_dp_opts {
+	double epsilon;      /* total, (0, 100] */
+	unsigned iterations; /* EM steps, 1..100 (default 5) */
+	unsigned max_skills; /* sequences counted per learner, 1..1000 (default 10) */
+	unsigned max_len;    /* responses counted per sequence, 1..1000 (default 20) */
+	bool fit_forget;
+};
+LV_EXPORT void lv_bkt_dp_opts_init(struct lv_bkt_dp_opts *o);
+/* The L1 sensitivity of one contribution, in 1/1000 units. */
+LV_EXPORT uint64_t lv_bkt_dp_sensitivity(const struct lv_bkt_dp_opts *o);
+/* One learner's contribution under @p from their sequences @seqs[0..@n)
+ * (weights ignored).  @out is zeroed on failure. */
+LV_EXPORT enum lv_status lv_bkt_dp_contribution(const struct lv_bkt_params *p, const struct lv_bkt_seq *seqs,
+						size_t n, const struct lv_bkt_dp_opts *o,
+						int64_t out[LV_BKT_DP_FIELDS]) LV_WARN_UNUSED;
+struct lv_dp_rng;
+/* One DP-EM step: @sum (of contributions) plus exact discrete Laplace noise
+ * into @noisy -- eps_micro / 10^6 split in three equal parts: the sequence
+ * fields (L1 bound 2m), the transition fields (2m(l-1)) and the response
+ * fields (2ml), each noised at scale bound / its part -- then the
+ * M-step from the noisy sums (negative values read as 0) starting from
+ * @cur into @next (may alias @cur).  @rng NULL: no noise (the non-private
+ * fit with the same clipping, for comparison only). */
+LV_EXPORT enum lv_status lv_bkt_dp_step(struct lv_dp_rng *rng, const int64_t sum[LV_BKT_DP_FIELDS],
+					uint64_t eps_micro, const struct lv_bkt_dp_opts *o,
+					const struct lv_bkt_params *cur, struct lv_bkt_params *next,
+					int64_t noisy[LV_BKT_DP_FIELDS]) LV_WARN_UNUSED;
+
 /* ---- parameter sets and the parameter file ---- */
 
 /* Caps of the parameter file. */
@@ -352,6 +392,13 @@ LV_EXPORT enum lv_status lv_kt_synth_bkt(const struct lv_bkt_params *p, size_t l
  * response-weighted means of the skills' parameters.  @opts NULL: defaults. */
 LV_EXPORT enum lv_status lv_bkt_fit_data(const struct lv_kt_data *d, const struct lv_bkt_fit_opts *opts,
 					 struct lv_bkt_paramset **out) LV_WARN_UNUSED;
+
+/* DP-EM over a data set, each learner one contribution (the simulation of
+ * what `learnvault personal fit-global` does on a node): from the default
+ * parameters, @o->iterations steps.  @private_release false: the same
+ * clipped EM without noise.  LV_ERR_INVALID for bad options or no data. */
+LV_EXPORT enum lv_status lv_bkt_dp_fit_data(const struct lv_kt_data *d, const struct lv_bkt_dp_opts *o,
+					    bool private_release, struct lv_bkt_params *out) LV_WARN_UNUSED;
 
 /* Metrics of predictions @p against outcomes @y (0/1), @n >= 1:
  * auc exact (rank-based, tied predictions share their mean rank; NAN when

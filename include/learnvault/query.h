@@ -20,6 +20,7 @@
 #include <stdint.h>
 
 #include "learnvault/node.h"
+#include "learnvault/personal.h"
 #include "learnvault/status.h"
 
 #ifdef __cplusplus
@@ -51,6 +52,20 @@ extern "C" {
 LV_EXPORT enum lv_status lv_aggregate(struct lv_node *node, const struct lv_principal *who, const char *text,
 				      size_t len, int64_t now_ms, char **answer,
 				      char err[LV_QUERY_ERR_LEN]) LV_WARN_UNUSED;
+
+/* Global BKT parameters learned through the aggregate door from the
+ * learners who consented to @purpose (a policy allowing "sum" over
+ * result.success and result.score.scaled): each included learner's
+ * sequences (from their sealed facts, skills from the node's curriculum)
+ * contribute bounded E-step counts to @o->iterations DP-EM steps
+ * (lv_bkt_dp_step).  One release: every included learner is charged
+ * @o->epsilon and logged, the purpose's budget applies, the answer
+ * ({"value": {"prior","learn","guess","slip","forget"}, "noisy_sequences",
+ * "epsilon", ...}) is logged and kept.  LV_ERR_PRECONDITION without a
+ * curriculum; other errors as lv_aggregate.  *@answer: malloc'd JSON. */
+LV_EXPORT enum lv_status lv_personal_fit_global(struct lv_node *node, const struct lv_principal *who,
+						const char *purpose, const struct lv_bkt_dp_opts *o, int64_t now_ms,
+						char **answer, char err[LV_QUERY_ERR_LEN]) LV_WARN_UNUSED;
 
 #ifdef __cplusplus
 }

@@ -562,12 +562,7 @@ static enum lv_status release(struct lv_dp_rng *rng, const struct query_spec *q,
 
 /* ---- the door ---- */
 
-struct policy_now {
-	uint32_t version;
-	struct lv_policy *p;
-};
-
-static enum lv_status policy_newest(struct lv_node *n, const char *id, struct policy_now *out)
+enum lv_status query_policy_newest(struct lv_node *n, const char *id, struct policy_now *out)
 {
 	sqlite3_stmt *s = NULL;
 	char perr[LV_POLICY_ERR_LEN];
@@ -627,7 +622,7 @@ static enum lv_status check_policy(const struct query_spec *q, const struct lv_p
 	return LV_OK;
 }
 
-static bool bound_to(const struct lv_principal *who, const char *purpose)
+bool query_bound_to(const struct lv_principal *who, const char *purpose)
 {
 	if (who->role == LV_ROLE_ADMIN)
 		return true;
@@ -717,7 +712,7 @@ static enum lv_status answer_locked(struct lv_node *n, const struct lv_principal
 	}
 	if (st != LV_ERR_NOT_FOUND)
 		return st;
-	if ((st = policy_newest(n, q->purpose, &pol)) != LV_OK) {
+	if ((st = query_policy_newest(n, q->purpose, &pol)) != LV_OK) {
 		if (st == LV_ERR_NOT_FOUND)
 			snprintf(err, LV_QUERY_ERR_LEN, "no policy %s is loaded", q->purpose);
 		return st;
@@ -866,7 +861,7 @@ enum lv_status lv_aggregate(struct lv_node *n, const struct lv_principal *who, c
 	enum lv_status st = query_parse(text, len, &q, err);
 	if (st != LV_OK)
 		return st;
-	if (!bound_to(who, q.purpose)) {
+	if (!query_bound_to(who, q.purpose)) {
 		snprintf(err, LV_QUERY_ERR_LEN, "this credential is not bound to the purpose %s", q.purpose);
 		query_spec_free(&q);
 		return LV_ERR_FORBIDDEN;

@@ -76,4 +76,16 @@ enum lv_status query_parse(const char *text, size_t len, struct query_spec *q,
 			   char err[LV_QUERY_ERR_LEN]) LV_WARN_UNUSED;
 void query_spec_free(struct query_spec *q);
 
+struct lv_node;
+struct lv_principal;
+/* The newest loaded version of policy @id, parsed (*out->p: caller
+ * destroys).  LV_ERR_NOT_FOUND when none.  Lock held. */
+struct policy_now {
+	uint32_t version;
+	struct lv_policy *p;
+};
+enum lv_status query_policy_newest(struct lv_node *n, const char *id, struct policy_now *out) LV_WARN_UNUSED;
+/* An analyst bound to @purpose, or the operator. */
+bool query_bound_to(const struct lv_principal *who, const char *purpose);
+
 #endif

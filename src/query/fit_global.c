@@ -1,0 +1,526 @@
+/* Global BKT parameters learned across learners through the aggregate door
+ * (`learnvault personal fit-global`): the consenting cohort's sealed facts
+ * become per-skill response sequences (the curriculum maps activities to
+ * skills), each learner contributes bounded E-step counts, and every EM
+ * step releases their sum with DP noise (personal/bkt_dp.c).
+ *
+ * The whole job is one release under the purpose: the cohort is fixed at
+ * the start, each included learner is charged the total epsilon and gets
+ * one access entry, and the result (the fitted parameters and the noisy
+ * sums) is logged and cached like any other release, all in one node.db
+ * transaction before anything is returned. */
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <sodium.h>
+
+#include "dp/budget.h"
+#include "learnvault/audit.h"
+#include "learnvault/dp.h"
+#include "learnvault/personal.h"
+#include "learnvault/query.h"
+#include "learnvault/recommend.h"
+#include "personal/personal_int.h"
+#include "personal/recommend_int.h"
+#include "query.h"
+#include "store/facts.h"
+#include "store/store.h"
+
+#define DAY_MS (86400LL * 1000)
+
+/* Per term id: the skills of that activity (curriculum indices). */
+struct term_skills {
+	uint32_t *off;   /* per term: start in skills[], off[nterms] = end */
+	uint32_t *skills;
+	size_t nterms;
+};
+
+static enum lv_status map_terms(struct lv_node *n, const struct lv_curriculum *cur, struct term_skills *ts)
+{
+	sqlite3_stmt *s = NULL;
+	size_t cap = 0, nsk = 0, capsk = 0;
+	uint32_t max_id = 0;
+	memset(ts, 0, sizeof *ts);
+	enum lv_status st = db_status(sqlite3_prepare_v2(n->db, "SELECT coalesce(max(id), 0) FROM terms", -1, &s, NULL));
+	if (st == LV_OK && sqlite3_step(s) == SQLITE_ROW)
+		max_id = (uint32_t)sqlite3_column_int64(s, 0);
+	sqlite3_finalize(s);
+	s = NULL;
+	if (st != LV_OK)
+		return st;
+	cap = (size_t)max_id + 1;
+	ts->off = calloc(cap + 1, sizeof *ts->off);
+	if (!ts->off)
+		return LV_ERR_NOMEM;
+	ts->nterms = cap;
+	st = db_status(sqlite3_prepare_v2(n->db, "SELECT id, iri FROM terms ORDER BY id", -1, &s, NULL));
+	/* First pass: count; terms without skills take no room. */
+	struct {
+		uint32_t id, act;
+	} *hits = NULL;
+	size_t nhits = 0, caphits = 0;
+	while (st == LV_OK && sqlite3_step(s) == SQLITE_ROW) {
+		uint32_t id = (uint32_t)sqlite3_column_int64(s, 0);
+		long a = personal_strtab_find(&cur->act_ids, (const char *)sqlite3_column_text(s, 1));
+		if (a < 0 || id >= cap || !cur->act_nskills[a])
+			continue;
+		if (nhits == caphits) {
+			size_t nc = caphits ? caphits * 2 : 64;
+			void *nh = realloc(hits, nc * sizeof *hits);
+			if (!nh) {
+				st = LV_ERR_NOMEM;
+				break;
+			}
+			hits = nh;
+			caphits = nc;
+		}
+		hits[nhits].id = id;
+		hits[nhits].act = (uint32_t)a;
+		nhits++;
+		capsk += cur->act_nskills[a];
+	}
+	sqlite3_finalize(s);
+	if (st == LV_OK && !(ts->skills = malloc((capsk ? capsk : 1) * sizeof *ts->skills)))
+		st = LV_ERR_NOMEM;
+	size_t h = 0;
+	for (uint32_t id = 0; st == LV_OK && id < cap; id++) {
+		ts->off[id] = (uint32_t)nsk;
+		if (h < nhits && hits[h].id == id) {
+			for (unsigned k = 0; k < cur->act_nskills[hits[h].act]; k++)
+				ts->skills[nsk++] = cur->act_skills[hits[h].act][k];
+			h++;
+		}
+	}
+	ts->off[cap] = (uint32_t)nsk;
+	free(hits);
+	return st;
+}
+
+/* One learner's sequences: responses per skill in time order. */
+struct learner_seqs {
+	uint8_t *obs;             /* all responses, grouped by skill */
+	size_t nobs;
+	struct lv_bkt_seq *seqs;
+	size_t nseqs;
+};
+
+struct resp {
+	int64_t ts, seq;
+	uint32_t skill;
+	uint8_t correct;
+};
+
+static int cmp_resp(const void *a, const void *b)
+{
+	const struct resp *x = a, *y = b;
+	if (x->skill != y->skill)
+		return x->skill < y->skill ? -1 : 1;
+	if (x->ts != y->ts)
+		return x->ts < y->ts ? -1 : 1;
+	return x->seq < y->seq ? -1 : x->seq > y->seq;
+}
+
+struct fit_ctx {
+	const struct term_skills *ts;
+	struct idset_lite {
+		uint32_t *v;
+		size_t n;
+	} verbs, types;
+	int64_t retention_from_ms;
+	const int64_t *voided;
+	size_t nvoided;
+	double threshold;
+	struct learner_seqs *ls; /* per included learner */
+	size_t nls;
+};
+
+static int cmp_u32(const void *a, const void *b)
+{
+	uint32_t x = *(const uint32_t *)a, y = *(const uint32_t *)b;
+	return x < y ? -1 : x > y;
+}
+
+static int cmp_i64(const void *a, const void *b)
+{
+	int64_t x = *(const int64_t *)a, y = *(const int64_t *)b;
+	return x < y ? -1 : x > y;
+}
+
+static bool in_lite(const struct idset_lite *s, uint32_t id)
+{
+	return id && bsearch(&id, s->v, s->n, sizeof *s->v, cmp_u32);
+}
+
+/* Builds learner @li's sequences from their facts. */
+static enum lv_status sequences(struct fit_ctx *c, const struct fact_vec *fv, struct learner_seqs *out)
+{
+	size_t cap = (fv->n ? fv->n : 1) * LV_ACTIVITY_SKILLS_MAX;
+	struct resp *r = malloc(cap * sizeof *r);
+	size_t nr = 0;
+	memset(out, 0, sizeof *out);
+	if (!r)
+		return LV_ERR_NOMEM;
+	for (size_t i = 0; i < fv->n; i++) {
+		const struct fact *f = &fv->f[i];
+		if (!in_lite(&c->verbs, f->verb) || !in_lite(&c->types, f->type) || f->stored_ms < c->retention_from_ms)
+			continue;
+		if (c->nvoided && bsearch(&f->seq, c->voided, c->nvoided, sizeof *c->voided, cmp_i64))
+			continue;
+		int correct = f->success >= 0 ? f->success
+			      : f->score_e6 != FACT_NO_SCORE ? (f->score_e6 >= c->threshold * 1e6) : -1;
+		if (correct < 0 || f->object >= c->ts->nterms)
+			continue;
+		for (uint32_t k = c->ts->off[f->object]; k < c->ts->off[f->object + 1] && nr < cap; k++)
+			r[nr++] = (struct resp){f->timestamp_ms, f->seq, c->ts->skills[k], (uint8_t)correct};
+	}
+	qsort(r, nr, sizeof *r, cmp_resp);
+	out->obs = malloc(nr ? nr : 1);
+	out->seqs = malloc((nr ? nr : 1) * sizeof *out->seqs);
+	if (!out->obs || !out->seqs) {
+		free(r);
+		return LV_ERR_NOMEM;
+	}
+	for (size_t i = 0; i < nr;) {
+		size_t j = i;
+		while (j < nr && r[j].skill == r[i].skill) {
+			out->obs[j] = r[j].correct;
+			j++;
+		}
+		out->seqs[out->nseqs++] = (struct lv_bkt_seq){out->obs + i, j - i, 1};
+		i = j;
+	}
+	out->nobs = nr;
+	sodium_memzero(r, cap * sizeof *r);
+	free(r);
+	return LV_OK;
+}
+
+static enum lv_status resolve_lite(struct lv_node *n, const struct lv_policy *p, bool verbs, struct idset_lite *out)
+{
+	size_t cnt = verbs ? lv_policy_verb_count(p) : lv_policy_activity_type_count(p);
+	out->v = calloc(cnt ? cnt : 1, sizeof *out->v);
+	out->n = 0;
+	if (!out->v)
+		return LV_ERR_NOMEM;
+	for (size_t i = 0; i < cnt; i++) {
+		uint32_t id;
+		enum lv_status st = facts_term(n, verbs ? lv_policy_verb(p, i) : lv_policy_activity_type(p, i), false, &id);
+		if (st != LV_OK)
+			return st;
+		if (id)
+			out->v[out->n++] = id;
+	}
+	qsort(out->v, out->n, sizeof *out->v, cmp_u32);
+	return LV_OK;
+}
+
+static void free_ctx(struct fit_ctx *c)
+{
+	for (size_t i = 0; i < c->nls; i++) {
+		if (c->ls[i].obs)
+			sodium_memzero(c->ls[i].obs, c->ls[i].nobs);
+		free(c->ls[i].obs);
+		free(c->ls[i].seqs);
+	}
+	free(c->ls);
+	free(c->verbs.v);
+	free(c->types.v);
+}
+
+static enum lv_status load_cohort_sequences(struct lv_node *n, struct fit_ctx *c, const char *const *inc, size_t ninc)
+{
+	sqlite3_stmt *s = NULL;
+	struct fact_vec fv = {0};
+	unsigned char *key = sodium_malloc(2 * KEY_LEN);
+	size_t i = 0;
+	char cur[LV_PSEUDONYM_LEN] = "";
+	bool have = false;
+	c->ls = calloc(ninc ? ninc : 1, sizeof *c->ls);
+	if (!key || !c->ls) {
+		sodium_free(key);
+		return LV_ERR_NOMEM;
+	}
+	c->nls = ninc;
+	enum lv_status st = db_status(sqlite3_prepare_v2(n->db,
+		"SELECT f.learner, f.seg, f.data, l.wrapped_key FROM learner_facts f"
+		" JOIN learners l ON l.pseudonym = f.learner ORDER BY f.learner, f.seg", -1, &s, NULL));
+	size_t idx = 0;
+	while (st == LV_OK && sqlite3_step(s) == SQLITE_ROW) {
+		const char *l = (const char *)sqlite3_column_text(s, 0);
+		if (strcmp(l, cur) != 0) {
+			if (have) {
+				st = sequences(c, &fv, &c->ls[idx]);
+				fv.n = 0;
+				have = false;
+			}
+			snprintf(cur, sizeof cur, "%s", l);
+			while (i < ninc && strcmp(inc[i], l) < 0)
+				i++; /* an included learner without records: no sequences */
+			if (st == LV_OK && i < ninc && strcmp(inc[i], l) == 0) {
+				idx = i++;
+				have = true;
+				st = facts_key_unwrap(n, l, sqlite3_column_blob(s, 3), (size_t)sqlite3_column_bytes(s, 3),
+						      key + KEY_LEN, key);
+			}
+		}
+		if (have && st == LV_OK)
+			st = facts_open_segment(key, l, sqlite3_column_int64(s, 1), sqlite3_column_blob(s, 2),
+						(size_t)sqlite3_column_bytes(s, 2), &fv);
+	}
+	if (st == LV_OK && have)
+		st = sequences(c, &fv, &c->ls[idx]);
+	sqlite3_finalize(s);
+	fact_vec_free(&fv);
+	sodium_free(key);
+	return st;
+}
+
+static enum lv_status answer_locked(struct lv_node *n, const struct lv_principal *who, const char *purpose,
+				    const struct lv_bkt_dp_opts *o, const char *qid, const char *sha, int64_t now,
+				    char **answer, char err[LV_QUERY_ERR_LEN])
+{
+	struct policy_now pol = {0};
+	struct consent_member *members = NULL;
+	size_t nmembers = 0, ninc = 0;
+	const char **inc = NULL, **all = NULL;
+	uint64_t *spent = NULL;
+	struct term_skills ts = {0};
+	struct fit_ctx c = {0};
+	struct lv_dp_rng *rng = NULL;
+	int64_t *voided = NULL;
+	size_t nvoided = 0, capv = 0;
+	cJSON *ans = NULL;
+	const char *actor = who->role == LV_ROLE_ADMIN ? "operator" : who->id;
+	const struct personal_cfg *cfg;
+	uint64_t eps_ceil = (uint64_t)ceil(o->epsilon * 1e6 - 1e-6);
+	enum lv_status st = personal_cfg_get_locked(n, true, &cfg);
+	if (st != LV_OK)
+		return st;
+	if (!cfg->cur) {
+		snprintf(err, LV_QUERY_ERR_LEN, "no curriculum is loaded: fit-global maps activities to skills with it");
+		return LV_ERR_PRECONDITION;
+	}
+	if ((st = query_policy_newest(n, purpose, &pol)) != LV_OK) {
+		if (st == LV_ERR_NOT_FOUND)
+			snprintf(err, LV_QUERY_ERR_LEN, "no policy %s is loaded", purpose);
+		return st;
+	}
+	if (!lv_policy_allows_operation(pol.p, LV_POLICY_OP_SUM) || !lv_policy_covers_result_field(pol.p, "result.success") ||
+	    !lv_policy_covers_result_field(pol.p, "result.score.scaled")) {
+		snprintf(err, LV_QUERY_ERR_LEN, "policy %s must allow the operation sum over result.success and"
+			 " result.score.scaled", purpose);
+		st = LV_ERR_FORBIDDEN;
+		goto out;
+	}
+	if ((double)eps_ceil > floor(lv_policy_epsilon_per_query_max(pol.p) * 1e6 + 1e-6)) {
+		snprintf(err, LV_QUERY_ERR_LEN, "epsilon %g exceeds the policy's epsilon_per_query_max %g", o->epsilon,
+			 lv_policy_epsilon_per_query_max(pol.p));
+		st = LV_ERR_FORBIDDEN;
+		goto out;
+	}
+	int64_t day = now / DAY_MS, from_day = budget_window_start(now, lv_policy_budget_window_days(pol.p));
+	uint64_t budget = (uint64_t)floor(lv_policy_epsilon_budget(pol.p) * 1e6 + 1e-6), used;
+	if ((st = budget_purpose_spent(n, purpose, from_day, &used)) != LV_OK)
+		goto out;
+	if (used + eps_ceil > budget) {
+		snprintf(err, LV_QUERY_ERR_LEN, "the purpose %s has %.6g of its epsilon budget left in this window", purpose,
+			 (double)(budget - (used < budget ? used : budget)) / 1e6);
+		st = LV_ERR_BUDGET;
+		goto out;
+	}
+	if ((st = consent_cohort_locked(n, purpose, now, &members, &nmembers)) != LV_OK)
+		goto out;
+	all = calloc(nmembers ? nmembers : 1, sizeof *all);
+	inc = calloc(nmembers ? nmembers : 1, sizeof *inc);
+	spent = calloc(nmembers ? nmembers : 1, sizeof *spent);
+	if (!all || !inc || !spent) {
+		st = LV_ERR_NOMEM;
+		goto out;
+	}
+	for (size_t i = 0; i < nmembers; i++)
+		all[i] = members[i].learner;
+	if ((st = budget_learners_spent(n, purpose, from_day, all, nmembers, spent)) != LV_OK)
+		goto out;
+	static const char *const fields[] = {"result.success", "result.score.scaled"};
+	struct lv_consent_scope scope = {.resource = "aggregate", .has_op = true, .op = LV_POLICY_OP_SUM,
+					 .result_fields = fields, .nfields = 2};
+	for (size_t i = 0; i < nmembers; i++) {
+		if (spent[i] + eps_ceil > budget)
+			continue;
+		cJSON *extra = cJSON_CreateObject();
+		cJSON_AddStringToObject(extra, "query_id", qid);
+		cJSON_AddNumberToObject(extra, "epsilon", (double)eps_ceil / 1e6);
+		uint64_t idx;
+		if ((st = access_log_member_locked(n, who, purpose, &members[i], &scope, extra, &idx)) != LV_OK)
+			goto out;
+		inc[ninc++] = members[i].learner;
+	}
+
+	/* The cohort's sequences, then DP-EM from the library defaults. */
+	if ((st = map_terms(n, cfg->cur, &ts)) != LV_OK)
+		goto out;
+	c.ts = &ts;
+	c.threshold = cfg->correct_threshold;
+	c.retention_from_ms = now - (int64_t)lv_policy_retention_days(pol.p) * DAY_MS;
+	if ((st = resolve_lite(n, pol.p, true, &c.verbs)) != LV_OK || (st = resolve_lite(n, pol.p, false, &c.types)) != LV_OK)
+		goto out;
+	sqlite3_stmt *vs = NULL;
+	st = db_status(sqlite3_prepare_v2(n->db, "SELECT seq FROM statements WHERE voided = 1 ORDER BY seq", -1, &vs, NULL));
+	while (st == LV_OK && sqlite3_step(vs) == SQLITE_ROW) {
+		if (nvoided == capv) {
+			size_t nc = capv ? capv * 2 : 64;
+			int64_t *nv = realloc(voided, nc * sizeof *nv);
+			if (!nv) {
+				st = LV_ERR_NOMEM;
+				break;
+			}
+			voided = nv;
+			capv = nc;
+		}
+		voided[nvoided++] = sqlite3_column_int64(vs, 0);
+	}
+	sqlite3_finalize(vs);
+	c.voided = voided;
+	c.nvoided = nvoided;
+	if (st != LV_OK || (st = load_cohort_sequences(n, &c, inc, ninc)) != LV_OK)
+		goto out;
+	if ((st = lv_dp_rng_create(&rng)) != LV_OK)
+		goto out;
+	uint64_t eps_it = (uint64_t)floor(o->epsilon * 1e6 / o->iterations);
+	struct lv_bkt_params p;
+	lv_bkt_params_default(&p);
+	int64_t noisy[LV_BKT_DP_FIELDS] = {0};
+	for (unsigned it = 0; it < o->iterations && st == LV_OK; it++) {
+		int64_t sum[LV_BKT_DP_FIELDS] = {0}, one[LV_BKT_DP_FIELDS];
+		for (size_t i = 0; i < c.nls && st == LV_OK; i++) {
+			st = lv_bkt_dp_contribution(&p, c.ls[i].seqs, c.ls[i].nseqs, o, one);
+			for (int k = 0; k < LV_BKT_DP_FIELDS; k++)
+				sum[k] += one[k];
+		}
+		if (st == LV_OK)
+			st = lv_bkt_dp_step(rng, sum, eps_it, o, &p, &p, noisy);
+	}
+	if (st != LV_OK)
+		goto out;
+
+	ans = cJSON_CreateObject();
+	cJSON_AddStringToObject(ans, "query_id", qid);
+	cJSON_AddStringToObject(ans, "purpose", purpose);
+	cJSON_AddNumberToObject(ans, "policy_version", pol.version);
+	cJSON_AddStringToObject(ans, "metric", "bkt-global-parameters");
+	cJSON *pj = cJSON_AddObjectToObject(ans, "value");
+	cJSON_AddNumberToObject(pj, "prior", p.prior);
+	cJSON_AddNumberToObject(pj, "learn", p.learn);
+	cJSON_AddNumberToObject(pj, "guess", p.guess);
+	cJSON_AddNumberToObject(pj, "slip", p.slip);
+	cJSON_AddNumberToObject(pj, "forget", p.forget);
+	/* The last step's noisy sequence count stands for the cohort size. */
+	cJSON_AddNumberToObject(ans, "noisy_sequences", (double)noisy[0] / 1000);
+	cJSON_AddNumberToObject(ans, "epsilon", (double)eps_ceil / 1e6);
+	cJSON_AddNumberToObject(ans, "iterations", o->iterations);
+	cJSON_AddNumberToObject(ans, "max_skills", o->max_skills);
+	cJSON_AddNumberToObject(ans, "max_len", o->max_len);
+	cJSON_AddStringToObject(ans, "mechanism", "discrete-laplace");
+	cJSON_AddNumberToObject(ans, "budget_remaining", (double)(budget - used - eps_ceil) / 1e6);
+	if ((st = budget_charge(n, purpose, day, from_day, inc, ninc, eps_ceil)) != LV_OK)
+		goto out;
+	cJSON *e = cJSON_CreateObject();
+	cJSON_AddStringToObject(e, "type", "release");
+	cJSON_AddStringToObject(e, "role", lv_role_str(who->role));
+	cJSON_AddStringToObject(e, "actor", actor);
+	cJSON_AddStringToObject(e, "purpose", purpose);
+	cJSON_AddNumberToObject(e, "policy_version", pol.version);
+	cJSON_AddStringToObject(e, "query_id", qid);
+	cJSON_AddStringToObject(e, "request_sha256", sha);
+	cJSON_AddNumberToObject(e, "learners_included", (double)ninc);
+	cJSON_AddItemToObject(e, "answer", cJSON_Duplicate(ans, true));
+	cJSON_AddNumberToObject(ans, "audit_index", (double)(lv_merkle_size(n->audit) + n->audit_npending));
+	if ((st = auditlog_append_locked(n, e)) != LV_OK)
+		goto out;
+	char *text = cJSON_PrintUnformatted(ans);
+	if (!text) {
+		st = LV_ERR_NOMEM;
+		goto out;
+	}
+	sqlite3_stmt *ins = NULL;
+	st = db_status(sqlite3_prepare_v2(n->db,
+		"INSERT INTO dp_releases(actor, query_id, purpose, request_sha256, day, micro_eps, answer, created)"
+		" VALUES(?, ?, ?, ?, ?, ?, ?, ?)", -1, &ins, NULL));
+	if (st == LV_OK) {
+		sqlite3_bind_text(ins, 1, actor, -1, SQLITE_STATIC);
+		sqlite3_bind_text(ins, 2, qid, -1, SQLITE_STATIC);
+		sqlite3_bind_text(ins, 3, purpose, -1, SQLITE_STATIC);
+		sqlite3_bind_text(ins, 4, sha, -1, SQLITE_STATIC);
+		sqlite3_bind_int64(ins, 5, day);
+		sqlite3_bind_int64(ins, 6, (int64_t)eps_ceil);
+		sqlite3_bind_text(ins, 7, text, -1, SQLITE_STATIC);
+		sqlite3_bind_int64(ins, 8, now);
+		st = db_status(sqlite3_step(ins));
+	}
+	sqlite3_finalize(ins);
+	if (st == LV_OK)
+		*answer = text;
+	else
+		free(text);
+out:
+	lv_dp_rng_destroy(rng);
+	cJSON_Delete(ans);
+	free_ctx(&c);
+	free(ts.off);
+	free(ts.skills);
+	free(voided);
+	lv_policy_destroy(pol.p);
+	free(members);
+	free(all);
+	free(inc);
+	free(spent);
+	return st;
+}
+
+enum lv_status lv_personal_fit_global(struct lv_node *n, const struct lv_principal *who, const char *purpose,
+				      const struct lv_bkt_dp_opts *o, int64_t now, char **answer,
+				      char err[LV_QUERY_ERR_LEN])
+{
+	*answer = NULL;
+	err[0] = '\0';
+	if (!purpose || !o || !(o->epsilon >= 0.001 && o->epsilon <= 100) || o->iterations < 1 || o->iterations > 100 ||
+	    o->max_skills < 1 || o->max_skills > 1000 || o->max_len < 1 || o->max_len > 1000 ||
+	    o->epsilon * 1e6 / o->iterations < 3) {
+		snprintf(err, LV_QUERY_ERR_LEN, "fit-global: epsilon 0.001..100, iterations 1..100, max-skills and"
+			 " max-len 1..1000");
+		return LV_ERR_INVALID;
+	}
+	if (!query_bound_to(who, purpose)) {
+		snprintf(err, LV_QUERY_ERR_LEN, "this credential is not bound to the purpose %s", purpose);
+		return LV_ERR_FORBIDDEN;
+	}
+	/* A fresh id per job: the fit is not a question one asks twice. */
+	char qid[UTIL_UUID_LEN + 16], sha[65];
+	util_uuid_v4(qid + snprintf(qid, sizeof qid, "fit-global:"));
+	char spec[256];
+	snprintf(spec, sizeof spec, "bkt-global|%s|%.6f|%u|%u|%u|%d", purpose, o->epsilon, o->iterations, o->max_skills,
+		 o->max_len, o->fit_forget);
+	unsigned char h[32];
+	crypto_hash_sha256(h, (const unsigned char *)spec, strlen(spec));
+	sodium_bin2hex(sha, sizeof sha, h, sizeof h);
+	pthread_mutex_lock(&n->lock);
+	enum lv_status st = db_exec(n->db, "BEGIN IMMEDIATE;");
+	if (st == LV_OK) {
+		st = answer_locked(n, who, purpose, o, qid, sha, now, answer, err);
+		if (st == LV_OK)
+			st = db_exec(n->db, "COMMIT;");
+		if (st != LV_OK && db_exec(n->db, "ROLLBACK;") != LV_OK) { /* nothing more to undo */ }
+		auditlog_tx_done(n, st == LV_OK);
+	}
+	pthread_mutex_unlock(&n->lock);
+	if (st != LV_OK) {
+		free(*answer);
+		*answer = NULL;
+		if (!err[0])
+			snprintf(err, LV_QUERY_ERR_LEN, "the fit could not be released (%s); nothing was released",
+				 lv_status_str(st));
+	}
+	return st;
+}
