@@ -257,7 +257,8 @@ START_TEST(withdrawal_and_erasure_take_effect)
 	ck_assert(precise_count(NULL) == NCONSENT - 2);
 	/* Erasure removed the sealed facts with the key. */
 	sqlite3_stmt *s;
-	ck_assert_int_eq(sqlite3_prepare_v2(node->db, "SELECT count(*) FROM learner_facts WHERE learner = ?", -1, &s, NULL), SQLITE_OK);
+	ck_assert_int_eq(sqlite3_prepare_v2(node->db, "SELECT (SELECT count(*) FROM learner_facts WHERE learner = ?1)"
+					    " + (SELECT count(*) FROM facts_journal WHERE learner = ?1)", -1, &s, NULL), SQLITE_OK);
 	sqlite3_bind_text(s, 1, learners[1], -1, SQLITE_STATIC);
 	ck_assert_int_eq(sqlite3_step(s), SQLITE_ROW);
 	ck_assert_int_eq(sqlite3_column_int(s, 0), 0);
@@ -395,37 +396,48 @@ START_TEST(intervals_cover_the_truth)
 {
 	/* (min_cohort 1: no release is suppressed.)  60 releases of each kind at epsilon 0.5: a 95% interval that covers
 	 * the truth in fewer than 50 (p < 1e-4 when calibrated) is wrong. */
-	int cover_mean = 0, cover_count = 0, cover_sum = 0;
+	int cover_mean = 0, cover_count = 0, cover_sum = 0, valid_mean = 0, valid_count = 0, valid_sum = 0;
 	double tm = true_mean(), err_sum = 0;
 	for (int k = 0; k < 60; k++) {
 		cJSON *a = ask(&analyst, "{\"purpose\":\"agg-precise\",\"metric\":\"mean\",\"field\":\"result.score.scaled\","
 					 "\"bounds\":[0,1],\"epsilon\":0.5}");
+		/* A release is suppressed (no interval) when the noisy count of 30
+		 * falls below 1: rare (p ~ 3e-4 each), and not a coverage failure. */
 		const cJSON *ci = cJSON_GetObjectItemCaseSensitive(a, "ci95");
-		ck_assert(cJSON_IsArray(ci));
-		double lo = cJSON_GetArrayItem(ci, 0)->valuedouble, hi = cJSON_GetArrayItem(ci, 1)->valuedouble;
-		double v = num(a, "value");
-		ck_assert(v >= 0 && v <= 1 && lo <= v && v <= hi);
-		cover_mean += lo <= tm && tm <= hi;
-		err_sum += fabs(v - tm);
+		if (cJSON_IsArray(ci)) {
+			double lo = cJSON_GetArrayItem(ci, 0)->valuedouble, hi = cJSON_GetArrayItem(ci, 1)->valuedouble;
+			double v = num(a, "value");
+			ck_assert(v >= 0 && v <= 1 && lo <= v && v <= hi);
+			cover_mean += lo <= tm && tm <= hi;
+			err_sum += fabs(v - tm);
+			valid_mean++;
+		}
 		cJSON_Delete(a);
 		a = ask(&analyst, "{\"purpose\":\"agg-precise\",\"metric\":\"count\",\"epsilon\":0.5}");
 		ci = cJSON_GetObjectItemCaseSensitive(a, "ci95");
-		cover_count += cJSON_GetArrayItem(ci, 0)->valuedouble <= NCONSENT &&
-			       NCONSENT <= cJSON_GetArrayItem(ci, 1)->valuedouble;
+		if (cJSON_IsArray(ci)) {
+			valid_count++;
+			cover_count += cJSON_GetArrayItem(ci, 0)->valuedouble <= NCONSENT &&
+				       NCONSENT <= cJSON_GetArrayItem(ci, 1)->valuedouble;
+		}
 		cJSON_Delete(a);
 		a = ask(&analyst, "{\"purpose\":\"agg-precise\",\"metric\":\"sum\",\"field\":\"result.success\","
 				  "\"epsilon\":0.5}");
 		ci = cJSON_GetObjectItemCaseSensitive(a, "ci95");
-		cover_sum += cJSON_GetArrayItem(ci, 0)->valuedouble <= NCONSENT / 2.0 + 1e-9 &&
-			     NCONSENT / 2.0 - 1e-9 <= cJSON_GetArrayItem(ci, 1)->valuedouble;
+		if (cJSON_IsArray(ci)) {
+			valid_sum++;
+			cover_sum += cJSON_GetArrayItem(ci, 0)->valuedouble <= NCONSENT / 2.0 + 1e-9 &&
+				     NCONSENT / 2.0 - 1e-9 <= cJSON_GetArrayItem(ci, 1)->valuedouble;
+		}
 		cJSON_Delete(a);
 		ck_assert_int_eq(db_exec(node->db, "DELETE FROM dp_releases; DELETE FROM dp_spend;"), LV_OK);
 	}
-	ck_assert_msg(cover_mean >= 50, "mean covered %d/60", cover_mean);
-	ck_assert_msg(cover_count >= 50, "count covered %d/60", cover_count);
-	ck_assert_msg(cover_sum >= 50, "sum covered %d/60", cover_sum);
+	ck_assert(valid_mean >= 55 && valid_count >= 55 && valid_sum >= 55);
+	ck_assert_msg(cover_mean >= valid_mean - 10, "mean covered %d/%d", cover_mean, valid_mean);
+	ck_assert_msg(cover_count >= valid_count - 10, "count covered %d/%d", cover_count, valid_count);
+	ck_assert_msg(cover_sum >= valid_sum - 10, "sum covered %d/%d", cover_sum, valid_sum);
 	/* And the mean is useful: 30 learners at epsilon 0.5 land near the truth. */
-	ck_assert_msg(err_sum / 60 < 0.2, "mean abs error %.3f", err_sum / 60);
+	ck_assert_msg(err_sum / valid_mean < 0.2, "mean abs error %.3f", err_sum / valid_mean);
 }
 END_TEST
 
@@ -507,7 +519,9 @@ END_TEST
 START_TEST(tampered_facts_fail_closed)
 {
 	/* Flip a byte of one learner's sealed segment: the query must fail and
-	 * release nothing. */
+	 * release nothing.  (A first query folds the ingest journal into
+	 * learner_facts.) */
+	ck_assert(precise_count(NULL) == NCONSENT);
 	char sql[256];
 	snprintf(sql, sizeof sql, "UPDATE learner_facts SET data = (substr(data, 1, 30) || x'ff' || substr(data, 32))"
 		 " WHERE learner = '%s'", learners[2]);
@@ -527,11 +541,35 @@ START_TEST(tampered_facts_fail_closed)
 }
 END_TEST
 
+START_TEST(journal_fold_merges_segments)
+{
+	/* 20 batches for learner 0: 20 journal segments, folded and merged
+	 * into one by the next query, with nothing lost. */
+	for (int k = 0; k < 20; k++)
+		put(0, V_PASSED, "http://example.com/quiz/7", T_ASSESSMENT, 0.5, 1, NULL, NULL, NULL);
+	sqlite3_stmt *s;
+	ck_assert_int_eq(sqlite3_prepare_v2(node->db, "SELECT (SELECT count(*) FROM facts_journal WHERE learner = ?1),"
+					    " (SELECT count(*) FROM learner_facts WHERE learner = ?1)", -1, &s, NULL), SQLITE_OK);
+	sqlite3_bind_text(s, 1, learners[0], -1, SQLITE_STATIC);
+	ck_assert_int_eq(sqlite3_step(s), SQLITE_ROW);
+	ck_assert_int_eq(sqlite3_column_int(s, 0), 21); /* the fixture's statement too */
+	ck_assert_int_eq(sqlite3_column_int(s, 1), 0);
+	sqlite3_reset(s);
+	ck_assert(precise_count("{\"activity\":\"http://example.com/quiz/7\"}") == 1);
+	ck_assert(precise_count("{\"activity\":\"http://example.com/quiz/1\"}") == NCONSENT);
+	ck_assert_int_eq(sqlite3_step(s), SQLITE_ROW);
+	ck_assert_int_eq(sqlite3_column_int(s, 0), 0);
+	ck_assert_int_eq(sqlite3_column_int(s, 1), 1);
+	sqlite3_finalize(s);
+}
+END_TEST
+
 START_TEST(facts_are_rebuilt_for_older_nodes)
 {
 	/* A node from before the facts: none stored, no marker.  Opening it
 	 * builds them from the vaults. */
-	ck_assert_int_eq(db_exec(node->db, "DELETE FROM learner_facts; DELETE FROM meta WHERE k = 'facts_version';"), LV_OK);
+	ck_assert_int_eq(db_exec(node->db, "DELETE FROM learner_facts; DELETE FROM facts_journal;"
+					   " DELETE FROM meta WHERE k = 'facts_version';"), LV_OK);
 	ck_assert(precise_count(NULL) == 0);
 	lv_node_close(node);
 	ck_assert_int_eq(lv_node_open(dir, NULL, NULL, &node), LV_OK);
@@ -593,9 +631,9 @@ START_TEST(fit_global_bkt_through_the_door)
 	struct lv_bkt_dp_opts o;
 	lv_bkt_dp_opts_init(&o);
 	o.epsilon = 100;
-	o.iterations = 2;
+	o.iterations = 1;
 	o.max_skills = 4;
-	o.max_len = 10;
+	o.max_len = FIT_RESP;
 	struct lv_bkt_params np;
 	lv_bkt_params_default(&np);
 	for (unsigned it = 0; it < o.iterations; it++) {
@@ -610,14 +648,15 @@ START_TEST(fit_global_bkt_through_the_door)
 			for (int f = 0; f < LV_BKT_DP_FIELDS; f++)
 				sum[f] += one[f];
 		}
-		ck_assert_int_eq(lv_bkt_dp_step(NULL, sum, 50000000, &o, &np, &np, noisy), LV_OK);
+		ck_assert_int_eq(lv_bkt_dp_step(NULL, sum, 100000000, &o, &np, &np, noisy), LV_OK);
 	}
 	char *ans = NULL, err[LV_QUERY_ERR_LEN];
 	ck_assert_msg(lv_personal_fit_global(node, &admin, "agg-fit", &o, util_now_ms(), &ans, err) == LV_OK, "%s", err);
 	cJSON *a = cJSON_Parse(ans);
 	free(ans);
 	const cJSON *v = cJSON_GetObjectItemCaseSensitive(a, "value");
-	/* Noise at epsilon 50 per step is small next to 30 learners' counts. */
+	/* Noise at epsilon 100 (a third per field group) is small next to 30
+	 * learners' counts: a few counts on sums of hundreds. */
 	ck_assert_msg(fabs(num(v, "prior") - np.prior) < 0.08, "prior %g vs %g", num(v, "prior"), np.prior);
 	ck_assert_msg(fabs(num(v, "learn") - np.learn) < 0.08, "learn %g vs %g", num(v, "learn"), np.learn);
 	ck_assert_msg(fabs(num(v, "guess") - np.guess) < 0.08, "guess %g vs %g", num(v, "guess"), np.guess);
@@ -771,6 +810,7 @@ Suite *lv_test_suite(void)
 	tcase_add_test(t, bad_queries_are_refused_without_release);
 	tcase_add_test(t, tampered_facts_fail_closed);
 	tcase_add_test(t, facts_are_rebuilt_for_older_nodes);
+	tcase_add_test(t, journal_fold_merges_segments);
 	tcase_add_test(t, fit_global_bkt_through_the_door);
 	tcase_add_test(t, http_aggregate_route);
 	tcase_add_test(t, cli_query);

@@ -712,6 +712,8 @@ static enum lv_status answer_locked(struct lv_node *n, const struct lv_principal
 	}
 	if (st != LV_ERR_NOT_FOUND)
 		return st;
+	if ((st = facts_fold_locked(n)) != LV_OK)
+		return st;
 	if ((st = query_policy_newest(n, q->purpose, &pol)) != LV_OK) {
 		if (st == LV_ERR_NOT_FOUND)
 			snprintf(err, LV_QUERY_ERR_LEN, "no policy %s is loaded", q->purpose);

@@ -298,6 +298,8 @@ static enum lv_status answer_locked(struct lv_node *n, const struct lv_principal
 	enum lv_status st = personal_cfg_get_locked(n, true, &cfg);
 	if (st != LV_OK)
 		return st;
+	if ((st = facts_fold_locked(n)) != LV_OK)
+		return st;
 	if (!cfg->cur) {
 		snprintf(err, LV_QUERY_ERR_LEN, "no curriculum is loaded: fit-global maps activities to skills with it");
 		return LV_ERR_PRECONDITION;

@@ -29,6 +29,7 @@ enum lv_status lv_learner_erase(struct lv_node *n, const char *p)
 		"UPDATE credentials SET revoked = ?2 WHERE learner = ?1 AND revoked IS NULL",
 		"DELETE FROM learner_info WHERE pseudonym = ?1",
 		"DELETE FROM learner_facts WHERE learner = ?1",
+		"DELETE FROM facts_journal WHERE learner = ?1",
 		"DELETE FROM dp_spend WHERE learner = ?1",
 		"DELETE FROM learners WHERE pseudonym = ?1",
 	};

@@ -19,7 +19,8 @@
 #include "store.h"
 
 #define FACTS_CONTEXT "lvfacts1"
-#define FACTS_SEG_MAX 8          /* segments per learner before they are merged */
+#define FACTS_SEG_MAX 16         /* segments per learner before they are merged */
+#define FACTS_JOURNAL_FOLD 100000 /* journal segments after which ingest folds */
 #define SEG_NONCE crypto_aead_xchacha20poly1305_ietf_NPUBBYTES
 #define SEG_TAG crypto_aead_xchacha20poly1305_ietf_ABYTES
 #define SEG_MAX_PLAIN (64u * 1024 * 1024)
@@ -41,15 +42,23 @@ struct term_cache {
 		uint32_t id;
 	} slot[TERM_SLOTS];
 	sqlite3_stmt *get, *ins;
-	sqlite3_stmt *stmts[4]; /* FS_*, prepared on first use */
+	sqlite3_stmt *stmts[5]; /* FS_*, prepared on first use */
+	int64_t next_seg;       /* the next segment id; 0: read it first */
+	uint64_t journal_rows;  /* appended since the last fold (a lower bound) */
 };
 
-enum { FS_COUNT, FS_INSERT, FS_SELECT, FS_DELETE };
-static const char *const FS_SQL[4] = {
+/* Ingest appends each learner's new records to facts_journal (rowid order:
+ * sequential pages, no index to update at random positions); the first
+ * aggregate read folds the journal into learner_facts, indexed by learner,
+ * in one sorted pass.  Segment ids are global and increasing, so a
+ * segment keeps its id (and its associated data) when it moves. */
+enum { FS_COUNT, FS_INSERT, FS_SELECT, FS_DELETE, FS_JOURNAL };
+static const char *const FS_SQL[5] = {
 	[FS_COUNT] = "SELECT count(*), coalesce(max(seg), 0) FROM learner_facts WHERE learner = ?",
 	[FS_INSERT] = "INSERT INTO learner_facts(learner, seg, data) VALUES(?, ?, ?)",
 	[FS_SELECT] = "SELECT seg, data FROM learner_facts WHERE learner = ? ORDER BY seg",
 	[FS_DELETE] = "DELETE FROM learner_facts WHERE learner = ?",
+	[FS_JOURNAL] = "INSERT INTO facts_journal(id, learner, data) VALUES(?, ?, ?)",
 };
 
 static enum lv_status term_cache_get(struct lv_node *n, struct term_cache **out);
@@ -92,6 +101,8 @@ void facts_terms_forget(struct lv_node *n)
 		free(n->terms->slot[i].iri);
 		n->terms->slot[i].iri = NULL;
 	}
+	n->terms->next_seg = 0; /* a rolled-back append may have used ids */
+	n->terms->journal_rows = 0;
 }
 
 void facts_terms_free(struct lv_node *n)
@@ -101,7 +112,7 @@ void facts_terms_free(struct lv_node *n)
 	facts_terms_forget(n);
 	sqlite3_finalize(n->terms->get);
 	sqlite3_finalize(n->terms->ins);
-	for (int i = 0; i < 4; i++)
+	for (int i = 0; i < 5; i++)
 		sqlite3_finalize(n->terms->stmts[i]);
 	free(n->terms);
 	n->terms = NULL;
@@ -512,7 +523,7 @@ enum lv_status facts_open_segment(const unsigned char *key, const char *p, int64
 }
 
 static enum lv_status seg_put(struct lv_node *n, const unsigned char *key, const char *p, int64_t seg,
-			      const unsigned char *plain, size_t plen)
+			      const unsigned char *plain, size_t plen, bool journal)
 {
 	char ad[96];
 	size_t len = SEG_NONCE + plen + SEG_TAG;
@@ -524,10 +535,15 @@ static enum lv_status seg_put(struct lv_node *n, const unsigned char *key, const
 	randombytes_buf(blob, SEG_NONCE);
 	crypto_aead_xchacha20poly1305_ietf_encrypt(blob + SEG_NONCE, NULL, plain, plen, (const unsigned char *)ad,
 						   strlen(ad), NULL, blob, key);
-	enum lv_status st = fs_stmt(n, FS_INSERT, &s);
+	enum lv_status st = fs_stmt(n, journal ? FS_JOURNAL : FS_INSERT, &s);
 	if (st == LV_OK) {
-		sqlite3_bind_text(s, 1, p, -1, SQLITE_STATIC);
-		sqlite3_bind_int64(s, 2, seg);
+		if (journal) {
+			sqlite3_bind_int64(s, 1, seg);
+			sqlite3_bind_text(s, 2, p, -1, SQLITE_STATIC);
+		} else {
+			sqlite3_bind_text(s, 1, p, -1, SQLITE_STATIC);
+			sqlite3_bind_int64(s, 2, seg);
+		}
 		sqlite3_bind_blob(s, 3, blob, (int)len, SQLITE_STATIC);
 		st = db_status(sqlite3_step(s));
 	}
@@ -552,74 +568,81 @@ static enum lv_status encode(const struct fact *f, size_t nf, unsigned char **ou
 	return LV_OK;
 }
 
+/* The next global segment id (under the lock). */
+static enum lv_status next_seg(struct lv_node *n, int64_t *seg)
+{
+	struct term_cache *tc;
+	enum lv_status st = term_cache_get(n, &tc);
+	if (st != LV_OK)
+		return st;
+	if (tc->next_seg == 0) {
+		sqlite3_stmt *s = NULL;
+		st = db_status(sqlite3_prepare_v2(n->db,
+			"SELECT max(coalesce((SELECT max(id) FROM facts_journal), 0),"
+			" coalesce((SELECT max(seg) FROM learner_facts), 0),"
+			" coalesce((SELECT seq FROM sqlite_sequence WHERE name = 'facts_journal'), 0))", -1, &s, NULL));
+		if (st == LV_OK && sqlite3_step(s) == SQLITE_ROW)
+			tc->next_seg = sqlite3_column_int64(s, 0) + 1;
+		else if (st == LV_OK)
+			st = LV_ERR_DB;
+		sqlite3_finalize(s);
+		if (st != LV_OK)
+			return st;
+	}
+	*seg = tc->next_seg++;
+	return LV_OK;
+}
+
 enum lv_status facts_append_locked(struct lv_node *n, const char *p, const unsigned char *key,
 				   const struct fact *f, size_t nf)
+{
+	unsigned char *plain = NULL;
+	size_t plen = 0;
+	int64_t seg;
+	if (nf == 0)
+		return LV_OK;
+	enum lv_status st = next_seg(n, &seg);
+	if (st == LV_OK)
+		st = encode(f, nf, &plain, &plen);
+	if (st == LV_OK)
+		st = seg_put(n, key, p, seg, plain, plen, true);
+	if (st == LV_OK)
+		n->terms->journal_rows++;
+	if (plain) {
+		sodium_memzero(plain, plen);
+		free(plain);
+	}
+	return st;
+}
+
+/* Merges learner @p's segments into one (keeping the newest id). */
+static enum lv_status merge_learner(struct lv_node *n, const char *p, const unsigned char *key)
 {
 	sqlite3_stmt *s = NULL;
 	unsigned char *plain = NULL;
 	size_t plen = 0;
 	struct fact_vec all = {0};
-	int64_t nseg = 0, maxseg = 0;
-	if (nf == 0)
-		return LV_OK;
-	enum lv_status st = fs_stmt(n, FS_COUNT, &s);
+	int64_t maxseg = 0;
+	enum lv_status st = fs_stmt(n, FS_SELECT, &s);
 	if (st != LV_OK)
 		return st;
-	sqlite3_bind_text(s, 1, p, -1, SQLITE_STATIC);
-	if (sqlite3_step(s) == SQLITE_ROW) {
-		nseg = sqlite3_column_int64(s, 0);
-		maxseg = sqlite3_column_int64(s, 1);
-	} else {
-		st = LV_ERR_DB;
-	}
-	done(s);
-	s = NULL;
-	if (st != LV_OK)
-		return st;
-	if (nseg < FACTS_SEG_MAX) {
-		st = encode(f, nf, &plain, &plen);
-		if (st == LV_OK)
-			st = seg_put(n, key, p, maxseg + 1, plain, plen);
-		goto out;
-	}
-	/* Merge every segment and the new records into one. */
-	st = fs_stmt(n, FS_SELECT, &s);
-	if (st != LV_OK)
-		goto out;
 	sqlite3_bind_text(s, 1, p, -1, SQLITE_STATIC);
 	int rc;
-	while (st == LV_OK && (rc = sqlite3_step(s)) == SQLITE_ROW)
-		st = facts_open_segment(key, p, sqlite3_column_int64(s, 0), sqlite3_column_blob(s, 1),
-					(size_t)sqlite3_column_bytes(s, 1), &all);
+	while (st == LV_OK && (rc = sqlite3_step(s)) == SQLITE_ROW) {
+		maxseg = sqlite3_column_int64(s, 0);
+		st = facts_open_segment(key, p, maxseg, sqlite3_column_blob(s, 1), (size_t)sqlite3_column_bytes(s, 1), &all);
+	}
 	done(s);
 	s = NULL;
-	for (size_t i = 0; i < nf && st == LV_OK; i++) {
-		if (all.n == all.cap) {
-			size_t nc = all.cap ? all.cap * 2 : 64;
-			struct fact *nfp = realloc(all.f, nc * sizeof *nfp);
-			if (!nfp) {
-				st = LV_ERR_NOMEM;
-				break;
-			}
-			all.f = nfp;
-			all.cap = nc;
-		}
-		all.f[all.n++] = f[i];
-	}
 	if (st == LV_OK)
 		st = encode(all.f, all.n, &plain, &plen);
-	if (st == LV_OK)
-		st = fs_stmt(n, FS_DELETE, &s);
-	if (st == LV_OK) {
+	if (st == LV_OK && (st = fs_stmt(n, FS_DELETE, &s)) == LV_OK) {
 		sqlite3_bind_text(s, 1, p, -1, SQLITE_STATIC);
 		st = db_status(sqlite3_step(s));
+		done(s);
 	}
-	done(s);
-	s = NULL;
 	if (st == LV_OK)
-		st = seg_put(n, key, p, maxseg + 1, plain, plen);
-out:
-	done(s);
+		st = seg_put(n, key, p, maxseg, plain, plen, false);
 	if (plain) {
 		sodium_memzero(plain, plen);
 		free(plain);
@@ -628,6 +651,78 @@ out:
 		sodium_memzero(all.f, all.cap * sizeof *all.f);
 		free(all.f);
 	}
+	return st;
+}
+
+enum lv_status facts_fold_if_due_locked(struct lv_node *n)
+{
+	if (!n->terms || n->terms->journal_rows < FACTS_JOURNAL_FOLD)
+		return LV_OK;
+	return facts_fold_locked(n);
+}
+
+enum lv_status facts_fold_locked(struct lv_node *n)
+{
+	sqlite3_stmt *s = NULL, *w = NULL;
+	char (*ls)[LV_PSEUDONYM_LEN] = NULL;
+	size_t nl = 0, cap = 0;
+	unsigned char *key = NULL;
+	enum lv_status st = db_status(sqlite3_prepare_v2(n->db, "SELECT DISTINCT learner FROM facts_journal", -1, &s, NULL));
+	while (st == LV_OK && sqlite3_step(s) == SQLITE_ROW) {
+		if (nl == cap) {
+			size_t nc = cap ? cap * 2 : 256;
+			void *nn = realloc(ls, nc * sizeof *ls);
+			if (!nn) {
+				st = LV_ERR_NOMEM;
+				break;
+			}
+			ls = nn;
+			cap = nc;
+		}
+		snprintf(ls[nl++], LV_PSEUDONYM_LEN, "%s", (const char *)sqlite3_column_text(s, 0));
+	}
+	sqlite3_finalize(s);
+	s = NULL;
+	if (st != LV_OK || nl == 0)
+		goto out;
+	if (n->terms)
+		n->terms->journal_rows = 0;
+	st = db_exec(n->db, "INSERT INTO learner_facts(learner, seg, data)"
+			    " SELECT learner, id, data FROM facts_journal ORDER BY learner, id;"
+			    " DELETE FROM facts_journal;");
+	/* Learners with many segments get them merged: fewer to open per query. */
+	if (st == LV_OK && !(key = sodium_malloc(2 * KEY_LEN)))
+		st = LV_ERR_NOMEM;
+	if (st == LV_OK)
+		st = db_status(sqlite3_prepare_v2(n->db, "SELECT wrapped_key FROM learners WHERE pseudonym = ?", -1, &w, NULL));
+	for (size_t i = 0; i < nl && st == LV_OK; i++) {
+		int64_t nseg = 0;
+		if ((st = fs_stmt(n, FS_COUNT, &s)) != LV_OK)
+			break;
+		sqlite3_bind_text(s, 1, ls[i], -1, SQLITE_STATIC);
+		if (sqlite3_step(s) == SQLITE_ROW)
+			nseg = sqlite3_column_int64(s, 0);
+		done(s);
+		s = NULL;
+		if (nseg <= FACTS_SEG_MAX)
+			continue;
+		sqlite3_reset(w);
+		sqlite3_bind_text(w, 1, ls[i], -1, SQLITE_STATIC);
+		if (sqlite3_step(w) != SQLITE_ROW) {
+			st = LV_ERR_DB;
+			break;
+		}
+		st = facts_key_unwrap(n, ls[i], sqlite3_column_blob(w, 0), (size_t)sqlite3_column_bytes(w, 0),
+				      key + KEY_LEN, key);
+		sqlite3_reset(w);
+		if (st == LV_OK)
+			st = merge_learner(n, ls[i], key);
+	}
+out:
+	sqlite3_finalize(w);
+	if (key)
+		sodium_free(key);
+	free(ls);
 	return st;
 }
 
@@ -647,14 +742,30 @@ enum lv_status facts_backfill_locked(struct lv_node *n)
 	sqlite3_stmt *ls = NULL, *vs = NULL;
 	struct fact *buf = NULL;
 	size_t cap = 0;
+	char (*todo)[LV_PSEUDONYM_LEN] = NULL;
+	size_t ntodo = 0, captodo = 0;
+	/* The learners first (the loop below writes the tables the query
+	 * would read): those with statements and no facts at all. */
 	enum lv_status st = db_status(sqlite3_prepare_v2(n->db,
 		"SELECT DISTINCT s.learner FROM statements s JOIN learners l ON l.pseudonym = s.learner"
 		" WHERE NOT EXISTS (SELECT 1 FROM learner_facts f WHERE f.learner = s.learner)", -1, &ls, NULL));
-	if (st != LV_OK)
-		return st;
 	while (st == LV_OK && sqlite3_step(ls) == SQLITE_ROW) {
-		char p[LV_PSEUDONYM_LEN];
-		snprintf(p, sizeof p, "%s", (const char *)sqlite3_column_text(ls, 0));
+		if (ntodo == captodo) {
+			size_t nc = captodo ? captodo * 2 : 256;
+			void *nt = realloc(todo, nc * sizeof *todo);
+			if (!nt) {
+				st = LV_ERR_NOMEM;
+				break;
+			}
+			todo = nt;
+			captodo = nc;
+		}
+		snprintf(todo[ntodo++], LV_PSEUDONYM_LEN, "%s", (const char *)sqlite3_column_text(ls, 0));
+	}
+	sqlite3_finalize(ls);
+	ls = NULL;
+	for (size_t t = 0; st == LV_OK && t < ntodo; t++) {
+		const char *p = todo[t];
 		sqlite3 *vdb;
 		const unsigned char *key;
 		if ((st = vault_facts_key(n, p, &key)) != LV_OK || (st = vault_get(n, p, false, &vdb)) != LV_OK)
@@ -697,7 +808,9 @@ enum lv_status facts_backfill_locked(struct lv_node *n)
 		if (st == LV_OK && (st = vault_facts_key(n, p, &key)) == LV_OK)
 			st = facts_append_locked(n, p, key, buf, nf);
 	}
-	sqlite3_finalize(ls);
+	if (st == LV_OK)
+		st = facts_fold_locked(n);
+	free(todo);
 	if (buf) {
 		sodium_memzero(buf, cap * sizeof *buf);
 		free(buf);

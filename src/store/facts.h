@@ -59,10 +59,17 @@ enum lv_status facts_term(struct lv_node *n, const char *iri, bool create, uint3
 /* The record of a stored statement (terms are created as needed). Lock held. */
 enum lv_status facts_from_statement(struct lv_node *n, const cJSON *stmt, int64_t seq, int64_t stored_ms,
 				    struct fact *f) LV_WARN_UNUSED;
-/* Adds @nf records to learner @p's facts inside the caller's node.db
- * transaction (merging segments when there are many).  Lock held. */
+/* Adds @nf records to learner @p's facts, as one new segment in the
+ * journal, inside the caller's node.db transaction.  Lock held. */
 enum lv_status facts_append_locked(struct lv_node *n, const char *p, const unsigned char *key,
 				   const struct fact *f, size_t nf) LV_WARN_UNUSED;
+/* Moves the journal's segments into learner_facts (sorted, in one pass)
+ * and merges the segments of learners who now have many.  Every reader of
+ * learner_facts calls it first, in its own transaction.  Lock held. */
+enum lv_status facts_fold_locked(struct lv_node *n) LV_WARN_UNUSED;
+/* Folds when ingest has appended many segments since the last fold, so
+ * the fold a query pays stays bounded.  Lock held, in a transaction. */
+enum lv_status facts_fold_if_due_locked(struct lv_node *n) LV_WARN_UNUSED;
 /* Opens one sealed segment, appending its records to @v.  LV_ERR_CRYPTO
  * when it does not authenticate. */
 enum lv_status facts_open_segment(const unsigned char *key, const char *p, int64_t seg, const void *blob,

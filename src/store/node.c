@@ -346,7 +346,7 @@ static enum lv_status facts_upgrade(struct lv_node *n)
 	if (st != LV_OK)
 		return st;
 	/* Records of an older format are rebuilt from the vaults. */
-	st = db_exec(n->db, "DELETE FROM learner_facts;");
+	st = db_exec(n->db, "DELETE FROM learner_facts; DELETE FROM facts_journal;");
 	if (st == LV_OK)
 		st = facts_backfill_locked(n);
 	if (st == LV_OK)

@@ -53,6 +53,10 @@ static const char NODE_SCHEMA_ADDITIONS[] =
 	"CREATE TABLE IF NOT EXISTS learner_facts(id INTEGER PRIMARY KEY, learner TEXT NOT NULL,"
 	" seg INTEGER NOT NULL, data BLOB NOT NULL);"
 	"CREATE UNIQUE INDEX IF NOT EXISTS learner_facts_learner ON learner_facts(learner, seg);"
+	/* New segments land here first (appended, unindexed) and are folded
+	 * into learner_facts by the next aggregate read (store/facts.c). */
+	"CREATE TABLE IF NOT EXISTS facts_journal(id INTEGER PRIMARY KEY AUTOINCREMENT, learner TEXT NOT NULL,"
+	" data BLOB NOT NULL);"
 	/* The privacy budget (dp/budget.c): micro-epsilon spent per purpose,
 	 * learner and day; and every release, cached by (actor, query id). */
 	"CREATE TABLE IF NOT EXISTS dp_spend(purpose TEXT NOT NULL, learner TEXT NOT NULL, day INTEGER NOT NULL,"
