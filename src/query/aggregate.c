@@ -11,7 +11,6 @@
 
 #include <sodium.h>
 
-#include "dp/budget.h"
 #include "learnvault/audit.h"
 #include "learnvault/dp.h"
 #include "query.h"
@@ -71,14 +70,13 @@ struct plan {
 	struct idset verbs, acts, types;   /* the query's filters */
 	uint32_t keys[Q_MAX_KEYS];         /* histogram keys by verb/activity (0: unknown) */
 	int64_t retention_from_ms;
-	int64_t *voided;
-	size_t nvoided;
+	const struct door *door;           /* the voided statements */
 };
 
 static bool fact_matches(const struct plan *pl, const struct fact *f)
 {
 	const struct query_spec *q = pl->q;
-	if (pl->nvoided && bsearch(&f->seq, pl->voided, pl->nvoided, sizeof *pl->voided, cmp_i64))
+	if (door_voided(pl->door, f->seq))
 		return false;
 	if (!in_set(&pl->pverbs, f->verb) || !in_set(&pl->ptypes, f->type) || f->stored_ms < pl->retention_from_ms)
 		return false;
@@ -343,29 +341,6 @@ static enum lv_status compute(struct lv_node *n, const struct plan *pl, const ch
 	fact_vec_free(&fv);
 	sodium_memzero(&c, sizeof c);
 	sodium_free(key);
-	return st;
-}
-
-static enum lv_status load_voided(struct lv_node *n, struct plan *pl)
-{
-	sqlite3_stmt *s = NULL;
-	size_t cap = 0;
-	enum lv_status st = db_status(sqlite3_prepare_v2(n->db, "SELECT seq FROM statements WHERE voided = 1 ORDER BY seq",
-							 -1, &s, NULL));
-	while (st == LV_OK && sqlite3_step(s) == SQLITE_ROW) {
-		if (pl->nvoided == cap) {
-			size_t nc = cap ? cap * 2 : 64;
-			int64_t *nv = realloc(pl->voided, nc * sizeof *nv);
-			if (!nv) {
-				st = LV_ERR_NOMEM;
-				break;
-			}
-			pl->voided = nv;
-			cap = nc;
-		}
-		pl->voided[pl->nvoided++] = sqlite3_column_int64(s, 0);
-	}
-	sqlite3_finalize(s);
 	return st;
 }
 
@@ -666,44 +641,18 @@ static enum lv_status cached(struct lv_node *n, const char *actor, const struct 
 	return st;
 }
 
-static enum lv_status record_release(struct lv_node *n, const char *actor, const struct query_spec *q, int64_t day,
-				     const char *answer, int64_t now)
-{
-	sqlite3_stmt *s = NULL;
-	enum lv_status st = db_status(sqlite3_prepare_v2(n->db,
-		"INSERT INTO dp_releases(actor, query_id, purpose, request_sha256, day, micro_eps, answer, created)"
-		" VALUES(?, ?, ?, ?, ?, ?, ?, ?)", -1, &s, NULL));
-	if (st != LV_OK)
-		return st;
-	sqlite3_bind_text(s, 1, actor, -1, SQLITE_STATIC);
-	sqlite3_bind_text(s, 2, q->id, -1, SQLITE_STATIC);
-	sqlite3_bind_text(s, 3, q->purpose, -1, SQLITE_STATIC);
-	sqlite3_bind_text(s, 4, q->sha256, -1, SQLITE_STATIC);
-	sqlite3_bind_int64(s, 5, day);
-	sqlite3_bind_int64(s, 6, (int64_t)q->eps_micro_ceil);
-	sqlite3_bind_text(s, 7, answer, -1, SQLITE_STATIC);
-	sqlite3_bind_int64(s, 8, now);
-	st = db_status(sqlite3_step(s));
-	sqlite3_finalize(s);
-	return st;
-}
-
 /* Everything under the lock, inside the transaction. */
 static enum lv_status answer_locked(struct lv_node *n, const struct lv_principal *who, struct query_spec *q,
 				   int64_t now, char **answer, char err[LV_QUERY_ERR_LEN])
 {
-	struct policy_now pol = {0};
-	struct consent_member *members = NULL;
-	size_t nmembers = 0, ninc = 0;
-	const char **inc = NULL, **all = NULL;
-	uint64_t *spent = NULL;
-	struct plan pl = {.q = q};
+	struct door d = {.purpose = q->purpose, .qid = q->id, .sha = q->sha256, .eps_ceil = q->eps_micro_ceil,
+			 .now = now, .actor = who->role == LV_ROLE_ADMIN ? "operator" : who->id};
+	struct plan pl = {.q = q, .door = &d};
 	struct totals t = {0};
 	struct lv_dp_rng *rng = NULL;
 	cJSON *ans = NULL;
-	const char *actor = who->role == LV_ROLE_ADMIN ? "operator" : who->id;
 
-	enum lv_status st = cached(n, actor, q, answer);
+	enum lv_status st = cached(n, d.actor, q, answer);
 	if (st == LV_OK)
 		return LV_OK;
 	if (st == LV_ERR_CONFLICT) {
@@ -712,44 +661,9 @@ static enum lv_status answer_locked(struct lv_node *n, const struct lv_principal
 	}
 	if (st != LV_ERR_NOT_FOUND)
 		return st;
-	if ((st = facts_fold_locked(n)) != LV_OK)
-		return st;
-	if ((st = query_policy_newest(n, q->purpose, &pol)) != LV_OK) {
-		if (st == LV_ERR_NOT_FOUND)
-			snprintf(err, LV_QUERY_ERR_LEN, "no policy %s is loaded", q->purpose);
-		return st;
-	}
-	if ((st = check_policy(q, pol.p, err)) != LV_OK)
+	if ((st = facts_fold_locked(n)) != LV_OK || (st = door_policy_locked(n, &d, err)) != LV_OK ||
+	    (st = check_policy(q, d.pol.p, err)) != LV_OK)
 		goto out;
-	int64_t day = now / DAY_MS;
-	int64_t from_day = budget_window_start(now, lv_policy_budget_window_days(pol.p));
-	uint64_t budget = (uint64_t)floor(lv_policy_epsilon_budget(pol.p) * 1e6 + 1e-6), used;
-	if ((st = budget_purpose_spent(n, q->purpose, from_day, &used)) != LV_OK)
-		goto out;
-	if (used + q->eps_micro_ceil > budget) {
-		snprintf(err, LV_QUERY_ERR_LEN, "the purpose %s has %.6g of its epsilon budget %.6g left in this %u-day window",
-			 q->purpose, (double)(budget - (used < budget ? used : budget)) / 1e6, (double)budget / 1e6,
-			 (unsigned)lv_policy_budget_window_days(pol.p));
-		st = LV_ERR_BUDGET;
-		goto out;
-	}
-
-	/* The cohort: live consent, then budget left. */
-	if ((st = consent_cohort_locked(n, q->purpose, now, &members, &nmembers)) != LV_OK)
-		goto out;
-	all = calloc(nmembers ? nmembers : 1, sizeof *all);
-	inc = calloc(nmembers ? nmembers : 1, sizeof *inc);
-	spent = calloc(nmembers ? nmembers : 1, sizeof *spent);
-	if (!all || !inc || !spent) {
-		st = LV_ERR_NOMEM;
-		goto out;
-	}
-	for (size_t i = 0; i < nmembers; i++)
-		all[i] = members[i].learner;
-	if ((st = budget_learners_spent(n, q->purpose, from_day, all, nmembers, spent)) != LV_OK)
-		goto out;
-
-	/* Each included learner's access is logged before anything is read. */
 	const char *fname = query_field_policy_name(q->field);
 	struct lv_consent_scope scope = {
 		.resource = "aggregate", .has_op = true, .op = q->op,
@@ -757,35 +671,26 @@ static enum lv_status answer_locked(struct lv_node *n, const struct lv_principal
 		.activity_types = (const char *const *)q->types, .ntypes = q->ntypes,
 		.result_fields = fname ? &fname : NULL, .nfields = fname ? 1 : 0,
 	};
-	for (size_t i = 0; i < nmembers; i++) {
-		if (spent[i] + q->eps_micro_ceil > budget)
-			continue; /* left out, without a trace in the answer */
-		cJSON *extra = cJSON_CreateObject();
-		cJSON_AddStringToObject(extra, "query_id", q->id);
-		cJSON_AddNumberToObject(extra, "epsilon", (double)q->eps_micro_ceil / 1e6);
-		uint64_t idx;
-		if ((st = access_log_member_locked(n, who, q->purpose, &members[i], &scope, extra, &idx)) != LV_OK)
-			goto out;
-		inc[ninc++] = members[i].learner;
-	}
+	if ((st = door_cohort_locked(n, who, &d, &scope, err)) != LV_OK)
+		goto out;
 
 	/* The question against this node's terms. */
-	pl.retention_from_ms = now - (int64_t)lv_policy_retention_days(pol.p) * DAY_MS;
+	pl.retention_from_ms = now - (int64_t)lv_policy_retention_days(d.pol.p) * DAY_MS;
 	char *pv[LV_POLICY_MAX_ITEMS], *pt[LV_POLICY_MAX_ITEMS];
-	size_t npv = lv_policy_verb_count(pol.p), npt = lv_policy_activity_type_count(pol.p);
+	size_t npv = lv_policy_verb_count(d.pol.p), npt = lv_policy_activity_type_count(d.pol.p);
 	for (size_t i = 0; i < npv && i < LV_POLICY_MAX_ITEMS; i++)
-		pv[i] = (char *)lv_policy_verb(pol.p, i);
+		pv[i] = (char *)lv_policy_verb(d.pol.p, i);
 	for (size_t i = 0; i < npt && i < LV_POLICY_MAX_ITEMS; i++)
-		pt[i] = (char *)lv_policy_activity_type(pol.p, i);
+		pt[i] = (char *)lv_policy_activity_type(d.pol.p, i);
 	if ((st = resolve(n, pv, npv, &pl.pverbs)) != LV_OK || (st = resolve(n, pt, npt, &pl.ptypes)) != LV_OK ||
 	    (st = resolve(n, q->verbs, q->nverbs, &pl.verbs)) != LV_OK ||
 	    (st = resolve(n, q->activities, q->nactivities, &pl.acts)) != LV_OK ||
-	    (st = resolve(n, q->types, q->ntypes, &pl.types)) != LV_OK || (st = load_voided(n, &pl)) != LV_OK)
+	    (st = resolve(n, q->types, q->ntypes, &pl.types)) != LV_OK || (st = door_voided_locked(n, &d)) != LV_OK)
 		goto out;
 	for (size_t k = 0; k < q->nkeys; k++)
 		if ((st = facts_term(n, q->keys[k], false, &pl.keys[k])) != LV_OK)
 			goto out;
-	if ((st = compute(n, &pl, inc, ninc, &t)) != LV_OK)
+	if ((st = compute(n, &pl, d.inc, d.ninc, &t)) != LV_OK)
 		goto out;
 
 	/* Noise and the answer. */
@@ -794,58 +699,27 @@ static enum lv_status answer_locked(struct lv_node *n, const struct lv_principal
 	ans = cJSON_CreateObject();
 	cJSON_AddStringToObject(ans, "query_id", q->id);
 	cJSON_AddStringToObject(ans, "purpose", q->purpose);
-	cJSON_AddNumberToObject(ans, "policy_version", pol.version);
+	cJSON_AddNumberToObject(ans, "policy_version", d.pol.version);
 	cJSON_AddStringToObject(ans, "metric", query_metric_str(q->metric));
 	if (q->field != F_NONE)
 		cJSON_AddStringToObject(ans, "field", query_field_str(q->field));
-	if ((st = release(rng, q, &t, lv_policy_min_cohort(pol.p), ans)) != LV_OK)
+	if ((st = release(rng, q, &t, lv_policy_min_cohort(d.pol.p), ans)) != LV_OK)
 		goto out;
 	cJSON_AddNumberToObject(ans, "epsilon", (double)q->eps_micro_ceil / 1e6);
 	cJSON_AddNumberToObject(ans, "delta", q->mech == M_GAUSSIAN ? q->delta : 0);
 	cJSON_AddStringToObject(ans, "mechanism", q->mech == M_GAUSSIAN ? "discrete-gaussian" : "discrete-laplace");
-	cJSON_AddNumberToObject(ans, "min_cohort", lv_policy_min_cohort(pol.p));
-	cJSON_AddNumberToObject(ans, "budget_remaining", (double)(budget - used - q->eps_micro_ceil) / 1e6);
-	cJSON_AddNumberToObject(ans, "budget_window_days", lv_policy_budget_window_days(pol.p));
+	cJSON_AddNumberToObject(ans, "min_cohort", lv_policy_min_cohort(d.pol.p));
+	cJSON_AddNumberToObject(ans, "budget_remaining", (double)(d.budget - d.used - q->eps_micro_ceil) / 1e6);
+	cJSON_AddNumberToObject(ans, "budget_window_days", lv_policy_budget_window_days(d.pol.p));
 	char t_now[UTIL_TIME_LEN];
 	util_time_format(now, t_now);
 	cJSON_AddStringToObject(ans, "released", t_now);
-
-	/* Charges, the release entry, the cached release: then the answer. */
-	if ((st = budget_charge(n, q->purpose, day, from_day, inc, ninc, q->eps_micro_ceil)) != LV_OK)
-		goto out;
-	cJSON *e = cJSON_CreateObject();
-	cJSON_AddStringToObject(e, "type", "release");
-	cJSON_AddStringToObject(e, "role", lv_role_str(who->role));
-	cJSON_AddStringToObject(e, "actor", actor);
-	cJSON_AddStringToObject(e, "purpose", q->purpose);
-	cJSON_AddNumberToObject(e, "policy_version", pol.version);
-	cJSON_AddStringToObject(e, "query_id", q->id);
-	cJSON_AddStringToObject(e, "request_sha256", q->sha256);
-	cJSON_AddNumberToObject(e, "learners_included", (double)ninc);
-	cJSON_AddItemToObject(e, "answer", cJSON_Duplicate(ans, true));
-	cJSON_AddNumberToObject(ans, "audit_index", (double)(lv_merkle_size(n->audit) + n->audit_npending));
-	if ((st = auditlog_append_locked(n, e)) != LV_OK)
-		goto out;
-	cJSON_AddFalseToObject(ans, "cached");
-	char *text = cJSON_PrintUnformatted(ans);
-	if (!text) {
-		st = LV_ERR_NOMEM;
-		goto out;
-	}
-	st = record_release(n, actor, q, day, text, now);
-	if (st == LV_OK)
-		*answer = text;
-	else
-		free(text);
+	/* Charges, the release entry, the kept release: then the answer. */
+	st = door_release_locked(n, who, &d, ans, answer);
 out:
 	lv_dp_rng_destroy(rng);
 	cJSON_Delete(ans);
-	lv_policy_destroy(pol.p);
-	free(members);
-	free(all);
-	free(inc);
-	free(spent);
-	free(pl.voided);
+	door_free(&d);
 	if (t.values) {
 		sodium_memzero(t.values, t.capvalues * sizeof *t.values);
 		free(t.values);

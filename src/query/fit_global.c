@@ -16,7 +16,6 @@
 
 #include <sodium.h>
 
-#include "dp/budget.h"
 #include "learnvault/audit.h"
 #include "learnvault/dp.h"
 #include "learnvault/personal.h"
@@ -129,8 +128,7 @@ struct fit_ctx {
 		size_t n;
 	} verbs, types;
 	int64_t retention_from_ms;
-	const int64_t *voided;
-	size_t nvoided;
+	const struct door *door;  /* the voided statements */
 	double threshold;
 	struct learner_seqs *ls; /* per included learner */
 	size_t nls;
@@ -142,11 +140,6 @@ static int cmp_u32(const void *a, const void *b)
 	return x < y ? -1 : x > y;
 }
 
-static int cmp_i64(const void *a, const void *b)
-{
-	int64_t x = *(const int64_t *)a, y = *(const int64_t *)b;
-	return x < y ? -1 : x > y;
-}
 
 static bool in_lite(const struct idset_lite *s, uint32_t id)
 {
@@ -166,7 +159,7 @@ static enum lv_status sequences(struct fit_ctx *c, const struct fact_vec *fv, st
 		const struct fact *f = &fv->f[i];
 		if (!in_lite(&c->verbs, f->verb) || !in_lite(&c->types, f->type) || f->stored_ms < c->retention_from_ms)
 			continue;
-		if (c->nvoided && bsearch(&f->seq, c->voided, c->nvoided, sizeof *c->voided, cmp_i64))
+		if (door_voided(c->door, f->seq))
 			continue;
 		int correct = f->success >= 0 ? f->success
 			      : f->score_e6 != FACT_NO_SCORE ? (f->score_e6 >= c->threshold * 1e6) : -1;
@@ -281,20 +274,14 @@ static enum lv_status answer_locked(struct lv_node *n, const struct lv_principal
 				    const struct lv_bkt_dp_opts *o, const char *qid, const char *sha, int64_t now,
 				    char **answer, char err[LV_QUERY_ERR_LEN])
 {
-	struct policy_now pol = {0};
-	struct consent_member *members = NULL;
-	size_t nmembers = 0, ninc = 0;
-	const char **inc = NULL, **all = NULL;
-	uint64_t *spent = NULL;
+	struct door d = {.purpose = purpose, .qid = qid, .sha = sha, .now = now,
+			 .eps_ceil = (uint64_t)ceil(o->epsilon * 1e6 - 1e-6),
+			 .actor = who->role == LV_ROLE_ADMIN ? "operator" : who->id};
 	struct term_skills ts = {0};
 	struct fit_ctx c = {0};
 	struct lv_dp_rng *rng = NULL;
-	int64_t *voided = NULL;
-	size_t nvoided = 0, capv = 0;
 	cJSON *ans = NULL;
-	const char *actor = who->role == LV_ROLE_ADMIN ? "operator" : who->id;
 	const struct personal_cfg *cfg;
-	uint64_t eps_ceil = (uint64_t)ceil(o->epsilon * 1e6 - 1e-6);
 	enum lv_status st = personal_cfg_get_locked(n, true, &cfg);
 	if (st != LV_OK)
 		return st;
@@ -304,91 +291,38 @@ static enum lv_status answer_locked(struct lv_node *n, const struct lv_principal
 		snprintf(err, LV_QUERY_ERR_LEN, "no curriculum is loaded: fit-global maps activities to skills with it");
 		return LV_ERR_PRECONDITION;
 	}
-	if ((st = query_policy_newest(n, purpose, &pol)) != LV_OK) {
-		if (st == LV_ERR_NOT_FOUND)
-			snprintf(err, LV_QUERY_ERR_LEN, "no policy %s is loaded", purpose);
-		return st;
-	}
-	if (!lv_policy_allows_operation(pol.p, LV_POLICY_OP_SUM) || !lv_policy_covers_result_field(pol.p, "result.success") ||
-	    !lv_policy_covers_result_field(pol.p, "result.score.scaled")) {
+	if ((st = door_policy_locked(n, &d, err)) != LV_OK)
+		goto out;
+	if (!lv_policy_allows_operation(d.pol.p, LV_POLICY_OP_SUM) ||
+	    !lv_policy_covers_result_field(d.pol.p, "result.success") ||
+	    !lv_policy_covers_result_field(d.pol.p, "result.score.scaled")) {
 		snprintf(err, LV_QUERY_ERR_LEN, "policy %s must allow the operation sum over result.success and"
 			 " result.score.scaled", purpose);
 		st = LV_ERR_FORBIDDEN;
 		goto out;
 	}
-	if ((double)eps_ceil > floor(lv_policy_epsilon_per_query_max(pol.p) * 1e6 + 1e-6)) {
+	if ((double)d.eps_ceil > floor(lv_policy_epsilon_per_query_max(d.pol.p) * 1e6 + 1e-6)) {
 		snprintf(err, LV_QUERY_ERR_LEN, "epsilon %g exceeds the policy's epsilon_per_query_max %g", o->epsilon,
-			 lv_policy_epsilon_per_query_max(pol.p));
+			 lv_policy_epsilon_per_query_max(d.pol.p));
 		st = LV_ERR_FORBIDDEN;
 		goto out;
 	}
-	int64_t day = now / DAY_MS, from_day = budget_window_start(now, lv_policy_budget_window_days(pol.p));
-	uint64_t budget = (uint64_t)floor(lv_policy_epsilon_budget(pol.p) * 1e6 + 1e-6), used;
-	if ((st = budget_purpose_spent(n, purpose, from_day, &used)) != LV_OK)
-		goto out;
-	if (used + eps_ceil > budget) {
-		snprintf(err, LV_QUERY_ERR_LEN, "the purpose %s has %.6g of its epsilon budget left in this window", purpose,
-			 (double)(budget - (used < budget ? used : budget)) / 1e6);
-		st = LV_ERR_BUDGET;
-		goto out;
-	}
-	if ((st = consent_cohort_locked(n, purpose, now, &members, &nmembers)) != LV_OK)
-		goto out;
-	all = calloc(nmembers ? nmembers : 1, sizeof *all);
-	inc = calloc(nmembers ? nmembers : 1, sizeof *inc);
-	spent = calloc(nmembers ? nmembers : 1, sizeof *spent);
-	if (!all || !inc || !spent) {
-		st = LV_ERR_NOMEM;
-		goto out;
-	}
-	for (size_t i = 0; i < nmembers; i++)
-		all[i] = members[i].learner;
-	if ((st = budget_learners_spent(n, purpose, from_day, all, nmembers, spent)) != LV_OK)
-		goto out;
 	static const char *const fields[] = {"result.success", "result.score.scaled"};
 	struct lv_consent_scope scope = {.resource = "aggregate", .has_op = true, .op = LV_POLICY_OP_SUM,
 					 .result_fields = fields, .nfields = 2};
-	for (size_t i = 0; i < nmembers; i++) {
-		if (spent[i] + eps_ceil > budget)
-			continue;
-		cJSON *extra = cJSON_CreateObject();
-		cJSON_AddStringToObject(extra, "query_id", qid);
-		cJSON_AddNumberToObject(extra, "epsilon", (double)eps_ceil / 1e6);
-		uint64_t idx;
-		if ((st = access_log_member_locked(n, who, purpose, &members[i], &scope, extra, &idx)) != LV_OK)
-			goto out;
-		inc[ninc++] = members[i].learner;
-	}
+	if ((st = door_cohort_locked(n, who, &d, &scope, err)) != LV_OK)
+		goto out;
 
 	/* The cohort's sequences, then DP-EM from the library defaults. */
 	if ((st = map_terms(n, cfg->cur, &ts)) != LV_OK)
 		goto out;
 	c.ts = &ts;
+	c.door = &d;
 	c.threshold = cfg->correct_threshold;
-	c.retention_from_ms = now - (int64_t)lv_policy_retention_days(pol.p) * DAY_MS;
-	if ((st = resolve_lite(n, pol.p, true, &c.verbs)) != LV_OK || (st = resolve_lite(n, pol.p, false, &c.types)) != LV_OK)
-		goto out;
-	sqlite3_stmt *vs = NULL;
-	st = db_status(sqlite3_prepare_v2(n->db, "SELECT seq FROM statements WHERE voided = 1 ORDER BY seq", -1, &vs, NULL));
-	while (st == LV_OK && sqlite3_step(vs) == SQLITE_ROW) {
-		if (nvoided == capv) {
-			size_t nc = capv ? capv * 2 : 64;
-			int64_t *nv = realloc(voided, nc * sizeof *nv);
-			if (!nv) {
-				st = LV_ERR_NOMEM;
-				break;
-			}
-			voided = nv;
-			capv = nc;
-		}
-		voided[nvoided++] = sqlite3_column_int64(vs, 0);
-	}
-	sqlite3_finalize(vs);
-	c.voided = voided;
-	c.nvoided = nvoided;
-	if (st != LV_OK || (st = load_cohort_sequences(n, &c, inc, ninc)) != LV_OK)
-		goto out;
-	if ((st = lv_dp_rng_create(&rng)) != LV_OK)
+	c.retention_from_ms = now - (int64_t)lv_policy_retention_days(d.pol.p) * DAY_MS;
+	if ((st = resolve_lite(n, d.pol.p, true, &c.verbs)) != LV_OK ||
+	    (st = resolve_lite(n, d.pol.p, false, &c.types)) != LV_OK || (st = door_voided_locked(n, &d)) != LV_OK ||
+	    (st = load_cohort_sequences(n, &c, d.inc, d.ninc)) != LV_OK || (st = lv_dp_rng_create(&rng)) != LV_OK)
 		goto out;
 	uint64_t eps_it = (uint64_t)floor(o->epsilon * 1e6 / o->iterations);
 	struct lv_bkt_params p;
@@ -410,7 +344,7 @@ static enum lv_status answer_locked(struct lv_node *n, const struct lv_principal
 	ans = cJSON_CreateObject();
 	cJSON_AddStringToObject(ans, "query_id", qid);
 	cJSON_AddStringToObject(ans, "purpose", purpose);
-	cJSON_AddNumberToObject(ans, "policy_version", pol.version);
+	cJSON_AddNumberToObject(ans, "policy_version", d.pol.version);
 	cJSON_AddStringToObject(ans, "metric", "bkt-global-parameters");
 	cJSON *pj = cJSON_AddObjectToObject(ans, "value");
 	cJSON_AddNumberToObject(pj, "prior", p.prior);
@@ -420,64 +354,20 @@ static enum lv_status answer_locked(struct lv_node *n, const struct lv_principal
 	cJSON_AddNumberToObject(pj, "forget", p.forget);
 	/* The last step's noisy sequence count stands for the cohort size. */
 	cJSON_AddNumberToObject(ans, "noisy_sequences", (double)noisy[0] / 1000);
-	cJSON_AddNumberToObject(ans, "epsilon", (double)eps_ceil / 1e6);
+	cJSON_AddNumberToObject(ans, "epsilon", (double)d.eps_ceil / 1e6);
 	cJSON_AddNumberToObject(ans, "iterations", o->iterations);
 	cJSON_AddNumberToObject(ans, "max_skills", o->max_skills);
 	cJSON_AddNumberToObject(ans, "max_len", o->max_len);
 	cJSON_AddStringToObject(ans, "mechanism", "discrete-laplace");
-	cJSON_AddNumberToObject(ans, "budget_remaining", (double)(budget - used - eps_ceil) / 1e6);
-	if ((st = budget_charge(n, purpose, day, from_day, inc, ninc, eps_ceil)) != LV_OK)
-		goto out;
-	cJSON *e = cJSON_CreateObject();
-	cJSON_AddStringToObject(e, "type", "release");
-	cJSON_AddStringToObject(e, "role", lv_role_str(who->role));
-	cJSON_AddStringToObject(e, "actor", actor);
-	cJSON_AddStringToObject(e, "purpose", purpose);
-	cJSON_AddNumberToObject(e, "policy_version", pol.version);
-	cJSON_AddStringToObject(e, "query_id", qid);
-	cJSON_AddStringToObject(e, "request_sha256", sha);
-	cJSON_AddNumberToObject(e, "learners_included", (double)ninc);
-	cJSON_AddItemToObject(e, "answer", cJSON_Duplicate(ans, true));
-	cJSON_AddNumberToObject(ans, "audit_index", (double)(lv_merkle_size(n->audit) + n->audit_npending));
-	if ((st = auditlog_append_locked(n, e)) != LV_OK)
-		goto out;
-	char *text = cJSON_PrintUnformatted(ans);
-	if (!text) {
-		st = LV_ERR_NOMEM;
-		goto out;
-	}
-	sqlite3_stmt *ins = NULL;
-	st = db_status(sqlite3_prepare_v2(n->db,
-		"INSERT INTO dp_releases(actor, query_id, purpose, request_sha256, day, micro_eps, answer, created)"
-		" VALUES(?, ?, ?, ?, ?, ?, ?, ?)", -1, &ins, NULL));
-	if (st == LV_OK) {
-		sqlite3_bind_text(ins, 1, actor, -1, SQLITE_STATIC);
-		sqlite3_bind_text(ins, 2, qid, -1, SQLITE_STATIC);
-		sqlite3_bind_text(ins, 3, purpose, -1, SQLITE_STATIC);
-		sqlite3_bind_text(ins, 4, sha, -1, SQLITE_STATIC);
-		sqlite3_bind_int64(ins, 5, day);
-		sqlite3_bind_int64(ins, 6, (int64_t)eps_ceil);
-		sqlite3_bind_text(ins, 7, text, -1, SQLITE_STATIC);
-		sqlite3_bind_int64(ins, 8, now);
-		st = db_status(sqlite3_step(ins));
-	}
-	sqlite3_finalize(ins);
-	if (st == LV_OK)
-		*answer = text;
-	else
-		free(text);
+	cJSON_AddNumberToObject(ans, "budget_remaining", (double)(d.budget - d.used - d.eps_ceil) / 1e6);
+	st = door_release_locked(n, who, &d, ans, answer);
 out:
 	lv_dp_rng_destroy(rng);
 	cJSON_Delete(ans);
 	free_ctx(&c);
 	free(ts.off);
 	free(ts.skills);
-	free(voided);
-	lv_policy_destroy(pol.p);
-	free(members);
-	free(all);
-	free(inc);
-	free(spent);
+	door_free(&d);
 	return st;
 }
 

@@ -6,6 +6,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include <cjson/cJSON.h>
+
 #include "learnvault/policy.h"
 #include "learnvault/query.h"
 
@@ -87,5 +89,42 @@ struct policy_now {
 enum lv_status query_policy_newest(struct lv_node *n, const char *id, struct policy_now *out) LV_WARN_UNUSED;
 /* An analyst bound to @purpose, or the operator. */
 bool query_bound_to(const struct lv_principal *who, const char *purpose);
+
+/* ---- door.c: the steps every release shares (lock held, one transaction) ---- */
+struct consent_member;
+struct lv_consent_scope;
+struct door {
+	/* set by the caller */
+	const char *purpose, *qid, *sha, *actor;
+	uint64_t eps_ceil;            /* micro-epsilon charged */
+	int64_t now;
+	/* door_policy_locked */
+	struct policy_now pol;
+	uint64_t budget, used;        /* micro-epsilon of the window; used: door_cohort_locked */
+	int64_t day, from_day;
+	/* door_cohort_locked: the included learners, sorted (point into members) */
+	struct consent_member *members;
+	size_t nmembers;
+	const char **inc;
+	size_t ninc;
+	/* door_voided_locked */
+	int64_t *voided;
+	size_t nvoided;
+};
+/* The newest policy of d->purpose, and the budget window. */
+enum lv_status door_policy_locked(struct lv_node *n, struct door *d, char err[LV_QUERY_ERR_LEN]) LV_WARN_UNUSED;
+/* The purpose's cap (LV_ERR_BUDGET), then the learners with live consent
+ * and budget left, each one's access entry logged with @scope. */
+enum lv_status door_cohort_locked(struct lv_node *n, const struct lv_principal *who, struct door *d,
+				  const struct lv_consent_scope *scope, char err[LV_QUERY_ERR_LEN]) LV_WARN_UNUSED;
+/* The voided statements' sequence numbers, and a lookup. */
+enum lv_status door_voided_locked(struct lv_node *n, struct door *d) LV_WARN_UNUSED;
+bool door_voided(const struct door *d, int64_t seq);
+/* Charges the included learners, appends the release entry (adding
+ * "audit_index" and "cached": false to @ans) and keeps the release;
+ * *@text: the answer as kept (caller frees). */
+enum lv_status door_release_locked(struct lv_node *n, const struct lv_principal *who, struct door *d, cJSON *ans,
+				   char **text) LV_WARN_UNUSED;
+void door_free(struct door *d);
 
 #endif
