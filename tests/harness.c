@@ -4,9 +4,12 @@
 #include <string.h>
 #include <unistd.h>
 
+#include <sys/wait.h>
+
 #include <sodium.h>
 
 #include "harness.h"
+#include "util/util.h"
 
 const char *th_tmpdir(void)
 {
@@ -43,6 +46,33 @@ const char *th_src(const char *rel)
 	const char *r = getenv("LV_SOURCE_ROOT");
 	snprintf(path, sizeof path, "%s/%s", r ? r : ".", rel);
 	return path;
+}
+
+int th_run_cli(const char *args, char **out, const char *errf)
+{
+	char cmd[4096];
+	snprintf(cmd, sizeof cmd, "'%s' %s 2>'%s'", th_bin(), args, errf);
+	FILE *f = popen(cmd, "r");
+	ck_assert_ptr_nonnull(f);
+	size_t cap = 1 << 16, len = 0, k;
+	*out = malloc(cap);
+	ck_assert_ptr_nonnull(*out);
+	while ((k = fread(*out + len, 1, cap - 1 - len, f)) > 0)
+		len += k;
+	(*out)[len] = 0;
+	int st = pclose(f);
+	return WIFEXITED(st) ? WEXITSTATUS(st) : -1;
+}
+
+bool th_file_contains(const char *path, const char *needle)
+{
+	char *text = NULL;
+	size_t len = 0;
+	if (util_read_file(path, 1 << 20, &text, &len) != LV_OK)
+		return false;
+	bool r = strstr(text, needle) != NULL;
+	free(text);
+	return r;
 }
 
 int main(void)

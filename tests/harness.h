@@ -1,6 +1,8 @@
 /* Shared test harness: each tests/test-<area>.c defines lv_test_suite(). */
 #ifndef LV_TEST_HARNESS_H
 #define LV_TEST_HARNESS_H
+#include <stdbool.h>
+
 #include <check.h>
 
 Suite *lv_test_suite(void);
@@ -14,4 +16,10 @@ void th_rmtree(const char *path);
 const char *th_bin(void);
 /* Path of a file relative to the source root. */
 const char *th_src(const char *rel);
+/* Runs the learnvault binary with @args (shell words), stderr to file
+ * @errf; returns its exit status and its stdout in *@out (malloc'd, at
+ * most 64 KiB; caller frees). */
+int th_run_cli(const char *args, char **out, const char *errf);
+/* True when the file at @path contains @needle. */
+bool th_file_contains(const char *path, const char *needle);
 #endif

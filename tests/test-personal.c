@@ -689,33 +689,7 @@ START_TEST(eval_library)
 }
 END_TEST
 
-/* Runs the CLI; returns its exit status, stdout in @out (malloc'd). */
-static int run(const char *args, char **out, char *errf)
-{
-	char cmd[4096];
-	snprintf(cmd, sizeof cmd, "'%s' %s 2>'%s'", th_bin(), args, errf);
-	FILE *f = popen(cmd, "r");
-	ck_assert_ptr_nonnull(f);
-	size_t cap = 1 << 16, len = 0;
-	*out = malloc(cap);
-	size_t k;
-	while ((k = fread(*out + len, 1, cap - 1 - len, f)) > 0)
-		len += k;
-	(*out)[len] = 0;
-	int st = pclose(f);
-	return WIFEXITED(st) ? WEXITSTATUS(st) : -1;
-}
 
-static bool file_contains(const char *path, const char *needle)
-{
-	char *text = NULL;
-	size_t len = 0;
-	if (util_read_file(path, 1 << 20, &text, &len) != LV_OK)
-		return false;
-	bool r = strstr(text, needle) != NULL;
-	free(text);
-	return r;
-}
 
 START_TEST(eval_cli)
 {
@@ -725,7 +699,7 @@ START_TEST(eval_cli)
 	snprintf(args, sizeof args,
 		 "eval synth-bkt --learners 200 --skills 4 --responses 10 --prior .3 --learn .15 --guess .2 "
 		 "--slip .1 --seed 5 --out '%s/train.csv'", dir);
-	ck_assert_int_eq(run(args, &out, errf), 0);
+	ck_assert_int_eq(th_run_cli(args, &out, errf), 0);
 	cJSON *j = cJSON_Parse(out);
 	ck_assert_ptr_nonnull(j);
 	ck_assert_int_eq(cJSON_GetObjectItem(j, "rows")->valueint, 8000);
@@ -734,12 +708,12 @@ START_TEST(eval_cli)
 	snprintf(args, sizeof args,
 		 "eval synth-bkt --learners 80 --skills 4 --responses 10 --prior .3 --learn .15 --guess .2 "
 		 "--slip .1 --seed 6 --out '%s/test.csv'", dir);
-	ck_assert_int_eq(run(args, &out, errf), 0);
+	ck_assert_int_eq(th_run_cli(args, &out, errf), 0);
 	free(out);
 
 	snprintf(args, sizeof args, "eval bkt --train '%s/train.csv' --test '%s/test.csv' --save-params '%s/p.json'",
 		 dir, dir, dir);
-	ck_assert_int_eq(run(args, &out, errf), 0);
+	ck_assert_int_eq(th_run_cli(args, &out, errf), 0);
 	j = cJSON_Parse(out);
 	ck_assert_ptr_nonnull(j);
 	const char *keys[4] = {"auc", "rmse", "log_loss", "n"};
@@ -759,7 +733,7 @@ START_TEST(eval_cli)
 	lv_bkt_paramset_destroy(ps);
 
 	snprintf(args, sizeof args, "eval bkt --train '%s/train.csv' --test '%s/test.csv' --model all", dir, dir);
-	ck_assert_int_eq(run(args, &out, errf), 0);
+	ck_assert_int_eq(th_run_cli(args, &out, errf), 0);
 	j = cJSON_Parse(out);
 	ck_assert_ptr_nonnull(j);
 	const char *models[3] = {"bkt", "elo", "hybrid"};
@@ -782,14 +756,14 @@ START_TEST(eval_cli)
 	fputs("learner,skill,correct\na,s,1\na,s,x\n", f);
 	fclose(f);
 	snprintf(args, sizeof args, "eval bkt --train '%s' --test '%s/test.csv'", bad, dir);
-	ck_assert_int_ne(run(args, &out, errf), 0);
+	ck_assert_int_ne(th_run_cli(args, &out, errf), 0);
 	ck_assert_str_eq(out, "");
 	free(out);
-	ck_assert(file_contains(errf, "line 3: correct must be 0 or 1"));
+	ck_assert(th_file_contains(errf, "line 3: correct must be 0 or 1"));
 	snprintf(args, sizeof args, "eval bkt --train '%s/train.csv' --test '%s/test.csv' --model nope", dir, dir);
-	ck_assert_int_ne(run(args, &out, errf), 0);
+	ck_assert_int_ne(th_run_cli(args, &out, errf), 0);
 	free(out);
-	ck_assert_int_ne(run("eval synth-bkt --learners 0 --skills 1 --responses 1 --prior .1 --learn .1 --guess .1 "
+	ck_assert_int_ne(th_run_cli("eval synth-bkt --learners 0 --skills 1 --responses 1 --prior .1 --learn .1 --guess .1 "
 			     "--slip .1 --out /dev/null", &out, errf), 0);
 	free(out);
 	th_rmtree(dir);

@@ -1074,31 +1074,7 @@ END_TEST
 
 /* ---- the CLI ---- */
 
-static int run(const char *args, char **out, const char *errf)
-{
-	char cmd[4096];
-	snprintf(cmd, sizeof cmd, "'%s' %s 2>'%s'", th_bin(), args, errf);
-	FILE *f = popen(cmd, "r");
-	ck_assert_ptr_nonnull(f);
-	size_t cap = 1 << 16, len = 0, k;
-	*out = malloc(cap);
-	while ((k = fread(*out + len, 1, cap - 1 - len, f)) > 0)
-		len += k;
-	(*out)[len] = 0;
-	int st = pclose(f);
-	return WIFEXITED(st) ? WEXITSTATUS(st) : -1;
-}
 
-static bool file_has(const char *path, const char *needle)
-{
-	char *text = NULL;
-	size_t len = 0;
-	if (util_read_file(path, 1 << 20, &text, &len) != LV_OK)
-		return false;
-	bool r = strstr(text, needle) != NULL;
-	free(text);
-	return r;
-}
 
 START_TEST(cli_commands)
 {
@@ -1117,20 +1093,20 @@ START_TEST(cli_commands)
 	ck_assert_int_eq(util_write_file(params, PARAMS_A, strlen(PARAMS_A), 0600, false), LV_OK);
 
 	snprintf(args, sizeof args, "curriculum load --data '%s' '%s'", dir, th_src("examples/curriculum.json"));
-	ck_assert_int_eq(run(args, &out, errf), 0);
+	ck_assert_int_eq(th_run_cli(args, &out, errf), 0);
 	ck_assert_msg(strstr(out, "\"skills\":5") && strstr(out, "\"activities\":9"), "%s", out);
 	free(out);
 	snprintf(args, sizeof args, "curriculum load --data '%s' '%s'", dir, bad);
-	ck_assert_int_ne(run(args, &out, errf), 0);
-	ck_assert(file_has(errf, "unknown key x"));
+	ck_assert_int_ne(th_run_cli(args, &out, errf), 0);
+	ck_assert(th_file_contains(errf, "unknown key x"));
 	free(out);
 	snprintf(args, sizeof args, "personal params --data '%s' '%s'", dir, params);
-	ck_assert_int_eq(run(args, &out, errf), 0);
+	ck_assert_int_eq(th_run_cli(args, &out, errf), 0);
 	ck_assert_msg(strstr(out, "\"bkt_params\":{\"skills\":1}"), "%s", out);
 	free(out);
 
 	snprintf(args, sizeof args, "recommend --data '%s' --learner %s --limit 3", dir, p);
-	ck_assert_int_eq(run(args, &out, errf), 0);
+	ck_assert_int_eq(th_run_cli(args, &out, errf), 0);
 	cJSON *j = cJSON_Parse(out);
 	ck_assert_msg(j != NULL, "%s", out);
 	const cJSON *items = cJSON_GetObjectItemCaseSensitive(j, "items");
@@ -1139,15 +1115,15 @@ START_TEST(cli_commands)
 	cJSON_Delete(j);
 	free(out);
 	snprintf(args, sizeof args, "recommend --data '%s' --learner %s --view mastery --rebuild", dir, p);
-	ck_assert_int_eq(run(args, &out, errf), 0);
+	ck_assert_int_eq(th_run_cli(args, &out, errf), 0);
 	ck_assert(strstr(out, "\"skill\":\"fractions\"") != NULL);
 	free(out);
 	snprintf(args, sizeof args, "recommend --data '%s' --learner 0123456789abcdef0123456789abcdef", dir);
-	ck_assert_int_ne(run(args, &out, errf), 0);
-	ck_assert(file_has(errf, "no such learner"));
+	ck_assert_int_ne(th_run_cli(args, &out, errf), 0);
+	ck_assert(th_file_contains(errf, "no such learner"));
 	free(out);
 	snprintf(args, sizeof args, "recommend --data '%s'", dir);
-	ck_assert_int_eq(run(args, &out, errf), 2);
+	ck_assert_int_eq(th_run_cli(args, &out, errf), 2);
 	free(out);
 
 	/* The operator's reads are logged as such. */

@@ -109,9 +109,10 @@ static enum lv_status resolve_skills(const struct lv_response *r, struct persona
 		buf_free(&b);
 		return LV_OK;
 	}
-	if (!it->skills || strlen(it->skills) >= SKILLS_TEXT_MAX)
+	size_t len = it->skills ? strlen(it->skills) : 0;
+	if (!it->skills || len >= SKILLS_TEXT_MAX)
 		return LV_OK;
-	strcpy(buf, it->skills);
+	memcpy(buf, it->skills, len + 1); /* length checked above */
 	for (char *p = buf, *save = NULL, *t; *n < LV_ACTIVITY_SKILLS_MAX && (t = strtok_r(p, ",", &save)); p = NULL)
 		out[(*n)++] = t;
 	return LV_OK;

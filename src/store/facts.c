@@ -742,30 +742,30 @@ enum lv_status facts_backfill_locked(struct lv_node *n)
 	sqlite3_stmt *ls = NULL, *vs = NULL;
 	struct fact *buf = NULL;
 	size_t cap = 0;
-	char (*todo)[LV_PSEUDONYM_LEN] = NULL;
-	size_t ntodo = 0, captodo = 0;
+	char (*learners)[LV_PSEUDONYM_LEN] = NULL;
+	size_t nlearners = 0, caplearners = 0;
 	/* The learners first (the loop below writes the tables the query
 	 * would read): those with statements and no facts at all. */
 	enum lv_status st = db_status(sqlite3_prepare_v2(n->db,
 		"SELECT DISTINCT s.learner FROM statements s JOIN learners l ON l.pseudonym = s.learner"
 		" WHERE NOT EXISTS (SELECT 1 FROM learner_facts f WHERE f.learner = s.learner)", -1, &ls, NULL));
 	while (st == LV_OK && sqlite3_step(ls) == SQLITE_ROW) {
-		if (ntodo == captodo) {
-			size_t nc = captodo ? captodo * 2 : 256;
-			void *nt = realloc(todo, nc * sizeof *todo);
+		if (nlearners == caplearners) {
+			size_t nc = caplearners ? caplearners * 2 : 256;
+			void *nt = realloc(learners, nc * sizeof *learners);
 			if (!nt) {
 				st = LV_ERR_NOMEM;
 				break;
 			}
-			todo = nt;
-			captodo = nc;
+			learners = nt;
+			caplearners = nc;
 		}
-		snprintf(todo[ntodo++], LV_PSEUDONYM_LEN, "%s", (const char *)sqlite3_column_text(ls, 0));
+		snprintf(learners[nlearners++], LV_PSEUDONYM_LEN, "%s", (const char *)sqlite3_column_text(ls, 0));
 	}
 	sqlite3_finalize(ls);
 	ls = NULL;
-	for (size_t t = 0; st == LV_OK && t < ntodo; t++) {
-		const char *p = todo[t];
+	for (size_t t = 0; st == LV_OK && t < nlearners; t++) {
+		const char *p = learners[t];
 		sqlite3 *vdb;
 		const unsigned char *key;
 		if ((st = vault_facts_key(n, p, &key)) != LV_OK || (st = vault_get(n, p, false, &vdb)) != LV_OK)
@@ -810,7 +810,7 @@ enum lv_status facts_backfill_locked(struct lv_node *n)
 	}
 	if (st == LV_OK)
 		st = facts_fold_locked(n);
-	free(todo);
+	free(learners);
 	if (buf) {
 		sodium_memzero(buf, cap * sizeof *buf);
 		free(buf);
