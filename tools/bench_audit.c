@@ -49,23 +49,18 @@ static cJSON *access_entry(uint64_t i)
 static double append(struct lv_node *n, uint64_t start, uint64_t count, unsigned per_tx)
 {
 	double t0 = util_mono_s();
-	pthread_mutex_lock(&n->lock);
 	for (uint64_t i = 0; i < count; i += per_tx) {
-		if (db_exec(n->db, "BEGIN IMMEDIATE;") != LV_OK)
-			break;
-		enum lv_status st = LV_OK;
-		for (uint64_t k = i; k < i + per_tx && k < count && st == LV_OK; k++)
-			st = auditlog_append_locked(n, access_entry(start + k));
-		if (st == LV_OK)
-			st = db_exec(n->db, "COMMIT;");
-		if (st != LV_OK && db_exec(n->db, "ROLLBACK;") != LV_OK) { /* reported below */ }
-		auditlog_tx_done(n, st == LV_OK);
+		struct store_tx *tx;
+		enum lv_status st = store_tx_begin(n, &tx);
 		if (st != LV_OK)
+			break;
+		for (uint64_t k = i; k < i + per_tx && k < count && st == LV_OK; k++)
+			st = store_tx_audit(tx, access_entry(start + k), NULL);
+		if (store_tx_end(tx, st) != LV_OK)
 			break;
 		if ((i / per_tx) % 2000 == 0 && i)
 			fprintf(stderr, "bench audit: %llu entries\n", (unsigned long long)(start + i));
 	}
-	pthread_mutex_unlock(&n->lock);
 	return (double)count / (util_mono_s() - t0);
 }
 

@@ -43,20 +43,47 @@ struct lv_node_keysource {
 LV_EXPORT enum lv_status lv_node_init(const char *dir, const struct lv_node_keysource *ks,
 				      const char *origin, char **audit_vkey) LV_WARN_UNUSED;
 
+/* How a process shares a data directory with others.  Any number of
+ * processes may have a node open; one of them at a time owns the vaults. */
+enum lv_node_access {
+	/* This process owns the vaults (the server, or an offline command
+	 * that reads or writes learners' records): LV_ERR_IN_USE when another
+	 * process owns them. */
+	LV_NODE_OWN_VAULTS = 0,
+	/* node.db only (credentials, policies, consent, enrolment, audit,
+	 * settings): works beside a running server.  Reading or writing an
+	 * existing vault fails with LV_ERR_IN_USE; enrolment creates the new
+	 * learner's vault and closes it at once. */
+	LV_NODE_SHARED = 1,
+};
+
 struct lv_node_options {
 	unsigned vault_cache; /* open vault handles kept (0: default 1024) */
 	bool read_only;       /* reserved; must be false */
+	enum lv_node_access access;
+	/* Who this process is, written into DIR/vaults.lock while it owns
+	 * the vaults so that a refused process can name it (NULL:
+	 * "learnvault").  Borrowed for the call. */
+	const char *holder;
 };
 
-/* Opens the node in @dir.  @opt may be NULL for defaults.  On success
- * *@out owns the node (release with lv_node_close); NULL on failure.
- * LV_ERR_CRYPTO when the key does not open node.db. */
+#define LV_NODE_HOLDER_LEN 128
+
+/* Opens the node in @dir.  @opt may be NULL for defaults (own the
+ * vaults).  On success *@out owns the node (release with lv_node_close);
+ * NULL on failure.  LV_ERR_CRYPTO when the key does not open node.db;
+ * LV_ERR_IN_USE when another process owns the vaults (and @opt asks to)
+ * or a key rotation holds the directory: lv_node_holder() names it.
+ * Leftovers of a crashed process (an interrupted key rotation, the vault
+ * files of an erasure that committed) are finished or removed here, by
+ * the first process to open the node. */
 LV_EXPORT enum lv_status lv_node_open(const char *dir, const struct lv_node_keysource *ks,
 				      const struct lv_node_options *opt,
 				      struct lv_node **out) LV_WARN_UNUSED;
 
 /* Rotates the node key (KEK) of the node in @dir, which must not be open
- * anywhere else (stop the server first).  @current opens it as
+ * anywhere else: LV_ERR_IN_USE, changing nothing, while any other process
+ * (a server, a command, another rotation) has it open.  @current opens it as
  * lv_node_open does.  @next: NULL or no passphrase -> a new random
  * node.key; a passphrase -> a new Argon2id key with a fresh salt.  Every
  * vault key is re-wrapped under a new wrapping key and node.db is
@@ -67,6 +94,10 @@ LV_EXPORT enum lv_status lv_node_open(const char *dir, const struct lv_node_keys
 LV_EXPORT enum lv_status lv_node_rotate_key(const char *dir, const struct lv_node_keysource *current,
 					    const struct lv_node_keysource *next) LV_WARN_UNUSED;
 
+/* After LV_ERR_IN_USE: what the process holding @dir said it is ("pid
+ * 1234: learnvault serve").  LV_ERR_NOT_FOUND when nothing is recorded. */
+LV_EXPORT enum lv_status lv_node_holder(const char *dir, char out[LV_NODE_HOLDER_LEN]) LV_WARN_UNUSED;
+
 /* Flushes and closes every vault and node.db, wipes keys.  NULL is a no-op. */
 LV_EXPORT void lv_node_close(struct lv_node *node);
 
@@ -74,6 +105,9 @@ LV_EXPORT void lv_node_close(struct lv_node *node);
  * "max_body_bytes", "origin".  *@value is a malloc'd copy (caller frees). */
 LV_EXPORT enum lv_status lv_node_setting_get(struct lv_node *node, const char *name,
 					     char **value) LV_WARN_UNUSED;
+/* The setting max_body_bytes as this process last saw it, refreshed from
+ * node.db when another process changed it; 0 when unset. */
+LV_EXPORT size_t lv_node_max_body(struct lv_node *node);
 LV_EXPORT enum lv_status lv_node_setting_set(struct lv_node *node, const char *name,
 					     const char *value) LV_WARN_UNUSED;
 

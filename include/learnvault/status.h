@@ -33,6 +33,7 @@ enum lv_status {
 	LV_ERR_UNSUPPORTED = 14, /* valid request for something not offered */
 	LV_ERR_BUSY = 15,        /* resource temporarily unavailable */
 	LV_ERR_BUDGET = 16,      /* privacy budget for the window is spent */
+	LV_ERR_IN_USE = 17,      /* the data directory is held by another process */
 };
 
 /* Returns a static string naming @st ("ok", "invalid", ...). Never NULL. */

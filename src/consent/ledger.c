@@ -217,7 +217,7 @@ static enum lv_status event_put(struct lv_node *n, const char *learner, const ch
 	if (supersedes)
 		cJSON_AddStringToObject(e, "supersedes", supersedes);
 	cJSON_AddItemToObject(e, "receipt", details);
-	return auditlog_append_locked(n, e);
+	return store_tx_audit(store_tx_current(n), e, NULL);
 }
 
 /* Who decides: checks @actor against the guardian rule; fills @role_out. */
@@ -257,15 +257,13 @@ static enum lv_status record(struct lv_node *n, const struct lv_principal *actor
 	struct policy_ref pr = {0};
 	struct last_event ev;
 	const char *role = NULL;
-	bool in_tx = false;
 	int64_t now = util_now_ms();
+	struct store_tx *tx;
 	record_id[0] = '\0';
 	err[0] = '\0';
-	pthread_mutex_lock(&n->lock);
-	enum lv_status st = db_exec(n->db, "BEGIN IMMEDIATE;");
+	enum lv_status st = store_tx_begin(n, &tx);
 	if (st != LV_OK)
-		goto out;
-	in_tx = true;
+		goto done;
 	if (!learner_known(n, learner)) {
 		snprintf(err, LV_CONSENT_ERR_LEN, "no such learner");
 		st = LV_ERR_NOT_FOUND;
@@ -291,19 +289,9 @@ static enum lv_status record(struct lv_node *n, const struct lv_principal *actor
 	}
 	st = event_put(n, learner, policy_id, &pr, event, role, actor->id[0] ? actor->id : "cli", now, until,
 		       ev.found ? ev.record_id : NULL, record_id);
-	if (st == LV_OK)
-		st = db_exec(n->db, "COMMIT;");
-	if (st == LV_OK)
-		in_tx = false;
-	auditlog_tx_done(n, st == LV_OK);
 out:
-	if (in_tx) {
-		if (db_exec(n->db, "ROLLBACK;") != LV_OK) { /* nothing more */ }
-		auditlog_tx_done(n, false);
-		if (st == LV_OK)
-			st = LV_ERR_DB;
-	}
-	pthread_mutex_unlock(&n->lock);
+	st = store_tx_end(tx, st);
+done:
 	lv_policy_destroy(pr.p);
 	if (st != LV_OK)
 		record_id[0] = '\0';
@@ -335,8 +323,9 @@ enum lv_status lv_learner_set_birth_date(struct lv_node *n, const char *learner,
 	    m < 1 || m > 12 || d < 1 || d > 31)
 		return LV_ERR_INVALID;
 	sqlite3_stmt *s = NULL;
-	pthread_mutex_lock(&n->lock);
-	enum lv_status st = learner_known(n, learner) ? LV_OK : LV_ERR_NOT_FOUND;
+	enum lv_status st = store_lock(n);
+	if (st == LV_OK)
+		st = learner_known(n, learner) ? LV_OK : LV_ERR_NOT_FOUND;
 	if (st == LV_OK)
 		st = db_status(sqlite3_prepare_v2(n->db, "INSERT OR REPLACE INTO learner_info(pseudonym, birth_date) VALUES(?, ?)",
 						  -1, &s, NULL));
@@ -346,7 +335,7 @@ enum lv_status lv_learner_set_birth_date(struct lv_node *n, const char *learner,
 		st = db_status(sqlite3_step(s));
 	}
 	sqlite3_finalize(s);
-	pthread_mutex_unlock(&n->lock);
+	store_unlock(n);
 	return st;
 }
 
@@ -515,8 +504,7 @@ static enum lv_status access_entry(struct lv_node *n, const struct lv_principal 
 			}
 			cJSON_Delete(extra);
 		}
-		*index = lv_merkle_size(n->audit) + n->audit_npending;
-		return auditlog_append_locked(n, e);
+		return store_tx_audit(store_tx_current(n), e, index);
 	}
 }
 
@@ -524,22 +512,15 @@ enum lv_status lv_access_authorize(struct lv_node *n, const struct lv_principal 
 				   const char *purpose, const struct lv_consent_scope *scope, uint64_t count,
 				   int64_t now, struct lv_consent_decision *out)
 {
-	pthread_mutex_lock(&n->lock);
-	enum lv_status st = db_exec(n->db, "BEGIN IMMEDIATE;");
-	if (st == LV_OK) {
-		st = access_authorize_locked(n, who, learner, purpose, scope, count, now, out);
-		if (st == LV_OK)
-			st = db_exec(n->db, "COMMIT;");
-		if (st != LV_OK && db_exec(n->db, "ROLLBACK;") != LV_OK) { /* nothing more */ }
-		auditlog_tx_done(n, st == LV_OK);
-	} else {
-		memset(out, 0, sizeof *out);
-	}
+	struct store_tx *tx;
+	memset(out, 0, sizeof *out);
+	enum lv_status st = store_tx_begin(n, &tx);
+	if (st == LV_OK)
+		st = store_tx_end(tx, access_authorize_locked(n, who, learner, purpose, scope, count, now, out));
 	if (st != LV_OK) {
 		out->allow = false;
 		out->record_id[0] = '\0';
 	}
-	pthread_mutex_unlock(&n->lock);
 	return st;
 }
 
@@ -550,8 +531,9 @@ enum lv_status lv_consent_list(struct lv_node *n, const char *learner, int64_t n
 	cJSON *o = cJSON_CreateObject();
 	cJSON *events = cJSON_AddArrayToObject(o, "events");
 	cJSON *status = cJSON_AddObjectToObject(o, "status");
-	pthread_mutex_lock(&n->lock);
-	enum lv_status st = db_status(sqlite3_prepare_v2(n->db,
+	enum lv_status st = store_lock(n);
+	if (st == LV_OK)
+		st = db_status(sqlite3_prepare_v2(n->db,
 		"SELECT record_id, policy_id, policy_version, policy_sha256, event, actor_role, time, valid_until, supersedes,"
 		" details FROM consent_events WHERE learner = ? ORDER BY seq", -1, &s, NULL));
 	int rc = SQLITE_DONE;
@@ -600,7 +582,7 @@ enum lv_status lv_consent_list(struct lv_node *n, const char *learner, int64_t n
 			st = db_status(rc);
 	}
 	sqlite3_finalize(s);
-	pthread_mutex_unlock(&n->lock);
+	store_unlock(n);
 	if (st == LV_OK) {
 		*json = cJSON_PrintUnformatted(o);
 		if (!*json)

@@ -20,16 +20,6 @@ struct view {
 	int64_t now;
 };
 
-static bool pseudonym_ok(const char *p)
-{
-	if (!p || strlen(p) != LV_PSEUDONYM_LEN - 1)
-		return false;
-	for (; *p; p++)
-		if (!((*p >= '0' && *p <= '9') || (*p >= 'a' && *p <= 'f')))
-			return false;
-	return true;
-}
-
 static void add_time(cJSON *o, const char *name, int64_t ms)
 {
 	char t[UTIL_TIME_LEN];
@@ -454,11 +444,12 @@ static enum lv_status read_view(struct lv_node *n, const struct lv_principal *wh
 	cJSON *o = NULL;
 	size_t count = 0;
 	*out = NULL;
-	if (!who || !purpose || !pseudonym_ok(learner))
+	if (!who || !purpose || !util_pseudonym_valid(learner))
 		return LV_ERR_INVALID;
 	memset(&state, 0, sizeof state);
-	pthread_mutex_lock(&n->lock);
-	enum lv_status st = personal_cfg_get_locked(n, true, &cfg);
+	enum lv_status st = store_lock(n);
+	if (st == LV_OK)
+		st = personal_cfg_get_locked(n, true, &cfg);
 	if (st == LV_OK)
 		st = personal_state_load_locked(n, learner, cfg, &state);
 	if (st == LV_OK) {
@@ -472,7 +463,7 @@ static enum lv_status read_view(struct lv_node *n, const struct lv_principal *wh
 			st = build_reviews(&v, limit, &o, &count);
 	}
 	personal_state_free(&state);
-	pthread_mutex_unlock(&n->lock);
+	store_unlock(n);
 	if (st != LV_OK)
 		return st;
 	/* Decided and logged before anything is released. */

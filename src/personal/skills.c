@@ -583,10 +583,10 @@ static enum lv_status config_store(struct lv_node *n, const char *name, const ch
 	char sha_hex[65];
 	crypto_hash_sha256(sha, (const unsigned char *)text, strlen(text));
 	sodium_bin2hex(sha_hex, sizeof sha_hex, sha, sizeof sha);
-	pthread_mutex_lock(&n->lock);
-	enum lv_status st = db_exec(n->db, "BEGIN IMMEDIATE;");
+	struct store_tx *tx;
+	enum lv_status st = store_tx_begin(n, &tx);
 	if (st != LV_OK)
-		goto unlock;
+		goto done;
 	if ((st = setting_opt(n, SET_CURRICULUM, &cur)) != LV_OK || (st = setting_opt(n, SET_PARAMS, &params)) != LV_OK)
 		goto out;
 	if (strcmp(name, SET_CURRICULUM) == 0)
@@ -610,18 +610,14 @@ static enum lv_status config_store(struct lv_node *n, const char *name, const ch
 		cJSON_AddStringToObject(e, "what", what);
 		cJSON_AddStringToObject(e, "sha256", sha_hex);
 		cJSON_AddStringToObject(e, "config_id", id);
-		st = auditlog_append_locked(n, e);
+		st = store_tx_audit(tx, e, NULL);
 	}
 out:
 	sqlite3_finalize(s);
 	if (st == LV_OK)
-		st = db_exec(n->db, "COMMIT;");
-	if (st != LV_OK && db_exec(n->db, "ROLLBACK;") != LV_OK) { /* nothing more to undo */ }
-	auditlog_tx_done(n, st == LV_OK);
-	if (st == LV_OK)
 		personal_cfg_release(n);
-unlock:
-	pthread_mutex_unlock(&n->lock);
+	st = store_tx_end(tx, st);
+done:
 	free(cur);
 	free(params);
 	return st;
@@ -672,8 +668,9 @@ enum lv_status lv_personal_config(struct lv_node *n, cJSON **out)
 {
 	*out = NULL;
 	const struct personal_cfg *cfg;
-	pthread_mutex_lock(&n->lock);
-	enum lv_status st = personal_cfg_get_locked(n, true, &cfg);
+	enum lv_status st = store_lock(n);
+	if (st == LV_OK)
+		st = personal_cfg_get_locked(n, true, &cfg);
 	if (st == LV_OK) {
 		cJSON *o = cJSON_CreateObject();
 		cJSON_AddStringToObject(o, "config_id", cfg->id);
@@ -692,6 +689,6 @@ enum lv_status lv_personal_config(struct lv_node *n, cJSON **out)
 		}
 		*out = o;
 	}
-	pthread_mutex_unlock(&n->lock);
+	store_unlock(n);
 	return st;
 }

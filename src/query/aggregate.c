@@ -747,16 +747,10 @@ enum lv_status lv_aggregate(struct lv_node *n, const struct lv_principal *who, c
 		util_uuid_v4(u);
 		snprintf(q.id, sizeof q.id, "%s", u);
 	}
-	pthread_mutex_lock(&n->lock);
-	st = db_exec(n->db, "BEGIN IMMEDIATE;");
-	if (st == LV_OK) {
-		st = answer_locked(n, who, &q, now, answer, err);
-		if (st == LV_OK)
-			st = db_exec(n->db, "COMMIT;");
-		if (st != LV_OK && db_exec(n->db, "ROLLBACK;") != LV_OK) { /* nothing more to undo */ }
-		auditlog_tx_done(n, st == LV_OK);
-	}
-	pthread_mutex_unlock(&n->lock);
+	struct store_tx *tx;
+	st = store_tx_begin(n, &tx);
+	if (st == LV_OK)
+		st = store_tx_end(tx, answer_locked(n, who, &q, now, answer, err));
 	if (st != LV_OK) {
 		free(*answer);
 		*answer = NULL;

@@ -123,9 +123,10 @@ enum lv_status door_release_locked(struct lv_node *n, const struct lv_principal 
 	cJSON_AddStringToObject(e, "request_sha256", d->sha);
 	cJSON_AddNumberToObject(e, "learners_included", (double)d->ninc);
 	cJSON_AddItemToObject(e, "answer", cJSON_Duplicate(ans, true));
-	cJSON_AddNumberToObject(ans, "audit_index", (double)(lv_merkle_size(n->audit) + n->audit_npending));
-	if ((st = auditlog_append_locked(n, e)) != LV_OK)
+	uint64_t index;
+	if ((st = auditlog_append_locked(n, e, &index)) != LV_OK)
 		return st;
+	cJSON_AddNumberToObject(ans, "audit_index", (double)index);
 	cJSON_AddFalseToObject(ans, "cached");
 	char *t = cJSON_PrintUnformatted(ans);
 	sqlite3_stmt *s = NULL;

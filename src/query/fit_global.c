@@ -397,16 +397,10 @@ enum lv_status lv_personal_fit_global(struct lv_node *n, const struct lv_princip
 	unsigned char h[32];
 	crypto_hash_sha256(h, (const unsigned char *)spec, strlen(spec));
 	sodium_bin2hex(sha, sizeof sha, h, sizeof h);
-	pthread_mutex_lock(&n->lock);
-	enum lv_status st = db_exec(n->db, "BEGIN IMMEDIATE;");
-	if (st == LV_OK) {
-		st = answer_locked(n, who, purpose, o, qid, sha, now, answer, err);
-		if (st == LV_OK)
-			st = db_exec(n->db, "COMMIT;");
-		if (st != LV_OK && db_exec(n->db, "ROLLBACK;") != LV_OK) { /* nothing more to undo */ }
-		auditlog_tx_done(n, st == LV_OK);
-	}
-	pthread_mutex_unlock(&n->lock);
+	struct store_tx *tx;
+	enum lv_status st = store_tx_begin(n, &tx);
+	if (st == LV_OK)
+		st = store_tx_end(tx, answer_locked(n, who, purpose, o, qid, sha, now, answer, err));
 	if (st != LV_OK) {
 		free(*answer);
 		*answer = NULL;

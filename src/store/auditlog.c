@@ -35,40 +35,38 @@ static enum lv_status load_key(struct lv_node *n)
 
 enum lv_status auditlog_open(struct lv_node *n)
 {
-	sqlite3_stmt *s = NULL;
-	unsigned char *leaves = NULL;
-	size_t count = 0, cap = 0;
-	enum lv_status st;
 	n->audit_sk = sodium_malloc(crypto_sign_SECRETKEYBYTES);
 	if (!n->audit_sk)
 		return LV_ERR_NOMEM;
-	st = load_key(n);
-	if (st != LV_OK)
-		return st;
-	st = db_status(sqlite3_prepare_v2(n->db, "SELECT idx, leaf FROM audit_log ORDER BY idx", -1, &s, NULL));
-	int rc;
+	enum lv_status st = load_key(n);
+	if (st == LV_OK)
+		st = lv_merkle_create_from_leaves((const unsigned char *)"", 0, &n->audit);
+	if (st == LV_OK)
+		st = auditlog_refresh_locked(n);
+	return st;
+}
+
+enum lv_status auditlog_refresh_locked(struct lv_node *n)
+{
+	sqlite3_stmt *s = NULL;
+	uint64_t size = lv_merkle_size(n->audit);
+	enum lv_status st = db_status(sqlite3_prepare_v2(n->db, "SELECT idx, leaf FROM audit_log WHERE idx >= ? ORDER BY idx",
+							 -1, &s, NULL));
+	int rc = SQLITE_DONE;
+	if (st == LV_OK)
+		sqlite3_bind_int64(s, 1, (sqlite3_int64)size);
 	while (st == LV_OK && (rc = sqlite3_step(s)) == SQLITE_ROW) {
 		/* The stored index must run 0, 1, 2, ...: a gap is a tampered log. */
-		if ((uint64_t)sqlite3_column_int64(s, 0) != count || sqlite3_column_bytes(s, 1) != LV_MERKLE_HASH_LEN) {
+		if ((uint64_t)sqlite3_column_int64(s, 0) != size || sqlite3_column_bytes(s, 1) != LV_MERKLE_HASH_LEN) {
 			st = LV_ERR_CRYPTO;
 			break;
 		}
-		if (count == cap) {
-			cap = cap ? cap * 2 : 1024;
-			unsigned char *nl = realloc(leaves, cap * LV_MERKLE_HASH_LEN);
-			if (!nl) {
-				st = LV_ERR_NOMEM;
-				break;
-			}
-			leaves = nl;
-		}
-		memcpy(leaves + count * LV_MERKLE_HASH_LEN, sqlite3_column_blob(s, 1), LV_MERKLE_HASH_LEN);
-		count++;
+		st = lv_merkle_append_leaf(n->audit, sqlite3_column_blob(s, 1), NULL);
+		size++;
 	}
+	if (st == LV_OK && rc != SQLITE_DONE)
+		st = db_status(rc);
 	sqlite3_finalize(s);
-	if (st == LV_OK)
-		st = lv_merkle_create_from_leaves(leaves ? leaves : (const unsigned char *)"", count, &n->audit);
-	free(leaves);
 	return st;
 }
 
@@ -86,9 +84,11 @@ void auditlog_close(struct lv_node *n)
 	n->audit_sk = NULL;
 }
 
-enum lv_status auditlog_append_locked(struct lv_node *n, cJSON *entry)
+enum lv_status auditlog_append_locked(struct lv_node *n, cJSON *entry, uint64_t *out_index)
 {
 	enum lv_status st = LV_OK;
+	if (out_index)
+		*out_index = 0;
 	char *text = NULL;
 	sqlite3_stmt *s = NULL;
 	if (n->audit_npending == n->audit_pending_cap) {
@@ -143,8 +143,11 @@ enum lv_status auditlog_append_locked(struct lv_node *n, cJSON *entry)
 		sqlite3_clear_bindings(s);
 	}
 	free(text);
-	if (st == LV_OK)
+	if (st == LV_OK) {
 		memcpy(n->audit_pending[n->audit_npending++], leaf, sizeof leaf);
+		if (out_index)
+			*out_index = index;
+	}
 	return st;
 }
 
@@ -166,9 +169,10 @@ enum lv_status lv_audit_vkey(struct lv_node *n, char **vkey)
 
 uint64_t lv_audit_size(struct lv_node *n)
 {
-	pthread_mutex_lock(&n->lock);
-	uint64_t size = lv_merkle_size(n->audit);
-	pthread_mutex_unlock(&n->lock);
+	uint64_t size = 0;
+	if (store_lock(n) == LV_OK)
+		size = lv_merkle_size(n->audit);
+	store_unlock(n);
 	return size;
 }
 
@@ -236,9 +240,14 @@ static enum lv_status checkpoint_locked(struct lv_node *n, char **note)
 
 enum lv_status lv_audit_checkpoint(struct lv_node *n, char **note)
 {
-	pthread_mutex_lock(&n->lock);
-	enum lv_status st = checkpoint_locked(n, note);
-	pthread_mutex_unlock(&n->lock);
+	*note = NULL;
+	enum lv_status st = store_lock(n);
+	if (st != LV_OK) {
+		store_unlock(n);
+		return st;
+	}
+	st = checkpoint_locked(n, note);
+	store_unlock(n);
 	return st;
 }
 
@@ -246,9 +255,13 @@ enum lv_status lv_audit_entries(struct lv_node *n, uint64_t start, uint64_t end,
 {
 	*entries = NULL;
 	sqlite3_stmt *s = NULL;
-	pthread_mutex_lock(&n->lock);
+	enum lv_status st = store_lock(n);
+	if (st != LV_OK) {
+		store_unlock(n);
+		return st;
+	}
 	uint64_t size = lv_merkle_size(n->audit);
-	enum lv_status st = start > end || end > size || end - start > LV_AUDIT_PAGE_MAX ? LV_ERR_INVALID : LV_OK;
+	st = start > end || end > size || end - start > LV_AUDIT_PAGE_MAX ? LV_ERR_INVALID : LV_OK;
 	cJSON *arr = cJSON_CreateArray();
 	if (st == LV_OK)
 		st = db_status(sqlite3_prepare_v2(n->db, "SELECT entry FROM audit_log WHERE idx >= ? AND idx < ? ORDER BY idx",
@@ -263,7 +276,7 @@ enum lv_status lv_audit_entries(struct lv_node *n, uint64_t start, uint64_t end,
 			st = db_status(rc);
 	}
 	sqlite3_finalize(s);
-	pthread_mutex_unlock(&n->lock);
+	store_unlock(n);
 	if (st == LV_OK)
 		*entries = arr;
 	else
@@ -291,13 +304,17 @@ enum lv_status lv_audit_inclusion(struct lv_node *n, uint64_t index, uint64_t si
 	*out = NULL;
 	struct lv_merkle_proof p;
 	unsigned char root[LV_MERKLE_HASH_LEN], leaf[LV_MERKLE_HASH_LEN];
-	pthread_mutex_lock(&n->lock);
-	enum lv_status st = lv_merkle_inclusion_proof(n->audit, index, size, &p);
+	enum lv_status st = store_lock(n);
+	if (st != LV_OK) {
+		store_unlock(n);
+		return st;
+	}
+	st = lv_merkle_inclusion_proof(n->audit, index, size, &p);
 	if (st == LV_OK)
 		st = lv_merkle_root_at(n->audit, size, root);
 	if (st == LV_OK)
 		st = lv_merkle_leaf_hash(n->audit, index, leaf);
-	pthread_mutex_unlock(&n->lock);
+	store_unlock(n);
 	if (st != LV_OK)
 		return st;
 	cJSON *o = cJSON_CreateObject();
@@ -315,13 +332,17 @@ enum lv_status lv_audit_consistency(struct lv_node *n, uint64_t first, uint64_t 
 	*out = NULL;
 	struct lv_merkle_proof p;
 	unsigned char r1[LV_MERKLE_HASH_LEN], r2[LV_MERKLE_HASH_LEN];
-	pthread_mutex_lock(&n->lock);
-	enum lv_status st = lv_merkle_consistency_proof(n->audit, first, second, &p);
+	enum lv_status st = store_lock(n);
+	if (st != LV_OK) {
+		store_unlock(n);
+		return st;
+	}
+	st = lv_merkle_consistency_proof(n->audit, first, second, &p);
 	if (st == LV_OK)
 		st = lv_merkle_root_at(n->audit, first, r1);
 	if (st == LV_OK)
 		st = lv_merkle_root_at(n->audit, second, r2);
-	pthread_mutex_unlock(&n->lock);
+	store_unlock(n);
 	if (st != LV_OK)
 		return st;
 	cJSON *o = cJSON_CreateObject();
@@ -340,8 +361,12 @@ enum lv_status lv_audit_export(struct lv_node *n, char **json)
 	char *note = NULL, *vkey = NULL;
 	sqlite3_stmt *s = NULL;
 	cJSON *o = NULL;
-	pthread_mutex_lock(&n->lock);
-	enum lv_status st = checkpoint_locked(n, &note);
+	enum lv_status st = store_lock(n);
+	if (st != LV_OK) {
+		store_unlock(n);
+		return st;
+	}
+	st = checkpoint_locked(n, &note);
 	if (st == LV_OK)
 		st = lv_audit_vkey(n, &vkey);
 	if (st == LV_OK) {
@@ -369,7 +394,7 @@ enum lv_status lv_audit_export(struct lv_node *n, char **json)
 			st = db_status(rc);
 	}
 	sqlite3_finalize(s);
-	pthread_mutex_unlock(&n->lock);
+	store_unlock(n);
 	if (st == LV_OK) {
 		*json = cJSON_Print(o);
 		if (!*json)
@@ -398,9 +423,13 @@ enum lv_status lv_audit_report(struct lv_node *n, const char *learner, cJSON **o
 	char *note = NULL;
 	sqlite3_stmt *s = NULL;
 	cJSON *o = NULL;
-	pthread_mutex_lock(&n->lock);
+	enum lv_status st = store_lock(n);
+	if (st != LV_OK) {
+		store_unlock(n);
+		return st;
+	}
 	/* Proofs are against a checkpoint the node has signed. */
-	enum lv_status st = checkpoint_locked(n, &note);
+	st = checkpoint_locked(n, &note);
 	uint64_t size = lv_merkle_size(n->audit);
 	if (st == LV_OK) {
 		o = cJSON_CreateObject();
@@ -429,7 +458,7 @@ enum lv_status lv_audit_report(struct lv_node *n, const char *learner, cJSON **o
 		}
 	}
 	sqlite3_finalize(s);
-	pthread_mutex_unlock(&n->lock);
+	store_unlock(n);
 	free(note);
 	if (st == LV_OK)
 		*out = o;

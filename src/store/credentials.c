@@ -94,7 +94,10 @@ enum lv_status lv_credential_add(struct lv_node *n, enum lv_role role, const cha
 	sodium_bin2base64(sec, slen, sraw, sizeof sraw, sodium_base64_VARIANT_URLSAFE_NO_PADDING);
 	sodium_memzero(sraw, sizeof sraw);
 
-	pthread_mutex_lock(&n->lock);
+	struct store_tx *tx = NULL;
+	st = store_tx_begin(n, &tx);
+	if (st != LV_OK)
+		goto out;
 	secret_hash(n, id, sec, hash);
 	if (learner) {
 		sqlite3_stmt *q = NULL;
@@ -105,14 +108,11 @@ enum lv_status lv_credential_add(struct lv_node *n, enum lv_role role, const cha
 		}
 		sqlite3_finalize(q);
 		if (rc != SQLITE_ROW) {
-			pthread_mutex_unlock(&n->lock);
-			st = rc == SQLITE_DONE ? LV_ERR_NOT_FOUND : db_status(rc);
+			st = store_tx_end(tx, rc == SQLITE_DONE ? LV_ERR_NOT_FOUND : db_status(rc));
 			goto out;
 		}
 	}
-	int rc = sqlite3_exec(n->db, "BEGIN IMMEDIATE;", NULL, NULL, NULL);
-	if (rc == SQLITE_OK)
-		rc = sqlite3_prepare_v2(n->db,
+	int rc = sqlite3_prepare_v2(n->db,
 					"INSERT INTO credentials(id, role, secret_hash, learner, purposes, label, created)"
 					" VALUES(?, ?, ?, ?, ?, ?, ?)", -1, &s, NULL);
 	if (rc == SQLITE_OK) {
@@ -138,13 +138,11 @@ enum lv_status lv_credential_add(struct lv_node *n, enum lv_role role, const cha
 			cJSON_AddStringToObject(e, "learner", learner);
 		if (npurposes)
 			cJSON_AddItemToObject(e, "purposes", cJSON_Duplicate(arr, true));
-		st = auditlog_append_locked(n, e);
+		st = store_tx_audit(tx, e, NULL);
 	}
-	if (st == LV_OK)
-		st = db_exec(n->db, "COMMIT;");
-	if (st != LV_OK && db_exec(n->db, "ROLLBACK;") != LV_OK) { /* nothing more to undo */ }
-	auditlog_tx_done(n, st == LV_OK);
-	pthread_mutex_unlock(&n->lock);
+	sqlite3_finalize(s);
+	s = NULL;
+	st = store_tx_end(tx, st);
 	if (st == LV_OK) {
 		*secret = sec;
 		sec = NULL;
@@ -172,8 +170,9 @@ enum lv_status lv_credential_check(struct lv_node *n, const char *id, const char
 	if (!id || !secret || strlen(id) >= LV_CRED_ID_LEN || strlen(secret) > 128)
 		return LV_ERR_UNAUTHORIZED;
 	memset(want, 0xa5, sizeof want);
-	pthread_mutex_lock(&n->lock);
-	int rc = sqlite3_prepare_v2(n->db,
+	int rc = store_lock(n) == LV_OK ? SQLITE_OK : SQLITE_ERROR;
+	if (rc == SQLITE_OK)
+		rc = sqlite3_prepare_v2(n->db,
 				    "SELECT role, secret_hash, learner, purposes FROM credentials"
 				    " WHERE id = ? AND revoked IS NULL", -1, &s, NULL);
 	if (rc == SQLITE_OK) {
@@ -202,7 +201,7 @@ enum lv_status lv_credential_check(struct lv_node *n, const char *id, const char
 		st = out->role != LV_ROLE_NONE ? LV_OK : LV_ERR_UNAUTHORIZED;
 	}
 	sqlite3_finalize(s);
-	pthread_mutex_unlock(&n->lock);
+	store_unlock(n);
 	sodium_memzero(got, sizeof got);
 	if (st != LV_OK)
 		lv_principal_clear(out);
@@ -212,10 +211,11 @@ enum lv_status lv_credential_check(struct lv_node *n, const char *id, const char
 enum lv_status lv_credential_revoke(struct lv_node *n, const char *id)
 {
 	sqlite3_stmt *s = NULL;
-	pthread_mutex_lock(&n->lock);
-	int rc = sqlite3_exec(n->db, "BEGIN IMMEDIATE;", NULL, NULL, NULL);
-	if (rc == SQLITE_OK)
-		rc = sqlite3_prepare_v2(n->db, "UPDATE credentials SET revoked = ? WHERE id = ? AND revoked IS NULL",
+	struct store_tx *tx;
+	enum lv_status st = store_tx_begin(n, &tx);
+	if (st != LV_OK)
+		return st;
+	int rc = sqlite3_prepare_v2(n->db, "UPDATE credentials SET revoked = ? WHERE id = ? AND revoked IS NULL",
 					-1, &s, NULL);
 	if (rc == SQLITE_OK) {
 		sqlite3_bind_int64(s, 1, util_now_ms());
@@ -224,20 +224,15 @@ enum lv_status lv_credential_revoke(struct lv_node *n, const char *id)
 	}
 	int changed = sqlite3_changes(n->db);
 	sqlite3_finalize(s);
-	enum lv_status st = rc == SQLITE_DONE ? (changed ? LV_OK : LV_ERR_NOT_FOUND) : db_status(rc);
+	st = rc == SQLITE_DONE ? (changed ? LV_OK : LV_ERR_NOT_FOUND) : db_status(rc);
 	if (st == LV_OK) {
 		cJSON *e = cJSON_CreateObject();
 		cJSON_AddStringToObject(e, "type", "credential");
 		cJSON_AddStringToObject(e, "action", "revoke");
 		cJSON_AddStringToObject(e, "credential", id);
-		st = auditlog_append_locked(n, e);
+		st = store_tx_audit(tx, e, NULL);
 	}
-	if (st == LV_OK)
-		st = db_exec(n->db, "COMMIT;");
-	if (st != LV_OK && db_exec(n->db, "ROLLBACK;") != LV_OK) { /* nothing more to undo */ }
-	auditlog_tx_done(n, st == LV_OK);
-	pthread_mutex_unlock(&n->lock);
-	return st;
+	return store_tx_end(tx, st);
 }
 
 enum lv_status lv_credential_list(struct lv_node *n, char **json)
@@ -247,8 +242,10 @@ enum lv_status lv_credential_list(struct lv_node *n, char **json)
 	cJSON *arr = cJSON_CreateArray();
 	if (!arr)
 		return LV_ERR_NOMEM;
-	pthread_mutex_lock(&n->lock);
-	int rc = sqlite3_prepare_v2(n->db,
+	enum lv_status st = store_lock(n);
+	int rc = st == LV_OK ? SQLITE_OK : SQLITE_ERROR;
+	if (rc == SQLITE_OK)
+		rc = sqlite3_prepare_v2(n->db,
 				    "SELECT id, role, learner, purposes, label, created, revoked FROM credentials"
 				    " ORDER BY created", -1, &s, NULL);
 	while (rc == SQLITE_OK && (rc = sqlite3_step(s)) == SQLITE_ROW) {
@@ -272,8 +269,8 @@ enum lv_status lv_credential_list(struct lv_node *n, char **json)
 		rc = SQLITE_OK;
 	}
 	sqlite3_finalize(s);
-	pthread_mutex_unlock(&n->lock);
-	enum lv_status st = rc == SQLITE_DONE ? LV_OK : db_status(rc);
+	store_unlock(n);
+	st = rc == SQLITE_DONE ? LV_OK : db_status(rc);
 	if (st == LV_OK) {
 		*json = cJSON_PrintUnformatted(arr);
 		if (!*json)

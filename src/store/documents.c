@@ -36,18 +36,13 @@ static enum lv_status doc_target(struct lv_node *n, const struct lv_doc_key *key
 	if (st != LV_OK)
 		goto out;
 	if (create) {
-		bool in_tx = false;
-		st = db_exec(n->db, "BEGIN IMMEDIATE;");
-		in_tx = st == LV_OK;
-		if (st == LV_OK)
+		struct store_tx *tx;
+		st = store_tx_open_locked(n, &tx);
+		if (st == LV_OK) {
 			st = learner_resolve(n, ident.data, n->auto_enrol, p, NULL);
-		if (st == LV_ERR_NOT_FOUND)
-			st = LV_ERR_FORBIDDEN;
-		if (in_tx) {
-			if (st == LV_OK)
-				st = db_exec(n->db, "COMMIT;");
-			else if (db_exec(n->db, "ROLLBACK;") != LV_OK) { /* nothing more */ }
-			auditlog_tx_done(n, st == LV_OK);
+			if (st == LV_ERR_NOT_FOUND)
+				st = LV_ERR_FORBIDDEN;
+			st = store_tx_close_locked(tx, st);
 		}
 	} else {
 		st = learner_resolve(n, ident.data, false, p, NULL);
@@ -109,11 +104,12 @@ enum lv_status lv_document_get(struct lv_node *n, const struct lv_principal *pro
 	struct buf scope;
 	buf_init(&scope, 65536);
 	sqlite3 *db = NULL;
-	pthread_mutex_lock(&n->lock);
-	enum lv_status st = doc_target(n, key, false, &db, &scope);
+	enum lv_status st = store_lock(n);
+	if (st == LV_OK)
+		st = doc_target(n, key, false, &db, &scope);
 	if (st == LV_OK)
 		st = doc_load(db, prov->id, key->kind, scope.data, key->doc_id, out);
-	pthread_mutex_unlock(&n->lock);
+	store_unlock(n);
 	buf_free(&scope);
 	return st;
 }
@@ -178,8 +174,9 @@ enum lv_status lv_document_put(struct lv_node *n, const struct lv_principal *pro
 	err[0] = '\0';
 	if (!content_type)
 		content_type = "application/octet-stream";
-	pthread_mutex_lock(&n->lock);
-	enum lv_status st = doc_target(n, key, true, &db, &scope);
+	enum lv_status st = store_lock(n);
+	if (st == LV_OK)
+		st = doc_target(n, key, true, &db, &scope);
 	if (st != LV_OK)
 		goto out;
 	st = doc_load(db, prov->id, key->kind, scope.data, key->doc_id, &old);
@@ -243,7 +240,7 @@ enum lv_status lv_document_put(struct lv_node *n, const struct lv_principal *pro
 	st = db_status(sqlite3_step(s));
 out:
 	sqlite3_finalize(s);
-	pthread_mutex_unlock(&n->lock);
+	store_unlock(n);
 	lv_document_clear(&old);
 	cJSON_Delete(a);
 	cJSON_Delete(b);
@@ -260,8 +257,9 @@ enum lv_status lv_document_delete(struct lv_node *n, const struct lv_principal *
 	sqlite3 *db = NULL;
 	sqlite3_stmt *s = NULL;
 	struct lv_document old = {0};
-	pthread_mutex_lock(&n->lock);
-	enum lv_status st = doc_target(n, key, false, &db, &scope);
+	enum lv_status st = store_lock(n);
+	if (st == LV_OK)
+		st = doc_target(n, key, false, &db, &scope);
 	if (st == LV_ERR_NOT_FOUND) { /* unknown agent: nothing to delete */
 		st = LV_OK;
 		goto out;
@@ -295,7 +293,7 @@ enum lv_status lv_document_delete(struct lv_node *n, const struct lv_principal *
 	st = db_status(sqlite3_step(s));
 out:
 	sqlite3_finalize(s);
-	pthread_mutex_unlock(&n->lock);
+	store_unlock(n);
 	lv_document_clear(&old);
 	buf_free(&scope);
 	return st;
@@ -310,8 +308,9 @@ enum lv_status lv_document_ids(struct lv_node *n, const struct lv_principal *pro
 	sqlite3 *db = NULL;
 	sqlite3_stmt *s = NULL;
 	cJSON *arr = cJSON_CreateArray();
-	pthread_mutex_lock(&n->lock);
-	enum lv_status st = doc_target(n, key, false, &db, &scope);
+	enum lv_status st = store_lock(n);
+	if (st == LV_OK)
+		st = doc_target(n, key, false, &db, &scope);
 	if (st == LV_ERR_NOT_FOUND) {
 		st = LV_OK;
 		goto out;
@@ -333,7 +332,7 @@ enum lv_status lv_document_ids(struct lv_node *n, const struct lv_principal *pro
 	st = rc == SQLITE_DONE ? LV_OK : db_status(rc);
 out:
 	sqlite3_finalize(s);
-	pthread_mutex_unlock(&n->lock);
+	store_unlock(n);
 	buf_free(&scope);
 	if (st == LV_OK)
 		*ids = arr;

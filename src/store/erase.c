@@ -6,23 +6,12 @@
 
 #include "store.h"
 
-static bool pseudonym_ok(const char *p)
-{
-	if (strlen(p) != LV_PSEUDONYM_LEN - 1)
-		return false;
-	for (; *p; p++)
-		if (!((*p >= '0' && *p <= '9') || (*p >= 'a' && *p <= 'f')))
-			return false;
-	return true;
-}
-
 enum lv_status lv_learner_erase(struct lv_node *n, const char *p)
 {
-	if (!p || !pseudonym_ok(p))
+	if (!p || !util_pseudonym_valid(p))
 		return LV_ERR_INVALID;
 	enum lv_status st;
 	sqlite3_stmt *s = NULL;
-	bool in_tx = false;
 	static const char *const SQL[] = {
 		"DELETE FROM statement_keys WHERE seq IN (SELECT seq FROM statements WHERE learner = ?1)",
 		"DELETE FROM statements WHERE learner = ?1",
@@ -33,11 +22,13 @@ enum lv_status lv_learner_erase(struct lv_node *n, const char *p)
 		"DELETE FROM dp_spend WHERE learner = ?1",
 		"DELETE FROM learners WHERE pseudonym = ?1",
 	};
-	pthread_mutex_lock(&n->lock);
-	st = db_exec(n->db, "BEGIN IMMEDIATE;");
+	/* The server may hold the vault open: only the vaults' owner erases. */
+	if (!n->own_vaults)
+		return LV_ERR_IN_USE;
+	struct store_tx *tx;
+	st = store_tx_begin(n, &tx);
 	if (st != LV_OK)
-		goto out;
-	in_tx = true;
+		return st;
 	st = db_status(sqlite3_prepare_v2(n->db, "SELECT 1 FROM learners WHERE pseudonym = ?", -1, &s, NULL));
 	if (st != LV_OK)
 		goto out;
@@ -64,33 +55,22 @@ enum lv_status lv_learner_erase(struct lv_node *n, const char *p)
 		cJSON *e = cJSON_CreateObject();
 		cJSON_AddStringToObject(e, "type", "erasure");
 		cJSON_AddStringToObject(e, "learner", p);
-		st = auditlog_append_locked(n, e);
-	}
-	if (st != LV_OK)
-		goto out;
-	st = db_exec(n->db, "COMMIT;");
-	if (st != LV_OK)
-		goto out;
-	in_tx = false;
-	auditlog_tx_done(n, true);
-	/* secure_delete zeroed the row in its page; fold the WAL back and
-	 * truncate it so no older frame still holds the wrapped key. */
-	if (db_exec(n->db, "PRAGMA wal_checkpoint(TRUNCATE);") != LV_OK) {
-		/* The key row is gone from the database either way; a busy
-		 * checkpoint only delays the truncation to the next one. */
-	}
-	vault_evict(n, p);
-	static const char *const EXT[] = {".db", ".db-wal", ".db-shm", ".db-journal"};
-	for (size_t i = 0; i < 4; i++) {
-		char path[4096];
-		snprintf(path, sizeof path, "%s/vaults/%s%s", n->dir, p, EXT[i]);
-		unlink(path);
+		st = store_tx_audit(tx, e, NULL);
 	}
 out:
-	if (in_tx) {
-		if (db_exec(n->db, "ROLLBACK;") != LV_OK) { /* nothing more to undo */ }
-		auditlog_tx_done(n, false);
+	st = store_tx_close_locked(tx, st);
+	if (st == LV_OK) {
+		/* secure_delete zeroed the row in its page; fold the WAL back and
+		 * truncate it so no older frame still holds the wrapped key. */
+		if (db_exec(n->db, "PRAGMA wal_checkpoint(TRUNCATE);") != LV_OK) {
+			/* The key row is gone from the database either way; a busy
+			 * checkpoint only delays the truncation to the next one. */
+		}
+		/* A crash before these unlinks leaves files no key opens; the
+		 * next open removes them (node_remove_orphan_vaults). */
+		vault_evict(n, p);
+		vault_unlink_files(n, p);
 	}
-	pthread_mutex_unlock(&n->lock);
+	store_unlock(n);
 	return st;
 }

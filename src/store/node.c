@@ -3,6 +3,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <dirent.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -176,7 +177,9 @@ out:
 
 /* Nodes made before the node secrets were random derived them from the
  * KEK and sealed the audit key under a KEK subkey: store both inside
- * node.db once, so that key rotation need not change them. */
+ * node.db once, so that key rotation need not change them.  Runs while
+ * lv_node_open builds the node, before the audit tree exists, so with a
+ * plain transaction rather than store_tx. */
 static enum lv_status migrate_legacy_secrets(struct lv_node *n)
 {
 	enum lv_status st;
@@ -228,6 +231,75 @@ static enum lv_status check_cipher(sqlite3 *db)
 enum lv_status lv_node_open(const char *dir, const struct lv_node_keysource *ks,
 			    const struct lv_node_options *opt, struct lv_node **out)
 {
+	return node_open(dir, ks, opt, false, out);
+}
+
+/* Files a crashed process may leave: the temporary files of an atomic
+ * write (util_write_file's "<name>.tmp.<pid>").  Only when alone. */
+static void node_remove_stale_files(const char *dir)
+{
+	DIR *d = opendir(dir);
+	if (!d)
+		return;
+	struct dirent *e;
+	while ((e = readdir(d)) != NULL) {
+		if (strncmp(e->d_name, "node.", 5) != 0 || !strstr(e->d_name, ".tmp."))
+			continue;
+		char p[4096];
+		path_join(p, sizeof p, dir, e->d_name);
+		unlink(p);
+	}
+	closedir(d);
+}
+
+/* Vault files whose learner has no key row: an erasure (or a failed
+ * enrolment) that stopped between its commit and the unlinks.  No key
+ * opens them; remove them.  Only when alone and owning the vaults. */
+static enum lv_status node_remove_orphan_vaults(struct lv_node *n)
+{
+	char vdir[4096];
+	path_join(vdir, sizeof vdir, n->dir, "vaults");
+	DIR *d = opendir(vdir);
+	if (!d)
+		return LV_OK;
+	sqlite3_stmt *s = NULL;
+	enum lv_status st = db_status(sqlite3_prepare_v2(n->db, "SELECT 1 FROM learners WHERE pseudonym = ?", -1, &s, NULL));
+	struct dirent *e;
+	while (st == LV_OK && (e = readdir(d)) != NULL) {
+		char p[LV_PSEUDONYM_LEN];
+		const char *dot = strchr(e->d_name, '.');
+		if (!dot || dot - e->d_name != LV_PSEUDONYM_LEN - 1 || strncmp(dot, ".db", 3) != 0)
+			continue;
+		memcpy(p, e->d_name, LV_PSEUDONYM_LEN - 1);
+		p[LV_PSEUDONYM_LEN - 1] = '\0';
+		if (!util_pseudonym_valid(p))
+			continue;
+		sqlite3_reset(s);
+		sqlite3_bind_text(s, 1, p, -1, SQLITE_TRANSIENT);
+		int rc = sqlite3_step(s);
+		if (rc == SQLITE_DONE)
+			vault_unlink_files(n, p);
+		else if (rc != SQLITE_ROW)
+			st = db_status(rc);
+	}
+	sqlite3_finalize(s);
+	closedir(d);
+	return st;
+}
+
+static enum lv_status node_data_version_init(struct lv_node *n)
+{
+	/* The first sync finds the version changed and reloads what is
+	 * cheap to reload; from then on only other processes' commits count. */
+	n->data_version = -1;
+	enum lv_status st = store_lock(n);
+	store_unlock(n);
+	return st;
+}
+
+enum lv_status node_open(const char *dir, const struct lv_node_keysource *ks,
+			 const struct lv_node_options *opt, bool exclusive, struct lv_node **out)
+{
 	enum lv_status st;
 	char p[4096];
 	struct lv_node *n = NULL;
@@ -239,16 +311,29 @@ enum lv_status lv_node_open(const char *dir, const struct lv_node_keysource *ks,
 	if (!n)
 		return LV_ERR_NOMEM;
 	pthread_mutex_init(&n->lock, NULL);
+	n->lock_fd = n->vaults_fd = -1;
 	n->dir = strdup(dir);
 	if (!n->dir) {
 		st = LV_ERR_NOMEM;
 		goto fail;
 	}
+	bool alone = false;
+	st = nodelock_open(dir, exclusive, &n->lock_fd, &alone);
+	if (st == LV_OK && (!opt || opt->access == LV_NODE_OWN_VAULTS)) {
+		st = vaultlock_take(dir, opt && opt->holder ? opt->holder : "learnvault", &n->vaults_fd);
+		n->own_vaults = st == LV_OK;
+	}
+	if (st != LV_OK)
+		goto fail;
 	path_join(p, sizeof p, dir, "node.db");
 	st = keyring_load(dir, ks, &n->keys);
 	if (st == LV_OK)
 		st = db_open(p, n->keys->node_db, false, false, NODE_DB_PAGE, &n->db);
-	if (exists(dir, "node.json.next")) {
+	if (!alone) {
+		/* Another process has the node open, so no rotation is under
+		 * way; staged files of a crashed one wait for an opener that is
+		 * alone. */
+	} else if (exists(dir, "node.json.next")) {
 		if (st == LV_OK) {
 			/* A rotation stopped before re-keying: the current key
 			 * still rules, the staged one was never used. */
@@ -272,6 +357,8 @@ enum lv_status lv_node_open(const char *dir, const struct lv_node_keysource *ks,
 		node_discard_rotation(dir); /* staged before node.json.next was */
 	if (st != LV_OK)
 		goto fail;
+	if (alone)
+		node_remove_stale_files(dir);
 	st = check_cipher(n->db);
 	if (st != LV_OK)
 		goto fail;
@@ -297,10 +384,9 @@ enum lv_status lv_node_open(const char *dir, const struct lv_node_keysource *ks,
 				&n->vaults);
 	if (st != LV_OK)
 		goto fail;
-	st = node_setting_get_locked(n, "auto_enrol", &v);
-	n->auto_enrol = st != LV_OK || strcmp(v, "off") != 0;
-	free(v);
-	v = NULL;
+	st = node_settings_load_locked(n);
+	if (st != LV_OK)
+		goto fail;
 	n->vault_page = VAULT_PAGE_LEGACY;
 	st = node_setting_get_locked(n, "vault_page_size", &v);
 	if (st == LV_OK) {
@@ -321,8 +407,16 @@ enum lv_status lv_node_open(const char *dir, const struct lv_node_keysource *ks,
 		goto fail;
 	}
 	st = facts_upgrade(n);
+	if (st == LV_OK && alone && n->own_vaults)
+		st = node_remove_orphan_vaults(n);
 	if (st != LV_OK)
 		goto fail;
+	/* What this process now knows is current as of this version. */
+	st = node_data_version_init(n);
+	if (st != LV_OK)
+		goto fail;
+	if (alone && !(exclusive))
+		nodelock_share(n->lock_fd);
 	*out = n;
 	return LV_OK;
 fail:
@@ -342,7 +436,11 @@ static enum lv_status facts_upgrade(struct lv_node *n)
 	sqlite3_finalize(s);
 	if (done)
 		return LV_OK;
-	st = db_exec(n->db, "BEGIN IMMEDIATE;");
+	/* The backfill reads every vault: only their owner can. */
+	if (!n->own_vaults)
+		return LV_ERR_IN_USE;
+	struct store_tx *tx;
+	st = store_tx_begin(n, &tx);
 	if (st != LV_OK)
 		return st;
 	/* Records of an older format are rebuilt from the vaults. */
@@ -351,13 +449,7 @@ static enum lv_status facts_upgrade(struct lv_node *n)
 		st = facts_backfill_locked(n);
 	if (st == LV_OK)
 		st = node_meta_put(n->db, "facts_version", FACTS_VERSION, strlen(FACTS_VERSION));
-	if (st == LV_OK)
-		st = db_exec(n->db, "COMMIT;");
-	if (st != LV_OK) {
-		if (db_exec(n->db, "ROLLBACK;") != LV_OK) { /* nothing more */ }
-		facts_terms_forget(n);
-	}
-	return st;
+	return store_tx_end(tx, st);
 }
 
 void lv_node_close(struct lv_node *n)
@@ -368,12 +460,16 @@ void lv_node_close(struct lv_node *n)
 	facts_terms_free(n);
 	personal_cfg_release(n);
 	auditlog_close(n);
+	sqlite3_finalize(n->dv_stmt);
 	if (n->db) {
 		/* Fold the WAL back so a stopped node is one file per database. */
 		sqlite3_exec(n->db, "PRAGMA wal_checkpoint(TRUNCATE);", NULL, NULL, NULL);
 		sqlite3_close(n->db);
 	}
 	keyring_destroy(n->keys);
+	free(n->tx.created);
+	lockfile_release(n->vaults_fd);
+	lockfile_release(n->lock_fd);
 	pthread_mutex_destroy(&n->lock);
 	free(n->origin);
 	free(n->dir);
@@ -406,10 +502,40 @@ enum lv_status node_setting_get_locked(struct lv_node *n, const char *name, char
 
 enum lv_status lv_node_setting_get(struct lv_node *n, const char *name, char **value)
 {
-	pthread_mutex_lock(&n->lock);
-	enum lv_status st = node_setting_get_locked(n, name, value);
-	pthread_mutex_unlock(&n->lock);
+	*value = NULL;
+	enum lv_status st = store_lock(n);
+	if (st == LV_OK)
+		st = node_setting_get_locked(n, name, value);
+	store_unlock(n);
 	return st;
+}
+
+enum lv_status node_settings_load_locked(struct lv_node *n)
+{
+	char *v = NULL;
+	enum lv_status st = node_setting_get_locked(n, "auto_enrol", &v);
+	if (st != LV_OK && st != LV_ERR_NOT_FOUND)
+		return st;
+	n->auto_enrol = st != LV_OK || strcmp(v, "off") != 0;
+	free(v);
+	v = NULL;
+	st = node_setting_get_locked(n, "max_body_bytes", &v);
+	if (st != LV_OK && st != LV_ERR_NOT_FOUND)
+		return st;
+	n->max_body = st == LV_OK ? (size_t)strtoull(v, NULL, 10) : 0;
+	free(v);
+	return LV_OK;
+}
+
+size_t lv_node_max_body(struct lv_node *n)
+{
+	size_t v = 0;
+	/* Through the lock, so a change made by another process counts from
+	 * the next request on. */
+	if (store_lock(n) == LV_OK)
+		v = n->max_body;
+	store_unlock(n);
+	return v;
 }
 
 enum lv_status lv_node_setting_set(struct lv_node *n, const char *name, const char *value)
@@ -425,18 +551,20 @@ enum lv_status lv_node_setting_set(struct lv_node *n, const char *name, const ch
 	} else {
 		return LV_ERR_INVALID;
 	}
-	pthread_mutex_lock(&n->lock);
 	sqlite3_stmt *s = NULL;
-	int rc = sqlite3_prepare_v2(n->db, "INSERT OR REPLACE INTO settings(name, value) VALUES(?, ?)",
-				    -1, &s, NULL);
+	int rc = store_lock(n) == LV_OK ? SQLITE_OK : SQLITE_ERROR;
+	if (rc == SQLITE_OK)
+		rc = sqlite3_prepare_v2(n->db, "INSERT OR REPLACE INTO settings(name, value) VALUES(?, ?)",
+					-1, &s, NULL);
 	if (rc == SQLITE_OK) {
 		sqlite3_bind_text(s, 1, name, -1, SQLITE_STATIC);
 		sqlite3_bind_text(s, 2, value, -1, SQLITE_STATIC);
 		rc = sqlite3_step(s);
 	}
 	sqlite3_finalize(s);
-	if (rc == SQLITE_DONE && strcmp(name, "auto_enrol") == 0)
-		n->auto_enrol = strcmp(value, "on") == 0;
-	pthread_mutex_unlock(&n->lock);
-	return db_status(rc);
+	enum lv_status st = db_status(rc);
+	if (st == LV_OK)
+		st = node_settings_load_locked(n);
+	store_unlock(n);
+	return st;
 }

@@ -84,7 +84,8 @@ static enum lv_status rewrap_all(struct lv_node *n)
 		goto out;
 	}
 	randombytes_buf(fresh, KEY_LEN);
-	st = db_exec(n->db, "BEGIN IMMEDIATE;");
+	struct store_tx *tx;
+	st = store_tx_open_locked(n, &tx);
 	if (st != LV_OK)
 		goto out;
 	/* Read every row first: updating a WITHOUT ROWID table while a cursor
@@ -142,15 +143,11 @@ static enum lv_status rewrap_all(struct lv_node *n)
 		cJSON *e = cJSON_CreateObject();
 		cJSON_AddStringToObject(e, "type", "key_rotation");
 		cJSON_AddNumberToObject(e, "vault_keys_rewrapped", (double)nrows);
-		st = auditlog_append_locked(n, e);
+		st = store_tx_audit(tx, e, NULL);
 	}
-	if (st == LV_OK)
-		st = db_exec(n->db, "COMMIT;");
-	auditlog_tx_done(n, st == LV_OK);
-	if (st != LV_OK) {
-		if (db_exec(n->db, "ROLLBACK;") != LV_OK) { /* nothing more */ }
+	st = store_tx_close_locked(tx, st);
+	if (st != LV_OK)
 		goto out;
-	}
 	memcpy(n->keys->vault_wrap, fresh, KEY_LEN);
 out:
 	if (fresh)
@@ -220,7 +217,10 @@ enum lv_status lv_node_rotate_key(const char *dir, const struct lv_node_keysourc
 	unsigned char *kek = sodium_malloc(KEY_LEN);
 	if (!kek)
 		return LV_ERR_NOMEM;
-	st = lv_node_open(dir, current, NULL, &n);
+	/* Alone: no other process may have the node open while its key
+	 * changes (LV_ERR_IN_USE, nothing changed, if one has). */
+	struct lv_node_options opt = {.access = LV_NODE_OWN_VAULTS, .holder = "learnvault key rotate"};
+	st = node_open(dir, current, &opt, true, &n);
 	if (st != LV_OK)
 		goto out;
 	st = stage_next(dir, next, kek);
@@ -230,8 +230,9 @@ enum lv_status lv_node_rotate_key(const char *dir, const struct lv_node_keysourc
 		node_discard_rotation(dir);
 		goto out;
 	}
-	pthread_mutex_lock(&n->lock);
-	st = rewrap_all(n);
+	st = store_lock(n);
+	if (st == LV_OK)
+		st = rewrap_all(n);
 	if (st == LV_OK) {
 		char hex[2 * KEY_LEN + 1];
 		char pragma[2 * KEY_LEN + 32];
@@ -243,7 +244,7 @@ enum lv_status lv_node_rotate_key(const char *dir, const struct lv_node_keysourc
 		if (st == LV_OK)
 			st = db_exec(n->db, "PRAGMA wal_checkpoint(TRUNCATE);");
 	}
-	pthread_mutex_unlock(&n->lock);
+	store_unlock(n);
 	lv_node_close(n);
 	n = NULL;
 	if (st != LV_OK) {

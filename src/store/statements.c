@@ -301,11 +301,9 @@ enum lv_status lv_statements_store(struct lv_node *n, const struct lv_principal 
 	size_t count = (size_t)cJSON_GetArraySize(batch);
 	struct pending *p = calloc(count ? count : 1, sizeof *p);
 	sqlite3_stmt *q_exists = NULL, *q_ins = NULL, *q_key = NULL, *q_void = NULL, *q_target = NULL;
-	char (*created)[LV_PSEUDONYM_LEN] = calloc(count ? count : 1, LV_PSEUDONYM_LEN);
-	size_t ncreated = 0;
-	bool locked = false, in_tx = false;
+	struct store_tx *tx = NULL;
 	err[0] = '\0';
-	if (!p || !created) {
+	if (!p) {
 		st = LV_ERR_NOMEM;
 		goto out;
 	}
@@ -344,12 +342,9 @@ enum lv_status lv_statements_store(struct lv_node *n, const struct lv_principal 
 		authority_for(n, prov, it);
 	}
 
-	pthread_mutex_lock(&n->lock);
-	locked = true;
-	st = db_exec(n->db, "BEGIN IMMEDIATE;");
+	st = store_tx_begin(n, &tx);
 	if (st != LV_OK)
 		goto out;
-	in_tx = true;
 	int64_t now = util_now_ms();
 	if (now <= n->last_stored_ms) /* stored times stay monotonic */
 		now = n->last_stored_ms + 1;
@@ -410,16 +405,13 @@ enum lv_status lv_statements_store(struct lv_node *n, const struct lv_principal 
 				goto out;
 			}
 		}
-		bool made = false;
-		st = learner_resolve(n, x->identity.data, n->auto_enrol, x->learner, &made);
+		st = learner_resolve(n, x->identity.data, n->auto_enrol, x->learner, NULL);
 		if (st == LV_ERR_NOT_FOUND) {
 			snprintf(err, LV_ERR_TEXT, "statement %zu: actor is not enrolled and auto_enrol is off", i);
 			st = LV_ERR_FORBIDDEN;
 		}
 		if (st != LV_OK)
 			goto out;
-		if (made)
-			memcpy(created[ncreated++], x->learner, LV_PSEUDONYM_LEN);
 		set_string(x->st, "stored", stored);
 		if (!cJSON_GetObjectItemCaseSensitive(x->st, "timestamp"))
 			set_string(x->st, "timestamp", stored);
@@ -533,41 +525,18 @@ enum lv_status lv_statements_store(struct lv_node *n, const struct lv_principal 
 	/* Keep the facts journal short: a bounded fold for the next query. */
 	if (st == LV_OK)
 		st = facts_fold_if_due_locked(n);
-	if (st == LV_OK)
-		st = db_exec(n->db, "COMMIT;");
-	if (st == LV_OK) {
-		in_tx = false;
-		auditlog_tx_done(n, true);
-	}
 out:
 	sqlite3_finalize(q_exists);
 	sqlite3_finalize(q_ins);
 	sqlite3_finalize(q_key);
 	sqlite3_finalize(q_void);
 	sqlite3_finalize(q_target);
-	if (in_tx) {
-		if (db_exec(n->db, "ROLLBACK;") != LV_OK) { /* nothing more to undo */ }
-		auditlog_tx_done(n, false);
-		memset(n->act_seen, 0, sizeof n->act_seen);
-		facts_terms_forget(n);
-		/* Vaults enrolled by this batch lose their key row: remove them. */
-		for (size_t k = 0; k < ncreated; k++) {
-			char path[4096];
-			vault_evict(n, created[k]);
-			snprintf(path, sizeof path, "%s/vaults/%s.db", n->dir, created[k]);
-			unlink(path);
-			snprintf(path, sizeof path, "%s/vaults/%s.db-wal", n->dir, created[k]);
-			unlink(path);
-			snprintf(path, sizeof path, "%s/vaults/%s.db-shm", n->dir, created[k]);
-			unlink(path);
-		}
-	}
-	if (locked)
-		pthread_mutex_unlock(&n->lock);
+	/* Commit point; a rollback also removes the vaults this batch made. */
+	if (tx)
+		st = store_tx_end(tx, st);
 	if (st != LV_OK && !err[0])
 		snprintf(err, LV_ERR_TEXT, "could not store the statements: %s", lv_status_str(st));
 	pending_free(p, count);
-	free(created);
 	return st;
 }
 
@@ -592,7 +561,8 @@ static enum lv_status log_readback(struct lv_node *n, const struct lv_principal 
 {
 	if (nrb == 0)
 		return LV_OK;
-	enum lv_status st = db_exec(n->db, "BEGIN IMMEDIATE;");
+	struct store_tx *tx;
+	enum lv_status st = store_tx_open_locked(n, &tx);
 	if (st != LV_OK)
 		return st;
 	int64_t now = util_now_ms();
@@ -605,11 +575,7 @@ static enum lv_status log_readback(struct lv_node *n, const struct lv_principal 
 		if (st == LV_OK && !d.allow)
 			st = LV_ERR_FORBIDDEN;
 	}
-	if (st == LV_OK)
-		st = db_exec(n->db, "COMMIT;");
-	if (st != LV_OK && db_exec(n->db, "ROLLBACK;") != LV_OK) { /* nothing more */ }
-	auditlog_tx_done(n, st == LV_OK);
-	return st;
+	return store_tx_close_locked(tx, st);
 }
 
 static void readback_add(struct readback *rb, size_t *nrb, const char *learner)
@@ -630,8 +596,9 @@ enum lv_status lv_statement_get(struct lv_node *n, const struct lv_principal *pr
 	sqlite3_stmt *s = NULL;
 	enum lv_status st;
 	char learner[LV_PSEUDONYM_LEN];
-	pthread_mutex_lock(&n->lock);
-	st = sql_prepare(n->db, "SELECT learner, voided, seq FROM statements WHERE id = ? AND provider = ?", &s);
+	st = store_lock(n);
+	if (st == LV_OK)
+		st = sql_prepare(n->db, "SELECT learner, voided, seq FROM statements WHERE id = ? AND provider = ?", &s);
 	if (st != LV_OK)
 		goto out;
 	sqlite3_bind_text(s, 1, id, -1, SQLITE_STATIC);
@@ -660,7 +627,7 @@ enum lv_status lv_statement_get(struct lv_node *n, const struct lv_principal *pr
 	}
 out:
 	sqlite3_finalize(s);
-	pthread_mutex_unlock(&n->lock);
+	store_unlock(n);
 	return st;
 }
 
@@ -721,10 +688,11 @@ enum lv_status lv_statements_query(struct lv_node *n, const struct lv_principal 
 		goto out_nolock;
 
 	arr = cJSON_CreateArray();
-	pthread_mutex_lock(&n->lock);
+	st = store_lock(n);
 	if (q->agent)
 		key_pseudonym(n->keys, agent_id.data, agent_p);
-	st = sql_prepare(n->db, sql.data, &s);
+	if (st == LV_OK)
+		st = sql_prepare(n->db, sql.data, &s);
 	if (st != LV_OK)
 		goto out;
 	sqlite3_bind_text(s, 1, prov->id, -1, SQLITE_STATIC);
@@ -775,7 +743,7 @@ enum lv_status lv_statements_query(struct lv_node *n, const struct lv_principal 
 out:
 	free(rb);
 	sqlite3_finalize(s);
-	pthread_mutex_unlock(&n->lock);
+	store_unlock(n);
 out_nolock:
 	if (st == LV_OK) {
 		*result = arr;
@@ -806,9 +774,10 @@ enum lv_status lv_statement_attachments(struct lv_node *n, const cJSON *statemen
 	*nout = 0;
 	struct lv_attachment *a = NULL;
 	size_t na = 0, cap = 0;
-	enum lv_status st = LV_OK;
 	const cJSON *s;
-	pthread_mutex_lock(&n->lock);
+	enum lv_status st = store_lock(n);
+	if (st != LV_OK)
+		goto out;
 	cJSON_ArrayForEach(s, statements) {
 		const cJSON *al = cJSON_GetObjectItemCaseSensitive(s, "attachments");
 		if (!cJSON_GetArraySize(al))
@@ -867,7 +836,7 @@ enum lv_status lv_statement_attachments(struct lv_node *n, const cJSON *statemen
 		}
 	}
 out:
-	pthread_mutex_unlock(&n->lock);
+	store_unlock(n);
 	if (st != LV_OK) {
 		lv_attachments_free(a, na);
 		return st;
@@ -881,8 +850,9 @@ enum lv_status lv_activity_get(struct lv_node *n, const char *activity_id, cJSON
 {
 	*result = NULL;
 	sqlite3_stmt *s = NULL;
-	pthread_mutex_lock(&n->lock);
-	enum lv_status st = sql_prepare(n->db, "SELECT definition FROM activities WHERE id = ?", &s);
+	enum lv_status st = store_lock(n);
+	if (st == LV_OK)
+		st = sql_prepare(n->db, "SELECT definition FROM activities WHERE id = ?", &s);
 	if (st == LV_OK) {
 		sqlite3_bind_text(s, 1, activity_id, -1, SQLITE_STATIC);
 		int rc = sqlite3_step(s);
@@ -901,7 +871,7 @@ enum lv_status lv_activity_get(struct lv_node *n, const char *activity_id, cJSON
 		}
 	}
 	sqlite3_finalize(s);
-	pthread_mutex_unlock(&n->lock);
+	store_unlock(n);
 	return st;
 }
 
@@ -914,9 +884,10 @@ enum lv_status lv_learner_statements(struct lv_node *n, const char *learner, int
 	cJSON *arr = cJSON_CreateArray();
 	if (limit == 0 || limit > LV_QUERY_MAX_LIMIT)
 		limit = LV_QUERY_MAX_LIMIT;
-	pthread_mutex_lock(&n->lock);
+	enum lv_status st = store_lock(n);
 	/* Through the index: only committed statements, in stored order. */
-	enum lv_status st = sql_prepare(n->db, "SELECT seq FROM statements WHERE learner = ? AND seq > ? ORDER BY seq LIMIT ?", &s);
+	if (st == LV_OK)
+		st = sql_prepare(n->db, "SELECT seq FROM statements WHERE learner = ? AND seq > ? ORDER BY seq LIMIT ?", &s);
 	if (st == LV_OK) {
 		sqlite3_bind_text(s, 1, learner, -1, SQLITE_STATIC);
 		sqlite3_bind_int64(s, 2, after_seq);
@@ -941,7 +912,7 @@ enum lv_status lv_learner_statements(struct lv_node *n, const char *learner, int
 			st = db_status(rc);
 	}
 	sqlite3_finalize(s);
-	pthread_mutex_unlock(&n->lock);
+	store_unlock(n);
 	if (st == LV_OK) {
 		*result = arr;
 	} else {

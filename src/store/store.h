@@ -2,6 +2,7 @@
 #ifndef LV_STORE_STORE_H
 #define LV_STORE_STORE_H
 
+#include <assert.h>
 #include <pthread.h>
 #include <stdbool.h>
 #include <stdint.h>
@@ -83,6 +84,58 @@ struct term_cache;
 enum lv_status vault_cache_create(unsigned capacity, struct vault_cache **out) LV_WARN_UNUSED;
 void vault_cache_destroy(struct vault_cache *vc);
 
+/* ---- tx.c: the node lock and the one transaction object ---- */
+/* A node.db write transaction.  Owned by the node (one at a time, under
+ * the lock); callers only hold a borrowed pointer between begin and end. */
+struct store_tx {
+	struct lv_node *node;
+	bool active;
+	char (*created)[LV_PSEUDONYM_LEN]; /* vaults made by this transaction */
+	size_t ncreated, capcreated;
+};
+/* Takes the node lock and brings what this process keeps in memory up to
+ * date with what other processes committed.  The lock is taken whatever
+ * it returns (release it with store_unlock); on failure the caller must
+ * not use the node's state. */
+enum lv_status store_lock(struct lv_node *n) LV_WARN_UNUSED;
+void store_unlock(struct lv_node *n);
+/* True when the calling thread holds @n's lock (for assertions). */
+bool store_lock_held(const struct lv_node *n);
+#define store_assert_locked(n) assert(store_lock_held(n))
+/* Lock, BEGIN IMMEDIATE, refresh: *@out is the node's transaction,
+ * borrowed until store_tx_end.  On failure nothing is held. */
+enum lv_status store_tx_begin(struct lv_node *n, struct store_tx **out) LV_WARN_UNUSED;
+/* @st == LV_OK: COMMIT (its failure is returned); otherwise ROLLBACK,
+ * drop the vaults the transaction created and the caches it may have
+ * filled.  The audit entries join the tree only when committed.  Unlocks.
+ * Returns the final status. */
+enum lv_status store_tx_end(struct store_tx *tx, enum lv_status st);
+/* The same two without taking or releasing the lock (the caller holds it
+ * around more than the transaction). */
+enum lv_status store_tx_open_locked(struct lv_node *n, struct store_tx **out) LV_WARN_UNUSED;
+enum lv_status store_tx_close_locked(struct store_tx *tx, enum lv_status st);
+/* Appends @entry (taken: always freed) to the audit log in @tx; *@index
+ * (may be NULL) gets the new entry's index. */
+enum lv_status store_tx_audit(struct store_tx *tx, cJSON *entry, uint64_t *index) LV_WARN_UNUSED;
+/* Records a vault file made in @tx, removed again if it rolls back. */
+enum lv_status store_tx_vault_created(struct store_tx *tx, const char *pseudonym) LV_WARN_UNUSED;
+/* The open transaction, or NULL.  Lock held. */
+struct store_tx *store_tx_current(struct lv_node *n);
+/* Refreshes the process's view if another connection committed.  Lock held. */
+enum lv_status node_sync_locked(struct lv_node *n) LV_WARN_UNUSED;
+/* Reloads the settings this process keeps in memory.  Lock held. */
+enum lv_status node_settings_load_locked(struct lv_node *n) LV_WARN_UNUSED;
+
+/* ---- nodelock.c: process locks of a data directory ---- */
+/* Takes DIR/node.lock: exclusive when alone (*@alone) or when @exclusive
+ * (LV_ERR_IN_USE if anyone else has the node open), else shared. */
+enum lv_status nodelock_open(const char *dir, bool exclusive, int *fd, bool *alone) LV_WARN_UNUSED;
+/* Steps an exclusive node.lock down to shared. */
+void nodelock_share(int fd);
+/* Takes DIR/vaults.lock exclusive and records @holder in it. */
+enum lv_status vaultlock_take(const char *dir, const char *holder, int *fd) LV_WARN_UNUSED;
+void lockfile_release(int fd);
+
 /* ---- the node ---- */
 #define ACT_SEEN_SLOTS 4096
 #define AUDIT_PENDING_MAX 1000000 /* entries one transaction may add */
@@ -105,7 +158,22 @@ struct lv_node {
 	unsigned char (*audit_pending)[32]; /* leaves of the open transaction */
 	size_t audit_npending, audit_pending_cap;
 	char *origin;
+	/* tx.c */
+	struct store_tx tx;
+	bool locked;                 /* the lock is held, by lock_owner */
+	pthread_t lock_owner;
+	int64_t data_version;        /* node.db's, when this process last looked */
+	sqlite3_stmt *dv_stmt;
+	/* nodelock.c */
+	int lock_fd, vaults_fd;      /* -1 when not held */
+	bool own_vaults;
+	size_t max_body;             /* setting max_body_bytes (0: unset) */
 };
+
+/* lv_node_open, and with @exclusive the node.lock held exclusive for the
+ * handle's life (key rotation: no other process may open it meanwhile). */
+enum lv_status node_open(const char *dir, const struct lv_node_keysource *ks,
+			 const struct lv_node_options *opt, bool exclusive, struct lv_node **out) LV_WARN_UNUSED;
 
 /* Returns the open handle of learner @pseudonym's vault (cached), opening
  * it, or creating it when @create (the learner row must exist).  The handle
@@ -134,6 +202,9 @@ enum lv_status vault_stmt(struct lv_node *node, const char *pseudonym, enum vaul
 void vault_wrap_ad(const char *pseudonym, char ad[64]);
 /* Closes a cached vault handle, if open (before erasure).  Lock held. */
 void vault_evict(struct lv_node *node, const char *pseudonym);
+/* Deletes vault @pseudonym's file and its side files (after its key row
+ * is gone). */
+void vault_unlink_files(const struct lv_node *node, const char *pseudonym);
 
 /* Finds or creates the learner for an actor identity.  Lock held; when a
  * new learner is created inside the caller's node.db transaction, the row
@@ -157,8 +228,12 @@ void node_discard_rotation(const char *dir);
 enum lv_status auditlog_open(struct lv_node *node) LV_WARN_UNUSED;
 void auditlog_close(struct lv_node *node);
 /* Appends @entry (taken: always freed) inside the caller's open node.db
- * transaction, adding "index" and "time".  Lock held. */
-enum lv_status auditlog_append_locked(struct lv_node *node, cJSON *entry) LV_WARN_UNUSED;
+ * transaction, adding "index" and "time"; *@index (may be NULL) gets the
+ * entry's index.  Lock held. */
+enum lv_status auditlog_append_locked(struct lv_node *node, cJSON *entry, uint64_t *index) LV_WARN_UNUSED;
+/* Extends the in-memory tree with entries other processes committed;
+ * LV_ERR_CRYPTO if node.db holds fewer or out-of-order entries.  Lock held. */
+enum lv_status auditlog_refresh_locked(struct lv_node *node) LV_WARN_UNUSED;
 /* After the caller's COMMIT (@committed) or ROLLBACK: the pending leaves
  * join the in-memory tree, or are dropped.  Lock held. */
 void auditlog_tx_done(struct lv_node *node, bool committed);

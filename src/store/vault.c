@@ -167,6 +167,10 @@ enum lv_status vault_get(struct lv_node *n, const char *p, bool create, sqlite3 
 		*out = e->db;
 		return LV_OK;
 	}
+	/* Vaults are opened exclusive: a process that does not own them may
+	 * only make a new one, and closes it at once (see below). */
+	if (!n->own_vaults && !create)
+		return LV_ERR_IN_USE;
 	enum lv_status st;
 	char path[4096];
 	sqlite3 *db = NULL;
@@ -196,7 +200,7 @@ enum lv_status vault_get(struct lv_node *n, const char *p, bool create, sqlite3 
 	 * opened exclusive: only this process uses them, and per-transaction
 	 * fcntl locks and the -shm mapping cost more than the cipher.) */
 	st = db_exec(db, "PRAGMA cache_size = -256;");
-	if (st != LV_OK)
+	if (st != LV_OK || !n->own_vaults)
 		goto out;
 	e = calloc(1, sizeof *e);
 	if (!e || !(e->facts_key = sodium_malloc(KEY_LEN))) {
@@ -290,6 +294,16 @@ enum lv_status facts_key_unwrap(struct lv_node *n, const char *p, const void *wr
 	return st;
 }
 
+void vault_unlink_files(const struct lv_node *n, const char *p)
+{
+	static const char *const EXT[] = {".db", ".db-wal", ".db-shm", ".db-journal"};
+	for (size_t i = 0; i < sizeof EXT / sizeof EXT[0]; i++) {
+		char path[4096];
+		snprintf(path, sizeof path, "%s/vaults/%s%s", n->dir, p, EXT[i]);
+		unlink(path);
+	}
+}
+
 void vault_evict(struct lv_node *n, const char *p)
 {
 	struct vault_entry *e = cache_find(n->vaults, p);
@@ -355,13 +369,20 @@ enum lv_status learner_resolve(struct lv_node *n, const char *identity, bool cre
 	char path[4096];
 	vault_path(n, p, path, sizeof path);
 	unlink(path);
-	st = vault_get(n, p, true, &db);
+	struct store_tx *tx = store_tx_current(n);
+	if (!tx) {
+		st = LV_ERR_INTERNAL; /* enrolment writes: it needs a transaction */
+		goto out;
+	}
+	st = store_tx_vault_created(tx, p);
+	if (st == LV_OK)
+		st = vault_get(n, p, true, &db);
 	if (st != LV_OK)
 		goto out;
 	cJSON *e = cJSON_CreateObject();
 	cJSON_AddStringToObject(e, "type", "enrolment");
 	cJSON_AddStringToObject(e, "learner", p);
-	st = auditlog_append_locked(n, e);
+	st = store_tx_audit(tx, e, NULL);
 	if (st != LV_OK)
 		goto out;
 	if (created)
@@ -389,19 +410,10 @@ enum lv_status lv_learner_enrol(struct lv_node *n, const char *actor_json, char 
 		st = xapi_actor_identity(actor, &id);
 	if (st != LV_OK)
 		goto out;
-	pthread_mutex_lock(&n->lock);
-	st = db_exec(n->db, "BEGIN IMMEDIATE;");
-	if (st == LV_OK) {
-		st = learner_resolve(n, id.data, true, p, created);
-		if (st == LV_OK)
-			st = db_exec(n->db, "COMMIT;");
-		auditlog_tx_done(n, st == LV_OK);
-		if (st != LV_OK) {
-			if (db_exec(n->db, "ROLLBACK;") != LV_OK) { /* nothing more to undo */ }
-			vault_evict(n, p);
-		}
-	}
-	pthread_mutex_unlock(&n->lock);
+	struct store_tx *tx;
+	st = store_tx_begin(n, &tx);
+	if (st == LV_OK)
+		st = store_tx_end(tx, learner_resolve(n, id.data, true, p, created));
 out:
 	if (st != LV_OK) {
 		p[0] = '\0';
@@ -416,11 +428,12 @@ enum lv_status lv_learner_count(struct lv_node *n, int64_t *count)
 {
 	*count = 0;
 	sqlite3_stmt *s = NULL;
-	pthread_mutex_lock(&n->lock);
-	int rc = sqlite3_prepare_v2(n->db, "SELECT count(*) FROM learners", -1, &s, NULL);
+	int rc = store_lock(n) == LV_OK ? SQLITE_OK : SQLITE_ERROR;
+	if (rc == SQLITE_OK)
+		rc = sqlite3_prepare_v2(n->db, "SELECT count(*) FROM learners", -1, &s, NULL);
 	if (rc == SQLITE_OK && (rc = sqlite3_step(s)) == SQLITE_ROW)
 		*count = sqlite3_column_int64(s, 0);
 	sqlite3_finalize(s);
-	pthread_mutex_unlock(&n->lock);
+	store_unlock(n);
 	return rc == SQLITE_ROW ? LV_OK : db_status(rc);
 }

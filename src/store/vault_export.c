@@ -48,16 +48,6 @@ static uint64_t get_be(const unsigned char *p, int n)
 	return v;
 }
 
-static bool pseudonym_ok(const char *p)
-{
-	if (strlen(p) != LV_PSEUDONYM_LEN - 1)
-		return false;
-	for (; *p; p++)
-		if (!((*p >= '0' && *p <= '9') || (*p >= 'a' && *p <= 'f')))
-			return false;
-	return true;
-}
-
 /* A private temporary directory (mkdtemp: 0700) and the database path in it. */
 struct tmpdb {
 	char dir[4096];
@@ -213,7 +203,7 @@ enum lv_status lv_vault_export(struct lv_node *n, const char *learner, const cha
 {
 	*file = NULL;
 	*file_len = 0;
-	if (!learner || !pseudonym_ok(learner) || !pass || plen < LV_VAULT_PASSPHRASE_MIN ||
+	if (!learner || !util_pseudonym_valid(learner) || !pass || plen < LV_VAULT_PASSPHRASE_MIN ||
 	    plen > LV_VAULT_PASSPHRASE_MAX)
 		return LV_ERR_INVALID;
 	enum lv_status st;
@@ -232,9 +222,10 @@ enum lv_status lv_vault_export(struct lv_node *n, const char *learner, const cha
 	st = write_all(t.path, (const unsigned char *)"", 0); /* the file exists 0600 before SQLite opens it */
 	if (st != LV_OK)
 		goto out;
-	pthread_mutex_lock(&n->lock);
-	st = copy_vault_locked(n, learner, t.path, key);
-	pthread_mutex_unlock(&n->lock);
+	st = store_lock(n);
+	if (st == LV_OK)
+		st = copy_vault_locked(n, learner, t.path, key);
+	store_unlock(n);
 	if (st != LV_OK)
 		goto out;
 	st = read_body(t.path, LV_VAULT_HEADER_LEN, LV_VAULT_FILE_MAX, &out, &body_len);

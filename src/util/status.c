@@ -20,6 +20,7 @@ const char *lv_status_str(enum lv_status st)
 	case LV_ERR_UNSUPPORTED: return "unsupported";
 	case LV_ERR_BUSY: return "busy";
 	case LV_ERR_BUDGET: return "budget_exhausted";
+	case LV_ERR_IN_USE: return "in_use";
 	}
 	return "unknown";
 }
@@ -39,6 +40,7 @@ unsigned lv_status_http(enum lv_status st)
 	case LV_ERR_UNSUPPORTED: return 501;
 	case LV_ERR_BUSY: return 503;
 	case LV_ERR_BUDGET: return 429;
+	case LV_ERR_IN_USE: return 503;
 	case LV_ERR_NOMEM:
 	case LV_ERR_CRYPTO:
 	case LV_ERR_IO:

@@ -51,6 +51,9 @@ bool util_uuid_valid(const char *s);
 /* Lower-cases a valid UUID into @out. */
 void util_uuid_lower(const char *s, char out[UTIL_UUID_LEN]);
 
+/* True when @s is a learner pseudonym: exactly 32 lower-case hex digits. */
+bool util_pseudonym_valid(const char *s);
+
 /* Reads a whole file of at most @max bytes; the result is NUL-terminated and
  * must be free()d.  LV_ERR_TOO_LARGE when the file is bigger. */
 enum lv_status util_read_file(const char *path, size_t max, char **data, size_t *len) LV_WARN_UNUSED;

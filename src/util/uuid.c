@@ -39,3 +39,12 @@ void util_uuid_lower(const char *s, char out[UTIL_UUID_LEN])
 		out[i] = (char)tolower((unsigned char)s[i]);
 	out[36] = '\0';
 }
+
+bool util_pseudonym_valid(const char *s)
+{
+	size_t i = 0;
+	for (; s[i]; i++)
+		if (i >= 32 || !((s[i] >= '0' && s[i] <= '9') || (s[i] >= 'a' && s[i] <= 'f')))
+			return false;
+	return i == 32;
+}
