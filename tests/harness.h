@@ -22,4 +22,11 @@ const char *th_src(const char *rel);
 int th_run_cli(const char *args, char **out, const char *errf);
 /* True when the file at @path contains @needle. */
 bool th_file_contains(const char *path, const char *needle);
+/* Marks the running test as skipped, for @why (say what is missing).  The
+ * caller returns from the test right after; a test that skips must not
+ * also assert.  Prints "SKIP <test>: <why>" on stdout; main() prints
+ * "Skipped: K of N checks" after Check's summary, which `tools/dev test`
+ * subtracts from the passes, and exits 77 (meson's "skipped") when every
+ * test of the binary skipped. */
+void th_skip(const char *why);
 #endif

@@ -1,5 +1,6 @@
-/* The audit log's cryptographic core: every record of the shared vector
- * file (read at run time; a missing file fails), tamper cases, a brute-force
+/* The audit log's cryptographic core: every record of the vector file
+ * tests/vectors/merkle-and-signed-note.txt (sources in tests/vectors/README.md;
+ * read at run time, a missing file fails), tamper cases, a brute-force
  * cross-check against a direct transcription of RFC 9162 §2.1, and a
  * 2^20-leaf tree. */
 #include <inttypes.h>
@@ -14,7 +15,7 @@
 #include "learnvault/audit.h"
 #include "util/util.h"
 
-#define VEC_REL "../shared/design/vectors/merkle-and-signed-note.txt"
+#define VEC_REL "tests/vectors/merkle-and-signed-note.txt"
 #define HL LV_MERKLE_HASH_LEN
 
 /* ------------------------------------------------------------------ */

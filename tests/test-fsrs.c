@@ -1,6 +1,8 @@
 /* FSRS-6: upstream vectors (fsrs-rs, ts-fsrs, py-fsrs semantics), review-log
  * parsing, evaluation metrics, the optimiser, and `learnvault eval fsrs` on
- * the shared review log.  Vectors: ../shared/design/vectors/fsrs-bkt-elo.txt */
+ * the shared review log.  Vectors: tests/vectors/fsrs-bkt-elo.txt (copied from
+ * its sources, see tests/vectors/README.md); the review log stays outside the
+ * repository, in ../shared/data/fsrs-revlog, and its tests skip without it. */
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -36,6 +38,13 @@ static const double P19[19] = {0.6845422, 1.6790825, 4.7349424, 10.042885, 7.441
 static const double W5[19] = {0.40255, 1.18385, 3.173, 15.69105, 7.1949, 0.5345, 1.4604, 0.0046, 1.54575, 0.1192,
 			      1.01925, 1.9395, 0.11, 0.29605, 2.2698, 0.2315, 2.9898, 0.51655, 0.6621};
 
+/* py-fsrs test_optimizer.py TEST_OPTIMAL */
+static const double TEST_OPTIMAL[21] = {
+	0.12340357383516173, 1.2931, 2.397673571899466, 8.2956, 6.686820427099132, 0.45021679958387956,
+	3.077875127553957, 0.053520395733247045, 1.6539992229052127, 0.1466206769107436, 0.6300772488850335,
+	1.611965002575047, 0.012840136810798864, 0.34853762746216305, 1.8878958285806287, 0.8546376191171063,
+	1.8729, 0.6748536823468675, 0.20451266082721842, 0.22622814695113844, 0.46030603398979064};
+
 static struct lv_fsrs_params defaults(void)
 {
 	struct lv_fsrs_params p;
@@ -63,6 +72,44 @@ static struct lv_fsrs_state replay(const struct lv_fsrs_params *p, const int *g,
 }
 
 /* ---- vectors ---------------------------------------------------------- */
+
+/* Checks that the line "@name = v0 v1 ..." of the vectors file holds exactly
+ * the @n values of @want.  Both sides are decimal literals parsed to the
+ * nearest double, so they compare exactly. */
+static void file_params(const char *text, const char *name, const double *want, size_t n)
+{
+	char key[32];
+	snprintf(key, sizeof key, "\n%s = ", name);
+	const char *p = strstr(text, key);
+	ck_assert_msg(p != NULL, "%s not in the vectors file", name);
+	p += strlen(key);
+	for (size_t i = 0; i < n; i++) {
+		char *end;
+		double v = strtod(p, &end);
+		ck_assert_msg(end != p, "%s: the file has %zu values, want %zu", name, i, n);
+		ck_assert_msg(v == want[i], "%s[%zu]: file %.17g, test %.17g", name, i, v, want[i]);
+		p = end;
+	}
+	p += strspn(p, " \t\r");
+	ck_assert_msg(*p == '\n' || *p == '\0', "%s: the file has more than %zu values", name, n);
+}
+
+/* The parameter vectors this file uses are transcribed from the vectors
+ * file; a typo in one would otherwise only show as a far-off mismatch. */
+START_TEST(vectors_file_params)
+{
+	const char *path = th_src("tests/vectors/fsrs-bkt-elo.txt");
+	char *text;
+	size_t len;
+	enum lv_status st = util_read_file(path, 1 << 20, &text, &len);
+	ck_assert_msg(st == LV_OK, "cannot read %s: %s", path, lv_status_str(st));
+	file_params(text, "W_FSRS6", W6, 21);
+	file_params(text, "P19", P19, 19);
+	file_params(text, "W_FSRS5", W5, 19);
+	file_params(text, "TEST_OPTIMAL", TEST_OPTIMAL, 21);
+	free(text);
+}
+END_TEST
 
 START_TEST(default_params)
 {
@@ -773,7 +820,7 @@ START_TEST(shared_log_library)
 {
 	const char *path = shared_log();
 	if (!path) {
-		fprintf(stderr, "SKIP shared_log_library: ../shared/data/fsrs-revlog not found next to the repo\n");
+		th_skip("../shared/data/fsrs-revlog not found beside the repository");
 		return;
 	}
 	char *text, err[LV_FSRS_ERR_LEN];
@@ -791,13 +838,7 @@ START_TEST(shared_log_library)
 	ck_assert_int_eq(lv_fsrs_evaluate(log, &p, &o, &m), LV_OK);
 	ck_assert_uint_eq(m.n, 5329);
 	near(m.log_loss, 0.458662, 1e-6, "default log loss");
-	/* py-fsrs test_optimizer.py TEST_OPTIMAL */
-	const double opt[21] = {0.12340357383516173, 1.2931, 2.397673571899466, 8.2956, 6.686820427099132,
-				0.45021679958387956, 3.077875127553957, 0.053520395733247045, 1.6539992229052127,
-				0.1466206769107436, 0.6300772488850335, 1.611965002575047, 0.012840136810798864,
-				0.34853762746216305, 1.8878958285806287, 0.8546376191171063, 1.8729,
-				0.6748536823468675, 0.20451266082721842, 0.22622814695113844, 0.46030603398979064};
-	p = from(opt, 21);
+	p = from(TEST_OPTIMAL, 21);
 	ck_assert_int_eq(lv_fsrs_evaluate(log, &p, &o, &m), LV_OK);
 	near(m.log_loss, 0.438675, 1e-6, "TEST_OPTIMAL log loss");
 	lv_fsrs_log_destroy(log);
@@ -808,7 +849,7 @@ START_TEST(cli_eval_fsrs)
 {
 	const char *path = shared_log();
 	if (!path) {
-		fprintf(stderr, "SKIP cli_eval_fsrs: ../shared/data/fsrs-revlog not found next to the repo\n");
+		th_skip("../shared/data/fsrs-revlog not found beside the repository");
 		return;
 	}
 	char args[1200], *out, *err;
@@ -889,6 +930,7 @@ Suite *lv_test_suite(void)
 {
 	Suite *s = suite_create("fsrs");
 	TCase *tc = tcase_create("vectors");
+	tcase_add_test(tc, vectors_file_params);
 	tcase_add_test(tc, default_params);
 	tcase_add_test(tc, vrs1_forgetting_curve);
 	tcase_add_test(tc, vrs2_difficulty);

@@ -18,7 +18,7 @@
 			      (double)(tol));                                                          \
 	} while (0)
 
-/* ---- BKT filter: vectors/fsrs-bkt-elo.txt "DERIVED: BKT forward filter" ---- */
+/* ---- BKT filter: tests/vectors/fsrs-bkt-elo.txt "DERIVED: BKT forward filter" ---- */
 
 static const struct lv_bkt_params VEC = {.prior = 0.1, .learn = 0.3, .guess = 0.1, .slip = 0.03, .forget = 0.01};
 static const uint8_t VEC_OBS[7] = {1, 0, 1, 0, 1, 1, 1};
@@ -307,7 +307,7 @@ START_TEST(bkt_em_recovers_forget)
 }
 END_TEST
 
-/* ---- Elo: vectors/fsrs-bkt-elo.txt "DERIVED: Elo prior + current" ---- */
+/* ---- Elo: tests/vectors/fsrs-bkt-elo.txt "DERIVED: Elo prior + current" ---- */
 
 START_TEST(elo_prior_current_vector)
 {
