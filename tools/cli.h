@@ -29,8 +29,13 @@ int cli_parse(int argc, char **argv, int first, const struct cli_opt *opts);
 int cli_fail(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 /* Prints @o as one line of JSON on stdout and frees it; returns 0. */
 int cli_print(cJSON *o);
-/* Opens the node in @dir, reading the passphrase from @pass_file if set. */
+/* Opens the node in @dir, reading the passphrase from @pass_file if set,
+ * beside whatever else has it open (a running server): node.db only. */
 int cli_open(const char *dir, const char *pass_file, struct lv_node **node);
+/* The same for a @command that reads or writes learners' vaults: it owns
+ * them while it runs, and is refused (changing nothing, naming the
+ * holder) while a server or another such command does. */
+int cli_open_vaults(const char *dir, const char *pass_file, const char *command, struct lv_node **node);
 /* Reads a passphrase file (first line) into sodium_malloc memory. */
 int cli_read_passphrase(const char *path, char **pass, size_t *len);
 

@@ -275,7 +275,7 @@ int cmd_demo_seed(int argc, char **argv)
 	if (!examples)
 		return cli_fail("demo-seed: --examples DIR is required");
 	struct lv_node *node = NULL;
-	if (cli_open(dir, NULL, &node) != 0)
+	if (cli_open_vaults(dir, NULL, "demo-seed", &node) != 0)
 		return 1;
 	int rc = 1;
 	char path[4096];
@@ -351,7 +351,7 @@ int cmd_erase(int argc, char **argv)
 	if (!learner)
 		return cli_fail("erase: --learner PSEUDONYM is required");
 	struct lv_node *node = NULL;
-	if (cli_open(dir, pass_file, &node) != 0)
+	if (cli_open_vaults(dir, pass_file, "erase", &node) != 0)
 		return 1;
 	enum lv_status st = lv_learner_erase(node, learner);
 	lv_node_close(node);
@@ -388,6 +388,14 @@ int cmd_key(int argc, char **argv)
 	cur.passphrase = p1;
 	next.passphrase = p2;
 	enum lv_status st = lv_node_rotate_key(dir, &cur, &next);
+	if (st == LV_ERR_IN_USE) {
+		char who[LV_NODE_HOLDER_LEN];
+		if (lv_node_holder(dir, who) != LV_OK)
+			snprintf(who, sizeof who, "another process");
+		cli_fail("key rotate: the node in %s is open in another process (%s); a rotation must run alone: "
+			 "stop the server and other commands first.  Nothing was changed", dir, who);
+		goto out;
+	}
 	if (st != LV_OK) {
 		cli_fail("key rotate: %s (the node still opens with its current key)", lv_status_str(st));
 		goto out;
@@ -417,7 +425,7 @@ int cmd_export(int argc, char **argv)
 	if (!learner || !out)
 		return cli_fail("export: --data DIR --learner PSEUDONYM --out FILE [--access-report]");
 	struct lv_node *node = NULL;
-	if (cli_open(dir, pass_file, &node) != 0)
+	if (cli_open_vaults(dir, pass_file, "export", &node) != 0)
 		return 1;
 	/* The operator fulfilling a learner's request: logged as such. */
 	struct lv_principal admin = {.role = LV_ROLE_ADMIN, .id = "cli"};

@@ -76,7 +76,7 @@ int cmd_ingest(int argc, char **argv)
 	if (st != LV_OK)
 		return cli_fail("ingest: cannot read %s: %s", argv[optind], lv_status_str(st));
 	struct lv_node *node = NULL;
-	if (cli_open(dir, pass_file, &node) != 0) {
+	if (cli_open_vaults(dir, pass_file, "ingest", &node) != 0) {
 		free(text);
 		return 1;
 	}

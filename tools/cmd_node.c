@@ -93,7 +93,7 @@ int cmd_serve(int argc, char **argv)
 	pthread_sigmask(SIG_BLOCK, &set, NULL);
 	signal(SIGPIPE, SIG_IGN);
 	struct lv_node *node = NULL;
-	if (cli_open(dir, pass_file, &node) != 0)
+	if (cli_open_vaults(dir, pass_file, "serve", &node) != 0)
 		return 1;
 	struct lv_server_options so = {.host = host, .port = port, .threads = threads};
 	struct lv_server *srv = NULL;

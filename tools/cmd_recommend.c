@@ -37,7 +37,7 @@ int cmd_recommend(int argc, char **argv)
 		return 2;
 	}
 	struct lv_node *node = NULL;
-	if (cli_open(dir, pass_file, &node) != 0)
+	if (cli_open_vaults(dir, pass_file, "recommend", &node) != 0)
 		return 1;
 	/* The operator fulfilling the learner's request: logged as such. */
 	struct lv_principal admin = {.role = LV_ROLE_ADMIN, .id = "cli"};

@@ -80,7 +80,7 @@ static int vault_export(int argc, char **argv)
 		cli_fail("vault export: the passphrase must be at least %d bytes", LV_VAULT_PASSPHRASE_MIN);
 		goto out;
 	}
-	if (cli_open(dir, node_pass_file, &node) != 0)
+	if (cli_open_vaults(dir, node_pass_file, "vault export", &node) != 0)
 		goto out;
 	st = lv_vault_export(node, learner, pass, plen, &file, &len);
 	if (st != LV_OK) {

@@ -75,7 +75,7 @@ int cli_read_passphrase(const char *path, char **pass, size_t *len)
 	return *pass ? 0 : cli_fail("out of memory");
 }
 
-int cli_open(const char *dir, const char *pass_file, struct lv_node **node)
+static int open_node(const char *dir, const char *pass_file, const char *vaults_for, struct lv_node **node)
 {
 	struct lv_node_keysource ks = {0};
 	char *pass = NULL;
@@ -84,12 +84,38 @@ int cli_open(const char *dir, const char *pass_file, struct lv_node **node)
 	if (pass_file && cli_read_passphrase(pass_file, &pass, &ks.passphrase_len) != 0)
 		return 1;
 	ks.passphrase = pass;
-	enum lv_status st = lv_node_open(dir, &ks, NULL, node);
+	char holder[LV_NODE_HOLDER_LEN];
+	snprintf(holder, sizeof holder, "learnvault %s", vaults_for ? vaults_for : "");
+	struct lv_node_options opt = {.access = vaults_for ? LV_NODE_OWN_VAULTS : LV_NODE_SHARED, .holder = holder};
+	enum lv_status st = lv_node_open(dir, &ks, &opt, node);
 	if (pass)
 		sodium_free(pass);
+	if (st == LV_ERR_IN_USE) {
+		char who[LV_NODE_HOLDER_LEN];
+		if (lv_node_holder(dir, who) != LV_OK)
+			snprintf(who, sizeof who, "another process");
+		if (vaults_for && strcmp(vaults_for, "serve") == 0)
+			return cli_fail("serve: the node in %s is already served by %s; one server per data directory", dir, who);
+		if (vaults_for)
+			return cli_fail("%s: the node in %s is in use by %s, which holds the learners' vaults; "
+					"nothing was changed: stop it first (a running server offers this through its HTTP API)",
+					vaults_for, dir, who);
+		return cli_fail("the node in %s is held exclusively by %s (a key rotation); nothing was changed: "
+				"try again when it has finished", dir, who);
+	}
 	if (st != LV_OK)
 		return cli_fail("cannot open the node in %s: %s", dir, lv_status_str(st));
 	return 0;
+}
+
+int cli_open(const char *dir, const char *pass_file, struct lv_node **node)
+{
+	return open_node(dir, pass_file, NULL, node);
+}
+
+int cli_open_vaults(const char *dir, const char *pass_file, const char *command, struct lv_node **node)
+{
+	return open_node(dir, pass_file, command, node);
 }
 
 static void usage(void)

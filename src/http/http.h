@@ -39,12 +39,15 @@ struct http_req {
 	struct lv_principal who;
 	bool authenticated;
 	bool consistent_through;  /* add X-Experience-API-Consistent-Through */
+	size_t max_body;          /* this request's body cap */
 };
+
+#define DEFAULT_MAX_BODY (16u << 20)
 
 struct lv_server {
 	struct MHD_Daemon *daemon;
 	struct lv_node *node;
-	size_t max_body;
+	size_t max_body;          /* fixed by the options; 0: the node's setting */
 	uint16_t port;
 };
 

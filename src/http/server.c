@@ -287,7 +287,7 @@ static bool apply_alternate(struct http_req *r, enum MHD_Result *ret)
 	r->alternate = true;
 	r->method = eff;
 	struct form_ctx c = {.r = r};
-	buf_init(&c.content, r->srv->max_body);
+	buf_init(&c.content, r->max_body);
 	struct MHD_PostProcessor *pp = MHD_create_post_processor(r->conn, 65536, form_field, &c);
 	if (!pp || MHD_post_process(pp, r->body.data ? r->body.data : "", r->body.len) != MHD_YES || c.error) {
 		if (pp)
@@ -309,7 +309,7 @@ static enum MHD_Result dispatch(struct http_req *r)
 {
 	enum MHD_Result ret;
 	if (r->too_large)
-		return reply_error(r, 413, "too_large", "request body exceeds %zu bytes", r->srv->max_body);
+		return reply_error(r, 413, "too_large", "request body exceeds %zu bytes", r->max_body);
 	if (r->params_overflow)
 		return reply_error(r, 400, "invalid", "too many parameters");
 	if (!apply_alternate(r, &ret))
@@ -354,10 +354,13 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
 		r->conn = conn;
 		r->method = method;
 		r->path = strdup(url);
-		buf_init(&r->body, srv->max_body);
+		r->max_body = srv->max_body ? srv->max_body : lv_node_max_body(srv->node);
+		if (!r->max_body)
+			r->max_body = DEFAULT_MAX_BODY;
+		buf_init(&r->body, r->max_body);
 		*con_cls = r;
 		const char *cl = MHD_lookup_connection_value(conn, MHD_HEADER_KIND, "Content-Length");
-		if (cl && strtoull(cl, NULL, 10) > srv->max_body) {
+		if (cl && strtoull(cl, NULL, 10) > r->max_body) {
 			/* Refuse before reading it: the connection is closed. */
 			r->too_large = true;
 			return dispatch(r);
@@ -394,14 +397,9 @@ enum lv_status lv_server_start(struct lv_node *node, const struct lv_server_opti
 	if (!srv)
 		return LV_ERR_NOMEM;
 	srv->node = node;
+	/* 0: the node's setting, read per request so that `learnvault
+	 * setting set` on the running node takes effect at once. */
 	srv->max_body = opt && opt->max_body_bytes ? opt->max_body_bytes : 0;
-	if (!srv->max_body) {
-		char *v = NULL;
-		srv->max_body = 16u << 20;
-		if (lv_node_setting_get(node, "max_body_bytes", &v) == LV_OK)
-			srv->max_body = (size_t)strtoull(v, NULL, 10);
-		free(v);
-	}
 	const char *host = opt && opt->host ? opt->host : "127.0.0.1";
 	uint16_t port = opt ? opt->port : 0;
 	unsigned threads = opt && opt->threads ? opt->threads : (unsigned)sysconf(_SC_NPROCESSORS_ONLN);

@@ -468,7 +468,7 @@ void lv_node_close(struct lv_node *n)
 	}
 	keyring_destroy(n->keys);
 	free(n->tx.created);
-	lockfile_release(n->vaults_fd);
+	vaultlock_release(n->vaults_fd);
 	lockfile_release(n->lock_fd);
 	pthread_mutex_destroy(&n->lock);
 	free(n->origin);

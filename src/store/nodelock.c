@@ -95,6 +95,14 @@ enum lv_status vaultlock_take(const char *dir, const char *holder, int *fd)
 	return LV_OK;
 }
 
+void vaultlock_release(int fd)
+{
+	/* Say nobody is there any more before letting go (a crash leaves the
+	 * text; the lock itself dies with the process). */
+	if (fd >= 0 && ftruncate(fd, 0) != 0) { /* the next owner rewrites it */ }
+	lockfile_release(fd);
+}
+
 void lockfile_release(int fd)
 {
 	if (fd >= 0)

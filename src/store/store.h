@@ -134,6 +134,7 @@ enum lv_status nodelock_open(const char *dir, bool exclusive, int *fd, bool *alo
 void nodelock_share(int fd);
 /* Takes DIR/vaults.lock exclusive and records @holder in it. */
 enum lv_status vaultlock_take(const char *dir, const char *holder, int *fd) LV_WARN_UNUSED;
+void vaultlock_release(int fd);
 void lockfile_release(int fd);
 
 /* ---- the node ---- */
