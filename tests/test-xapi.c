@@ -1,12 +1,12 @@
-/* xAPI 1.0.3 data rules: validation, identities, index keys, formats and
- * equivalence (src/store/xapi.h). */
+/* xAPI 1.0.3 data rules: validation, identities, index keys, formats,
+ * equivalence and whole requests (include/learnvault/xapi.h, src/xapi/). */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "harness.h"
-#include "store/xapi.h"
-#include "store/xapi_internal.h"
+#include "learnvault/xapi.h"
+#include "xapi/xapi_int.h"
 
 /* Test JSON is written with single quotes to keep it readable; none of the
  * fixtures needs a literal apostrophe. */
@@ -56,12 +56,12 @@ static cJSON *build(const char *base, const char *patch)
 	return st;
 }
 
-static char last_err[XAPI_ERR_LEN];
+static char last_err[LV_XAPI_ERR_LEN];
 
 static enum lv_status check(const char *base, const char *patch)
 {
 	cJSON *st = build(base, patch);
-	enum lv_status s = xapi_validate_statement(st, last_err);
+	enum lv_status s = lv_xapi_validate_statement(st, last_err);
 	cJSON_Delete(st);
 	return s;
 }
@@ -118,18 +118,18 @@ static enum lv_status check(const char *base, const char *patch)
 
 START_TEST(iri_rules)
 {
-	ck_assert(xapi_iri_valid("http://example.com/a?b=c#d"));
-	ck_assert(xapi_iri_valid("urn:uuid:6690e6c9-3ef0-4ed3-8b37-7f3964730bee"));
-	ck_assert(xapi_iri_valid("http://例え.jp/動詞"));
-	ck_assert(xapi_iri_valid("tag:example.com,2024:%C3%A9"));
-	ck_assert(!xapi_iri_valid("not.a.valid.iri.com/verb"));
-	ck_assert(!xapi_iri_valid("ab=c://should.fail.com"));
-	ck_assert(!xapi_iri_valid("1http://example.com"));
-	ck_assert(!xapi_iri_valid("http:"));
-	ck_assert(!xapi_iri_valid("http://exa mple.com"));
-	ck_assert(!xapi_iri_valid("http://example.com/%zz"));
-	ck_assert(!xapi_iri_valid(""));
-	ck_assert(!xapi_iri_valid(NULL));
+	ck_assert(lv_xapi_iri_valid("http://example.com/a?b=c#d"));
+	ck_assert(lv_xapi_iri_valid("urn:uuid:6690e6c9-3ef0-4ed3-8b37-7f3964730bee"));
+	ck_assert(lv_xapi_iri_valid("http://例え.jp/動詞"));
+	ck_assert(lv_xapi_iri_valid("tag:example.com,2024:%C3%A9"));
+	ck_assert(!lv_xapi_iri_valid("not.a.valid.iri.com/verb"));
+	ck_assert(!lv_xapi_iri_valid("ab=c://should.fail.com"));
+	ck_assert(!lv_xapi_iri_valid("1http://example.com"));
+	ck_assert(!lv_xapi_iri_valid("http:"));
+	ck_assert(!lv_xapi_iri_valid("http://exa mple.com"));
+	ck_assert(!lv_xapi_iri_valid("http://example.com/%zz"));
+	ck_assert(!lv_xapi_iri_valid(""));
+	ck_assert(!lv_xapi_iri_valid(NULL));
 	ck_assert(xapi_mbox_valid("mailto:xapi@adlnet.gov"));
 	ck_assert(!xapi_mbox_valid("mailto:should.fail.com"));
 	ck_assert(!xapi_mbox_valid("http://should.fail.com"));
@@ -311,7 +311,7 @@ START_TEST(invalid_top_level)
 			       "'verb':{'id':'http://example.com/v'},'object':{'id':'http://example.com/a'}}",
 			       NULL), LV_ERR_INVALID);
 	ck_assert_ptr_nonnull(strstr(last_err, "twice"));
-	ck_assert_int_eq(xapi_validate_statement(NULL, last_err), LV_ERR_INVALID);
+	ck_assert_int_eq(lv_xapi_validate_statement(NULL, last_err), LV_ERR_INVALID);
 }
 END_TEST
 
@@ -351,14 +351,14 @@ START_TEST(invalid_actors)
 		    "{'mbox':'mailto:b@example.com'},{'mbox':'mailto:c@example.com'}]}}");
 	INVALID(ST, "{'authority':{'objectType':'Agent'}}");
 	/* The "agent" parameter form. */
-	char err[XAPI_ERR_LEN];
+	char err[LV_XAPI_ERR_LEN];
 	cJSON *g = parse_q("{'objectType':'Group','mbox':'mailto:g@example.com'}");
-	ck_assert_int_eq(xapi_validate_agent(g, true, err), LV_OK);
-	ck_assert_int_eq(xapi_validate_agent(g, false, err), LV_ERR_INVALID);
+	ck_assert_int_eq(lv_xapi_validate_agent(g, true, err), LV_OK);
+	ck_assert_int_eq(lv_xapi_validate_agent(g, false, err), LV_ERR_INVALID);
 	ck_assert_ptr_nonnull(strstr(err, "agent"));
 	cJSON_Delete(g);
 	cJSON *w = cJSON_CreateString("wrong");
-	ck_assert_int_eq(xapi_validate_agent(w, true, err), LV_ERR_INVALID);
+	ck_assert_int_eq(lv_xapi_validate_agent(w, true, err), LV_ERR_INVALID);
 	cJSON_Delete(w);
 }
 END_TEST
@@ -516,7 +516,7 @@ START_TEST(invalid_attachments)
 		cJSON *b = parse_q(breakers[i]);
 		merge(a, b);
 		cJSON_Delete(b);
-		ck_assert_msg(xapi_validate_statement(st, last_err) == LV_ERR_INVALID,
+		ck_assert_msg(lv_xapi_validate_statement(st, last_err) == LV_ERR_INVALID,
 			      "attachment should fail with %s", breakers[i]);
 		cJSON_Delete(st);
 	}
@@ -525,7 +525,7 @@ START_TEST(invalid_attachments)
 		cJSON *st = build(ST, ATT);
 		cJSON *a = cJSON_GetArrayItem(cJSON_GetObjectItem(st, "attachments"), 0);
 		cJSON_DeleteItemFromObjectCaseSensitive(a, required[i]);
-		ck_assert_int_eq(xapi_validate_statement(st, last_err), LV_ERR_INVALID);
+		ck_assert_int_eq(lv_xapi_validate_statement(st, last_err), LV_ERR_INVALID);
 		ck_assert_ptr_nonnull(strstr(last_err, required[i]));
 		cJSON_Delete(st);
 	}
@@ -539,7 +539,7 @@ START_TEST(error_messages_are_short)
 	longkey[sizeof longkey - 1] = '\0';
 	cJSON *st = build(ST, NULL);
 	cJSON_AddStringToObject(st, longkey, "v");
-	ck_assert_int_eq(xapi_validate_statement(st, last_err), LV_ERR_INVALID);
+	ck_assert_int_eq(lv_xapi_validate_statement(st, last_err), LV_ERR_INVALID);
 	ck_assert_uint_lt(strlen(last_err), 80);
 	cJSON_Delete(st);
 	/* Paths name the failing property. */
@@ -621,7 +621,7 @@ struct keylist {
 	size_t stop_after; /* 0 = never */
 };
 
-static enum lv_status collect(void *ctx, enum xapi_key_kind kind, const char *value)
+static enum lv_status collect(void *ctx, enum lv_xapi_key_kind kind, const char *value)
 {
 	static const char *const names[] = {"agent", "agent+", "activity", "activity+"};
 	struct keylist *k = ctx;
@@ -656,7 +656,7 @@ START_TEST(statement_keys)
 			      "'grouping':[{'id':'http://example.com/g1'},{'id':'http://example.com/g2'}]}},"
 			      "'authority':{'mbox':'mailto:auth@example.com'}}");
 	struct keylist k = {.n = 0};
-	ck_assert_int_eq(xapi_statement_keys(st, collect, &k), LV_OK);
+	ck_assert_int_eq(lv_xapi_statement_keys(st, collect, &k), LV_OK);
 	ck_assert(has_key(&k, "agent mbox:mailto:ann@example.com"));
 	ck_assert(has_key(&k, "agent+ anon-group:mbox:mailto:m1@example.com"));
 	ck_assert(has_key(&k, "agent+ mbox:mailto:m1@example.com"));
@@ -682,13 +682,13 @@ START_TEST(statement_keys)
 	/* Plain statement: actor and Activity object are direct keys. */
 	st = build(ST, "{'object':{'definition':{'name':{'en':'x'}}}}");
 	k.n = 0;
-	ck_assert_int_eq(xapi_statement_keys(st, collect, &k), LV_OK);
+	ck_assert_int_eq(lv_xapi_statement_keys(st, collect, &k), LV_OK);
 	ck_assert_uint_eq(k.n, 2);
 	ck_assert(has_key(&k, "activity http://www.example.com/meetings/34534"));
 	/* The callback's status stops the walk. */
 	k.n = 0;
 	k.stop_after = 1;
-	ck_assert_int_eq(xapi_statement_keys(st, collect, &k), LV_ERR_BUSY);
+	ck_assert_int_eq(lv_xapi_statement_keys(st, collect, &k), LV_ERR_BUSY);
 	ck_assert_uint_eq(k.n, 1);
 	cJSON_Delete(st);
 
@@ -698,7 +698,7 @@ START_TEST(statement_keys)
 		       "'member':[{'mbox':'mailto:x@example.com'},{'mbox':'mailto:y@example.com'}]}}");
 	k.n = 0;
 	k.stop_after = 0;
-	ck_assert_int_eq(xapi_statement_keys(st, collect, &k), LV_OK);
+	ck_assert_int_eq(lv_xapi_statement_keys(st, collect, &k), LV_OK);
 	ck_assert(has_key(&k, "agent anon-group:mbox:mailto:x@example.com,mbox:mailto:y@example.com"));
 	ck_assert(has_key(&k, "agent mbox:mailto:x@example.com"));
 	ck_assert(has_key(&k, "agent mbox:mailto:y@example.com"));
@@ -710,7 +710,7 @@ START_TEST(statement_keys)
 	st = build(ST, "{'object':{'objectType':'Agent','mbox':'mailto:obj@example.com','id':'DELETE'}}");
 	k.n = 0;
 	k.stop_after = 0;
-	ck_assert_int_eq(xapi_statement_keys(st, collect, &k), LV_OK);
+	ck_assert_int_eq(lv_xapi_statement_keys(st, collect, &k), LV_OK);
 	ck_assert(has_key(&k, "agent mbox:mailto:obj@example.com"));
 	cJSON_Delete(st);
 }
@@ -748,13 +748,13 @@ static cJSON *at(cJSON *root, const char *a, const char *b, const char *c, const
 START_TEST(format_exact_and_ids)
 {
 	cJSON *st = parse_q(FMT_ST);
-	cJSON *exact = xapi_format_statement(st, "exact", "de");
+	cJSON *exact = lv_xapi_format_statement(st, "exact", "de");
 	ck_assert_ptr_nonnull(exact);
 	ck_assert(exact != st);
 	ck_assert(cJSON_Compare(exact, st, true));
 	cJSON_Delete(exact);
 
-	cJSON *ids = xapi_format_statement(st, "ids", NULL);
+	cJSON *ids = lv_xapi_format_statement(st, "ids", NULL);
 	ck_assert_ptr_nonnull(ids);
 	cJSON *actor = at(ids, "actor", NULL, NULL, NULL);
 	ck_assert_int_eq(cJSON_GetArraySize(actor), 2);
@@ -783,8 +783,8 @@ START_TEST(format_exact_and_ids)
 	ck_assert_ptr_nonnull(at(ids, "id", NULL, NULL, NULL));
 	cJSON_Delete(ids);
 
-	ck_assert_ptr_null(xapi_format_statement(st, "pretty", NULL));
-	ck_assert_ptr_null(xapi_format_statement(st, NULL, NULL));
+	ck_assert_ptr_null(lv_xapi_format_statement(st, "pretty", NULL));
+	ck_assert_ptr_null(lv_xapi_format_statement(st, NULL, NULL));
 	/* The input is never modified. */
 	cJSON *again = parse_q(FMT_ST);
 	ck_assert(cJSON_Compare(again, st, true));
@@ -802,7 +802,7 @@ static const char *only_key(cJSON *map)
 START_TEST(format_canonical)
 {
 	cJSON *st = parse_q(FMT_ST);
-	cJSON *c = xapi_format_statement(st, "canonical", "en-GB");
+	cJSON *c = lv_xapi_format_statement(st, "canonical", "en-GB");
 	ck_assert_ptr_nonnull(c);
 	ck_assert_str_eq(only_key(at(c, "verb", "display", NULL, NULL)), "en-GB");
 	ck_assert_str_eq(only_key(at(c, "object", "object", "definition", "name")), "en-GB");
@@ -820,7 +820,7 @@ START_TEST(format_canonical)
 	cJSON_Delete(c);
 
 	/* q-values order the preferences; the highest available wins. */
-	c = xapi_format_statement(st, "canonical", "fr;q=0.5, de;q=0.9, en;q=0.1");
+	c = lv_xapi_format_statement(st, "canonical", "fr;q=0.5, de;q=0.9, en;q=0.1");
 	ck_assert_str_eq(only_key(at(c, "verb", "display", NULL, NULL)), "de");
 	ck_assert_str_eq(only_key(at(c, "object", "verb", "display", NULL)), "fr");
 	/* "en" covers "en-US" and "en-GB" when nothing better is listed. */
@@ -828,15 +828,15 @@ START_TEST(format_canonical)
 	cJSON_Delete(c);
 
 	/* A regional preference falls back to its language. */
-	c = xapi_format_statement(st, "canonical", "de-AT");
+	c = lv_xapi_format_statement(st, "canonical", "de-AT");
 	ck_assert_str_eq(only_key(at(c, "verb", "display", NULL, NULL)), "de");
 	cJSON_Delete(c);
 
 	/* No header, or a junk one: English first. */
-	c = xapi_format_statement(st, "canonical", NULL);
+	c = lv_xapi_format_statement(st, "canonical", NULL);
 	ck_assert_str_eq(only_key(at(c, "verb", "display", NULL, NULL)), "en-US");
 	cJSON_Delete(c);
-	c = xapi_format_statement(st, "canonical", ";;,q=,de;q=2");
+	c = lv_xapi_format_statement(st, "canonical", ";;,q=,de;q=2");
 	ck_assert_str_eq(only_key(at(c, "verb", "display", NULL, NULL)), "en-US");
 	cJSON_Delete(c);
 	cJSON_Delete(st);
@@ -848,8 +848,8 @@ END_TEST
 static bool equiv(const char *a_patch, const char *b_patch)
 {
 	cJSON *a = build(FMT_ST, a_patch), *b = build(FMT_ST, b_patch);
-	bool eq = xapi_statements_equivalent(a, b);
-	ck_assert(xapi_statements_equivalent(b, a) == eq);
+	bool eq = lv_xapi_statements_equivalent(a, b);
+	ck_assert(lv_xapi_statements_equivalent(b, a) == eq);
 	cJSON_Delete(a);
 	cJSON_Delete(b);
 	return eq;
@@ -895,7 +895,7 @@ START_TEST(equivalence)
 	ck_assert(!equiv(NULL, "{'actor':{'name':'Anne'}}"));
 	ck_assert(!equiv(NULL, "{'object':{'actor':{'member':'DELETE'}}}"));
 	ck_assert(!equiv(NULL, "{'context':{'language':'en'}}"));
-	ck_assert(!xapi_statements_equivalent(NULL, NULL));
+	ck_assert(!lv_xapi_statements_equivalent(NULL, NULL));
 }
 END_TEST
 
