@@ -4,6 +4,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include <sodium.h>
+
 #include "harness.h"
 #include "learnvault/xapi.h"
 #include "xapi/xapi_int.h"
@@ -899,6 +901,229 @@ START_TEST(equivalence)
 }
 END_TEST
 
+/* ---- whole requests ---- */
+
+/* @text with single quotes turned into double quotes (caller frees). */
+static char *dq(const char *text)
+{
+	char *s = strdup(text);
+	ck_assert_ptr_nonnull(s);
+	for (char *p = s; *p; p++)
+		if (*p == '\'')
+			*p = '"';
+	return s;
+}
+
+static void sha256_hex(const void *d, size_t n, char hex[65])
+{
+	unsigned char h[crypto_hash_sha256_BYTES];
+	crypto_hash_sha256(h, d, n);
+	sodium_bin2hex(hex, 65, h, sizeof h);
+}
+
+/* Runs the request on @json (single quotes allowed) with optional parts
+ * and statementId; checks what every call promises about its
+ * out-parameters, then returns the status. */
+static enum lv_status request(const char *json, const struct lv_xapi_part *parts, size_t nparts,
+			      const char *sid, struct lv_xapi_batch *b, struct lv_xapi_error *e)
+{
+	char *text = dq(json);
+	const struct lv_xapi_request req = {.json = text, .json_len = strlen(text), .parts = parts,
+					    .nparts = nparts, .statement_id = sid};
+	memset(b, 0xa5, sizeof *b); /* garbage in: the call must clear it */
+	memset(e, 0xa5, sizeof *e);
+	enum lv_status st = lv_xapi_request_validate(&req, b, e);
+	if (st == LV_OK) {
+		ck_assert_ptr_null(e->code);
+		ck_assert_str_eq(e->message, "");
+		ck_assert(cJSON_IsArray(b->statements));
+	} else {
+		ck_assert_ptr_nonnull(e->code);
+		ck_assert_str_ne(e->message, "");
+		ck_assert_ptr_null(b->statements);
+		ck_assert_ptr_null(b->attachments);
+		ck_assert_uint_eq(b->nattachments, 0);
+	}
+	free(text);
+	return st;
+}
+
+START_TEST(request_json_and_statements)
+{
+	struct lv_xapi_batch b;
+	struct lv_xapi_error e;
+	ck_assert_int_eq(request("{'actor':", NULL, 0, NULL, &b, &e), LV_ERR_INVALID);
+	ck_assert_str_eq(e.code, "invalid_json");
+	/* Exactly one value: a second one after it is not JSON either. */
+	ck_assert_int_eq(request("{}{}", NULL, 0, NULL, &b, &e), LV_ERR_INVALID);
+	ck_assert_str_eq(e.code, "invalid_json");
+	ck_assert_int_eq(request("42", NULL, 0, NULL, &b, &e), LV_ERR_INVALID);
+	ck_assert_str_eq(e.code, "invalid");
+
+	/* One statement becomes a batch of one, unchanged. */
+	ck_assert_int_eq(request(ST, NULL, 0, NULL, &b, &e), LV_OK);
+	ck_assert_int_eq(cJSON_GetArraySize(b.statements), 1);
+	cJSON *want = parse_q(ST);
+	ck_assert(cJSON_Compare(cJSON_GetArrayItem(b.statements, 0), want, 1));
+	ck_assert_ptr_null(b.attachments);
+	ck_assert_uint_eq(b.nattachments, 0);
+	lv_xapi_batch_clear(&b);
+	ck_assert_ptr_null(b.statements);
+	lv_xapi_batch_clear(&b); /* twice is harmless */
+	lv_xapi_batch_clear(NULL);
+
+	ck_assert_int_eq(request("[" ST "," ST "]", NULL, 0, NULL, &b, &e), LV_OK);
+	ck_assert_int_eq(cJSON_GetArraySize(b.statements), 2);
+	lv_xapi_batch_clear(&b);
+
+	/* The failing statement is named by its index in the batch. */
+	ck_assert_int_eq(request("[" ST ",{'actor':{'mbox':'mailto:a@example.com'}}]", NULL, 0, NULL, &b, &e),
+			 LV_ERR_INVALID);
+	ck_assert_str_eq(e.code, "invalid_statement");
+	ck_assert_msg(strncmp(e.message, "statement 1: ", 13) == 0, "%s", e.message);
+	cJSON_Delete(want);
+}
+END_TEST
+
+START_TEST(request_put_statement_id)
+{
+	struct lv_xapi_batch b;
+	struct lv_xapi_error e;
+	const char *sid = "6690e6c9-3ef0-4ed3-8b37-7f3964730bee";
+	ck_assert_int_eq(request("[" ST "]", NULL, 0, sid, &b, &e), LV_ERR_INVALID);
+	ck_assert_str_eq(e.code, "invalid");
+	ck_assert_ptr_nonnull(strstr(e.message, "not an array"));
+
+	/* Without an id the statement takes the statementId. */
+	ck_assert_int_eq(request(ST, NULL, 0, sid, &b, &e), LV_OK);
+	const cJSON *st = cJSON_GetArrayItem(b.statements, 0);
+	ck_assert_str_eq(cJSON_GetObjectItemCaseSensitive(st, "id")->valuestring, sid);
+	lv_xapi_batch_clear(&b);
+
+	/* Its own id may differ in case only, and is kept as sent. */
+	char *json = malloc(strlen(ST) + 64);
+	ck_assert_ptr_nonnull(json);
+	sprintf(json, "{'id':'6690E6C9-3EF0-4ED3-8B37-7F3964730BEE',%s", ST + 1);
+	ck_assert_int_eq(request(json, NULL, 0, sid, &b, &e), LV_OK);
+	st = cJSON_GetArrayItem(b.statements, 0);
+	ck_assert_str_eq(cJSON_GetObjectItemCaseSensitive(st, "id")->valuestring,
+			 "6690E6C9-3EF0-4ED3-8B37-7F3964730BEE");
+	lv_xapi_batch_clear(&b);
+
+	sprintf(json, "{'id':'00000000-3ef0-4ed3-8b37-7f3964730bee',%s", ST + 1);
+	ck_assert_int_eq(request(json, NULL, 0, sid, &b, &e), LV_ERR_INVALID);
+	ck_assert_str_eq(e.code, "invalid");
+	ck_assert_ptr_nonnull(strstr(e.message, "differs from statementId"));
+	/* Without statementId (POST) any id goes. */
+	ck_assert_int_eq(request(json, NULL, 0, NULL, &b, &e), LV_OK);
+	lv_xapi_batch_clear(&b);
+
+	/* The statement rules come before the id rule. */
+	sprintf(json, "{'id':'00000000-3ef0-4ed3-8b37-7f3964730bee','verb':'x'}");
+	ck_assert_int_eq(request(json, NULL, 0, sid, &b, &e), LV_ERR_INVALID);
+	ck_assert_str_eq(e.code, "invalid_statement");
+	free(json);
+}
+END_TEST
+
+/* ST with one text attachment whose sha2 is @hash, with @file_url or not. */
+static char *with_attachment(const char *hash, const char *file_url)
+{
+	char *s = malloc(strlen(ST) + 512);
+	ck_assert_ptr_nonnull(s);
+	sprintf(s, "{'attachments':[{'usageType':'http://example.com/usage','display':{'en-US':'a'},"
+		   "'contentType':'text/plain','length':5,'sha2':'%s'%s%s%s}],%s",
+		hash, file_url ? ",'fileUrl':'" : "", file_url ? file_url : "", file_url ? "'" : "", ST + 1);
+	return s;
+}
+
+START_TEST(request_attachments)
+{
+	struct lv_xapi_batch b;
+	struct lv_xapi_error e;
+	static const char body[] = "hello";
+	char hash[65];
+	sha256_hex(body, 5, hash);
+	char *json = with_attachment(hash, NULL);
+	char *first = dq(json);
+	struct lv_xapi_part parts[2] = {
+		{.content_type = "application/json", .body = (const unsigned char *)first, .len = strlen(first)},
+		{.content_type = "text/plain", .transfer_encoding = "binary", .sha2 = hash,
+		 .body = (const unsigned char *)body, .len = 5},
+	};
+
+	/* As application/json the bytes are missing. */
+	ck_assert_int_eq(request(json, NULL, 0, NULL, &b, &e), LV_ERR_INVALID);
+	ck_assert_str_eq(e.code, "invalid_attachment");
+	ck_assert_ptr_nonnull(strstr(e.message, "neither fileUrl nor a part"));
+
+	/* As multipart the part supplies them; the batch borrows its bytes. */
+	ck_assert_int_eq(request(json, parts, 2, NULL, &b, &e), LV_OK);
+	ck_assert_uint_eq(b.nattachments, 1);
+	ck_assert_ptr_eq(b.attachments[0].data, parts[1].body);
+	ck_assert_ptr_eq(b.attachments[0].sha2, hash);
+	ck_assert_str_eq(b.attachments[0].content_type, "text/plain");
+	ck_assert_uint_eq(b.attachments[0].len, 5);
+	lv_xapi_batch_clear(&b);
+
+	/* A part whose bytes do not match its hash. */
+	parts[1].len = 4;
+	ck_assert_int_eq(request(json, parts, 2, NULL, &b, &e), LV_ERR_INVALID);
+	ck_assert_str_eq(e.code, "invalid_attachment");
+	ck_assert_ptr_nonnull(strstr(e.message, "does not match"));
+	parts[1].len = 5;
+
+	/* The statement part must be application/json exactly (parameters
+	 * allowed). */
+	parts[0].content_type = "application/json; charset=utf-8";
+	ck_assert_int_eq(request(json, parts, 2, NULL, &b, &e), LV_OK);
+	lv_xapi_batch_clear(&b);
+	parts[0].content_type = "application/jsonx";
+	ck_assert_int_eq(request(json, parts, 2, NULL, &b, &e), LV_ERR_INVALID);
+	ck_assert_str_eq(e.code, "invalid_attachment");
+	parts[0].content_type = "application/json";
+
+	/* A part not sent as binary is refused; with an invalid statement as
+	 * well, the statement error comes first. */
+	parts[1].transfer_encoding = "base64";
+	ck_assert_int_eq(request(json, parts, 2, NULL, &b, &e), LV_ERR_INVALID);
+	ck_assert_str_eq(e.code, "invalid_attachment");
+	ck_assert_int_eq(request("{'verb':'x'}", parts, 2, NULL, &b, &e), LV_ERR_INVALID);
+	ck_assert_str_eq(e.code, "invalid_statement");
+
+	/* With fileUrl no part is needed. */
+	free(json);
+	json = with_attachment(hash, "http://example.com/hello.txt");
+	ck_assert_int_eq(request(json, NULL, 0, NULL, &b, &e), LV_OK);
+	ck_assert_uint_eq(b.nattachments, 0);
+	lv_xapi_batch_clear(&b);
+	free(json);
+	free(first);
+}
+END_TEST
+
+START_TEST(actor_identity_text)
+{
+	char *id = (char *)"garbage";
+	cJSON *a = parse_q("{'mbox':'mailto:a@b.c'}");
+	ck_assert_int_eq(lv_xapi_actor_identity(a, 64, &id), LV_OK);
+	ck_assert_str_eq(id, "mbox:mailto:a@b.c");
+	free(id);
+	/* The cap counts bytes of the identity: 17 fit in 17, not in 16. */
+	ck_assert_int_eq(lv_xapi_actor_identity(a, 17, &id), LV_OK);
+	free(id);
+	id = (char *)"garbage";
+	ck_assert_int_eq(lv_xapi_actor_identity(a, 16, &id), LV_ERR_TOO_LARGE);
+	ck_assert_ptr_null(id);
+	cJSON_Delete(a);
+	a = parse_q("{'name':'nobody'}");
+	id = (char *)"garbage";
+	ck_assert_int_eq(lv_xapi_actor_identity(a, 64, &id), LV_ERR_INVALID);
+	ck_assert_ptr_null(id);
+	cJSON_Delete(a);
+}
+END_TEST
+
 /* The conformance suite's fixtures, as a whole: every one must pass. */
 START_TEST(conformance_fixtures_valid)
 {
@@ -952,6 +1177,7 @@ Suite *lv_test_suite(void)
 
 	tc = tcase_create("identity");
 	tcase_add_test(tc, identities);
+	tcase_add_test(tc, actor_identity_text);
 	tcase_add_test(tc, statement_keys);
 	suite_add_tcase(s, tc);
 
@@ -962,6 +1188,12 @@ Suite *lv_test_suite(void)
 
 	tc = tcase_create("equivalence");
 	tcase_add_test(tc, equivalence);
+	suite_add_tcase(s, tc);
+
+	tc = tcase_create("request");
+	tcase_add_test(tc, request_json_and_statements);
+	tcase_add_test(tc, request_put_statement_id);
+	tcase_add_test(tc, request_attachments);
 	suite_add_tcase(s, tc);
 	return s;
 }
