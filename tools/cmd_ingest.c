@@ -18,8 +18,15 @@ int cli_ingest_text(struct lv_node *node, const char *provider_id, const char *t
 	const struct lv_xapi_request req = {.json = text, .json_len = len};
 	struct lv_xapi_batch batch;
 	struct lv_xapi_error err;
-	if (lv_xapi_request_validate(&req, &batch, &err) != LV_OK)
+	if (lv_xapi_request_validate(&req, &batch, &err) != LV_OK) {
+		/* The request texts speak of an HTTP body; a file keeps its own
+		 * words (without a statementId, "invalid" is only the shape). */
+		if (strcmp(err.code, "invalid_json") == 0)
+			return cli_fail("ingest: the file is not valid JSON");
+		if (strcmp(err.code, "invalid") == 0)
+			return cli_fail("ingest: expected a statement or an array of statements");
 		return cli_fail("ingest: %s; nothing was stored", err.message);
+	}
 	int rc = 1;
 	struct lv_principal prov = {.role = LV_ROLE_PROVIDER};
 	snprintf(prov.id, sizeof prov.id, "%s", provider_id);
