@@ -1,5 +1,7 @@
-/* multipart/mixed parsing and building, xAPI attachment rules and JWS
- * signed statements.  Keys and certificates are generated at test time. */
+/* multipart/mixed parsing and building (src/http/multipart.c), and the
+ * xAPI attachment rules and JWS signed statements they feed
+ * (src/xapi/attachments.c, src/xapi/jws.c).  Keys and certificates are
+ * generated at test time. */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -12,6 +14,7 @@
 #include "harness.h"
 #include "http/multipart.h"
 #include "util/util.h"
+#include "xapi/xapi_int.h"
 
 #define B "-------314159265358979323846"
 #define CT "multipart/mixed; boundary=" B
@@ -103,20 +106,33 @@ static char *text_attachment(const char *hash, const char *file_url)
 static enum lv_status parse_and_check(const char *ct, const char *body, size_t len)
 {
 	struct mp_list l;
+	struct lv_xapi_part *parts = NULL;
 	char err[MP_ERR_LEN];
 	enum lv_status st = multipart_parse(ct, (const unsigned char *)body, len, &l, err);
 	if (st != LV_OK)
 		return st;
 	ck_assert_uint_ge(l.n, 1);
+	ck_assert_int_eq(multipart_xapi_parts(&l, &parts), LV_OK);
+	/* The conversion borrows every header and body from the list. */
+	for (size_t i = 0; i < l.n; i++) {
+		ck_assert_ptr_eq(parts[i].content_type, l.parts[i].content_type);
+		ck_assert_ptr_eq(parts[i].transfer_encoding, l.parts[i].transfer_encoding);
+		ck_assert_ptr_eq(parts[i].sha2, l.parts[i].sha2);
+		ck_assert_ptr_eq(parts[i].body, l.parts[i].body);
+		ck_assert_uint_eq(parts[i].len, l.parts[i].len);
+	}
 	cJSON *j = cJSON_ParseWithLength((const char *)l.parts[0].body, l.parts[0].len);
 	if (!j) {
+		free(parts);
 		multipart_free(&l);
 		return LV_ERR_INVALID;
 	}
-	st = multipart_check_attachments(j, &l, err);
+	char xerr[LV_XAPI_ERR_LEN];
+	st = xapi_check_attachments(j, parts, l.n, xerr);
 	if (st != LV_OK)
-		ck_assert_str_ne(err, ""); /* a rejection always says why */
+		ck_assert_str_ne(xerr, ""); /* a rejection always says why */
 	cJSON_Delete(j);
+	free(parts);
 	multipart_free(&l);
 	return st;
 }
@@ -238,7 +254,7 @@ static cJSON *posted(const char *payload, const char *jws)
 
 static enum lv_status verify(const char *jws, const cJSON *st)
 {
-	char err[MP_ERR_LEN];
+	char err[LV_XAPI_ERR_LEN];
 	enum lv_status r = xapi_jws_verify(jws, strlen(jws), st, err);
 	if (r != LV_OK)
 		ck_assert_str_ne(err, "");
@@ -547,7 +563,7 @@ END_TEST
 
 START_TEST(attachments_file_url_only)
 {
-	char err[MP_ERR_LEN], h1[65];
+	char err[LV_XAPI_ERR_LEN], h1[65];
 	sha_hex(TEXT1, strlen(TEXT1), h1);
 	char *a = text_attachment(h1, "http://over.there.com/file.txt");
 	struct buf arr;
@@ -557,21 +573,21 @@ START_TEST(attachments_file_url_only)
 	cJSON *j = cJSON_Parse(s);
 	ck_assert_ptr_nonnull(j);
 	/* application/json request: no parts at all. */
-	struct mp_list none = { NULL, 0 };
-	ck_assert_int_eq(multipart_check_attachments(j, &none, err), LV_OK);
-	ck_assert_int_eq(multipart_check_attachments(j, NULL, err), LV_OK);
+	struct lv_xapi_part none[1] = {{0}};
+	ck_assert_int_eq(xapi_check_attachments(j, none, 0, err), LV_OK);
+	ck_assert_int_eq(xapi_check_attachments(j, NULL, 0, err), LV_OK);
 	/* An array of statements too. */
 	cJSON *arr_j = cJSON_CreateArray();
 	cJSON_AddItemToArray(arr_j, cJSON_Duplicate(j, 1));
 	cJSON_AddItemToArray(arr_j, cJSON_Duplicate(j, 1));
-	ck_assert_int_eq(multipart_check_attachments(arr_j, NULL, err), LV_OK);
+	ck_assert_int_eq(xapi_check_attachments(arr_j, NULL, 0, err), LV_OK);
 	/* The raw attachment without fileUrl in a JSON request is missing. */
 	char *raw = text_attachment(h1, NULL);
 	buf_reset(&arr);
 	ck_assert_int_eq(buf_printf(&arr, "[%s]", raw), LV_OK);
 	char *s2 = statement_with(arr.data);
 	cJSON *j2 = cJSON_Parse(s2);
-	ck_assert_int_eq(multipart_check_attachments(j2, NULL, err), LV_ERR_INVALID);
+	ck_assert_int_eq(xapi_check_attachments(j2, NULL, 0, err), LV_ERR_INVALID);
 	/* fileUrl and a part with its bytes is fine (ADL sends this). */
 	struct buf b;
 	buf_init(&b, 1 << 20);
@@ -583,7 +599,7 @@ START_TEST(attachments_file_url_only)
 	ck_assert_int_eq(parse_and_check(CT, b.data, b.len), LV_OK);
 	/* Not an object or array. */
 	cJSON *num = cJSON_CreateNumber(1);
-	ck_assert_int_eq(multipart_check_attachments(num, NULL, err), LV_ERR_INVALID);
+	ck_assert_int_eq(xapi_check_attachments(num, NULL, 0, err), LV_ERR_INVALID);
 	cJSON_Delete(num);
 	buf_free(&b);
 	cJSON_Delete(j);

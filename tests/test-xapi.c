@@ -1,12 +1,14 @@
-/* xAPI 1.0.3 data rules: validation, identities, index keys, formats and
- * equivalence (src/store/xapi.h). */
+/* xAPI 1.0.3 data rules: validation, identities, index keys, formats,
+ * equivalence and whole requests (include/learnvault/xapi.h, src/xapi/). */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include <sodium.h>
+
 #include "harness.h"
-#include "store/xapi.h"
-#include "store/xapi_internal.h"
+#include "learnvault/xapi.h"
+#include "xapi/xapi_int.h"
 
 /* Test JSON is written with single quotes to keep it readable; none of the
  * fixtures needs a literal apostrophe. */
@@ -56,12 +58,12 @@ static cJSON *build(const char *base, const char *patch)
 	return st;
 }
 
-static char last_err[XAPI_ERR_LEN];
+static char last_err[LV_XAPI_ERR_LEN];
 
 static enum lv_status check(const char *base, const char *patch)
 {
 	cJSON *st = build(base, patch);
-	enum lv_status s = xapi_validate_statement(st, last_err);
+	enum lv_status s = lv_xapi_validate_statement(st, last_err);
 	cJSON_Delete(st);
 	return s;
 }
@@ -118,18 +120,18 @@ static enum lv_status check(const char *base, const char *patch)
 
 START_TEST(iri_rules)
 {
-	ck_assert(xapi_iri_valid("http://example.com/a?b=c#d"));
-	ck_assert(xapi_iri_valid("urn:uuid:6690e6c9-3ef0-4ed3-8b37-7f3964730bee"));
-	ck_assert(xapi_iri_valid("http://例え.jp/動詞"));
-	ck_assert(xapi_iri_valid("tag:example.com,2024:%C3%A9"));
-	ck_assert(!xapi_iri_valid("not.a.valid.iri.com/verb"));
-	ck_assert(!xapi_iri_valid("ab=c://should.fail.com"));
-	ck_assert(!xapi_iri_valid("1http://example.com"));
-	ck_assert(!xapi_iri_valid("http:"));
-	ck_assert(!xapi_iri_valid("http://exa mple.com"));
-	ck_assert(!xapi_iri_valid("http://example.com/%zz"));
-	ck_assert(!xapi_iri_valid(""));
-	ck_assert(!xapi_iri_valid(NULL));
+	ck_assert(lv_xapi_iri_valid("http://example.com/a?b=c#d"));
+	ck_assert(lv_xapi_iri_valid("urn:uuid:6690e6c9-3ef0-4ed3-8b37-7f3964730bee"));
+	ck_assert(lv_xapi_iri_valid("http://例え.jp/動詞"));
+	ck_assert(lv_xapi_iri_valid("tag:example.com,2024:%C3%A9"));
+	ck_assert(!lv_xapi_iri_valid("not.a.valid.iri.com/verb"));
+	ck_assert(!lv_xapi_iri_valid("ab=c://should.fail.com"));
+	ck_assert(!lv_xapi_iri_valid("1http://example.com"));
+	ck_assert(!lv_xapi_iri_valid("http:"));
+	ck_assert(!lv_xapi_iri_valid("http://exa mple.com"));
+	ck_assert(!lv_xapi_iri_valid("http://example.com/%zz"));
+	ck_assert(!lv_xapi_iri_valid(""));
+	ck_assert(!lv_xapi_iri_valid(NULL));
 	ck_assert(xapi_mbox_valid("mailto:xapi@adlnet.gov"));
 	ck_assert(!xapi_mbox_valid("mailto:should.fail.com"));
 	ck_assert(!xapi_mbox_valid("http://should.fail.com"));
@@ -311,7 +313,7 @@ START_TEST(invalid_top_level)
 			       "'verb':{'id':'http://example.com/v'},'object':{'id':'http://example.com/a'}}",
 			       NULL), LV_ERR_INVALID);
 	ck_assert_ptr_nonnull(strstr(last_err, "twice"));
-	ck_assert_int_eq(xapi_validate_statement(NULL, last_err), LV_ERR_INVALID);
+	ck_assert_int_eq(lv_xapi_validate_statement(NULL, last_err), LV_ERR_INVALID);
 }
 END_TEST
 
@@ -351,14 +353,14 @@ START_TEST(invalid_actors)
 		    "{'mbox':'mailto:b@example.com'},{'mbox':'mailto:c@example.com'}]}}");
 	INVALID(ST, "{'authority':{'objectType':'Agent'}}");
 	/* The "agent" parameter form. */
-	char err[XAPI_ERR_LEN];
+	char err[LV_XAPI_ERR_LEN];
 	cJSON *g = parse_q("{'objectType':'Group','mbox':'mailto:g@example.com'}");
-	ck_assert_int_eq(xapi_validate_agent(g, true, err), LV_OK);
-	ck_assert_int_eq(xapi_validate_agent(g, false, err), LV_ERR_INVALID);
+	ck_assert_int_eq(lv_xapi_validate_agent(g, true, err), LV_OK);
+	ck_assert_int_eq(lv_xapi_validate_agent(g, false, err), LV_ERR_INVALID);
 	ck_assert_ptr_nonnull(strstr(err, "agent"));
 	cJSON_Delete(g);
 	cJSON *w = cJSON_CreateString("wrong");
-	ck_assert_int_eq(xapi_validate_agent(w, true, err), LV_ERR_INVALID);
+	ck_assert_int_eq(lv_xapi_validate_agent(w, true, err), LV_ERR_INVALID);
 	cJSON_Delete(w);
 }
 END_TEST
@@ -516,7 +518,7 @@ START_TEST(invalid_attachments)
 		cJSON *b = parse_q(breakers[i]);
 		merge(a, b);
 		cJSON_Delete(b);
-		ck_assert_msg(xapi_validate_statement(st, last_err) == LV_ERR_INVALID,
+		ck_assert_msg(lv_xapi_validate_statement(st, last_err) == LV_ERR_INVALID,
 			      "attachment should fail with %s", breakers[i]);
 		cJSON_Delete(st);
 	}
@@ -525,7 +527,7 @@ START_TEST(invalid_attachments)
 		cJSON *st = build(ST, ATT);
 		cJSON *a = cJSON_GetArrayItem(cJSON_GetObjectItem(st, "attachments"), 0);
 		cJSON_DeleteItemFromObjectCaseSensitive(a, required[i]);
-		ck_assert_int_eq(xapi_validate_statement(st, last_err), LV_ERR_INVALID);
+		ck_assert_int_eq(lv_xapi_validate_statement(st, last_err), LV_ERR_INVALID);
 		ck_assert_ptr_nonnull(strstr(last_err, required[i]));
 		cJSON_Delete(st);
 	}
@@ -539,7 +541,7 @@ START_TEST(error_messages_are_short)
 	longkey[sizeof longkey - 1] = '\0';
 	cJSON *st = build(ST, NULL);
 	cJSON_AddStringToObject(st, longkey, "v");
-	ck_assert_int_eq(xapi_validate_statement(st, last_err), LV_ERR_INVALID);
+	ck_assert_int_eq(lv_xapi_validate_statement(st, last_err), LV_ERR_INVALID);
 	ck_assert_uint_lt(strlen(last_err), 80);
 	cJSON_Delete(st);
 	/* Paths name the failing property. */
@@ -621,7 +623,7 @@ struct keylist {
 	size_t stop_after; /* 0 = never */
 };
 
-static enum lv_status collect(void *ctx, enum xapi_key_kind kind, const char *value)
+static enum lv_status collect(void *ctx, enum lv_xapi_key_kind kind, const char *value)
 {
 	static const char *const names[] = {"agent", "agent+", "activity", "activity+"};
 	struct keylist *k = ctx;
@@ -656,7 +658,7 @@ START_TEST(statement_keys)
 			      "'grouping':[{'id':'http://example.com/g1'},{'id':'http://example.com/g2'}]}},"
 			      "'authority':{'mbox':'mailto:auth@example.com'}}");
 	struct keylist k = {.n = 0};
-	ck_assert_int_eq(xapi_statement_keys(st, collect, &k), LV_OK);
+	ck_assert_int_eq(lv_xapi_statement_keys(st, collect, &k), LV_OK);
 	ck_assert(has_key(&k, "agent mbox:mailto:ann@example.com"));
 	ck_assert(has_key(&k, "agent+ anon-group:mbox:mailto:m1@example.com"));
 	ck_assert(has_key(&k, "agent+ mbox:mailto:m1@example.com"));
@@ -682,13 +684,13 @@ START_TEST(statement_keys)
 	/* Plain statement: actor and Activity object are direct keys. */
 	st = build(ST, "{'object':{'definition':{'name':{'en':'x'}}}}");
 	k.n = 0;
-	ck_assert_int_eq(xapi_statement_keys(st, collect, &k), LV_OK);
+	ck_assert_int_eq(lv_xapi_statement_keys(st, collect, &k), LV_OK);
 	ck_assert_uint_eq(k.n, 2);
 	ck_assert(has_key(&k, "activity http://www.example.com/meetings/34534"));
 	/* The callback's status stops the walk. */
 	k.n = 0;
 	k.stop_after = 1;
-	ck_assert_int_eq(xapi_statement_keys(st, collect, &k), LV_ERR_BUSY);
+	ck_assert_int_eq(lv_xapi_statement_keys(st, collect, &k), LV_ERR_BUSY);
 	ck_assert_uint_eq(k.n, 1);
 	cJSON_Delete(st);
 
@@ -698,7 +700,7 @@ START_TEST(statement_keys)
 		       "'member':[{'mbox':'mailto:x@example.com'},{'mbox':'mailto:y@example.com'}]}}");
 	k.n = 0;
 	k.stop_after = 0;
-	ck_assert_int_eq(xapi_statement_keys(st, collect, &k), LV_OK);
+	ck_assert_int_eq(lv_xapi_statement_keys(st, collect, &k), LV_OK);
 	ck_assert(has_key(&k, "agent anon-group:mbox:mailto:x@example.com,mbox:mailto:y@example.com"));
 	ck_assert(has_key(&k, "agent mbox:mailto:x@example.com"));
 	ck_assert(has_key(&k, "agent mbox:mailto:y@example.com"));
@@ -710,7 +712,7 @@ START_TEST(statement_keys)
 	st = build(ST, "{'object':{'objectType':'Agent','mbox':'mailto:obj@example.com','id':'DELETE'}}");
 	k.n = 0;
 	k.stop_after = 0;
-	ck_assert_int_eq(xapi_statement_keys(st, collect, &k), LV_OK);
+	ck_assert_int_eq(lv_xapi_statement_keys(st, collect, &k), LV_OK);
 	ck_assert(has_key(&k, "agent mbox:mailto:obj@example.com"));
 	cJSON_Delete(st);
 }
@@ -748,13 +750,13 @@ static cJSON *at(cJSON *root, const char *a, const char *b, const char *c, const
 START_TEST(format_exact_and_ids)
 {
 	cJSON *st = parse_q(FMT_ST);
-	cJSON *exact = xapi_format_statement(st, "exact", "de");
+	cJSON *exact = lv_xapi_format_statement(st, "exact", "de");
 	ck_assert_ptr_nonnull(exact);
 	ck_assert(exact != st);
 	ck_assert(cJSON_Compare(exact, st, true));
 	cJSON_Delete(exact);
 
-	cJSON *ids = xapi_format_statement(st, "ids", NULL);
+	cJSON *ids = lv_xapi_format_statement(st, "ids", NULL);
 	ck_assert_ptr_nonnull(ids);
 	cJSON *actor = at(ids, "actor", NULL, NULL, NULL);
 	ck_assert_int_eq(cJSON_GetArraySize(actor), 2);
@@ -783,8 +785,8 @@ START_TEST(format_exact_and_ids)
 	ck_assert_ptr_nonnull(at(ids, "id", NULL, NULL, NULL));
 	cJSON_Delete(ids);
 
-	ck_assert_ptr_null(xapi_format_statement(st, "pretty", NULL));
-	ck_assert_ptr_null(xapi_format_statement(st, NULL, NULL));
+	ck_assert_ptr_null(lv_xapi_format_statement(st, "pretty", NULL));
+	ck_assert_ptr_null(lv_xapi_format_statement(st, NULL, NULL));
 	/* The input is never modified. */
 	cJSON *again = parse_q(FMT_ST);
 	ck_assert(cJSON_Compare(again, st, true));
@@ -802,7 +804,7 @@ static const char *only_key(cJSON *map)
 START_TEST(format_canonical)
 {
 	cJSON *st = parse_q(FMT_ST);
-	cJSON *c = xapi_format_statement(st, "canonical", "en-GB");
+	cJSON *c = lv_xapi_format_statement(st, "canonical", "en-GB");
 	ck_assert_ptr_nonnull(c);
 	ck_assert_str_eq(only_key(at(c, "verb", "display", NULL, NULL)), "en-GB");
 	ck_assert_str_eq(only_key(at(c, "object", "object", "definition", "name")), "en-GB");
@@ -820,7 +822,7 @@ START_TEST(format_canonical)
 	cJSON_Delete(c);
 
 	/* q-values order the preferences; the highest available wins. */
-	c = xapi_format_statement(st, "canonical", "fr;q=0.5, de;q=0.9, en;q=0.1");
+	c = lv_xapi_format_statement(st, "canonical", "fr;q=0.5, de;q=0.9, en;q=0.1");
 	ck_assert_str_eq(only_key(at(c, "verb", "display", NULL, NULL)), "de");
 	ck_assert_str_eq(only_key(at(c, "object", "verb", "display", NULL)), "fr");
 	/* "en" covers "en-US" and "en-GB" when nothing better is listed. */
@@ -828,15 +830,15 @@ START_TEST(format_canonical)
 	cJSON_Delete(c);
 
 	/* A regional preference falls back to its language. */
-	c = xapi_format_statement(st, "canonical", "de-AT");
+	c = lv_xapi_format_statement(st, "canonical", "de-AT");
 	ck_assert_str_eq(only_key(at(c, "verb", "display", NULL, NULL)), "de");
 	cJSON_Delete(c);
 
 	/* No header, or a junk one: English first. */
-	c = xapi_format_statement(st, "canonical", NULL);
+	c = lv_xapi_format_statement(st, "canonical", NULL);
 	ck_assert_str_eq(only_key(at(c, "verb", "display", NULL, NULL)), "en-US");
 	cJSON_Delete(c);
-	c = xapi_format_statement(st, "canonical", ";;,q=,de;q=2");
+	c = lv_xapi_format_statement(st, "canonical", ";;,q=,de;q=2");
 	ck_assert_str_eq(only_key(at(c, "verb", "display", NULL, NULL)), "en-US");
 	cJSON_Delete(c);
 	cJSON_Delete(st);
@@ -848,8 +850,8 @@ END_TEST
 static bool equiv(const char *a_patch, const char *b_patch)
 {
 	cJSON *a = build(FMT_ST, a_patch), *b = build(FMT_ST, b_patch);
-	bool eq = xapi_statements_equivalent(a, b);
-	ck_assert(xapi_statements_equivalent(b, a) == eq);
+	bool eq = lv_xapi_statements_equivalent(a, b);
+	ck_assert(lv_xapi_statements_equivalent(b, a) == eq);
 	cJSON_Delete(a);
 	cJSON_Delete(b);
 	return eq;
@@ -895,7 +897,230 @@ START_TEST(equivalence)
 	ck_assert(!equiv(NULL, "{'actor':{'name':'Anne'}}"));
 	ck_assert(!equiv(NULL, "{'object':{'actor':{'member':'DELETE'}}}"));
 	ck_assert(!equiv(NULL, "{'context':{'language':'en'}}"));
-	ck_assert(!xapi_statements_equivalent(NULL, NULL));
+	ck_assert(!lv_xapi_statements_equivalent(NULL, NULL));
+}
+END_TEST
+
+/* ---- whole requests ---- */
+
+/* @text with single quotes turned into double quotes (caller frees). */
+static char *dq(const char *text)
+{
+	char *s = strdup(text);
+	ck_assert_ptr_nonnull(s);
+	for (char *p = s; *p; p++)
+		if (*p == '\'')
+			*p = '"';
+	return s;
+}
+
+static void sha256_hex(const void *d, size_t n, char hex[65])
+{
+	unsigned char h[crypto_hash_sha256_BYTES];
+	crypto_hash_sha256(h, d, n);
+	sodium_bin2hex(hex, 65, h, sizeof h);
+}
+
+/* Runs the request on @json (single quotes allowed) with optional parts
+ * and statementId; checks what every call promises about its
+ * out-parameters, then returns the status. */
+static enum lv_status request(const char *json, const struct lv_xapi_part *parts, size_t nparts,
+			      const char *sid, struct lv_xapi_batch *b, struct lv_xapi_error *e)
+{
+	char *text = dq(json);
+	const struct lv_xapi_request req = {.json = text, .json_len = strlen(text), .parts = parts,
+					    .nparts = nparts, .statement_id = sid};
+	memset(b, 0xa5, sizeof *b); /* garbage in: the call must clear it */
+	memset(e, 0xa5, sizeof *e);
+	enum lv_status st = lv_xapi_request_validate(&req, b, e);
+	if (st == LV_OK) {
+		ck_assert_ptr_null(e->code);
+		ck_assert_str_eq(e->message, "");
+		ck_assert(cJSON_IsArray(b->statements));
+	} else {
+		ck_assert_ptr_nonnull(e->code);
+		ck_assert_str_ne(e->message, "");
+		ck_assert_ptr_null(b->statements);
+		ck_assert_ptr_null(b->attachments);
+		ck_assert_uint_eq(b->nattachments, 0);
+	}
+	free(text);
+	return st;
+}
+
+START_TEST(request_json_and_statements)
+{
+	struct lv_xapi_batch b;
+	struct lv_xapi_error e;
+	ck_assert_int_eq(request("{'actor':", NULL, 0, NULL, &b, &e), LV_ERR_INVALID);
+	ck_assert_str_eq(e.code, "invalid_json");
+	/* Exactly one value: a second one after it is not JSON either. */
+	ck_assert_int_eq(request("{}{}", NULL, 0, NULL, &b, &e), LV_ERR_INVALID);
+	ck_assert_str_eq(e.code, "invalid_json");
+	ck_assert_int_eq(request("42", NULL, 0, NULL, &b, &e), LV_ERR_INVALID);
+	ck_assert_str_eq(e.code, "invalid");
+
+	/* One statement becomes a batch of one, unchanged. */
+	ck_assert_int_eq(request(ST, NULL, 0, NULL, &b, &e), LV_OK);
+	ck_assert_int_eq(cJSON_GetArraySize(b.statements), 1);
+	cJSON *want = parse_q(ST);
+	ck_assert(cJSON_Compare(cJSON_GetArrayItem(b.statements, 0), want, 1));
+	ck_assert_ptr_null(b.attachments);
+	ck_assert_uint_eq(b.nattachments, 0);
+	lv_xapi_batch_clear(&b);
+	ck_assert_ptr_null(b.statements);
+	lv_xapi_batch_clear(&b); /* twice is harmless */
+	lv_xapi_batch_clear(NULL);
+
+	ck_assert_int_eq(request("[" ST "," ST "]", NULL, 0, NULL, &b, &e), LV_OK);
+	ck_assert_int_eq(cJSON_GetArraySize(b.statements), 2);
+	lv_xapi_batch_clear(&b);
+
+	/* The failing statement is named by its index in the batch. */
+	ck_assert_int_eq(request("[" ST ",{'actor':{'mbox':'mailto:a@example.com'}}]", NULL, 0, NULL, &b, &e),
+			 LV_ERR_INVALID);
+	ck_assert_str_eq(e.code, "invalid_statement");
+	ck_assert_msg(strncmp(e.message, "statement 1: ", 13) == 0, "%s", e.message);
+	cJSON_Delete(want);
+}
+END_TEST
+
+START_TEST(request_put_statement_id)
+{
+	struct lv_xapi_batch b;
+	struct lv_xapi_error e;
+	const char *sid = "6690e6c9-3ef0-4ed3-8b37-7f3964730bee";
+	ck_assert_int_eq(request("[" ST "]", NULL, 0, sid, &b, &e), LV_ERR_INVALID);
+	ck_assert_str_eq(e.code, "invalid");
+	ck_assert_ptr_nonnull(strstr(e.message, "not an array"));
+
+	/* Without an id the statement takes the statementId. */
+	ck_assert_int_eq(request(ST, NULL, 0, sid, &b, &e), LV_OK);
+	const cJSON *st = cJSON_GetArrayItem(b.statements, 0);
+	ck_assert_str_eq(cJSON_GetObjectItemCaseSensitive(st, "id")->valuestring, sid);
+	lv_xapi_batch_clear(&b);
+
+	/* Its own id may differ in case only, and is kept as sent. */
+	char *json = malloc(strlen(ST) + 64);
+	ck_assert_ptr_nonnull(json);
+	sprintf(json, "{'id':'6690E6C9-3EF0-4ED3-8B37-7F3964730BEE',%s", ST + 1);
+	ck_assert_int_eq(request(json, NULL, 0, sid, &b, &e), LV_OK);
+	st = cJSON_GetArrayItem(b.statements, 0);
+	ck_assert_str_eq(cJSON_GetObjectItemCaseSensitive(st, "id")->valuestring,
+			 "6690E6C9-3EF0-4ED3-8B37-7F3964730BEE");
+	lv_xapi_batch_clear(&b);
+
+	sprintf(json, "{'id':'00000000-3ef0-4ed3-8b37-7f3964730bee',%s", ST + 1);
+	ck_assert_int_eq(request(json, NULL, 0, sid, &b, &e), LV_ERR_INVALID);
+	ck_assert_str_eq(e.code, "invalid");
+	ck_assert_ptr_nonnull(strstr(e.message, "differs from statementId"));
+	/* Without statementId (POST) any id goes. */
+	ck_assert_int_eq(request(json, NULL, 0, NULL, &b, &e), LV_OK);
+	lv_xapi_batch_clear(&b);
+
+	/* The statement rules come before the id rule. */
+	sprintf(json, "{'id':'00000000-3ef0-4ed3-8b37-7f3964730bee','verb':'x'}");
+	ck_assert_int_eq(request(json, NULL, 0, sid, &b, &e), LV_ERR_INVALID);
+	ck_assert_str_eq(e.code, "invalid_statement");
+	free(json);
+}
+END_TEST
+
+/* ST with one text attachment whose sha2 is @hash, with @file_url or not. */
+static char *with_attachment(const char *hash, const char *file_url)
+{
+	char *s = malloc(strlen(ST) + 512);
+	ck_assert_ptr_nonnull(s);
+	sprintf(s, "{'attachments':[{'usageType':'http://example.com/usage','display':{'en-US':'a'},"
+		   "'contentType':'text/plain','length':5,'sha2':'%s'%s%s%s}],%s",
+		hash, file_url ? ",'fileUrl':'" : "", file_url ? file_url : "", file_url ? "'" : "", ST + 1);
+	return s;
+}
+
+START_TEST(request_attachments)
+{
+	struct lv_xapi_batch b;
+	struct lv_xapi_error e;
+	static const char body[] = "hello";
+	char hash[65];
+	sha256_hex(body, 5, hash);
+	char *json = with_attachment(hash, NULL);
+	char *first = dq(json);
+	struct lv_xapi_part parts[2] = {
+		{.content_type = "application/json", .body = (const unsigned char *)first, .len = strlen(first)},
+		{.content_type = "text/plain", .transfer_encoding = "binary", .sha2 = hash,
+		 .body = (const unsigned char *)body, .len = 5},
+	};
+
+	/* As application/json the bytes are missing. */
+	ck_assert_int_eq(request(json, NULL, 0, NULL, &b, &e), LV_ERR_INVALID);
+	ck_assert_str_eq(e.code, "invalid_attachment");
+	ck_assert_ptr_nonnull(strstr(e.message, "neither fileUrl nor a part"));
+
+	/* As multipart the part supplies them; the batch borrows its bytes. */
+	ck_assert_int_eq(request(json, parts, 2, NULL, &b, &e), LV_OK);
+	ck_assert_uint_eq(b.nattachments, 1);
+	ck_assert_ptr_eq(b.attachments[0].data, parts[1].body);
+	ck_assert_ptr_eq(b.attachments[0].sha2, hash);
+	ck_assert_str_eq(b.attachments[0].content_type, "text/plain");
+	ck_assert_uint_eq(b.attachments[0].len, 5);
+	lv_xapi_batch_clear(&b);
+
+	/* A part whose bytes do not match its hash. */
+	parts[1].len = 4;
+	ck_assert_int_eq(request(json, parts, 2, NULL, &b, &e), LV_ERR_INVALID);
+	ck_assert_str_eq(e.code, "invalid_attachment");
+	ck_assert_ptr_nonnull(strstr(e.message, "does not match"));
+	parts[1].len = 5;
+
+	/* The statement part must be application/json exactly (parameters
+	 * allowed). */
+	parts[0].content_type = "application/json; charset=utf-8";
+	ck_assert_int_eq(request(json, parts, 2, NULL, &b, &e), LV_OK);
+	lv_xapi_batch_clear(&b);
+	parts[0].content_type = "application/jsonx";
+	ck_assert_int_eq(request(json, parts, 2, NULL, &b, &e), LV_ERR_INVALID);
+	ck_assert_str_eq(e.code, "invalid_attachment");
+	parts[0].content_type = "application/json";
+
+	/* A part not sent as binary is refused; with an invalid statement as
+	 * well, the statement error comes first. */
+	parts[1].transfer_encoding = "base64";
+	ck_assert_int_eq(request(json, parts, 2, NULL, &b, &e), LV_ERR_INVALID);
+	ck_assert_str_eq(e.code, "invalid_attachment");
+	ck_assert_int_eq(request("{'verb':'x'}", parts, 2, NULL, &b, &e), LV_ERR_INVALID);
+	ck_assert_str_eq(e.code, "invalid_statement");
+
+	/* With fileUrl no part is needed. */
+	free(json);
+	json = with_attachment(hash, "http://example.com/hello.txt");
+	ck_assert_int_eq(request(json, NULL, 0, NULL, &b, &e), LV_OK);
+	ck_assert_uint_eq(b.nattachments, 0);
+	lv_xapi_batch_clear(&b);
+	free(json);
+	free(first);
+}
+END_TEST
+
+START_TEST(actor_identity_text)
+{
+	char *id = (char *)"garbage";
+	cJSON *a = parse_q("{'mbox':'mailto:a@b.c'}");
+	ck_assert_int_eq(lv_xapi_actor_identity(a, 64, &id), LV_OK);
+	ck_assert_str_eq(id, "mbox:mailto:a@b.c");
+	free(id);
+	/* The cap counts bytes of the identity: 17 fit in 17, not in 16. */
+	ck_assert_int_eq(lv_xapi_actor_identity(a, 17, &id), LV_OK);
+	free(id);
+	id = (char *)"garbage";
+	ck_assert_int_eq(lv_xapi_actor_identity(a, 16, &id), LV_ERR_TOO_LARGE);
+	ck_assert_ptr_null(id);
+	cJSON_Delete(a);
+	a = parse_q("{'name':'nobody'}");
+	id = (char *)"garbage";
+	ck_assert_int_eq(lv_xapi_actor_identity(a, 64, &id), LV_ERR_INVALID);
+	ck_assert_ptr_null(id);
+	cJSON_Delete(a);
 }
 END_TEST
 
@@ -952,6 +1177,7 @@ Suite *lv_test_suite(void)
 
 	tc = tcase_create("identity");
 	tcase_add_test(tc, identities);
+	tcase_add_test(tc, actor_identity_text);
 	tcase_add_test(tc, statement_keys);
 	suite_add_tcase(s, tc);
 
@@ -962,6 +1188,12 @@ Suite *lv_test_suite(void)
 
 	tc = tcase_create("equivalence");
 	tcase_add_test(tc, equivalence);
+	suite_add_tcase(s, tc);
+
+	tc = tcase_create("request");
+	tcase_add_test(tc, request_json_and_statements);
+	tcase_add_test(tc, request_put_statement_id);
+	tcase_add_test(tc, request_attachments);
 	suite_add_tcase(s, tc);
 	return s;
 }

@@ -1,58 +1,48 @@
-/* ingest: offline import with the same validation as HTTP. */
+/* ingest: offline import through the same request validation as HTTP
+ * (lv_xapi_request_validate). */
 #include <getopt.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "cli.h"
-#include "http/multipart.h"
 #include "learnvault/statements.h"
-#include "store/xapi.h"
+#include "learnvault/xapi.h"
+#include "util/util.h"
 
 int cli_ingest_text(struct lv_node *node, const char *provider_id, const char *text, size_t len,
 		    cJSON **ids)
 {
 	*ids = NULL;
-	char err[MP_ERR_LEN > XAPI_ERR_LEN ? MP_ERR_LEN : XAPI_ERR_LEN];
-	cJSON *doc = util_json_parse(text, len);
-	if (!doc)
-		return cli_fail("ingest: the file is not valid JSON");
-	cJSON *batch = doc;
-	if (cJSON_IsObject(doc)) {
-		batch = cJSON_CreateArray();
-		cJSON_AddItemToArray(batch, doc);
-	} else if (!cJSON_IsArray(doc)) {
-		cJSON_Delete(doc);
-		return cli_fail("ingest: expected a statement or an array of statements");
+	/* A file holds JSON only: attachments must come with a fileUrl. */
+	const struct lv_xapi_request req = {.json = text, .json_len = len};
+	struct lv_xapi_batch batch;
+	struct lv_xapi_error err;
+	if (lv_xapi_request_validate(&req, &batch, &err) != LV_OK) {
+		/* The request texts speak of an HTTP body; a file keeps its own
+		 * words (without a statementId, "invalid" is only the shape). */
+		if (strcmp(err.code, "invalid_json") == 0)
+			return cli_fail("ingest: the file is not valid JSON");
+		if (strcmp(err.code, "invalid") == 0)
+			return cli_fail("ingest: expected a statement or an array of statements");
+		return cli_fail("ingest: %s; nothing was stored", err.message);
 	}
 	int rc = 1;
-	size_t i = 0;
-	cJSON *st;
-	cJSON_ArrayForEach(st, batch) {
-		if (xapi_validate_statement(st, err) != LV_OK) {
-			cli_fail("ingest: statement %zu: %s; nothing was stored", i, err);
-			goto out;
-		}
-		i++;
-	}
-	if (multipart_check_attachments(batch, NULL, err) != LV_OK) {
-		cli_fail("ingest: %s; nothing was stored", err);
-		goto out;
-	}
 	struct lv_principal prov = {.role = LV_ROLE_PROVIDER};
 	snprintf(prov.id, sizeof prov.id, "%s", provider_id);
 	char serr[LV_ERR_TEXT];
-	enum lv_status s = lv_statements_store(node, &prov, batch, NULL, 0, serr);
+	enum lv_status s = lv_statements_store(node, &prov, batch.statements, NULL, 0, serr);
 	if (s != LV_OK) {
 		cli_fail("ingest: %s; nothing was stored", serr);
 		goto out;
 	}
 	*ids = cJSON_CreateArray();
-	cJSON_ArrayForEach(st, batch)
+	const cJSON *st;
+	cJSON_ArrayForEach(st, batch.statements)
 		cJSON_AddItemToArray(*ids, cJSON_CreateString(cJSON_GetObjectItemCaseSensitive(st, "id")->valuestring));
 	rc = 0;
 out:
-	cJSON_Delete(batch);
+	lv_xapi_batch_clear(&batch);
 	return rc;
 }
 

@@ -19,6 +19,7 @@
 
 #include "learnvault/node.h"
 #include "learnvault/status.h"
+#include "learnvault/xapi.h" /* struct lv_attachment */
 
 #ifdef __cplusplus
 extern "C" {
@@ -26,17 +27,10 @@ extern "C" {
 
 #define LV_ERR_TEXT 256
 
-/* An attachment body received with statements (multipart part). Borrowed. */
-struct lv_attachment {
-	const char *sha2;          /* hex SHA-256, as in the statement */
-	const char *content_type;
-	const unsigned char *data;
-	size_t len;
-};
-
 /* Stores a batch of statements written by provider credential @provider
- * (its id names the authority).  @batch is a JSON array of statements that
- * passed xAPI validation; the store fills in id (when absent), stored,
+ * (its id names the authority).  The caller validates: @batch and @atts are
+ * what lv_xapi_request_validate returned (or statements that passed
+ * lv_xapi_validate_statement); the store fills in id (when absent), stored,
  * timestamp (when absent), authority and version, in place.  All or
  * nothing: on any error no statement of the batch is stored, and @err says
  * why.  A statement whose id is already stored with equivalent content is

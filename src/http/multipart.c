@@ -1,7 +1,7 @@
 /* multipart/mixed (RFC 2046 §5.1) for xAPI statement requests and
- * responses, and the xAPI 1.0.3 attachment rules (Communication §1.5.2,
- * Data §2.4.11, §2.6).  The parser works on a complete in-memory body whose
- * size the HTTP layer has already capped. */
+ * responses.  The parser works on a complete in-memory body whose size the
+ * HTTP layer has already capped; what the parts must contain is an xAPI
+ * rule, judged by lv_xapi_request_validate (src/xapi/attachments.c). */
 #include <stdarg.h>
 #include <stdbool.h>
 #include <stdio.h>
@@ -12,9 +12,6 @@
 #include <sodium.h>
 
 #include "http/multipart.h"
-
-#define SIGNATURE_USAGE "http://adlnet.gov/expapi/attachments/signature"
-#define SHA256_HEX_LEN (crypto_hash_sha256_BYTES * 2)
 
 static void set_err(char err[MP_ERR_LEN], const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 
@@ -186,6 +183,25 @@ void multipart_free(struct mp_list *l)
 	free(l->parts);
 	l->parts = NULL;
 	l->n = 0;
+}
+
+enum lv_status multipart_xapi_parts(const struct mp_list *l, struct lv_xapi_part **out)
+{
+	*out = NULL;
+	if (l->n == 0)
+		return LV_OK;
+	struct lv_xapi_part *x = calloc(l->n, sizeof *x);
+	if (!x)
+		return LV_ERR_NOMEM;
+	for (size_t i = 0; i < l->n; i++) {
+		x[i].content_type = l->parts[i].content_type;
+		x[i].transfer_encoding = l->parts[i].transfer_encoding;
+		x[i].sha2 = l->parts[i].sha2;
+		x[i].body = l->parts[i].body;
+		x[i].len = l->parts[i].len;
+	}
+	*out = x;
+	return LV_OK;
 }
 
 /* Parses the header block [h, h+hl) (lines each ending in CRLF, without the
@@ -394,179 +410,10 @@ out:
 	return st;
 }
 
-/* --- attachment rules ------------------------------------------------- */
-
-static void sha256_hex(const unsigned char *d, size_t n, char hex[SHA256_HEX_LEN + 1])
-{
-	unsigned char h[crypto_hash_sha256_BYTES];
-	crypto_hash_sha256(h, d, n);
-	sodium_bin2hex(hex, SHA256_HEX_LEN + 1, h, sizeof h);
-}
-
 /* sha2 is hex; clients differ in letter case. */
 static bool sha2_eq(const char *a, const char *b)
 {
 	return a && b && strcasecmp(a, b) == 0;
-}
-
-static const char *attachment_str(const cJSON *att, const char *key)
-{
-	const cJSON *v = cJSON_GetObjectItemCaseSensitive(att, key);
-	return cJSON_IsString(v) ? v->valuestring : NULL;
-}
-
-/* Calls @fn for every attachment of every statement. */
-typedef enum lv_status (*att_fn)(void *ctx, const cJSON *st, const cJSON *att, size_t si, size_t ai,
-				 char err[MP_ERR_LEN]);
-
-static enum lv_status for_each_attachment(const cJSON *statements, att_fn fn, void *ctx, char err[MP_ERR_LEN])
-{
-	const cJSON *st;
-	size_t si = 0;
-	bool single = cJSON_IsObject(statements);
-	if (!single && !cJSON_IsArray(statements)) {
-		set_err(err, "statements must be an object or an array");
-		return LV_ERR_INVALID;
-	}
-	for (st = single ? statements : statements->child; st; st = single ? NULL : st->next, si++) {
-		if (!cJSON_IsObject(st)) {
-			set_err(err, "statement %zu is not an object", si);
-			return LV_ERR_INVALID;
-		}
-		const cJSON *atts = cJSON_GetObjectItemCaseSensitive(st, "attachments");
-		if (!atts)
-			continue;
-		if (!cJSON_IsArray(atts)) {
-			set_err(err, "statement %zu: attachments is not an array", si);
-			return LV_ERR_INVALID;
-		}
-		const cJSON *att;
-		size_t ai = 0;
-		cJSON_ArrayForEach(att, atts) {
-			if (!cJSON_IsObject(att) || !attachment_str(att, "sha2")) {
-				set_err(err, "statement %zu: attachment %zu needs a sha2 string", si, ai);
-				return LV_ERR_INVALID;
-			}
-			enum lv_status s = fn(ctx, st, att, si, ai, err);
-			if (s != LV_OK)
-				return s;
-			ai++;
-		}
-	}
-	return LV_OK;
-}
-
-struct check_ctx {
-	const struct mp_list *l;
-	bool *referenced; /* per part, index 0 unused */
-};
-
-static const struct mp_part *find_part(const struct mp_list *l, const char *sha2, size_t *idx)
-{
-	for (size_t i = 1; l && i < l->n; i++) {
-		if (sha2_eq(l->parts[i].sha2, sha2)) {
-			if (idx)
-				*idx = i;
-			return &l->parts[i];
-		}
-	}
-	return NULL;
-}
-
-static enum lv_status check_one(void *vctx, const cJSON *st, const cJSON *att, size_t si, size_t ai,
-				char err[MP_ERR_LEN])
-{
-	struct check_ctx *c = vctx;
-	const char *sha2 = attachment_str(att, "sha2");
-	size_t idx = 0;
-	const struct mp_part *part = find_part(c->l, sha2, &idx);
-	if (part)
-		c->referenced[idx] = true;
-	bool has_url = cJSON_GetObjectItemCaseSensitive(att, "fileUrl") != NULL;
-	const char *usage = attachment_str(att, "usageType");
-	bool signature = usage && strcmp(usage, SIGNATURE_USAGE) == 0;
-
-	if (!signature) {
-		if (!part && !has_url) {
-			set_err(err, "statement %zu: attachment %zu has neither fileUrl nor a part", si, ai);
-			return LV_ERR_INVALID;
-		}
-		return LV_OK;
-	}
-	/* xAPI §2.6: the JWS travels as an application/octet-stream part;
-	 * anything else under the signature usageType is a malformed
-	 * signature, not an ordinary attachment. */
-	if (!media_type_is(attachment_str(att, "contentType"), "application/octet-stream")) {
-		set_err(err, "statement %zu: signature attachment must be application/octet-stream", si);
-		return LV_ERR_INVALID;
-	}
-	if (!part) {
-		set_err(err, "statement %zu: signature attachment has no part", si);
-		return LV_ERR_INVALID;
-	}
-	char jerr[MP_ERR_LEN];
-	enum lv_status s = xapi_jws_verify((const char *)part->body, part->len, st, jerr);
-	if (s != LV_OK) {
-		set_err(err, "statement %zu: signature: %s", si, jerr);
-		return s;
-	}
-	return LV_OK;
-}
-
-enum lv_status multipart_check_attachments(const cJSON *statements, const struct mp_list *l,
-					   char err[MP_ERR_LEN])
-{
-	enum lv_status st = LV_OK;
-	struct check_ctx c = { l, NULL };
-
-	err[0] = '\0';
-	if (l && l->n > 0) {
-		if (!media_type_is(l->parts[0].content_type, "application/json")) {
-			set_err(err, "first part must have Content-Type application/json");
-			return LV_ERR_INVALID;
-		}
-		for (size_t i = 1; i < l->n; i++) {
-			const struct mp_part *p = &l->parts[i];
-			if (!p->sha2) {
-				set_err(err, "part %zu has no X-Experience-API-Hash", i);
-				return LV_ERR_INVALID;
-			}
-			if (!p->transfer_encoding || strcasecmp(p->transfer_encoding, "binary") != 0) {
-				set_err(err, "part %zu: Content-Transfer-Encoding must be binary", i);
-				return LV_ERR_INVALID;
-			}
-			char hex[SHA256_HEX_LEN + 1];
-			sha256_hex(p->body, p->len, hex);
-			if (!sha2_eq(hex, p->sha2)) {
-				set_err(err, "part %zu: X-Experience-API-Hash does not match its content", i);
-				return LV_ERR_INVALID;
-			}
-			for (size_t j = 1; j < i; j++) {
-				if (sha2_eq(l->parts[j].sha2, p->sha2)) {
-					set_err(err, "parts %zu and %zu have the same hash", j, i);
-					return LV_ERR_INVALID;
-				}
-			}
-		}
-		c.referenced = calloc(l->n, sizeof *c.referenced);
-		if (!c.referenced) {
-			set_err(err, "out of memory");
-			return LV_ERR_NOMEM;
-		}
-	}
-	st = for_each_attachment(statements, check_one, &c, err);
-	if (st != LV_OK)
-		goto out;
-	for (size_t i = 1; l && i < l->n; i++) {
-		if (!c.referenced[i]) {
-			set_err(err, "part %zu is not referenced by any attachment sha2", i);
-			st = LV_ERR_INVALID;
-			goto out;
-		}
-	}
-out:
-	free(c.referenced);
-	return st;
 }
 
 /* --- response building ------------------------------------------------- */

@@ -1,13 +1,15 @@
-/* multipart/mixed request bodies (xAPI 1.0.3 §2.4.11 attachments) and
- * attachment/signature checks.  Pure functions; no I/O. */
+/* multipart/mixed request and response bodies (xAPI 1.0.3 §2.4.11
+ * attachments): splitting a request into parts and building a response.
+ * Which parts a statement request needs is an xAPI rule, judged by
+ * lv_xapi_request_validate (include/learnvault/xapi.h).  Pure functions;
+ * no I/O. */
 #ifndef LV_HTTP_MULTIPART_H
 #define LV_HTTP_MULTIPART_H
 
 #include <stddef.h>
 
-#include <cjson/cJSON.h>
-
 #include "learnvault/status.h"
+#include "learnvault/xapi.h"
 #include "util/util.h"
 
 #define MP_ERR_LEN 256
@@ -52,44 +54,11 @@ enum lv_status multipart_parse(const char *content_type, const unsigned char *bo
 			       struct mp_list *out, char err[MP_ERR_LEN]) LV_WARN_UNUSED;
 void multipart_free(struct mp_list *l);
 
-/* Checks the statement part and attachment parts of a multipart statement
- * request against xAPI rules: @statements is the parsed first part (one
- * statement or an array); parts[1..] are attachments.  Every attachment
- * object without fileUrl must have a part with the same sha2; every part
- * must be referenced; each part's X-Experience-API-Hash must equal the
- * SHA-256 of its content; Content-Transfer-Encoding must be binary; signed
- * statements (attachment usageType .../signature, contentType
- * application/octet-stream) are verified with xapi_jws_verify().  Returns
- * LV_OK or LV_ERR_INVALID with a reason.
- *
- * Also: parts[0] must be application/json; an attachment with the
- * signature usageType must have contentType application/octet-stream and
- * a part (fileUrl is not enough); sha2 values compare case-insensitively;
- * two parts with the same hash are an error.  The attachment "length" is
- * not compared with the part size (the ADL suite sends mismatching ones in
- * requests it expects to succeed).  @l may be NULL or empty for an
- * application/json request: then every attachment needs a fileUrl and no
- * signature can be attached.  Call it on the statements exactly as
- * received, before the LRS adds id, stored, authority or version. */
-enum lv_status multipart_check_attachments(const cJSON *statements, const struct mp_list *l,
-					   char err[MP_ERR_LEN]) LV_WARN_UNUSED;
-
-/* Verifies a JWS compact serialization signing @statement (xAPI 1.0.3
- * §2.6 Signed Statements): alg RS256/RS384/RS512; the key from the x5c
- * header's first certificate (OpenSSL libcrypto); the payload must be a
- * JSON statement equivalent to @statement ignoring the properties an LRS
- * adds (id when absent in the payload, authority, stored, version,
- * attachments' signature entry).  LV_OK, LV_ERR_INVALID with a reason.
- *
- * x5c is optional (xAPI: "If the JWS header includes an X.509
- * certificate, validate the signature against that certificate"; the ADL
- * suite signs without one and expects acceptance).  Without x5c only the
- * structure, alg and payload are checked.  With it the certificate's key
- * must be RSA of at least 2048 bits and the RSASSA-PKCS1-v1_5 signature
- * must verify; the certificate chain is not judged.  A "crit" header is
- * rejected.  timestamp compares as an instant, id case-insensitively. */
-enum lv_status xapi_jws_verify(const char *jws, size_t len, const cJSON *statement,
-			       char err[MP_ERR_LEN]) LV_WARN_UNUSED;
+/* The parts of @l as lv_xapi_request_validate takes them.  On success *@out
+ * is an array of l->n entries (free() it; NULL when l->n is 0) whose
+ * pointers borrow from @l and live as long as it; LV_ERR_NOMEM leaves
+ * *@out NULL. */
+enum lv_status multipart_xapi_parts(const struct mp_list *l, struct lv_xapi_part **out) LV_WARN_UNUSED;
 
 /* Builds a multipart/mixed response body (xAPI 1.0.3 Communication §1.5.2,
  * GET statements with attachments=true): first a part with Content-Type

@@ -6,7 +6,7 @@
 #include <string.h>
 
 #include "http.h"
-#include "store/xapi.h"
+#include "learnvault/xapi.h"
 #include "xapi_http.h"
 
 struct doc_params {
@@ -43,20 +43,20 @@ enum MHD_Result xapi_documents(struct http_req *r, enum lv_doc_kind kind)
 			return reply_error(r, 400, "invalid", "unknown parameter %.64s", r->params[i].name);
 	struct lv_doc_key key = {.kind = kind};
 	cJSON *agent = NULL;
-	char err[XAPI_ERR_LEN];
+	char err[LV_XAPI_ERR_LEN];
 	enum MHD_Result ret;
 	key.activity = req_param(r, "activityId");
 	key.registration = req_param(r, "registration");
 	key.doc_id = req_param(r, dp->id_name);
 	const char *since = req_param(r, "since");
-	if (dp->needs_activity && (!key.activity || !xapi_iri_valid(key.activity)))
+	if (dp->needs_activity && (!key.activity || !lv_xapi_iri_valid(key.activity)))
 		return reply_error(r, 400, "invalid", "activityId must be an IRI");
 	if (dp->needs_agent) {
 		const char *a = req_param(r, "agent");
 		if (!a)
 			return reply_error(r, 400, "invalid", "agent is required");
 		agent = util_json_parse(a, strlen(a));
-		if (!agent || xapi_validate_agent(agent, kind == LV_DOC_STATE, err) != LV_OK) {
+		if (!agent || lv_xapi_validate_agent(agent, kind == LV_DOC_STATE, err) != LV_OK) {
 			cJSON_Delete(agent);
 			return reply_error(r, 400, "invalid", "agent is not a valid Agent");
 		}
@@ -132,7 +132,7 @@ out:
 enum MHD_Result xapi_activities_get(struct http_req *r)
 {
 	const char *id = req_param(r, "activityId");
-	if (!id || !xapi_iri_valid(id) || r->nparams != 1)
+	if (!id || !lv_xapi_iri_valid(id) || r->nparams != 1)
 		return reply_error(r, 400, "invalid", "activityId (an IRI) is the only parameter");
 	cJSON *a = NULL;
 	enum lv_status st = lv_activity_get(r->node, id, &a);
@@ -151,11 +151,11 @@ enum MHD_Result xapi_activities_get(struct http_req *r)
 enum MHD_Result xapi_agents_get(struct http_req *r)
 {
 	const char *a = req_param(r, "agent");
-	char err[XAPI_ERR_LEN];
+	char err[LV_XAPI_ERR_LEN];
 	if (!a || r->nparams != 1)
 		return reply_error(r, 400, "invalid", "agent is the only parameter");
 	cJSON *agent = util_json_parse(a, strlen(a));
-	if (!agent || xapi_validate_agent(agent, false, err) != LV_OK) {
+	if (!agent || lv_xapi_validate_agent(agent, false, err) != LV_OK) {
 		cJSON_Delete(agent);
 		return reply_error(r, 400, "invalid", "agent is not a valid Agent");
 	}

@@ -6,8 +6,8 @@
 #include <string.h>
 
 #include "http.h"
+#include "learnvault/xapi.h"
 #include "multipart.h"
-#include "store/xapi.h"
 #include "xapi_http.h"
 
 static bool is_multipart(const char *ct)
@@ -18,14 +18,13 @@ static bool is_multipart(const char *ct)
 enum MHD_Result xapi_statements_write(struct http_req *r, bool put)
 {
 	enum MHD_Result ret;
-	char err[MP_ERR_LEN > XAPI_ERR_LEN ? MP_ERR_LEN : XAPI_ERR_LEN];
+	char err[MP_ERR_LEN];
 	const char *ct = req_header(r, "Content-Type");
 	struct mp_list parts = {0};
-	struct lv_attachment *atts = NULL;
-	size_t natts = 0;
-	cJSON *doc = NULL, *batch = NULL;
-	const unsigned char *json = r->content;
-	size_t json_len = r->content_len;
+	struct lv_xapi_part *xparts = NULL;
+	struct lv_xapi_batch batch = {0};
+	struct lv_xapi_error xerr;
+	struct lv_xapi_request req = {.json = (const char *)r->content, .json_len = r->content_len};
 	const char *sid = req_param(r, "statementId");
 
 	if (put) {
@@ -33,6 +32,7 @@ enum MHD_Result xapi_statements_write(struct http_req *r, bool put)
 			return reply_error(r, 400, "invalid", "PUT needs exactly the statementId parameter");
 		if (!util_uuid_valid(sid))
 			return reply_error(r, 400, "invalid", "statementId is not a UUID");
+		req.statement_id = sid;
 	} else if (r->nparams > 0) {
 		return reply_error(r, 400, "invalid", "POST statements takes no parameters");
 	}
@@ -50,70 +50,22 @@ enum MHD_Result xapi_statements_write(struct http_req *r, bool put)
 			ret = reply_error(r, 400, "invalid", "the first part must be application/json");
 			goto out;
 		}
-		json = parts.parts[0].body;
-		json_len = parts.parts[0].len;
-	}
-	doc = util_json_parse((const char *)json, json_len);
-	if (!doc) {
-		ret = reply_error(r, 400, "invalid_json", "the body is not valid JSON");
-		goto out;
-	}
-	if (cJSON_IsArray(doc)) {
-		if (put) {
-			ret = reply_error(r, 400, "invalid", "PUT takes one statement, not an array");
-			goto out;
-		}
-		batch = doc;
-		doc = NULL;
-	} else if (cJSON_IsObject(doc)) {
-		batch = cJSON_CreateArray();
-		cJSON_AddItemToArray(batch, doc);
-		doc = NULL;
-	} else {
-		ret = reply_error(r, 400, "invalid", "the body must be a statement or an array of statements");
-		goto out;
-	}
-	size_t i = 0;
-	cJSON *st;
-	cJSON_ArrayForEach(st, batch) {
-		if (xapi_validate_statement(st, err) != LV_OK) {
-			ret = reply_error(r, 400, "invalid_statement", "statement %zu: %s", i, err);
-			goto out;
-		}
-		i++;
-	}
-	/* Attachments and signatures are checked on the statements exactly as
-	 * received, before the LRS fills anything in. */
-	if (multipart_check_attachments(batch, parts.n ? &parts : NULL, err) != LV_OK) {
-		ret = reply_error(r, 400, "invalid_attachment", "%s", err);
-		goto out;
-	}
-	if (parts.n) {
-		natts = parts.n - 1;
-		atts = calloc(natts ? natts : 1, sizeof *atts);
-		if (!atts) {
+		if (multipart_xapi_parts(&parts, &xparts) != LV_OK) {
 			ret = reply_error(r, 500, "out_of_memory", "out of memory");
 			goto out;
 		}
-		for (size_t k = 0; k < natts; k++) {
-			atts[k].sha2 = parts.parts[k + 1].sha2;
-			atts[k].content_type = parts.parts[k + 1].content_type;
-			atts[k].data = parts.parts[k + 1].body;
-			atts[k].len = parts.parts[k + 1].len;
-		}
+		req.json = (const char *)parts.parts[0].body;
+		req.json_len = parts.parts[0].len;
+		req.parts = xparts;
+		req.nparts = parts.n;
 	}
-	if (put) {
-		st = cJSON_GetArrayItem(batch, 0);
-		const cJSON *id = cJSON_GetObjectItemCaseSensitive(st, "id");
-		if (id && strcasecmp(id->valuestring, sid) != 0) {
-			ret = reply_error(r, 400, "invalid", "the statement id differs from statementId");
-			goto out;
-		}
-		if (!id)
-			cJSON_AddStringToObject(st, "id", sid);
+	enum lv_status s = lv_xapi_request_validate(&req, &batch, &xerr);
+	if (s != LV_OK) {
+		ret = reply_error(r, lv_status_http(s), xerr.code, "%s", xerr.message);
+		goto out;
 	}
 	char serr[LV_ERR_TEXT];
-	enum lv_status s = lv_statements_store(r->node, &r->who, batch, atts, natts, serr);
+	s = lv_statements_store(r->node, &r->who, batch.statements, batch.attachments, batch.nattachments, serr);
 	if (s != LV_OK) {
 		ret = reply_status(r, s, serr);
 		goto out;
@@ -122,14 +74,14 @@ enum MHD_Result xapi_statements_write(struct http_req *r, bool put)
 		ret = reply_bytes(r, 204, NULL, "", 0, NULL);
 	} else {
 		cJSON *ids = cJSON_CreateArray();
-		cJSON_ArrayForEach(st, batch)
+		const cJSON *st;
+		cJSON_ArrayForEach(st, batch.statements)
 			cJSON_AddItemToArray(ids, cJSON_CreateString(cJSON_GetObjectItemCaseSensitive(st, "id")->valuestring));
 		ret = reply_json(r, 200, ids, NULL);
 	}
 out:
-	cJSON_Delete(doc);
-	cJSON_Delete(batch);
-	free(atts);
+	lv_xapi_batch_clear(&batch);
+	free(xparts);
 	multipart_free(&parts);
 	return ret;
 }
@@ -210,7 +162,7 @@ static void apply_format(cJSON *arr, const char *format, const char *lang)
 	if (!format || strcmp(format, "exact") == 0)
 		return;
 	for (int i = 0; i < cJSON_GetArraySize(arr); i++) {
-		cJSON *f = xapi_format_statement(cJSON_GetArrayItem(arr, i), format, lang);
+		cJSON *f = lv_xapi_format_statement(cJSON_GetArrayItem(arr, i), format, lang);
 		if (f)
 			cJSON_ReplaceItemInArray(arr, i, f);
 	}
@@ -274,25 +226,25 @@ enum MHD_Result xapi_statements_get(struct http_req *r)
 	struct lv_statement_query q = {.since_ms = INT64_MIN, .until_ms = INT64_MAX};
 	cJSON *agent = NULL;
 	const char *v;
-	char err[XAPI_ERR_LEN];
+	char err[LV_XAPI_ERR_LEN];
 	enum MHD_Result ret;
 	if ((v = req_param(r, "agent"))) {
 		agent = util_json_parse(v, strlen(v));
-		if (!agent || xapi_validate_agent(agent, true, err) != LV_OK) {
+		if (!agent || lv_xapi_validate_agent(agent, true, err) != LV_OK) {
 			ret = reply_error(r, 400, "invalid", "agent is not a valid Agent or Group");
 			goto out;
 		}
 		q.agent = agent;
 	}
 	if ((v = req_param(r, "verb"))) {
-		if (!xapi_iri_valid(v)) {
+		if (!lv_xapi_iri_valid(v)) {
 			ret = reply_error(r, 400, "invalid", "verb is not an IRI");
 			goto out;
 		}
 		q.verb = v;
 	}
 	if ((v = req_param(r, "activity"))) {
-		if (!xapi_iri_valid(v)) {
+		if (!lv_xapi_iri_valid(v)) {
 			ret = reply_error(r, 400, "invalid", "activity is not an IRI");
 			goto out;
 		}

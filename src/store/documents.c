@@ -9,8 +9,8 @@
 #include <sodium.h>
 
 #include "learnvault/statements.h"
+#include "learnvault/xapi.h"
 #include "store.h"
-#include "xapi.h"
 
 void lv_document_clear(struct lv_document *d)
 {
@@ -29,23 +29,22 @@ static enum lv_status doc_target(struct lv_node *n, const struct lv_doc_key *key
 		*db = n->db;
 		return buf_append_str(scope, key->activity);
 	}
-	struct buf ident;
-	buf_init(&ident, 65536);
+	char *ident = NULL;
 	char p[LV_PSEUDONYM_LEN];
-	st = xapi_actor_identity(key->agent, &ident);
+	st = lv_xapi_actor_identity(key->agent, 65536, &ident);
 	if (st != LV_OK)
 		goto out;
 	if (create) {
 		struct store_tx *tx;
 		st = store_tx_open_locked(n, &tx);
 		if (st == LV_OK) {
-			st = learner_resolve(n, ident.data, n->auto_enrol, p, NULL);
+			st = learner_resolve(n, ident, n->auto_enrol, p, NULL);
 			if (st == LV_ERR_NOT_FOUND)
 				st = LV_ERR_FORBIDDEN;
 			st = store_tx_close_locked(tx, st);
 		}
 	} else {
-		st = learner_resolve(n, ident.data, false, p, NULL);
+		st = learner_resolve(n, ident, false, p, NULL);
 	}
 	if (st != LV_OK)
 		goto out;
@@ -57,7 +56,7 @@ static enum lv_status doc_target(struct lv_node *n, const struct lv_doc_key *key
 	else
 		st = buf_append_str(scope, "");
 out:
-	buf_free(&ident);
+	free(ident);
 	return st;
 }
 

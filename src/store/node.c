@@ -436,9 +436,15 @@ static enum lv_status facts_upgrade(struct lv_node *n)
 	sqlite3_finalize(s);
 	if (done)
 		return LV_OK;
-	/* The backfill reads every vault: only their owner can. */
-	if (!n->own_vaults)
-		return LV_ERR_IN_USE;
+	/* The backfill reads every vault: only their owner can (a node
+	 * without learners has none to read). */
+	if (!n->own_vaults) {
+		st = db_status(sqlite3_prepare_v2(n->db, "SELECT 1 FROM learners LIMIT 1", -1, &s, NULL));
+		bool any = st == LV_OK && sqlite3_step(s) == SQLITE_ROW;
+		sqlite3_finalize(s);
+		if (st != LV_OK || any)
+			return st != LV_OK ? st : LV_ERR_IN_USE;
+	}
 	struct store_tx *tx;
 	st = store_tx_begin(n, &tx);
 	if (st != LV_OK)

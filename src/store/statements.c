@@ -11,17 +11,18 @@
 #include "learnvault/consent.h"
 #include "learnvault/statements.h"
 #include "facts.h"
+#include "learnvault/xapi.h"
 #include "store.h"
-#include "xapi.h"
 
 #define VOIDED_VERB "http://adlnet.gov/expapi/verbs/voided"
 #define MAX_KEYS_PER_STATEMENT 512
+#define IDENTITY_MAX 65536             /* bytes of one actor identity */
 
 /* One statement of a batch while it is being stored. */
 struct pending {
 	cJSON *st;                       /* borrowed from the batch */
 	const char *id;
-	struct buf identity;
+	char *identity;                  /* canonical actor identity */
 	char learner[LV_PSEUDONYM_LEN];
 	char *body;                      /* serialised exact form */
 	bool skip;                       /* already stored, equivalent */
@@ -83,14 +84,14 @@ struct key_ctx {
 	unsigned count;
 };
 
-static enum lv_status key_cb(void *vctx, enum xapi_key_kind kind, const char *value)
+static enum lv_status key_cb(void *vctx, enum lv_xapi_key_kind kind, const char *value)
 {
 	struct key_ctx *c = vctx;
 	char p[LV_PSEUDONYM_LEN];
 	const char *key = value;
 	if (++c->count > MAX_KEYS_PER_STATEMENT)
 		return LV_ERR_TOO_LARGE;
-	if (kind == XAPI_KEY_AGENT || kind == XAPI_KEY_AGENT_RELATED) {
+	if (kind == LV_XAPI_KEY_AGENT || kind == LV_XAPI_KEY_AGENT_RELATED) {
 		/* The index holds agents only as pseudonyms. */
 		key_pseudonym(c->node->keys, value, p);
 		key = p;
@@ -266,7 +267,7 @@ static void authority_for(struct lv_node *n, const struct lv_principal *prov, cJ
 static void pending_free(struct pending *p, size_t n)
 {
 	for (size_t i = 0; p && i < n; i++) {
-		buf_free(&p[i].identity);
+		free(p[i].identity);
 		free(p[i].body);
 		sodium_memzero(&p[i].fact, sizeof p[i].fact);
 	}
@@ -314,14 +315,13 @@ enum lv_status lv_statements_store(struct lv_node *n, const struct lv_principal 
 	cJSON_ArrayForEach(it, batch) {
 		struct pending *x = &p[i++];
 		x->st = it;
-		buf_init(&x->identity, 65536);
 		if (!cJSON_GetObjectItemCaseSensitive(it, "id")) {
 			char u[UTIL_UUID_LEN];
 			util_uuid_v4(u);
 			cJSON_AddStringToObject(it, "id", u);
 		}
 		x->id = str_at(it, "id", NULL);
-		st = xapi_actor_identity(cJSON_GetObjectItemCaseSensitive(it, "actor"), &x->identity);
+		st = lv_xapi_actor_identity(cJSON_GetObjectItemCaseSensitive(it, "actor"), IDENTITY_MAX, &x->identity);
 		if (st != LV_OK) {
 			snprintf(err, LV_ERR_TEXT, "statement %zu: actor has no identifier", i - 1);
 			goto out;
@@ -374,7 +374,7 @@ enum lv_status lv_statements_store(struct lv_node *n, const struct lv_principal 
 			st = vault_body(n, learner, oseq, &old);
 			if (st != LV_OK)
 				goto out;
-			bool same = xapi_statements_equivalent(old, x->st);
+			bool same = lv_xapi_statements_equivalent(old, x->st);
 			cJSON_Delete(old);
 			if (!same) {
 				snprintf(err, LV_ERR_TEXT, "statement %s exists with different content", x->id);
@@ -405,7 +405,7 @@ enum lv_status lv_statements_store(struct lv_node *n, const struct lv_principal 
 				goto out;
 			}
 		}
-		st = learner_resolve(n, x->identity.data, n->auto_enrol, x->learner, NULL);
+		st = learner_resolve(n, x->identity, n->auto_enrol, x->learner, NULL);
 		if (st == LV_ERR_NOT_FOUND) {
 			snprintf(err, LV_ERR_TEXT, "statement %zu: actor is not enrolled and auto_enrol is off", i);
 			st = LV_ERR_FORBIDDEN;
@@ -440,7 +440,7 @@ enum lv_status lv_statements_store(struct lv_node *n, const struct lv_principal 
 		if (!x->voids && (st = facts_from_statement(n, x->st, x->seq, now, &x->fact)) != LV_OK)
 			goto out;
 		struct key_ctx kc = {.node = n, .ins = q_key, .seq = x->seq};
-		st = xapi_statement_keys(x->st, key_cb, &kc);
+		st = lv_xapi_statement_keys(x->st, key_cb, &kc);
 		if (st == LV_OK)
 			st = activities_merge(n, x->st);
 		if (st != LV_OK) {
@@ -636,9 +636,9 @@ enum lv_status lv_statements_query(struct lv_node *n, const struct lv_principal 
 {
 	*result = NULL;
 	*next_seq = 0;
-	struct buf sql, agent_id;
+	struct buf sql;
+	char *agent_id = NULL;
 	buf_init(&sql, 8192);
-	buf_init(&agent_id, 65536);
 	sqlite3_stmt *s = NULL;
 	cJSON *arr = NULL;
 	enum lv_status st;
@@ -648,7 +648,7 @@ enum lv_status lv_statements_query(struct lv_node *n, const struct lv_principal 
 	unsigned limit = q->limit && q->limit < LV_QUERY_MAX_LIMIT ? q->limit : LV_QUERY_MAX_LIMIT;
 
 	if (q->agent) {
-		st = xapi_actor_identity(q->agent, &agent_id);
+		st = lv_xapi_actor_identity(q->agent, IDENTITY_MAX, &agent_id);
 		if (st != LV_OK)
 			goto out_nolock;
 	}
@@ -665,10 +665,10 @@ enum lv_status lv_statements_query(struct lv_node *n, const struct lv_principal 
 			st = st ? st : buf_append_str(&sql, " AND registration = ?3");
 		if (q->agent)
 			st = st ? st : buf_printf(&sql, " AND seq IN (SELECT seq FROM statement_keys WHERE key = ?7 AND kind IN (%d%s))",
-						  XAPI_KEY_AGENT, q->related_agents ? ", 1" : "");
+						  LV_XAPI_KEY_AGENT, q->related_agents ? ", 1" : "");
 		if (q->activity)
 			st = st ? st : buf_printf(&sql, " AND seq IN (SELECT seq FROM statement_keys WHERE key = ?8 AND kind IN (%d%s))",
-						  XAPI_KEY_ACTIVITY, q->related_activities ? ", 3" : "");
+						  LV_XAPI_KEY_ACTIVITY, q->related_activities ? ", 3" : "");
 		st = st ? st : buf_append_str(&sql, " UNION SELECT s.id FROM statements s JOIN m ON s.ref = m.id"
 						    " WHERE s.provider = ?1) ");
 	} else {
@@ -690,7 +690,7 @@ enum lv_status lv_statements_query(struct lv_node *n, const struct lv_principal 
 	arr = cJSON_CreateArray();
 	st = store_lock(n);
 	if (q->agent)
-		key_pseudonym(n->keys, agent_id.data, agent_p);
+		key_pseudonym(n->keys, agent_id, agent_p);
 	if (st == LV_OK)
 		st = sql_prepare(n->db, sql.data, &s);
 	if (st != LV_OK)
@@ -753,7 +753,7 @@ out_nolock:
 	}
 	cJSON_Delete(arr);
 	buf_free(&sql);
-	buf_free(&agent_id);
+	free(agent_id);
 	return st;
 }
 
@@ -783,12 +783,11 @@ enum lv_status lv_statement_attachments(struct lv_node *n, const cJSON *statemen
 		if (!cJSON_GetArraySize(al))
 			continue;
 		char learner[LV_PSEUDONYM_LEN];
-		struct buf ident;
-		buf_init(&ident, 65536);
-		st = xapi_actor_identity(cJSON_GetObjectItemCaseSensitive(s, "actor"), &ident);
+		char *ident = NULL;
+		st = lv_xapi_actor_identity(cJSON_GetObjectItemCaseSensitive(s, "actor"), IDENTITY_MAX, &ident);
 		if (st == LV_OK)
-			key_pseudonym(n->keys, ident.data, learner);
-		buf_free(&ident);
+			key_pseudonym(n->keys, ident, learner);
+		free(ident);
 		if (st != LV_OK)
 			goto out;
 		sqlite3 *v = NULL;

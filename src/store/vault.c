@@ -11,8 +11,8 @@
 
 #include "facts.h"
 #include "schema.h"
+#include "learnvault/xapi.h"
 #include "store.h"
-#include "xapi.h"
 
 struct vault_entry {
 	char pseudonym[LV_PSEUDONYM_LEN];
@@ -397,30 +397,29 @@ enum lv_status lv_learner_enrol(struct lv_node *n, const char *actor_json, char 
 				bool *created)
 {
 	enum lv_status st;
-	char err[XAPI_ERR_LEN];
-	struct buf id;
-	buf_init(&id, 8192);
+	char err[LV_XAPI_ERR_LEN];
+	char *id = NULL;
 	p[0] = '\0';
 	*created = false;
 	cJSON *actor = cJSON_Parse(actor_json);
 	if (!actor)
 		return LV_ERR_INVALID;
-	st = xapi_validate_agent(actor, true, err);
+	st = lv_xapi_validate_agent(actor, true, err);
 	if (st == LV_OK)
-		st = xapi_actor_identity(actor, &id);
+		st = lv_xapi_actor_identity(actor, 8192, &id);
 	if (st != LV_OK)
 		goto out;
 	struct store_tx *tx;
 	st = store_tx_begin(n, &tx);
 	if (st == LV_OK)
-		st = store_tx_end(tx, learner_resolve(n, id.data, true, p, created));
+		st = store_tx_end(tx, learner_resolve(n, id, true, p, created));
 out:
 	if (st != LV_OK) {
 		p[0] = '\0';
 		*created = false;
 	}
 	cJSON_Delete(actor);
-	buf_free(&id);
+	free(id);
 	return st;
 }
 

@@ -1,10 +1,12 @@
 /* Lexical rules for xAPI values: IRIs, language tags, durations, mbox,
  * hashes, media types, and objectType classification. */
+#include <stdarg.h>
+#include <stdio.h>
 #include <string.h>
 #include <strings.h>
 
-#include "store/xapi.h"
-#include "store/xapi_internal.h"
+#include "learnvault/xapi.h"
+#include "xapi/xapi_int.h"
 
 /* The <ctype.h> classifiers follow the locale; xAPI syntax is ASCII-only. */
 static bool is_alpha(unsigned char c)
@@ -25,6 +27,14 @@ static bool is_alnum(unsigned char c)
 static bool is_hex(unsigned char c)
 {
 	return is_digit(c) || (c >= 'a' && c <= 'f') || (c >= 'A' && c <= 'F');
+}
+
+void xapi_set_err(char err[LV_XAPI_ERR_LEN], const char *fmt, ...)
+{
+	va_list ap;
+	va_start(ap, fmt);
+	vsnprintf(err, LV_XAPI_ERR_LEN, fmt, ap);
+	va_end(ap);
 }
 
 const char *xapi_str(const cJSON *obj, const char *key)
@@ -80,7 +90,7 @@ bool xapi_has_ifi(const cJSON *actor)
  * colon, then a non-empty rest free of the characters RFC 3987 never allows
  * unescaped, with well-formed percent escapes.  Non-ASCII bytes pass: they
  * are the "I" in IRI. */
-bool xapi_iri_valid(const char *s)
+bool lv_xapi_iri_valid(const char *s)
 {
 	if (!s || !is_alpha((unsigned char)s[0]))
 		return false;
@@ -112,7 +122,7 @@ bool xapi_iri_valid(const char *s)
 
 bool xapi_mbox_valid(const char *s)
 {
-	if (!s || strncmp(s, "mailto:", 7) != 0 || !xapi_iri_valid(s))
+	if (!s || strncmp(s, "mailto:", 7) != 0 || !lv_xapi_iri_valid(s))
 		return false;
 	const char *addr = s + 7;
 	const char *at = strrchr(addr, '@');
@@ -172,6 +182,18 @@ bool xapi_media_type_valid(const char *s)
 		p++;
 	/* Parameters are not parsed further: the LRS only stores them. */
 	return *p == '\0' || *p == ';';
+}
+
+bool xapi_media_type_is(const char *value, const char *want)
+{
+	if (!value)
+		return false;
+	while (*value == ' ' || *value == '\t')
+		value++;
+	size_t n = strcspn(value, ";");
+	while (n && (value[n - 1] == ' ' || value[n - 1] == '\t'))
+		n--;
+	return n == strlen(want) && strncasecmp(value, want, n) == 0;
 }
 
 /* ---- RFC 5646 language tags ---- */

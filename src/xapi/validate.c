@@ -9,8 +9,8 @@
 #include <string.h>
 #include <strings.h>
 
-#include "store/xapi.h"
-#include "store/xapi_internal.h"
+#include "learnvault/xapi.h"
+#include "xapi/xapi_int.h"
 
 /* Validation context: where we are (a dotted path made only of property
  * names the specification defines, plus array indexes) and the error. */
@@ -28,12 +28,12 @@ static enum lv_status fail(struct vctx *v, const char *fmt, ...) __attribute__((
 static enum lv_status fail(struct vctx *v, const char *fmt, ...)
 {
 	/* Sized so that path, ": " and message always fit in the error. */
-	char msg[XAPI_ERR_LEN - PATH_LEN - 2];
+	char msg[LV_XAPI_ERR_LEN - PATH_LEN - 2];
 	va_list ap;
 	va_start(ap, fmt);
 	vsnprintf(msg, sizeof msg, fmt, ap);
 	va_end(ap);
-	snprintf(v->err, XAPI_ERR_LEN, "%s: %s", v->plen ? v->path : "statement", msg);
+	snprintf(v->err, LV_XAPI_ERR_LEN, "%s: %s", v->plen ? v->path : "statement", msg);
 	return LV_ERR_INVALID;
 }
 
@@ -161,7 +161,7 @@ static enum lv_status check_iri(struct vctx *v, const cJSON *s)
 {
 	if (!cJSON_IsString(s))
 		return fail(v, "must be an IRI string");
-	return xapi_iri_valid(s->valuestring) ? LV_OK : fail(v, "not a valid IRI");
+	return lv_xapi_iri_valid(s->valuestring) ? LV_OK : fail(v, "not a valid IRI");
 }
 
 static enum lv_status check_uuid(struct vctx *v, const cJSON *s)
@@ -202,7 +202,7 @@ static enum lv_status check_extensions(struct vctx *v, const cJSON *e)
 	if (!cJSON_IsObject(e))
 		return fail(v, "must be an object");
 	for (const cJSON *c = e->child; c; c = c->next) {
-		if (!c->string || !xapi_iri_valid(c->string)) {
+		if (!c->string || !lv_xapi_iri_valid(c->string)) {
 			char name[40];
 			clip(c->string, name);
 			return fail(v, "key \"%s\" is not an IRI", name);
@@ -864,7 +864,7 @@ static enum lv_status check_statement(struct vctx *v, const cJSON *s, bool sub)
 	return LV_OK;
 }
 
-static void vctx_init(struct vctx *v, char err[XAPI_ERR_LEN])
+static void vctx_init(struct vctx *v, char err[LV_XAPI_ERR_LEN])
 {
 	v->err = err;
 	v->path[0] = '\0';
@@ -877,20 +877,20 @@ static void vctx_init(struct vctx *v, char err[XAPI_ERR_LEN])
 static enum lv_status vctx_finish(struct vctx *v, enum lv_status st)
 {
 	if (v->oom != LV_OK) {
-		snprintf(v->err, XAPI_ERR_LEN, "out of memory");
+		snprintf(v->err, LV_XAPI_ERR_LEN, "out of memory");
 		return v->oom;
 	}
 	return st;
 }
 
-enum lv_status xapi_validate_statement(const cJSON *st, char err[XAPI_ERR_LEN])
+enum lv_status lv_xapi_validate_statement(const cJSON *st, char err[LV_XAPI_ERR_LEN])
 {
 	struct vctx v;
 	vctx_init(&v, err);
 	return vctx_finish(&v, check_statement(&v, st, false));
 }
 
-enum lv_status xapi_validate_agent(const cJSON *agent, bool allow_group, char err[XAPI_ERR_LEN])
+enum lv_status lv_xapi_validate_agent(const cJSON *agent, bool allow_group, char err[LV_XAPI_ERR_LEN])
 {
 	struct vctx v;
 	vctx_init(&v, err);

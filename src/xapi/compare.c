@@ -9,8 +9,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "store/xapi.h"
-#include "store/xapi_internal.h"
+#include "learnvault/xapi.h"
+#include "xapi/xapi_int.h"
 
 static char lower(char c)
 {
@@ -335,7 +335,7 @@ static bool json_eq(const cJSON *a, const cJSON *b)
 	}
 }
 
-bool xapi_statements_equivalent(const cJSON *a, const cJSON *b)
+bool lv_xapi_statements_equivalent(const cJSON *a, const cJSON *b)
 {
 	bool eq = false;
 	cJSON *na = NULL, *nb = NULL;

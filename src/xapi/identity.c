@@ -4,8 +4,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "store/xapi.h"
-#include "store/xapi_internal.h"
+#include "learnvault/xapi.h"
+#include "xapi/xapi_int.h"
 
 /* Appends the IFI part ("mbox:...", ...) of an Agent or identified Group. */
 static enum lv_status append_ifi(const cJSON *a, struct buf *out)
@@ -125,6 +125,21 @@ enum lv_status xapi_actor_identity(const cJSON *actor, struct buf *out)
 	return st;
 }
 
+enum lv_status lv_xapi_actor_identity(const cJSON *actor, size_t max_len, char **identity)
+{
+	struct buf b;
+	*identity = NULL;
+	buf_init(&b, max_len);
+	enum lv_status st = xapi_actor_identity(actor, &b);
+	if (st == LV_OK) {
+		*identity = buf_steal(&b);
+		if (!*identity)
+			st = LV_ERR_NOMEM;
+	}
+	buf_free(&b);
+	return st;
+}
+
 /* ---- index keys ---- */
 
 /* Identities share one capped buffer; a statement is already size-capped
@@ -132,7 +147,7 @@ enum lv_status xapi_actor_identity(const cJSON *actor, struct buf *out)
 #define KEY_MAX (256 * 1024)
 
 struct keyctx {
-	xapi_key_cb cb;
+	lv_xapi_key_cb cb;
 	void *ctx;
 	struct buf id;
 };
@@ -141,10 +156,10 @@ struct keyctx {
  * related to every statement their Group is in.  When the Group is the
  * statement's own actor or object (@members_direct), 2.1.3 makes them plain
  * "agent" matches ("Groups that have members which match the specified
- * Agent"), so they are emitted as XAPI_KEY_AGENT instead: the related_agents
+ * Agent"), so they are emitted as LV_XAPI_KEY_AGENT instead: the related_agents
  * filter matches AGENT keys as well, and one key per member keeps large
  * Groups under the store's per-statement key cap. */
-static enum lv_status emit_actor(struct keyctx *k, const cJSON *a, enum xapi_key_kind kind,
+static enum lv_status emit_actor(struct keyctx *k, const cJSON *a, enum lv_xapi_key_kind kind,
 				 bool members_direct)
 {
 	if (!cJSON_IsObject(a))
@@ -159,14 +174,14 @@ static enum lv_status emit_actor(struct keyctx *k, const cJSON *a, enum xapi_key
 	if (!cJSON_IsArray(m))
 		return LV_OK;
 	cJSON_ArrayForEach(c, m) {
-		st = emit_actor(k, c, members_direct ? XAPI_KEY_AGENT : XAPI_KEY_AGENT_RELATED, false);
+		st = emit_actor(k, c, members_direct ? LV_XAPI_KEY_AGENT : LV_XAPI_KEY_AGENT_RELATED, false);
 		if (st != LV_OK)
 			return st;
 	}
 	return LV_OK;
 }
 
-static enum lv_status emit_activity(struct keyctx *k, const cJSON *a, enum xapi_key_kind kind)
+static enum lv_status emit_activity(struct keyctx *k, const cJSON *a, enum lv_xapi_key_kind kind)
 {
 	const char *id = xapi_str(a, "id");
 	return id ? k->cb(k->ctx, kind, id) : LV_OK;
@@ -178,21 +193,21 @@ static enum lv_status emit_context(struct keyctx *k, const cJSON *ctx)
 	if (!cJSON_IsObject(ctx))
 		return LV_OK;
 	enum lv_status st = emit_actor(k, cJSON_GetObjectItemCaseSensitive(ctx, "instructor"),
-				       XAPI_KEY_AGENT_RELATED, false);
+				       LV_XAPI_KEY_AGENT_RELATED, false);
 	if (st == LV_OK)
 		st = emit_actor(k, cJSON_GetObjectItemCaseSensitive(ctx, "team"),
-				XAPI_KEY_AGENT_RELATED, false);
+				LV_XAPI_KEY_AGENT_RELATED, false);
 	const cJSON *ca = cJSON_GetObjectItemCaseSensitive(ctx, "contextActivities");
 	for (size_t i = 0; st == LV_OK && ca && i < sizeof lists / sizeof lists[0]; i++) {
 		const cJSON *l = cJSON_GetObjectItemCaseSensitive(ca, lists[i]);
 		if (cJSON_IsObject(l)) {
-			st = emit_activity(k, l, XAPI_KEY_ACTIVITY_RELATED);
+			st = emit_activity(k, l, LV_XAPI_KEY_ACTIVITY_RELATED);
 			continue;
 		}
 		const cJSON *arr = cJSON_IsArray(l) ? l : NULL;
 		const cJSON *c;
 		cJSON_ArrayForEach(c, arr) {
-			st = emit_activity(k, c, XAPI_KEY_ACTIVITY_RELATED);
+			st = emit_activity(k, c, LV_XAPI_KEY_ACTIVITY_RELATED);
 			if (st != LV_OK)
 				break;
 		}
@@ -204,8 +219,8 @@ static enum lv_status emit_context(struct keyctx *k, const cJSON *ctx)
 static enum lv_status emit_statement(struct keyctx *k, const cJSON *s, bool sub)
 {
 	/* Inside a SubStatement everything is "related" (2.1.3 related_*). */
-	enum xapi_key_kind agent = sub ? XAPI_KEY_AGENT_RELATED : XAPI_KEY_AGENT;
-	enum xapi_key_kind activity = sub ? XAPI_KEY_ACTIVITY_RELATED : XAPI_KEY_ACTIVITY;
+	enum lv_xapi_key_kind agent = sub ? LV_XAPI_KEY_AGENT_RELATED : LV_XAPI_KEY_AGENT;
+	enum lv_xapi_key_kind activity = sub ? LV_XAPI_KEY_ACTIVITY_RELATED : LV_XAPI_KEY_ACTIVITY;
 	enum lv_status st = emit_actor(k, cJSON_GetObjectItemCaseSensitive(s, "actor"), agent, !sub);
 	const cJSON *o = cJSON_GetObjectItemCaseSensitive(s, "object");
 	if (st == LV_OK && cJSON_IsObject(o)) {
@@ -229,11 +244,11 @@ static enum lv_status emit_statement(struct keyctx *k, const cJSON *s, bool sub)
 		st = emit_context(k, cJSON_GetObjectItemCaseSensitive(s, "context"));
 	if (st == LV_OK && !sub)
 		st = emit_actor(k, cJSON_GetObjectItemCaseSensitive(s, "authority"),
-				XAPI_KEY_AGENT_RELATED, false);
+				LV_XAPI_KEY_AGENT_RELATED, false);
 	return st;
 }
 
-enum lv_status xapi_statement_keys(const cJSON *st, xapi_key_cb cb, void *ctx)
+enum lv_status lv_xapi_statement_keys(const cJSON *st, lv_xapi_key_cb cb, void *ctx)
 {
 	if (!cJSON_IsObject(st) || !cb)
 		return LV_ERR_INVALID;

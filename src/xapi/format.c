@@ -3,8 +3,8 @@
 #include <string.h>
 #include <strings.h>
 
-#include "store/xapi.h"
-#include "store/xapi_internal.h"
+#include "learnvault/xapi.h"
+#include "xapi/xapi_int.h"
 
 /* Removes every child of @obj whose key is not in @keep. */
 static void keep_only(cJSON *obj, const char *const *keep)
@@ -299,7 +299,7 @@ static void canonical_statement(cJSON *s, const struct lang_prefs *prefs, bool s
 		each_context_activity(ctx, canonical_activity, (void *)prefs);
 }
 
-cJSON *xapi_format_statement(const cJSON *st, const char *format, const char *accept_language)
+cJSON *lv_xapi_format_statement(const cJSON *st, const char *format, const char *accept_language)
 {
 	if (!cJSON_IsObject(st) || !format)
 		return NULL;

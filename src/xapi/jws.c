@@ -1,7 +1,6 @@
 /* xAPI 1.0.3 §2.6 signed statements: JWS compact serialization (RFC 7515)
  * with RS256/RS384/RS512 (RFC 7518 §3.3).  All cryptography is OpenSSL's
  * EVP layer; base64 is libsodium's constant-time, strict decoder. */
-#include <stdarg.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -14,26 +13,14 @@
 #include <openssl/x509.h>
 #include <sodium.h>
 
-#include "http/multipart.h"
-#include "util/util.h"
+#include "xapi/xapi_int.h"
 
-#define SIGNATURE_USAGE "http://adlnet.gov/expapi/attachments/signature"
 /* A JWS is one statement plus a few KiB; the request body cap already
  * bounds it, this bounds the copies made here independently. */
 #define JWS_MAX_LEN ((size_t)8 << 20)
 #define CERT_MAX_LEN ((size_t)64 << 10)
 /* RFC 7518 §3.3: keys of 2048 bits or larger MUST be used. */
 #define RSA_MIN_BITS 2048
-
-static void set_err(char err[MP_ERR_LEN], const char *fmt, ...) __attribute__((format(printf, 2, 3)));
-
-static void set_err(char err[MP_ERR_LEN], const char *fmt, ...)
-{
-	va_list ap;
-	va_start(ap, fmt);
-	vsnprintf(err, MP_ERR_LEN, fmt, ap);
-	va_end(ap);
-}
 
 /* Decodes @n characters of base64 (@variant a sodium_base64_VARIANT_*)
  * into a new NUL-terminated buffer.  Padding, whitespace and stray
@@ -85,7 +72,7 @@ static const EVP_MD *alg_md(const char *alg)
 
 /* Verifies @sig over @input with the first certificate of @x5c. */
 static enum lv_status verify_x5c(const cJSON *x5c, const EVP_MD *md, const char *input, size_t input_len,
-				 const unsigned char *sig, size_t sig_len, char err[MP_ERR_LEN])
+				 const unsigned char *sig, size_t sig_len, char err[LV_XAPI_ERR_LEN])
 {
 	enum lv_status st = LV_ERR_INVALID;
 	unsigned char *der = NULL;
@@ -97,40 +84,40 @@ static enum lv_status verify_x5c(const cJSON *x5c, const EVP_MD *md, const char 
 
 	const cJSON *first = cJSON_IsArray(x5c) ? cJSON_GetArrayItem(x5c, 0) : NULL;
 	if (!cJSON_IsString(first)) {
-		set_err(err, "x5c must be a non-empty array of strings");
+		xapi_set_err(err, "x5c must be a non-empty array of strings");
 		goto out;
 	}
 	size_t cl = strlen(first->valuestring);
 	if (cl > CERT_MAX_LEN) {
-		set_err(err, "x5c certificate too large");
+		xapi_set_err(err, "x5c certificate too large");
 		goto out;
 	}
 	/* RFC 7515 §4.1.6: x5c entries are base64, not base64url. */
 	st = b64_decode(first->valuestring, cl, sodium_base64_VARIANT_ORIGINAL, &der, &der_len);
 	if (st != LV_OK) {
-		set_err(err, "x5c certificate is not valid base64");
+		xapi_set_err(err, "x5c certificate is not valid base64");
 		goto out;
 	}
 	st = LV_ERR_INVALID;
 	const unsigned char *p = der;
 	cert = d2i_X509(NULL, &p, (long)der_len);
 	if (!cert || p != der + der_len) {
-		set_err(err, "x5c certificate is not a DER X.509 certificate");
+		xapi_set_err(err, "x5c certificate is not a DER X.509 certificate");
 		goto out;
 	}
 	pkey = X509_get_pubkey(cert);
 	if (!pkey || EVP_PKEY_get_base_id(pkey) != EVP_PKEY_RSA) {
-		set_err(err, "x5c certificate key is not RSA");
+		xapi_set_err(err, "x5c certificate key is not RSA");
 		goto out;
 	}
 	if (EVP_PKEY_get_bits(pkey) < RSA_MIN_BITS) {
-		set_err(err, "x5c RSA key shorter than %d bits", RSA_MIN_BITS);
+		xapi_set_err(err, "x5c RSA key shorter than %d bits", RSA_MIN_BITS);
 		goto out;
 	}
 	mctx = EVP_MD_CTX_new();
 	if (!mctx) {
 		st = LV_ERR_NOMEM;
-		set_err(err, "out of memory");
+		xapi_set_err(err, "out of memory");
 		goto out;
 	}
 	/* pctx belongs to mctx.  RS* is RSASSA-PKCS1-v1_5; set it rather than
@@ -138,11 +125,11 @@ static enum lv_status verify_x5c(const cJSON *x5c, const EVP_MD *md, const char 
 	if (EVP_DigestVerifyInit(mctx, &pctx, md, NULL, pkey) != 1 ||
 	    EVP_PKEY_CTX_set_rsa_padding(pctx, RSA_PKCS1_PADDING) != 1) {
 		st = LV_ERR_CRYPTO;
-		set_err(err, "cannot set up signature verification");
+		xapi_set_err(err, "cannot set up signature verification");
 		goto out;
 	}
 	if (EVP_DigestVerify(mctx, sig, sig_len, (const unsigned char *)input, input_len) != 1) {
-		set_err(err, "JWS signature does not verify with the x5c certificate");
+		xapi_set_err(err, "JWS signature does not verify with the x5c certificate");
 		goto out;
 	}
 	st = LV_OK;
@@ -169,7 +156,7 @@ static void strip_signatures(cJSON *st)
 	while (a) {
 		cJSON *next = a->next;
 		const cJSON *u = cJSON_GetObjectItemCaseSensitive(a, "usageType");
-		if (cJSON_IsString(u) && strcmp(u->valuestring, SIGNATURE_USAGE) == 0)
+		if (cJSON_IsString(u) && strcmp(u->valuestring, XAPI_SIGNATURE_USAGE) == 0)
 			cJSON_Delete(cJSON_DetachItemViaPointer(atts, a));
 		a = next;
 	}
@@ -183,16 +170,17 @@ static void drop_both(cJSON *a, cJSON *b, const char *key)
 	cJSON_DeleteItemFromObjectCaseSensitive(b, key);
 }
 
-/* Statement equivalence for signatures, kept local so this file does not
- * wait on xapi.c: deep equality (object member order ignored) after
- * removing what an LRS adds or may rewrite. */
-static enum lv_status payload_matches(const cJSON *payload, const cJSON *statement, char err[MP_ERR_LEN])
+/* Statement equivalence for signatures: deep equality (object member
+ * order ignored) after removing what an LRS adds or may rewrite; stricter
+ * than lv_xapi_statements_equivalent, which also ignores the case of ids
+ * and IRIs. */
+static enum lv_status payload_matches(const cJSON *payload, const cJSON *statement, char err[LV_XAPI_ERR_LEN])
 {
 	enum lv_status st = LV_ERR_NOMEM;
 	cJSON *a = cJSON_Duplicate(payload, 1);
 	cJSON *b = cJSON_Duplicate(statement, 1);
 	if (!a || !b) {
-		set_err(err, "out of memory");
+		xapi_set_err(err, "out of memory");
 		goto out;
 	}
 	drop_both(a, b, "authority");
@@ -217,7 +205,7 @@ static enum lv_status payload_matches(const cJSON *payload, const cJSON *stateme
 
 	if (!cJSON_Compare(a, b, 1)) {
 		st = LV_ERR_INVALID;
-		set_err(err, "JWS payload differs from the statement");
+		xapi_set_err(err, "JWS payload differs from the statement");
 		goto out;
 	}
 	st = LV_OK;
@@ -227,7 +215,7 @@ out:
 	return st;
 }
 
-enum lv_status xapi_jws_verify(const char *jws, size_t len, const cJSON *statement, char err[MP_ERR_LEN])
+enum lv_status xapi_jws_verify(const char *jws, size_t len, const cJSON *statement, char err[LV_XAPI_ERR_LEN])
 {
 	enum lv_status st = LV_ERR_INVALID;
 	unsigned char *hdr = NULL, *pl = NULL, *sig = NULL;
@@ -236,17 +224,17 @@ enum lv_status xapi_jws_verify(const char *jws, size_t len, const cJSON *stateme
 
 	err[0] = '\0';
 	if (!jws || !cJSON_IsObject(statement)) {
-		set_err(err, "no JWS or no statement");
+		xapi_set_err(err, "no JWS or no statement");
 		goto out;
 	}
 	if (len > JWS_MAX_LEN) {
-		set_err(err, "JWS longer than %zu bytes", JWS_MAX_LEN);
+		xapi_set_err(err, "JWS longer than %zu bytes", JWS_MAX_LEN);
 		goto out;
 	}
 	const char *d1 = memchr(jws, '.', len);
 	const char *d2 = d1 ? memchr(d1 + 1, '.', len - (size_t)(d1 + 1 - jws)) : NULL;
 	if (!d2 || memchr(d2 + 1, '.', len - (size_t)(d2 + 1 - jws))) {
-		set_err(err, "JWS must have three dot-separated parts");
+		xapi_set_err(err, "JWS must have three dot-separated parts");
 		goto out;
 	}
 	size_t h_n = (size_t)(d1 - jws), p_n = (size_t)(d2 - d1 - 1), s_n = len - (size_t)(d2 + 1 - jws);
@@ -254,13 +242,13 @@ enum lv_status xapi_jws_verify(const char *jws, size_t len, const cJSON *stateme
 	if ((st = b64_decode(jws, h_n, v, &hdr, &hdr_len)) != LV_OK ||
 	    (st = b64_decode(d1 + 1, p_n, v, &pl, &pl_len)) != LV_OK ||
 	    (st = b64_decode(d2 + 1, s_n, v, &sig, &sig_len)) != LV_OK) {
-		set_err(err, st == LV_ERR_NOMEM ? "out of memory" : "JWS part is not valid base64url");
+		xapi_set_err(err, st == LV_ERR_NOMEM ? "out of memory" : "JWS part is not valid base64url");
 		goto out;
 	}
 	st = LV_ERR_INVALID;
 	header = parse_object(hdr, hdr_len);
 	if (!header) {
-		set_err(err, "JWS header is not a JSON object");
+		xapi_set_err(err, "JWS header is not a JSON object");
 		goto out;
 	}
 	const cJSON *alg = cJSON_GetObjectItemCaseSensitive(header, "alg");
@@ -268,16 +256,16 @@ enum lv_status xapi_jws_verify(const char *jws, size_t len, const cJSON *stateme
 	if (!md) {
 		/* xAPI §2.6 allows only RS256/RS384/RS512: "none" would make
 		 * the signature meaningless and HS* would need a shared secret. */
-		set_err(err, "JWS alg must be RS256, RS384 or RS512");
+		xapi_set_err(err, "JWS alg must be RS256, RS384 or RS512");
 		goto out;
 	}
 	if (cJSON_GetObjectItemCaseSensitive(header, "crit")) {
 		/* RFC 7515 §4.1.11: unknown critical extensions must fail. */
-		set_err(err, "JWS crit header is not supported");
+		xapi_set_err(err, "JWS crit header is not supported");
 		goto out;
 	}
 	if (sig_len == 0) {
-		set_err(err, "JWS signature is empty");
+		xapi_set_err(err, "JWS signature is empty");
 		goto out;
 	}
 	const cJSON *x5c = cJSON_GetObjectItemCaseSensitive(header, "x5c");
@@ -289,7 +277,7 @@ enum lv_status xapi_jws_verify(const char *jws, size_t len, const cJSON *stateme
 	}
 	payload = parse_object(pl, pl_len);
 	if (!payload) {
-		set_err(err, "JWS payload is not a JSON object");
+		xapi_set_err(err, "JWS payload is not a JSON object");
 		goto out;
 	}
 	st = payload_matches(payload, statement, err);
