@@ -40,7 +40,7 @@ LV_EXPORT enum lv_status lv_policy_list(struct lv_node *node, char **json) LV_WA
 #define LV_CONSENT_EXPIRED "ConsentExpired"
 
 #define LV_RECORD_ID_LEN 37
-#define LV_CONSENT_ERR_LEN 256
+#define LV_CONSENT_ERR_LEN LV_ERR_LEN
 
 /* Records learner @learner's decision on policy @policy_id (@version 0: the
  * newest loaded version) made by @actor: a learner credential bound to

@@ -166,7 +166,7 @@ LV_EXPORT enum lv_status lv_fsrs_replay(const struct lv_fsrs_params *p, const st
 #define LV_FSRS_LOG_MAX_REVIEWS 4000000u /* reviews per log */
 #define LV_FSRS_CSV_MAX_BYTES (256u << 20)  /* CSV text */
 #define LV_FSRS_CSV_MAX_LINE 512u            /* bytes per CSV line */
-#define LV_FSRS_ERR_LEN 160                  /* error message buffer */
+#define LV_FSRS_ERR_LEN LV_ERR_LEN                  /* error message buffer */
 
 /* A set of reviews of many cards by one learner (opaque). */
 struct lv_fsrs_log;

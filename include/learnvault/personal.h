@@ -29,7 +29,7 @@ extern "C" {
 #endif
 
 /* Size of the error-message buffers filled by the parsers below. */
-#define LV_PERSONAL_ERR_LEN 256
+#define LV_PERSONAL_ERR_LEN LV_ERR_LEN
 
 /* ======================================================================
  * BKT: a two-state hidden Markov model per skill (unknown, known).

@@ -45,7 +45,7 @@
 extern "C" {
 #endif
 
-#define LV_POLICY_ERR_LEN 256          /* size of the parser's message buffer */
+#define LV_POLICY_ERR_LEN LV_ERR_LEN          /* size of the parser's message buffer */
 #define LV_POLICY_MAX_TEXT (64 * 1024) /* bytes of policy JSON */
 #define LV_POLICY_MAX_ITEMS 64         /* items in any array */
 #define LV_POLICY_MAX_STRING 4096      /* bytes in any string */

@@ -27,7 +27,7 @@
 extern "C" {
 #endif
 
-#define LV_QUERY_ERR_LEN 256
+#define LV_QUERY_ERR_LEN LV_ERR_LEN
 #define LV_QUERY_MAX_TEXT (64 * 1024) /* bytes of query JSON */
 #define LV_QUERY_ID_MAX 64            /* [A-Za-z0-9._:-]{1,64} */
 

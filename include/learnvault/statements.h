@@ -25,7 +25,7 @@
 extern "C" {
 #endif
 
-#define LV_ERR_TEXT 256
+#define LV_ERR_TEXT LV_ERR_LEN
 
 /* Stores a batch of statements written by provider credential @provider
  * (its id names the authority).  The caller validates: @batch and @atts are

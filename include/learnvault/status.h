@@ -36,6 +36,9 @@ enum lv_status {
 	LV_ERR_IN_USE = 17,      /* the data directory is held by another process */
 };
 
+/* The one size of every error-message buffer the API fills. */
+#define LV_ERR_LEN 256
+
 /* Returns a static string naming @st ("ok", "invalid", ...). Never NULL. */
 LV_EXPORT const char *lv_status_str(enum lv_status st);
 

@@ -40,7 +40,9 @@
 extern "C" {
 #endif
 
-#define LV_XAPI_ERR_LEN 256
+#define LV_XAPI_ERR_LEN LV_ERR_LEN
+/* The verb that voids a statement (xAPI 1.0.3, 2.3.2). */
+#define LV_XAPI_VERB_VOIDED "http://adlnet.gov/expapi/verbs/voided"
 
 /* ------------------------------------------------------------------ */
 /* A whole statement request                                            */

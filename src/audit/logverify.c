@@ -29,13 +29,6 @@ struct grants {
 	size_t cap, used;
 };
 
-static size_t fnv(const char *s)
-{
-	size_t h = 14695981039346656037ull;
-	for (; *s; s++)
-		h = (h ^ (unsigned char)*s) * 1099511628211ull;
-	return h;
-}
 
 static struct grant *grants_slot(struct grants *g, const char *key, bool insert)
 {
@@ -47,7 +40,7 @@ static struct grant *grants_slot(struct grants *g, const char *key, bool insert)
 		for (size_t i = 0; i < g->cap; i++) {
 			if (!g->slots[i].key[0])
 				continue;
-			size_t j = fnv(g->slots[i].key) % ncap;
+			size_t j = (size_t)util_fnv1a(g->slots[i].key) % ncap;
 			while (ns[j].key[0])
 				j = (j + 1) % ncap;
 			ns[j] = g->slots[i];
@@ -58,7 +51,7 @@ static struct grant *grants_slot(struct grants *g, const char *key, bool insert)
 	}
 	if (!g->cap)
 		return NULL;
-	size_t j = fnv(key) % g->cap;
+	size_t j = (size_t)util_fnv1a(key) % g->cap;
 	while (g->slots[j].key[0]) {
 		if (strcmp(g->slots[j].key, key) == 0)
 			return &g->slots[j];

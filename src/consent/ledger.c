@@ -9,7 +9,6 @@
 #include "learnvault/consent.h"
 #include "store/store.h"
 
-#define DAY_MS (86400LL * 1000)
 
 struct policy_ref {
 	uint32_t version;
@@ -285,7 +284,7 @@ static enum lv_status record(struct lv_node *n, const struct lv_principal *actor
 	int64_t until = 0;
 	if (!strcmp(kind, LV_CONSENT_GIVEN)) {
 		event = live ? LV_CONSENT_RENEWED : LV_CONSENT_GIVEN;
-		until = now + (int64_t)lv_policy_consent_valid_days(pr.p) * DAY_MS;
+		until = now + (int64_t)lv_policy_consent_valid_days(pr.p) * UTIL_DAY_MS;
 	}
 	st = event_put(n, learner, policy_id, &pr, event, role, actor->id[0] ? actor->id : "cli", now, until,
 		       ev.found ? ev.record_id : NULL, record_id);

@@ -13,16 +13,6 @@
 
 #include "http/multipart.h"
 
-static void set_err(char err[MP_ERR_LEN], const char *fmt, ...) __attribute__((format(printf, 2, 3)));
-
-static void set_err(char err[MP_ERR_LEN], const char *fmt, ...)
-{
-	va_list ap;
-	va_start(ap, fmt);
-	vsnprintf(err, MP_ERR_LEN, fmt, ap);
-	va_end(ap);
-}
-
 static bool is_lwsp(char c)
 {
 	return c == ' ' || c == '\t';
@@ -63,11 +53,11 @@ static enum lv_status parse_boundary(const char *ct, char boundary[MP_BOUNDARY_L
 {
 	boundary[0] = '\0';
 	if (!ct) {
-		set_err(err, "missing Content-Type");
+		util_errf(err, "missing Content-Type");
 		return LV_ERR_INVALID;
 	}
 	if (!media_type_is(ct, "multipart/mixed")) {
-		set_err(err, "Content-Type is not multipart/mixed");
+		util_errf(err, "Content-Type is not multipart/mixed");
 		return LV_ERR_INVALID;
 	}
 	const char *p = strchr(ct, ';');
@@ -85,7 +75,7 @@ static enum lv_status parse_boundary(const char *ct, char boundary[MP_BOUNDARY_L
 		while (is_lwsp(*p))
 			p++;
 		if (name_len == 0 || *p != '=') {
-			set_err(err, "malformed Content-Type parameter");
+			util_errf(err, "malformed Content-Type parameter");
 			return LV_ERR_INVALID;
 		}
 		p++;
@@ -106,7 +96,7 @@ static enum lv_status parse_boundary(const char *ct, char boundary[MP_BOUNDARY_L
 				p++;
 			}
 			if (*p != '"') {
-				set_err(err, "unterminated quoted Content-Type parameter");
+				util_errf(err, "unterminated quoted Content-Type parameter");
 				return LV_ERR_INVALID;
 			}
 			p++;
@@ -126,31 +116,31 @@ static enum lv_status parse_boundary(const char *ct, char boundary[MP_BOUNDARY_L
 		while (is_lwsp(*p))
 			p++;
 		if (*p != '\0' && *p != ';') {
-			set_err(err, "malformed Content-Type parameter");
+			util_errf(err, "malformed Content-Type parameter");
 			return LV_ERR_INVALID;
 		}
 		if (name_len != strlen("boundary") || strncasecmp(name, "boundary", name_len) != 0)
 			continue;
 		if (found) {
-			set_err(err, "repeated boundary parameter");
+			util_errf(err, "repeated boundary parameter");
 			return LV_ERR_INVALID;
 		}
 		found = true;
 		/* RFC 2046: 1..70 bchars, not ending in a space. */
 		if (too_long || vl == 0 || vl > 70 || val[vl - 1] == ' ') {
-			set_err(err, "boundary must be 1 to 70 characters");
+			util_errf(err, "boundary must be 1 to 70 characters");
 			return LV_ERR_INVALID;
 		}
 		for (size_t i = 0; i < vl; i++) {
 			if (!is_bchar((unsigned char)val[i])) {
-				set_err(err, "invalid character in boundary");
+				util_errf(err, "invalid character in boundary");
 				return LV_ERR_INVALID;
 			}
 		}
 		memcpy(boundary, val, vl + 1);
 	}
 	if (!found) {
-		set_err(err, "multipart/mixed without boundary parameter");
+		util_errf(err, "multipart/mixed without boundary parameter");
 		return LV_ERR_INVALID;
 	}
 	return LV_OK;
@@ -216,31 +206,31 @@ static enum lv_status parse_part_headers(const unsigned char *h, size_t hl, stru
 		/* The block ends at a CRLF by construction, so eol is never NULL;
 		 * check anyway rather than trust the caller. */
 		if (!eol) {
-			set_err(err, "part %zu: header line without CRLF", idx);
+			util_errf(err, "part %zu: header line without CRLF", idx);
 			return LV_ERR_INVALID;
 		}
 		const char *line = (const char *)h + pos;
 		size_t ll = (size_t)((const char *)eol - line);
 		pos += ll + 2;
 		if (++lines > MP_MAX_HEADERS) {
-			set_err(err, "part %zu: more than %d header lines", idx, MP_MAX_HEADERS);
+			util_errf(err, "part %zu: more than %d header lines", idx, MP_MAX_HEADERS);
 			return LV_ERR_INVALID;
 		}
 		if (ll > MP_MAX_HEADER_LINE) {
-			set_err(err, "part %zu: header line longer than %d bytes", idx, MP_MAX_HEADER_LINE);
+			util_errf(err, "part %zu: header line longer than %d bytes", idx, MP_MAX_HEADER_LINE);
 			return LV_ERR_INVALID;
 		}
 		if (ll && is_lwsp(line[0])) {
 			/* Obsolete folding: refusing it keeps one header per line
 			 * and removes a classic request-smuggling ambiguity. */
-			set_err(err, "part %zu: folded header lines are not accepted", idx);
+			util_errf(err, "part %zu: folded header lines are not accepted", idx);
 			return LV_ERR_INVALID;
 		}
 		size_t nl = 0;
 		while (nl < ll && is_tchar((unsigned char)line[nl]))
 			nl++;
 		if (nl == 0 || nl >= ll || line[nl] != ':') {
-			set_err(err, "part %zu: malformed header line", idx);
+			util_errf(err, "part %zu: malformed header line", idx);
 			return LV_ERR_INVALID;
 		}
 		const char *v = line + nl + 1;
@@ -254,7 +244,7 @@ static enum lv_status parse_part_headers(const unsigned char *h, size_t hl, stru
 		for (size_t i = 0; i < vl; i++) {
 			unsigned char c = (unsigned char)v[i];
 			if ((c < 0x20 && c != '\t') || c == 0x7f) {
-				set_err(err, "part %zu: control character in header value", idx);
+				util_errf(err, "part %zu: control character in header value", idx);
 				return LV_ERR_INVALID;
 			}
 		}
@@ -268,12 +258,12 @@ static enum lv_status parse_part_headers(const unsigned char *h, size_t hl, stru
 		if (!slot)
 			continue;
 		if (*slot) {
-			set_err(err, "part %zu: repeated %.*s header", idx, (int)nl, line);
+			util_errf(err, "part %zu: repeated %.*s header", idx, (int)nl, line);
 			return LV_ERR_INVALID;
 		}
 		*slot = strndup(v, vl);
 		if (!*slot) {
-			set_err(err, "out of memory");
+			util_errf(err, "out of memory");
 			return LV_ERR_NOMEM;
 		}
 	}
@@ -291,7 +281,7 @@ static enum lv_status parse_part(const unsigned char *c, size_t cl, struct mp_pa
 	} else {
 		const unsigned char *sep = memmem(c, cl, "\r\n\r\n", 4);
 		if (!sep) {
-			set_err(err, "part %zu: no blank line after the headers", idx);
+			util_errf(err, "part %zu: no blank line after the headers", idx);
 			return LV_ERR_INVALID;
 		}
 		hl = (size_t)(sep - c) + 2;
@@ -320,7 +310,7 @@ enum lv_status multipart_parse(const char *content_type, const unsigned char *bo
 	if (st != LV_OK)
 		goto out;
 	if (!body && len) {
-		set_err(err, "no body");
+		util_errf(err, "no body");
 		st = LV_ERR_INVALID;
 		goto out;
 	}
@@ -339,7 +329,7 @@ enum lv_status multipart_parse(const char *content_type, const unsigned char *bo
 	} else {
 		const unsigned char *f = body ? memmem(body, len, dash, dlen) : NULL;
 		if (!f) {
-			set_err(err, "boundary not found in body");
+			util_errf(err, "boundary not found in body");
 			st = LV_ERR_INVALID;
 			goto out;
 		}
@@ -350,7 +340,7 @@ enum lv_status multipart_parse(const char *content_type, const unsigned char *bo
 		/* pos is just past a "--boundary". */
 		if (pos + 1 < len && body[pos] == '-' && body[pos + 1] == '-') {
 			if (l.n == 0) {
-				set_err(err, "multipart body has no parts");
+				util_errf(err, "multipart body has no parts");
 				st = LV_ERR_INVALID;
 				goto out;
 			}
@@ -358,7 +348,7 @@ enum lv_status multipart_parse(const char *content_type, const unsigned char *bo
 		}
 		size_t start = delimiter_line_end(body, len, pos);
 		if (!start) {
-			set_err(err, "malformed boundary line (missing CRLF or final boundary)");
+			util_errf(err, "malformed boundary line (missing CRLF or final boundary)");
 			st = LV_ERR_INVALID;
 			goto out;
 		}
@@ -366,18 +356,18 @@ enum lv_status multipart_parse(const char *content_type, const unsigned char *bo
 		 * lines back to back) is seen as empty, not skipped. */
 		const unsigned char *next = memmem(body + start - 2, len - (start - 2), dash, dlen);
 		if (!next) {
-			set_err(err, "missing final boundary (body truncated?)");
+			util_errf(err, "missing final boundary (body truncated?)");
 			st = LV_ERR_INVALID;
 			goto out;
 		}
 		size_t end = (size_t)(next - body);
 		if (end < start) {
-			set_err(err, "part %zu is empty", l.n);
+			util_errf(err, "part %zu is empty", l.n);
 			st = LV_ERR_INVALID;
 			goto out;
 		}
 		if (l.n == MP_MAX_PARTS) {
-			set_err(err, "more than %d parts", MP_MAX_PARTS);
+			util_errf(err, "more than %d parts", MP_MAX_PARTS);
 			st = LV_ERR_INVALID;
 			goto out;
 		}
@@ -387,7 +377,7 @@ enum lv_status multipart_parse(const char *content_type, const unsigned char *bo
 				ncap = MP_MAX_PARTS;
 			struct mp_part *np = realloc(l.parts, ncap * sizeof *np);
 			if (!np) {
-				set_err(err, "out of memory");
+				util_errf(err, "out of memory");
 				st = LV_ERR_NOMEM;
 				goto out;
 			}

@@ -12,7 +12,7 @@
 #include "learnvault/xapi.h"
 #include "util/util.h"
 
-#define MP_ERR_LEN 256
+#define MP_ERR_LEN LV_ERR_LEN
 #define MP_MAX_PARTS 256
 /* Longest part header line accepted (without its CRLF), and most header
  * lines in one part; longer or more is LV_ERR_INVALID. */

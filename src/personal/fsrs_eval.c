@@ -362,12 +362,6 @@ out:
 	return st;
 }
 
-static int cmp_i64(const void *a, const void *b)
-{
-	int64_t x = *(const int64_t *)a, y = *(const int64_t *)b;
-	return x < y ? -1 : x > y;
-}
-
 enum lv_status lv_fsrs_log_split_time(const struct lv_fsrs_log *log, double fraction, int64_t *time_ms)
 {
 	*time_ms = 0;
@@ -382,7 +376,7 @@ enum lv_status lv_fsrs_log_split_time(const struct lv_fsrs_log *log, double frac
 		return LV_ERR_NOMEM;
 	for (size_t i = 0; i < n; i++)
 		t[i] = log->r[i].t_ms;
-	qsort(t, n, sizeof *t, cmp_i64);
+	qsort(t, n, sizeof *t, util_cmp_i64);
 	int64_t cut = t[k];
 	/* With ties at the cut everything at that instant goes to the test
 	 * side; it must still leave a training side. */

@@ -8,17 +8,7 @@
 #include <string.h>
 
 #include "personal_int.h"
-
-static void set_err(char *err, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
-static void set_err(char *err, const char *fmt, ...)
-{
-	if (!err)
-		return;
-	va_list ap;
-	va_start(ap, fmt);
-	vsnprintf(err, LV_PERSONAL_ERR_LEN, fmt, ap);
-	va_end(ap);
-}
+#include "util/util.h"
 
 enum lv_status lv_kt_data_create(struct lv_kt_data **out)
 {
@@ -97,26 +87,26 @@ static enum lv_status data_add(struct lv_kt_data *d, const char *learner, const 
 			       double time, char *err)
 {
 	if (!personal_name_ok(learner)) {
-		set_err(err, "bad learner id (1..%d bytes, no comma, quote or control character)",
+		util_errf(err, "bad learner id (1..%d bytes, no comma, quote or control character)",
 			LV_PERSONAL_NAME_MAX);
 		return LV_ERR_INVALID;
 	}
 	if (!personal_name_ok(skill)) {
-		set_err(err, "bad skill id (1..%d bytes, no comma, quote or control character)",
+		util_errf(err, "bad skill id (1..%d bytes, no comma, quote or control character)",
 			LV_PERSONAL_NAME_MAX);
 		return LV_ERR_INVALID;
 	}
 	bool has_time = !isnan(time);
 	if (has_time && !isfinite(time)) {
-		set_err(err, "time must be finite");
+		util_errf(err, "time must be finite");
 		return LV_ERR_INVALID;
 	}
 	if (d->timed >= 0 && d->timed != (int)has_time) {
-		set_err(err, has_time ? "time given here but not on earlier rows" : "time missing (earlier rows have one)");
+		util_errf(err, has_time ? "time given here but not on earlier rows" : "time missing (earlier rows have one)");
 		return LV_ERR_INVALID;
 	}
 	if (d->n >= d->max_rows) {
-		set_err(err, "more than %zu rows", d->max_rows);
+		util_errf(err, "more than %zu rows", d->max_rows);
 		return LV_ERR_TOO_LARGE;
 	}
 	if (d->timed < 0) {
@@ -132,7 +122,7 @@ static enum lv_status data_add(struct lv_kt_data *d, const char *learner, const 
 		goto nomem;
 	long li = personal_strtab_find(&d->learners, learner);
 	if (has_time && li >= 0 && time < d->last_time[li]) {
-		set_err(err, "time goes backwards for learner %.64s (rows must be in time order)", learner);
+		util_errf(err, "time goes backwards for learner %.64s (rows must be in time order)", learner);
 		return LV_ERR_INVALID;
 	}
 	long si = personal_strtab_intern(&d->skills, skill);
@@ -160,7 +150,7 @@ static enum lv_status data_add(struct lv_kt_data *d, const char *learner, const 
 	d->n++;
 	return LV_OK;
 nomem:
-	set_err(err, "out of memory");
+	util_errf(err, "out of memory");
 	return LV_ERR_NOMEM;
 }
 
@@ -216,7 +206,7 @@ static enum lv_status parse_stream(FILE *f, size_t max_rows, struct lv_kt_data *
 	struct lv_kt_data *d = NULL;
 	enum lv_status st = lv_kt_data_create(&d);
 	if (st != LV_OK) {
-		set_err(err, "out of memory");
+		util_errf(err, "out of memory");
 		return st;
 	}
 	d->max_rows = max_rows ? max_rows : LV_KT_MAX_ROWS_DEFAULT;
@@ -229,12 +219,12 @@ static enum lv_status parse_stream(FILE *f, size_t max_rows, struct lv_kt_data *
 			break;
 		lineno++;
 		if (r == -1) {
-			set_err(err, "line %zu: longer than %d bytes", lineno, LV_KT_LINE_MAX);
+			util_errf(err, "line %zu: longer than %d bytes", lineno, LV_KT_LINE_MAX);
 			st = LV_ERR_TOO_LARGE;
 			goto out;
 		}
 		if (r == -2) {
-			set_err(err, "line %zu: NUL byte or stray carriage return", lineno);
+			util_errf(err, "line %zu: NUL byte or stray carriage return", lineno);
 			st = LV_ERR_INVALID;
 			goto out;
 		}
@@ -244,7 +234,7 @@ static enum lv_status parse_stream(FILE *f, size_t max_rows, struct lv_kt_data *
 			continue;
 		}
 		if (len == 0) {
-			set_err(err, "line %zu: empty line", lineno);
+			util_errf(err, "line %zu: empty line", lineno);
 			st = LV_ERR_INVALID;
 			goto out;
 		}
@@ -260,36 +250,36 @@ static enum lv_status parse_stream(FILE *f, size_t max_rows, struct lv_kt_data *
 			field[nf++] = p + 1;
 		}
 		if (nf < 3 || nf > 4) {
-			set_err(err, "line %zu: expected learner,skill,correct[,time] (%d fields)", lineno, nf);
+			util_errf(err, "line %zu: expected learner,skill,correct[,time] (%d fields)", lineno, nf);
 			st = LV_ERR_INVALID;
 			goto out;
 		}
 		if (ncols && nf != ncols) {
-			set_err(err, "line %zu: %d fields where earlier lines have %d", lineno, nf, ncols);
+			util_errf(err, "line %zu: %d fields where earlier lines have %d", lineno, nf, ncols);
 			st = LV_ERR_INVALID;
 			goto out;
 		}
 		ncols = nf;
 		if (strcmp(field[2], "0") != 0 && strcmp(field[2], "1") != 0) {
-			set_err(err, "line %zu: correct must be 0 or 1", lineno);
+			util_errf(err, "line %zu: correct must be 0 or 1", lineno);
 			st = LV_ERR_INVALID;
 			goto out;
 		}
 		double t = NAN;
 		if (nf == 4 && !parse_time(field[3], &t)) {
-			set_err(err, "line %zu: time must be a finite decimal number (seconds)", lineno);
+			util_errf(err, "line %zu: time must be a finite decimal number (seconds)", lineno);
 			st = LV_ERR_INVALID;
 			goto out;
 		}
 		char why[LV_PERSONAL_ERR_LEN];
 		st = data_add(d, field[0], field[1], field[2][0] == '1', t, why);
 		if (st != LV_OK) {
-			set_err(err, "line %zu: %s", lineno, why);
+			util_errf(err, "line %zu: %s", lineno, why);
 			goto out;
 		}
 	}
 	if (ferror(f)) {
-		set_err(err, "read error");
+		util_errf(err, "read error");
 		st = LV_ERR_IO;
 	}
 out:
@@ -307,7 +297,7 @@ enum lv_status lv_kt_data_parse_csv(const char *text, size_t len, size_t max_row
 	*out = NULL;
 	err[0] = 0;
 	if (!text && len) {
-		set_err(err, "no text");
+		util_errf(err, "no text");
 		return LV_ERR_INVALID;
 	}
 	if (len == 0) {
@@ -320,7 +310,7 @@ enum lv_status lv_kt_data_parse_csv(const char *text, size_t len, size_t max_row
 	}
 	FILE *f = fmemopen((void *)text, len, "r");
 	if (!f) {
-		set_err(err, "cannot read the text");
+		util_errf(err, "cannot read the text");
 		return LV_ERR_NOMEM;
 	}
 	enum lv_status st = parse_stream(f, max_rows, out, err);
@@ -335,7 +325,7 @@ enum lv_status lv_kt_data_load_csv(const char *path, size_t max_rows, struct lv_
 	err[0] = 0;
 	FILE *f = fopen(path, "r");
 	if (!f) {
-		set_err(err, "cannot open (%s)", strerror(errno));
+		util_errf(err, "cannot open (%s)", strerror(errno));
 		return LV_ERR_IO;
 	}
 	enum lv_status st = parse_stream(f, max_rows, out, err);

@@ -10,6 +10,7 @@
 #include <unistd.h>
 
 #include "personal_int.h"
+#include "util/util.h"
 
 /* ---- metrics ---- */
 
@@ -123,7 +124,7 @@ static enum lv_status fit_skill(struct fit_job *job, size_t s, struct personal_b
 		}
 		seqs[nseq++] = (struct lv_bkt_seq){.obs = refs[k].obs, .len = refs[k].len, .weight = 1.0};
 	}
-	uint64_t seed = personal_mix(job->opts->seed, personal_hash_str(d->skills.names[s]));
+	uint64_t seed = personal_mix(job->opts->seed, util_fnv1a(d->skills.names[s]));
 	st = personal_bkt_fit_seqs(seqs, nseq, job->opts, seed, w, &job->result[s], NULL);
 out:
 	free(obs);

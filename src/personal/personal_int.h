@@ -14,8 +14,6 @@
 uint64_t personal_rng_next(uint64_t *state);
 /* Uniform in [0, 1) with 53 random bits. */
 double personal_rng_uniform(uint64_t *state);
-/* FNV-1a of a string, to derive per-skill seeds from ids. */
-uint64_t personal_hash_str(const char *s);
 /* A well-mixed function of two words (splitmix64 finaliser). */
 uint64_t personal_mix(uint64_t a, uint64_t b);
 

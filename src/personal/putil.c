@@ -5,6 +5,7 @@
 #include <string.h>
 
 #include "personal_int.h"
+#include "util/util.h"
 
 uint64_t personal_rng_next(uint64_t *state)
 {
@@ -19,15 +20,6 @@ double personal_rng_uniform(uint64_t *state)
 	return (double)(personal_rng_next(state) >> 11) * 0x1.0p-53;
 }
 
-uint64_t personal_hash_str(const char *s)
-{
-	uint64_t h = 0xcbf29ce484222325ull;
-	for (; *s; s++) {
-		h ^= (unsigned char)*s;
-		h *= 0x100000001b3ull;
-	}
-	return h;
-}
 
 uint64_t personal_mix(uint64_t a, uint64_t b)
 {
@@ -69,7 +61,7 @@ long personal_strtab_find(const struct personal_strtab *t, const char *s)
 	if (!t->nslots)
 		return -1;
 	size_t mask = t->nslots - 1;
-	for (size_t i = (size_t)personal_hash_str(s) & mask;; i = (i + 1) & mask) {
+	for (size_t i = (size_t)util_fnv1a(s) & mask;; i = (i + 1) & mask) {
 		uint32_t v = t->slots[i];
 		if (!v)
 			return -1;
@@ -85,7 +77,7 @@ static bool strtab_grow(struct personal_strtab *t)
 	if (!slots)
 		return false;
 	for (size_t k = 0; k < t->n; k++) {
-		size_t i = (size_t)personal_hash_str(t->names[k]) & (ns - 1);
+		size_t i = (size_t)util_fnv1a(t->names[k]) & (ns - 1);
 		while (slots[i])
 			i = (i + 1) & (ns - 1);
 		slots[i] = (uint32_t)(k + 1);
@@ -118,7 +110,7 @@ long personal_strtab_intern(struct personal_strtab *t, const char *s)
 		return -1;
 	t->names[t->n] = copy;
 	size_t mask = t->nslots - 1;
-	size_t i = (size_t)personal_hash_str(s) & mask;
+	size_t i = (size_t)util_fnv1a(s) & mask;
 	while (t->slots[i])
 		i = (i + 1) & mask;
 	t->slots[i] = (uint32_t)(t->n + 1);

@@ -12,7 +12,6 @@
 #include "store/store.h"
 #include "util/util.h"
 
-#define DAY_MS 86400000.0
 
 struct view {
 	const struct personal_cfg *cfg;
@@ -61,7 +60,7 @@ static bool prereqs_mastered(const struct view *v, const char *id, size_t *nprer
 
 static double recall_now(const struct view *v, const struct personal_item *it)
 {
-	return lv_fsrs_retrievability(&v->cfg->fsrs, (double)(v->now - it->last_review_ms) / DAY_MS, it->stability);
+	return lv_fsrs_retrievability(&v->cfg->fsrs, (double)(v->now - it->last_review_ms) / (double)UTIL_DAY_MS, it->stability);
 }
 
 /* When recall falls to the target retention. */
@@ -70,7 +69,7 @@ static int64_t due_ms(const struct view *v, const struct personal_item *it)
 	double days = 0;
 	if (lv_fsrs_interval(&v->cfg->fsrs, it->stability, v->cfg->target_retention, &days) != LV_OK)
 		days = 0;
-	return it->last_review_ms + (int64_t)llround(days * DAY_MS);
+	return it->last_review_ms + (int64_t)llround(days * (double)UTIL_DAY_MS);
 }
 
 static double p_success(const struct view *v, const char *activity)

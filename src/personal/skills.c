@@ -10,6 +10,7 @@
 
 #include <sodium.h>
 
+#include "learnvault/xapi.h"
 #include "recommend_int.h"
 #include "store/store.h"
 #include "util/util.h"
@@ -370,22 +371,17 @@ enum lv_status lv_curriculum_parse(const char *text, size_t len, struct lv_curri
 
 /* ---- one statement as a response ---- */
 
-static const char *str_at(const cJSON *o, const char *k)
-{
-	const cJSON *v = cJSON_GetObjectItemCaseSensitive(o, k);
-	return cJSON_IsString(v) ? v->valuestring : NULL;
-}
 
 static enum lv_status response_with(const struct lv_curriculum *c, double threshold, const cJSON *st,
 				    struct lv_response *out)
 {
 	memset(out, 0, sizeof *out);
-	const char *verb = str_at(cJSON_GetObjectItemCaseSensitive(st, "verb"), "id");
-	if (verb && strcmp(verb, "http://adlnet.gov/expapi/verbs/voided") == 0)
+	const char *verb = util_json_str(cJSON_GetObjectItemCaseSensitive(st, "verb"), "id", NULL);
+	if (verb && strcmp(verb, LV_XAPI_VERB_VOIDED) == 0)
 		return LV_ERR_NOT_FOUND;
 	const cJSON *obj = cJSON_GetObjectItemCaseSensitive(st, "object");
-	const char *ot = str_at(obj, "objectType");
-	const char *act = str_at(obj, "id");
+	const char *ot = util_json_str(obj, "objectType", NULL);
+	const char *act = util_json_str(obj, "id", NULL);
 	if (!act || (ot && strcmp(ot, "Activity") != 0))
 		return LV_ERR_NOT_FOUND;
 	const cJSON *res = cJSON_GetObjectItemCaseSensitive(st, "result");
@@ -401,8 +397,8 @@ static enum lv_status response_with(const struct lv_curriculum *c, double thresh
 	else
 		return LV_ERR_NOT_FOUND;
 	int64_t t = 0;
-	const char *ts = str_at(st, "timestamp");
-	const char *stored = str_at(st, "stored");
+	const char *ts = util_json_str(st, "timestamp", NULL);
+	const char *stored = util_json_str(st, "stored", NULL);
 	if (!(ts && util_time_parse(ts, &t)) && !(stored && util_time_parse(stored, &t)))
 		return LV_ERR_NOT_FOUND;
 

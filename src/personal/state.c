@@ -14,7 +14,6 @@
 #include "store/store.h"
 #include "util/util.h"
 
-#define DAY_MS 86400000.0
 #define SKILLS_TEXT_MAX (LV_ACTIVITY_SKILLS_MAX * (LV_PERSONAL_NAME_MAX + 1))
 
 /* ---- the models, one response at a time ---- */
@@ -38,7 +37,7 @@ static enum lv_status apply_response(const struct personal_cfg *cfg, struct pers
 	} else {
 		/* Whole days since the latest review; an attempt stamped before
 		 * it (late delivery) counts as a same-day review. */
-		double days = r->time_ms > it->last_review_ms ? floor((double)(r->time_ms - it->last_review_ms) / DAY_MS)
+		double days = r->time_ms > it->last_review_ms ? floor((double)(r->time_ms - it->last_review_ms) / (double)UTIL_DAY_MS)
 							      : 0.0;
 		struct lv_fsrs_state cur = {.stability = it->stability, .difficulty = it->difficulty};
 		st = lv_fsrs_next(&cfg->fsrs, &cur, days, r->grade, &m);
@@ -585,7 +584,7 @@ enum lv_status personal_ingest_locked(struct lv_node *n, const char *learner, co
 	/* Statements that are not responses never complete a step. */
 	if (personal_response(cfg, stmt, &r) != LV_OK)
 		return LV_OK;
-	uint8_t *hint = &cfg->hint[personal_hash_str(learner) & (PERSONAL_HINT_SLOTS - 1)];
+	uint8_t *hint = &cfg->hint[util_fnv1a(learner) & (PERSONAL_HINT_SLOTS - 1)];
 	if (++*hint < PERSONAL_FOLD_EVERY)
 		return LV_OK;
 	if ((st = learner_get(n, learner, &l, &have, &pending)) != LV_OK)

@@ -14,7 +14,6 @@
 #include "learnvault/xapi.h"
 #include "store.h"
 
-#define VOIDED_VERB "http://adlnet.gov/expapi/verbs/voided"
 #define MAX_KEYS_PER_STATEMENT 512
 #define IDENTITY_MAX 65536             /* bytes of one actor identity */
 
@@ -40,13 +39,6 @@ static void set_string(cJSON *o, const char *name, const char *v)
 		cJSON_AddItemToObject(o, name, it);
 }
 
-static const char *str_at(const cJSON *o, const char *a, const char *b)
-{
-	const cJSON *x = cJSON_GetObjectItemCaseSensitive(o, a);
-	if (b)
-		x = cJSON_GetObjectItemCaseSensitive(x, b);
-	return cJSON_IsString(x) ? x->valuestring : NULL;
-}
 
 static enum lv_status sql_prepare(sqlite3 *db, const char *sql, sqlite3_stmt **s)
 {
@@ -123,10 +115,7 @@ static bool activity_seen(struct lv_node *n, const char *id, const cJSON *def)
 		crypto_generichash_update(&gs, (const unsigned char *)text, strlen(text));
 	crypto_generichash_final(&gs, h, sizeof h);
 	free(text);
-	size_t slot = 14695981039346656037ull; /* FNV-1a of the id */
-	for (const char *c = id; *c; c++)
-		slot = (slot ^ (unsigned char)*c) * 1099511628211ull;
-	slot %= ACT_SEEN_SLOTS;
+	size_t slot = (size_t)(util_fnv1a(id) % ACT_SEEN_SLOTS);
 	if (sodium_memcmp(n->act_seen[slot], h, sizeof h) == 0)
 		return true;
 	memcpy(n->act_seen[slot], h, sizeof h);
@@ -135,9 +124,9 @@ static bool activity_seen(struct lv_node *n, const char *id, const cJSON *def)
 
 static enum lv_status activity_merge_one(struct lv_node *n, const cJSON *act)
 {
-	const char *id = str_at(act, "id", NULL);
+	const char *id = util_json_str(act, "id", NULL);
 	const cJSON *def = cJSON_GetObjectItemCaseSensitive(act, "definition");
-	const char *ot = str_at(act, "objectType", NULL);
+	const char *ot = util_json_str(act, "objectType", NULL);
 	if (!id || (ot && strcmp(ot, "Activity") != 0))
 		return LV_OK;
 	if (activity_seen(n, id, def))
@@ -212,7 +201,7 @@ static enum lv_status activity_merge_list(struct lv_node *n, const cJSON *v)
 static enum lv_status activities_merge(struct lv_node *n, const cJSON *st_json)
 {
 	const cJSON *obj = cJSON_GetObjectItemCaseSensitive(st_json, "object");
-	const char *ot = str_at(obj, "objectType", NULL);
+	const char *ot = util_json_str(obj, "objectType", NULL);
 	enum lv_status st = LV_OK;
 	if (!ot || strcmp(ot, "Activity") == 0)
 		st = activity_merge_one(n, obj);
@@ -244,7 +233,7 @@ static void normalise_context(cJSON *st)
 		}
 	}
 	cJSON *obj = cJSON_GetObjectItemCaseSensitive(st, "object");
-	const char *ot = str_at(obj, "objectType", NULL);
+	const char *ot = util_json_str(obj, "objectType", NULL);
 	if (ot && strcmp(ot, "SubStatement") == 0)
 		normalise_context(obj);
 }
@@ -320,7 +309,7 @@ enum lv_status lv_statements_store(struct lv_node *n, const struct lv_principal 
 			util_uuid_v4(u);
 			cJSON_AddStringToObject(it, "id", u);
 		}
-		x->id = str_at(it, "id", NULL);
+		x->id = util_json_str(it, "id", NULL);
 		st = lv_xapi_actor_identity(cJSON_GetObjectItemCaseSensitive(it, "actor"), IDENTITY_MAX, &x->identity);
 		if (st != LV_OK) {
 			snprintf(err, LV_ERR_TEXT, "statement %zu: actor has no identifier", i - 1);
@@ -333,9 +322,9 @@ enum lv_status lv_statements_store(struct lv_node *n, const struct lv_principal 
 				goto out;
 			}
 		}
-		const char *verb = str_at(it, "verb", "id");
-		if (verb && strcmp(verb, VOIDED_VERB) == 0)
-			x->voids = str_at(it, "object", "id");
+		const char *verb = util_json_str(it, "verb", "id");
+		if (verb && strcmp(verb, LV_XAPI_VERB_VOIDED) == 0)
+			x->voids = util_json_str(it, "object", "id");
 		if (!cJSON_GetObjectItemCaseSensitive(it, "version"))
 			cJSON_AddStringToObject(it, "version", "1.0.0");
 		normalise_context(it);
@@ -424,12 +413,12 @@ enum lv_status lv_statements_store(struct lv_node *n, const struct lv_principal 
 		sqlite3_bind_text(q_ins, 1, x->id, -1, SQLITE_STATIC);
 		sqlite3_bind_text(q_ins, 2, x->learner, -1, SQLITE_STATIC);
 		sqlite3_bind_text(q_ins, 3, prov->id, -1, SQLITE_STATIC);
-		sqlite3_bind_text(q_ins, 4, str_at(x->st, "verb", "id"), -1, SQLITE_STATIC);
-		sqlite3_bind_text(q_ins, 5, str_at(cJSON_GetObjectItemCaseSensitive(x->st, "context"), "registration", NULL), -1, SQLITE_STATIC);
+		sqlite3_bind_text(q_ins, 4, util_json_str(x->st, "verb", "id"), -1, SQLITE_STATIC);
+		sqlite3_bind_text(q_ins, 5, util_json_str(cJSON_GetObjectItemCaseSensitive(x->st, "context"), "registration", NULL), -1, SQLITE_STATIC);
 		sqlite3_bind_int64(q_ins, 6, now);
 		sqlite3_bind_text(q_ins, 7, x->voids, -1, SQLITE_STATIC);
-		const char *ot = str_at(x->st, "object", "objectType");
-		sqlite3_bind_text(q_ins, 8, ot && strcmp(ot, "StatementRef") == 0 ? str_at(x->st, "object", "id") : NULL,
+		const char *ot = util_json_str(x->st, "object", "objectType");
+		sqlite3_bind_text(q_ins, 8, ot && strcmp(ot, "StatementRef") == 0 ? util_json_str(x->st, "object", "id") : NULL,
 				  -1, SQLITE_STATIC);
 		rc = sqlite3_step(q_ins);
 		if (rc != SQLITE_DONE) {
@@ -487,7 +476,7 @@ enum lv_status lv_statements_store(struct lv_node *n, const struct lv_principal 
 			const cJSON *al = cJSON_GetObjectItemCaseSensitive(p[j].st, "attachments");
 			const cJSON *a;
 			cJSON_ArrayForEach(a, al) {
-				const char *sha = str_at(a, "sha2", NULL);
+				const char *sha = util_json_str(a, "sha2", NULL);
 				for (size_t k = 0; sha && k < natts && st == LV_OK; k++) {
 					if (strcasecmp(atts[k].sha2, sha) != 0)
 						continue;
@@ -796,7 +785,7 @@ enum lv_status lv_statement_attachments(struct lv_node *n, const cJSON *statemen
 			goto out;
 		const cJSON *att;
 		cJSON_ArrayForEach(att, al) {
-			const char *sha = str_at(att, "sha2", NULL);
+			const char *sha = util_json_str(att, "sha2", NULL);
 			if (!sha)
 				continue;
 			bool dup = false;

@@ -33,10 +33,7 @@ struct vault_cache {
 
 static size_t bucket_of(const struct vault_cache *vc, const char *p)
 {
-	size_t h = 14695981039346656037ull; /* FNV-1a */
-	for (; *p; p++)
-		h = (h ^ (unsigned char)*p) * 1099511628211ull;
-	return h % vc->nbuckets;
+	return (size_t)(util_fnv1a(p) % vc->nbuckets);
 }
 
 enum lv_status vault_cache_create(unsigned capacity, struct vault_cache **out)

@@ -89,3 +89,52 @@ void buf_free(struct buf *b)
 	b->data = NULL;
 	b->len = b->cap = 0;
 }
+
+enum lv_status util_array_grow(void **v, size_t elem_size, size_t *cap, size_t need, size_t max)
+{
+	if (need <= *cap)
+		return LV_OK;
+	if (need > max)
+		return LV_ERR_TOO_LARGE;
+	size_t ncap = *cap ? *cap : 16;
+	while (ncap < need)
+		ncap = ncap > max / 2 ? max : ncap * 2;
+	if (ncap > SIZE_MAX / elem_size)
+		return LV_ERR_TOO_LARGE;
+	void *p = realloc(*v, ncap * elem_size);
+	if (!p)
+		return LV_ERR_NOMEM;
+	*v = p;
+	*cap = ncap;
+	return LV_OK;
+}
+
+uint64_t util_fnv1a(const char *s)
+{
+	uint64_t h = 14695981039346656037ull;
+	for (; *s; s++)
+		h = (h ^ (unsigned char)*s) * 1099511628211ull;
+	return h;
+}
+
+int util_cmp_i64(const void *a, const void *b)
+{
+	int64_t x = *(const int64_t *)a, y = *(const int64_t *)b;
+	return x < y ? -1 : x > y;
+}
+
+int util_cmp_u32(const void *a, const void *b)
+{
+	uint32_t x = *(const uint32_t *)a, y = *(const uint32_t *)b;
+	return x < y ? -1 : x > y;
+}
+
+void util_errf(char *err, const char *fmt, ...)
+{
+	if (!err)
+		return;
+	va_list ap;
+	va_start(ap, fmt);
+	vsnprintf(err, LV_ERR_LEN, fmt, ap);
+	va_end(ap);
+}

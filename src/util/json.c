@@ -19,3 +19,11 @@ cJSON *util_json_parse(const char *s, size_t len)
 	}
 	return j;
 }
+
+const char *util_json_str(const cJSON *o, const char *a, const char *b)
+{
+	const cJSON *x = cJSON_GetObjectItemCaseSensitive(o, a);
+	if (b)
+		x = cJSON_GetObjectItemCaseSensitive(x, b);
+	return cJSON_IsString(x) ? x->valuestring : NULL;
+}

@@ -30,6 +30,33 @@ char *buf_steal(struct buf *b);
 void buf_reset(struct buf *b);
 void buf_free(struct buf *b);
 
+/* A typed growable array: declare `UTIL_ARRAY(struct x) a = {0};`, make
+ * room with util_array_reserve(&a, need, max), free a.v.  The cap @max
+ * (elements) is the caller's: LV_ERR_TOO_LARGE beyond it. */
+#define UTIL_ARRAY(type) struct { type *v; size_t n, cap; }
+enum lv_status util_array_grow(void **v, size_t elem_size, size_t *cap, size_t need, size_t max) LV_WARN_UNUSED;
+#define util_array_reserve(a, need, max) \
+	util_array_grow((void **)&(a)->v, sizeof *(a)->v, &(a)->cap, (need), (max))
+/* Room for one more element (a->n + 1). */
+#define util_array_room(a, max) util_array_reserve((a), (a)->n + 1, (max))
+
+/* FNV-1a (64-bit) of a NUL-terminated string: hash tables and seeds,
+ * never security. */
+uint64_t util_fnv1a(const char *s);
+
+/* qsort comparators. */
+int util_cmp_i64(const void *a, const void *b);
+int util_cmp_u32(const void *a, const void *b);
+
+/* The string at @o[@a] (or @o[@a][@b] when @b is not NULL); NULL when
+ * absent or not a string.  Borrowed from @o. */
+const char *util_json_str(const cJSON *o, const char *a, const char *b);
+
+#define UTIL_DAY_MS (86400LL * 1000)
+
+/* Formats an error message into @err (LV_ERR_LEN bytes; NULL: ignored). */
+void util_errf(char *err, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+
 /* Milliseconds since the Unix epoch, UTC (CLOCK_REALTIME). */
 int64_t util_now_ms(void);
 /* Monotonic seconds, for measuring durations. */

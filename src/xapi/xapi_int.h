@@ -16,7 +16,7 @@
  * 35 covers every registered tag, the rest is room for extensions. */
 #define XAPI_LANG_MAX 128
 
-#define XAPI_VERB_VOIDED "http://adlnet.gov/expapi/verbs/voided"
+#define XAPI_VERB_VOIDED LV_XAPI_VERB_VOIDED
 #define XAPI_SIGNATURE_USAGE "http://adlnet.gov/expapi/attachments/signature"
 
 /* What an xAPI "object" (or actor) is, from its objectType. */
