@@ -50,13 +50,13 @@ static double append(struct lv_node *n, uint64_t start, uint64_t count, unsigned
 {
 	double t0 = util_mono_s();
 	for (uint64_t i = 0; i < count; i += per_tx) {
-		struct store_tx *tx;
-		enum lv_status st = store_tx_begin(n, &tx);
+		struct lv_tx *tx;
+		enum lv_status st = lv_tx_begin(n, &tx);
 		if (st != LV_OK)
 			break;
 		for (uint64_t k = i; k < i + per_tx && k < count && st == LV_OK; k++)
-			st = store_tx_audit(tx, access_entry(start + k), NULL);
-		if (store_tx_end(tx, st) != LV_OK)
+			st = lv_tx_audit(tx, access_entry(start + k), NULL);
+		if (lv_tx_end(tx, st) != LV_OK)
 			break;
 		if ((i / per_tx) % 2000 == 0 && i)
 			fprintf(stderr, "bench audit: %llu entries\n", (unsigned long long)(start + i));

@@ -216,7 +216,7 @@ static enum lv_status event_put(struct lv_node *n, const char *learner, const ch
 	if (supersedes)
 		cJSON_AddStringToObject(e, "supersedes", supersedes);
 	cJSON_AddItemToObject(e, "receipt", details);
-	return store_tx_audit(store_tx_current(n), e, NULL);
+	return lv_tx_audit(lv_tx_current(n), e, NULL);
 }
 
 /* Who decides: checks @actor against the guardian rule; fills @role_out. */
@@ -257,10 +257,10 @@ static enum lv_status record(struct lv_node *n, const struct lv_principal *actor
 	struct last_event ev;
 	const char *role = NULL;
 	int64_t now = util_now_ms();
-	struct store_tx *tx;
+	struct lv_tx *tx;
 	record_id[0] = '\0';
 	err[0] = '\0';
-	enum lv_status st = store_tx_begin(n, &tx);
+	enum lv_status st = lv_tx_begin(n, &tx);
 	if (st != LV_OK)
 		goto done;
 	if (!learner_known(n, learner)) {
@@ -289,7 +289,7 @@ static enum lv_status record(struct lv_node *n, const struct lv_principal *actor
 	st = event_put(n, learner, policy_id, &pr, event, role, actor->id[0] ? actor->id : "cli", now, until,
 		       ev.found ? ev.record_id : NULL, record_id);
 out:
-	st = store_tx_end(tx, st);
+	st = lv_tx_end(tx, st);
 done:
 	lv_policy_destroy(pr.p);
 	if (st != LV_OK)
@@ -322,7 +322,7 @@ enum lv_status lv_learner_set_birth_date(struct lv_node *n, const char *learner,
 	    m < 1 || m > 12 || d < 1 || d > 31)
 		return LV_ERR_INVALID;
 	sqlite3_stmt *s = NULL;
-	enum lv_status st = store_lock(n);
+	enum lv_status st = lv_store_lock(n);
 	if (st == LV_OK)
 		st = learner_known(n, learner) ? LV_OK : LV_ERR_NOT_FOUND;
 	if (st == LV_OK)
@@ -334,7 +334,7 @@ enum lv_status lv_learner_set_birth_date(struct lv_node *n, const char *learner,
 		st = db_status(sqlite3_step(s));
 	}
 	sqlite3_finalize(s);
-	store_unlock(n);
+	lv_store_unlock(n);
 	return st;
 }
 
@@ -503,7 +503,7 @@ static enum lv_status access_entry(struct lv_node *n, const struct lv_principal 
 			}
 			cJSON_Delete(extra);
 		}
-		return store_tx_audit(store_tx_current(n), e, index);
+		return lv_tx_audit(lv_tx_current(n), e, index);
 	}
 }
 
@@ -511,11 +511,11 @@ enum lv_status lv_access_authorize(struct lv_node *n, const struct lv_principal 
 				   const char *purpose, const struct lv_consent_scope *scope, uint64_t count,
 				   int64_t now, struct lv_consent_decision *out)
 {
-	struct store_tx *tx;
+	struct lv_tx *tx;
 	memset(out, 0, sizeof *out);
-	enum lv_status st = store_tx_begin(n, &tx);
+	enum lv_status st = lv_tx_begin(n, &tx);
 	if (st == LV_OK)
-		st = store_tx_end(tx, access_authorize_locked(n, who, learner, purpose, scope, count, now, out));
+		st = lv_tx_end(tx, access_authorize_locked(n, who, learner, purpose, scope, count, now, out));
 	if (st != LV_OK) {
 		out->allow = false;
 		out->record_id[0] = '\0';
@@ -530,7 +530,7 @@ enum lv_status lv_consent_list(struct lv_node *n, const char *learner, int64_t n
 	cJSON *o = cJSON_CreateObject();
 	cJSON *events = cJSON_AddArrayToObject(o, "events");
 	cJSON *status = cJSON_AddObjectToObject(o, "status");
-	enum lv_status st = store_lock(n);
+	enum lv_status st = lv_store_lock(n);
 	if (st == LV_OK)
 		st = db_status(sqlite3_prepare_v2(n->db,
 		"SELECT record_id, policy_id, policy_version, policy_sha256, event, actor_role, time, valid_until, supersedes,"
@@ -581,7 +581,7 @@ enum lv_status lv_consent_list(struct lv_node *n, const char *learner, int64_t n
 			st = db_status(rc);
 	}
 	sqlite3_finalize(s);
-	store_unlock(n);
+	lv_store_unlock(n);
 	if (st == LV_OK) {
 		*json = cJSON_PrintUnformatted(o);
 		if (!*json)

@@ -28,8 +28,8 @@ enum lv_status lv_policy_load(struct lv_node *n, const char *text, size_t len, b
 		goto out;
 	}
 	lv_policy_digest_hex(p, hex);
-	struct store_tx *tx = NULL;
-	st = store_tx_begin(n, &tx);
+	struct lv_tx *tx = NULL;
+	st = lv_tx_begin(n, &tx);
 	if (st == LV_OK)
 		st = db_status(sqlite3_prepare_v2(n->db, "SELECT sha256 FROM policies WHERE id = ? AND version = ?",
 						  -1, &s, NULL));
@@ -66,7 +66,7 @@ enum lv_status lv_policy_load(struct lv_node *n, const char *text, size_t len, b
 				cJSON_AddStringToObject(e, "policy", lv_policy_id(p));
 				cJSON_AddNumberToObject(e, "version", lv_policy_version(p));
 				cJSON_AddStringToObject(e, "sha256", hex);
-				st = store_tx_audit(tx, e, NULL);
+				st = lv_tx_audit(tx, e, NULL);
 			}
 		} else {
 			st = db_status(rc);
@@ -74,7 +74,7 @@ enum lv_status lv_policy_load(struct lv_node *n, const char *text, size_t len, b
 	}
 	sqlite3_finalize(s);
 	if (tx)
-		st = store_tx_end(tx, st);
+		st = lv_tx_end(tx, st);
 	if (st == LV_OK) {
 		snprintf(id, LV_POLICY_ID_MAX + 1, "%s", lv_policy_id(p));
 		*version = lv_policy_version(p);
@@ -96,7 +96,7 @@ enum lv_status lv_policy_list(struct lv_node *n, char **json)
 	cJSON *arr = cJSON_CreateArray();
 	if (!arr)
 		return LV_ERR_NOMEM;
-	enum lv_status st = store_lock(n);
+	enum lv_status st = lv_store_lock(n);
 	if (st == LV_OK)
 		st = db_status(sqlite3_prepare_v2(n->db,
 			"SELECT id, version, sha256, loaded, text FROM policies ORDER BY id, version", -1, &s, NULL));
@@ -117,7 +117,7 @@ enum lv_status lv_policy_list(struct lv_node *n, char **json)
 	if (st == LV_OK && rc != SQLITE_DONE)
 		st = db_status(rc);
 	sqlite3_finalize(s);
-	store_unlock(n);
+	lv_store_unlock(n);
 	if (st == LV_OK) {
 		*json = cJSON_PrintUnformatted(arr);
 		if (!*json)

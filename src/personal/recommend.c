@@ -446,7 +446,7 @@ static enum lv_status read_view(struct lv_node *n, const struct lv_principal *wh
 	if (!who || !purpose || !util_pseudonym_valid(learner))
 		return LV_ERR_INVALID;
 	memset(&state, 0, sizeof state);
-	enum lv_status st = store_lock(n);
+	enum lv_status st = lv_store_lock(n);
 	if (st == LV_OK)
 		st = personal_cfg_get_locked(n, true, &cfg);
 	if (st == LV_OK)
@@ -462,7 +462,7 @@ static enum lv_status read_view(struct lv_node *n, const struct lv_principal *wh
 			st = build_reviews(&v, limit, &o, &count);
 	}
 	personal_state_free(&state);
-	store_unlock(n);
+	lv_store_unlock(n);
 	if (st != LV_OK)
 		return st;
 	/* Decided and logged before anything is released. */

@@ -579,8 +579,8 @@ static enum lv_status config_store(struct lv_node *n, const char *name, const ch
 	char sha_hex[65];
 	crypto_hash_sha256(sha, (const unsigned char *)text, strlen(text));
 	sodium_bin2hex(sha_hex, sizeof sha_hex, sha, sizeof sha);
-	struct store_tx *tx;
-	enum lv_status st = store_tx_begin(n, &tx);
+	struct lv_tx *tx;
+	enum lv_status st = lv_tx_begin(n, &tx);
 	if (st != LV_OK)
 		goto done;
 	if ((st = setting_opt(n, SET_CURRICULUM, &cur)) != LV_OK || (st = setting_opt(n, SET_PARAMS, &params)) != LV_OK)
@@ -606,13 +606,13 @@ static enum lv_status config_store(struct lv_node *n, const char *name, const ch
 		cJSON_AddStringToObject(e, "what", what);
 		cJSON_AddStringToObject(e, "sha256", sha_hex);
 		cJSON_AddStringToObject(e, "config_id", id);
-		st = store_tx_audit(tx, e, NULL);
+		st = lv_tx_audit(tx, e, NULL);
 	}
 out:
 	sqlite3_finalize(s);
 	if (st == LV_OK)
 		personal_cfg_release(n);
-	st = store_tx_end(tx, st);
+	st = lv_tx_end(tx, st);
 done:
 	free(cur);
 	free(params);
@@ -664,7 +664,7 @@ enum lv_status lv_personal_config(struct lv_node *n, cJSON **out)
 {
 	*out = NULL;
 	const struct personal_cfg *cfg;
-	enum lv_status st = store_lock(n);
+	enum lv_status st = lv_store_lock(n);
 	if (st == LV_OK)
 		st = personal_cfg_get_locked(n, true, &cfg);
 	if (st == LV_OK) {
@@ -685,6 +685,6 @@ enum lv_status lv_personal_config(struct lv_node *n, cJSON **out)
 		}
 		*out = o;
 	}
-	store_unlock(n);
+	lv_store_unlock(n);
 	return st;
 }

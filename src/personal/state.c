@@ -543,12 +543,12 @@ enum lv_status lv_personal_rebuild(struct lv_node *n, const char *learner)
 	const struct personal_cfg *cfg;
 	if (!learner || strlen(learner) != LV_PSEUDONYM_LEN - 1)
 		return LV_ERR_INVALID;
-	enum lv_status st = store_lock(n);
+	enum lv_status st = lv_store_lock(n);
 	if (st == LV_OK)
 		st = personal_cfg_get_locked(n, true, &cfg);
 	if (st == LV_OK)
 		st = in_vault_tx(n, learner, rebuild_fn, (void *)cfg);
-	store_unlock(n);
+	lv_store_unlock(n);
 	return st;
 }
 

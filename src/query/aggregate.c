@@ -747,10 +747,10 @@ enum lv_status lv_aggregate(struct lv_node *n, const struct lv_principal *who, c
 		util_uuid_v4(u);
 		snprintf(q.id, sizeof q.id, "%s", u);
 	}
-	struct store_tx *tx;
-	st = store_tx_begin(n, &tx);
+	struct lv_tx *tx;
+	st = lv_tx_begin(n, &tx);
 	if (st == LV_OK)
-		st = store_tx_end(tx, answer_locked(n, who, &q, now, answer, err));
+		st = lv_tx_end(tx, answer_locked(n, who, &q, now, answer, err));
 	if (st != LV_OK) {
 		free(*answer);
 		*answer = NULL;

@@ -397,10 +397,10 @@ enum lv_status lv_personal_fit_global(struct lv_node *n, const struct lv_princip
 	unsigned char h[32];
 	crypto_hash_sha256(h, (const unsigned char *)spec, strlen(spec));
 	sodium_bin2hex(sha, sizeof sha, h, sizeof h);
-	struct store_tx *tx;
-	enum lv_status st = store_tx_begin(n, &tx);
+	struct lv_tx *tx;
+	enum lv_status st = lv_tx_begin(n, &tx);
 	if (st == LV_OK)
-		st = store_tx_end(tx, answer_locked(n, who, purpose, o, qid, sha, now, answer, err));
+		st = lv_tx_end(tx, answer_locked(n, who, purpose, o, qid, sha, now, answer, err));
 	if (st != LV_OK) {
 		free(*answer);
 		*answer = NULL;

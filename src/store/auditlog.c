@@ -170,9 +170,9 @@ enum lv_status lv_audit_vkey(struct lv_node *n, char **vkey)
 uint64_t lv_audit_size(struct lv_node *n)
 {
 	uint64_t size = 0;
-	if (store_lock(n) == LV_OK)
+	if (lv_store_lock(n) == LV_OK)
 		size = lv_merkle_size(n->audit);
-	store_unlock(n);
+	lv_store_unlock(n);
 	return size;
 }
 
@@ -241,13 +241,13 @@ static enum lv_status checkpoint_locked(struct lv_node *n, char **note)
 enum lv_status lv_audit_checkpoint(struct lv_node *n, char **note)
 {
 	*note = NULL;
-	enum lv_status st = store_lock(n);
+	enum lv_status st = lv_store_lock(n);
 	if (st != LV_OK) {
-		store_unlock(n);
+		lv_store_unlock(n);
 		return st;
 	}
 	st = checkpoint_locked(n, note);
-	store_unlock(n);
+	lv_store_unlock(n);
 	return st;
 }
 
@@ -255,9 +255,9 @@ enum lv_status lv_audit_entries(struct lv_node *n, uint64_t start, uint64_t end,
 {
 	*entries = NULL;
 	sqlite3_stmt *s = NULL;
-	enum lv_status st = store_lock(n);
+	enum lv_status st = lv_store_lock(n);
 	if (st != LV_OK) {
-		store_unlock(n);
+		lv_store_unlock(n);
 		return st;
 	}
 	uint64_t size = lv_merkle_size(n->audit);
@@ -276,7 +276,7 @@ enum lv_status lv_audit_entries(struct lv_node *n, uint64_t start, uint64_t end,
 			st = db_status(rc);
 	}
 	sqlite3_finalize(s);
-	store_unlock(n);
+	lv_store_unlock(n);
 	if (st == LV_OK)
 		*entries = arr;
 	else
@@ -304,9 +304,9 @@ enum lv_status lv_audit_inclusion(struct lv_node *n, uint64_t index, uint64_t si
 	*out = NULL;
 	struct lv_merkle_proof p;
 	unsigned char root[LV_MERKLE_HASH_LEN], leaf[LV_MERKLE_HASH_LEN];
-	enum lv_status st = store_lock(n);
+	enum lv_status st = lv_store_lock(n);
 	if (st != LV_OK) {
-		store_unlock(n);
+		lv_store_unlock(n);
 		return st;
 	}
 	st = lv_merkle_inclusion_proof(n->audit, index, size, &p);
@@ -314,7 +314,7 @@ enum lv_status lv_audit_inclusion(struct lv_node *n, uint64_t index, uint64_t si
 		st = lv_merkle_root_at(n->audit, size, root);
 	if (st == LV_OK)
 		st = lv_merkle_leaf_hash(n->audit, index, leaf);
-	store_unlock(n);
+	lv_store_unlock(n);
 	if (st != LV_OK)
 		return st;
 	cJSON *o = cJSON_CreateObject();
@@ -332,9 +332,9 @@ enum lv_status lv_audit_consistency(struct lv_node *n, uint64_t first, uint64_t 
 	*out = NULL;
 	struct lv_merkle_proof p;
 	unsigned char r1[LV_MERKLE_HASH_LEN], r2[LV_MERKLE_HASH_LEN];
-	enum lv_status st = store_lock(n);
+	enum lv_status st = lv_store_lock(n);
 	if (st != LV_OK) {
-		store_unlock(n);
+		lv_store_unlock(n);
 		return st;
 	}
 	st = lv_merkle_consistency_proof(n->audit, first, second, &p);
@@ -342,7 +342,7 @@ enum lv_status lv_audit_consistency(struct lv_node *n, uint64_t first, uint64_t 
 		st = lv_merkle_root_at(n->audit, first, r1);
 	if (st == LV_OK)
 		st = lv_merkle_root_at(n->audit, second, r2);
-	store_unlock(n);
+	lv_store_unlock(n);
 	if (st != LV_OK)
 		return st;
 	cJSON *o = cJSON_CreateObject();
@@ -361,9 +361,9 @@ enum lv_status lv_audit_export(struct lv_node *n, char **json)
 	char *note = NULL, *vkey = NULL;
 	sqlite3_stmt *s = NULL;
 	cJSON *o = NULL;
-	enum lv_status st = store_lock(n);
+	enum lv_status st = lv_store_lock(n);
 	if (st != LV_OK) {
-		store_unlock(n);
+		lv_store_unlock(n);
 		return st;
 	}
 	st = checkpoint_locked(n, &note);
@@ -394,7 +394,7 @@ enum lv_status lv_audit_export(struct lv_node *n, char **json)
 			st = db_status(rc);
 	}
 	sqlite3_finalize(s);
-	store_unlock(n);
+	lv_store_unlock(n);
 	if (st == LV_OK) {
 		*json = cJSON_Print(o);
 		if (!*json)
@@ -423,9 +423,9 @@ enum lv_status lv_audit_report(struct lv_node *n, const char *learner, cJSON **o
 	char *note = NULL;
 	sqlite3_stmt *s = NULL;
 	cJSON *o = NULL;
-	enum lv_status st = store_lock(n);
+	enum lv_status st = lv_store_lock(n);
 	if (st != LV_OK) {
-		store_unlock(n);
+		lv_store_unlock(n);
 		return st;
 	}
 	/* Proofs are against a checkpoint the node has signed. */
@@ -458,7 +458,7 @@ enum lv_status lv_audit_report(struct lv_node *n, const char *learner, cJSON **o
 		}
 	}
 	sqlite3_finalize(s);
-	store_unlock(n);
+	lv_store_unlock(n);
 	free(note);
 	if (st == LV_OK)
 		*out = o;

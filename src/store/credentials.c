@@ -94,8 +94,8 @@ enum lv_status lv_credential_add(struct lv_node *n, enum lv_role role, const cha
 	sodium_bin2base64(sec, slen, sraw, sizeof sraw, sodium_base64_VARIANT_URLSAFE_NO_PADDING);
 	sodium_memzero(sraw, sizeof sraw);
 
-	struct store_tx *tx = NULL;
-	st = store_tx_begin(n, &tx);
+	struct lv_tx *tx = NULL;
+	st = lv_tx_begin(n, &tx);
 	if (st != LV_OK)
 		goto out;
 	secret_hash(n, id, sec, hash);
@@ -108,7 +108,7 @@ enum lv_status lv_credential_add(struct lv_node *n, enum lv_role role, const cha
 		}
 		sqlite3_finalize(q);
 		if (rc != SQLITE_ROW) {
-			st = store_tx_end(tx, rc == SQLITE_DONE ? LV_ERR_NOT_FOUND : db_status(rc));
+			st = lv_tx_end(tx, rc == SQLITE_DONE ? LV_ERR_NOT_FOUND : db_status(rc));
 			goto out;
 		}
 	}
@@ -138,11 +138,11 @@ enum lv_status lv_credential_add(struct lv_node *n, enum lv_role role, const cha
 			cJSON_AddStringToObject(e, "learner", learner);
 		if (npurposes)
 			cJSON_AddItemToObject(e, "purposes", cJSON_Duplicate(arr, true));
-		st = store_tx_audit(tx, e, NULL);
+		st = lv_tx_audit(tx, e, NULL);
 	}
 	sqlite3_finalize(s);
 	s = NULL;
-	st = store_tx_end(tx, st);
+	st = lv_tx_end(tx, st);
 	if (st == LV_OK) {
 		*secret = sec;
 		sec = NULL;
@@ -170,7 +170,7 @@ enum lv_status lv_credential_check(struct lv_node *n, const char *id, const char
 	if (!id || !secret || strlen(id) >= LV_CRED_ID_LEN || strlen(secret) > 128)
 		return LV_ERR_UNAUTHORIZED;
 	memset(want, 0xa5, sizeof want);
-	int rc = store_lock(n) == LV_OK ? SQLITE_OK : SQLITE_ERROR;
+	int rc = lv_store_lock(n) == LV_OK ? SQLITE_OK : SQLITE_ERROR;
 	if (rc == SQLITE_OK)
 		rc = sqlite3_prepare_v2(n->db,
 				    "SELECT role, secret_hash, learner, purposes FROM credentials"
@@ -201,7 +201,7 @@ enum lv_status lv_credential_check(struct lv_node *n, const char *id, const char
 		st = out->role != LV_ROLE_NONE ? LV_OK : LV_ERR_UNAUTHORIZED;
 	}
 	sqlite3_finalize(s);
-	store_unlock(n);
+	lv_store_unlock(n);
 	sodium_memzero(got, sizeof got);
 	if (st != LV_OK)
 		lv_principal_clear(out);
@@ -211,8 +211,8 @@ enum lv_status lv_credential_check(struct lv_node *n, const char *id, const char
 enum lv_status lv_credential_revoke(struct lv_node *n, const char *id)
 {
 	sqlite3_stmt *s = NULL;
-	struct store_tx *tx;
-	enum lv_status st = store_tx_begin(n, &tx);
+	struct lv_tx *tx;
+	enum lv_status st = lv_tx_begin(n, &tx);
 	if (st != LV_OK)
 		return st;
 	int rc = sqlite3_prepare_v2(n->db, "UPDATE credentials SET revoked = ? WHERE id = ? AND revoked IS NULL",
@@ -230,9 +230,9 @@ enum lv_status lv_credential_revoke(struct lv_node *n, const char *id)
 		cJSON_AddStringToObject(e, "type", "credential");
 		cJSON_AddStringToObject(e, "action", "revoke");
 		cJSON_AddStringToObject(e, "credential", id);
-		st = store_tx_audit(tx, e, NULL);
+		st = lv_tx_audit(tx, e, NULL);
 	}
-	return store_tx_end(tx, st);
+	return lv_tx_end(tx, st);
 }
 
 enum lv_status lv_credential_list(struct lv_node *n, char **json)
@@ -242,7 +242,7 @@ enum lv_status lv_credential_list(struct lv_node *n, char **json)
 	cJSON *arr = cJSON_CreateArray();
 	if (!arr)
 		return LV_ERR_NOMEM;
-	enum lv_status st = store_lock(n);
+	enum lv_status st = lv_store_lock(n);
 	int rc = st == LV_OK ? SQLITE_OK : SQLITE_ERROR;
 	if (rc == SQLITE_OK)
 		rc = sqlite3_prepare_v2(n->db,
@@ -269,7 +269,7 @@ enum lv_status lv_credential_list(struct lv_node *n, char **json)
 		rc = SQLITE_OK;
 	}
 	sqlite3_finalize(s);
-	store_unlock(n);
+	lv_store_unlock(n);
 	st = rc == SQLITE_DONE ? LV_OK : db_status(rc);
 	if (st == LV_OK) {
 		*json = cJSON_PrintUnformatted(arr);

@@ -35,13 +35,13 @@ static enum lv_status doc_target(struct lv_node *n, const struct lv_doc_key *key
 	if (st != LV_OK)
 		goto out;
 	if (create) {
-		struct store_tx *tx;
-		st = store_tx_open_locked(n, &tx);
+		struct lv_tx *tx;
+		st = lv_tx_open_locked(n, &tx);
 		if (st == LV_OK) {
 			st = learner_resolve(n, ident, n->auto_enrol, p, NULL);
 			if (st == LV_ERR_NOT_FOUND)
 				st = LV_ERR_FORBIDDEN;
-			st = store_tx_close_locked(tx, st);
+			st = lv_tx_close_locked(tx, st);
 		}
 	} else {
 		st = learner_resolve(n, ident, false, p, NULL);
@@ -103,12 +103,12 @@ enum lv_status lv_document_get(struct lv_node *n, const struct lv_principal *pro
 	struct buf scope;
 	buf_init(&scope, 65536);
 	sqlite3 *db = NULL;
-	enum lv_status st = store_lock(n);
+	enum lv_status st = lv_store_lock(n);
 	if (st == LV_OK)
 		st = doc_target(n, key, false, &db, &scope);
 	if (st == LV_OK)
 		st = doc_load(db, prov->id, key->kind, scope.data, key->doc_id, out);
-	store_unlock(n);
+	lv_store_unlock(n);
 	buf_free(&scope);
 	return st;
 }
@@ -173,7 +173,7 @@ enum lv_status lv_document_put(struct lv_node *n, const struct lv_principal *pro
 	err[0] = '\0';
 	if (!content_type)
 		content_type = "application/octet-stream";
-	enum lv_status st = store_lock(n);
+	enum lv_status st = lv_store_lock(n);
 	if (st == LV_OK)
 		st = doc_target(n, key, true, &db, &scope);
 	if (st != LV_OK)
@@ -239,7 +239,7 @@ enum lv_status lv_document_put(struct lv_node *n, const struct lv_principal *pro
 	st = db_status(sqlite3_step(s));
 out:
 	sqlite3_finalize(s);
-	store_unlock(n);
+	lv_store_unlock(n);
 	lv_document_clear(&old);
 	cJSON_Delete(a);
 	cJSON_Delete(b);
@@ -256,7 +256,7 @@ enum lv_status lv_document_delete(struct lv_node *n, const struct lv_principal *
 	sqlite3 *db = NULL;
 	sqlite3_stmt *s = NULL;
 	struct lv_document old = {0};
-	enum lv_status st = store_lock(n);
+	enum lv_status st = lv_store_lock(n);
 	if (st == LV_OK)
 		st = doc_target(n, key, false, &db, &scope);
 	if (st == LV_ERR_NOT_FOUND) { /* unknown agent: nothing to delete */
@@ -292,7 +292,7 @@ enum lv_status lv_document_delete(struct lv_node *n, const struct lv_principal *
 	st = db_status(sqlite3_step(s));
 out:
 	sqlite3_finalize(s);
-	store_unlock(n);
+	lv_store_unlock(n);
 	lv_document_clear(&old);
 	buf_free(&scope);
 	return st;
@@ -307,7 +307,7 @@ enum lv_status lv_document_ids(struct lv_node *n, const struct lv_principal *pro
 	sqlite3 *db = NULL;
 	sqlite3_stmt *s = NULL;
 	cJSON *arr = cJSON_CreateArray();
-	enum lv_status st = store_lock(n);
+	enum lv_status st = lv_store_lock(n);
 	if (st == LV_OK)
 		st = doc_target(n, key, false, &db, &scope);
 	if (st == LV_ERR_NOT_FOUND) {
@@ -331,7 +331,7 @@ enum lv_status lv_document_ids(struct lv_node *n, const struct lv_principal *pro
 	st = rc == SQLITE_DONE ? LV_OK : db_status(rc);
 out:
 	sqlite3_finalize(s);
-	store_unlock(n);
+	lv_store_unlock(n);
 	buf_free(&scope);
 	if (st == LV_OK)
 		*ids = arr;

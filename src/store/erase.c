@@ -25,8 +25,8 @@ enum lv_status lv_learner_erase(struct lv_node *n, const char *p)
 	/* The server may hold the vault open: only the vaults' owner erases. */
 	if (!n->own_vaults)
 		return LV_ERR_IN_USE;
-	struct store_tx *tx;
-	st = store_tx_begin(n, &tx);
+	struct lv_tx *tx;
+	st = lv_tx_begin(n, &tx);
 	if (st != LV_OK)
 		return st;
 	st = db_status(sqlite3_prepare_v2(n->db, "SELECT 1 FROM learners WHERE pseudonym = ?", -1, &s, NULL));
@@ -55,10 +55,10 @@ enum lv_status lv_learner_erase(struct lv_node *n, const char *p)
 		cJSON *e = cJSON_CreateObject();
 		cJSON_AddStringToObject(e, "type", "erasure");
 		cJSON_AddStringToObject(e, "learner", p);
-		st = store_tx_audit(tx, e, NULL);
+		st = lv_tx_audit(tx, e, NULL);
 	}
 out:
-	st = store_tx_close_locked(tx, st);
+	st = lv_tx_close_locked(tx, st);
 	if (st == LV_OK) {
 		/* secure_delete zeroed the row in its page; fold the WAL back and
 		 * truncate it so no older frame still holds the wrapped key. */
@@ -71,6 +71,6 @@ out:
 		vault_evict(n, p);
 		vault_unlink_files(n, p);
 	}
-	store_unlock(n);
+	lv_store_unlock(n);
 	return st;
 }

@@ -292,8 +292,8 @@ static enum lv_status node_data_version_init(struct lv_node *n)
 	/* The first sync finds the version changed and reloads what is
 	 * cheap to reload; from then on only other processes' commits count. */
 	n->data_version = -1;
-	enum lv_status st = store_lock(n);
-	store_unlock(n);
+	enum lv_status st = lv_store_lock(n);
+	lv_store_unlock(n);
 	return st;
 }
 
@@ -445,8 +445,8 @@ static enum lv_status facts_upgrade(struct lv_node *n)
 		if (st != LV_OK || any)
 			return st != LV_OK ? st : LV_ERR_IN_USE;
 	}
-	struct store_tx *tx;
-	st = store_tx_begin(n, &tx);
+	struct lv_tx *tx;
+	st = lv_tx_begin(n, &tx);
 	if (st != LV_OK)
 		return st;
 	/* Records of an older format are rebuilt from the vaults. */
@@ -455,7 +455,7 @@ static enum lv_status facts_upgrade(struct lv_node *n)
 		st = facts_backfill_locked(n);
 	if (st == LV_OK)
 		st = node_meta_put(n->db, "facts_version", FACTS_VERSION, strlen(FACTS_VERSION));
-	return store_tx_end(tx, st);
+	return lv_tx_end(tx, st);
 }
 
 void lv_node_close(struct lv_node *n)
@@ -509,10 +509,10 @@ enum lv_status node_setting_get_locked(struct lv_node *n, const char *name, char
 enum lv_status lv_node_setting_get(struct lv_node *n, const char *name, char **value)
 {
 	*value = NULL;
-	enum lv_status st = store_lock(n);
+	enum lv_status st = lv_store_lock(n);
 	if (st == LV_OK)
 		st = node_setting_get_locked(n, name, value);
-	store_unlock(n);
+	lv_store_unlock(n);
 	return st;
 }
 
@@ -538,9 +538,9 @@ size_t lv_node_max_body(struct lv_node *n)
 	size_t v = 0;
 	/* Through the lock, so a change made by another process counts from
 	 * the next request on. */
-	if (store_lock(n) == LV_OK)
+	if (lv_store_lock(n) == LV_OK)
 		v = n->max_body;
-	store_unlock(n);
+	lv_store_unlock(n);
 	return v;
 }
 
@@ -558,7 +558,7 @@ enum lv_status lv_node_setting_set(struct lv_node *n, const char *name, const ch
 		return LV_ERR_INVALID;
 	}
 	sqlite3_stmt *s = NULL;
-	int rc = store_lock(n) == LV_OK ? SQLITE_OK : SQLITE_ERROR;
+	int rc = lv_store_lock(n) == LV_OK ? SQLITE_OK : SQLITE_ERROR;
 	if (rc == SQLITE_OK)
 		rc = sqlite3_prepare_v2(n->db, "INSERT OR REPLACE INTO settings(name, value) VALUES(?, ?)",
 					-1, &s, NULL);
@@ -571,6 +571,6 @@ enum lv_status lv_node_setting_set(struct lv_node *n, const char *name, const ch
 	enum lv_status st = db_status(rc);
 	if (st == LV_OK)
 		st = node_settings_load_locked(n);
-	store_unlock(n);
+	lv_store_unlock(n);
 	return st;
 }

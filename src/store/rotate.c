@@ -84,8 +84,8 @@ static enum lv_status rewrap_all(struct lv_node *n)
 		goto out;
 	}
 	randombytes_buf(fresh, KEY_LEN);
-	struct store_tx *tx;
-	st = store_tx_open_locked(n, &tx);
+	struct lv_tx *tx;
+	st = lv_tx_open_locked(n, &tx);
 	if (st != LV_OK)
 		goto out;
 	/* Read every row first: updating a WITHOUT ROWID table while a cursor
@@ -143,9 +143,9 @@ static enum lv_status rewrap_all(struct lv_node *n)
 		cJSON *e = cJSON_CreateObject();
 		cJSON_AddStringToObject(e, "type", "key_rotation");
 		cJSON_AddNumberToObject(e, "vault_keys_rewrapped", (double)nrows);
-		st = store_tx_audit(tx, e, NULL);
+		st = lv_tx_audit(tx, e, NULL);
 	}
-	st = store_tx_close_locked(tx, st);
+	st = lv_tx_close_locked(tx, st);
 	if (st != LV_OK)
 		goto out;
 	memcpy(n->keys->vault_wrap, fresh, KEY_LEN);
@@ -230,7 +230,7 @@ enum lv_status lv_node_rotate_key(const char *dir, const struct lv_node_keysourc
 		node_discard_rotation(dir);
 		goto out;
 	}
-	st = store_lock(n);
+	st = lv_store_lock(n);
 	if (st == LV_OK)
 		st = rewrap_all(n);
 	if (st == LV_OK) {
@@ -244,7 +244,7 @@ enum lv_status lv_node_rotate_key(const char *dir, const struct lv_node_keysourc
 		if (st == LV_OK)
 			st = db_exec(n->db, "PRAGMA wal_checkpoint(TRUNCATE);");
 	}
-	store_unlock(n);
+	lv_store_unlock(n);
 	lv_node_close(n);
 	n = NULL;
 	if (st != LV_OK) {

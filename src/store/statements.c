@@ -291,7 +291,7 @@ enum lv_status lv_statements_store(struct lv_node *n, const struct lv_principal 
 	size_t count = (size_t)cJSON_GetArraySize(batch);
 	struct pending *p = calloc(count ? count : 1, sizeof *p);
 	sqlite3_stmt *q_exists = NULL, *q_ins = NULL, *q_key = NULL, *q_void = NULL, *q_target = NULL;
-	struct store_tx *tx = NULL;
+	struct lv_tx *tx = NULL;
 	err[0] = '\0';
 	if (!p) {
 		st = LV_ERR_NOMEM;
@@ -331,7 +331,7 @@ enum lv_status lv_statements_store(struct lv_node *n, const struct lv_principal 
 		authority_for(n, prov, it);
 	}
 
-	st = store_tx_begin(n, &tx);
+	st = lv_tx_begin(n, &tx);
 	if (st != LV_OK)
 		goto out;
 	int64_t now = util_now_ms();
@@ -522,7 +522,7 @@ out:
 	sqlite3_finalize(q_target);
 	/* Commit point; a rollback also removes the vaults this batch made. */
 	if (tx)
-		st = store_tx_end(tx, st);
+		st = lv_tx_end(tx, st);
 	if (st != LV_OK && !err[0])
 		snprintf(err, LV_ERR_TEXT, "could not store the statements: %s", lv_status_str(st));
 	pending_free(p, count);
@@ -550,8 +550,8 @@ static enum lv_status log_readback(struct lv_node *n, const struct lv_principal 
 {
 	if (nrb == 0)
 		return LV_OK;
-	struct store_tx *tx;
-	enum lv_status st = store_tx_open_locked(n, &tx);
+	struct lv_tx *tx;
+	enum lv_status st = lv_tx_open_locked(n, &tx);
 	if (st != LV_OK)
 		return st;
 	int64_t now = util_now_ms();
@@ -564,7 +564,7 @@ static enum lv_status log_readback(struct lv_node *n, const struct lv_principal 
 		if (st == LV_OK && !d.allow)
 			st = LV_ERR_FORBIDDEN;
 	}
-	return store_tx_close_locked(tx, st);
+	return lv_tx_close_locked(tx, st);
 }
 
 static void readback_add(struct readback *rb, size_t *nrb, const char *learner)
@@ -585,7 +585,7 @@ enum lv_status lv_statement_get(struct lv_node *n, const struct lv_principal *pr
 	sqlite3_stmt *s = NULL;
 	enum lv_status st;
 	char learner[LV_PSEUDONYM_LEN];
-	st = store_lock(n);
+	st = lv_store_lock(n);
 	if (st == LV_OK)
 		st = sql_prepare(n->db, "SELECT learner, voided, seq FROM statements WHERE id = ? AND provider = ?", &s);
 	if (st != LV_OK)
@@ -616,7 +616,7 @@ enum lv_status lv_statement_get(struct lv_node *n, const struct lv_principal *pr
 	}
 out:
 	sqlite3_finalize(s);
-	store_unlock(n);
+	lv_store_unlock(n);
 	return st;
 }
 
@@ -677,7 +677,7 @@ enum lv_status lv_statements_query(struct lv_node *n, const struct lv_principal 
 		goto out_nolock;
 
 	arr = cJSON_CreateArray();
-	st = store_lock(n);
+	st = lv_store_lock(n);
 	if (q->agent)
 		key_pseudonym(n->keys, agent_id, agent_p);
 	if (st == LV_OK)
@@ -732,7 +732,7 @@ enum lv_status lv_statements_query(struct lv_node *n, const struct lv_principal 
 out:
 	free(rb);
 	sqlite3_finalize(s);
-	store_unlock(n);
+	lv_store_unlock(n);
 out_nolock:
 	if (st == LV_OK) {
 		*result = arr;
@@ -764,7 +764,7 @@ enum lv_status lv_statement_attachments(struct lv_node *n, const cJSON *statemen
 	struct lv_attachment *a = NULL;
 	size_t na = 0, cap = 0;
 	const cJSON *s;
-	enum lv_status st = store_lock(n);
+	enum lv_status st = lv_store_lock(n);
 	if (st != LV_OK)
 		goto out;
 	cJSON_ArrayForEach(s, statements) {
@@ -824,7 +824,7 @@ enum lv_status lv_statement_attachments(struct lv_node *n, const cJSON *statemen
 		}
 	}
 out:
-	store_unlock(n);
+	lv_store_unlock(n);
 	if (st != LV_OK) {
 		lv_attachments_free(a, na);
 		return st;
@@ -838,7 +838,7 @@ enum lv_status lv_activity_get(struct lv_node *n, const char *activity_id, cJSON
 {
 	*result = NULL;
 	sqlite3_stmt *s = NULL;
-	enum lv_status st = store_lock(n);
+	enum lv_status st = lv_store_lock(n);
 	if (st == LV_OK)
 		st = sql_prepare(n->db, "SELECT definition FROM activities WHERE id = ?", &s);
 	if (st == LV_OK) {
@@ -859,7 +859,7 @@ enum lv_status lv_activity_get(struct lv_node *n, const char *activity_id, cJSON
 		}
 	}
 	sqlite3_finalize(s);
-	store_unlock(n);
+	lv_store_unlock(n);
 	return st;
 }
 
@@ -872,7 +872,7 @@ enum lv_status lv_learner_statements(struct lv_node *n, const char *learner, int
 	cJSON *arr = cJSON_CreateArray();
 	if (limit == 0 || limit > LV_QUERY_MAX_LIMIT)
 		limit = LV_QUERY_MAX_LIMIT;
-	enum lv_status st = store_lock(n);
+	enum lv_status st = lv_store_lock(n);
 	/* Through the index: only committed statements, in stored order. */
 	if (st == LV_OK)
 		st = sql_prepare(n->db, "SELECT seq FROM statements WHERE learner = ? AND seq > ? ORDER BY seq LIMIT ?", &s);
@@ -900,7 +900,7 @@ enum lv_status lv_learner_statements(struct lv_node *n, const char *learner, int
 			st = db_status(rc);
 	}
 	sqlite3_finalize(s);
-	store_unlock(n);
+	lv_store_unlock(n);
 	if (st == LV_OK) {
 		*result = arr;
 	} else {

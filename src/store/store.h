@@ -12,6 +12,7 @@
 
 #include "learnvault/consent.h"
 #include "learnvault/node.h"
+#include "learnvault/store.h"
 #include "util/util.h"
 
 #define KEY_LEN 32
@@ -84,43 +85,19 @@ struct term_cache;
 enum lv_status vault_cache_create(unsigned capacity, struct vault_cache **out) LV_WARN_UNUSED;
 void vault_cache_destroy(struct vault_cache *vc);
 
-/* ---- tx.c: the node lock and the one transaction object ---- */
+/* ---- tx.c: the node lock and the one transaction object (the API is
+ * include/learnvault/store.h) ---- */
+#define store_assert_locked(n) assert(lv_store_lock_held(n))
 /* A node.db write transaction.  Owned by the node (one at a time, under
  * the lock); callers only hold a borrowed pointer between begin and end. */
-struct store_tx {
+struct lv_tx {
 	struct lv_node *node;
 	bool active;
 	char (*created)[LV_PSEUDONYM_LEN]; /* vaults made by this transaction */
 	size_t ncreated, capcreated;
 };
-/* Takes the node lock and brings what this process keeps in memory up to
- * date with what other processes committed.  The lock is taken whatever
- * it returns (release it with store_unlock); on failure the caller must
- * not use the node's state. */
-enum lv_status store_lock(struct lv_node *n) LV_WARN_UNUSED;
-void store_unlock(struct lv_node *n);
-/* True when the calling thread holds @n's lock (for assertions). */
-bool store_lock_held(const struct lv_node *n);
-#define store_assert_locked(n) assert(store_lock_held(n))
-/* Lock, BEGIN IMMEDIATE, refresh: *@out is the node's transaction,
- * borrowed until store_tx_end.  On failure nothing is held. */
-enum lv_status store_tx_begin(struct lv_node *n, struct store_tx **out) LV_WARN_UNUSED;
-/* @st == LV_OK: COMMIT (its failure is returned); otherwise ROLLBACK,
- * drop the vaults the transaction created and the caches it may have
- * filled.  The audit entries join the tree only when committed.  Unlocks.
- * Returns the final status. */
-enum lv_status store_tx_end(struct store_tx *tx, enum lv_status st);
-/* The same two without taking or releasing the lock (the caller holds it
- * around more than the transaction). */
-enum lv_status store_tx_open_locked(struct lv_node *n, struct store_tx **out) LV_WARN_UNUSED;
-enum lv_status store_tx_close_locked(struct store_tx *tx, enum lv_status st);
-/* Appends @entry (taken: always freed) to the audit log in @tx; *@index
- * (may be NULL) gets the new entry's index. */
-enum lv_status store_tx_audit(struct store_tx *tx, cJSON *entry, uint64_t *index) LV_WARN_UNUSED;
 /* Records a vault file made in @tx, removed again if it rolls back. */
-enum lv_status store_tx_vault_created(struct store_tx *tx, const char *pseudonym) LV_WARN_UNUSED;
-/* The open transaction, or NULL.  Lock held. */
-struct store_tx *store_tx_current(struct lv_node *n);
+enum lv_status store_tx_vault_created(struct lv_tx *tx, const char *pseudonym) LV_WARN_UNUSED;
 /* Refreshes the process's view if another connection committed.  Lock held. */
 enum lv_status node_sync_locked(struct lv_node *n) LV_WARN_UNUSED;
 /* Reloads the settings this process keeps in memory.  Lock held. */
@@ -160,7 +137,7 @@ struct lv_node {
 	size_t audit_npending, audit_pending_cap;
 	char *origin;
 	/* tx.c */
-	struct store_tx tx;
+	struct lv_tx tx;
 	bool locked;                 /* the lock is held, by lock_owner */
 	pthread_t lock_owner;
 	int64_t data_version;        /* node.db's, when this process last looked */

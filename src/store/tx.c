@@ -1,7 +1,7 @@
 /* The node lock and the one transaction object.
  *
- * Every storage operation runs between store_lock() and store_unlock();
- * every write to node.db between store_tx_begin() and store_tx_end(),
+ * Every storage operation runs between lv_store_lock() and lv_store_unlock();
+ * every write to node.db between lv_tx_begin() and lv_tx_end(),
  * which own BEGIN IMMEDIATE, COMMIT or ROLLBACK, the audit entries of the
  * transaction, the caches a rollback invalidates and the unlock.
  *
@@ -59,7 +59,7 @@ enum lv_status node_sync_locked(struct lv_node *n)
 	return st;
 }
 
-enum lv_status store_lock(struct lv_node *n)
+enum lv_status lv_store_lock(struct lv_node *n)
 {
 	pthread_mutex_lock(&n->lock);
 	n->lock_owner = pthread_self();
@@ -67,19 +67,19 @@ enum lv_status store_lock(struct lv_node *n)
 	return node_sync_locked(n);
 }
 
-void store_unlock(struct lv_node *n)
+void lv_store_unlock(struct lv_node *n)
 {
 	store_assert_locked(n);
 	n->locked = false;
 	pthread_mutex_unlock(&n->lock);
 }
 
-bool store_lock_held(const struct lv_node *n)
+bool lv_store_lock_held(const struct lv_node *n)
 {
 	return n->locked && pthread_equal(n->lock_owner, pthread_self());
 }
 
-enum lv_status store_tx_open_locked(struct lv_node *n, struct store_tx **out)
+enum lv_status lv_tx_open_locked(struct lv_node *n, struct lv_tx **out)
 {
 	*out = NULL;
 	store_assert_locked(n);
@@ -102,7 +102,7 @@ enum lv_status store_tx_open_locked(struct lv_node *n, struct store_tx **out)
 	return LV_OK;
 }
 
-enum lv_status store_tx_close_locked(struct store_tx *tx, enum lv_status st)
+enum lv_status lv_tx_close_locked(struct lv_tx *tx, enum lv_status st)
 {
 	struct lv_node *n = tx->node;
 	store_assert_locked(n);
@@ -123,26 +123,26 @@ enum lv_status store_tx_close_locked(struct store_tx *tx, enum lv_status st)
 	return st;
 }
 
-enum lv_status store_tx_begin(struct lv_node *n, struct store_tx **out)
+enum lv_status lv_tx_begin(struct lv_node *n, struct lv_tx **out)
 {
 	*out = NULL;
-	enum lv_status st = store_lock(n);
+	enum lv_status st = lv_store_lock(n);
 	if (st == LV_OK)
-		st = store_tx_open_locked(n, out);
+		st = lv_tx_open_locked(n, out);
 	if (st != LV_OK)
-		store_unlock(n);
+		lv_store_unlock(n);
 	return st;
 }
 
-enum lv_status store_tx_end(struct store_tx *tx, enum lv_status st)
+enum lv_status lv_tx_end(struct lv_tx *tx, enum lv_status st)
 {
 	struct lv_node *n = tx->node;
-	st = store_tx_close_locked(tx, st);
-	store_unlock(n);
+	st = lv_tx_close_locked(tx, st);
+	lv_store_unlock(n);
 	return st;
 }
 
-enum lv_status store_tx_audit(struct store_tx *tx, cJSON *entry, uint64_t *index)
+enum lv_status lv_tx_audit(struct lv_tx *tx, cJSON *entry, uint64_t *index)
 {
 	if (!tx || !tx->active) { /* an audit entry outside a transaction is a bug */
 		cJSON_Delete(entry);
@@ -153,7 +153,7 @@ enum lv_status store_tx_audit(struct store_tx *tx, cJSON *entry, uint64_t *index
 	return auditlog_append_locked(tx->node, entry, index);
 }
 
-enum lv_status store_tx_vault_created(struct store_tx *tx, const char *pseudonym)
+enum lv_status store_tx_vault_created(struct lv_tx *tx, const char *pseudonym)
 {
 	if (tx->ncreated == tx->capcreated) {
 		size_t cap = tx->capcreated ? tx->capcreated * 2 : 16;
@@ -167,7 +167,7 @@ enum lv_status store_tx_vault_created(struct store_tx *tx, const char *pseudonym
 	return LV_OK;
 }
 
-struct store_tx *store_tx_current(struct lv_node *n)
+struct lv_tx *lv_tx_current(struct lv_node *n)
 {
 	store_assert_locked(n);
 	return n->tx.active ? &n->tx : NULL;

@@ -366,7 +366,7 @@ enum lv_status learner_resolve(struct lv_node *n, const char *identity, bool cre
 	char path[4096];
 	vault_path(n, p, path, sizeof path);
 	unlink(path);
-	struct store_tx *tx = store_tx_current(n);
+	struct lv_tx *tx = lv_tx_current(n);
 	if (!tx) {
 		st = LV_ERR_INTERNAL; /* enrolment writes: it needs a transaction */
 		goto out;
@@ -379,7 +379,7 @@ enum lv_status learner_resolve(struct lv_node *n, const char *identity, bool cre
 	cJSON *e = cJSON_CreateObject();
 	cJSON_AddStringToObject(e, "type", "enrolment");
 	cJSON_AddStringToObject(e, "learner", p);
-	st = store_tx_audit(tx, e, NULL);
+	st = lv_tx_audit(tx, e, NULL);
 	if (st != LV_OK)
 		goto out;
 	if (created)
@@ -406,10 +406,10 @@ enum lv_status lv_learner_enrol(struct lv_node *n, const char *actor_json, char 
 		st = lv_xapi_actor_identity(actor, 8192, &id);
 	if (st != LV_OK)
 		goto out;
-	struct store_tx *tx;
-	st = store_tx_begin(n, &tx);
+	struct lv_tx *tx;
+	st = lv_tx_begin(n, &tx);
 	if (st == LV_OK)
-		st = store_tx_end(tx, learner_resolve(n, id, true, p, created));
+		st = lv_tx_end(tx, learner_resolve(n, id, true, p, created));
 out:
 	if (st != LV_OK) {
 		p[0] = '\0';
@@ -424,12 +424,12 @@ enum lv_status lv_learner_count(struct lv_node *n, int64_t *count)
 {
 	*count = 0;
 	sqlite3_stmt *s = NULL;
-	int rc = store_lock(n) == LV_OK ? SQLITE_OK : SQLITE_ERROR;
+	int rc = lv_store_lock(n) == LV_OK ? SQLITE_OK : SQLITE_ERROR;
 	if (rc == SQLITE_OK)
 		rc = sqlite3_prepare_v2(n->db, "SELECT count(*) FROM learners", -1, &s, NULL);
 	if (rc == SQLITE_OK && (rc = sqlite3_step(s)) == SQLITE_ROW)
 		*count = sqlite3_column_int64(s, 0);
 	sqlite3_finalize(s);
-	store_unlock(n);
+	lv_store_unlock(n);
 	return rc == SQLITE_ROW ? LV_OK : db_status(rc);
 }

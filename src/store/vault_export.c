@@ -222,10 +222,10 @@ enum lv_status lv_vault_export(struct lv_node *n, const char *learner, const cha
 	st = write_all(t.path, (const unsigned char *)"", 0); /* the file exists 0600 before SQLite opens it */
 	if (st != LV_OK)
 		goto out;
-	st = store_lock(n);
+	st = lv_store_lock(n);
 	if (st == LV_OK)
 		st = copy_vault_locked(n, learner, t.path, key);
-	store_unlock(n);
+	lv_store_unlock(n);
 	if (st != LV_OK)
 		goto out;
 	st = read_body(t.path, LV_VAULT_HEADER_LEN, LV_VAULT_FILE_MAX, &out, &body_len);
