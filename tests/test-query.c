@@ -8,6 +8,7 @@
 #include <curl/curl.h>
 #include <sodium.h>
 
+#include "learnvault/door.h"
 #include "harness.h"
 #include "http-client.h"
 #include "learnvault/auditlog.h"
@@ -87,7 +88,7 @@ static void put(int i, const char *verb, const char *activity, const char *type,
 	cJSON *arr = cJSON_CreateArray();
 	cJSON_AddItemToArray(arr, b);
 	char err[LV_ERR_TEXT];
-	ck_assert_msg(lv_statements_store(node, &provider, arr, NULL, 0, err) == LV_OK, "%s", err);
+	ck_assert_msg(lv_ingest(node, &provider, arr, NULL, 0, err) == LV_OK, "%s", err);
 	cJSON_Delete(arr);
 	if (id_out)
 		memcpy(id_out, id, 37);
@@ -297,14 +298,14 @@ START_TEST(filters_and_policy_scope)
 		 "\"object\":{\"objectType\":\"StatementRef\",\"id\":\"%s\"}}]", id);
 	cJSON *b = cJSON_Parse(body);
 	char err[LV_ERR_TEXT];
-	ck_assert_int_eq(lv_statements_store(node, &provider, b, NULL, 0, err), LV_OK);
+	ck_assert_int_eq(lv_ingest(node, &provider, b, NULL, 0, err), LV_OK);
 	cJSON_Delete(b);
 	ck_assert(precise_count("{\"activity\":\"http://example.com/quiz/3\"}") == 0);
 	/* A statement naming an activity without its type takes the type
 	 * from the activity's stored definition. */
 	b = cJSON_Parse("[{\"actor\":{\"mbox\":\"mailto:l25@school.example\"},\"verb\":{\"id\":\"" V_PASSED "\"},"
 			"\"object\":{\"id\":\"http://example.com/quiz/2\"}}]");
-	ck_assert_int_eq(lv_statements_store(node, &provider, b, NULL, 0, err), LV_OK);
+	ck_assert_int_eq(lv_ingest(node, &provider, b, NULL, 0, err), LV_OK);
 	cJSON_Delete(b);
 	ck_assert(precise_count("{\"activity\":\"http://example.com/quiz/2\"}") == 6);
 	/* Asking for something outside the policy is refused up front. */
@@ -622,7 +623,7 @@ START_TEST(fit_global_bkt_through_the_door)
 			}
 		}
 		char err[LV_ERR_TEXT];
-		ck_assert_msg(lv_statements_store(node, &provider, arr, NULL, 0, err) == LV_OK, "%s", err);
+		ck_assert_msg(lv_ingest(node, &provider, arr, NULL, 0, err) == LV_OK, "%s", err);
 		cJSON_Delete(arr);
 		if (i < NCONSENT)
 			grant(i, "agg-fit");

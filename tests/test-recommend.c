@@ -14,6 +14,7 @@
 
 #include <sodium.h>
 
+#include "learnvault/door.h"
 #include "harness.h"
 #include "http-client.h"
 #include "learnvault/auditlog.h"
@@ -73,7 +74,7 @@ static void store_text(struct lv_node *n, const char *text)
 	}
 	struct lv_principal prov = {.role = LV_ROLE_PROVIDER, .id = "test-lms"};
 	char err[LV_ERR_TEXT];
-	enum lv_status st = lv_statements_store(n, &prov, batch, NULL, 0, err);
+	enum lv_status st = lv_ingest(n, &prov, batch, NULL, 0, err);
 	ck_assert_msg(st == LV_OK, "store: %s", err);
 	cJSON_Delete(batch);
 }
@@ -817,15 +818,18 @@ START_TEST(state_voiding_and_config_change)
 	cJSON_Delete(c);
 	free(cfg_before);
 
-	/* A configuration written behind this handle's back (as the CLI does
+	/* A configuration written by another connection (as the CLI does
 	 * from another process) is noticed at the next read. */
-	pthread_mutex_lock(&n->lock);
-	ck_assert_int_eq(sqlite3_exec(n->db,
+	char dbp[4096];
+	sqlite3 *other = NULL;
+	snprintf(dbp, sizeof dbp, "%s/node.db", n->dir);
+	ck_assert_int_eq(db_open(dbp, n->keys->node_db, false, false, NODE_DB_PAGE, &other), LV_OK);
+	ck_assert_int_eq(sqlite3_exec(other,
 		"INSERT OR REPLACE INTO settings(name, value) VALUES('personal.bkt_params', '{\"format\":"
 		"\"learnvault-bkt-params\",\"version\":1,\"defaults\":{\"prior\":0.5,\"learn\":0.1,\"guess\":0.2,"
 		"\"slip\":0.1}}'), ('personal.config_id', 'ffffffffffffffffffffffffffffffff')", NULL, NULL, NULL),
 		SQLITE_OK);
-	pthread_mutex_unlock(&n->lock);
+	sqlite3_close(other);
 	const struct lv_bkt_params p5 = {.prior = 0.5, .learn = 0.1, .guess = 0.2, .slip = 0.1, .forget = 0};
 	k = p5.prior;
 	for (int i = 0; i < 4; i++)

@@ -7,6 +7,7 @@
 
 #include <sodium.h>
 
+#include "learnvault/door.h"
 #include "harness.h"
 #include "learnvault/node.h"
 #include "learnvault/statements.h"
@@ -266,12 +267,12 @@ START_TEST(store_batch_is_atomic)
 	char err[LV_ERR_TEXT];
 	cJSON *b1 = cJSON_CreateArray();
 	cJSON_AddItemToArray(b1, stmt("11111111-1111-4111-8111-111111111111", "mailto:a@x.org", "one"));
-	ck_assert_int_eq(lv_statements_store(node, &prov, b1, NULL, 0, err), LV_OK);
+	ck_assert_int_eq(lv_ingest(node, &prov, b1, NULL, 0, err), LV_OK);
 	/* New learner + conflicting id in one batch: nothing of it stays. */
 	cJSON *b2 = cJSON_CreateArray();
 	cJSON_AddItemToArray(b2, stmt("22222222-2222-4222-8222-222222222222", "mailto:new@x.org", "two"));
 	cJSON_AddItemToArray(b2, stmt("11111111-1111-4111-8111-111111111111", "mailto:a@x.org", "changed"));
-	ck_assert_int_eq(lv_statements_store(node, &prov, b2, NULL, 0, err), LV_ERR_CONFLICT);
+	ck_assert_int_eq(lv_ingest(node, &prov, b2, NULL, 0, err), LV_ERR_CONFLICT);
 	cJSON *got = NULL;
 	ck_assert_int_eq(lv_statement_get(node, &prov, "22222222-2222-4222-8222-222222222222", false, &got),
 			 LV_ERR_NOT_FOUND);
@@ -281,7 +282,7 @@ START_TEST(store_batch_is_atomic)
 	/* Re-sending the identical statement is accepted and stores nothing new. */
 	cJSON *b3 = cJSON_CreateArray();
 	cJSON_AddItemToArray(b3, stmt("11111111-1111-4111-8111-111111111111", "mailto:a@x.org", "one"));
-	ck_assert_int_eq(lv_statements_store(node, &prov, b3, NULL, 0, err), LV_OK);
+	ck_assert_int_eq(lv_ingest(node, &prov, b3, NULL, 0, err), LV_OK);
 	ck_assert_int_eq(lv_statement_get(node, &prov, "11111111-1111-4111-8111-111111111111", false, &got), LV_OK);
 	ck_assert_ptr_nonnull(strstr(cJSON_GetObjectItem(cJSON_GetObjectItem(got, "object"), "id")->valuestring, "one"));
 	cJSON_Delete(got);
@@ -317,7 +318,7 @@ START_TEST(erasure_and_rotation)
 	cJSON *batch = cJSON_CreateArray();
 	cJSON_AddItemToArray(batch, stmt("33333333-3333-4333-8333-333333333333", "mailto:erase-me@x.org", "gone"));
 	cJSON_AddItemToArray(batch, stmt("44444444-4444-4444-8444-444444444444", "mailto:keep-me@x.org", "kept"));
-	ck_assert_int_eq(lv_statements_store(node, &prov, batch, NULL, 0, err), LV_OK);
+	ck_assert_int_eq(lv_ingest(node, &prov, batch, NULL, 0, err), LV_OK);
 	cJSON_Delete(batch);
 	char id[LV_CRED_ID_LEN];
 	char *secret = NULL;
@@ -404,7 +405,7 @@ START_TEST(rotation_survives_a_crash_after_rekey)
 	char err[LV_ERR_TEXT];
 	cJSON *batch = cJSON_CreateArray();
 	cJSON_AddItemToArray(batch, stmt("55555555-5555-4555-8555-555555555555", "mailto:c@x.org", "c"));
-	ck_assert_int_eq(lv_statements_store(node, &prov, batch, NULL, 0, err), LV_OK);
+	ck_assert_int_eq(lv_ingest(node, &prov, batch, NULL, 0, err), LV_OK);
 	cJSON_Delete(batch);
 	lv_node_close(node);
 	node = NULL;

@@ -7,6 +7,7 @@
 
 #include <sodium.h>
 
+#include "learnvault/door.h"
 #include "harness.h"
 #include "learnvault/auditlog.h"
 #include "learnvault/node.h"
@@ -49,7 +50,7 @@ static void setup(void)
 	for (int i = 0; i < 3; i++)
 		cJSON_AddItemToArray(b, stmt(IDS[i], "mailto:v@x.org", i == 0 ? "a" : i == 1 ? "b" : "c"));
 	cJSON_AddItemToArray(b, stmt("44444444-4444-4444-8444-444444444444", "mailto:other@x.org", "d"));
-	ck_assert_int_eq(lv_statements_store(node, &prov, b, NULL, 0, err), LV_OK);
+	ck_assert_int_eq(lv_ingest(node, &prov, b, NULL, 0, err), LV_OK);
 	cJSON_Delete(b);
 	bool created = true;
 	ck_assert_int_eq(lv_learner_enrol(node, "{\"mbox\":\"mailto:v@x.org\"}", learner, &created), LV_OK);

@@ -10,6 +10,7 @@
 #include <sodium.h>
 #include <sqlcipher/sqlite3.h>
 
+#include "learnvault/door.h"
 #include "cli.h"
 #include "learnvault/consent.h"
 #include "learnvault/query.h"
@@ -73,7 +74,7 @@ static int store_batch(struct lv_node *node, const struct lv_principal *prov, un
 		}
 	}
 	char err[LV_ERR_TEXT];
-	enum lv_status st = lv_statements_store(node, prov, arr, NULL, 0, err);
+	enum lv_status st = lv_ingest(node, prov, arr, NULL, 0, err);
 	cJSON_Delete(arr);
 	if (st != LV_OK)
 		return cli_fail("bench aggregate: store: %s", err);

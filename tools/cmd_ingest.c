@@ -5,6 +5,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "learnvault/door.h"
 #include "cli.h"
 #include "learnvault/statements.h"
 #include "learnvault/xapi.h"
@@ -31,7 +32,7 @@ int cli_ingest_text(struct lv_node *node, const char *provider_id, const char *t
 	struct lv_principal prov = {.role = LV_ROLE_PROVIDER};
 	snprintf(prov.id, sizeof prov.id, "%s", provider_id);
 	char serr[LV_ERR_TEXT];
-	enum lv_status s = lv_statements_store(node, &prov, batch.statements, NULL, 0, serr);
+	enum lv_status s = lv_ingest(node, &prov, batch.statements, NULL, 0, serr);
 	if (s != LV_OK) {
 		cli_fail("ingest: %s; nothing was stored", serr);
 		goto out;

@@ -22,11 +22,15 @@
 #include <stdint.h>
 #include <stdio.h>
 
+#include <cjson/cJSON.h>
+
 #include "learnvault/status.h"
 
 #ifdef __cplusplus
 extern "C" {
 #endif
+
+struct lv_node;
 
 /* Size of the error-message buffers filled by the parsers below. */
 #define LV_PERSONAL_ERR_LEN LV_ERR_LEN
@@ -452,6 +456,13 @@ struct lv_kt_eval_result {
 LV_EXPORT enum lv_status lv_kt_eval(const struct lv_kt_data *train, const struct lv_kt_data *test,
 				    const struct lv_kt_eval_opts *opts, struct lv_kt_eval_result *out,
 				    struct lv_bkt_paramset **params) LV_WARN_UNUSED;
+
+/* The ingest hook (struct lv_store_hooks): updates learner @learner's model
+ * state (BKT, FSRS, Elo) for @statement, just stored as @seq in their
+ * vault, inside the store's open vault transaction.  @ctx unused.  Lock
+ * held. */
+LV_EXPORT enum lv_status lv_personal_statement_stored(void *ctx, struct lv_node *n, const char *learner,
+						      const cJSON *statement, int64_t seq) LV_WARN_UNUSED;
 
 #ifdef __cplusplus
 }

@@ -18,6 +18,7 @@
 #include <cjson/cJSON.h>
 
 #include "learnvault/node.h"
+#include "learnvault/store.h"
 #include "learnvault/status.h"
 #include "learnvault/xapi.h" /* struct lv_attachment */
 
@@ -39,7 +40,7 @@ extern "C" {
  * auto-enrolment is off.  @atts: bodies for attachments without fileUrl. */
 LV_EXPORT enum lv_status lv_statements_store(struct lv_node *node, const struct lv_principal *provider,
 					     cJSON *batch, const struct lv_attachment *atts, size_t natts,
-					     char err[LV_ERR_TEXT]) LV_WARN_UNUSED;
+					     const struct lv_store_hooks *hooks, char err[LV_ERR_TEXT]) LV_WARN_UNUSED;
 
 /* GET /statements filters.  Strings are borrowed; NULL means "no filter". */
 struct lv_statement_query {

@@ -55,6 +55,32 @@ LV_EXPORT enum lv_status lv_tx_audit(struct lv_tx *tx, cJSON *entry, uint64_t *i
 /* The node's open transaction, or NULL.  Lock held. */
 LV_EXPORT struct lv_tx *lv_tx_current(struct lv_node *n);
 
+
+/* ---- hooks the use cases pass down ---- */
+
+/* Run by lv_statements_store for each statement it stores, inside the
+ * learner's vault transaction (a failure rolls the batch back).  The
+ * store calls nothing above it; the ingest use case (door/) passes these. */
+struct lv_store_hooks {
+	enum lv_status (*statement_stored)(void *ctx, struct lv_node *n, const char *learner,
+					   const cJSON *statement, int64_t seq);
+	void *ctx;
+};
+
+/* ---- caches of the modules above, kept on the node ---- */
+
+/* One slot per module that keeps derived state on the node (rebuilt from
+ * node.db on demand).  The store drops a slot (calling its destructor)
+ * when another process committed, when a transaction rolls back, and at
+ * close.  Lock held for get and set. */
+enum lv_node_cache {
+	LV_CACHE_PERSONAL = 0, /* personal/: curriculum and model parameters */
+	LV_CACHE_COUNT,
+};
+LV_EXPORT void *lv_node_cache_get(struct lv_node *n, enum lv_node_cache slot);
+/* Replaces the slot's value (the old one is destroyed); @destroy may be NULL. */
+LV_EXPORT void lv_node_cache_set(struct lv_node *n, enum lv_node_cache slot, void *value, void (*destroy)(void *));
+
 #ifdef __cplusplus
 }
 #endif

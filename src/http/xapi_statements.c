@@ -5,6 +5,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "learnvault/door.h"
 #include "http.h"
 #include "learnvault/xapi.h"
 #include "multipart.h"
@@ -65,7 +66,7 @@ enum MHD_Result xapi_statements_write(struct http_req *r, bool put)
 		goto out;
 	}
 	char serr[LV_ERR_TEXT];
-	s = lv_statements_store(r->node, &r->who, batch.statements, batch.attachments, batch.nattachments, serr);
+	s = lv_ingest(r->node, &r->who, batch.statements, batch.attachments, batch.nattachments, serr);
 	if (s != LV_OK) {
 		ret = reply_status(r, s, serr);
 		goto out;

@@ -493,10 +493,14 @@ static void cfg_free(struct personal_cfg *cfg)
 	free(cfg);
 }
 
-void personal_cfg_release(struct lv_node *n)
+static void personal_cfg_release(struct lv_node *n)
 {
-	cfg_free(n->personal);
-	n->personal = NULL;
+	lv_node_cache_set(n, LV_CACHE_PERSONAL, NULL, NULL);
+}
+
+static void cfg_destroy(void *p)
+{
+	cfg_free(p);
 }
 
 /* A stored setting, or NULL when absent. */
@@ -550,22 +554,15 @@ out:
 enum lv_status personal_cfg_get_locked(struct lv_node *n, bool refresh, const struct personal_cfg **out)
 {
 	*out = NULL;
-	if (n->personal && refresh) {
-		/* Another process (the CLI) may have loaded a new one. */
-		char *id = NULL;
-		enum lv_status st = setting_opt(n, SET_CONFIG_ID, &id);
+	(void)refresh; /* the store drops the cache when another process commits */
+	struct personal_cfg *cfg = lv_node_cache_get(n, LV_CACHE_PERSONAL);
+	if (!cfg) {
+		enum lv_status st = cfg_load(n, &cfg);
 		if (st != LV_OK)
 			return st;
-		if (id && strcmp(id, n->personal->id) != 0)
-			personal_cfg_release(n);
-		free(id);
+		lv_node_cache_set(n, LV_CACHE_PERSONAL, cfg, cfg_destroy);
 	}
-	if (!n->personal) {
-		enum lv_status st = cfg_load(n, &n->personal);
-		if (st != LV_OK)
-			return st;
-	}
-	*out = n->personal;
+	*out = cfg;
 	return LV_OK;
 }
 

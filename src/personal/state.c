@@ -568,8 +568,10 @@ static enum lv_status ms_start(struct lv_node *n, const char *learner, const str
 	return voided_count(n, learner, &ms->l.voided);
 }
 
-enum lv_status personal_ingest_locked(struct lv_node *n, const char *learner, const cJSON *stmt, int64_t seq)
+enum lv_status lv_personal_statement_stored(void *ctx, struct lv_node *n, const char *learner, const cJSON *stmt,
+					    int64_t seq)
 {
+	(void)ctx;
 	const struct personal_cfg *cfg;
 	struct lv_response r;
 	struct personal_learner l;

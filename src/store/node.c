@@ -464,7 +464,7 @@ void lv_node_close(struct lv_node *n)
 		return;
 	vault_cache_destroy(n->vaults);
 	facts_terms_free(n);
-	personal_cfg_release(n);
+	node_caches_drop(n);
 	auditlog_close(n);
 	sqlite3_finalize(n->dv_stmt);
 	if (n->db) {

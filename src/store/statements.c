@@ -285,7 +285,8 @@ static enum lv_status append_facts(struct lv_node *n, const struct pending *p, s
 }
 
 enum lv_status lv_statements_store(struct lv_node *n, const struct lv_principal *prov, cJSON *batch,
-				   const struct lv_attachment *atts, size_t natts, char err[LV_ERR_TEXT])
+				   const struct lv_attachment *atts, size_t natts, const struct lv_store_hooks *hooks,
+				   char err[LV_ERR_TEXT])
 {
 	enum lv_status st = LV_OK;
 	size_t count = (size_t)cJSON_GetArraySize(batch);
@@ -488,9 +489,10 @@ enum lv_status lv_statements_store(struct lv_node *n, const struct lv_principal 
 					break;
 				}
 			}
-			/* The learner's model state, in the same vault transaction. */
-			if (st == LV_OK)
-				st = personal_ingest_locked(n, p[j].learner, p[j].st, p[j].seq);
+			/* The use case's derived state (the learner's model),
+			 * in the same vault transaction. */
+			if (st == LV_OK && hooks && hooks->statement_stored)
+				st = hooks->statement_stored(hooks->ctx, n, p[j].learner, p[j].st, p[j].seq);
 		}
 		if (st == LV_OK)
 			st = db_status(sqlite3_step(vc));

@@ -129,7 +129,10 @@ struct lv_node {
 	unsigned char act_seen[ACT_SEEN_SLOTS][16]; /* activity definitions already merged */
 	struct lv_merkle *audit;     /* the audit log's tree (committed entries) */
 	struct term_cache *terms;    /* facts.c: IRI -> term id */
-	struct personal_cfg *personal; /* personal/skills.c: curriculum + parameters, loaded on first use */
+	struct {
+		void *value;
+		void (*destroy)(void *);
+	} cache[LV_CACHE_COUNT];     /* lv_node_cache_*: the modules' derived state */
 	sqlite3_stmt *audit_ins;     /* auditlog.c: the prepared append */
 	unsigned char *audit_sk;     /* Ed25519 secret key, sodium_malloc */
 	unsigned char audit_pk[32];
@@ -249,12 +252,7 @@ enum lv_status access_log_member_locked(struct lv_node *node, const struct lv_pr
 /* Settings with the lock held. */
 enum lv_status node_setting_get_locked(struct lv_node *node, const char *name, char **value) LV_WARN_UNUSED;
 
-/* personal/state.c: updates learner @learner's model state (BKT, FSRS,
- * Elo) for @statement, just stored as @seq in their vault, inside the
- * caller's open vault transaction.  Lock held. */
-enum lv_status personal_ingest_locked(struct lv_node *node, const char *learner, const cJSON *statement,
-				      int64_t seq) LV_WARN_UNUSED;
-/* personal/skills.c: frees node->personal (lv_node_close). */
-void personal_cfg_release(struct lv_node *node);
+/* tx.c: drops every module cache (lv_node_cache_*). */
+void node_caches_drop(struct lv_node *node);
 
 #endif

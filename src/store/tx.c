@@ -39,7 +39,27 @@ static void forget_caches(struct lv_node *n)
 {
 	memset(n->act_seen, 0, sizeof n->act_seen);
 	facts_terms_forget(n);
-	personal_cfg_release(n);
+	node_caches_drop(n);
+}
+
+void *lv_node_cache_get(struct lv_node *n, enum lv_node_cache slot)
+{
+	store_assert_locked(n);
+	return n->cache[slot].value;
+}
+
+void lv_node_cache_set(struct lv_node *n, enum lv_node_cache slot, void *value, void (*destroy)(void *))
+{
+	if (n->cache[slot].value && n->cache[slot].destroy)
+		n->cache[slot].destroy(n->cache[slot].value);
+	n->cache[slot].value = value;
+	n->cache[slot].destroy = destroy;
+}
+
+void node_caches_drop(struct lv_node *n)
+{
+	for (int i = 0; i < LV_CACHE_COUNT; i++)
+		lv_node_cache_set(n, (enum lv_node_cache)i, NULL, NULL);
 }
 
 enum lv_status node_sync_locked(struct lv_node *n)
