@@ -239,6 +239,7 @@ enum lv_status lv_node_open(const char *dir, const struct lv_node_keysource *ks,
 	if (!n)
 		return LV_ERR_NOMEM;
 	pthread_mutex_init(&n->lock, NULL);
+	pthread_mutex_init(&n->snap_lock, NULL);
 	n->dir = strdup(dir);
 	if (!n->dir) {
 		st = LV_ERR_NOMEM;
@@ -364,6 +365,7 @@ void lv_node_close(struct lv_node *n)
 {
 	if (!n)
 		return;
+	snapshot_close(n); /* first: its open handle would hold up the checkpoint below */
 	vault_cache_destroy(n->vaults);
 	facts_terms_free(n);
 	personal_cfg_release(n);
@@ -375,6 +377,7 @@ void lv_node_close(struct lv_node *n)
 	}
 	keyring_destroy(n->keys);
 	pthread_mutex_destroy(&n->lock);
+	pthread_mutex_destroy(&n->snap_lock);
 	free(n->origin);
 	free(n->dir);
 	free(n);
