@@ -74,11 +74,9 @@ enum lv_status lv_learner_erase(struct lv_node *n, const char *p)
 	in_tx = false;
 	auditlog_tx_done(n, true);
 	/* secure_delete zeroed the row in its page; fold the WAL back and
-	 * truncate it so no older frame still holds the wrapped key. */
-	if (db_exec(n->db, "PRAGMA wal_checkpoint(TRUNCATE);") != LV_OK) {
-		/* The key row is gone from the database either way; a busy
-		 * checkpoint only delays the truncation to the next one. */
-	}
+	 * truncate it so no older frame still holds the wrapped key (after
+	 * the aggregate door's snapshot read, if one is open). */
+	snapshot_truncate_wal_locked(n);
 	vault_evict(n, p);
 	static const char *const EXT[] = {".db", ".db-wal", ".db-shm", ".db-journal"};
 	for (size_t i = 0; i < 4; i++) {

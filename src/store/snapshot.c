@@ -40,9 +40,29 @@ enum lv_status snapshot_begin_locked(struct lv_node *n, sqlite3 **db)
 		if (db_exec(n->snap_db, "ROLLBACK;") != LV_OK) { /* no transaction was open */ }
 		return st;
 	}
-	n->snap_reading = true;
+	n->snap_reading = true; /* under the lock: erasures look at it */
 	*db = n->snap_db;
 	return LV_OK;
+}
+
+/* Folds the WAL into node.db and truncates it.  Lock held. */
+static void truncate_wal_locked(struct lv_node *n)
+{
+	if (db_exec(n->db, "PRAGMA wal_checkpoint(TRUNCATE);") != LV_OK) {
+		/* Busy (another process reading): the next truncation does it. */
+	}
+}
+
+void snapshot_truncate_wal_locked(struct lv_node *n)
+{
+	/* A truncating checkpoint waits (the busy timeout, seconds) for every
+	 * reader of older frames, and the snapshot read is one: waiting here
+	 * would stop the node, and still leave the frames while the read
+	 * lasts.  The read's end truncates instead. */
+	if (n->snap_reading)
+		n->snap_truncate_due = true;
+	else
+		truncate_wal_locked(n);
 }
 
 void snapshot_release(struct lv_node *n)
@@ -55,7 +75,13 @@ void snapshot_release(struct lv_node *n)
 		sqlite3_close(n->snap_db);
 		n->snap_db = NULL;
 	}
+	pthread_mutex_lock(&n->lock);
 	n->snap_reading = false;
+	if (n->snap_truncate_due) {
+		n->snap_truncate_due = false;
+		truncate_wal_locked(n);
+	}
+	pthread_mutex_unlock(&n->lock);
 	pthread_mutex_unlock(&n->snap_lock);
 }
 

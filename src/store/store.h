@@ -108,7 +108,8 @@ struct lv_node {
 	/* snapshot.c: the second node.db connection of the aggregate door */
 	pthread_mutex_t snap_lock;   /* its one user at a time; taken before lock, never while holding it */
 	sqlite3 *snap_db;            /* opened on first use */
-	bool snap_reading;           /* a read transaction is open on it */
+	bool snap_reading;           /* a read transaction is open on it (lock held to change) */
+	bool snap_truncate_due;      /* an erasure's WAL truncation waits for that read to end */
 };
 
 /* Returns the open handle of learner @pseudonym's vault (cached), opening
@@ -168,9 +169,13 @@ void snapshot_acquire(struct lv_node *node);
  * is borrowed until snapshot_release; the caller finalizes its statements
  * first.  On failure *@db is NULL and no transaction is open. */
 enum lv_status snapshot_begin_locked(struct lv_node *node, sqlite3 **db) LV_WARN_UNUSED;
-/* Ends the read transaction, if one was begun, and gives the connection
- * up.  No lock needed. */
+/* Ends the read transaction, if one was begun, runs a WAL truncation that
+ * waited for it, and gives the connection up.  Not with node->lock held. */
 void snapshot_release(struct lv_node *node);
+/* After an erasure's commit: folds the WAL back into node.db and truncates
+ * it, so no older frame holds what was erased; while a snapshot read
+ * needs those frames, snapshot_release does it instead.  Lock held. */
+void snapshot_truncate_wal_locked(struct lv_node *node);
 /* Closes the connection (lv_node_close, before node->db). */
 void snapshot_close(struct lv_node *node);
 
