@@ -1,6 +1,7 @@
 /* The aggregate door: cohort, budget, cache, suppression, filters, noise
  * calibration, the audit trail, and the HTTP route with every role. */
 #include <math.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -18,6 +19,7 @@
 #include "learnvault/recommend.h"
 #include "learnvault/server.h"
 #include "learnvault/statements.h"
+#include "query/query.h"
 #include "store/store.h"
 
 #define NL 40          /* learners */
@@ -137,6 +139,7 @@ static void setup(void)
 
 static void teardown(void)
 {
+	query_test_hook = NULL;
 	lv_node_close(node);
 	node = NULL;
 	th_rmtree(dir);
@@ -586,7 +589,10 @@ static const char *const FIT_ACTS[3] = {"https://courses.example.org/math/whole-
 					"https://courses.example.org/math/decimals/quiz-1",
 					"https://courses.example.org/math/ratios/quiz-1"};
 
-START_TEST(fit_global_bkt_through_the_door)
+/* The curriculum, a policy "agg-fit" and, for every learner, 8 answers on
+ * each of 3 skills simulated from known BKT parameters with a fixed
+ * generator (into @obs); the first NCONSENT learners consent. */
+static void fit_fixture(uint8_t obs[NL][3][FIT_RESP])
 {
 	char *text = NULL, perr[LV_PERSONAL_ERR_LEN];
 	size_t len;
@@ -594,10 +600,7 @@ START_TEST(fit_global_bkt_through_the_door)
 	ck_assert_msg(lv_personal_curriculum_load(node, text, len, perr) == LV_OK, "%s", perr);
 	free(text);
 	load_policy("agg-fit", 100, 100, 1);
-	/* Every learner answers 8 items on each of 3 skills, simulated from
-	 * known BKT parameters with a fixed generator. */
 	const struct lv_bkt_params truth = {.prior = 0.3, .learn = 0.2, .guess = 0.2, .slip = 0.1};
-	static uint8_t obs[NL][3][FIT_RESP];
 	uint64_t x = 12345;
 	for (int i = 0; i < NL; i++) {
 		cJSON *arr = cJSON_CreateArray();
@@ -628,6 +631,12 @@ START_TEST(fit_global_bkt_through_the_door)
 		if (i < NCONSENT)
 			grant(i, "agg-fit");
 	}
+}
+
+START_TEST(fit_global_bkt_through_the_door)
+{
+	static uint8_t obs[NL][3][FIT_RESP];
+	fit_fixture(obs);
 	/* What the same clipped EM gives without noise, on the consenting 30. */
 	struct lv_bkt_dp_opts o;
 	lv_bkt_dp_opts_init(&o);
@@ -675,6 +684,280 @@ START_TEST(fit_global_bkt_through_the_door)
 	ck_assert_ptr_null(ans);
 	/* An analyst not bound to the purpose gets nothing. */
 	ck_assert_int_eq(lv_personal_fit_global(node, &analyst, "agg-fit", &o, util_now_ms(), &ans, err), LV_ERR_FORBIDDEN);
+}
+END_TEST
+
+/* ---- the node goes on while a release computes ---- */
+
+/* Another thread's operation, run from the door's test hook at one stage
+ * of one release: the hook waits for it a bounded time and records
+ * whether it finished meanwhile. */
+static struct {
+	pthread_mutex_t m;
+	pthread_cond_t c;
+	pthread_t t;
+	bool started, done, in_time;
+	int calls;
+	int wait_s;
+	enum query_stage stage;
+	enum lv_status (*op)(void);
+	enum lv_status st;
+} bg = {.m = PTHREAD_MUTEX_INITIALIZER, .c = PTHREAD_COND_INITIALIZER};
+
+static void *bg_main(void *arg)
+{
+	(void)arg;
+	enum lv_status st = bg.op();
+	pthread_mutex_lock(&bg.m);
+	bg.st = st;
+	bg.done = true;
+	pthread_cond_signal(&bg.c);
+	pthread_mutex_unlock(&bg.m);
+	return NULL;
+}
+
+static void bg_hook(struct lv_node *n, enum query_stage stage)
+{
+	(void)n;
+	/* Once, at the chosen stage: a release the operation itself makes
+	 * passes through here too. */
+	if (stage != bg.stage || __atomic_fetch_add(&bg.calls, 1, __ATOMIC_SEQ_CST) != 0)
+		return;
+	struct timespec until;
+	clock_gettime(CLOCK_REALTIME, &until);
+	until.tv_sec += bg.wait_s; /* the old door held the lock here: the operation waited for the release */
+	pthread_mutex_lock(&bg.m);
+	bg.started = pthread_create(&bg.t, NULL, bg_main, NULL) == 0;
+	while (bg.started && !bg.done && pthread_cond_timedwait(&bg.c, &bg.m, &until) == 0) {
+	}
+	bg.in_time = bg.done;
+	pthread_mutex_unlock(&bg.m);
+}
+
+/* Arms the hook: @op runs at @stage of the next release, which waits for
+ * it up to @wait_s seconds. */
+static void bg_arm(enum query_stage stage, enum lv_status (*op)(void), int wait_s)
+{
+	bg.stage = stage;
+	bg.op = op;
+	bg.wait_s = wait_s;
+	query_test_hook = bg_hook;
+}
+
+/* After the release: the operation ran, finished while the release was
+ * at the stage (when @in_time), and returned LV_OK. */
+static void bg_check(bool in_time)
+{
+	query_test_hook = NULL;
+	ck_assert_msg(bg.started, "the release never reached the stage");
+	pthread_join(bg.t, NULL);
+	ck_assert_int_eq(bg.st, LV_OK);
+	ck_assert_msg(bg.in_time == in_time, in_time ? "the operation waited for the release to finish"
+						     : "the operation finished before it should have");
+}
+
+static enum lv_status op_store(void)
+{
+	/* A batch for a learner outside the cohort, as an LMS would post. */
+	cJSON *arr = cJSON_Parse("[{\"actor\":{\"mbox\":\"mailto:l35@school.example\"},\"verb\":{\"id\":\"" V_PASSED "\"},"
+				 "\"object\":{\"id\":\"http://example.com/quiz/5\",\"definition\":{\"type\":\"" T_ASSESSMENT "\"}}}]");
+	char err[LV_ERR_TEXT];
+	enum lv_status st = lv_ingest(node, &provider, arr, NULL, 0, err);
+	cJSON_Delete(arr);
+	return st;
+}
+
+static const char *withdraw_from;
+static enum lv_status op_withdraw(void)
+{
+	char rid[LV_RECORD_ID_LEN], err[LV_CONSENT_ERR_LEN];
+	return lv_consent_withdraw(node, &admin, LV_ROLE_LEARNER, learners[0], withdraw_from, rid, err);
+}
+
+static enum lv_status op_erase(void)
+{
+	return lv_learner_erase(node, learners[1]);
+}
+
+static enum lv_status op_query_b(void)
+{
+	char *ans = NULL, err[LV_QUERY_ERR_LEN];
+	const char *q = "{\"id\":\"cap-b\",\"purpose\":\"agg-cap\",\"metric\":\"count\",\"epsilon\":0.6}";
+	enum lv_status st = lv_aggregate(node, &admin, q, strlen(q), util_now_ms(), &ans, err);
+	free(ans);
+	return st;
+}
+
+static int64_t charged(const char *purpose, const char *learner)
+{
+	sqlite3_stmt *s;
+	ck_assert_int_eq(sqlite3_prepare_v2(node->db, "SELECT coalesce(sum(micro_eps), 0) FROM dp_spend"
+					    " WHERE purpose = ? AND (?2 IS NULL OR learner = ?2)", -1, &s, NULL), SQLITE_OK);
+	sqlite3_bind_text(s, 1, purpose, -1, SQLITE_STATIC);
+	if (learner)
+		sqlite3_bind_text(s, 2, learner, -1, SQLITE_STATIC);
+	ck_assert_int_eq(sqlite3_step(s), SQLITE_ROW);
+	int64_t v = sqlite3_column_int64(s, 0);
+	sqlite3_finalize(s);
+	return v;
+}
+
+static void audit_verifies(void)
+{
+	char *json = NULL, *report = NULL;
+	ck_assert_int_eq(lv_audit_export(node, &json), LV_OK);
+	enum lv_status st = lv_audit_verify_export(json, strlen(json), vkey, NULL, &report);
+	ck_assert_msg(st == LV_OK, "%s", report);
+	free(json);
+	free(report);
+}
+
+START_TEST(node_is_not_blocked_while_a_release_computes)
+{
+	/* While the contributions are computed, an ingest batch for another
+	 * learner goes through: the release does not hold the node lock. */
+	bg_arm(QUERY_STAGE_COMPUTING, op_store, 10);
+	cJSON *a = ask(&analyst, "{\"id\":\"nb1\",\"purpose\":\"agg-precise\",\"metric\":\"count\",\"epsilon\":20}");
+	bg_check(true);
+	ck_assert(num(a, "noisy_learners") == NCONSENT);
+	cJSON_Delete(a);
+	/* The statement is stored, and the node answers the next question
+	 * over it. */
+	ck_assert_int_eq(db_exec(node->db, "DELETE FROM dp_releases; DELETE FROM dp_spend;"), LV_OK);
+	ck_assert(precise_count("{\"activity\":\"http://example.com/quiz/5\"}") == 0); /* learner 35 did not consent */
+	grant(35, "agg-precise");
+	ck_assert(precise_count("{\"activity\":\"http://example.com/quiz/5\"}") == 1);
+}
+END_TEST
+
+START_TEST(withdrawal_while_a_release_computes)
+{
+	/* Learner 0 withdraws after the cohort was fixed and before the
+	 * release: their contribution was computed, and is not released. */
+	withdraw_from = "agg-precise";
+	bg_arm(QUERY_STAGE_COMPUTING, op_withdraw, 10);
+	cJSON *a = ask(&analyst, "{\"id\":\"wd1\",\"purpose\":\"agg-precise\",\"metric\":\"count\",\"epsilon\":20}");
+	bg_check(true);
+	ck_assert(num(a, "noisy_learners") == NCONSENT - 1);
+	/* The answer has exactly the fields of any count: nothing says a
+	 * learner left meanwhile. */
+	cJSON *b = ask(&analyst, "{\"id\":\"wd2\",\"purpose\":\"agg-precise\",\"metric\":\"count\",\"epsilon\":20}");
+	ck_assert_int_eq(cJSON_GetArraySize(a), cJSON_GetArraySize(b));
+	for (const cJSON *f = a->child, *g = b->child; f && g; f = f->next, g = g->next)
+		ck_assert_str_eq(f->string, g->string);
+	cJSON_Delete(a);
+	cJSON_Delete(b);
+	/* No access entry, no charge for them; everyone else has both. */
+	int access, rel;
+	bool seen;
+	audit_counts("wd1", &access, &rel, learners[0], &seen);
+	ck_assert_int_eq(access, NCONSENT - 1);
+	ck_assert_int_eq(rel, 1);
+	ck_assert(!seen);
+	ck_assert_int_eq(charged("agg-precise", learners[0]), 0);
+	ck_assert_int_eq(charged("agg-precise", learners[1]), 2 * 20000000);
+	ck_assert_int_eq(charged("agg-precise", NULL), (int64_t)(NCONSENT - 1) * 2 * 20000000);
+	/* The log, the withdrawal between the cohort and the release
+	 * included, still verifies offline with consent compliance. */
+	audit_verifies();
+}
+END_TEST
+
+START_TEST(erasure_while_a_release_computes)
+{
+	/* Learner 1 is erased while the contributions are computed from a
+	 * snapshot that still holds their facts and key.  The erasure does
+	 * not wait for that read (its WAL truncation would, for the busy
+	 * timeout of 5 s, with the node lock held: the read's end does it
+	 * instead), and the release leaves learner 1 out. */
+	bg_arm(QUERY_STAGE_COMPUTING, op_erase, 3);
+	cJSON *a = ask(&analyst, "{\"id\":\"er1\",\"purpose\":\"agg-precise\",\"metric\":\"count\",\"epsilon\":20}");
+	bg_check(true);
+	ck_assert(num(a, "noisy_learners") == NCONSENT - 1);
+	cJSON_Delete(a);
+	int access, rel;
+	bool seen;
+	audit_counts("er1", &access, &rel, learners[1], &seen);
+	ck_assert_int_eq(access, NCONSENT - 1);
+	ck_assert(!seen);
+	ck_assert_int_eq(charged("agg-precise", learners[1]), 0);
+	audit_verifies();
+	/* The snapshot read is over, its deferred truncation done: a node
+	 * closed and opened again is whole, learner 1 gone. */
+	lv_node_close(node);
+	ck_assert_int_eq(lv_node_open(dir, NULL, NULL, &node), LV_OK);
+	ck_assert(precise_count(NULL) == NCONSENT - 1);
+}
+END_TEST
+
+START_TEST(concurrent_releases_keep_the_purpose_cap)
+{
+	/* Budget 1 for the purpose: two releases at 0.6 cannot both go out.
+	 * B runs entirely while A waits to release, after A's cohort and
+	 * contributions were fixed under a cap that still had room. */
+	load_policy("agg-cap", 1, 1, 1);
+	for (int i = 0; i < NCONSENT; i++)
+		grant(i, "agg-cap");
+	bg_arm(QUERY_STAGE_RELEASING, op_query_b, 10);
+	char *ans = NULL, err[LV_QUERY_ERR_LEN];
+	const char *q = "{\"id\":\"cap-a\",\"purpose\":\"agg-cap\",\"metric\":\"count\",\"epsilon\":0.6}";
+	enum lv_status st = lv_aggregate(node, &admin, q, strlen(q), util_now_ms(), &ans, err);
+	bg_check(true); /* B released */
+	ck_assert_int_eq(st, LV_ERR_BUDGET);
+	ck_assert_ptr_null(ans);
+	ck_assert_ptr_nonnull(strstr(err, "budget"));
+	sqlite3_stmt *s;
+	ck_assert_int_eq(sqlite3_prepare_v2(node->db, "SELECT count(*), sum(micro_eps) FROM dp_releases WHERE purpose = 'agg-cap'",
+					    -1, &s, NULL), SQLITE_OK);
+	ck_assert_int_eq(sqlite3_step(s), SQLITE_ROW);
+	ck_assert_int_eq(sqlite3_column_int(s, 0), 1);
+	ck_assert_int_eq(sqlite3_column_int64(s, 1), 600000);
+	sqlite3_finalize(s);
+	/* A left nothing behind: no access entry, no charge beyond B's. */
+	int access, rel;
+	audit_counts("cap-a", &access, &rel, NULL, NULL);
+	ck_assert_int_eq(access + rel, 0);
+	audit_counts("cap-b", &access, &rel, NULL, NULL);
+	ck_assert_int_eq(access, NCONSENT);
+	ck_assert_int_eq(charged("agg-cap", NULL), (int64_t)NCONSENT * 600000);
+	audit_verifies();
+}
+END_TEST
+
+START_TEST(fit_global_leaves_out_who_withdrew)
+{
+	static uint8_t obs[NL][3][FIT_RESP];
+	fit_fixture(obs);
+	struct lv_bkt_dp_opts o;
+	lv_bkt_dp_opts_init(&o);
+	o.epsilon = 100;
+	o.iterations = 1;
+	o.max_skills = 4;
+	o.max_len = FIT_RESP;
+	/* Learner 0 withdraws after the EM ran over the 30: the release
+	 * waits for an EM over the 29 still in the cohort. */
+	withdraw_from = "agg-fit";
+	bg_arm(QUERY_STAGE_RELEASING, op_withdraw, 10);
+	char *ans = NULL, err[LV_QUERY_ERR_LEN];
+	ck_assert_msg(lv_personal_fit_global(node, &admin, "agg-fit", &o, util_now_ms(), &ans, err) == LV_OK, "%s", err);
+	bg_check(true);
+	cJSON *a = cJSON_Parse(ans);
+	free(ans);
+	/* 3 sequences a learner; at epsilon 100 the count's noise is a
+	 * fraction of one sequence. */
+	ck_assert_msg(fabs(num(a, "noisy_sequences") - 3 * (NCONSENT - 1)) < 1.5, "%g sequences",
+		      num(a, "noisy_sequences"));
+	const char *qid = cJSON_GetObjectItemCaseSensitive(a, "query_id")->valuestring;
+	int access, rel;
+	bool seen;
+	audit_counts(qid, &access, &rel, learners[0], &seen);
+	ck_assert_int_eq(access, NCONSENT - 1);
+	ck_assert_int_eq(rel, 1);
+	ck_assert(!seen);
+	cJSON_Delete(a);
+	ck_assert_int_eq(charged("agg-fit", learners[0]), 0);
+	ck_assert_int_eq(charged("agg-fit", NULL), (int64_t)(NCONSENT - 1) * 100000000);
+	audit_verifies();
 }
 END_TEST
 
@@ -813,6 +1096,11 @@ Suite *lv_test_suite(void)
 	tcase_add_test(t, facts_are_rebuilt_for_older_nodes);
 	tcase_add_test(t, journal_fold_merges_segments);
 	tcase_add_test(t, fit_global_bkt_through_the_door);
+	tcase_add_test(t, node_is_not_blocked_while_a_release_computes);
+	tcase_add_test(t, withdrawal_while_a_release_computes);
+	tcase_add_test(t, erasure_while_a_release_computes);
+	tcase_add_test(t, concurrent_releases_keep_the_purpose_cap);
+	tcase_add_test(t, fit_global_leaves_out_who_withdrew);
 	tcase_add_test(t, http_aggregate_route);
 	tcase_add_test(t, cli_query);
 	suite_add_tcase(s, t);

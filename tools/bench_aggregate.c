@@ -1,7 +1,11 @@
 /* bench aggregate: count, mean and a 10-key histogram over N learners with
  * M statements each (all consenting), against a same-run baseline: the
- * equivalent GROUP BY queries on one plaintext SQLite table. */
+ * equivalent GROUP BY queries on one plaintext SQLite table.  With
+ * --concurrent-ingest, also the latency of ingest batches with and without
+ * aggregates running meanwhile. */
 #include <getopt.h>
+#include <math.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -44,7 +48,8 @@ static double median3(double *v)
 	return v[1];
 }
 
-/* Stores M statements for each of learners [l0, l0 + k) in one batch. */
+/* Stores M statements for each of learners [l0, l0 + k) in one batch (and
+ * the same rows in the baseline table @base, when not NULL). */
 static int store_batch(struct lv_node *node, const struct lv_principal *prov, unsigned l0, unsigned k, unsigned m,
 		       sqlite3_stmt *base)
 {
@@ -65,6 +70,8 @@ static int store_batch(struct lv_node *node, const struct lv_principal *prov, un
 				 "\"context\":{\"contextActivities\":{\"parent\":[{\"id\":\"https://courses.example.org/math\"}]}}}",
 				 id, l, a, succ ? "true" : "false", score, 5 + randombytes_uniform(100));
 			cJSON_AddItemToArray(arr, cJSON_Parse(body));
+			if (!base)
+				continue;
 			sqlite3_reset(base);
 			sqlite3_bind_int(base, 1, (int)l);
 			sqlite3_bind_int(base, 2, (int)a);
@@ -108,13 +115,136 @@ static double time_sql(sqlite3 *db, const char *sql)
 	return util_mono_s() - t0;
 }
 
+/* ---- --concurrent-ingest: batch latency while aggregates run ---- */
+
+#define INGEST_THREADS 2    /* as bench ingest's two connections */
+#define INGEST_BATCHES 300  /* per thread and condition */
+#define INGEST_POOL 500     /* learners per thread: the batches stay within the vault cache */
+
+struct ingester {
+	pthread_t th;
+	struct lv_node *node;
+	const struct lv_principal *prov;
+	unsigned first;          /* its learners: [first, first + INGEST_POOL) */
+	double lat[INGEST_BATCHES];
+	int failed;
+};
+
+/* Batches of 100 statements, one for each of 100 consecutive learners, as
+ * an LMS posts them. */
+static void *ingest_run(void *arg)
+{
+	struct ingester *in = arg;
+	for (unsigned k = 0; k < INGEST_BATCHES; k++) {
+		unsigned l0 = in->first + k % (INGEST_POOL / 100) * 100;
+		double t0 = util_mono_s();
+		if (store_batch(in->node, in->prov, l0, 100, 1, NULL) != 0)
+			in->failed++;
+		in->lat[k] = util_mono_s() - t0;
+	}
+	return NULL;
+}
+
+struct aggregator {
+	pthread_t th;
+	struct lv_node *node;
+	const struct lv_principal *op;
+	int stop;                /* atomic */
+	unsigned runs;
+	double dur[1024];
+	int failed;
+};
+
+/* Means at 10^-2, back to back, until told to stop. */
+static void *aggregate_run(void *arg)
+{
+	struct aggregator *ag = arg;
+	while (!__atomic_load_n(&ag->stop, __ATOMIC_SEQ_CST) && ag->runs < 1024) {
+		char q[256], *ans = NULL, err[LV_QUERY_ERR_LEN];
+		snprintf(q, sizeof q, "{\"id\":\"during-ingest-%u\",\"purpose\":\"bench\",\"metric\":\"mean\","
+			 "\"field\":\"result.score.scaled\",\"bounds\":[0,1],\"epsilon\":0.01}", ag->runs);
+		double t0 = util_mono_s();
+		if (lv_aggregate(ag->node, ag->op, q, strlen(q), util_now_ms(), &ans, err) != LV_OK) {
+			fprintf(stderr, "bench aggregate: during ingest: %s\n", err);
+			ag->failed++;
+			break;
+		}
+		ag->dur[ag->runs++] = util_mono_s() - t0;
+		free(ans);
+	}
+	return NULL;
+}
+
+static double quantile(double *v, size_t n, double q)
+{
+	qsort(v, n, sizeof *v, cmp_d);
+	size_t k = (size_t)ceil(q * (double)n);
+	return v[k ? k - 1 : 0];
+}
+
+/* INGEST_THREADS ingest threads, each INGEST_BATCHES batches; with
+ * @aggregate, aggregates run back to back until the last batch is in.
+ * @lat gets every batch's latency in seconds. */
+static int ingest_round(struct lv_node *node, const struct lv_principal *prov, const struct lv_principal *op,
+			bool aggregate, double *lat, struct aggregator *ag)
+{
+	static struct ingester in[INGEST_THREADS];
+	int failed = 0;
+	*ag = (struct aggregator){.node = node, .op = op};
+	if (aggregate && pthread_create(&ag->th, NULL, aggregate_run, ag) != 0)
+		return cli_fail("bench aggregate: cannot start a thread");
+	for (unsigned i = 0; i < INGEST_THREADS; i++) {
+		in[i] = (struct ingester){.node = node, .prov = prov, .first = i * INGEST_POOL};
+		if (pthread_create(&in[i].th, NULL, ingest_run, &in[i]) != 0)
+			return cli_fail("bench aggregate: cannot start a thread");
+	}
+	for (unsigned i = 0; i < INGEST_THREADS; i++) {
+		pthread_join(in[i].th, NULL);
+		failed += in[i].failed;
+		memcpy(lat + i * INGEST_BATCHES, in[i].lat, sizeof in[i].lat);
+	}
+	if (aggregate) {
+		__atomic_store_n(&ag->stop, 1, __ATOMIC_SEQ_CST);
+		pthread_join(ag->th, NULL);
+		failed += ag->failed;
+	}
+	return failed ? cli_fail("bench aggregate: %d batches or aggregates failed", failed) : 0;
+}
+
+/* Adds the idle and during-aggregate batch latencies to @o. */
+static int concurrent_ingest(struct lv_node *node, const struct lv_principal *prov, const struct lv_principal *op,
+			     cJSON *o)
+{
+	static double idle[INGEST_THREADS * INGEST_BATCHES], during[INGEST_THREADS * INGEST_BATCHES];
+	struct aggregator ag;
+	const size_t n = INGEST_THREADS * INGEST_BATCHES;
+	fprintf(stderr, "bench aggregate: ingest alone, %u threads x %u batches of 100\n", INGEST_THREADS, INGEST_BATCHES);
+	if (ingest_round(node, prov, op, false, idle, &ag) != 0)
+		return 1;
+	fprintf(stderr, "bench aggregate: ingest with aggregates running back to back\n");
+	if (ingest_round(node, prov, op, true, during, &ag) != 0)
+		return 1;
+	double p99_idle = quantile(idle, n, 0.99), p99_during = quantile(during, n, 0.99);
+	cJSON_AddNumberToObject(o, "ingest_batches", (double)n);
+	cJSON_AddNumberToObject(o, "ingest_idle_p50_ms", round(quantile(idle, n, 0.5) * 1e4) / 10);
+	cJSON_AddNumberToObject(o, "ingest_idle_p99_ms", round(p99_idle * 1e4) / 10);
+	cJSON_AddNumberToObject(o, "ingest_during_p50_ms", round(quantile(during, n, 0.5) * 1e4) / 10);
+	cJSON_AddNumberToObject(o, "ingest_during_p99_ms", round(p99_during * 1e4) / 10);
+	cJSON_AddNumberToObject(o, "ingest_p99_ratio", round(p99_during / p99_idle * 100) / 100);
+	cJSON_AddNumberToObject(o, "aggregates_during", ag.runs);
+	if (ag.runs)
+		cJSON_AddNumberToObject(o, "aggregate_during_s", round(quantile(ag.dur, ag.runs, 0.5) * 1e4) / 1e4);
+	return 0;
+}
+
 int bench_aggregate(int argc, char **argv)
 {
 	unsigned learners = 10000, per = 100;
 	const char *keep = NULL;
+	bool with_ingest = false;
 	static const struct option opts[] = {
 		{"learners", required_argument, 0, 'l'}, {"statements", required_argument, 0, 's'},
-		{"dir", required_argument, 0, 'd'}, {0, 0, 0, 0}};
+		{"dir", required_argument, 0, 'd'}, {"concurrent-ingest", no_argument, 0, 'i'}, {0, 0, 0, 0}};
 	int ch;
 	optind = 1;
 	while ((ch = getopt_long(argc, argv, "", opts, NULL)) != -1) {
@@ -122,11 +252,14 @@ int bench_aggregate(int argc, char **argv)
 		case 'l': learners = (unsigned)strtoul(optarg, NULL, 10); break;
 		case 's': per = (unsigned)strtoul(optarg, NULL, 10); break;
 		case 'd': keep = optarg; break;
+		case 'i': with_ingest = true; break;
 		default: return 2;
 		}
 	}
 	if (learners < 10 || learners > 1000000 || per < 1 || per > 10000)
 		return cli_fail("bench aggregate: --learners 10..10^6, --statements (per learner) 1..10^4");
+	if (with_ingest && learners < INGEST_THREADS * INGEST_POOL)
+		return cli_fail("bench aggregate: --concurrent-ingest needs --learners >= %d", INGEST_THREADS * INGEST_POOL);
 	char tmpl[] = "/tmp/lvbench.XXXXXX";
 	const char *dir = keep ? keep : mkdtemp(tmpl);
 	if (!dir)
@@ -215,13 +348,31 @@ int bench_aggregate(int argc, char **argv)
 		theirs[k] = median3(b);
 		fprintf(stderr, "bench aggregate: %s %.3f s (baseline GROUP BY %.3f s)\n", NAME[k], ours[k], theirs[k]);
 	}
-	printf("{\"area\":\"aggregate\",\"learners\":%u,\"statements_per_learner\":%u,\"build_s\":%.1f,"
-	       "\"count_s\":%.4f,\"mean_s\":%.4f,\"histogram_s\":%.4f,"
-	       "\"baseline_count_s\":%.4f,\"baseline_mean_s\":%.4f,\"baseline_histogram_s\":%.4f,"
-	       "\"ratio_count\":%.2f,\"ratio_mean\":%.2f,\"ratio_histogram\":%.2f}\n",
-	       learners, per, build_s, ours[0], ours[1], ours[2], theirs[0], theirs[1], theirs[2],
-	       ours[0] / theirs[0], ours[1] / theirs[1], ours[2] / theirs[2]);
-	rc = 0;
+	cJSON *o = cJSON_CreateObject();
+	cJSON_AddStringToObject(o, "area", "aggregate");
+	cJSON_AddNumberToObject(o, "learners", learners);
+	cJSON_AddNumberToObject(o, "statements_per_learner", per);
+	cJSON_AddNumberToObject(o, "build_s", round(build_s * 10) / 10);
+	for (int k = 0; k < 3; k++) {
+		char key[64];
+		snprintf(key, sizeof key, "%s_s", NAME[k]);
+		cJSON_AddNumberToObject(o, key, round(ours[k] * 1e4) / 1e4);
+	}
+	for (int k = 0; k < 3; k++) {
+		char key[64];
+		snprintf(key, sizeof key, "baseline_%s_s", NAME[k]);
+		cJSON_AddNumberToObject(o, key, round(theirs[k] * 1e4) / 1e4);
+	}
+	for (int k = 0; k < 3; k++) {
+		char key[64];
+		snprintf(key, sizeof key, "ratio_%s", NAME[k]);
+		cJSON_AddNumberToObject(o, key, round(ours[k] / theirs[k] * 100) / 100);
+	}
+	if (with_ingest && concurrent_ingest(node, &prov, &op, o) != 0) {
+		cJSON_Delete(o);
+		goto out;
+	}
+	rc = cli_print(o);
 out:
 	sqlite3_finalize(ins);
 	sqlite3_close(base);

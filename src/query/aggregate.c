@@ -1,9 +1,11 @@
 /* The aggregate door: consent cohort -> budget -> audited access ->
  * per-learner bounded contributions -> exact integer noise -> release.
  *
- * Everything from the cohort to the release record happens in one node.db
- * transaction under the node lock: the access entries, the budget charges
- * and the release entry commit together, or nothing is released. */
+ * The contributions are computed with no lock held, on a snapshot of
+ * node.db (query.h, "door.c"): the node lock is taken only to fix the
+ * cohort and the plan before, and to release after.  The access entries,
+ * the budget charges and the release entry commit together, in one
+ * transaction, or nothing is released. */
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -279,21 +281,22 @@ static enum lv_status add(const struct query_spec *q, const struct contrib *c, s
 	return LV_OK;
 }
 
-/* Reads the sealed facts of the included learners (sorted) and totals their
- * contributions.  Nothing about one learner leaves this function. */
-static enum lv_status compute(struct lv_node *n, const struct plan *pl, const char *const *inc, size_t ninc,
-			      struct totals *t)
+/* Reads the sealed facts of the included learners (sorted) from @db (the
+ * snapshot connection: no lock held) into each one's contribution,
+ * @out[i] for @inc[i].  Nothing about one learner leaves the door: the
+ * contributions are kept only until the totals are made in phase 3. */
+static enum lv_status compute(struct lv_node *n, sqlite3 *db, const struct plan *pl, const char *const *inc,
+			      size_t ninc, struct contrib *out)
 {
 	sqlite3_stmt *s = NULL;
 	struct fact_vec fv = {0};
 	unsigned char *key = sodium_malloc(2 * KEY_LEN); /* facts key, then scratch */
 	char cur[LV_PSEUDONYM_LEN] = "";
-	size_t i = 0;
+	size_t i = 0, at = 0;
 	bool have = false;
-	struct contrib c;
 	if (!key)
 		return LV_ERR_NOMEM;
-	enum lv_status st = db_status(sqlite3_prepare_v2(n->db,
+	enum lv_status st = db_status(sqlite3_prepare_v2(db,
 		"SELECT f.learner, f.seg, f.data, l.wrapped_key FROM learner_facts f"
 		" JOIN learners l ON l.pseudonym = f.learner ORDER BY f.learner, f.seg", -1, &s, NULL));
 	int rc = SQLITE_DONE;
@@ -301,25 +304,18 @@ static enum lv_status compute(struct lv_node *n, const struct plan *pl, const ch
 		const char *l = (const char *)sqlite3_column_text(s, 0);
 		if (strcmp(l, cur) != 0) {
 			if (have) {
-				contribution(pl, &fv, &c);
-				st = add(pl->q, &c, t);
+				contribution(pl, &fv, &out[at]);
 				fv.n = 0;
 				have = false;
 			}
 			snprintf(cur, sizeof cur, "%s", l);
-			while (i < ninc && strcmp(inc[i], l) < 0) {
-				/* an included learner without records */
-				contribution(pl, &fv, &c);
-				if (st == LV_OK)
-					st = add(pl->q, &c, t);
-				i++;
-			}
+			for (; i < ninc && strcmp(inc[i], l) < 0; i++)
+				contribution(pl, &fv, &out[i]); /* an included learner without records */
 			if (i < ninc && strcmp(inc[i], l) == 0) {
-				i++;
+				at = i++;
 				have = true;
-				if (st == LV_OK)
-					st = facts_key_unwrap(n, l, sqlite3_column_blob(s, 3),
-							      (size_t)sqlite3_column_bytes(s, 3), key + KEY_LEN, key);
+				st = facts_key_unwrap(n, l, sqlite3_column_blob(s, 3), (size_t)sqlite3_column_bytes(s, 3),
+						      key + KEY_LEN, key);
 			}
 		}
 		if (have && st == LV_OK)
@@ -328,18 +324,13 @@ static enum lv_status compute(struct lv_node *n, const struct plan *pl, const ch
 	}
 	if (st == LV_OK && rc != SQLITE_DONE)
 		st = db_status(rc);
-	if (st == LV_OK && have) {
-		contribution(pl, &fv, &c);
-		st = add(pl->q, &c, t);
-	}
+	if (st == LV_OK && have)
+		contribution(pl, &fv, &out[at]);
 	fv.n = 0;
-	for (; st == LV_OK && i < ninc; i++) {
-		contribution(pl, &fv, &c);
-		st = add(pl->q, &c, t);
-	}
+	for (; st == LV_OK && i < ninc; i++)
+		contribution(pl, &fv, &out[i]);
 	sqlite3_finalize(s);
 	fact_vec_free(&fv);
-	sodium_memzero(&c, sizeof c);
 	sodium_free(key);
 	return st;
 }
@@ -641,90 +632,180 @@ static enum lv_status cached(struct lv_node *n, const char *actor, const struct 
 	return st;
 }
 
-/* Everything under the lock, inside the transaction. */
-static enum lv_status answer_locked(struct lv_node *n, const struct lv_principal *who, struct query_spec *q,
-				   int64_t now, char **answer, char err[LV_QUERY_ERR_LEN])
-{
-	struct door d = {.purpose = q->purpose, .qid = q->id, .sha = q->sha256, .eps_ceil = q->eps_micro_ceil,
-			 .now = now, .actor = who->role == LV_ROLE_ADMIN ? "operator" : who->id};
-	struct plan pl = {.q = q, .door = &d};
-	struct totals t = {0};
-	struct lv_dp_rng *rng = NULL;
-	cJSON *ans = NULL;
+/* ---- the three phases (query.h) ---- */
 
-	enum lv_status st = cached(n, d.actor, q, answer);
-	if (st == LV_OK)
-		return LV_OK;
-	if (st == LV_ERR_CONFLICT) {
-		snprintf(err, LV_QUERY_ERR_LEN, "query id %s was already used for a different query", q->id);
+/* One question across its phases. */
+struct agg {
+	const struct lv_principal *who;
+	const struct query_spec *q;
+	int64_t now;               /* the caller's clock */
+	double mono0;              /* when phase 1 began */
+	const char *fname;         /* the field's policy name, or NULL */
+	struct lv_consent_scope scope;
+	struct door d1;            /* phase 1's cohort: the contributions are theirs */
+	struct plan pl;
+	sqlite3 *snap;             /* phase 2 reads it */
+	struct contrib *c;         /* per d1.inc[i] */
+	char **answer;
+	char *err;
+};
+
+/* The cached release of the same (actor, id), if any: LV_OK with
+ * *a->answer; LV_ERR_NOT_FOUND to go on; anything else fails. */
+static enum lv_status cached_or_go_on(struct lv_node *n, struct agg *a, const char *actor)
+{
+	enum lv_status st = cached(n, actor, a->q, a->answer);
+	if (st == LV_ERR_CONFLICT)
+		snprintf(a->err, LV_QUERY_ERR_LEN, "query id %s was already used for a different query", a->q->id);
+	return st;
+}
+
+/* The question against this node's terms (the term cache is node state). */
+static enum lv_status plan_locked(struct lv_node *n, struct agg *a)
+{
+	const struct query_spec *q = a->q;
+	struct plan *pl = &a->pl;
+	const struct lv_policy *p = a->d1.pol.p;
+	pl->retention_from_ms = a->now - (int64_t)lv_policy_retention_days(p) * DAY_MS;
+	char *pv[LV_POLICY_MAX_ITEMS], *pt[LV_POLICY_MAX_ITEMS];
+	size_t npv = lv_policy_verb_count(p), npt = lv_policy_activity_type_count(p);
+	for (size_t i = 0; i < npv && i < LV_POLICY_MAX_ITEMS; i++)
+		pv[i] = (char *)lv_policy_verb(p, i);
+	for (size_t i = 0; i < npt && i < LV_POLICY_MAX_ITEMS; i++)
+		pt[i] = (char *)lv_policy_activity_type(p, i);
+	enum lv_status st;
+	if ((st = resolve(n, pv, npv, &pl->pverbs)) != LV_OK || (st = resolve(n, pt, npt, &pl->ptypes)) != LV_OK ||
+	    (st = resolve(n, q->verbs, q->nverbs, &pl->verbs)) != LV_OK ||
+	    (st = resolve(n, q->activities, q->nactivities, &pl->acts)) != LV_OK ||
+	    (st = resolve(n, q->types, q->ntypes, &pl->types)) != LV_OK || (st = door_voided_locked(n, &a->d1)) != LV_OK)
 		return st;
-	}
+	for (size_t k = 0; k < q->nkeys; k++)
+		if ((st = facts_term(n, q->keys[k], false, &pl->keys[k])) != LV_OK)
+			return st;
+	return LV_OK;
+}
+
+/* Phase 1 (lock held, in a transaction): the cached answer, the facts
+ * journal folded, the policy and its scope, the cohort, the plan. */
+static enum lv_status prepare_locked(struct lv_node *n, void *ctx)
+{
+	struct agg *a = ctx;
+	enum lv_status st = cached_or_go_on(n, a, a->d1.actor);
 	if (st != LV_ERR_NOT_FOUND)
 		return st;
-	if ((st = facts_fold_locked(n)) != LV_OK || (st = door_policy_locked(n, &d, err)) != LV_OK ||
-	    (st = check_policy(q, d.pol.p, err)) != LV_OK)
-		goto out;
-	const char *fname = query_field_policy_name(q->field);
-	struct lv_consent_scope scope = {
-		.resource = "aggregate", .has_op = true, .op = q->op,
-		.verbs = (const char *const *)q->verbs, .nverbs = q->nverbs,
-		.activity_types = (const char *const *)q->types, .ntypes = q->ntypes,
-		.result_fields = fname ? &fname : NULL, .nfields = fname ? 1 : 0,
-	};
-	if ((st = door_cohort_locked(n, who, &d, &scope, err)) != LV_OK)
-		goto out;
+	if ((st = facts_fold_locked(n)) != LV_OK || (st = door_policy_locked(n, &a->d1, a->err)) != LV_OK ||
+	    (st = check_policy(a->q, a->d1.pol.p, a->err)) != LV_OK || (st = door_cohort_locked(n, &a->d1, a->err)) != LV_OK ||
+	    (st = plan_locked(n, a)) != LV_OK)
+		return st;
+	a->c = calloc(a->d1.ninc ? a->d1.ninc : 1, sizeof *a->c);
+	return a->c ? LV_OK : LV_ERR_NOMEM;
+}
 
-	/* The question against this node's terms. */
-	pl.retention_from_ms = now - (int64_t)lv_policy_retention_days(d.pol.p) * DAY_MS;
-	char *pv[LV_POLICY_MAX_ITEMS], *pt[LV_POLICY_MAX_ITEMS];
-	size_t npv = lv_policy_verb_count(d.pol.p), npt = lv_policy_activity_type_count(d.pol.p);
-	for (size_t i = 0; i < npv && i < LV_POLICY_MAX_ITEMS; i++)
-		pv[i] = (char *)lv_policy_verb(d.pol.p, i);
-	for (size_t i = 0; i < npt && i < LV_POLICY_MAX_ITEMS; i++)
-		pt[i] = (char *)lv_policy_activity_type(d.pol.p, i);
-	if ((st = resolve(n, pv, npv, &pl.pverbs)) != LV_OK || (st = resolve(n, pt, npt, &pl.ptypes)) != LV_OK ||
-	    (st = resolve(n, q->verbs, q->nverbs, &pl.verbs)) != LV_OK ||
-	    (st = resolve(n, q->activities, q->nactivities, &pl.acts)) != LV_OK ||
-	    (st = resolve(n, q->types, q->ntypes, &pl.types)) != LV_OK || (st = door_voided_locked(n, &d)) != LV_OK)
-		goto out;
-	for (size_t k = 0; k < q->nkeys; k++)
-		if ((st = facts_term(n, q->keys[k], false, &pl.keys[k])) != LV_OK)
-			goto out;
-	if ((st = compute(n, &pl, d.inc, d.ninc, &t)) != LV_OK)
-		goto out;
+/* After phase 1's commit, under the same lock: the snapshot phase 2 reads. */
+static enum lv_status snapshot_locked(struct lv_node *n, void *ctx)
+{
+	struct agg *a = ctx;
+	return *a->answer ? LV_OK : snapshot_begin_locked(n, &a->snap);
+}
 
-	/* Noise and the answer. */
-	if ((st = lv_dp_rng_create(&rng)) != LV_OK)
-		goto out;
-	ans = cJSON_CreateObject();
-	cJSON_AddStringToObject(ans, "query_id", q->id);
-	cJSON_AddStringToObject(ans, "purpose", q->purpose);
-	cJSON_AddNumberToObject(ans, "policy_version", d.pol.version);
-	cJSON_AddStringToObject(ans, "metric", query_metric_str(q->metric));
-	if (q->field != F_NONE)
-		cJSON_AddStringToObject(ans, "field", query_field_str(q->field));
-	if ((st = release(rng, q, &t, lv_policy_min_cohort(d.pol.p), ans)) != LV_OK)
-		goto out;
+/* The answer's fields besides the noised ones. */
+static void answer_fields(const struct query_spec *q, const struct door *d, cJSON *ans, bool head)
+{
+	if (head) {
+		cJSON_AddStringToObject(ans, "query_id", q->id);
+		cJSON_AddStringToObject(ans, "purpose", q->purpose);
+		cJSON_AddNumberToObject(ans, "policy_version", d->pol.version);
+		cJSON_AddStringToObject(ans, "metric", query_metric_str(q->metric));
+		if (q->field != F_NONE)
+			cJSON_AddStringToObject(ans, "field", query_field_str(q->field));
+		return;
+	}
 	cJSON_AddNumberToObject(ans, "epsilon", (double)q->eps_micro_ceil / 1e6);
 	cJSON_AddNumberToObject(ans, "delta", q->mech == M_GAUSSIAN ? q->delta : 0);
 	cJSON_AddStringToObject(ans, "mechanism", q->mech == M_GAUSSIAN ? "discrete-gaussian" : "discrete-laplace");
-	cJSON_AddNumberToObject(ans, "min_cohort", lv_policy_min_cohort(d.pol.p));
-	cJSON_AddNumberToObject(ans, "budget_remaining", (double)(d.budget - d.used - q->eps_micro_ceil) / 1e6);
-	cJSON_AddNumberToObject(ans, "budget_window_days", lv_policy_budget_window_days(d.pol.p));
+	cJSON_AddNumberToObject(ans, "min_cohort", lv_policy_min_cohort(d->pol.p));
+	cJSON_AddNumberToObject(ans, "budget_remaining", (double)(d->budget - d->used - q->eps_micro_ceil) / 1e6);
+	cJSON_AddNumberToObject(ans, "budget_window_days", lv_policy_budget_window_days(d->pol.p));
 	char t_now[UTIL_TIME_LEN];
-	util_time_format(now, t_now);
+	util_time_format(d->now, t_now);
 	cJSON_AddStringToObject(ans, "released", t_now);
+}
+
+/* Phase 3 (lock held, in a transaction): the cohort again; the release
+ * over the learners of both cohorts, whose contributions alone are
+ * totalled; their access entries, charges, the release entry. */
+static enum lv_status release_locked(struct lv_node *n, void *ctx)
+{
+	struct agg *a = ctx;
+	const struct query_spec *q = a->q;
+	struct door d = {.purpose = q->purpose, .qid = q->id, .sha = q->sha256, .eps_ceil = q->eps_micro_ceil,
+			 .now = door_now(a->now, a->mono0), .actor = a->d1.actor};
+	struct totals t = {0};
+	struct lv_dp_rng *rng = NULL;
+	cJSON *ans = NULL;
+	size_t *from = NULL;
+	/* The same id may have been answered meanwhile. */
+	enum lv_status st = cached_or_go_on(n, a, d.actor);
+	if (st != LV_ERR_NOT_FOUND)
+		return st;
+	if ((st = door_policy_locked(n, &d, a->err)) != LV_OK || (st = door_same_policy(&d, &a->d1, a->err)) != LV_OK ||
+	    (st = door_cohort_locked(n, &d, a->err)) != LV_OK)
+		goto out;
+	if (!(from = malloc((a->d1.ninc ? a->d1.ninc : 1) * sizeof *from))) {
+		st = LV_ERR_NOMEM;
+		goto out;
+	}
+	door_keep_only(&d, &a->d1, from);
+	for (size_t k = 0; k < d.ninc && st == LV_OK; k++)
+		st = add(q, &a->c[from[k]], &t);
+	if (st != LV_OK || (st = door_access_locked(n, a->who, &d, &a->scope)) != LV_OK ||
+	    (st = lv_dp_rng_create(&rng)) != LV_OK)
+		goto out;
+	ans = cJSON_CreateObject();
+	answer_fields(q, &d, ans, true);
+	if ((st = release(rng, q, &t, lv_policy_min_cohort(d.pol.p), ans)) != LV_OK)
+		goto out;
+	answer_fields(q, &d, ans, false);
 	/* Charges, the release entry, the kept release: then the answer. */
-	st = door_release_locked(n, who, &d, ans, answer);
+	st = door_release_locked(n, a->who, &d, ans, a->answer);
 out:
 	lv_dp_rng_destroy(rng);
 	cJSON_Delete(ans);
+	free(from);
 	door_free(&d);
 	if (t.values) {
 		sodium_memzero(t.values, t.capvalues * sizeof *t.values);
 		free(t.values);
 	}
 	sodium_memzero(&t, sizeof t);
+	return st;
+}
+
+static void agg_free(struct agg *a)
+{
+	if (a->c) {
+		sodium_memzero(a->c, (a->d1.ninc ? a->d1.ninc : 1) * sizeof *a->c);
+		free(a->c);
+	}
+	door_free(&a->d1);
+}
+
+/* The three phases; only phases 1 and 3 take the node lock. */
+static enum lv_status run_phases(struct lv_node *n, struct agg *a)
+{
+	snapshot_acquire(n);
+	enum lv_status st = door_tx(n, prepare_locked, snapshot_locked, a);
+	bool go_on = st == LV_OK && !*a->answer;
+	if (go_on && query_test_hook)
+		query_test_hook(n, QUERY_STAGE_COMPUTING);
+	if (go_on)
+		st = compute(n, a->snap, &a->pl, a->d1.inc, a->d1.ninc, a->c);
+	snapshot_release(n);
+	a->snap = NULL;
+	if (go_on && st == LV_OK && query_test_hook)
+		query_test_hook(n, QUERY_STAGE_RELEASING);
+	if (go_on && st == LV_OK)
+		st = door_tx(n, release_locked, NULL, a);
 	return st;
 }
 
@@ -747,10 +828,19 @@ enum lv_status lv_aggregate(struct lv_node *n, const struct lv_principal *who, c
 		util_uuid_v4(u);
 		snprintf(q.id, sizeof q.id, "%s", u);
 	}
-	struct lv_tx *tx;
-	st = lv_tx_begin(n, &tx);
-	if (st == LV_OK)
-		st = lv_tx_end(tx, answer_locked(n, who, &q, now, answer, err));
+	struct agg a = {.who = who, .q = &q, .now = now, .mono0 = util_mono_s(), .answer = answer, .err = err};
+	a.d1 = (struct door){.purpose = q.purpose, .qid = q.id, .sha = q.sha256, .eps_ceil = q.eps_micro_ceil,
+			     .now = now, .actor = who->role == LV_ROLE_ADMIN ? "operator" : who->id};
+	a.pl = (struct plan){.q = &q, .door = &a.d1};
+	a.fname = query_field_policy_name(q.field);
+	a.scope = (struct lv_consent_scope){
+		.resource = "aggregate", .has_op = true, .op = q.op,
+		.verbs = (const char *const *)q.verbs, .nverbs = q.nverbs,
+		.activity_types = (const char *const *)q.types, .ntypes = q.ntypes,
+		.result_fields = a.fname ? &a.fname : NULL, .nfields = a.fname ? 1 : 0,
+	};
+	st = run_phases(n, &a);
+	agg_free(&a);
 	if (st != LV_OK) {
 		free(*answer);
 		*answer = NULL;

@@ -4,8 +4,10 @@
  * skills), each learner contributes bounded E-step counts, and every EM
  * step releases their sum with DP noise (personal/bkt_dp.c).
  *
- * The whole job is one release under the purpose: the cohort is fixed at
- * the start, each included learner is charged the total epsilon and gets
+ * The whole job is one release under the purpose, in the aggregate door's
+ * three phases (query.h): the cohort is fixed and the sequences read from
+ * a snapshot with no lock held, the EM runs with no lock held, and then
+ * each learner still in the cohort is charged the total epsilon and gets
  * one access entry, and the result (the fitted parameters and the noisy
  * sums) is logged and cached like any other release, all in one node.db
  * transaction before anything is returned. */
@@ -222,7 +224,10 @@ static void free_ctx(struct fit_ctx *c)
 	free(c->types.v);
 }
 
-static enum lv_status load_cohort_sequences(struct lv_node *n, struct fit_ctx *c, const char *const *inc, size_t ninc)
+/* Phase 2: the included learners' sequences, from @db (the snapshot
+ * connection: no lock held). */
+static enum lv_status load_cohort_sequences(struct lv_node *n, sqlite3 *db, struct fit_ctx *c, const char *const *inc,
+					    size_t ninc)
 {
 	sqlite3_stmt *s = NULL;
 	struct fact_vec fv = {0};
@@ -236,7 +241,7 @@ static enum lv_status load_cohort_sequences(struct lv_node *n, struct fit_ctx *c
 		return LV_ERR_NOMEM;
 	}
 	c->nls = ninc;
-	enum lv_status st = db_status(sqlite3_prepare_v2(n->db,
+	enum lv_status st = db_status(sqlite3_prepare_v2(db,
 		"SELECT f.learner, f.seg, f.data, l.wrapped_key FROM learner_facts f"
 		" JOIN learners l ON l.pseudonym = f.learner ORDER BY f.learner, f.seg", -1, &s, NULL));
 	size_t idx = 0;
@@ -270,104 +275,221 @@ static enum lv_status load_cohort_sequences(struct lv_node *n, struct fit_ctx *c
 	return st;
 }
 
-static enum lv_status answer_locked(struct lv_node *n, const struct lv_principal *who, const char *purpose,
-				    const struct lv_bkt_dp_opts *o, const char *qid, const char *sha, int64_t now,
-				    char **answer, char err[LV_QUERY_ERR_LEN])
+/* ---- the three phases (query.h) ---- */
+
+/* One fit across its phases. */
+struct fit {
+	const struct lv_principal *who;
+	const char *purpose;
+	const struct lv_bkt_dp_opts *o;
+	int64_t now;               /* the caller's clock */
+	double mono0;              /* when phase 1 began */
+	struct door d1;            /* phase 1's cohort: the sequences are theirs */
+	struct term_skills ts;
+	struct fit_ctx c;          /* c.ls[i]: d1.inc[i]'s sequences */
+	sqlite3 *snap;
+	size_t *sel, nsel;         /* the learners (indices into d1.inc) the EM runs over */
+	struct lv_bkt_params p;    /* the EM's result over sel */
+	int64_t noisy[LV_BKT_DP_FIELDS];
+	bool again;                /* phase 3 found fewer of sel: run the EM again */
+	char **answer;
+	char *err;
+};
+
+static const char *const FIT_FIELDS[] = {"result.success", "result.score.scaled"};
+static const struct lv_consent_scope FIT_SCOPE = {.resource = "aggregate", .has_op = true, .op = LV_POLICY_OP_SUM,
+						 .result_fields = FIT_FIELDS, .nfields = 2};
+
+/* Phase 1 (lock held, in a transaction): the curriculum, the facts
+ * journal folded, the policy, the cohort, the terms of the curriculum. */
+static enum lv_status prepare_locked(struct lv_node *n, void *ctx)
 {
-	struct door d = {.purpose = purpose, .qid = qid, .sha = sha, .now = now,
-			 .eps_ceil = (uint64_t)ceil(o->epsilon * 1e6 - 1e-6),
-			 .actor = who->role == LV_ROLE_ADMIN ? "operator" : who->id};
-	struct term_skills ts = {0};
-	struct fit_ctx c = {0};
-	struct lv_dp_rng *rng = NULL;
-	cJSON *ans = NULL;
+	struct fit *f = ctx;
+	struct door *d = &f->d1;
 	const struct personal_cfg *cfg;
 	enum lv_status st = personal_cfg_get_locked(n, true, &cfg);
-	if (st != LV_OK)
-		return st;
-	if ((st = facts_fold_locked(n)) != LV_OK)
+	if (st != LV_OK || (st = facts_fold_locked(n)) != LV_OK)
 		return st;
 	if (!cfg->cur) {
-		snprintf(err, LV_QUERY_ERR_LEN, "no curriculum is loaded: fit-global maps activities to skills with it");
+		snprintf(f->err, LV_QUERY_ERR_LEN, "no curriculum is loaded: fit-global maps activities to skills with it");
 		return LV_ERR_PRECONDITION;
 	}
-	if ((st = door_policy_locked(n, &d, err)) != LV_OK)
-		goto out;
-	if (!lv_policy_allows_operation(d.pol.p, LV_POLICY_OP_SUM) ||
-	    !lv_policy_covers_result_field(d.pol.p, "result.success") ||
-	    !lv_policy_covers_result_field(d.pol.p, "result.score.scaled")) {
-		snprintf(err, LV_QUERY_ERR_LEN, "policy %s must allow the operation sum over result.success and"
-			 " result.score.scaled", purpose);
-		st = LV_ERR_FORBIDDEN;
-		goto out;
+	if ((st = door_policy_locked(n, d, f->err)) != LV_OK)
+		return st;
+	if (!lv_policy_allows_operation(d->pol.p, LV_POLICY_OP_SUM) ||
+	    !lv_policy_covers_result_field(d->pol.p, "result.success") ||
+	    !lv_policy_covers_result_field(d->pol.p, "result.score.scaled")) {
+		snprintf(f->err, LV_QUERY_ERR_LEN, "policy %s must allow the operation sum over result.success and"
+			 " result.score.scaled", f->purpose);
+		return LV_ERR_FORBIDDEN;
 	}
-	if ((double)d.eps_ceil > floor(lv_policy_epsilon_per_query_max(d.pol.p) * 1e6 + 1e-6)) {
-		snprintf(err, LV_QUERY_ERR_LEN, "epsilon %g exceeds the policy's epsilon_per_query_max %g", o->epsilon,
-			 lv_policy_epsilon_per_query_max(d.pol.p));
-		st = LV_ERR_FORBIDDEN;
-		goto out;
+	if ((double)d->eps_ceil > floor(lv_policy_epsilon_per_query_max(d->pol.p) * 1e6 + 1e-6)) {
+		snprintf(f->err, LV_QUERY_ERR_LEN, "epsilon %g exceeds the policy's epsilon_per_query_max %g",
+			 f->o->epsilon, lv_policy_epsilon_per_query_max(d->pol.p));
+		return LV_ERR_FORBIDDEN;
 	}
-	static const char *const fields[] = {"result.success", "result.score.scaled"};
-	struct lv_consent_scope scope = {.resource = "aggregate", .has_op = true, .op = LV_POLICY_OP_SUM,
-					 .result_fields = fields, .nfields = 2};
-	if ((st = door_cohort_locked(n, who, &d, &scope, err)) != LV_OK)
-		goto out;
+	if ((st = door_cohort_locked(n, d, f->err)) != LV_OK)
+		return st;
+	/* Everything phase 2 needs from node state (the curriculum may be
+	 * replaced meanwhile): the term -> skill map and the threshold. */
+	if ((st = map_terms(n, cfg->cur, &f->ts)) != LV_OK)
+		return st;
+	f->c.ts = &f->ts;
+	f->c.door = d;
+	f->c.threshold = cfg->correct_threshold;
+	f->c.retention_from_ms = f->now - (int64_t)lv_policy_retention_days(d->pol.p) * DAY_MS;
+	if ((st = resolve_lite(n, d->pol.p, true, &f->c.verbs)) != LV_OK ||
+	    (st = resolve_lite(n, d->pol.p, false, &f->c.types)) != LV_OK || (st = door_voided_locked(n, d)) != LV_OK)
+		return st;
+	if (!(f->sel = malloc((d->ninc ? d->ninc : 1) * sizeof *f->sel)))
+		return LV_ERR_NOMEM;
+	for (size_t i = 0; i < d->ninc; i++)
+		f->sel[i] = i;
+	f->nsel = d->ninc;
+	return LV_OK;
+}
 
-	/* The cohort's sequences, then DP-EM from the library defaults. */
-	if ((st = map_terms(n, cfg->cur, &ts)) != LV_OK)
-		goto out;
-	c.ts = &ts;
-	c.door = &d;
-	c.threshold = cfg->correct_threshold;
-	c.retention_from_ms = now - (int64_t)lv_policy_retention_days(d.pol.p) * DAY_MS;
-	if ((st = resolve_lite(n, d.pol.p, true, &c.verbs)) != LV_OK ||
-	    (st = resolve_lite(n, d.pol.p, false, &c.types)) != LV_OK || (st = door_voided_locked(n, &d)) != LV_OK ||
-	    (st = load_cohort_sequences(n, &c, d.inc, d.ninc)) != LV_OK || (st = lv_dp_rng_create(&rng)) != LV_OK)
-		goto out;
+static enum lv_status snapshot_locked(struct lv_node *n, void *ctx)
+{
+	return snapshot_begin_locked(n, &((struct fit *)ctx)->snap);
+}
+
+/* DP-EM from the library defaults over the learners of f->sel (no lock:
+ * the sequences are in memory).  The noise of a run that phase 3 then
+ * discards never leaves this process. */
+static enum lv_status em(struct fit *f)
+{
+	struct lv_dp_rng *rng = NULL;
+	const struct lv_bkt_dp_opts *o = f->o;
+	enum lv_status st = lv_dp_rng_create(&rng);
 	uint64_t eps_it = (uint64_t)floor(o->epsilon * 1e6 / o->iterations);
-	struct lv_bkt_params p;
-	lv_bkt_params_default(&p);
-	int64_t noisy[LV_BKT_DP_FIELDS] = {0};
+	lv_bkt_params_default(&f->p);
+	memset(f->noisy, 0, sizeof f->noisy);
 	for (unsigned it = 0; it < o->iterations && st == LV_OK; it++) {
 		int64_t sum[LV_BKT_DP_FIELDS] = {0}, one[LV_BKT_DP_FIELDS];
-		for (size_t i = 0; i < c.nls && st == LV_OK; i++) {
-			st = lv_bkt_dp_contribution(&p, c.ls[i].seqs, c.ls[i].nseqs, o, one);
-			for (int k = 0; k < LV_BKT_DP_FIELDS; k++)
-				sum[k] += one[k];
+		for (size_t k = 0; k < f->nsel && st == LV_OK; k++) {
+			const struct learner_seqs *ls = &f->c.ls[f->sel[k]];
+			st = lv_bkt_dp_contribution(&f->p, ls->seqs, ls->nseqs, o, one);
+			for (int j = 0; j < LV_BKT_DP_FIELDS; j++)
+				sum[j] += one[j];
 		}
 		if (st == LV_OK)
-			st = lv_bkt_dp_step(rng, sum, eps_it, o, &p, &p, noisy);
+			st = lv_bkt_dp_step(rng, sum, eps_it, o, &f->p, &f->p, f->noisy);
 	}
-	if (st != LV_OK)
-		goto out;
+	lv_dp_rng_destroy(rng);
+	return st;
+}
 
-	ans = cJSON_CreateObject();
-	cJSON_AddStringToObject(ans, "query_id", qid);
-	cJSON_AddStringToObject(ans, "purpose", purpose);
-	cJSON_AddNumberToObject(ans, "policy_version", d.pol.version);
+/* Keeps in @d (phase 3's cohort, already restricted to phase 1's, @from
+ * into phase 1's) only the learners of f->sel; true when that is all of
+ * f->sel.  Otherwise f->sel becomes what is left: it only ever shrinks. */
+static bool keep_selected(struct fit *f, struct door *d, size_t *from)
+{
+	size_t j = 0, k = 0;
+	for (size_t i = 0; i < d->ninc; i++) {
+		while (j < f->nsel && f->sel[j] < from[i])
+			j++;
+		if (j < f->nsel && f->sel[j] == from[i]) {
+			d->inc[k] = d->inc[i];
+			d->incm[k] = d->incm[i];
+			from[k++] = from[i];
+		}
+	}
+	d->ninc = k;
+	if (k == f->nsel)
+		return true;
+	memcpy(f->sel, from, k * sizeof *from);
+	f->nsel = k;
+	return false;
+}
+
+static cJSON *fit_answer(const struct fit *f, const struct door *d)
+{
+	const struct lv_bkt_dp_opts *o = f->o;
+	cJSON *ans = cJSON_CreateObject();
+	cJSON_AddStringToObject(ans, "query_id", d->qid);
+	cJSON_AddStringToObject(ans, "purpose", f->purpose);
+	cJSON_AddNumberToObject(ans, "policy_version", d->pol.version);
 	cJSON_AddStringToObject(ans, "metric", "bkt-global-parameters");
 	cJSON *pj = cJSON_AddObjectToObject(ans, "value");
-	cJSON_AddNumberToObject(pj, "prior", p.prior);
-	cJSON_AddNumberToObject(pj, "learn", p.learn);
-	cJSON_AddNumberToObject(pj, "guess", p.guess);
-	cJSON_AddNumberToObject(pj, "slip", p.slip);
-	cJSON_AddNumberToObject(pj, "forget", p.forget);
+	cJSON_AddNumberToObject(pj, "prior", f->p.prior);
+	cJSON_AddNumberToObject(pj, "learn", f->p.learn);
+	cJSON_AddNumberToObject(pj, "guess", f->p.guess);
+	cJSON_AddNumberToObject(pj, "slip", f->p.slip);
+	cJSON_AddNumberToObject(pj, "forget", f->p.forget);
 	/* The last step's noisy sequence count stands for the cohort size. */
-	cJSON_AddNumberToObject(ans, "noisy_sequences", (double)noisy[0] / 1000);
-	cJSON_AddNumberToObject(ans, "epsilon", (double)d.eps_ceil / 1e6);
+	cJSON_AddNumberToObject(ans, "noisy_sequences", (double)f->noisy[0] / 1000);
+	cJSON_AddNumberToObject(ans, "epsilon", (double)d->eps_ceil / 1e6);
 	cJSON_AddNumberToObject(ans, "iterations", o->iterations);
 	cJSON_AddNumberToObject(ans, "max_skills", o->max_skills);
 	cJSON_AddNumberToObject(ans, "max_len", o->max_len);
 	cJSON_AddStringToObject(ans, "mechanism", "discrete-laplace");
-	cJSON_AddNumberToObject(ans, "budget_remaining", (double)(d.budget - d.used - d.eps_ceil) / 1e6);
-	st = door_release_locked(n, who, &d, ans, answer);
+	cJSON_AddNumberToObject(ans, "budget_remaining", (double)(d->budget - d->used - d->eps_ceil) / 1e6);
+	return ans;
+}
+
+/* Phase 3 (lock held, in a transaction): the cohort again.  When the EM
+ * ran over exactly the learners still in it, their access entries,
+ * charges and the release; otherwise nothing but the expiries found, and
+ * f->again. */
+static enum lv_status release_locked(struct lv_node *n, void *ctx)
+{
+	struct fit *f = ctx;
+	struct door d = {.purpose = f->purpose, .qid = f->d1.qid, .sha = f->d1.sha, .eps_ceil = f->d1.eps_ceil,
+			 .now = door_now(f->now, f->mono0), .actor = f->d1.actor};
+	cJSON *ans = NULL;
+	size_t *from = NULL;
+	enum lv_status st;
+	if ((st = door_policy_locked(n, &d, f->err)) != LV_OK || (st = door_same_policy(&d, &f->d1, f->err)) != LV_OK ||
+	    (st = door_cohort_locked(n, &d, f->err)) != LV_OK)
+		goto out;
+	if (!(from = malloc((f->d1.ninc ? f->d1.ninc : 1) * sizeof *from))) {
+		st = LV_ERR_NOMEM;
+		goto out;
+	}
+	door_keep_only(&d, &f->d1, from);
+	if (!(f->again = !keep_selected(f, &d, from)) && (st = door_access_locked(n, f->who, &d, &FIT_SCOPE)) == LV_OK) {
+		ans = fit_answer(f, &d);
+		st = door_release_locked(n, f->who, &d, ans, f->answer);
+	}
 out:
-	lv_dp_rng_destroy(rng);
 	cJSON_Delete(ans);
-	free_ctx(&c);
-	free(ts.off);
-	free(ts.skills);
+	free(from);
 	door_free(&d);
+	return st;
+}
+
+static void fit_free(struct fit *f)
+{
+	free_ctx(&f->c);
+	free(f->ts.off);
+	free(f->ts.skills);
+	free(f->sel);
+	door_free(&f->d1);
+}
+
+/* The three phases; only phases 1 and 3 take the node lock.  Phase 3
+ * sends the EM back when learners left the cohort meanwhile: the
+ * selection shrinks each time, so this ends. */
+static enum lv_status run_phases(struct lv_node *n, struct fit *f)
+{
+	snapshot_acquire(n);
+	enum lv_status st = door_tx(n, prepare_locked, snapshot_locked, f);
+	if (st == LV_OK && query_test_hook)
+		query_test_hook(n, QUERY_STAGE_COMPUTING);
+	if (st == LV_OK)
+		st = load_cohort_sequences(n, f->snap, &f->c, f->d1.inc, f->d1.ninc);
+	snapshot_release(n);
+	f->snap = NULL;
+	do {
+		f->again = false;
+		if (st == LV_OK)
+			st = em(f);
+		if (st == LV_OK && query_test_hook)
+			query_test_hook(n, QUERY_STAGE_RELEASING);
+		if (st == LV_OK)
+			st = door_tx(n, release_locked, NULL, f);
+	} while (st == LV_OK && f->again);
 	return st;
 }
 
@@ -397,10 +519,13 @@ enum lv_status lv_personal_fit_global(struct lv_node *n, const struct lv_princip
 	unsigned char h[32];
 	crypto_hash_sha256(h, (const unsigned char *)spec, strlen(spec));
 	sodium_bin2hex(sha, sizeof sha, h, sizeof h);
-	struct lv_tx *tx;
-	enum lv_status st = lv_tx_begin(n, &tx);
-	if (st == LV_OK)
-		st = lv_tx_end(tx, answer_locked(n, who, purpose, o, qid, sha, now, answer, err));
+	struct fit f = {.who = who, .purpose = purpose, .o = o, .now = now, .mono0 = util_mono_s(), .answer = answer,
+			.err = err};
+	f.d1 = (struct door){.purpose = purpose, .qid = qid, .sha = sha, .now = now,
+			     .eps_ceil = (uint64_t)ceil(o->epsilon * 1e6 - 1e-6),
+			     .actor = who->role == LV_ROLE_ADMIN ? "operator" : who->id};
+	enum lv_status st = run_phases(n, &f);
+	fit_free(&f);
 	if (st != LV_OK) {
 		free(*answer);
 		*answer = NULL;

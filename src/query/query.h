@@ -90,7 +90,16 @@ enum lv_status query_policy_newest(struct lv_node *n, const char *id, struct pol
 /* An analyst bound to @purpose, or the operator. */
 bool query_bound_to(const struct lv_principal *who, const char *purpose);
 
-/* ---- door.c: the steps every release shares (lock held, one transaction) ---- */
+/* ---- door.c: the steps every release shares ----
+ *
+ * A release runs in three phases.  1, under the node lock in one
+ * transaction: the policy, the cohort, what the question means on this
+ * node; after the commit, still under the lock, a read snapshot begins
+ * (store/snapshot.c).  2, with no lock: each cohort member's bounded
+ * contribution, from the snapshot.  3, under the lock in one transaction:
+ * the cohort again, the release over the learners of both cohorts only,
+ * their access entries, their charges, the release entry, the kept
+ * release.  Phase 1 and 2 of two releases never overlap (snap_lock). */
 struct consent_member;
 struct lv_consent_scope;
 struct door {
@@ -106,6 +115,7 @@ struct door {
 	struct consent_member *members;
 	size_t nmembers;
 	const char **inc;
+	const struct consent_member **incm; /* inc[i]'s consent */
 	size_t ninc;
 	/* door_voided_locked */
 	int64_t *voided;
@@ -113,10 +123,22 @@ struct door {
 };
 /* The newest policy of d->purpose, and the budget window. */
 enum lv_status door_policy_locked(struct lv_node *n, struct door *d, char err[LV_QUERY_ERR_LEN]) LV_WARN_UNUSED;
+/* Phase 3: LV_ERR_CONFLICT (with @err) unless @d's policy is still the
+ * version @before used. */
+enum lv_status door_same_policy(const struct door *d, const struct door *before,
+				char err[LV_QUERY_ERR_LEN]) LV_WARN_UNUSED;
 /* The purpose's cap (LV_ERR_BUDGET), then the learners with live consent
- * and budget left, each one's access entry logged with @scope. */
-enum lv_status door_cohort_locked(struct lv_node *n, const struct lv_principal *who, struct door *d,
-				  const struct lv_consent_scope *scope, char err[LV_QUERY_ERR_LEN]) LV_WARN_UNUSED;
+ * at d->now and budget left (d->inc).  Writes nothing but the expiries it
+ * finds. */
+enum lv_status door_cohort_locked(struct lv_node *n, struct door *d, char err[LV_QUERY_ERR_LEN]) LV_WARN_UNUSED;
+/* Phase 3: keeps in d->inc only the learners @before included too, under
+ * the same consent record (a learner who withdrew and consented again
+ * meanwhile is left out).  @from[k] gets the index in before->inc of the
+ * k-th learner kept (room for before->ninc). */
+void door_keep_only(struct door *d, const struct door *before, size_t *from);
+/* Each included learner's access entry, with @scope. */
+enum lv_status door_access_locked(struct lv_node *n, const struct lv_principal *who, const struct door *d,
+				  const struct lv_consent_scope *scope) LV_WARN_UNUSED;
 /* The voided statements' sequence numbers, and a lookup. */
 enum lv_status door_voided_locked(struct lv_node *n, struct door *d) LV_WARN_UNUSED;
 bool door_voided(const struct door *d, int64_t seq);
@@ -126,5 +148,23 @@ bool door_voided(const struct door *d, int64_t seq);
 enum lv_status door_release_locked(struct lv_node *n, const struct lv_principal *who, struct door *d, cJSON *ans,
 				   char **text) LV_WARN_UNUSED;
 void door_free(struct door *d);
+
+/* One node.db write transaction under the node lock: BEGIN IMMEDIATE,
+ * @step(n, @ctx), COMMIT (ROLLBACK when anything failed), the audit log
+ * told which, and then, only after a commit and still under the lock,
+ * @after(n, @ctx) when not NULL.  Returns the first failure. */
+enum lv_status door_tx(struct lv_node *n, enum lv_status (*step)(struct lv_node *, void *),
+		       enum lv_status (*after)(struct lv_node *, void *), void *ctx) LV_WARN_UNUSED;
+
+/* The moment phase 3 stands for: @now (the caller's clock) advanced by
+ * the time since @mono0 (util_mono_s() when phase 1 began). */
+int64_t door_now(int64_t now, double mono0);
+
+/* Tests only (NULL otherwise): called with no lock held, at
+ * QUERY_STAGE_COMPUTING while phase 2 reads the snapshot and at
+ * QUERY_STAGE_RELEASING just before phase 3 takes the lock, so a test can
+ * run another operation at that point. */
+enum query_stage { QUERY_STAGE_COMPUTING, QUERY_STAGE_RELEASING };
+extern void (*query_test_hook)(struct lv_node *n, enum query_stage stage);
 
 #endif

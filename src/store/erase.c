@@ -61,11 +61,9 @@ out:
 	st = lv_tx_close_locked(tx, st);
 	if (st == LV_OK) {
 		/* secure_delete zeroed the row in its page; fold the WAL back and
-		 * truncate it so no older frame still holds the wrapped key. */
-		if (db_exec(n->db, "PRAGMA wal_checkpoint(TRUNCATE);") != LV_OK) {
-			/* The key row is gone from the database either way; a busy
-			 * checkpoint only delays the truncation to the next one. */
-		}
+		 * truncate it so no older frame still holds the wrapped key (after
+		 * the aggregate door's snapshot read, if one is open). */
+		snapshot_truncate_wal_locked(n);
 		/* A crash before these unlinks leaves files no key opens; the
 		 * next open removes them (node_remove_orphan_vaults). */
 		vault_evict(n, p);

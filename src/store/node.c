@@ -312,6 +312,7 @@ enum lv_status node_open(const char *dir, const struct lv_node_keysource *ks,
 		return LV_ERR_NOMEM;
 	pthread_mutex_init(&n->lock, NULL);
 	n->lock_fd = n->vaults_fd = -1;
+	pthread_mutex_init(&n->snap_lock, NULL);
 	n->dir = strdup(dir);
 	if (!n->dir) {
 		st = LV_ERR_NOMEM;
@@ -462,6 +463,7 @@ void lv_node_close(struct lv_node *n)
 {
 	if (!n)
 		return;
+	snapshot_close(n); /* first: its open handle would hold up the checkpoint below */
 	vault_cache_destroy(n->vaults);
 	facts_terms_free(n);
 	node_caches_drop(n);
@@ -477,6 +479,7 @@ void lv_node_close(struct lv_node *n)
 	vaultlock_release(n->vaults_fd);
 	lockfile_release(n->lock_fd);
 	pthread_mutex_destroy(&n->lock);
+	pthread_mutex_destroy(&n->snap_lock);
 	free(n->origin);
 	free(n->dir);
 	free(n);
