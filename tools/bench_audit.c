@@ -10,7 +10,10 @@
 #include "cli.h"
 #include "learnvault/audit.h"
 #include "learnvault/auditlog.h"
-#include "store/store.h"
+#include "learnvault/store.h"
+#include "util/util.h"
+
+#include <sqlcipher/sqlite3.h>
 
 #define BENCH_LEARNERS 1000
 
