@@ -7,7 +7,7 @@
 #include <string.h>
 
 #include "learnvault/fsrs.h"
-#include "personal/fsrs_internal.h"
+#include "fsrs_internal.h"
 #include "util/util.h"
 
 
