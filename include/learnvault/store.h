@@ -13,6 +13,7 @@
 #define LEARNVAULT_STORE_H
 
 #include <stdbool.h>
+#include <stddef.h>
 #include <stdint.h>
 
 #include <cjson/cJSON.h>
@@ -80,6 +81,102 @@ enum lv_node_cache {
 LV_EXPORT void *lv_node_cache_get(struct lv_node *n, enum lv_node_cache slot);
 /* Replaces the slot's value (the old one is destroyed); @destroy may be NULL. */
 LV_EXPORT void lv_node_cache_set(struct lv_node *n, enum lv_node_cache slot, void *value, void (*destroy)(void *));
+
+/* ---- personal: what personal/ keeps and reads (store/personal_repo.c) ---- */
+
+/* node.db settings.  Setting @name: *@value is malloc'd (the caller
+ * free()s it); LV_ERR_NOT_FOUND when absent.  Lock held. */
+LV_EXPORT enum lv_status lv_store_settings_get(struct lv_node *n, const char *name, char **value) LV_WARN_UNUSED;
+/* Stores setting @name = @value (replacing it), unchecked: the caller owns
+ * what its settings mean.  In @tx. */
+LV_EXPORT enum lv_status lv_store_settings_put(struct lv_tx *tx, const char *name, const char *value) LV_WARN_UNUSED;
+
+/* The statement index: how many of @learner's statements are voided.
+ * Lock held. */
+LV_EXPORT enum lv_status lv_store_statements_count_voided(struct lv_node *n, const char *learner,
+							  int64_t *count) LV_WARN_UNUSED;
+/* Walks @learner's vault statements with seq > @after_seq in seq order.
+ * @fn gets each one's seq and, when the index holds it for @learner and
+ * not voided, its body (@len bytes, borrowed for the call); otherwise
+ * @body is NULL (a voided statement, or the leftover of a batch that
+ * failed after its vault commit).  A status other than LV_OK from @fn
+ * ends the walk and is returned.  Lock held. */
+LV_EXPORT enum lv_status lv_store_vault_statements_each(struct lv_node *n, const char *learner, int64_t after_seq,
+							enum lv_status (*fn)(void *ctx, int64_t seq, const char *body,
+									     size_t len),
+							void *ctx) LV_WARN_UNUSED;
+
+/* Runs @fn(@ctx) in a transaction of @learner's vault: COMMIT when it
+ * returns LV_OK, else ROLLBACK and the vault's cached handle is closed.
+ * Returns @fn's status or the failure of BEGIN/COMMIT.  Lock held, not
+ * inside another transaction of that vault. */
+LV_EXPORT enum lv_status lv_store_vault_tx(struct lv_node *n, const char *learner, enum lv_status (*fn)(void *ctx),
+					   void *ctx) LV_WARN_UNUSED;
+
+/* The learner's model state in their vault (tables personal_learner,
+ * personal_items, personal_skills).  A put only reads the rows it is
+ * given.  Every function: lock held; writes belong in the vault
+ * transaction of an ingest hook or of lv_store_vault_tx. */
+#define LV_STORE_CONFIG_ID_LEN 33 /* a configuration id: 32 hex + NUL */
+struct lv_store_personal_learner {
+	double theta;           /* Elo ability */
+	uint32_t answers;
+	int64_t last_seq;       /* highest statement seq the state covers */
+	char config[LV_STORE_CONFIG_ID_LEN]; /* configuration it was built under */
+	int64_t voided;         /* voided statements known when built */
+};
+struct lv_store_personal_item {
+	const char *activity;
+	bool has_memory;        /* false: stability, difficulty, last_review_ms not stored (read as 0) */
+	double stability, difficulty;
+	int64_t last_review_ms;
+	uint32_t reviews, lapses;
+	int last_grade;
+	double b;
+	uint32_t answers;
+	char *skills;           /* comma-joined skill ids, or NULL */
+};
+struct lv_store_personal_skill {
+	const char *skill;
+	double known;
+	uint32_t responses, correct;
+	int64_t updated_ms;
+};
+/* The learner row (*@have false and *@out zeroed when there is none yet)
+ * and *@pending, the number of vault statements after its last_seq.
+ * LV_ERR_NOT_FOUND for an unknown learner. */
+LV_EXPORT enum lv_status lv_store_personal_learner_get(struct lv_node *n, const char *learner,
+						       struct lv_store_personal_learner *out, bool *have,
+						       int64_t *pending) LV_WARN_UNUSED;
+/* The row of @activity, *@found false (and *@out zeroed) when none.  On
+ * success out->skills is malloc'd or NULL (the caller frees it) and
+ * out->activity is @activity. */
+LV_EXPORT enum lv_status lv_store_personal_item_get(struct lv_node *n, const char *learner, const char *activity,
+						    struct lv_store_personal_item *out, bool *found) LV_WARN_UNUSED;
+/* The row of @skill, *@found false (and *@out zeroed) when none;
+ * out->skill is @skill. */
+LV_EXPORT enum lv_status lv_store_personal_skill_get(struct lv_node *n, const char *learner, const char *skill,
+						     struct lv_store_personal_skill *out, bool *found) LV_WARN_UNUSED;
+/* Calls @fn for every item row / every skill row of the vault; a status
+ * other than LV_OK from @fn ends the walk and is returned.  An item row's
+ * skills (malloc'd or NULL) become @fn's, whatever it returns; its other
+ * strings are borrowed for the call. */
+LV_EXPORT enum lv_status lv_store_personal_items_each(struct lv_node *n, const char *learner,
+						      enum lv_status (*fn)(void *ctx,
+									   const struct lv_store_personal_item *row),
+						      void *ctx) LV_WARN_UNUSED;
+LV_EXPORT enum lv_status lv_store_personal_skills_each(struct lv_node *n, const char *learner,
+						       enum lv_status (*fn)(void *ctx,
+									    const struct lv_store_personal_skill *row),
+						       void *ctx) LV_WARN_UNUSED;
+/* Writes (replacing) @nitems item rows, @nskills skill rows and the
+ * learner row @l, in that order; stops at the first failure. */
+LV_EXPORT enum lv_status lv_store_personal_put(struct lv_node *n, const char *learner,
+					       const struct lv_store_personal_item *items, size_t nitems,
+					       const struct lv_store_personal_skill *skills, size_t nskills,
+					       const struct lv_store_personal_learner *l) LV_WARN_UNUSED;
+/* Deletes every row of the model state (before a rebuild writes it anew). */
+LV_EXPORT enum lv_status lv_store_personal_clear(struct lv_node *n, const char *learner) LV_WARN_UNUSED;
 
 #ifdef __cplusplus
 }

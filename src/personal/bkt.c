@@ -11,6 +11,7 @@
 #include <string.h>
 
 #include "personal_int.h"
+#include "util/util.h"
 
 /* Guess and slip are used clamped to this range in the filter and the
  * E-step so that no response sequence has probability zero (a zero scale
@@ -187,21 +188,11 @@ static double loglik_core(const struct lv_bkt_params *p, const uint8_t *obs, siz
 	return ll;
 }
 
+/* Room for @T responses of 3 doubles each; at least 256 once any. */
 static bool work_reserve(struct personal_bkt_work *w, size_t T)
 {
-	if (T <= w->cap)
-		return true;
-	size_t cap = w->cap ? w->cap : 256;
-	while (cap < T)
-		cap *= 2;
-	if (cap > SIZE_MAX / (3 * sizeof(double)))
-		return false;
-	double *b = realloc(w->buf, cap * 3 * sizeof(double));
-	if (!b)
-		return false;
-	w->buf = b;
-	w->cap = cap;
-	return true;
+	size_t need = T && T < 256 ? 256 : T;
+	return util_array_grow((void **)&w->buf, 3 * sizeof(double), &w->cap, need, SIZE_MAX) == LV_OK;
 }
 
 void personal_bkt_work_free(struct personal_bkt_work *w)

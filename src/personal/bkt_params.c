@@ -1,6 +1,5 @@
 /* BKT parameter sets and the parameter file (strict cJSON loader, writer). */
 #include <math.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -59,14 +58,10 @@ enum lv_status lv_bkt_paramset_set(struct lv_bkt_paramset *ps, const char *skill
 	}
 	if (ps->ids.n >= LV_BKT_PARAMS_MAX_SKILLS)
 		return LV_ERR_TOO_LARGE;
-	if (ps->ids.n == ps->cap) {
-		size_t nc = ps->cap ? ps->cap * 2 : 16;
-		struct lv_bkt_params *np = realloc(ps->p, nc * sizeof *np);
-		if (!np)
-			return LV_ERR_NOMEM;
-		ps->p = np;
-		ps->cap = nc;
-	}
+	enum lv_status st = util_array_grow((void **)&ps->p, sizeof *ps->p, &ps->cap, ps->ids.n + 1,
+					    LV_BKT_PARAMS_MAX_SKILLS);
+	if (st != LV_OK)
+		return st;
 	i = personal_strtab_intern(&ps->ids, skill);
 	if (i < 0)
 		return LV_ERR_NOMEM;
@@ -111,16 +106,8 @@ const char *lv_bkt_paramset_skill(const struct lv_bkt_paramset *ps, size_t i, st
 
 /* ---- the file ---- */
 
-static enum lv_status fail(char err[LV_PERSONAL_ERR_LEN], enum lv_status st, const char *fmt, ...)
-	__attribute__((format(printf, 3, 4)));
-static enum lv_status fail(char err[LV_PERSONAL_ERR_LEN], enum lv_status st, const char *fmt, ...)
-{
-	va_list ap;
-	va_start(ap, fmt);
-	vsnprintf(err, LV_PERSONAL_ERR_LEN, fmt, ap);
-	va_end(ap);
-	return st;
-}
+/* Sets the error text (LV_PERSONAL_ERR_LEN is LV_ERR_LEN) and is @st. */
+#define fail(err, st, ...) (util_errf((err), __VA_ARGS__), (st))
 
 static const char *const FIELDS[5] = {"prior", "learn", "guess", "slip", "forget"};
 
@@ -230,7 +217,7 @@ static enum lv_status parse_doc(const cJSON *root, struct lv_bkt_paramset **out,
 		}
 		st = lv_bkt_paramset_set(ps, c->string, &p);
 		if (st != LV_OK) {
-			fail(err, st, "%s: %s", where, lv_status_str(st));
+			util_errf(err, "%s: %s", where, lv_status_str(st));
 			goto out;
 		}
 	}

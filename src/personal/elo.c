@@ -7,6 +7,7 @@
 #include <string.h>
 
 #include "personal_int.h"
+#include "util/util.h"
 
 void lv_elo_config_default(struct lv_elo_config *c)
 {
@@ -65,19 +66,10 @@ void lv_elo_destroy(struct lv_elo *e)
 	free(e);
 }
 
+/* Room for @need elements of @size bytes; at least 64 once any. */
 static bool grow(void **arr, size_t *cap, size_t need, size_t size)
 {
-	if (need <= *cap)
-		return true;
-	size_t nc = *cap ? *cap : 64;
-	while (nc < need)
-		nc *= 2;
-	void *p = realloc(*arr, nc * size);
-	if (!p)
-		return false;
-	*arr = p;
-	*cap = nc;
-	return true;
+	return util_array_grow(arr, size, cap, need && need < 64 ? 64 : need, SIZE_MAX) == LV_OK;
 }
 
 /* Index of @item, added at b = 0 when new; -1 on allocation failure. */

@@ -9,7 +9,7 @@
 #include <string.h>
 
 #include "learnvault/fsrs.h"
-#include "personal/fsrs_internal.h"
+#include "fsrs_internal.h"
 
 /* fsrs-rs src/inference.rs DEFAULT_PARAMETERS (= py-fsrs 6.3.1). */
 static const double default_w[LV_FSRS_NPARAMS] = {

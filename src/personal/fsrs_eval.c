@@ -7,10 +7,9 @@
 #include <string.h>
 
 #include "learnvault/fsrs.h"
-#include "personal/fsrs_internal.h"
+#include "fsrs_internal.h"
 #include "util/util.h"
 
-#define MS_PER_DAY 86400000LL
 
 struct rec {
 	uint64_t card;
@@ -84,14 +83,10 @@ enum lv_status lv_fsrs_log_add(struct lv_fsrs_log *log, uint64_t card_id, int gr
 		return LV_ERR_INVALID;
 	if (log->n >= LV_FSRS_LOG_MAX_REVIEWS)
 		return LV_ERR_TOO_LARGE;
-	if (log->n == log->cap) {
-		size_t ncap = log->cap ? log->cap * 2 : 256;
-		struct rec *nr = realloc(log->r, ncap * sizeof *nr);
-		if (!nr)
-			return LV_ERR_NOMEM;
-		log->r = nr;
-		log->cap = ncap;
-	}
+	/* First room for 256 reviews. */
+	if (util_array_grow((void **)&log->r, sizeof *log->r, &log->cap, log->n < 256 ? 256 : log->n + 1,
+			    LV_FSRS_LOG_MAX_REVIEWS) != LV_OK)
+		return LV_ERR_NOMEM;
 	if (ids_reserve(log) != LV_OK)
 		return LV_ERR_NOMEM;
 	size_t slot = id_slot(log->ids, log->ids_cap, card_id);
@@ -300,10 +295,10 @@ static uint32_t days_between(const struct lv_fsrs_eval_opts *o, int64_t t0, int6
 {
 	int64_t d;
 	if (o->days == LV_FSRS_DAYS_ELAPSED) {
-		d = (t1 - t0) / MS_PER_DAY;
+		d = (t1 - t0) / UTIL_DAY_MS;
 	} else {
 		int64_t shift = (int64_t)o->utc_offset_min * 60000 - (int64_t)o->day_start_hour * 3600000;
-		d = floor_div(t1 + shift, MS_PER_DAY) - floor_div(t0 + shift, MS_PER_DAY);
+		d = floor_div(t1 + shift, UTIL_DAY_MS) - floor_div(t0 + shift, UTIL_DAY_MS);
 	}
 	return d > (int64_t)UINT32_MAX ? UINT32_MAX : (uint32_t)d;
 }

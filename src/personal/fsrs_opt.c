@@ -26,7 +26,7 @@
 #include <string.h>
 
 #include "learnvault/fsrs.h"
-#include "personal/fsrs_internal.h"
+#include "fsrs_internal.h"
 
 #define NP LV_FSRS_NPARAMS
 

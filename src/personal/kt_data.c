@@ -129,14 +129,10 @@ static enum lv_status data_add(struct lv_kt_data *d, const char *learner, const 
 	if (si < 0)
 		goto nomem;
 	if (li < 0) {
-		if (d->learners.n + 1 > d->last_time_cap) {
-			size_t nc = d->last_time_cap ? d->last_time_cap * 2 : 256;
-			double *lt = realloc(d->last_time, nc * sizeof *lt);
-			if (!lt)
-				goto nomem;
-			d->last_time = lt;
-			d->last_time_cap = nc;
-		}
+		size_t need = d->learners.n + 1;
+		if (util_array_grow((void **)&d->last_time, sizeof *d->last_time, &d->last_time_cap,
+				    need < 256 ? 256 : need, SIZE_MAX) != LV_OK)
+			goto nomem;
 		li = personal_strtab_intern(&d->learners, learner);
 		if (li < 0)
 			goto nomem;

@@ -97,14 +97,8 @@ long personal_strtab_intern(struct personal_strtab *t, const char *s)
 		return -1;
 	if ((t->n + 1) * 2 > t->nslots && !strtab_grow(t))
 		return -1;
-	if (t->n == t->cap) {
-		size_t nc = t->cap ? t->cap * 2 : 16;
-		char **nn = realloc(t->names, nc * sizeof *nn);
-		if (!nn)
-			return -1;
-		t->names = nn;
-		t->cap = nc;
-	}
+	if (util_array_grow((void **)&t->names, sizeof *t->names, &t->cap, t->n + 1, UINT32_MAX) != LV_OK)
+		return -1;
 	char *copy = strdup(s);
 	if (!copy)
 		return -1;

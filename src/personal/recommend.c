@@ -8,8 +8,8 @@
 #include <string.h>
 
 #include "learnvault/consent.h"
+#include "learnvault/store.h"
 #include "recommend_int.h"
-#include "store/store.h"
 #include "util/util.h"
 
 

@@ -10,6 +10,7 @@
 #include "learnvault/fsrs.h"
 #include "learnvault/personal.h"
 #include "learnvault/recommend.h"
+#include "learnvault/store.h"
 #include "personal_int.h"
 
 struct lv_node;
@@ -33,7 +34,7 @@ struct lv_curriculum {
 };
 
 /* ---- node configuration, cached on the node (skills.c) ---- */
-#define PERSONAL_CONFIG_ID_LEN 33 /* 32 hex + NUL */
+#define PERSONAL_CONFIG_ID_LEN LV_STORE_CONFIG_ID_LEN /* 32 hex + NUL, as learner rows keep it */
 struct personal_cfg {
 	char id[PERSONAL_CONFIG_ID_LEN]; /* of the stored texts */
 	struct lv_curriculum *cur;       /* NULL: none loaded */
@@ -50,7 +51,7 @@ struct personal_cfg {
 #define PERSONAL_HINT_SLOTS 65536u
 /* The node's configuration, loaded from node.db on first use.  @refresh:
  * re-read the stored config id first and reload when another process
- * changed it.  The pointer is valid while node->lock is held.  Lock held. */
+ * changed it.  The pointer is valid while the node lock is held.  Lock held. */
 enum lv_status personal_cfg_get_locked(struct lv_node *n, bool refresh,
 				       const struct personal_cfg **out) LV_WARN_UNUSED;
 /* lv_statement_response() with the thresholds of @cfg. */
@@ -89,16 +90,11 @@ struct personal_skill {
 	bool dirty;
 };
 
-struct personal_learner {
-	double theta;            /* Elo ability */
-	uint32_t answers;
-	int64_t last_seq;        /* highest statement seq applied */
-	char config[PERSONAL_CONFIG_ID_LEN]; /* built under ("": stale) */
-	int64_t voided;          /* voided statements known at the last build */
-};
-
+/* The learner row is the store's (struct lv_store_personal_learner): Elo
+ * ability and count, the checkpoint's last seq, the configuration id it
+ * was built under and the voided count it has seen. */
 struct personal_state {
-	struct personal_learner l;
+	struct lv_store_personal_learner l;
 	struct personal_item *items;   /* by activity id */
 	size_t nitems;
 	struct personal_skill *skills; /* by skill id */

@@ -3,16 +3,15 @@
  * configuration (curriculum + BKT parameters) stored in node.db settings
  * and cached on the node. */
 #include <math.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include <sodium.h>
 
+#include "learnvault/store.h"
 #include "learnvault/xapi.h"
 #include "recommend_int.h"
-#include "store/store.h"
 #include "util/util.h"
 
 #define CURRICULUM_FORMAT "learnvault-curriculum"
@@ -20,16 +19,8 @@
 #define SET_PARAMS "personal.bkt_params"
 #define SET_CONFIG_ID "personal.config_id"
 
-static enum lv_status fail(char *err, enum lv_status st, const char *fmt, ...)
-	__attribute__((format(printf, 3, 4)));
-static enum lv_status fail(char *err, enum lv_status st, const char *fmt, ...)
-{
-	va_list ap;
-	va_start(ap, fmt);
-	vsnprintf(err, LV_PERSONAL_ERR_LEN, fmt, ap);
-	va_end(ap);
-	return st;
-}
+/* Sets the error text (LV_PERSONAL_ERR_LEN is LV_ERR_LEN) and is @st. */
+#define fail(err, st, ...) (util_errf((err), __VA_ARGS__), (st))
 
 void lv_curriculum_destroy(struct lv_curriculum *c)
 {
@@ -506,7 +497,7 @@ static void cfg_destroy(void *p)
 /* A stored setting, or NULL when absent. */
 static enum lv_status setting_opt(struct lv_node *n, const char *name, char **out)
 {
-	enum lv_status st = node_setting_get_locked(n, name, out);
+	enum lv_status st = lv_store_settings_get(n, name, out);
 	return st == LV_ERR_NOT_FOUND ? LV_OK : st;
 }
 
@@ -571,7 +562,6 @@ enum lv_status personal_cfg_get_locked(struct lv_node *n, bool refresh, const st
 static enum lv_status config_store(struct lv_node *n, const char *name, const char *what, const char *text)
 {
 	char *cur = NULL, *params = NULL, id[PERSONAL_CONFIG_ID_LEN];
-	sqlite3_stmt *s = NULL;
 	unsigned char sha[32];
 	char sha_hex[65];
 	crypto_hash_sha256(sha, (const unsigned char *)text, strlen(text));
@@ -586,17 +576,8 @@ static enum lv_status config_store(struct lv_node *n, const char *name, const ch
 		config_id(text, params, id);
 	else
 		config_id(cur, text, id);
-	st = db_status(sqlite3_prepare_v2(n->db, "INSERT OR REPLACE INTO settings(name, value) VALUES(?, ?)", -1, &s,
-					  NULL));
-	if (st != LV_OK)
-		goto out;
-	const char *kv[2][2] = {{name, text}, {SET_CONFIG_ID, id}};
-	for (size_t i = 0; i < 2 && st == LV_OK; i++) {
-		sqlite3_reset(s);
-		sqlite3_bind_text(s, 1, kv[i][0], -1, SQLITE_STATIC);
-		sqlite3_bind_text(s, 2, kv[i][1], -1, SQLITE_STATIC);
-		st = db_status(sqlite3_step(s));
-	}
+	if ((st = lv_store_settings_put(tx, name, text)) == LV_OK)
+		st = lv_store_settings_put(tx, SET_CONFIG_ID, id);
 	if (st == LV_OK) {
 		cJSON *e = cJSON_CreateObject();
 		cJSON_AddStringToObject(e, "type", "personal-config");
@@ -606,7 +587,6 @@ static enum lv_status config_store(struct lv_node *n, const char *name, const ch
 		st = lv_tx_audit(tx, e, NULL);
 	}
 out:
-	sqlite3_finalize(s);
 	if (st == LV_OK)
 		personal_cfg_release(n);
 	st = lv_tx_end(tx, st);

@@ -10,8 +10,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "learnvault/store.h"
 #include "recommend_int.h"
-#include "store/store.h"
 #include "util/util.h"
 
 #define SKILLS_TEXT_MAX (LV_ACTIVITY_SKILLS_MAX * (LV_PERSONAL_NAME_MAX + 1))
@@ -21,7 +21,7 @@
 /* Elo (basic rule: both estimates move on every answer, K from counts
  * before the answer), FSRS-6 for the activity as a card, BKT for each
  * skill.  Shared by ingest and rebuild, so both give the same numbers. */
-static enum lv_status apply_response(const struct personal_cfg *cfg, struct personal_learner *l,
+static enum lv_status apply_response(const struct personal_cfg *cfg, struct lv_store_personal_learner *l,
 				     struct personal_item *it, struct personal_skill **sk, size_t nsk,
 				     const struct lv_response *r)
 {
@@ -125,137 +125,6 @@ static void skill_fresh(const struct personal_cfg *cfg, const char *id, struct p
 	s->known = bp.prior;
 }
 
-/* ---- rows ---- */
-
-static void learner_from(sqlite3_stmt *s, struct personal_learner *l)
-{
-	l->theta = sqlite3_column_double(s, 0);
-	l->answers = (uint32_t)sqlite3_column_int64(s, 1);
-	l->last_seq = sqlite3_column_int64(s, 2);
-	snprintf(l->config, sizeof l->config, "%s", (const char *)sqlite3_column_text(s, 3));
-	l->voided = sqlite3_column_int64(s, 4);
-}
-
-static enum lv_status learner_bind_put(sqlite3_stmt *s, const struct personal_learner *l)
-{
-	sqlite3_bind_double(s, 1, l->theta);
-	sqlite3_bind_int64(s, 2, l->answers);
-	sqlite3_bind_int64(s, 3, l->last_seq);
-	sqlite3_bind_text(s, 4, l->config, -1, SQLITE_STATIC);
-	sqlite3_bind_int64(s, 5, l->voided);
-	enum lv_status st = db_status(sqlite3_step(s));
-	sqlite3_reset(s);
-	sqlite3_clear_bindings(s);
-	return st;
-}
-
-/* Columns from @c on: stability, difficulty, last_review, reviews, lapses,
- * last_grade, b, answers, skills. */
-static enum lv_status item_from(sqlite3_stmt *s, int c, struct personal_item *it)
-{
-	it->has_memory = sqlite3_column_type(s, c) != SQLITE_NULL;
-	it->stability = sqlite3_column_double(s, c);
-	it->difficulty = sqlite3_column_double(s, c + 1);
-	it->last_review_ms = sqlite3_column_int64(s, c + 2);
-	it->reviews = (uint32_t)sqlite3_column_int64(s, c + 3);
-	it->lapses = (uint32_t)sqlite3_column_int64(s, c + 4);
-	it->last_grade = sqlite3_column_int(s, c + 5);
-	it->b = sqlite3_column_double(s, c + 6);
-	it->answers = (uint32_t)sqlite3_column_int64(s, c + 7);
-	it->skills = NULL;
-	if (sqlite3_column_type(s, c + 8) != SQLITE_NULL &&
-	    !(it->skills = strdup((const char *)sqlite3_column_text(s, c + 8))))
-		return LV_ERR_NOMEM;
-	return LV_OK;
-}
-
-static enum lv_status item_bind_put(sqlite3_stmt *s, const struct personal_item *it)
-{
-	sqlite3_bind_text(s, 1, it->activity, -1, SQLITE_STATIC);
-	if (it->has_memory) {
-		sqlite3_bind_double(s, 2, it->stability);
-		sqlite3_bind_double(s, 3, it->difficulty);
-		sqlite3_bind_int64(s, 4, it->last_review_ms);
-	}
-	sqlite3_bind_int64(s, 5, it->reviews);
-	sqlite3_bind_int64(s, 6, it->lapses);
-	sqlite3_bind_int(s, 7, it->last_grade);
-	sqlite3_bind_double(s, 8, it->b);
-	sqlite3_bind_int64(s, 9, it->answers);
-	if (it->skills)
-		sqlite3_bind_text(s, 10, it->skills, -1, SQLITE_STATIC);
-	enum lv_status st = db_status(sqlite3_step(s));
-	sqlite3_reset(s);
-	sqlite3_clear_bindings(s);
-	return st;
-}
-
-static void skill_from(sqlite3_stmt *s, int c, struct personal_skill *k)
-{
-	k->known = sqlite3_column_double(s, c);
-	k->responses = (uint32_t)sqlite3_column_int64(s, c + 1);
-	k->correct = (uint32_t)sqlite3_column_int64(s, c + 2);
-	k->updated_ms = sqlite3_column_int64(s, c + 3);
-}
-
-static enum lv_status skill_bind_put(sqlite3_stmt *s, const struct personal_skill *k)
-{
-	sqlite3_bind_text(s, 1, k->skill, -1, SQLITE_STATIC);
-	sqlite3_bind_double(s, 2, k->known);
-	sqlite3_bind_int64(s, 3, k->responses);
-	sqlite3_bind_int64(s, 4, k->correct);
-	sqlite3_bind_int64(s, 5, k->updated_ms);
-	enum lv_status st = db_status(sqlite3_step(s));
-	sqlite3_reset(s);
-	sqlite3_clear_bindings(s);
-	return st;
-}
-
-/* The learner row (*@have false when none yet) and the number of the
- * vault's statements after its checkpoint. */
-static enum lv_status learner_get(struct lv_node *n, const char *learner, struct personal_learner *l, bool *have,
-				  int64_t *pending)
-{
-	sqlite3_stmt *s = NULL;
-	memset(l, 0, sizeof *l);
-	*have = false;
-	*pending = 0;
-	enum lv_status st = vault_stmt(n, learner, VAULT_P_LEARNER_GET, &s);
-	if (st != LV_OK)
-		return st;
-	int rc = sqlite3_step(s);
-	if (rc == SQLITE_ROW) {
-		*have = sqlite3_column_int(s, 5) != 0;
-		if (*have)
-			learner_from(s, l);
-		*pending = sqlite3_column_int64(s, 6);
-	} else {
-		st = db_status(rc);
-	}
-	sqlite3_reset(s);
-	return st;
-}
-
-/* Voided statements of @learner per the index (partial index
- * statements_voided keeps this a short range scan). */
-static enum lv_status voided_count(struct lv_node *n, const char *learner, int64_t *count)
-{
-	sqlite3_stmt *s = NULL;
-	*count = 0;
-	enum lv_status st = db_status(sqlite3_prepare_v2(
-		n->db, "SELECT count(*) FROM statements WHERE learner = ? AND voided = 1", -1, &s, NULL));
-	if (st != LV_OK)
-		return st;
-	sqlite3_bind_text(s, 1, learner, -1, SQLITE_STATIC);
-	int rc = sqlite3_step(s);
-	if (rc == SQLITE_ROW)
-		*count = sqlite3_column_int64(s, 0);
-	else
-		st = db_status(rc);
-	sqlite3_finalize(s);
-	return st;
-}
-
 /* ---- the model state in memory ---- */
 
 struct mstate {
@@ -263,17 +132,30 @@ struct mstate {
 	struct personal_item *items;   /* items[i].activity borrows item_ids.names[i] */
 	struct personal_skill *skills; /* skills[i].skill borrows skill_ids.names[i] */
 	size_t icap, scap;
-	struct personal_learner l;
+	struct lv_store_personal_learner l;
+	struct lv_node *n;
+	const char *learner;
+	const struct personal_cfg *cfg;
 	/* lazy: rows not yet in memory are read from this learner's vault on
 	 * first use (else they start fresh). */
 	bool lazy;
-	struct lv_node *n;
-	const char *learner;
 };
+
+static void ms_init(struct mstate *ms, struct lv_node *n, const char *learner, const struct personal_cfg *cfg,
+		    bool lazy)
+{
+	memset(ms, 0, sizeof *ms);
+	ms->n = n;
+	ms->learner = learner;
+	ms->cfg = cfg;
+	ms->lazy = lazy;
+}
 
 static void ms_free(struct mstate *ms)
 {
-	for (size_t i = 0; ms->items && i < ms->item_ids.n; i++)
+	/* icap: an id interned just before its array failed to grow has no
+	 * element. */
+	for (size_t i = 0; ms->items && i < ms->item_ids.n && i < ms->icap; i++)
 		free(ms->items[i].skills);
 	free(ms->items);
 	free(ms->skills);
@@ -282,8 +164,9 @@ static void ms_free(struct mstate *ms)
 	memset(ms, 0, sizeof *ms);
 }
 
-/* Index of @id in @t, adding it (and growing @arr of @size-byte elements)
- * when new; -1 when out of memory.  *@added tells which. */
+/* Index of @id in @t, adding it (and growing @arr of @size-byte elements,
+ * first to 64: about what one checkpoint step touches) when new; -1 when
+ * out of memory.  *@added tells which. */
 static long intern_grow(struct personal_strtab *t, const char *id, void **arr, size_t *cap, size_t size, bool *added)
 {
 	size_t before = t->n;
@@ -291,22 +174,50 @@ static long intern_grow(struct personal_strtab *t, const char *id, void **arr, s
 	*added = k >= 0 && t->n != before;
 	if (!*added)
 		return k;
-	if (t->n > *cap) {
-		size_t nc = *cap ? *cap * 2 : 64;
-		void *na = realloc(*arr, nc * size);
-		if (!na)
-			return -1;
-		*arr = na;
-		*cap = nc;
-	}
+	if (util_array_grow(arr, size, cap, t->n < 64 ? 64 : t->n, UINT32_MAX) != LV_OK)
+		return -1;
 	memset((char *)*arr + (size_t)k * size, 0, size);
 	return k;
+}
+
+/* A stored item row into @it (its activity stays); takes r->skills. */
+static void item_set(struct personal_item *it, const struct lv_store_personal_item *r)
+{
+	it->has_memory = r->has_memory;
+	it->stability = r->stability;
+	it->difficulty = r->difficulty;
+	it->last_review_ms = r->last_review_ms;
+	it->reviews = r->reviews;
+	it->lapses = r->lapses;
+	it->last_grade = r->last_grade;
+	it->b = r->b;
+	it->answers = r->answers;
+	free(it->skills);
+	it->skills = r->skills;
+}
+
+static struct lv_store_personal_item item_row(const struct personal_item *it)
+{
+	return (struct lv_store_personal_item){
+		.activity = it->activity, .has_memory = it->has_memory, .stability = it->stability,
+		.difficulty = it->difficulty, .last_review_ms = it->last_review_ms, .reviews = it->reviews,
+		.lapses = it->lapses, .last_grade = it->last_grade, .b = it->b, .answers = it->answers,
+		.skills = it->skills,
+	};
+}
+
+static void skill_set(struct personal_skill *k, const struct lv_store_personal_skill *r)
+{
+	k->known = r->known;
+	k->responses = r->responses;
+	k->correct = r->correct;
+	k->updated_ms = r->updated_ms;
 }
 
 /* The item of @activity: in memory, else its row (lazy), else fresh. */
 static enum lv_status ms_item(struct mstate *ms, const char *activity, long *out)
 {
-	bool added;
+	bool added, found;
 	long i = intern_grow(&ms->item_ids, activity, (void **)&ms->items, &ms->icap, sizeof *ms->items, &added);
 	if (i < 0)
 		return LV_ERR_NOMEM;
@@ -315,25 +226,17 @@ static enum lv_status ms_item(struct mstate *ms, const char *activity, long *out
 	it->activity = ms->item_ids.names[i];
 	if (!added || !ms->lazy)
 		return LV_OK;
-	sqlite3_stmt *s = NULL;
-	enum lv_status st = vault_stmt(ms->n, ms->learner, VAULT_P_ITEM_GET, &s);
-	if (st != LV_OK)
-		return st;
-	sqlite3_bind_text(s, 1, activity, -1, SQLITE_STATIC);
-	int rc = sqlite3_step(s);
-	if (rc == SQLITE_ROW)
-		st = item_from(s, 0, it);
-	else if (rc != SQLITE_DONE)
-		st = db_status(rc);
-	sqlite3_reset(s);
-	sqlite3_clear_bindings(s);
+	struct lv_store_personal_item row;
+	enum lv_status st = lv_store_personal_item_get(ms->n, ms->learner, activity, &row, &found);
+	if (st == LV_OK && found)
+		item_set(it, &row);
 	return st;
 }
 
 /* The skill @id: in memory, else its row (lazy), else at its prior. */
-static enum lv_status ms_skill(struct mstate *ms, const struct personal_cfg *cfg, const char *id, long *out)
+static enum lv_status ms_skill(struct mstate *ms, const char *id, long *out)
 {
-	bool added;
+	bool added, found;
 	long k = intern_grow(&ms->skill_ids, id, (void **)&ms->skills, &ms->scap, sizeof *ms->skills, &added);
 	if (k < 0)
 		return LV_ERR_NOMEM;
@@ -341,70 +244,53 @@ static enum lv_status ms_skill(struct mstate *ms, const struct personal_cfg *cfg
 	if (!added)
 		return LV_OK;
 	struct personal_skill *sk = &ms->skills[k];
-	skill_fresh(cfg, id, sk);
+	skill_fresh(ms->cfg, id, sk);
 	sk->skill = ms->skill_ids.names[k];
 	if (!ms->lazy)
 		return LV_OK;
-	sqlite3_stmt *s = NULL;
-	enum lv_status st = vault_stmt(ms->n, ms->learner, VAULT_P_SKILL_GET, &s);
-	if (st != LV_OK)
-		return st;
-	sqlite3_bind_text(s, 1, id, -1, SQLITE_STATIC);
-	int rc = sqlite3_step(s);
-	if (rc == SQLITE_ROW)
-		skill_from(s, 0, sk);
-	else if (rc != SQLITE_DONE)
-		st = db_status(rc);
-	sqlite3_reset(s);
-	sqlite3_clear_bindings(s);
+	struct lv_store_personal_skill row;
+	enum lv_status st = lv_store_personal_skill_get(ms->n, ms->learner, id, &row, &found);
+	if (st == LV_OK && found)
+		skill_set(sk, &row);
 	return st;
+}
+
+static enum lv_status load_item(void *ctx, const struct lv_store_personal_item *row)
+{
+	struct mstate *ms = ctx;
+	bool added;
+	long k = intern_grow(&ms->item_ids, row->activity, (void **)&ms->items, &ms->icap, sizeof *ms->items, &added);
+	if (k < 0) {
+		free(row->skills);
+		return LV_ERR_NOMEM;
+	}
+	ms->items[k].activity = ms->item_ids.names[k];
+	item_set(&ms->items[k], row);
+	return LV_OK;
+}
+
+static enum lv_status load_skill(void *ctx, const struct lv_store_personal_skill *row)
+{
+	struct mstate *ms = ctx;
+	bool added;
+	long k = intern_grow(&ms->skill_ids, row->skill, (void **)&ms->skills, &ms->scap, sizeof *ms->skills, &added);
+	if (k < 0)
+		return LV_ERR_NOMEM;
+	ms->skills[k].skill = ms->skill_ids.names[k];
+	skill_set(&ms->skills[k], row);
+	return LV_OK;
 }
 
 /* Every stored row into @ms. */
-static enum lv_status ms_load_all(struct mstate *ms, sqlite3 *v)
+static enum lv_status ms_load_all(struct mstate *ms)
 {
-	sqlite3_stmt *s = NULL;
-	long k;
-	bool added;
-	enum lv_status st = db_status(sqlite3_prepare_v2(v,
-		"SELECT activity, stability, difficulty, last_review, reviews, lapses, last_grade, b, answers, skills"
-		" FROM personal_items", -1, &s, NULL));
-	int rc = SQLITE_DONE;
-	while (st == LV_OK && (rc = sqlite3_step(s)) == SQLITE_ROW) {
-		k = intern_grow(&ms->item_ids, (const char *)sqlite3_column_text(s, 0), (void **)&ms->items, &ms->icap,
-				sizeof *ms->items, &added);
-		if (k < 0) {
-			st = LV_ERR_NOMEM;
-			break;
-		}
-		ms->items[k].activity = ms->item_ids.names[k];
-		st = item_from(s, 1, &ms->items[k]);
-	}
-	if (st == LV_OK && rc != SQLITE_DONE)
-		st = db_status(rc);
-	sqlite3_finalize(s);
-	s = NULL;
-	if (st == LV_OK)
-		st = db_status(sqlite3_prepare_v2(v, "SELECT skill, known, responses, correct, updated FROM personal_skills",
-						  -1, &s, NULL));
-	while (st == LV_OK && (rc = sqlite3_step(s)) == SQLITE_ROW) {
-		k = intern_grow(&ms->skill_ids, (const char *)sqlite3_column_text(s, 0), (void **)&ms->skills, &ms->scap,
-				sizeof *ms->skills, &added);
-		if (k < 0) {
-			st = LV_ERR_NOMEM;
-			break;
-		}
-		ms->skills[k].skill = ms->skill_ids.names[k];
-		skill_from(s, 1, &ms->skills[k]);
-	}
-	if (st == LV_OK && rc != SQLITE_DONE)
-		st = db_status(rc);
-	sqlite3_finalize(s);
-	return st;
+	enum lv_status st = lv_store_personal_items_each(ms->n, ms->learner, load_item, ms);
+	return st == LV_OK ? lv_store_personal_skills_each(ms->n, ms->learner, load_skill, ms) : st;
 }
 
-static enum lv_status replay_one(struct mstate *ms, const struct personal_cfg *cfg, const cJSON *stmt)
+static enum lv_status replay_one(struct mstate *ms, const cJSON *stmt)
 {
+	const struct personal_cfg *cfg = ms->cfg;
 	struct lv_response r;
 	const char *ids[LV_ACTIVITY_SKILLS_MAX];
 	char buf[SKILLS_TEXT_MAX];
@@ -416,7 +302,7 @@ static enum lv_status replay_one(struct mstate *ms, const struct personal_cfg *c
 	if (st == LV_OK)
 		st = resolve_skills(&r, &ms->items[i], ids, &nids, buf);
 	for (size_t k = 0; k < nids && st == LV_OK; k++)
-		st = ms_skill(ms, cfg, ids[k], &idx[k]);
+		st = ms_skill(ms, ids[k], &idx[k]);
 	if (st != LV_OK)
 		return st;
 	/* Pointers only once both arrays stopped growing. */
@@ -429,113 +315,83 @@ static enum lv_status replay_one(struct mstate *ms, const struct personal_cfg *c
 	return apply_response(cfg, &ms->l, &ms->items[i], sk, nids, &r);
 }
 
-/* Applies the vault's statements after @after_seq, in seq order, that the
- * index holds for @learner and has not voided.  ms->l.last_seq becomes the
- * last seq examined.  Lock held. */
-static enum lv_status replay(struct lv_node *n, const char *learner, sqlite3 *v, const struct personal_cfg *cfg,
-			     struct mstate *ms, int64_t after_seq)
+/* One statement of the walk: applied when live; the checkpoint covers it
+ * either way. */
+static enum lv_status replay_row(void *ctx, int64_t seq, const char *body, size_t len)
 {
-	sqlite3_stmt *rows = NULL, *idx = NULL;
-	enum lv_status st = db_status(sqlite3_prepare_v2(v, "SELECT seq, body FROM statements WHERE seq > ? ORDER BY seq",
-							 -1, &rows, NULL));
-	if (st == LV_OK)
-		st = db_status(sqlite3_prepare_v2(n->db, "SELECT learner, voided FROM statements WHERE seq = ?", -1, &idx,
-						  NULL));
-	if (st == LV_OK)
-		sqlite3_bind_int64(rows, 1, after_seq);
-	int rc = SQLITE_DONE;
-	while (st == LV_OK && (rc = sqlite3_step(rows)) == SQLITE_ROW) {
-		int64_t seq = sqlite3_column_int64(rows, 0);
-		sqlite3_reset(idx);
-		sqlite3_bind_int64(idx, 1, seq);
-		int irc = sqlite3_step(idx);
-		/* A vault row the index does not hold for this learner is the
-		 * leftover of a batch that failed after its vault commit. */
-		bool visible = irc == SQLITE_ROW && sqlite3_column_int(idx, 1) == 0 &&
-			       strcmp((const char *)sqlite3_column_text(idx, 0), learner) == 0;
-		if (irc != SQLITE_ROW && irc != SQLITE_DONE)
-			st = db_status(irc);
-		if (st == LV_OK && visible) {
-			cJSON *body = cJSON_ParseWithLength((const char *)sqlite3_column_text(rows, 1),
-							    (size_t)sqlite3_column_bytes(rows, 1));
-			st = body ? replay_one(ms, cfg, body) : LV_ERR_INTERNAL;
-			cJSON_Delete(body);
-		}
-		ms->l.last_seq = seq;
+	struct mstate *ms = ctx;
+	enum lv_status st = LV_OK;
+	if (body) {
+		cJSON *stmt = cJSON_ParseWithLength(body, len);
+		st = stmt ? replay_one(ms, stmt) : LV_ERR_INTERNAL;
+		cJSON_Delete(stmt);
 	}
-	if (st == LV_OK && rc != SQLITE_DONE)
-		st = db_status(rc);
-	sqlite3_finalize(rows);
-	sqlite3_finalize(idx);
+	ms->l.last_seq = seq;
 	return st;
 }
 
-/* Writes the rows changed in @ms (@all: every row) and the learner row. */
-static enum lv_status ms_write(struct lv_node *n, const char *learner, const struct mstate *ms, bool all)
+/* Applies the vault's statements after @after_seq, in seq order, that the
+ * index holds for the learner and has not voided.  ms->l.last_seq becomes
+ * the last seq examined.  Lock held. */
+static enum lv_status replay(struct mstate *ms, int64_t after_seq)
 {
-	sqlite3_stmt *put = NULL;
-	enum lv_status st = vault_stmt(n, learner, VAULT_P_ITEM_PUT, &put);
+	return lv_store_vault_statements_each(ms->n, ms->learner, after_seq, replay_row, ms);
+}
+
+/* Writes the rows changed in @ms (@all: every row) and the learner row. */
+static enum lv_status ms_write(const struct mstate *ms, bool all)
+{
+	size_t ni = 0, nk = 0;
+	struct lv_store_personal_item *items = malloc((ms->item_ids.n ? ms->item_ids.n : 1) * sizeof *items);
+	struct lv_store_personal_skill *skills = malloc((ms->skill_ids.n ? ms->skill_ids.n : 1) * sizeof *skills);
+	enum lv_status st = items && skills ? LV_OK : LV_ERR_NOMEM;
 	for (size_t i = 0; st == LV_OK && i < ms->item_ids.n; i++)
 		if (all || ms->items[i].dirty)
-			st = item_bind_put(put, &ms->items[i]);
-	if (st == LV_OK)
-		st = vault_stmt(n, learner, VAULT_P_SKILL_PUT, &put);
+			items[ni++] = item_row(&ms->items[i]);
 	for (size_t i = 0; st == LV_OK && i < ms->skill_ids.n; i++)
 		if (all || ms->skills[i].dirty)
-			st = skill_bind_put(put, &ms->skills[i]);
+			skills[nk++] = (struct lv_store_personal_skill){
+				.skill = ms->skills[i].skill, .known = ms->skills[i].known,
+				.responses = ms->skills[i].responses, .correct = ms->skills[i].correct,
+				.updated_ms = ms->skills[i].updated_ms,
+			};
 	if (st == LV_OK)
-		st = vault_stmt(n, learner, VAULT_P_LEARNER_PUT, &put);
-	if (st == LV_OK)
-		st = learner_bind_put(put, &ms->l);
+		st = lv_store_personal_put(ms->n, ms->learner, items, ni, skills, nk, &ms->l);
+	free(items);
+	free(skills);
 	return st;
 }
 
 /* ---- rebuild ---- */
 
 /* Recomputes the state from every statement of the vault and replaces the
- * stored one.  Inside the caller's vault transaction; lock held. */
-static enum lv_status rebuild_in_tx(struct lv_node *n, const char *learner, sqlite3 *v,
-				    const struct personal_cfg *cfg, int64_t voided)
+ * stored one (@ctx: a fresh, not lazy mstate).  Inside the vault
+ * transaction; lock held. */
+static enum lv_status rebuild_fn(void *ctx)
 {
-	struct mstate ms;
-	memset(&ms, 0, sizeof ms);
-	snprintf(ms.l.config, sizeof ms.l.config, "%s", cfg->id);
-	ms.l.voided = voided;
-	enum lv_status st = replay(n, learner, v, cfg, &ms, 0);
-	if (st == LV_OK)
-		st = db_exec(v, "DELETE FROM personal_items; DELETE FROM personal_skills; DELETE FROM personal_learner;");
-	if (st == LV_OK)
-		st = ms_write(n, learner, &ms, true);
-	ms_free(&ms);
-	return st;
-}
-
-/* Runs @fn(@ctx) in its own vault transaction; on failure the handle is
- * rolled back and dropped from the cache. */
-static enum lv_status in_vault_tx(struct lv_node *n, const char *learner,
-				  enum lv_status (*fn)(struct lv_node *, const char *, sqlite3 *, void *), void *ctx)
-{
-	sqlite3 *v = NULL;
-	enum lv_status st = vault_get(n, learner, false, &v);
+	struct mstate *ms = ctx;
+	int64_t voided = 0;
+	enum lv_status st = lv_store_statements_count_voided(ms->n, ms->learner, &voided);
 	if (st != LV_OK)
 		return st;
-	if ((st = db_exec(v, "BEGIN;")) != LV_OK)
-		return st;
-	st = fn(n, learner, v, ctx);
+	snprintf(ms->l.config, sizeof ms->l.config, "%s", ms->cfg->id);
+	ms->l.voided = voided;
+	st = replay(ms, 0);
 	if (st == LV_OK)
-		st = db_exec(v, "COMMIT;");
-	if (st != LV_OK) {
-		if (db_exec(v, "ROLLBACK;") != LV_OK) { /* the handle is evicted below */ }
-		vault_evict(n, learner);
-	}
+		st = lv_store_personal_clear(ms->n, ms->learner);
+	if (st == LV_OK)
+		st = ms_write(ms, true);
 	return st;
 }
 
-static enum lv_status rebuild_fn(struct lv_node *n, const char *learner, sqlite3 *v, void *ctx)
+/* Rebuilds in its own vault transaction.  Lock held. */
+static enum lv_status rebuild(struct lv_node *n, const char *learner, const struct personal_cfg *cfg)
 {
-	int64_t voided = 0;
-	enum lv_status st = voided_count(n, learner, &voided);
-	return st == LV_OK ? rebuild_in_tx(n, learner, v, ctx, voided) : st;
+	struct mstate ms;
+	ms_init(&ms, n, learner, cfg, false);
+	enum lv_status st = lv_store_vault_tx(n, learner, rebuild_fn, &ms);
+	ms_free(&ms);
+	return st;
 }
 
 enum lv_status lv_personal_rebuild(struct lv_node *n, const char *learner)
@@ -547,7 +403,7 @@ enum lv_status lv_personal_rebuild(struct lv_node *n, const char *learner)
 	if (st == LV_OK)
 		st = personal_cfg_get_locked(n, true, &cfg);
 	if (st == LV_OK)
-		st = in_vault_tx(n, learner, rebuild_fn, (void *)cfg);
+		st = rebuild(n, learner, cfg);
 	lv_store_unlock(n);
 	return st;
 }
@@ -556,16 +412,15 @@ enum lv_status lv_personal_rebuild(struct lv_node *n, const char *learner)
 
 /* A state with no row yet starts empty under the current configuration;
  * its voided count is what the index says now (replays skip those). */
-static enum lv_status ms_start(struct lv_node *n, const char *learner, const struct personal_cfg *cfg,
-			       const struct personal_learner *l, bool have, struct mstate *ms)
+static enum lv_status ms_start(struct mstate *ms, const struct lv_store_personal_learner *l, bool have)
 {
 	if (have) {
 		ms->l = *l;
 		return LV_OK;
 	}
 	memset(&ms->l, 0, sizeof ms->l);
-	snprintf(ms->l.config, sizeof ms->l.config, "%s", cfg->id);
-	return voided_count(n, learner, &ms->l.voided);
+	snprintf(ms->l.config, sizeof ms->l.config, "%s", ms->cfg->id);
+	return lv_store_statements_count_voided(ms->n, ms->learner, &ms->l.voided);
 }
 
 enum lv_status lv_personal_statement_stored(void *ctx, struct lv_node *n, const char *learner, const cJSON *stmt,
@@ -574,9 +429,8 @@ enum lv_status lv_personal_statement_stored(void *ctx, struct lv_node *n, const 
 	(void)ctx;
 	const struct personal_cfg *cfg;
 	struct lv_response r;
-	struct personal_learner l;
+	struct lv_store_personal_learner l;
 	struct mstate ms;
-	sqlite3 *v = NULL;
 	bool have;
 	int64_t pending;
 	(void)seq;
@@ -589,7 +443,7 @@ enum lv_status lv_personal_statement_stored(void *ctx, struct lv_node *n, const 
 	uint8_t *hint = &cfg->hint[util_fnv1a(learner) & (PERSONAL_HINT_SLOTS - 1)];
 	if (++*hint < PERSONAL_FOLD_EVERY)
 		return LV_OK;
-	if ((st = learner_get(n, learner, &l, &have, &pending)) != LV_OK)
+	if ((st = lv_store_personal_learner_get(n, learner, &l, &have, &pending)) != LV_OK)
 		return st;
 	if (pending < PERSONAL_FOLD_EVERY) {
 		*hint = (uint8_t)pending;
@@ -599,17 +453,12 @@ enum lv_status lv_personal_statement_stored(void *ctx, struct lv_node *n, const 
 	/* Advance the checkpoint over the accumulated statements (this one
 	 * included: its vault row is already written), reading only the rows
 	 * they touch. */
-	memset(&ms, 0, sizeof ms);
-	ms.lazy = true;
-	ms.n = n;
-	ms.learner = learner;
-	st = vault_get(n, learner, false, &v);
+	ms_init(&ms, n, learner, cfg, true);
+	st = ms_start(&ms, &l, have);
 	if (st == LV_OK)
-		st = ms_start(n, learner, cfg, &l, have, &ms);
+		st = replay(&ms, ms.l.last_seq);
 	if (st == LV_OK)
-		st = replay(n, learner, v, cfg, &ms, ms.l.last_seq);
-	if (st == LV_OK)
-		st = ms_write(n, learner, &ms, false);
+		st = ms_write(&ms, false);
 	ms_free(&ms);
 	return st;
 }
@@ -665,46 +514,41 @@ static enum lv_status ms_export(struct mstate *ms, struct personal_state *out)
 	return LV_OK;
 }
 
-static enum lv_status fold_fn(struct lv_node *n, const char *learner, sqlite3 *v, void *ctx)
+static enum lv_status fold_fn(void *ctx)
 {
-	(void)v;
-	return ms_write(n, learner, ctx, false);
+	return ms_write(ctx, false);
 }
 
 enum lv_status personal_state_load_locked(struct lv_node *n, const char *learner, const struct personal_cfg *cfg,
 					  struct personal_state *out)
 {
-	sqlite3 *v = NULL;
-	struct personal_learner l;
+	struct lv_store_personal_learner l;
 	struct mstate ms;
 	bool have = false;
 	int64_t voided = 0, pending = 0;
 	memset(out, 0, sizeof *out);
-	memset(&ms, 0, sizeof ms);
-	enum lv_status st = vault_get(n, learner, false, &v);
+	ms_init(&ms, n, learner, cfg, false);
+	enum lv_status st = lv_store_personal_learner_get(n, learner, &l, &have, &pending);
 	if (st == LV_OK)
-		st = learner_get(n, learner, &l, &have, &pending);
-	if (st == LV_OK)
-		st = voided_count(n, learner, &voided);
+		st = lv_store_statements_count_voided(n, learner, &voided);
 	if (st != LV_OK)
 		return st;
 	/* Built under another configuration, or a statement was voided since:
 	 * recomputed from the vault (once; stored). */
 	if (have && (strcmp(l.config, cfg->id) != 0 || l.voided != voided)) {
-		if ((st = in_vault_tx(n, learner, rebuild_fn, (void *)cfg)) != LV_OK ||
-		    (st = vault_get(n, learner, false, &v)) != LV_OK ||
-		    (st = learner_get(n, learner, &l, &have, &pending)) != LV_OK)
+		if ((st = rebuild(n, learner, cfg)) != LV_OK ||
+		    (st = lv_store_personal_learner_get(n, learner, &l, &have, &pending)) != LV_OK)
 			return st;
 	}
-	st = ms_load_all(&ms, v);
+	st = ms_load_all(&ms);
 	if (st == LV_OK)
-		st = ms_start(n, learner, cfg, &l, have, &ms);
+		st = ms_start(&ms, &l, have);
 	/* The statements after the checkpoint, in memory; a long tail (a
 	 * vault older than this code) is stored so it is read only once. */
 	if (st == LV_OK && pending)
-		st = replay(n, learner, v, cfg, &ms, ms.l.last_seq);
+		st = replay(&ms, ms.l.last_seq);
 	if (st == LV_OK && pending >= PERSONAL_FOLD_EVERY)
-		st = in_vault_tx(n, learner, fold_fn, &ms);
+		st = lv_store_vault_tx(n, learner, fold_fn, &ms);
 	if (st == LV_OK)
 		st = ms_export(&ms, out);
 	ms_free(&ms);
