@@ -16,7 +16,6 @@
 #include "learnvault/personal.h"
 #include "learnvault/recommend.h"
 #include "learnvault/server.h"
-#include "personal/recommend_int.h"
 #include "util/util.h"
 
 #define BENCH_BATCH 500
@@ -258,7 +257,7 @@ int bench_personal(int argc, char **argv)
 	/* The slowest steady state for a read: the stored state lags by one
 	 * statement less than a step (all answers so far were responses, so
 	 * the checkpoint advanced at every multiple of the step). */
-	unsigned tail = PERSONAL_FOLD_EVERY - 1 - nst % PERSONAL_FOLD_EVERY;
+	unsigned tail = LV_PERSONAL_CHECKPOINT_EVERY - 1 - nst % LV_PERSONAL_CHECKPOINT_EVERY;
 	for (unsigned i = 0; i < tail; i++) {
 		char text[512];
 		cJSON *ids = NULL;
@@ -319,7 +318,7 @@ int bench_personal(int argc, char **argv)
 	cJSON_AddNumberToObject(o, "activities", nact);
 	cJSON_AddNumberToObject(o, "skills", nsk);
 	cJSON_AddNumberToObject(o, "ingest_statements_per_s", (double)(long)(nst / ingest_s));
-	cJSON_AddNumberToObject(o, "pending_at_read", PERSONAL_FOLD_EVERY - 1);
+	cJSON_AddNumberToObject(o, "pending_at_read", LV_PERSONAL_CHECKPOINT_EVERY - 1);
 	cJSON_AddNumberToObject(o, "requests", nreq);
 	cJSON *mix = cJSON_AddObjectToObject(o, "next_items");
 	cJSON_AddNumberToObject(mix, "review", kinds[0]);

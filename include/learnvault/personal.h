@@ -457,6 +457,10 @@ LV_EXPORT enum lv_status lv_kt_eval(const struct lv_kt_data *train, const struct
 				    const struct lv_kt_eval_opts *opts, struct lv_kt_eval_result *out,
 				    struct lv_bkt_paramset **params) LV_WARN_UNUSED;
 
+/* The learner's model state is checkpointed in their vault about every
+ * this many responses; reads apply newer statements in memory. */
+#define LV_PERSONAL_CHECKPOINT_EVERY 64
+
 /* The ingest hook (struct lv_store_hooks): updates learner @learner's model
  * state (BKT, FSRS, Elo) for @statement, just stored as @seq in their
  * vault, inside the store's open vault transaction.  @ctx unused.  Lock

@@ -67,7 +67,7 @@ enum lv_status personal_response(const struct personal_cfg *cfg, const cJSON *st
  * memory.  Writing the state for every statement would add two encrypted
  * WAL pages to every vault transaction (measured: ~20% of ingest
  * throughput). */
-#define PERSONAL_FOLD_EVERY 64
+#define PERSONAL_FOLD_EVERY LV_PERSONAL_CHECKPOINT_EVERY
 
 struct personal_item {
 	char *activity;
