@@ -178,14 +178,22 @@ static void setup_node(const char *dir, struct creds *k)
 	free(out);
 }
 
+/* A new node in a fresh directory (@dir gets its path; the directory is
+ * returned, static until the next call). */
+static const char *fresh_node(char dir[600], struct creds *k)
+{
+	const char *tmp = th_tmpdir();
+	setenv("LV_MP_DIR", tmp, 1);
+	snprintf(dir, 600, "%s/node", tmp);
+	setup_node(dir, k);
+	return tmp;
+}
+
 START_TEST(cli_writes_beside_a_live_server)
 {
 	char dir[600], *out = NULL;
-	const char *tmp = th_tmpdir();
-	setenv("LV_MP_DIR", tmp, 1);
-	snprintf(dir, sizeof dir, "%s/node", tmp);
 	struct creds k = {0};
-	setup_node(dir, &k);
+	const char *tmp = fresh_node(dir, &k);
 	struct server s;
 	server_start(dir, &s);
 	struct hc c;
@@ -317,11 +325,8 @@ END_TEST
 START_TEST(second_server_refused)
 {
 	char dir[600];
-	const char *tmp = th_tmpdir();
-	setenv("LV_MP_DIR", tmp, 1);
-	snprintf(dir, sizeof dir, "%s/node", tmp);
 	struct creds k = {0};
-	setup_node(dir, &k);
+	const char *tmp = fresh_node(dir, &k);
 	struct server s;
 	server_start(dir, &s);
 	ck_assert_int_ne(cli(NULL, "serve --data '%s' --listen 127.0.0.1:0", dir), 0);
@@ -340,11 +345,8 @@ END_TEST
 START_TEST(concurrent_rotations)
 {
 	char dir[600], *out = NULL;
-	const char *tmp = th_tmpdir();
-	setenv("LV_MP_DIR", tmp, 1);
-	snprintf(dir, sizeof dir, "%s/node", tmp);
 	struct creds k = {0};
-	setup_node(dir, &k);
+	const char *tmp = fresh_node(dir, &k);
 	char sf[700];
 	snprintf(sf, sizeof sf, "%s/batch.json", tmp);
 	FILE *f = fopen(sf, "w");
@@ -402,11 +404,8 @@ END_TEST
 START_TEST(crash_leftovers_cleaned)
 {
 	char dir[600], p[800], *out = NULL;
-	const char *tmp = th_tmpdir();
-	setenv("LV_MP_DIR", tmp, 1);
-	snprintf(dir, sizeof dir, "%s/node", tmp);
 	struct creds k = {0};
-	setup_node(dir, &k);
+	const char *tmp = fresh_node(dir, &k);
 	/* A rotation that died while writing its staged key file. */
 	snprintf(p, sizeof p, "%s/node.key.next.tmp.99999", dir);
 	FILE *f = fopen(p, "w");
