@@ -531,20 +531,24 @@ enum lv_status node_settings_load_locked(struct lv_node *n)
 	st = node_setting_get_locked(n, "max_body_bytes", &v);
 	if (st != LV_OK && st != LV_ERR_NOT_FOUND)
 		return st;
-	n->max_body = st == LV_OK ? (size_t)strtoull(v, NULL, 10) : 0;
+	__atomic_store_n(&n->max_body, st == LV_OK ? (size_t)strtoull(v, NULL, 10) : 0, __ATOMIC_RELAXED);
 	free(v);
 	return LV_OK;
 }
 
 size_t lv_node_max_body(struct lv_node *n)
 {
-	size_t v = 0;
-	/* Through the lock, so a change made by another process counts from
-	 * the next request on. */
-	if (lv_store_lock(n) == LV_OK)
-		v = n->max_body;
-	lv_store_unlock(n);
-	return v;
+	/* Asked before every request: never wait for the lock (an aggregate
+	 * may hold it).  Free: refresh, so a change made by another process
+	 * counts from the next request on; busy: the holder refreshes, and
+	 * the value it last saw is used. */
+	if (pthread_mutex_trylock(&n->lock) == 0) {
+		n->lock_owner = pthread_self();
+		n->locked = true;
+		if (node_sync_locked(n) != LV_OK) { /* keep the value last seen */ }
+		lv_store_unlock(n);
+	}
+	return __atomic_load_n(&n->max_body, __ATOMIC_RELAXED);
 }
 
 enum lv_status lv_node_setting_set(struct lv_node *n, const char *name, const char *value)
