@@ -420,10 +420,20 @@ START_TEST(crash_leftovers_cleaned)
 	ck_assert_ptr_nonnull(f);
 	fputs("unreadable without its key", f);
 	fclose(f);
+	/* A vault export that died with its scratch copy on disk. */
+	char scratch[800], copy[900];
+	snprintf(scratch, sizeof scratch, "%s/lv-vault-export.AbC123", dir);
+	ck_assert_int_eq(mkdir(scratch, 0700), 0);
+	snprintf(copy, sizeof copy, "%s/vault.db", scratch);
+	f = fopen(copy, "w");
+	ck_assert_ptr_nonnull(f);
+	fputs("copy under a lost key", f);
+	fclose(f);
 	struct server s;
 	server_start(dir, &s);
 	ck_assert_int_ne(access(p, F_OK), 0);
 	ck_assert_int_ne(access(orphan, F_OK), 0);
+	ck_assert_int_ne(access(scratch, F_OK), 0);
 	server_stop(&s);
 	ck_assert_int_eq(cli(&out, "credential list --data '%s'", dir), 0);
 	free(out);

@@ -234,8 +234,28 @@ enum lv_status lv_node_open(const char *dir, const struct lv_node_keysource *ks,
 	return node_open(dir, ks, opt, false, out);
 }
 
+/* Removes directory @path and the files in it (no subdirectories). */
+static void remove_flat_dir(const char *path)
+{
+	DIR *d = opendir(path);
+	if (!d)
+		return;
+	struct dirent *e;
+	while ((e = readdir(d)) != NULL) {
+		char p[4096 + 512];
+		if (strcmp(e->d_name, ".") == 0 || strcmp(e->d_name, "..") == 0)
+			continue;
+		path_join(p, sizeof p, path, e->d_name);
+		unlink(p);
+	}
+	closedir(d);
+	rmdir(path);
+}
+
 /* Files a crashed process may leave: the temporary files of an atomic
- * write (util_write_file's "<name>.tmp.<pid>").  Only when alone. */
+ * write (util_write_file's "<name>.tmp.<pid>") and the scratch directory
+ * of a vault export (vault_export.c: a copy under a key that died with
+ * the process).  Only when alone. */
 static void node_remove_stale_files(const char *dir)
 {
 	DIR *d = opendir(dir);
@@ -243,11 +263,12 @@ static void node_remove_stale_files(const char *dir)
 		return;
 	struct dirent *e;
 	while ((e = readdir(d)) != NULL) {
-		if (strncmp(e->d_name, "node.", 5) != 0 || !strstr(e->d_name, ".tmp."))
-			continue;
 		char p[4096];
 		path_join(p, sizeof p, dir, e->d_name);
-		unlink(p);
+		if (strncmp(e->d_name, "node.", 5) == 0 && strstr(e->d_name, ".tmp."))
+			unlink(p);
+		else if (strncmp(e->d_name, "lv-vault-export.", 16) == 0)
+			remove_flat_dir(p);
 	}
 	closedir(d);
 }
