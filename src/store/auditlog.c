@@ -9,7 +9,6 @@
 
 #include "learnvault/audit.h"
 #include "learnvault/auditlog.h"
-#include "learnvault/consent.h"
 #include "store.h"
 
 static enum lv_status load_key(struct lv_node *n)
@@ -403,17 +402,6 @@ enum lv_status lv_audit_export(struct lv_node *n, char **json)
 	cJSON_Delete(o);
 	free(note);
 	free(vkey);
-	return st;
-}
-
-enum lv_status lv_audit_self_access(struct lv_node *n, const struct lv_principal *who, const char *learner,
-				    const char *what, uint64_t count)
-{
-	struct lv_consent_decision d;
-	struct lv_consent_scope sc = {.resource = what};
-	enum lv_status st = lv_access_authorize(n, who, learner, LV_PURPOSE_SELF, &sc, count, util_now_ms(), &d);
-	if (st == LV_OK && !d.allow)
-		st = LV_ERR_FORBIDDEN;
 	return st;
 }
 

@@ -1,5 +1,7 @@
-/* Statements: batch ingest into learners' vaults, the node.db index, and
- * the xAPI GET queries over it. */
+/* Statements: batch ingest into learners' vaults and the node.db index,
+ * attachments and activity definitions.  The reads the doors run (a
+ * provider's read-back, the learner's own statements) are in
+ * statement_reads_repo.c. */
 #include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -8,14 +10,12 @@
 
 #include <sodium.h>
 
-#include "learnvault/consent.h"
 #include "learnvault/statements.h"
 #include "facts.h"
 #include "learnvault/xapi.h"
 #include "store.h"
 
 #define MAX_KEYS_PER_STATEMENT 512
-#define IDENTITY_MAX 65536             /* bytes of one actor identity */
 
 /* One statement of a batch while it is being stored. */
 struct pending {
@@ -45,8 +45,7 @@ static enum lv_status sql_prepare(sqlite3 *db, const char *sql, sqlite3_stmt **s
 	return db_status(sqlite3_prepare_v2(db, sql, -1, s, NULL));
 }
 
-/* Loads the stored body of statement @seq from vault @learner. */
-static enum lv_status vault_body(struct lv_node *n, const char *learner, int64_t seq, cJSON **out)
+enum lv_status store_statement_body(struct lv_node *n, const char *learner, int64_t seq, cJSON **out)
 {
 	sqlite3 *v = NULL;
 	sqlite3_stmt *s = NULL;
@@ -96,8 +95,6 @@ static enum lv_status key_cb(void *vctx, enum lv_xapi_key_kind kind, const char 
 	return rc == SQLITE_DONE ? LV_OK : db_status(rc);
 }
 
-/* Merges the definitions of every Activity in @st into the activities
- * table (last writer wins per property; language maps merged). */
 /* True when @def is the definition last merged for activity @id: most
  * statements repeat their activity's definition, and re-merging it would
  * rewrite the row for nothing.  The slot is chosen by the id alone, so a
@@ -122,6 +119,8 @@ static bool activity_seen(struct lv_node *n, const char *id, const cJSON *def)
 	return false;
 }
 
+/* Merges the definition of the Activity @act into the activities
+ * table (last writer wins per property; language maps merged). */
 static enum lv_status activity_merge_one(struct lv_node *n, const cJSON *act)
 {
 	const char *id = util_json_str(act, "id", NULL);
@@ -283,7 +282,6 @@ static enum lv_status append_facts(struct lv_node *n, const struct pending *p, s
 	free(f);
 	return st;
 }
-
 enum lv_status lv_statements_store(struct lv_node *n, const struct lv_principal *prov, cJSON *batch,
 				   const struct lv_attachment *atts, size_t natts, const struct lv_store_hooks *hooks,
 				   char err[LV_ERR_TEXT])
@@ -361,7 +359,7 @@ enum lv_status lv_statements_store(struct lv_node *n, const struct lv_principal 
 			snprintf(learner, sizeof learner, "%s", (const char *)sqlite3_column_text(q_exists, 0));
 			int64_t oseq = sqlite3_column_int64(q_exists, 2);
 			sqlite3_reset(q_exists);
-			st = vault_body(n, learner, oseq, &old);
+			st = store_statement_body(n, learner, oseq, &old);
 			if (st != LV_OK)
 				goto out;
 			bool same = lv_xapi_statements_equivalent(old, x->st);
@@ -531,221 +529,13 @@ out:
 	return st;
 }
 
+
 int64_t lv_statements_consistent_through(struct lv_node *n)
 {
 	(void)n;
 	/* Statements become visible at their index commit, under the node
 	 * lock: everything acknowledged before now is visible now. */
 	return util_now_ms();
-}
-
-/* Logs a provider's read-back of its own statements: one access entry per
- * learner whose statements are about to be returned, in one transaction.
- * The caller releases nothing unless this succeeds.  Lock held. */
-struct readback {
-	char learner[LV_PSEUDONYM_LEN];
-	uint64_t count;
-};
-
-static enum lv_status log_readback(struct lv_node *n, const struct lv_principal *prov, const struct readback *rb,
-				   size_t nrb)
-{
-	if (nrb == 0)
-		return LV_OK;
-	struct lv_tx *tx;
-	enum lv_status st = lv_tx_open_locked(n, &tx);
-	if (st != LV_OK)
-		return st;
-	int64_t now = util_now_ms();
-	for (size_t i = 0; i < nrb && st == LV_OK; i++) {
-		/* Through the one access check, which decides and logs. */
-		struct lv_consent_decision d;
-		struct lv_consent_scope sc = {.resource = "xapi-statements"};
-		st = access_authorize_locked(n, prov, rb[i].learner, LV_PURPOSE_PROVIDER_READBACK, &sc, rb[i].count,
-					     now, &d);
-		if (st == LV_OK && !d.allow)
-			st = LV_ERR_FORBIDDEN;
-	}
-	return lv_tx_close_locked(tx, st);
-}
-
-static void readback_add(struct readback *rb, size_t *nrb, const char *learner)
-{
-	for (size_t i = 0; i < *nrb; i++)
-		if (strcmp(rb[i].learner, learner) == 0) {
-			rb[i].count++;
-			return;
-		}
-	snprintf(rb[*nrb].learner, LV_PSEUDONYM_LEN, "%s", learner);
-	rb[(*nrb)++].count = 1;
-}
-
-enum lv_status lv_statement_get(struct lv_node *n, const struct lv_principal *prov, const char *id,
-				bool voided, cJSON **result)
-{
-	*result = NULL;
-	sqlite3_stmt *s = NULL;
-	enum lv_status st;
-	char learner[LV_PSEUDONYM_LEN];
-	st = lv_store_lock(n);
-	if (st == LV_OK)
-		st = sql_prepare(n->db, "SELECT learner, voided, seq FROM statements WHERE id = ? AND provider = ?", &s);
-	if (st != LV_OK)
-		goto out;
-	sqlite3_bind_text(s, 1, id, -1, SQLITE_STATIC);
-	sqlite3_bind_text(s, 2, prov->id, -1, SQLITE_STATIC);
-	int rc = sqlite3_step(s);
-	if (rc != SQLITE_ROW) {
-		st = rc == SQLITE_DONE ? LV_ERR_NOT_FOUND : db_status(rc);
-		goto out;
-	}
-	if ((sqlite3_column_int(s, 1) != 0) != voided) {
-		st = LV_ERR_NOT_FOUND;
-		goto out;
-	}
-	snprintf(learner, sizeof learner, "%s", (const char *)sqlite3_column_text(s, 0));
-	st = vault_body(n, learner, sqlite3_column_int64(s, 2), result);
-	sqlite3_finalize(s);
-	s = NULL;
-	if (st == LV_OK) {
-		struct readback rb = {.count = 1};
-		memcpy(rb.learner, learner, sizeof rb.learner);
-		st = log_readback(n, prov, &rb, 1);
-		if (st != LV_OK) {
-			cJSON_Delete(*result);
-			*result = NULL;
-		}
-	}
-out:
-	sqlite3_finalize(s);
-	lv_store_unlock(n);
-	return st;
-}
-
-enum lv_status lv_statements_query(struct lv_node *n, const struct lv_principal *prov,
-				   const struct lv_statement_query *q, cJSON **result, int64_t *next_seq)
-{
-	*result = NULL;
-	*next_seq = 0;
-	struct buf sql;
-	char *agent_id = NULL;
-	buf_init(&sql, 8192);
-	sqlite3_stmt *s = NULL;
-	cJSON *arr = NULL;
-	enum lv_status st;
-	char agent_p[LV_PSEUDONYM_LEN] = "";
-	struct readback *rb = NULL;
-	size_t nrb = 0;
-	unsigned limit = q->limit && q->limit < LV_QUERY_MAX_LIMIT ? q->limit : LV_QUERY_MAX_LIMIT;
-
-	if (q->agent) {
-		st = lv_xapi_actor_identity(q->agent, IDENTITY_MAX, &agent_id);
-		if (st != LV_OK)
-			goto out_nolock;
-	}
-	/* xAPI 1.0.3 Communication 2.1.3: for the non-time filters, a
-	 * statement whose object is a StatementRef matches when the statement
-	 * it targets matches (voiding statements included).  The matching set
-	 * is built first, then time, paging and voided filters apply. */
-	bool filtered = q->verb || q->registration || q->agent || q->activity;
-	if (filtered) {
-		st = buf_append_str(&sql, "WITH RECURSIVE m(id) AS (SELECT id FROM statements WHERE provider = ?1");
-		if (q->verb)
-			st = st ? st : buf_append_str(&sql, " AND verb = ?2");
-		if (q->registration)
-			st = st ? st : buf_append_str(&sql, " AND registration = ?3");
-		if (q->agent)
-			st = st ? st : buf_printf(&sql, " AND seq IN (SELECT seq FROM statement_keys WHERE key = ?7 AND kind IN (%d%s))",
-						  LV_XAPI_KEY_AGENT, q->related_agents ? ", 1" : "");
-		if (q->activity)
-			st = st ? st : buf_printf(&sql, " AND seq IN (SELECT seq FROM statement_keys WHERE key = ?8 AND kind IN (%d%s))",
-						  LV_XAPI_KEY_ACTIVITY, q->related_activities ? ", 3" : "");
-		st = st ? st : buf_append_str(&sql, " UNION SELECT s.id FROM statements s JOIN m ON s.ref = m.id"
-						    " WHERE s.provider = ?1) ");
-	} else {
-		st = LV_OK;
-	}
-	st = st ? st : buf_append_str(&sql, "SELECT seq, learner, id FROM statements WHERE provider = ?1 AND voided = 0");
-	if (filtered)
-		st = st ? st : buf_append_str(&sql, " AND id IN (SELECT id FROM m)");
-	if (q->since_ms != INT64_MIN)
-		st = st ? st : buf_append_str(&sql, " AND stored > ?4");
-	if (q->until_ms != INT64_MAX)
-		st = st ? st : buf_append_str(&sql, " AND stored <= ?5");
-	if (q->after_seq)
-		st = st ? st : buf_append_str(&sql, q->ascending ? " AND seq > ?6" : " AND seq < ?6");
-	st = st ? st : buf_printf(&sql, " ORDER BY seq %s LIMIT %u", q->ascending ? "ASC" : "DESC", limit + 1);
-	if (st != LV_OK)
-		goto out_nolock;
-
-	arr = cJSON_CreateArray();
-	st = lv_store_lock(n);
-	if (q->agent)
-		key_pseudonym(n->keys, agent_id, agent_p);
-	if (st == LV_OK)
-		st = sql_prepare(n->db, sql.data, &s);
-	if (st != LV_OK)
-		goto out;
-	sqlite3_bind_text(s, 1, prov->id, -1, SQLITE_STATIC);
-	if (q->verb)
-		sqlite3_bind_text(s, 2, q->verb, -1, SQLITE_STATIC);
-	if (q->registration)
-		sqlite3_bind_text(s, 3, q->registration, -1, SQLITE_STATIC);
-	if (q->since_ms != INT64_MIN)
-		sqlite3_bind_int64(s, 4, q->since_ms);
-	if (q->until_ms != INT64_MAX)
-		sqlite3_bind_int64(s, 5, q->until_ms);
-	if (q->after_seq)
-		sqlite3_bind_int64(s, 6, q->after_seq);
-	if (q->agent)
-		sqlite3_bind_text(s, 7, agent_p, -1, SQLITE_STATIC);
-	if (q->activity)
-		sqlite3_bind_text(s, 8, q->activity, -1, SQLITE_STATIC);
-	unsigned got = 0;
-	int rc;
-	int64_t last_seq = 0;
-	rb = calloc(limit + 1, sizeof *rb);
-	if (!rb) {
-		st = LV_ERR_NOMEM;
-		goto out;
-	}
-	while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
-		if (got == limit) {
-			*next_seq = last_seq;
-			break;
-		}
-		cJSON *body = NULL;
-		last_seq = sqlite3_column_int64(s, 0);
-		st = vault_body(n, (const char *)sqlite3_column_text(s, 1), last_seq, &body);
-		if (st != LV_OK)
-			goto out;
-		readback_add(rb, &nrb, (const char *)sqlite3_column_text(s, 1));
-		cJSON_AddItemToArray(arr, body);
-		got++;
-	}
-	if (rc != SQLITE_ROW && rc != SQLITE_DONE) {
-		st = db_status(rc);
-		goto out;
-	}
-	sqlite3_finalize(s);
-	s = NULL;
-	/* Logged before anything is released. */
-	st = log_readback(n, prov, rb, nrb);
-out:
-	free(rb);
-	sqlite3_finalize(s);
-	lv_store_unlock(n);
-out_nolock:
-	if (st == LV_OK) {
-		*result = arr;
-		arr = NULL;
-	} else {
-		*next_seq = 0;
-	}
-	cJSON_Delete(arr);
-	buf_free(&sql);
-	free(agent_id);
-	return st;
 }
 
 void lv_attachments_free(struct lv_attachment *a, size_t n)
@@ -862,52 +652,5 @@ enum lv_status lv_activity_get(struct lv_node *n, const char *activity_id, cJSON
 	}
 	sqlite3_finalize(s);
 	lv_store_unlock(n);
-	return st;
-}
-
-enum lv_status lv_learner_statements(struct lv_node *n, const char *learner, int64_t after_seq, unsigned limit,
-				     cJSON **result, int64_t *next_seq)
-{
-	*result = NULL;
-	*next_seq = 0;
-	sqlite3_stmt *s = NULL;
-	cJSON *arr = cJSON_CreateArray();
-	if (limit == 0 || limit > LV_QUERY_MAX_LIMIT)
-		limit = LV_QUERY_MAX_LIMIT;
-	enum lv_status st = lv_store_lock(n);
-	/* Through the index: only committed statements, in stored order. */
-	if (st == LV_OK)
-		st = sql_prepare(n->db, "SELECT seq FROM statements WHERE learner = ? AND seq > ? ORDER BY seq LIMIT ?", &s);
-	if (st == LV_OK) {
-		sqlite3_bind_text(s, 1, learner, -1, SQLITE_STATIC);
-		sqlite3_bind_int64(s, 2, after_seq);
-		sqlite3_bind_int64(s, 3, (sqlite3_int64)limit + 1);
-		unsigned got = 0;
-		int rc;
-		int64_t last = 0;
-		while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
-			if (got == limit) {
-				*next_seq = last;
-				break;
-			}
-			cJSON *body = NULL;
-			last = sqlite3_column_int64(s, 0);
-			st = vault_body(n, learner, last, &body);
-			if (st != LV_OK)
-				break;
-			cJSON_AddItemToArray(arr, body);
-			got++;
-		}
-		if (st == LV_OK && rc != SQLITE_ROW && rc != SQLITE_DONE)
-			st = db_status(rc);
-	}
-	sqlite3_finalize(s);
-	lv_store_unlock(n);
-	if (st == LV_OK) {
-		*result = arr;
-	} else {
-		*next_seq = 0;
-		cJSON_Delete(arr);
-	}
 	return st;
 }
