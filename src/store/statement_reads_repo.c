@@ -1,7 +1,7 @@
 /* The statement reads the doors run (door/readback.c, door/learner.c,
  * door/export.c): rows, and the learner each row belongs to.  Nothing is
- * decided or logged here; the door asks consent and writes the access
- * entries before it releases what these return. */
+ * decided or logged here; the door runs the access check, which writes
+ * the access entries, before it releases what these return. */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
