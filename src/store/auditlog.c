@@ -90,15 +90,11 @@ enum lv_status auditlog_append_locked(struct lv_node *n, cJSON *entry, uint64_t 
 		*out_index = 0;
 	char *text = NULL;
 	sqlite3_stmt *s = NULL;
-	if (n->audit_npending == n->audit_pending_cap) {
-		size_t cap = n->audit_pending_cap ? n->audit_pending_cap * 2 : 64;
-		unsigned char (*np)[32] = cap <= AUDIT_PENDING_MAX ? realloc(n->audit_pending, cap * sizeof *np) : NULL;
-		if (!np) {
-			cJSON_Delete(entry);
-			return cap <= AUDIT_PENDING_MAX ? LV_ERR_NOMEM : LV_ERR_TOO_LARGE;
-		}
-		n->audit_pending = np;
-		n->audit_pending_cap = cap;
+	st = util_array_grow((void **)&n->audit_pending, sizeof *n->audit_pending, &n->audit_pending_cap,
+			     n->audit_npending + 1, AUDIT_PENDING_MAX);
+	if (st != LV_OK) {
+		cJSON_Delete(entry);
+		return st;
 	}
 	uint64_t index = lv_merkle_size(n->audit) + n->audit_npending;
 	char t[UTIL_TIME_LEN];
