@@ -10,6 +10,7 @@
 #include "learnvault/audit.h"
 #include "learnvault/auditlog.h"
 #include "learnvault/consent.h"
+#include "learnvault/door.h"
 #include "learnvault/statements.h"
 #include "learnvault/policy.h"
 #include "store/store.h"

@@ -274,7 +274,7 @@ START_TEST(store_batch_is_atomic)
 	cJSON_AddItemToArray(b2, stmt("11111111-1111-4111-8111-111111111111", "mailto:a@x.org", "changed"));
 	ck_assert_int_eq(lv_ingest(node, &prov, b2, NULL, 0, err), LV_ERR_CONFLICT);
 	cJSON *got = NULL;
-	ck_assert_int_eq(lv_statement_get(node, &prov, "22222222-2222-4222-8222-222222222222", false, &got),
+	ck_assert_int_eq(lv_readback_statement(node, &prov, "22222222-2222-4222-8222-222222222222", false, &got),
 			 LV_ERR_NOT_FOUND);
 	int64_t n = 0;
 	ck_assert_int_eq(lv_learner_count(node, &n), LV_OK);
@@ -283,12 +283,12 @@ START_TEST(store_batch_is_atomic)
 	cJSON *b3 = cJSON_CreateArray();
 	cJSON_AddItemToArray(b3, stmt("11111111-1111-4111-8111-111111111111", "mailto:a@x.org", "one"));
 	ck_assert_int_eq(lv_ingest(node, &prov, b3, NULL, 0, err), LV_OK);
-	ck_assert_int_eq(lv_statement_get(node, &prov, "11111111-1111-4111-8111-111111111111", false, &got), LV_OK);
+	ck_assert_int_eq(lv_readback_statement(node, &prov, "11111111-1111-4111-8111-111111111111", false, &got), LV_OK);
 	ck_assert_ptr_nonnull(strstr(cJSON_GetObjectItem(cJSON_GetObjectItem(got, "object"), "id")->valuestring, "one"));
 	cJSON_Delete(got);
 	/* Another provider does not see it. */
 	struct lv_principal other = {.role = LV_ROLE_PROVIDER, .id = "p2"};
-	ck_assert_int_eq(lv_statement_get(node, &other, "11111111-1111-4111-8111-111111111111", false, &got),
+	ck_assert_int_eq(lv_readback_statement(node, &other, "11111111-1111-4111-8111-111111111111", false, &got),
 			 LV_ERR_NOT_FOUND);
 	cJSON_Delete(b1);
 	cJSON_Delete(b2);
@@ -347,8 +347,8 @@ START_TEST(erasure_and_rotation)
 	ck_assert_int_eq(lv_learner_erase(node, "../../etc/passwd"), LV_ERR_INVALID);
 	ck_assert_int_ne(access(vault, F_OK), 0);
 	cJSON *got = NULL;
-	ck_assert_int_eq(lv_statement_get(node, &prov, "33333333-3333-4333-8333-333333333333", false, &got), LV_ERR_NOT_FOUND);
-	ck_assert_int_eq(lv_statement_get(node, &prov, "44444444-4444-4444-8444-444444444444", false, &got), LV_OK);
+	ck_assert_int_eq(lv_readback_statement(node, &prov, "33333333-3333-4333-8333-333333333333", false, &got), LV_ERR_NOT_FOUND);
+	ck_assert_int_eq(lv_readback_statement(node, &prov, "44444444-4444-4444-8444-444444444444", false, &got), LV_OK);
 	cJSON_Delete(got);
 	struct lv_principal who;
 	ck_assert_int_eq(lv_credential_check(node, id, secret, &who), LV_ERR_UNAUTHORIZED);
@@ -375,7 +375,7 @@ START_TEST(erasure_and_rotation)
 	/* (2) Rotate: new KEK, node.db re-keyed, vault keys re-wrapped. */
 	ck_assert_int_eq(lv_node_rotate_key(dir, NULL, NULL), LV_OK);
 	ck_assert_int_eq(lv_node_open(dir, NULL, NULL, &node), LV_OK);
-	ck_assert_int_eq(lv_statement_get(node, &prov, "44444444-4444-4444-8444-444444444444", false, &got), LV_OK);
+	ck_assert_int_eq(lv_readback_statement(node, &prov, "44444444-4444-4444-8444-444444444444", false, &got), LV_OK);
 	cJSON_Delete(got);
 	ck_assert_int_eq(node->vault_page, page);
 	/* Never while the node is open (here in this process; in another
@@ -428,7 +428,7 @@ START_TEST(rotation_survives_a_crash_after_rekey)
 	ck_assert_int_ne(access(kn, F_OK), 0);
 	ck_assert_int_ne(access(jn, F_OK), 0);
 	cJSON *got = NULL;
-	ck_assert_int_eq(lv_statement_get(node, &prov, "55555555-5555-4555-8555-555555555555", false, &got), LV_OK);
+	ck_assert_int_eq(lv_readback_statement(node, &prov, "55555555-5555-4555-8555-555555555555", false, &got), LV_OK);
 	cJSON_Delete(got);
 }
 END_TEST

@@ -7,9 +7,8 @@
 #include <sodium.h>
 
 #include "cli.h"
-#include "learnvault/auditlog.h"
 #include "learnvault/consent.h"
-#include "learnvault/statements.h"
+#include "learnvault/door.h"
 #include "util/util.h"
 
 /* Issues a credential and adds its presentation to @o:
@@ -430,7 +429,7 @@ int cmd_export(int argc, char **argv)
 	/* The operator fulfilling a learner's request: logged as such. */
 	struct lv_principal admin = {.role = LV_ROLE_ADMIN, .id = "cli"};
 	cJSON *doc = NULL;
-	enum lv_status st = report_only ? lv_audit_report(node, learner, &doc)
+	enum lv_status st = report_only ? lv_learner_access_report(node, learner, &doc)
 					: lv_learner_export(node, &admin, learner, LV_PURPOSE_OPERATOR_REQUEST, &doc);
 	int rc;
 	if (st != LV_OK) {

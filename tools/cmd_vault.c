@@ -9,7 +9,7 @@
 
 #include "cli.h"
 #include "learnvault/consent.h"
-#include "learnvault/auditlog.h"
+#include "learnvault/door.h"
 #include "learnvault/vault.h"
 #include "util/util.h"
 
@@ -82,21 +82,12 @@ static int vault_export(int argc, char **argv)
 	}
 	if (cli_open_vaults(dir, node_pass_file, "vault export", &node) != 0)
 		goto out;
-	st = lv_vault_export(node, learner, pass, plen, &file, &len);
-	if (st != LV_OK) {
-		cli_fail("vault export: %s", st == LV_ERR_NOT_FOUND ? "no such learner" :
-			 st == LV_ERR_INVALID ? "not a learner pseudonym" : lv_status_str(st));
-		goto out;
-	}
-	/* The operator's access is logged before the file leaves the store. */
+	/* The operator's access is logged before the file leaves the door. */
 	struct lv_principal admin = {.role = LV_ROLE_ADMIN, .id = "cli"};
-	struct lv_consent_decision d;
-	struct lv_consent_scope sc = {.resource = "vault-export"};
-	st = lv_access_authorize(node, &admin, learner, LV_PURPOSE_OPERATOR_REQUEST, &sc, 1, util_now_ms(), &d);
-	if (st == LV_OK && !d.allow)
-		st = LV_ERR_FORBIDDEN;
+	char err[LV_ERR_LEN];
+	st = lv_learner_vault_export(node, &admin, learner, LV_PURPOSE_OPERATOR_REQUEST, pass, plen, &file, &len, err);
 	if (st != LV_OK) {
-		cli_fail("vault export: cannot log the access, nothing written: %s", lv_status_str(st));
+		cli_fail("vault export: %s", err);
 		goto out;
 	}
 	st = util_write_file(out_path, file, len, 0600, true);

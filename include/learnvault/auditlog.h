@@ -69,15 +69,10 @@ LV_EXPORT enum lv_status lv_audit_export(struct lv_node *node, char **json) LV_W
 LV_EXPORT enum lv_status lv_audit_verify_export(const char *json, size_t len, const char *vkey,
 						const char *previous, char **report) LV_WARN_UNUSED;
 
-/* Records the learner's (or guardian's) own access to the learner's data
- * (@what: "statements", "export", ...; @count items) before it is released.
- * A failure means the data must not be released. */
-LV_EXPORT enum lv_status lv_audit_self_access(struct lv_node *node, const struct lv_principal *who,
-					      const char *learner, const char *what, uint64_t count) LV_WARN_UNUSED;
-
 /* The learner's access report: every log entry about @learner with its
  * inclusion proof against a freshly signed checkpoint:
- * {"learner","checkpoint","entries":[{"index","entry","proof":[base64]}]}. */
+ * {"learner","checkpoint","entries":[{"index","entry","proof":[base64]}]}.
+ * The learner's door serves it (lv_learner_access_report, learnvault/door.h). */
 LV_EXPORT enum lv_status lv_audit_report(struct lv_node *node, const char *learner, cJSON **report) LV_WARN_UNUSED;
 
 #ifdef __cplusplus

@@ -8,11 +8,14 @@
 #ifndef LEARNVAULT_DOOR_H
 #define LEARNVAULT_DOOR_H
 
+#include <stdbool.h>
 #include <stddef.h>
+#include <stdint.h>
 
 #include <cjson/cJSON.h>
 
 #include "learnvault/node.h"
+#include "learnvault/statements.h"
 #include "learnvault/status.h"
 #include "learnvault/xapi.h"
 
@@ -27,6 +30,77 @@ extern "C" {
  * @batch is completed in place (id, stored, authority...). */
 LV_EXPORT enum lv_status lv_ingest(struct lv_node *node, const struct lv_principal *provider, cJSON *batch,
 				   const struct lv_attachment *atts, size_t natts, char err[LV_ERR_LEN]) LV_WARN_UNUSED;
+
+/* ---- reads: each asks consent and writes its access entries (one
+ * node.db transaction, through lv_access_authorize's rules) before it
+ * releases anything; when the decision is a denial or the entry cannot be
+ * written, nothing is released (fail closed) and the out-parameters stay
+ * cleared.  The read that counts what would be released runs first, under
+ * the same lock, so that each entry carries its count. ---- */
+
+/* Provider read-back of one statement (xAPI statementId /
+ * voidedStatementId): @voided false finds it only when not voided, true
+ * only when voided; only statements @provider wrote.  One access entry
+ * (purpose LV_PURPOSE_PROVIDER_READBACK, resource "xapi-statements",
+ * count 1) for the learner it belongs to.  *@result is the caller's
+ * (cJSON_Delete).  LV_ERR_NOT_FOUND when there is no such statement,
+ * LV_ERR_FORBIDDEN when the access is refused. */
+LV_EXPORT enum lv_status lv_readback_statement(struct lv_node *node, const struct lv_principal *provider,
+					       const char *id, bool voided, cJSON **result) LV_WARN_UNUSED;
+
+/* Provider read-back of one page of @q over what @provider wrote (voided
+ * statements excluded).  One access entry per learner whose statements are
+ * on the page (with how many), in order of first appearance, all in one
+ * transaction; an empty page logs nothing.  *@result is a JSON array of the
+ * stored statements (the caller's); *@next_seq the cursor of the next page,
+ * 0 when none. */
+LV_EXPORT enum lv_status lv_readback_statements(struct lv_node *node, const struct lv_principal *provider,
+						const struct lv_statement_query *q, cJSON **result,
+						int64_t *next_seq) LV_WARN_UNUSED;
+
+/* The learner's door: learner @learner's own statements (all providers,
+ * voided ones included) in stored order after cursor @after_seq, at most
+ * @limit (0: the server maximum), for @who (purpose LV_PURPOSE_SELF: only a
+ * learner or guardian credential bound to @learner is allowed).  One access
+ * entry (resource "statements", count = the page's size), also for an empty
+ * page.  *@result is a JSON array (the caller's); *@next_seq the cursor of
+ * the next page, 0 when none. */
+LV_EXPORT enum lv_status lv_learner_statements(struct lv_node *node, const struct lv_principal *who,
+					       const char *learner, int64_t after_seq, unsigned limit,
+					       cJSON **result, int64_t *next_seq) LV_WARN_UNUSED;
+
+/* Learner @learner's export, for the learner's door (@purpose
+ * LV_PURPOSE_SELF) or the operator acting on the learner's request
+ * (LV_PURPOSE_OPERATOR_REQUEST, an admin principal):
+ * {"format":"learnvault-learner-export","version":1,"learner",
+ * "statements":[every statement],"consents":{lv_consent_list},
+ * "access_report":{lv_learner_access_report}}.  One access entry (resource
+ * "export", count = the statements); the access report is read after it,
+ * so it includes it.  *@out is the caller's (cJSON_Delete).
+ * LV_ERR_FORBIDDEN when refused (the refusal is logged). */
+LV_EXPORT enum lv_status lv_learner_export(struct lv_node *node, const struct lv_principal *who,
+					   const char *learner, const char *purpose, cJSON **out) LV_WARN_UNUSED;
+
+/* Learner @learner's vault as a portable file under @passphrase
+ * (lv_vault_export), for @who under @purpose as lv_learner_export.  One
+ * access entry (resource "vault-export", count 1) once the file is made;
+ * without it the file is destroyed.  *@file (malloc'd, the caller's) and
+ * *@file_len are cleared on failure.  @err (LV_ERR_LEN bytes, may be NULL)
+ * says which step failed: "no such learner" (LV_ERR_NOT_FOUND), "not a
+ * learner pseudonym" (LV_ERR_INVALID), another status of the copy, or
+ * "cannot log the access, nothing written: <status>". */
+LV_EXPORT enum lv_status lv_learner_vault_export(struct lv_node *node, const struct lv_principal *who,
+						 const char *learner, const char *purpose, const char *passphrase,
+						 size_t passphrase_len, unsigned char **file, size_t *file_len,
+						 char err[LV_ERR_LEN]) LV_WARN_UNUSED;
+
+/* Learner @learner's access report (lv_audit_report): every audit entry
+ * about the learner with its inclusion proof.  It holds audit entries, not
+ * the learner's data, so reading it writes no access entry (the caller
+ * has authenticated the learner, their guardian or the operator).
+ * *@report is the caller's (cJSON_Delete). */
+LV_EXPORT enum lv_status lv_learner_access_report(struct lv_node *node, const char *learner,
+						  cJSON **report) LV_WARN_UNUSED;
 
 #ifdef __cplusplus
 }

@@ -42,7 +42,8 @@ LV_EXPORT enum lv_status lv_statements_store(struct lv_node *node, const struct 
 					     cJSON *batch, const struct lv_attachment *atts, size_t natts,
 					     const struct lv_store_hooks *hooks, char err[LV_ERR_TEXT]) LV_WARN_UNUSED;
 
-/* GET /statements filters.  Strings are borrowed; NULL means "no filter". */
+/* GET /statements filters (the provider read-back door, lv_readback_statements
+ * in learnvault/door.h).  Strings are borrowed; NULL means "no filter". */
 struct lv_statement_query {
 	const cJSON *agent;           /* Agent/Group object */
 	const char *verb;
@@ -59,42 +60,13 @@ struct lv_statement_query {
 
 #define LV_QUERY_MAX_LIMIT 500
 
-/* Runs a query over what @provider wrote (voided statements excluded).
- * *@result receives a JSON array of stored statements in the exact stored
- * form (caller cJSON_Deletes); *@next_seq the cursor for the next page, 0
- * when there is none. */
-LV_EXPORT enum lv_status lv_statements_query(struct lv_node *node, const struct lv_principal *provider,
-					     const struct lv_statement_query *q, cJSON **result,
-					     int64_t *next_seq) LV_WARN_UNUSED;
-
-/* One statement by id.  @voided false: statementId (LV_ERR_NOT_FOUND when
- * the statement is voided); true: voidedStatementId (only a voided one). */
-LV_EXPORT enum lv_status lv_statement_get(struct lv_node *node, const struct lv_principal *provider,
-					  const char *id, bool voided, cJSON **result) LV_WARN_UNUSED;
-
-/* Attachment bodies referenced by @statements (as returned by the calls
- * above), for a multipart response.  *@out is an array of *@n attachments
- * whose strings and data are owned by the array: free with
+/* Attachment bodies referenced by @statements (as the read-back door
+ * returned them), for a multipart response.  *@out is an array of *@n
+ * attachments whose strings and data are owned by the array: free with
  * lv_attachments_free(). */
 LV_EXPORT enum lv_status lv_statement_attachments(struct lv_node *node, const cJSON *statements,
 						  struct lv_attachment **out, size_t *n) LV_WARN_UNUSED;
 LV_EXPORT void lv_attachments_free(struct lv_attachment *a, size_t n);
-
-/* Learner @learner's own statements (all providers, voided ones included),
- * in stored order after cursor @after_seq, at most @limit (0: the server
- * maximum).  *@result is a JSON array (caller deletes); *@next_seq the
- * cursor of the next page, 0 when none.  For the learner's door only: the
- * caller must have recorded the access (lv_audit_self_access). */
-LV_EXPORT enum lv_status lv_learner_statements(struct lv_node *node, const char *learner, int64_t after_seq,
-					       unsigned limit, cJSON **result, int64_t *next_seq) LV_WARN_UNUSED;
-
-/* Learner @learner's export: {"format","version","learner","statements",
- * "consents","access_report"}.  The read goes through lv_access_authorize
- * for @purpose (LV_PURPOSE_SELF for the learner's door,
- * LV_PURPOSE_OPERATOR_REQUEST for the CLI); LV_ERR_FORBIDDEN when denied.
- * *@out is owned by the caller (cJSON_Delete). */
-LV_EXPORT enum lv_status lv_learner_export(struct lv_node *node, const struct lv_principal *who,
-					   const char *learner, const char *purpose, cJSON **out) LV_WARN_UNUSED;
 
 /* The time up to which every acknowledged statement is visible (ms). */
 LV_EXPORT int64_t lv_statements_consistent_through(struct lv_node *node);

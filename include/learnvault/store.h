@@ -178,6 +178,40 @@ LV_EXPORT enum lv_status lv_store_personal_put(struct lv_node *n, const char *le
 /* Deletes every row of the model state (before a rebuild writes it anew). */
 LV_EXPORT enum lv_status lv_store_personal_clear(struct lv_node *n, const char *learner) LV_WARN_UNUSED;
 
+/* ---- statement reads for the doors (door/: provider read-back, the
+ * learner's door, exports) ----
+ * Storage only: these decide nothing and log nothing.  The door that
+ * calls them asks consent and writes the access entries before it
+ * releases anything they returned. */
+struct lv_statement_query; /* learnvault/statements.h */
+
+/* Statement @id as provider @provider (a credential id) wrote it: with
+ * @voided false only when it is not voided, with @voided true only when it
+ * is.  *@statement (the exact stored form) is the caller's (cJSON_Delete);
+ * @learner receives the pseudonym of the vault it came from.
+ * LV_ERR_NOT_FOUND when there is no such statement of that provider.
+ * Lock held. */
+LV_EXPORT enum lv_status lv_store_statements_get(struct lv_node *n, const char *provider, const char *id,
+						 bool voided, cJSON **statement,
+						 char learner[LV_PSEUDONYM_LEN]) LV_WARN_UNUSED;
+/* One page of @q over what provider @provider wrote (voided statements
+ * excluded).  *@statements is a JSON array of stored statements and
+ * *@learners a malloc'd array with the vault pseudonym of each of them,
+ * row i's at index i (both the caller's: cJSON_Delete, free); *@next_seq
+ * the cursor of the next page, 0 when none.  Lock held. */
+LV_EXPORT enum lv_status lv_store_statements_query(struct lv_node *n, const char *provider,
+						   const struct lv_statement_query *q, cJSON **statements,
+						   char (**learners)[LV_PSEUDONYM_LEN],
+						   int64_t *next_seq) LV_WARN_UNUSED;
+/* Learner @learner's statements (all providers, voided ones included) in
+ * stored order after cursor @after_seq, at most @limit (0 or more than
+ * LV_QUERY_MAX_LIMIT: that maximum).  *@statements is a JSON array (the
+ * caller's); *@next_seq the cursor of the next page, 0 when none.  Lock
+ * held. */
+LV_EXPORT enum lv_status lv_store_statements_learner_page(struct lv_node *n, const char *learner,
+							  int64_t after_seq, unsigned limit, cJSON **statements,
+							  int64_t *next_seq) LV_WARN_UNUSED;
+
 #ifdef __cplusplus
 }
 #endif

@@ -44,8 +44,8 @@ extern "C" {
  * failure.  LV_ERR_NOT_FOUND when there is no such learner,
  * LV_ERR_TOO_LARGE when the file would exceed LV_VAULT_FILE_MAX.
  *
- * Records nothing: the caller must record the access
- * (lv_audit_self_access) before releasing the file.  The vault is copied
+ * Records nothing: the caller must record the access before releasing
+ * the file (the door lv_learner_vault_export does).  The vault is copied
  * under the node's lock; the Argon2id derivation (about 256 MiB and a
  * fraction of a second) runs outside it.  A temporary copy is made in a
  * private (0700) directory under the node's data directory and removed

@@ -8,8 +8,8 @@
 #include <sodium.h>
 
 #include "http.h"
-#include "learnvault/auditlog.h"
 #include "learnvault/consent.h"
+#include "learnvault/door.h"
 #include "learnvault/statements.h"
 #include "learnvault/vault.h"
 #include "util/util.h"
@@ -64,15 +64,10 @@ static enum MHD_Result statements_get(struct http_req *r)
 		return reply_error(r, 400, "invalid", "limit and cursor are non-negative integers");
 	cJSON *arr = NULL;
 	int64_t next = 0;
-	enum lv_status st = lv_learner_statements(r->node, r->who.learner, cursor,
+	enum lv_status st = lv_learner_statements(r->node, &r->who, r->who.learner, cursor,
 						  limit > LV_QUERY_MAX_LIMIT ? LV_QUERY_MAX_LIMIT : (unsigned)limit, &arr, &next);
-	if (st == LV_OK)
-		st = lv_audit_self_access(r->node, &r->who, r->who.learner, "statements",
-					  (uint64_t)cJSON_GetArraySize(arr));
-	if (st != LV_OK) {
-		cJSON_Delete(arr);
+	if (st != LV_OK)
 		return reply_status(r, st, "could not read or log the access");
-	}
 	cJSON *o = cJSON_CreateObject();
 	cJSON_AddItemToObject(o, "statements", arr);
 	char more[96] = "";
@@ -117,9 +112,8 @@ static enum MHD_Result vault_export_post(struct http_req *r)
 				  LV_VAULT_PASSPHRASE_MAX);
 		goto out;
 	}
-	st = lv_vault_export(r->node, r->who.learner, pass->valuestring, plen, &file, &len);
-	if (st == LV_OK)
-		st = lv_audit_self_access(r->node, &r->who, r->who.learner, "vault-export", 1);
+	st = lv_learner_vault_export(r->node, &r->who, r->who.learner, LV_PURPOSE_SELF, pass->valuestring, plen, &file,
+				     &len, NULL);
 	if (st != LV_OK) {
 		ret = reply_status(r, st, "could not export or log the access");
 		goto out;
@@ -169,7 +163,7 @@ enum MHD_Result learner_route(struct http_req *r)
 	}
 	if (strcmp(p, "/access-report") == 0 && strcmp(r->method, "GET") == 0) {
 		cJSON *rep = NULL;
-		enum lv_status st = lv_audit_report(r->node, r->who.learner, &rep);
+		enum lv_status st = lv_learner_access_report(r->node, r->who.learner, &rep);
 		return st == LV_OK ? reply_json(r, 200, rep, NULL) : reply_status(r, st, NULL);
 	}
 	if (p[0] == '\0' && strcmp(r->method, "DELETE") == 0) {

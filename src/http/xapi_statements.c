@@ -206,7 +206,7 @@ enum MHD_Result xapi_statements_get(struct http_req *r)
 		if (!util_uuid_valid(id))
 			return reply_error(r, 400, "invalid", "the statement id is not a UUID");
 		cJSON *stmt = NULL;
-		enum lv_status st = lv_statement_get(r->node, &r->who, id, vid != NULL, &stmt);
+		enum lv_status st = lv_readback_statement(r->node, &r->who, id, vid != NULL, &stmt);
 		if (st != LV_OK)
 			return reply_status(r, st, st == LV_ERR_NOT_FOUND ? "no such statement" : NULL);
 		char lm[64] = "";
@@ -296,7 +296,7 @@ enum MHD_Result xapi_statements_get(struct http_req *r)
 	}
 	cJSON *arr = NULL;
 	int64_t next = 0;
-	enum lv_status st = lv_statements_query(r->node, &r->who, &q, &arr, &next);
+	enum lv_status st = lv_readback_statements(r->node, &r->who, &q, &arr, &next);
 	if (st != LV_OK) {
 		ret = reply_status(r, st, NULL);
 		goto out;

@@ -8,6 +8,7 @@
 
 #include <cjson/cJSON.h>
 
+#include "learnvault/consent.h"
 #include "learnvault/policy.h"
 #include "learnvault/query.h"
 

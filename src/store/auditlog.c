@@ -9,7 +9,6 @@
 
 #include "learnvault/audit.h"
 #include "learnvault/auditlog.h"
-#include "learnvault/consent.h"
 #include "store.h"
 
 static enum lv_status load_key(struct lv_node *n)
@@ -91,15 +90,11 @@ enum lv_status auditlog_append_locked(struct lv_node *n, cJSON *entry, uint64_t 
 		*out_index = 0;
 	char *text = NULL;
 	sqlite3_stmt *s = NULL;
-	if (n->audit_npending == n->audit_pending_cap) {
-		size_t cap = n->audit_pending_cap ? n->audit_pending_cap * 2 : 64;
-		unsigned char (*np)[32] = cap <= AUDIT_PENDING_MAX ? realloc(n->audit_pending, cap * sizeof *np) : NULL;
-		if (!np) {
-			cJSON_Delete(entry);
-			return cap <= AUDIT_PENDING_MAX ? LV_ERR_NOMEM : LV_ERR_TOO_LARGE;
-		}
-		n->audit_pending = np;
-		n->audit_pending_cap = cap;
+	st = util_array_grow((void **)&n->audit_pending, sizeof *n->audit_pending, &n->audit_pending_cap,
+			     n->audit_npending + 1, AUDIT_PENDING_MAX);
+	if (st != LV_OK) {
+		cJSON_Delete(entry);
+		return st;
 	}
 	uint64_t index = lv_merkle_size(n->audit) + n->audit_npending;
 	char t[UTIL_TIME_LEN];
@@ -403,17 +398,6 @@ enum lv_status lv_audit_export(struct lv_node *n, char **json)
 	cJSON_Delete(o);
 	free(note);
 	free(vkey);
-	return st;
-}
-
-enum lv_status lv_audit_self_access(struct lv_node *n, const struct lv_principal *who, const char *learner,
-				    const char *what, uint64_t count)
-{
-	struct lv_consent_decision d;
-	struct lv_consent_scope sc = {.resource = what};
-	enum lv_status st = lv_access_authorize(n, who, learner, LV_PURPOSE_SELF, &sc, count, util_now_ms(), &d);
-	if (st == LV_OK && !d.allow)
-		st = LV_ERR_FORBIDDEN;
 	return st;
 }
 

@@ -1,5 +1,7 @@
-/* Statements: batch ingest into learners' vaults, the node.db index, and
- * the xAPI GET queries over it. */
+/* Statements: batch ingest into learners' vaults and the node.db index,
+ * attachments and activity definitions.  The reads the doors run (a
+ * provider's read-back, the learner's own statements) are in
+ * statement_reads_repo.c. */
 #include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -8,14 +10,12 @@
 
 #include <sodium.h>
 
-#include "learnvault/consent.h"
 #include "learnvault/statements.h"
 #include "facts.h"
 #include "learnvault/xapi.h"
 #include "store.h"
 
 #define MAX_KEYS_PER_STATEMENT 512
-#define IDENTITY_MAX 65536             /* bytes of one actor identity */
 
 /* One statement of a batch while it is being stored. */
 struct pending {
@@ -45,8 +45,7 @@ static enum lv_status sql_prepare(sqlite3 *db, const char *sql, sqlite3_stmt **s
 	return db_status(sqlite3_prepare_v2(db, sql, -1, s, NULL));
 }
 
-/* Loads the stored body of statement @seq from vault @learner. */
-static enum lv_status vault_body(struct lv_node *n, const char *learner, int64_t seq, cJSON **out)
+enum lv_status store_statement_body(struct lv_node *n, const char *learner, int64_t seq, cJSON **out)
 {
 	sqlite3 *v = NULL;
 	sqlite3_stmt *s = NULL;
@@ -96,8 +95,6 @@ static enum lv_status key_cb(void *vctx, enum lv_xapi_key_kind kind, const char 
 	return rc == SQLITE_DONE ? LV_OK : db_status(rc);
 }
 
-/* Merges the definitions of every Activity in @st into the activities
- * table (last writer wins per property; language maps merged). */
 /* True when @def is the definition last merged for activity @id: most
  * statements repeat their activity's definition, and re-merging it would
  * rewrite the row for nothing.  The slot is chosen by the id alone, so a
@@ -122,6 +119,8 @@ static bool activity_seen(struct lv_node *n, const char *id, const cJSON *def)
 	return false;
 }
 
+/* Merges the definition of the Activity @act into the activities
+ * table (last writer wins per property; language maps merged). */
 static enum lv_status activity_merge_one(struct lv_node *n, const cJSON *act)
 {
 	const char *id = util_json_str(act, "id", NULL);
@@ -283,27 +282,31 @@ static enum lv_status append_facts(struct lv_node *n, const struct pending *p, s
 	free(f);
 	return st;
 }
+/* A batch while lv_statements_store stores it, passed between its steps. */
+struct batch {
+	struct lv_node *n;
+	const struct lv_principal *prov;
+	struct pending *p;
+	size_t count;
+	const struct lv_attachment *atts;
+	size_t natts;
+	const struct lv_store_hooks *hooks;
+	char *err;                       /* LV_ERR_TEXT bytes */
+	int64_t now;                     /* the stored time of the batch */
+	char stored[UTIL_TIME_LEN];
+	/* node.db statements (index_prepare) */
+	sqlite3_stmt *q_exists, *q_ins, *q_key, *q_void, *q_target;
+};
 
-enum lv_status lv_statements_store(struct lv_node *n, const struct lv_principal *prov, cJSON *batch,
-				   const struct lv_attachment *atts, size_t natts, const struct lv_store_hooks *hooks,
-				   char err[LV_ERR_TEXT])
+/* Outside the lock: ids, actor identities, ids repeated in the batch,
+ * what a voiding statement voids, version, contextActivities as arrays,
+ * the authority. */
+static enum lv_status batch_prepare(struct batch *b, cJSON *batch)
 {
-	enum lv_status st = LV_OK;
-	size_t count = (size_t)cJSON_GetArraySize(batch);
-	struct pending *p = calloc(count ? count : 1, sizeof *p);
-	sqlite3_stmt *q_exists = NULL, *q_ins = NULL, *q_key = NULL, *q_void = NULL, *q_target = NULL;
-	struct lv_tx *tx = NULL;
-	err[0] = '\0';
-	if (!p) {
-		st = LV_ERR_NOMEM;
-		goto out;
-	}
-
-	/* Outside the lock: ids, identities. */
 	size_t i = 0;
 	cJSON *it;
 	cJSON_ArrayForEach(it, batch) {
-		struct pending *x = &p[i++];
+		struct pending *x = &b->p[i++];
 		x->st = it;
 		if (!cJSON_GetObjectItemCaseSensitive(it, "id")) {
 			char u[UTIL_UUID_LEN];
@@ -311,16 +314,16 @@ enum lv_status lv_statements_store(struct lv_node *n, const struct lv_principal 
 			cJSON_AddStringToObject(it, "id", u);
 		}
 		x->id = util_json_str(it, "id", NULL);
-		st = lv_xapi_actor_identity(cJSON_GetObjectItemCaseSensitive(it, "actor"), IDENTITY_MAX, &x->identity);
+		enum lv_status st = lv_xapi_actor_identity(cJSON_GetObjectItemCaseSensitive(it, "actor"), IDENTITY_MAX,
+							   &x->identity);
 		if (st != LV_OK) {
-			snprintf(err, LV_ERR_TEXT, "statement %zu: actor has no identifier", i - 1);
-			goto out;
+			snprintf(b->err, LV_ERR_TEXT, "statement %zu: actor has no identifier", i - 1);
+			return st;
 		}
 		for (size_t j = 0; j + 1 < i; j++) {
-			if (strcasecmp(p[j].id, x->id) == 0) {
-				snprintf(err, LV_ERR_TEXT, "statement id %s appears twice in the batch", x->id);
-				st = LV_ERR_INVALID;
-				goto out;
+			if (strcasecmp(b->p[j].id, x->id) == 0) {
+				snprintf(b->err, LV_ERR_TEXT, "statement id %s appears twice in the batch", x->id);
+				return LV_ERR_INVALID;
 			}
 		}
 		const char *verb = util_json_str(it, "verb", "id");
@@ -329,207 +332,295 @@ enum lv_status lv_statements_store(struct lv_node *n, const struct lv_principal 
 		if (!cJSON_GetObjectItemCaseSensitive(it, "version"))
 			cJSON_AddStringToObject(it, "version", "1.0.0");
 		normalise_context(it);
-		authority_for(n, prov, it);
+		authority_for(b->n, b->prov, it);
 	}
+	return LV_OK;
+}
 
-	st = lv_tx_begin(n, &tx);
-	if (st != LV_OK)
-		goto out;
+/* The batch's stored time: stored times stay strictly increasing.  Lock
+ * held. */
+static void batch_stored_time(struct batch *b)
+{
 	int64_t now = util_now_ms();
-	if (now <= n->last_stored_ms) /* stored times stay monotonic */
-		now = n->last_stored_ms + 1;
-	n->last_stored_ms = now;
-	char stored[UTIL_TIME_LEN];
-	util_time_format(now, stored);
+	if (now <= b->n->last_stored_ms)
+		now = b->n->last_stored_ms + 1;
+	b->n->last_stored_ms = now;
+	b->now = now;
+	util_time_format(now, b->stored);
+}
 
-	if ((st = sql_prepare(n->db, "SELECT learner, voids IS NOT NULL, seq FROM statements WHERE id = ?", &q_exists)) != LV_OK ||
-	    (st = sql_prepare(n->db, "INSERT INTO statements(id, learner, provider, verb, registration, stored, voids, ref)"
-				     " VALUES(?, ?, ?, ?, ?, ?, ?, ?)", &q_ins)) != LV_OK ||
-	    (st = sql_prepare(n->db, "INSERT OR IGNORE INTO statement_keys(key, kind, seq) VALUES(?, ?, ?)", &q_key)) != LV_OK ||
-	    (st = sql_prepare(n->db, "UPDATE statements SET voided = 1 WHERE id = ? AND voids IS NULL", &q_void)) != LV_OK ||
-	    (st = sql_prepare(n->db, "SELECT voids IS NOT NULL FROM statements WHERE id = ?", &q_target)) != LV_OK)
-		goto out;
+static enum lv_status index_prepare(struct batch *b)
+{
+	sqlite3 *db = b->n->db;
+	enum lv_status st;
+	if ((st = sql_prepare(db, "SELECT learner, voids IS NOT NULL, seq FROM statements WHERE id = ?", &b->q_exists)) != LV_OK ||
+	    (st = sql_prepare(db, "INSERT INTO statements(id, learner, provider, verb, registration, stored, voids, ref)"
+				  " VALUES(?, ?, ?, ?, ?, ?, ?, ?)", &b->q_ins)) != LV_OK ||
+	    (st = sql_prepare(db, "INSERT OR IGNORE INTO statement_keys(key, kind, seq) VALUES(?, ?, ?)", &b->q_key)) != LV_OK ||
+	    (st = sql_prepare(db, "UPDATE statements SET voided = 1 WHERE id = ? AND voids IS NULL", &b->q_void)) != LV_OK ||
+	    (st = sql_prepare(db, "SELECT voids IS NOT NULL FROM statements WHERE id = ?", &b->q_target)) != LV_OK)
+		return st;
+	return LV_OK;
+}
 
-	for (i = 0; i < count; i++) {
-		struct pending *x = &p[i];
-		sqlite3_reset(q_exists);
-		sqlite3_bind_text(q_exists, 1, x->id, -1, SQLITE_STATIC);
-		int rc = sqlite3_step(q_exists);
-		if (rc == SQLITE_ROW) {
-			cJSON *old = NULL;
-			char learner[LV_PSEUDONYM_LEN];
-			snprintf(learner, sizeof learner, "%s", (const char *)sqlite3_column_text(q_exists, 0));
-			int64_t oseq = sqlite3_column_int64(q_exists, 2);
-			sqlite3_reset(q_exists);
-			st = vault_body(n, learner, oseq, &old);
-			if (st != LV_OK)
-				goto out;
-			bool same = lv_xapi_statements_equivalent(old, x->st);
-			cJSON_Delete(old);
-			if (!same) {
-				snprintf(err, LV_ERR_TEXT, "statement %s exists with different content", x->id);
-				st = LV_ERR_CONFLICT;
-				goto out;
-			}
-			x->skip = true;
-			continue;
-		} else if (rc != SQLITE_DONE) {
-			st = db_status(rc);
-			goto out;
-		}
-		sqlite3_reset(q_exists);
-		if (x->voids) {
-			/* A voiding statement may not target another voiding one. */
-			sqlite3_reset(q_target);
-			sqlite3_bind_text(q_target, 1, x->voids, -1, SQLITE_STATIC);
-			rc = sqlite3_step(q_target);
-			bool target_voids = rc == SQLITE_ROW && sqlite3_column_int(q_target, 0);
-			sqlite3_reset(q_target);
-			bool in_batch_voider = false;
-			for (size_t j = 0; j < count; j++)
-				if (j != i && p[j].voids && strcasecmp(p[j].id, x->voids) == 0)
-					in_batch_voider = true;
-			if (target_voids || in_batch_voider) {
-				snprintf(err, LV_ERR_TEXT, "statement %s voids a voiding statement", x->id);
-				st = LV_ERR_INVALID;
-				goto out;
-			}
-		}
-		st = learner_resolve(n, x->identity, n->auto_enrol, x->learner, NULL);
-		if (st == LV_ERR_NOT_FOUND) {
-			snprintf(err, LV_ERR_TEXT, "statement %zu: actor is not enrolled and auto_enrol is off", i);
-			st = LV_ERR_FORBIDDEN;
-		}
+static void index_finalize(struct batch *b)
+{
+	sqlite3_finalize(b->q_exists);
+	sqlite3_finalize(b->q_ins);
+	sqlite3_finalize(b->q_key);
+	sqlite3_finalize(b->q_void);
+	sqlite3_finalize(b->q_target);
+}
+
+/* A statement whose id is already indexed: equivalent content is skipped
+ * (x->skip), different content is a conflict. */
+static enum lv_status pending_existing(struct batch *b, struct pending *x)
+{
+	sqlite3_reset(b->q_exists);
+	sqlite3_bind_text(b->q_exists, 1, x->id, -1, SQLITE_STATIC);
+	int rc = sqlite3_step(b->q_exists);
+	if (rc == SQLITE_DONE) {
+		sqlite3_reset(b->q_exists);
+		return LV_OK;
+	}
+	if (rc != SQLITE_ROW)
+		return db_status(rc);
+	cJSON *old = NULL;
+	char learner[LV_PSEUDONYM_LEN];
+	snprintf(learner, sizeof learner, "%s", (const char *)sqlite3_column_text(b->q_exists, 0));
+	int64_t oseq = sqlite3_column_int64(b->q_exists, 2);
+	sqlite3_reset(b->q_exists);
+	enum lv_status st = store_statement_body(b->n, learner, oseq, &old);
+	if (st != LV_OK)
+		return st;
+	bool same = lv_xapi_statements_equivalent(old, x->st);
+	cJSON_Delete(old);
+	if (!same) {
+		snprintf(b->err, LV_ERR_TEXT, "statement %s exists with different content", x->id);
+		return LV_ERR_CONFLICT;
+	}
+	x->skip = true;
+	return LV_OK;
+}
+
+/* A voiding statement may not target another voiding one, stored or in
+ * the batch. */
+static enum lv_status pending_voids_ok(struct batch *b, size_t i)
+{
+	const struct pending *x = &b->p[i];
+	if (!x->voids)
+		return LV_OK;
+	sqlite3_reset(b->q_target);
+	sqlite3_bind_text(b->q_target, 1, x->voids, -1, SQLITE_STATIC);
+	int rc = sqlite3_step(b->q_target);
+	bool target_voids = rc == SQLITE_ROW && sqlite3_column_int(b->q_target, 0);
+	sqlite3_reset(b->q_target);
+	bool in_batch_voider = false;
+	for (size_t j = 0; j < b->count; j++)
+		if (j != i && b->p[j].voids && strcasecmp(b->p[j].id, x->voids) == 0)
+			in_batch_voider = true;
+	if (target_voids || in_batch_voider) {
+		snprintf(b->err, LV_ERR_TEXT, "statement %s voids a voiding statement", x->id);
+		return LV_ERR_INVALID;
+	}
+	return LV_OK;
+}
+
+/* Statement @i's index row (its learner resolved or enrolled), its
+ * filter keys, aggregate facts and activity definitions, and the voided
+ * flag of its target. */
+static enum lv_status index_one(struct batch *b, size_t i)
+{
+	struct lv_node *n = b->n;
+	struct pending *x = &b->p[i];
+	enum lv_status st = learner_resolve(n, x->identity, n->auto_enrol, x->learner, NULL);
+	if (st == LV_ERR_NOT_FOUND) {
+		snprintf(b->err, LV_ERR_TEXT, "statement %zu: actor is not enrolled and auto_enrol is off", i);
+		st = LV_ERR_FORBIDDEN;
+	}
+	if (st != LV_OK)
+		return st;
+	set_string(x->st, "stored", b->stored);
+	if (!cJSON_GetObjectItemCaseSensitive(x->st, "timestamp"))
+		set_string(x->st, "timestamp", b->stored);
+	x->body = cJSON_PrintUnformatted(x->st);
+	if (!x->body)
+		return LV_ERR_NOMEM;
+	sqlite3_stmt *q = b->q_ins;
+	sqlite3_reset(q);
+	sqlite3_bind_text(q, 1, x->id, -1, SQLITE_STATIC);
+	sqlite3_bind_text(q, 2, x->learner, -1, SQLITE_STATIC);
+	sqlite3_bind_text(q, 3, b->prov->id, -1, SQLITE_STATIC);
+	sqlite3_bind_text(q, 4, util_json_str(x->st, "verb", "id"), -1, SQLITE_STATIC);
+	sqlite3_bind_text(q, 5, util_json_str(cJSON_GetObjectItemCaseSensitive(x->st, "context"), "registration", NULL), -1, SQLITE_STATIC);
+	sqlite3_bind_int64(q, 6, b->now);
+	sqlite3_bind_text(q, 7, x->voids, -1, SQLITE_STATIC);
+	const char *ot = util_json_str(x->st, "object", "objectType");
+	sqlite3_bind_text(q, 8, ot && strcmp(ot, "StatementRef") == 0 ? util_json_str(x->st, "object", "id") : NULL,
+			  -1, SQLITE_STATIC);
+	int rc = sqlite3_step(q);
+	if (rc != SQLITE_DONE)
+		return db_status(rc);
+	x->seq = sqlite3_last_insert_rowid(n->db);
+	if (!x->voids && (st = facts_from_statement(n, x->st, x->seq, b->now, &x->fact)) != LV_OK)
+		return st;
+	struct key_ctx kc = {.node = n, .ins = b->q_key, .seq = x->seq};
+	st = lv_xapi_statement_keys(x->st, key_cb, &kc);
+	if (st == LV_OK)
+		st = activities_merge(n, x->st);
+	if (st != LV_OK) {
+		if (st == LV_ERR_TOO_LARGE)
+			snprintf(b->err, LV_ERR_TEXT, "statement %s references too many agents/activities", x->id);
+		return st;
+	}
+	if (x->voids) {
+		sqlite3_reset(b->q_void);
+		sqlite3_bind_text(b->q_void, 1, x->voids, -1, SQLITE_STATIC);
+		if ((rc = sqlite3_step(b->q_void)) != SQLITE_DONE)
+			return db_status(rc);
+	}
+	return LV_OK;
+}
+
+/* The node.db index rows of the batch, in batch order. */
+static enum lv_status index_rows(struct batch *b)
+{
+	for (size_t i = 0; i < b->count; i++) {
+		enum lv_status st = pending_existing(b, &b->p[i]);
 		if (st != LV_OK)
-			goto out;
-		set_string(x->st, "stored", stored);
-		if (!cJSON_GetObjectItemCaseSensitive(x->st, "timestamp"))
-			set_string(x->st, "timestamp", stored);
-		x->body = cJSON_PrintUnformatted(x->st);
-		if (!x->body) {
-			st = LV_ERR_NOMEM;
-			goto out;
-		}
-		sqlite3_reset(q_ins);
-		sqlite3_bind_text(q_ins, 1, x->id, -1, SQLITE_STATIC);
-		sqlite3_bind_text(q_ins, 2, x->learner, -1, SQLITE_STATIC);
-		sqlite3_bind_text(q_ins, 3, prov->id, -1, SQLITE_STATIC);
-		sqlite3_bind_text(q_ins, 4, util_json_str(x->st, "verb", "id"), -1, SQLITE_STATIC);
-		sqlite3_bind_text(q_ins, 5, util_json_str(cJSON_GetObjectItemCaseSensitive(x->st, "context"), "registration", NULL), -1, SQLITE_STATIC);
-		sqlite3_bind_int64(q_ins, 6, now);
-		sqlite3_bind_text(q_ins, 7, x->voids, -1, SQLITE_STATIC);
-		const char *ot = util_json_str(x->st, "object", "objectType");
-		sqlite3_bind_text(q_ins, 8, ot && strcmp(ot, "StatementRef") == 0 ? util_json_str(x->st, "object", "id") : NULL,
-				  -1, SQLITE_STATIC);
-		rc = sqlite3_step(q_ins);
-		if (rc != SQLITE_DONE) {
-			st = db_status(rc);
-			goto out;
-		}
-		x->seq = sqlite3_last_insert_rowid(n->db);
-		if (!x->voids && (st = facts_from_statement(n, x->st, x->seq, now, &x->fact)) != LV_OK)
-			goto out;
-		struct key_ctx kc = {.node = n, .ins = q_key, .seq = x->seq};
-		st = lv_xapi_statement_keys(x->st, key_cb, &kc);
-		if (st == LV_OK)
-			st = activities_merge(n, x->st);
-		if (st != LV_OK) {
-			if (st == LV_ERR_TOO_LARGE)
-				snprintf(err, LV_ERR_TEXT, "statement %s references too many agents/activities", x->id);
-			goto out;
-		}
-		if (x->voids) {
-			sqlite3_reset(q_void);
-			sqlite3_bind_text(q_void, 1, x->voids, -1, SQLITE_STATIC);
-			if ((rc = sqlite3_step(q_void)) != SQLITE_DONE) {
-				st = db_status(rc);
-				goto out;
-			}
+			return st;
+		if (b->p[i].skip)
+			continue;
+		if ((st = pending_voids_ok(b, i)) != LV_OK || (st = index_one(b, i)) != LV_OK)
+			return st;
+	}
+	return LV_OK;
+}
+
+/* Statement @j into its vault's open transaction, with the attachment
+ * bodies it references and the use case's derived state (the learner's
+ * model). */
+static enum lv_status vault_write_one(struct batch *b, size_t j, sqlite3_stmt *vi, sqlite3_stmt *va)
+{
+	const struct pending *x = &b->p[j];
+	sqlite3_reset(vi);
+	sqlite3_bind_int64(vi, 1, x->seq);
+	sqlite3_bind_text(vi, 2, x->body, -1, SQLITE_STATIC);
+	enum lv_status st = db_status(sqlite3_step(vi));
+	const cJSON *al = cJSON_GetObjectItemCaseSensitive(x->st, "attachments");
+	const cJSON *a;
+	cJSON_ArrayForEach(a, al) {
+		const char *sha = util_json_str(a, "sha2", NULL);
+		for (size_t k = 0; sha && k < b->natts && st == LV_OK; k++) {
+			const struct lv_attachment *at = &b->atts[k];
+			if (strcasecmp(at->sha2, sha) != 0)
+				continue;
+			sqlite3_reset(va);
+			sqlite3_bind_text(va, 1, at->sha2, -1, SQLITE_STATIC);
+			sqlite3_bind_text(va, 2, at->content_type ? at->content_type : "application/octet-stream", -1, SQLITE_STATIC);
+			sqlite3_bind_blob(va, 3, at->data, (int)at->len, SQLITE_STATIC);
+			st = db_status(sqlite3_step(va));
+			break;
 		}
 	}
+	if (st == LV_OK && b->hooks && b->hooks->statement_stored)
+		st = b->hooks->statement_stored(b->hooks->ctx, b->n, x->learner, x->st, x->seq);
+	return st;
+}
 
-	/* Vaults first, one transaction per vault; the index commit below is
-	 * the commit point.  A vault row without an index row is invisible
-	 * and is overwritten if the statement is sent again. */
-	for (i = 0; i < count; i++) {
-		if (p[i].skip || p[i].learner[0] == '\0')
+/* Every new statement of learner p[first].learner in one vault
+ * transaction, then their facts in the index transaction.  On failure the
+ * vault transaction is rolled back and its handle dropped. */
+static enum lv_status vault_write_learner(struct batch *b, size_t first)
+{
+	struct lv_node *n = b->n;
+	const char *learner = b->p[first].learner;
+	sqlite3_stmt *vb = NULL, *vi = NULL, *va = NULL, *vc = NULL;
+	enum lv_status st;
+	if ((st = vault_stmt(n, learner, VAULT_BEGIN, &vb)) != LV_OK ||
+	    (st = vault_stmt(n, learner, VAULT_INSERT_STATEMENT, &vi)) != LV_OK ||
+	    (st = vault_stmt(n, learner, VAULT_INSERT_ATTACHMENT, &va)) != LV_OK ||
+	    (st = vault_stmt(n, learner, VAULT_COMMIT, &vc)) != LV_OK)
+		return st;
+	st = db_status(sqlite3_step(vb));
+	for (size_t j = first; j < b->count && st == LV_OK; j++)
+		if (!b->p[j].skip && strcmp(b->p[j].learner, learner) == 0)
+			st = vault_write_one(b, j, vi, va);
+	if (st == LV_OK)
+		st = db_status(sqlite3_step(vc));
+	if (st == LV_OK)
+		st = append_facts(n, b->p, b->count, first);
+	/* Release the bound buffers: they belong to this batch. */
+	sqlite3_reset(vi);
+	sqlite3_clear_bindings(vi);
+	sqlite3_reset(va);
+	sqlite3_clear_bindings(va);
+	sqlite3_reset(vb);
+	sqlite3_reset(vc);
+	if (st != LV_OK) {
+		sqlite3 *v = NULL;
+		if (vault_get(n, learner, false, &v) == LV_OK &&
+		    db_exec(v, "ROLLBACK;") != LV_OK) { /* the handle is evicted below */ }
+		vault_evict(n, learner);
+	}
+	return st;
+}
+
+/* Vaults first, one transaction per vault; the index commit after them
+ * is the commit point.  A vault row without an index row is invisible
+ * and is overwritten if the statement is sent again. */
+static enum lv_status vault_writes(struct batch *b)
+{
+	for (size_t i = 0; i < b->count; i++) {
+		if (b->p[i].skip || b->p[i].learner[0] == '\0')
 			continue;
 		bool first = true;
 		for (size_t j = 0; j < i; j++)
-			if (!p[j].skip && strcmp(p[j].learner, p[i].learner) == 0)
+			if (!b->p[j].skip && strcmp(b->p[j].learner, b->p[i].learner) == 0)
 				first = false;
 		if (!first)
 			continue;
-		sqlite3_stmt *vb = NULL, *vi = NULL, *va = NULL, *vc = NULL;
-		if ((st = vault_stmt(n, p[i].learner, VAULT_BEGIN, &vb)) != LV_OK ||
-		    (st = vault_stmt(n, p[i].learner, VAULT_INSERT_STATEMENT, &vi)) != LV_OK ||
-		    (st = vault_stmt(n, p[i].learner, VAULT_INSERT_ATTACHMENT, &va)) != LV_OK ||
-		    (st = vault_stmt(n, p[i].learner, VAULT_COMMIT, &vc)) != LV_OK)
-			goto out;
-		st = db_status(sqlite3_step(vb));
-		for (size_t j = i; j < count && st == LV_OK; j++) {
-			if (p[j].skip || strcmp(p[j].learner, p[i].learner) != 0)
-				continue;
-			sqlite3_reset(vi);
-			sqlite3_bind_int64(vi, 1, p[j].seq);
-			sqlite3_bind_text(vi, 2, p[j].body, -1, SQLITE_STATIC);
-			st = db_status(sqlite3_step(vi));
-			const cJSON *al = cJSON_GetObjectItemCaseSensitive(p[j].st, "attachments");
-			const cJSON *a;
-			cJSON_ArrayForEach(a, al) {
-				const char *sha = util_json_str(a, "sha2", NULL);
-				for (size_t k = 0; sha && k < natts && st == LV_OK; k++) {
-					if (strcasecmp(atts[k].sha2, sha) != 0)
-						continue;
-					sqlite3_reset(va);
-					sqlite3_bind_text(va, 1, atts[k].sha2, -1, SQLITE_STATIC);
-					sqlite3_bind_text(va, 2, atts[k].content_type ? atts[k].content_type : "application/octet-stream", -1, SQLITE_STATIC);
-					sqlite3_bind_blob(va, 3, atts[k].data, (int)atts[k].len, SQLITE_STATIC);
-					st = db_status(sqlite3_step(va));
-					break;
-				}
-			}
-			/* The use case's derived state (the learner's model),
-			 * in the same vault transaction. */
-			if (st == LV_OK && hooks && hooks->statement_stored)
-				st = hooks->statement_stored(hooks->ctx, n, p[j].learner, p[j].st, p[j].seq);
-		}
-		if (st == LV_OK)
-			st = db_status(sqlite3_step(vc));
-		if (st == LV_OK)
-			st = append_facts(n, p, count, i);
-		/* Release the bound buffers: they belong to this batch. */
-		sqlite3_reset(vi);
-		sqlite3_clear_bindings(vi);
-		sqlite3_reset(va);
-		sqlite3_clear_bindings(va);
-		sqlite3_reset(vb);
-		sqlite3_reset(vc);
-		if (st != LV_OK) {
-			sqlite3 *v = NULL;
-			if (vault_get(n, p[i].learner, false, &v) == LV_OK &&
-			    db_exec(v, "ROLLBACK;") != LV_OK) { /* the handle is evicted below */ }
-			vault_evict(n, p[i].learner);
-			goto out;
-		}
+		enum lv_status st = vault_write_learner(b, i);
+		if (st != LV_OK)
+			return st;
 	}
+	return LV_OK;
+}
+
+enum lv_status lv_statements_store(struct lv_node *n, const struct lv_principal *prov, cJSON *batch,
+				   const struct lv_attachment *atts, size_t natts, const struct lv_store_hooks *hooks,
+				   char err[LV_ERR_TEXT])
+{
+	struct batch b = {.n = n, .prov = prov, .count = (size_t)cJSON_GetArraySize(batch), .atts = atts,
+			  .natts = natts, .hooks = hooks, .err = err};
+	struct lv_tx *tx = NULL;
+	enum lv_status st;
+	err[0] = '\0';
+	b.p = calloc(b.count ? b.count : 1, sizeof *b.p);
+	if (!b.p) {
+		st = LV_ERR_NOMEM;
+		goto out;
+	}
+	if ((st = batch_prepare(&b, batch)) != LV_OK)
+		goto out;
+	if ((st = lv_tx_begin(n, &tx)) != LV_OK)
+		goto out;
+	batch_stored_time(&b);
+	if ((st = index_prepare(&b)) != LV_OK || (st = index_rows(&b)) != LV_OK || (st = vault_writes(&b)) != LV_OK)
+		goto out;
 	/* Keep the facts journal short: a bounded fold for the next query. */
-	if (st == LV_OK)
-		st = facts_fold_if_due_locked(n);
+	st = facts_fold_if_due_locked(n);
 out:
-	sqlite3_finalize(q_exists);
-	sqlite3_finalize(q_ins);
-	sqlite3_finalize(q_key);
-	sqlite3_finalize(q_void);
-	sqlite3_finalize(q_target);
+	index_finalize(&b);
 	/* Commit point; a rollback also removes the vaults this batch made. */
 	if (tx)
 		st = lv_tx_end(tx, st);
 	if (st != LV_OK && !err[0])
 		snprintf(err, LV_ERR_TEXT, "could not store the statements: %s", lv_status_str(st));
-	pending_free(p, count);
+	pending_free(b.p, b.count);
 	return st;
 }
+
 
 int64_t lv_statements_consistent_through(struct lv_node *n)
 {
@@ -537,215 +628,6 @@ int64_t lv_statements_consistent_through(struct lv_node *n)
 	/* Statements become visible at their index commit, under the node
 	 * lock: everything acknowledged before now is visible now. */
 	return util_now_ms();
-}
-
-/* Logs a provider's read-back of its own statements: one access entry per
- * learner whose statements are about to be returned, in one transaction.
- * The caller releases nothing unless this succeeds.  Lock held. */
-struct readback {
-	char learner[LV_PSEUDONYM_LEN];
-	uint64_t count;
-};
-
-static enum lv_status log_readback(struct lv_node *n, const struct lv_principal *prov, const struct readback *rb,
-				   size_t nrb)
-{
-	if (nrb == 0)
-		return LV_OK;
-	struct lv_tx *tx;
-	enum lv_status st = lv_tx_open_locked(n, &tx);
-	if (st != LV_OK)
-		return st;
-	int64_t now = util_now_ms();
-	for (size_t i = 0; i < nrb && st == LV_OK; i++) {
-		/* Through the one access check, which decides and logs. */
-		struct lv_consent_decision d;
-		struct lv_consent_scope sc = {.resource = "xapi-statements"};
-		st = access_authorize_locked(n, prov, rb[i].learner, LV_PURPOSE_PROVIDER_READBACK, &sc, rb[i].count,
-					     now, &d);
-		if (st == LV_OK && !d.allow)
-			st = LV_ERR_FORBIDDEN;
-	}
-	return lv_tx_close_locked(tx, st);
-}
-
-static void readback_add(struct readback *rb, size_t *nrb, const char *learner)
-{
-	for (size_t i = 0; i < *nrb; i++)
-		if (strcmp(rb[i].learner, learner) == 0) {
-			rb[i].count++;
-			return;
-		}
-	snprintf(rb[*nrb].learner, LV_PSEUDONYM_LEN, "%s", learner);
-	rb[(*nrb)++].count = 1;
-}
-
-enum lv_status lv_statement_get(struct lv_node *n, const struct lv_principal *prov, const char *id,
-				bool voided, cJSON **result)
-{
-	*result = NULL;
-	sqlite3_stmt *s = NULL;
-	enum lv_status st;
-	char learner[LV_PSEUDONYM_LEN];
-	st = lv_store_lock(n);
-	if (st == LV_OK)
-		st = sql_prepare(n->db, "SELECT learner, voided, seq FROM statements WHERE id = ? AND provider = ?", &s);
-	if (st != LV_OK)
-		goto out;
-	sqlite3_bind_text(s, 1, id, -1, SQLITE_STATIC);
-	sqlite3_bind_text(s, 2, prov->id, -1, SQLITE_STATIC);
-	int rc = sqlite3_step(s);
-	if (rc != SQLITE_ROW) {
-		st = rc == SQLITE_DONE ? LV_ERR_NOT_FOUND : db_status(rc);
-		goto out;
-	}
-	if ((sqlite3_column_int(s, 1) != 0) != voided) {
-		st = LV_ERR_NOT_FOUND;
-		goto out;
-	}
-	snprintf(learner, sizeof learner, "%s", (const char *)sqlite3_column_text(s, 0));
-	st = vault_body(n, learner, sqlite3_column_int64(s, 2), result);
-	sqlite3_finalize(s);
-	s = NULL;
-	if (st == LV_OK) {
-		struct readback rb = {.count = 1};
-		memcpy(rb.learner, learner, sizeof rb.learner);
-		st = log_readback(n, prov, &rb, 1);
-		if (st != LV_OK) {
-			cJSON_Delete(*result);
-			*result = NULL;
-		}
-	}
-out:
-	sqlite3_finalize(s);
-	lv_store_unlock(n);
-	return st;
-}
-
-enum lv_status lv_statements_query(struct lv_node *n, const struct lv_principal *prov,
-				   const struct lv_statement_query *q, cJSON **result, int64_t *next_seq)
-{
-	*result = NULL;
-	*next_seq = 0;
-	struct buf sql;
-	char *agent_id = NULL;
-	buf_init(&sql, 8192);
-	sqlite3_stmt *s = NULL;
-	cJSON *arr = NULL;
-	enum lv_status st;
-	char agent_p[LV_PSEUDONYM_LEN] = "";
-	struct readback *rb = NULL;
-	size_t nrb = 0;
-	unsigned limit = q->limit && q->limit < LV_QUERY_MAX_LIMIT ? q->limit : LV_QUERY_MAX_LIMIT;
-
-	if (q->agent) {
-		st = lv_xapi_actor_identity(q->agent, IDENTITY_MAX, &agent_id);
-		if (st != LV_OK)
-			goto out_nolock;
-	}
-	/* xAPI 1.0.3 Communication 2.1.3: for the non-time filters, a
-	 * statement whose object is a StatementRef matches when the statement
-	 * it targets matches (voiding statements included).  The matching set
-	 * is built first, then time, paging and voided filters apply. */
-	bool filtered = q->verb || q->registration || q->agent || q->activity;
-	if (filtered) {
-		st = buf_append_str(&sql, "WITH RECURSIVE m(id) AS (SELECT id FROM statements WHERE provider = ?1");
-		if (q->verb)
-			st = st ? st : buf_append_str(&sql, " AND verb = ?2");
-		if (q->registration)
-			st = st ? st : buf_append_str(&sql, " AND registration = ?3");
-		if (q->agent)
-			st = st ? st : buf_printf(&sql, " AND seq IN (SELECT seq FROM statement_keys WHERE key = ?7 AND kind IN (%d%s))",
-						  LV_XAPI_KEY_AGENT, q->related_agents ? ", 1" : "");
-		if (q->activity)
-			st = st ? st : buf_printf(&sql, " AND seq IN (SELECT seq FROM statement_keys WHERE key = ?8 AND kind IN (%d%s))",
-						  LV_XAPI_KEY_ACTIVITY, q->related_activities ? ", 3" : "");
-		st = st ? st : buf_append_str(&sql, " UNION SELECT s.id FROM statements s JOIN m ON s.ref = m.id"
-						    " WHERE s.provider = ?1) ");
-	} else {
-		st = LV_OK;
-	}
-	st = st ? st : buf_append_str(&sql, "SELECT seq, learner, id FROM statements WHERE provider = ?1 AND voided = 0");
-	if (filtered)
-		st = st ? st : buf_append_str(&sql, " AND id IN (SELECT id FROM m)");
-	if (q->since_ms != INT64_MIN)
-		st = st ? st : buf_append_str(&sql, " AND stored > ?4");
-	if (q->until_ms != INT64_MAX)
-		st = st ? st : buf_append_str(&sql, " AND stored <= ?5");
-	if (q->after_seq)
-		st = st ? st : buf_append_str(&sql, q->ascending ? " AND seq > ?6" : " AND seq < ?6");
-	st = st ? st : buf_printf(&sql, " ORDER BY seq %s LIMIT %u", q->ascending ? "ASC" : "DESC", limit + 1);
-	if (st != LV_OK)
-		goto out_nolock;
-
-	arr = cJSON_CreateArray();
-	st = lv_store_lock(n);
-	if (q->agent)
-		key_pseudonym(n->keys, agent_id, agent_p);
-	if (st == LV_OK)
-		st = sql_prepare(n->db, sql.data, &s);
-	if (st != LV_OK)
-		goto out;
-	sqlite3_bind_text(s, 1, prov->id, -1, SQLITE_STATIC);
-	if (q->verb)
-		sqlite3_bind_text(s, 2, q->verb, -1, SQLITE_STATIC);
-	if (q->registration)
-		sqlite3_bind_text(s, 3, q->registration, -1, SQLITE_STATIC);
-	if (q->since_ms != INT64_MIN)
-		sqlite3_bind_int64(s, 4, q->since_ms);
-	if (q->until_ms != INT64_MAX)
-		sqlite3_bind_int64(s, 5, q->until_ms);
-	if (q->after_seq)
-		sqlite3_bind_int64(s, 6, q->after_seq);
-	if (q->agent)
-		sqlite3_bind_text(s, 7, agent_p, -1, SQLITE_STATIC);
-	if (q->activity)
-		sqlite3_bind_text(s, 8, q->activity, -1, SQLITE_STATIC);
-	unsigned got = 0;
-	int rc;
-	int64_t last_seq = 0;
-	rb = calloc(limit + 1, sizeof *rb);
-	if (!rb) {
-		st = LV_ERR_NOMEM;
-		goto out;
-	}
-	while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
-		if (got == limit) {
-			*next_seq = last_seq;
-			break;
-		}
-		cJSON *body = NULL;
-		last_seq = sqlite3_column_int64(s, 0);
-		st = vault_body(n, (const char *)sqlite3_column_text(s, 1), last_seq, &body);
-		if (st != LV_OK)
-			goto out;
-		readback_add(rb, &nrb, (const char *)sqlite3_column_text(s, 1));
-		cJSON_AddItemToArray(arr, body);
-		got++;
-	}
-	if (rc != SQLITE_ROW && rc != SQLITE_DONE) {
-		st = db_status(rc);
-		goto out;
-	}
-	sqlite3_finalize(s);
-	s = NULL;
-	/* Logged before anything is released. */
-	st = log_readback(n, prov, rb, nrb);
-out:
-	free(rb);
-	sqlite3_finalize(s);
-	lv_store_unlock(n);
-out_nolock:
-	if (st == LV_OK) {
-		*result = arr;
-		arr = NULL;
-	} else {
-		*next_seq = 0;
-	}
-	cJSON_Delete(arr);
-	buf_free(&sql);
-	free(agent_id);
-	return st;
 }
 
 void lv_attachments_free(struct lv_attachment *a, size_t n)
@@ -758,81 +640,88 @@ void lv_attachments_free(struct lv_attachment *a, size_t n)
 	free(a);
 }
 
+#define ATTACHMENTS_MAX (1u << 20) /* distinct bodies in one response */
+/* A UTIL_ARRAY of attachments, named to be passed around. */
+struct attachment_array {
+	struct lv_attachment *v;
+	size_t n, cap;
+};
+
+/* Adds the bodies statement @s references (those not in @a yet) from its
+ * actor's vault.  Lock held. */
+static enum lv_status attachments_of(struct lv_node *n, const cJSON *s, struct attachment_array *a)
+{
+	const cJSON *al = cJSON_GetObjectItemCaseSensitive(s, "attachments");
+	if (!cJSON_GetArraySize(al))
+		return LV_OK;
+	char learner[LV_PSEUDONYM_LEN];
+	char *ident = NULL;
+	enum lv_status st = lv_xapi_actor_identity(cJSON_GetObjectItemCaseSensitive(s, "actor"), IDENTITY_MAX, &ident);
+	if (st == LV_OK)
+		key_pseudonym(n->keys, ident, learner);
+	free(ident);
+	if (st != LV_OK)
+		return st;
+	sqlite3 *v = NULL;
+	st = vault_get(n, learner, false, &v);
+	if (st != LV_OK)
+		return st;
+	const cJSON *att;
+	cJSON_ArrayForEach(att, al) {
+		const char *sha = util_json_str(att, "sha2", NULL);
+		if (!sha)
+			continue;
+		bool dup = false;
+		for (size_t k = 0; k < a->n; k++)
+			if (strcasecmp(a->v[k].sha2, sha) == 0)
+				dup = true;
+		if (dup)
+			continue;
+		sqlite3_stmt *q = NULL;
+		st = sql_prepare(v, "SELECT content_type, body FROM attachments WHERE sha2 = ?", &q);
+		if (st != LV_OK)
+			return st;
+		sqlite3_bind_text(q, 1, sha, -1, SQLITE_STATIC);
+		if (sqlite3_step(q) == SQLITE_ROW && (st = util_array_room(a, ATTACHMENTS_MAX)) == LV_OK) {
+			size_t len = (size_t)sqlite3_column_bytes(q, 1);
+			unsigned char *d = malloc(len ? len : 1);
+			if (d && len)
+				memcpy(d, sqlite3_column_blob(q, 1), len);
+			struct lv_attachment *x = &a->v[a->n++];
+			x->sha2 = strdup(sha);
+			x->content_type = strdup((const char *)sqlite3_column_text(q, 0));
+			x->data = d;
+			x->len = len;
+			if (!d || !x->sha2 || !x->content_type)
+				st = LV_ERR_NOMEM;
+		}
+		sqlite3_finalize(q);
+		if (st != LV_OK)
+			return st;
+	}
+	return LV_OK;
+}
+
 enum lv_status lv_statement_attachments(struct lv_node *n, const cJSON *statements,
 					struct lv_attachment **out, size_t *nout)
 {
 	*out = NULL;
 	*nout = 0;
-	struct lv_attachment *a = NULL;
-	size_t na = 0, cap = 0;
+	struct attachment_array a = {0};
 	const cJSON *s;
 	enum lv_status st = lv_store_lock(n);
-	if (st != LV_OK)
-		goto out;
 	cJSON_ArrayForEach(s, statements) {
-		const cJSON *al = cJSON_GetObjectItemCaseSensitive(s, "attachments");
-		if (!cJSON_GetArraySize(al))
-			continue;
-		char learner[LV_PSEUDONYM_LEN];
-		char *ident = NULL;
-		st = lv_xapi_actor_identity(cJSON_GetObjectItemCaseSensitive(s, "actor"), IDENTITY_MAX, &ident);
-		if (st == LV_OK)
-			key_pseudonym(n->keys, ident, learner);
-		free(ident);
 		if (st != LV_OK)
-			goto out;
-		sqlite3 *v = NULL;
-		st = vault_get(n, learner, false, &v);
-		if (st != LV_OK)
-			goto out;
-		const cJSON *att;
-		cJSON_ArrayForEach(att, al) {
-			const char *sha = util_json_str(att, "sha2", NULL);
-			if (!sha)
-				continue;
-			bool dup = false;
-			for (size_t k = 0; k < na; k++)
-				if (strcasecmp(a[k].sha2, sha) == 0)
-					dup = true;
-			if (dup)
-				continue;
-			sqlite3_stmt *q = NULL;
-			st = sql_prepare(v, "SELECT content_type, body FROM attachments WHERE sha2 = ?", &q);
-			if (st != LV_OK)
-				goto out;
-			sqlite3_bind_text(q, 1, sha, -1, SQLITE_STATIC);
-			if (sqlite3_step(q) == SQLITE_ROW) {
-				if (na == cap) {
-					cap = cap ? cap * 2 : 8;
-					struct lv_attachment *na_ = realloc(a, cap * sizeof *a);
-					if (!na_) {
-						sqlite3_finalize(q);
-						st = LV_ERR_NOMEM;
-						goto out;
-					}
-					a = na_;
-				}
-				size_t len = (size_t)sqlite3_column_bytes(q, 1);
-				unsigned char *d = malloc(len ? len : 1);
-				if (d && len)
-					memcpy(d, sqlite3_column_blob(q, 1), len);
-				a[na].sha2 = strdup(sha);
-				a[na].content_type = strdup((const char *)sqlite3_column_text(q, 0));
-				a[na].data = d;
-				a[na].len = len;
-				na++;
-			}
-			sqlite3_finalize(q);
-		}
+			break;
+		st = attachments_of(n, s, &a);
 	}
-out:
 	lv_store_unlock(n);
 	if (st != LV_OK) {
-		lv_attachments_free(a, na);
+		lv_attachments_free(a.v, a.n);
 		return st;
 	}
-	*out = a;
-	*nout = na;
+	*out = a.v;
+	*nout = a.n;
 	return LV_OK;
 }
 
@@ -862,52 +751,5 @@ enum lv_status lv_activity_get(struct lv_node *n, const char *activity_id, cJSON
 	}
 	sqlite3_finalize(s);
 	lv_store_unlock(n);
-	return st;
-}
-
-enum lv_status lv_learner_statements(struct lv_node *n, const char *learner, int64_t after_seq, unsigned limit,
-				     cJSON **result, int64_t *next_seq)
-{
-	*result = NULL;
-	*next_seq = 0;
-	sqlite3_stmt *s = NULL;
-	cJSON *arr = cJSON_CreateArray();
-	if (limit == 0 || limit > LV_QUERY_MAX_LIMIT)
-		limit = LV_QUERY_MAX_LIMIT;
-	enum lv_status st = lv_store_lock(n);
-	/* Through the index: only committed statements, in stored order. */
-	if (st == LV_OK)
-		st = sql_prepare(n->db, "SELECT seq FROM statements WHERE learner = ? AND seq > ? ORDER BY seq LIMIT ?", &s);
-	if (st == LV_OK) {
-		sqlite3_bind_text(s, 1, learner, -1, SQLITE_STATIC);
-		sqlite3_bind_int64(s, 2, after_seq);
-		sqlite3_bind_int64(s, 3, (sqlite3_int64)limit + 1);
-		unsigned got = 0;
-		int rc;
-		int64_t last = 0;
-		while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
-			if (got == limit) {
-				*next_seq = last;
-				break;
-			}
-			cJSON *body = NULL;
-			last = sqlite3_column_int64(s, 0);
-			st = vault_body(n, learner, last, &body);
-			if (st != LV_OK)
-				break;
-			cJSON_AddItemToArray(arr, body);
-			got++;
-		}
-		if (st == LV_OK && rc != SQLITE_ROW && rc != SQLITE_DONE)
-			st = db_status(rc);
-	}
-	sqlite3_finalize(s);
-	lv_store_unlock(n);
-	if (st == LV_OK) {
-		*result = arr;
-	} else {
-		*next_seq = 0;
-		cJSON_Delete(arr);
-	}
 	return st;
 }
