@@ -6,6 +6,7 @@
 #include <sodium.h>
 
 #include "harness.h"
+#include "learnvault/audit.h"
 #include "learnvault/auditlog.h"
 #include "learnvault/consent.h"
 #include "store/store.h"

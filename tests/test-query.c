@@ -12,6 +12,7 @@
 #include "learnvault/door.h"
 #include "harness.h"
 #include "http-client.h"
+#include "learnvault/audit.h"
 #include "learnvault/auditlog.h"
 #include "learnvault/consent.h"
 #include "learnvault/personal.h"

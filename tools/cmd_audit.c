@@ -5,6 +5,7 @@
 #include <string.h>
 
 #include "cli.h"
+#include "learnvault/audit.h"
 #include "learnvault/auditlog.h"
 #include "util/util.h"
 

@@ -317,6 +317,21 @@ LV_EXPORT enum lv_status lv_tlog_proof_verify(const char *text, size_t len, cons
 					      struct lv_tlog_proof *proof,
 					      struct lv_checkpoint *cp) LV_WARN_UNUSED;
 
+/* ---- the offline verifier (audit/logverify.c) ---- */
+
+/* The export format is lv_audit_export's (learnvault/auditlog.h). */
+/* Verifies an export offline (no node key, no data directory): every
+ * entry's index field equals its position; the recomputed root equals the
+ * checkpoint's; the checkpoint is signed by @vkey for this log; and, when
+ * @previous (a signed checkpoint seen earlier) is given, that it is signed
+ * by @vkey and the log is consistent with it (its root is the root of the
+ * first previous.size entries).  *@report receives a malloc'd JSON report
+ * in every case; the status is LV_OK only when everything holds, and the
+ * report's "error" names the first failure (with "entry" when one entry is
+ * to blame). */
+LV_EXPORT enum lv_status lv_audit_verify_export(const char *json, size_t len, const char *vkey,
+						const char *previous, char **report) LV_WARN_UNUSED;
+
 #ifdef __cplusplus
 }
 #endif

@@ -57,18 +57,6 @@ LV_EXPORT enum lv_status lv_audit_consistency(struct lv_node *node, uint64_t fir
  * signed for the current size.  *@json is malloc'd. */
 LV_EXPORT enum lv_status lv_audit_export(struct lv_node *node, char **json) LV_WARN_UNUSED;
 
-/* Verifies an export offline (no node key, no data directory): every
- * entry's index field equals its position; the recomputed root equals the
- * checkpoint's; the checkpoint is signed by @vkey for this log; and, when
- * @previous (a signed checkpoint seen earlier) is given, that it is signed
- * by @vkey and the log is consistent with it (its root is the root of the
- * first previous.size entries).  *@report receives a malloc'd JSON report
- * in every case; the status is LV_OK only when everything holds, and the
- * report's "error" names the first failure (with "entry" when one entry is
- * to blame). */
-LV_EXPORT enum lv_status lv_audit_verify_export(const char *json, size_t len, const char *vkey,
-						const char *previous, char **report) LV_WARN_UNUSED;
-
 /* The learner's access report: every log entry about @learner with its
  * inclusion proof against a freshly signed checkpoint:
  * {"learner","checkpoint","entries":[{"index","entry","proof":[base64]}]}.

@@ -8,7 +8,6 @@
 #include <sodium.h>
 
 #include "learnvault/audit.h"
-#include "learnvault/auditlog.h"
 #include "learnvault/policy.h"
 #include "util/util.h"
 
