@@ -167,6 +167,20 @@ LV_EXPORT enum lv_status lv_dp_gaussian_sigma2(double eps, double delta, uint64_
  * parses as 0/1 (callers that need a positive value check num). */
 LV_EXPORT enum lv_status lv_dp_parse_decimal(const char *s, uint64_t *num, uint64_t *den) LV_WARN_UNUSED;
 
+/* ---- the privacy budget's arithmetic ----
+ * Amounts are integers in micro-epsilon, composed by simple addition
+ * (basic composition).  A release charges its epsilon, rounded up, per
+ * (purpose, learner, day); the ledger itself is the store's
+ * (learnvault/store.h, lv_store_budget_*). */
+
+/* The first day (days since the epoch) inside a window of @window_days
+ * ending on @now_ms's day: the days d >= today - W, i.e. at least W whole
+ * days (rounded toward more loss). */
+LV_EXPORT int64_t lv_dp_budget_window_start(int64_t now_ms, uint32_t window_days);
+
+/* True when charging @charge on top of @spent stays within @budget. */
+LV_EXPORT bool lv_dp_budget_fits(uint64_t spent, uint64_t charge, uint64_t budget);
+
 #ifdef __cplusplus
 }
 #endif

@@ -93,6 +93,14 @@ LV_EXPORT void lv_curriculum_destroy(struct lv_curriculum *c);
 /* Number of skills / activities. */
 LV_EXPORT size_t lv_curriculum_skills(const struct lv_curriculum *c);
 LV_EXPORT size_t lv_curriculum_activities(const struct lv_curriculum *c);
+/* The skills activity @iri teaches: their number (0 when @c does not list
+ * it) and in *@skills their indices (below lv_curriculum_skills), borrowed
+ * from @c (NULL when none). */
+LV_EXPORT size_t lv_curriculum_activity_skills(const struct lv_curriculum *c, const char *iri,
+					       const uint32_t **skills);
+/* The scaled score from which a response without "success" is correct
+ * (LV_CORRECT_THRESHOLD for a NULL @c). */
+LV_EXPORT double lv_curriculum_correct_threshold(const struct lv_curriculum *c);
 
 /* ---- one statement as a response -------------------------------------- */
 
@@ -140,6 +148,12 @@ LV_EXPORT enum lv_status lv_personal_params_load(struct lv_node *node, const cha
 /* What is loaded: {"config_id", "curriculum": {"skills", "activities"} or
  * null, "bkt_params": {"skills"} or null}.  *@out is the caller's. */
 LV_EXPORT enum lv_status lv_personal_config(struct lv_node *node, cJSON **out) LV_WARN_UNUSED;
+
+/* The curriculum loaded on @node, re-read first when another process
+ * changed it: *@out is borrowed while the node lock is held, NULL when
+ * none is loaded (or on failure).  Lock held (learnvault/store.h). */
+LV_EXPORT enum lv_status lv_personal_curriculum_locked(struct lv_node *node,
+						       const struct lv_curriculum **out) LV_WARN_UNUSED;
 
 /* ---- the learner's state and the reads --------------------------------- */
 

@@ -212,6 +212,115 @@ LV_EXPORT enum lv_status lv_store_statements_learner_page(struct lv_node *n, con
 							  int64_t after_seq, unsigned limit, cJSON **statements,
 							  int64_t *next_seq) LV_WARN_UNUSED;
 
+/* ---- the aggregate door (query/, dp/) ----
+ * Storage only: policy texts, kept releases, the privacy-budget ledger,
+ * the voided statements, term ids, and a cohort's sealed facts read from
+ * a snapshot.  These decide nothing and log nothing: the use case that
+ * calls them checks consent and writes the audit entries. */
+
+#define LV_STORE_SHA256_HEX_LEN 65 /* 64 hex digits + NUL */
+
+/* The newest loaded version of policy @id: *@version, its digest
+ * @sha256 (may be NULL) and *@text, the policy as loaded (malloc'd: the
+ * caller frees it).  LV_ERR_NOT_FOUND when none is loaded.  Lock held. */
+LV_EXPORT enum lv_status lv_store_policy_newest(struct lv_node *n, const char *id, uint32_t *version,
+						char sha256[LV_STORE_SHA256_HEX_LEN], char **text) LV_WARN_UNUSED;
+
+/* A kept release: the answer given to (actor, query_id). */
+struct lv_store_release {
+	const char *actor, *query_id, *purpose;
+	const char *request_sha256; /* of the canonical question */
+	int64_t day;                /* of the release, in days since the epoch */
+	uint64_t micro_eps;         /* charged */
+	const char *answer;         /* JSON text */
+	int64_t created_ms;
+};
+/* The release kept for (@actor, @query_id): *@request_sha256 and
+ * *@answer (both malloc'd: the caller frees them).  LV_ERR_NOT_FOUND when
+ * none.  Lock held. */
+LV_EXPORT enum lv_status lv_store_release_get(struct lv_node *n, const char *actor, const char *query_id,
+					      char **request_sha256, char **answer) LV_WARN_UNUSED;
+/* Keeps @r (its strings are copied).  Lock held, in a transaction. */
+LV_EXPORT enum lv_status lv_store_release_put(struct lv_node *n, const struct lv_store_release *r) LV_WARN_UNUSED;
+
+/* The privacy-budget ledger, in micro-epsilon per (purpose, learner, day).
+ * Lock held, in a transaction, for all three. */
+/* *@micro: what the releases of @purpose charged in total since @from_day. */
+LV_EXPORT enum lv_status lv_store_budget_purpose_spent(struct lv_node *n, const char *purpose, int64_t from_day,
+						       uint64_t *micro) LV_WARN_UNUSED;
+/* @spent[i]: what was charged to @learners[i] (@count of them, sorted by
+ * pseudonym in strcmp order) under @purpose since @from_day. */
+LV_EXPORT enum lv_status lv_store_budget_learners_spent(struct lv_node *n, const char *purpose, int64_t from_day,
+							const char *const *learners, size_t count,
+							uint64_t *spent) LV_WARN_UNUSED;
+/* Charges @micro to each of @learners for @day under @purpose, and
+ * forgets the purpose's charges before @from_day. */
+LV_EXPORT enum lv_status lv_store_budget_charge(struct lv_node *n, const char *purpose, int64_t day, int64_t from_day,
+						const char *const *learners, size_t count,
+						uint64_t micro) LV_WARN_UNUSED;
+
+/* The index sequence numbers of the voided statements, ascending:
+ * *@seqs is malloc'd (the caller frees it; NULL when *@count is 0).
+ * Lock held. */
+LV_EXPORT enum lv_status lv_store_statements_voided(struct lv_node *n, int64_t **seqs, size_t *count) LV_WARN_UNUSED;
+
+/* Terms: the node's small integer ids of IRIs (IRIs are not learner
+ * data).  *@id is 0 for NULL or an IRI the node never stored.  Lock held. */
+LV_EXPORT enum lv_status lv_store_term_find(struct lv_node *n, const char *iri, uint32_t *id) LV_WARN_UNUSED;
+/* *@max_id: the largest term id (0: none).  Lock held. */
+LV_EXPORT enum lv_status lv_store_term_max_id(struct lv_node *n, uint32_t *max_id) LV_WARN_UNUSED;
+/* Calls @each(@ctx, id, iri) for every term in id order (@iri borrowed
+ * for the call), stopping at the first failure it returns.  Lock held. */
+LV_EXPORT enum lv_status lv_store_terms_each(struct lv_node *n,
+					     enum lv_status (*each)(void *ctx, uint32_t id, const char *iri),
+					     void *ctx) LV_WARN_UNUSED;
+
+/* One statement as the aggregate door sees it (the record the store keeps
+ * beside each stored statement).  IRIs are term ids (0: none); tri-states
+ * are -1 (absent), 0, 1. */
+#define FACT_NO_SCORE INT32_MIN
+#define FACT_MAX_CTX 8 /* context activities kept per statement */
+struct fact {
+	int64_t seq;           /* index sequence number (voiding is checked against it) */
+	int64_t stored_ms;
+	int64_t timestamp_ms;
+	int64_t duration_ms;   /* -1: absent */
+	int32_t score_e6;      /* result.score.scaled x 10^6, FACT_NO_SCORE when absent */
+	uint32_t verb, object, type;
+	int8_t success, completion;
+	uint8_t nctx, has_registration;
+	unsigned char registration[16];
+	uint32_t ctx[FACT_MAX_CTX];
+};
+
+/* Moves the facts that ingest journaled into the per-learner table; every
+ * reader of the facts calls it first.  Lock held, in a transaction. */
+LV_EXPORT enum lv_status lv_store_facts_fold(struct lv_node *n) LV_WARN_UNUSED;
+
+/* The snapshot: node.db as committed at one instant, read with no lock
+ * held while the node goes on writing (one user at a time).
+ * lv_store_snapshot_acquire takes it, waiting while another user holds
+ * it; never with the lock held.  lv_store_snapshot_begin_locked starts
+ * the read: lock held, snapshot acquired, no transaction open (what is
+ * not committed is not seen); on failure no read is open.
+ * lv_store_snapshot_release ends the read if one was begun and gives the
+ * snapshot up; not with the lock held. */
+LV_EXPORT void lv_store_snapshot_acquire(struct lv_node *n);
+LV_EXPORT enum lv_status lv_store_snapshot_begin_locked(struct lv_node *n) LV_WARN_UNUSED;
+LV_EXPORT void lv_store_snapshot_release(struct lv_node *n);
+/* Opens the sealed facts of @learners (@count, sorted by pseudonym in
+ * strcmp order) as the snapshot sees them and calls @each(@ctx, i, facts,
+ * nfacts) once for each learner, in order, with learner i's facts in
+ * stored order (nfacts 0 for a learner without any).  @facts is borrowed
+ * for the call (the store wipes it when the read ends).  Stops at the first failure, @each's
+ * included; LV_ERR_CRYPTO when a segment does not authenticate.  No lock
+ * held: between a successful lv_store_snapshot_begin_locked and
+ * lv_store_snapshot_release. */
+LV_EXPORT enum lv_status lv_store_snapshot_facts(struct lv_node *n, const char *const *learners, size_t count,
+						 enum lv_status (*each)(void *ctx, size_t i, const struct fact *facts,
+									size_t nfacts),
+						 void *ctx) LV_WARN_UNUSED;
+
 #ifdef __cplusplus
 }
 #endif

@@ -1,93 +1,14 @@
-/* The privacy budget ledger (see budget.h). */
-#include <string.h>
+/* The privacy budget's arithmetic (include/learnvault/dp.h); the ledger
+ * lives in node.db behind the store (learnvault/store.h, lv_store_budget_*). */
+#include "learnvault/dp.h"
+#include "util/util.h"
 
-#include "budget.h"
-
-int64_t budget_window_start(int64_t now_ms, uint32_t window_days)
+int64_t lv_dp_budget_window_start(int64_t now_ms, uint32_t window_days)
 {
-	return now_ms / BUDGET_DAY_MS - (int64_t)window_days;
+	return now_ms / UTIL_DAY_MS - (int64_t)window_days;
 }
 
-enum lv_status budget_purpose_spent(struct lv_node *n, const char *purpose, int64_t from_day, uint64_t *micro)
+bool lv_dp_budget_fits(uint64_t spent, uint64_t charge, uint64_t budget)
 {
-	sqlite3_stmt *s = NULL;
-	*micro = 0;
-	enum lv_status st = db_status(sqlite3_prepare_v2(n->db,
-		"SELECT coalesce(sum(micro_eps), 0) FROM dp_releases WHERE purpose = ? AND day >= ?", -1, &s, NULL));
-	if (st != LV_OK)
-		return st;
-	sqlite3_bind_text(s, 1, purpose, -1, SQLITE_STATIC);
-	sqlite3_bind_int64(s, 2, from_day);
-	if (sqlite3_step(s) == SQLITE_ROW)
-		*micro = (uint64_t)sqlite3_column_int64(s, 0);
-	else
-		st = LV_ERR_DB;
-	sqlite3_finalize(s);
-	return st;
-}
-
-enum lv_status budget_learners_spent(struct lv_node *n, const char *purpose, int64_t from_day,
-				     const char *const *learners, size_t count, uint64_t *spent)
-{
-	sqlite3_stmt *s = NULL;
-	memset(spent, 0, count * sizeof *spent);
-	enum lv_status st = db_status(sqlite3_prepare_v2(n->db,
-		"SELECT learner, sum(micro_eps) FROM dp_spend WHERE purpose = ? AND day >= ?"
-		" GROUP BY learner ORDER BY learner", -1, &s, NULL));
-	if (st != LV_OK)
-		return st;
-	sqlite3_bind_text(s, 1, purpose, -1, SQLITE_STATIC);
-	sqlite3_bind_int64(s, 2, from_day);
-	size_t i = 0;
-	int rc;
-	/* Both sides are sorted by pseudonym: one merge pass. */
-	while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
-		const char *l = (const char *)sqlite3_column_text(s, 0);
-		while (i < count && strcmp(learners[i], l) < 0)
-			i++;
-		if (i < count && strcmp(learners[i], l) == 0)
-			spent[i] = (uint64_t)sqlite3_column_int64(s, 1);
-	}
-	if (rc != SQLITE_DONE)
-		st = db_status(rc);
-	sqlite3_finalize(s);
-	return st;
-}
-
-enum lv_status budget_charge(struct lv_node *n, const char *purpose, int64_t day, int64_t from_day,
-			     const char *const *learners, size_t count, uint64_t micro)
-{
-	sqlite3_stmt *up = NULL, *ins = NULL, *s = NULL;
-	/* SQLCipher 3.4 predates UPSERT: update, insert when nothing was there. */
-	enum lv_status st = db_status(sqlite3_prepare_v2(n->db,
-		"UPDATE dp_spend SET micro_eps = micro_eps + ?4 WHERE purpose = ?1 AND learner = ?2 AND day = ?3",
-		-1, &up, NULL));
-	if (st == LV_OK)
-		st = db_status(sqlite3_prepare_v2(n->db,
-			"INSERT INTO dp_spend(purpose, learner, day, micro_eps) VALUES(?1, ?2, ?3, ?4)", -1, &ins, NULL));
-	for (size_t i = 0; i < count && st == LV_OK; i++) {
-		sqlite3_stmt *q = up;
-		for (int k = 0; k < 2 && st == LV_OK; k++, q = ins) {
-			sqlite3_reset(q);
-			sqlite3_bind_text(q, 1, purpose, -1, SQLITE_STATIC);
-			sqlite3_bind_text(q, 2, learners[i], -1, SQLITE_STATIC);
-			sqlite3_bind_int64(q, 3, day);
-			sqlite3_bind_int64(q, 4, (int64_t)micro);
-			st = db_status(sqlite3_step(q));
-			if (k == 0 && sqlite3_changes(n->db) > 0)
-				break;
-		}
-	}
-	sqlite3_finalize(up);
-	sqlite3_finalize(ins);
-	if (st != LV_OK)
-		return st;
-	st = db_status(sqlite3_prepare_v2(n->db, "DELETE FROM dp_spend WHERE purpose = ? AND day < ?", -1, &s, NULL));
-	if (st == LV_OK) {
-		sqlite3_bind_text(s, 1, purpose, -1, SQLITE_STATIC);
-		sqlite3_bind_int64(s, 2, from_day);
-		st = db_status(sqlite3_step(s));
-	}
-	sqlite3_finalize(s);
-	return st;
+	return spent + charge <= budget;
 }

@@ -49,6 +49,26 @@ size_t lv_curriculum_activities(const struct lv_curriculum *c)
 	return c ? c->act_ids.n : 0;
 }
 
+size_t lv_curriculum_activity_skills(const struct lv_curriculum *c, const char *iri, const uint32_t **skills)
+{
+	long a = c && iri ? personal_strtab_find(&c->act_ids, iri) : -1;
+	*skills = a < 0 ? NULL : c->act_skills[a];
+	return a < 0 ? 0 : c->act_nskills[a];
+}
+
+double lv_curriculum_correct_threshold(const struct lv_curriculum *c)
+{
+	return c ? c->correct_threshold : LV_CORRECT_THRESHOLD;
+}
+
+enum lv_status lv_personal_curriculum_locked(struct lv_node *n, const struct lv_curriculum **out)
+{
+	const struct personal_cfg *cfg;
+	enum lv_status st = personal_cfg_get_locked(n, true, &cfg);
+	*out = st == LV_OK ? cfg->cur : NULL;
+	return st;
+}
+
 /* cJSON keeps duplicate keys: small objects are checked pairwise. */
 static bool has_duplicate_key(const cJSON *obj)
 {

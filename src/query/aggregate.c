@@ -15,37 +15,20 @@
 
 #include "learnvault/audit.h"
 #include "learnvault/dp.h"
+#include "learnvault/store.h"
 #include "query.h"
-#include "store/facts.h"
-#include "store/store.h"
+#include "util/util.h"
 
-#define DAY_MS (86400LL * 1000)
-
-/* ---- small sorted sets of term ids and sequence numbers ---- */
+/* ---- small sorted sets of term ids ---- */
 
 struct idset {
 	uint32_t v[LV_POLICY_MAX_ITEMS + Q_MAX_KEYS];
 	size_t n;
-	bool any; /* no restriction */
 };
-
-static int cmp_u32(const void *a, const void *b)
-{
-	uint32_t x = *(const uint32_t *)a, y = *(const uint32_t *)b;
-	return x < y ? -1 : x > y;
-}
-
-static int cmp_i64(const void *a, const void *b)
-{
-	int64_t x = *(const int64_t *)a, y = *(const int64_t *)b;
-	return x < y ? -1 : x > y;
-}
 
 static bool in_set(const struct idset *s, uint32_t id)
 {
-	if (s->any)
-		return true;
-	return id && bsearch(&id, s->v, s->n, sizeof s->v[0], cmp_u32) != NULL;
+	return id && bsearch(&id, s->v, s->n, sizeof s->v[0], util_cmp_u32) != NULL;
 }
 
 /* Resolves IRIs to term ids; unknown IRIs match nothing (and say nothing). */
@@ -54,13 +37,13 @@ static enum lv_status resolve(struct lv_node *n, char *const *iris, size_t count
 	out->n = 0;
 	for (size_t i = 0; i < count; i++) {
 		uint32_t id;
-		enum lv_status st = facts_term(n, iris[i], false, &id);
+		enum lv_status st = lv_store_term_find(n, iris[i], &id);
 		if (st != LV_OK)
 			return st;
 		if (id && out->n < sizeof out->v / sizeof out->v[0])
 			out->v[out->n++] = id;
 	}
-	qsort(out->v, out->n, sizeof out->v[0], cmp_u32);
+	qsort(out->v, out->n, sizeof out->v[0], util_cmp_u32);
 	return LV_OK;
 }
 
@@ -152,7 +135,7 @@ static int64_t to_units(double v, enum q_field field)
 	return (int64_t)llround(u);
 }
 
-static void contribution(const struct plan *pl, const struct fact_vec *fv, struct contrib *c)
+static void contribution(const struct plan *pl, const struct fact *facts, size_t nfacts, struct contrib *c)
 {
 	const struct query_spec *q = pl->q;
 	memset(c, 0, sizeof *c);
@@ -160,8 +143,8 @@ static void contribution(const struct plan *pl, const struct fact_vec *fv, struc
 	double acc = 0, best = 0;
 	int64_t best_ts = 0, best_seq = 0;
 	uint32_t key_hits[Q_MAX_KEYS] = {0};
-	for (size_t i = 0; i < fv->n; i++) {
-		const struct fact *f = &fv->f[i];
+	for (size_t i = 0; i < nfacts; i++) {
+		const struct fact *f = &facts[i];
 		if (!fact_matches(pl, f))
 			continue;
 		nmatch++;
@@ -239,8 +222,8 @@ struct totals {
 	int64_t cohort;                  /* learners with a value */
 	int64_t sum;                     /* sum of values, or of 2x - lo - hi for mean */
 	int64_t hist[Q_MAX_KEYS];
-	int64_t *values;                 /* quantile */
-	size_t nvalues, capvalues;
+	UTIL_ARRAY(int64_t) values;      /* quantile */
+	size_t max_values;               /* the cohort's size */
 };
 
 static enum lv_status add(const struct query_spec *q, const struct contrib *c, struct totals *t)
@@ -264,75 +247,40 @@ static enum lv_status add(const struct query_spec *q, const struct contrib *c, s
 				t->hist[k] += (int64_t)(c->keys >> k & 1);
 		}
 		break;
-	case Q_QUANTILE:
-		if (t->nvalues == t->capvalues) {
-			size_t nc = t->capvalues ? t->capvalues * 2 : 1024;
-			int64_t *nv = realloc(t->values, nc * sizeof *nv);
-			if (!nv)
-				return LV_ERR_NOMEM;
-			t->values = nv;
-			t->capvalues = nc;
-		}
-		t->values[t->nvalues++] = c->value_u;
+	case Q_QUANTILE: {
+		enum lv_status st = util_array_room(&t->values, t->max_values);
+		if (st != LV_OK)
+			return st;
+		t->values.v[t->values.n++] = c->value_u;
 		break;
+	}
 	default:
 		break;
 	}
 	return LV_OK;
 }
 
-/* Reads the sealed facts of the included learners (sorted) from @db (the
- * snapshot connection: no lock held) into each one's contribution,
- * @out[i] for @inc[i].  Nothing about one learner leaves the door: the
- * contributions are kept only until the totals are made in phase 3. */
-static enum lv_status compute(struct lv_node *n, sqlite3 *db, const struct plan *pl, const char *const *inc,
-			      size_t ninc, struct contrib *out)
+/* The included learners' contributions, @out[i] for the i-th; the store
+ * hands out each one's facts from the snapshot (no lock held).  Nothing
+ * about one learner leaves the door: the contributions are kept only until
+ * the totals are made in phase 3. */
+struct compute_ctx {
+	const struct plan *pl;
+	struct contrib *out;
+};
+
+static enum lv_status contribute(void *ctx, size_t i, const struct fact *facts, size_t nfacts)
 {
-	sqlite3_stmt *s = NULL;
-	struct fact_vec fv = {0};
-	unsigned char *key = sodium_malloc(2 * KEY_LEN); /* facts key, then scratch */
-	char cur[LV_PSEUDONYM_LEN] = "";
-	size_t i = 0, at = 0;
-	bool have = false;
-	if (!key)
-		return LV_ERR_NOMEM;
-	enum lv_status st = db_status(sqlite3_prepare_v2(db,
-		"SELECT f.learner, f.seg, f.data, l.wrapped_key FROM learner_facts f"
-		" JOIN learners l ON l.pseudonym = f.learner ORDER BY f.learner, f.seg", -1, &s, NULL));
-	int rc = SQLITE_DONE;
-	while (st == LV_OK && (rc = sqlite3_step(s)) == SQLITE_ROW) {
-		const char *l = (const char *)sqlite3_column_text(s, 0);
-		if (strcmp(l, cur) != 0) {
-			if (have) {
-				contribution(pl, &fv, &out[at]);
-				fv.n = 0;
-				have = false;
-			}
-			snprintf(cur, sizeof cur, "%s", l);
-			for (; i < ninc && strcmp(inc[i], l) < 0; i++)
-				contribution(pl, &fv, &out[i]); /* an included learner without records */
-			if (i < ninc && strcmp(inc[i], l) == 0) {
-				at = i++;
-				have = true;
-				st = facts_key_unwrap(n, l, sqlite3_column_blob(s, 3), (size_t)sqlite3_column_bytes(s, 3),
-						      key + KEY_LEN, key);
-			}
-		}
-		if (have && st == LV_OK)
-			st = facts_open_segment(key, l, sqlite3_column_int64(s, 1), sqlite3_column_blob(s, 2),
-						(size_t)sqlite3_column_bytes(s, 2), &fv);
-	}
-	if (st == LV_OK && rc != SQLITE_DONE)
-		st = db_status(rc);
-	if (st == LV_OK && have)
-		contribution(pl, &fv, &out[at]);
-	fv.n = 0;
-	for (; st == LV_OK && i < ninc; i++)
-		contribution(pl, &fv, &out[i]);
-	sqlite3_finalize(s);
-	fact_vec_free(&fv);
-	sodium_free(key);
-	return st;
+	struct compute_ctx *cc = ctx;
+	contribution(cc->pl, facts, nfacts, &cc->out[i]);
+	return LV_OK;
+}
+
+static enum lv_status compute(struct lv_node *n, const struct plan *pl, const char *const *inc, size_t ninc,
+			      struct contrib *out)
+{
+	struct compute_ctx cc = {pl, out};
+	return lv_store_snapshot_facts(n, inc, ninc, contribute, &cc);
 }
 
 /* ---- noise ---- */
@@ -386,33 +334,164 @@ static cJSON *interval(double lo, double hi)
 	return a;
 }
 
+/* The count metric: the noisy count of learners with a matching record is
+ * the answer and the cohort size at once. */
+static enum lv_status release_count(struct lv_dp_rng *rng, const struct query_spec *q, const struct totals *t,
+				    uint32_t min_cohort, cJSON *ans)
+{
+	struct noisy nc;
+	uint64_t eps = q->eps_micro_floor;
+	enum lv_status st = noise(rng, q, t->matched, 1, 1, eps, 0.05, &nc);
+	if (st != LV_OK)
+		return st;
+	bool sup = nc.value < (int64_t)min_cohort;
+	cJSON_AddItemToObject(ans, "value", num_or_null(!sup, (double)nc.value));
+	cJSON_AddItemToObject(ans, "ci95", sup ? cJSON_CreateNull()
+					       : interval((double)(nc.value - nc.half), (double)(nc.value + nc.half)));
+	cJSON_AddNumberToObject(ans, "noisy_learners", (double)nc.value);
+	cJSON_AddBoolToObject(ans, "suppressed", sup);
+	cJSON *sp = cJSON_AddObjectToObject(ans, "split");
+	cJSON_AddNumberToObject(sp, "count_epsilon", eps / 1e6);
+	return LV_OK;
+}
+
+static enum lv_status release_sum(struct lv_dp_rng *rng, const struct query_spec *q, const struct totals *t,
+				  uint64_t eps_m, bool sup, cJSON *ans)
+{
+	double unit = query_field_unit(q->field);
+	uint64_t bound = (uint64_t)(llabs(q->lo_u) > llabs(q->hi_u) ? llabs(q->lo_u) : llabs(q->hi_u));
+	struct noisy ns;
+	enum lv_status st = noise(rng, q, t->sum, bound, bound * bound, eps_m, 0.05, &ns);
+	if (st != LV_OK)
+		return st;
+	cJSON_AddItemToObject(ans, "value", num_or_null(!sup, (double)ns.value * unit));
+	cJSON_AddItemToObject(ans, "ci95", sup ? cJSON_CreateNull()
+		: interval((double)(ns.value - ns.half) * unit, (double)(ns.value + ns.half) * unit));
+	return LV_OK;
+}
+
+/* @nc: the noisy cohort count, the mean's denominator. */
+static enum lv_status release_mean(struct lv_dp_rng *rng, const struct query_spec *q, const struct totals *t,
+				   const struct noisy *nc, uint64_t eps_m, bool sup, cJSON *ans)
+{
+	double unit = query_field_unit(q->field);
+	struct noisy ns;
+	/* Sum of 2x - lo - hi: each term within +-(hi - lo). */
+	uint64_t d = (uint64_t)(q->hi_u - q->lo_u);
+	enum lv_status st = noise(rng, q, t->sum, d, d * d, eps_m, 0.025, &ns);
+	if (st != LV_OK)
+		return st;
+	double mid = (double)(q->lo_u + q->hi_u) / 2, lo = (double)q->lo_u, hi = (double)q->hi_u;
+	double cnt = nc->value < 1 ? 1 : (double)nc->value;
+	double mean = fmin(hi, fmax(lo, mid + (double)ns.value / 2 / cnt));
+	/* 95% by a union bound: both noises inside their 97.5% half-widths
+	 * put the true mean inside the extremes of (sum / count) over that
+	 * rectangle. */
+	double c_lo = fmax(1, (double)(nc->value - nc->half)), c_hi = fmax(1, (double)(nc->value + nc->half));
+	double s_lo = (double)(ns.value - ns.half) / 2, s_hi = (double)(ns.value + ns.half) / 2;
+	double cand[4] = {s_lo / c_lo, s_lo / c_hi, s_hi / c_lo, s_hi / c_hi};
+	double mn = cand[0], mx = cand[0];
+	for (int k = 1; k < 4; k++) {
+		mn = fmin(mn, cand[k]);
+		mx = fmax(mx, cand[k]);
+	}
+	cJSON_AddItemToObject(ans, "value", num_or_null(!sup, mean * unit));
+	cJSON_AddItemToObject(ans, "ci95", sup ? cJSON_CreateNull()
+		: interval(fmax(lo, mid + mn) * unit, fmin(hi, mid + mx) * unit));
+	return LV_OK;
+}
+
+static enum lv_status release_histogram(struct lv_dp_rng *rng, const struct query_spec *q, const struct totals *t,
+					uint64_t eps_m, bool sup, cJSON *ans)
+{
+	size_t nb = q->by == H_VALUE ? q->nedges - 1 : q->nkeys;
+	uint64_t l1 = q->by == H_VALUE ? 1 : q->max_keys;
+	cJSON *vals = cJSON_CreateArray(), *cis = cJSON_CreateArray();
+	for (size_t b = 0; b < nb; b++) {
+		struct noisy ns;
+		enum lv_status st = noise(rng, q, t->hist[b], l1, l1, eps_m, 0.05, &ns);
+		if (st != LV_OK) {
+			cJSON_Delete(vals);
+			cJSON_Delete(cis);
+			return st;
+		}
+		cJSON *e = cJSON_CreateObject();
+		if (q->by == H_VALUE) {
+			cJSON_AddItemToObject(e, "bucket", interval(q->edges[b], q->edges[b + 1]));
+		} else {
+			cJSON_AddStringToObject(e, "key", q->keys[b]);
+		}
+		cJSON_AddNumberToObject(e, "count", (double)ns.value);
+		cJSON_AddItemToArray(vals, e);
+		cJSON_AddItemToArray(cis, interval((double)(ns.value - ns.half), (double)(ns.value + ns.half)));
+	}
+	if (sup) {
+		cJSON_Delete(vals);
+		cJSON_Delete(cis);
+		cJSON_AddNullToObject(ans, "value");
+		cJSON_AddNullToObject(ans, "ci95");
+	} else {
+		cJSON_AddItemToObject(ans, "value", vals);
+		cJSON_AddItemToObject(ans, "ci95", cis);
+	}
+	return LV_OK;
+}
+
+/* Sorts t->values (the quantile's only use of them). */
+static enum lv_status release_quantile(struct lv_dp_rng *rng, const struct query_spec *q, struct totals *t,
+				       uint64_t eps_m, bool sup, cJSON *ans)
+{
+	/* Permute-and-flip over evenly spaced candidates; utility
+	 * -|1000 * #{x <= c} - q_milli * n| has sensitivity 1000. */
+	int64_t *util = malloc(q->ncand * sizeof *util);
+	int64_t *cands = malloc(q->ncand * sizeof *cands);
+	const int64_t *vals = t->values.v;
+	size_t nvals = t->values.n;
+	if (!util || !cands) {
+		free(util);
+		free(cands);
+		return LV_ERR_NOMEM;
+	}
+	if (nvals)
+		qsort(t->values.v, nvals, sizeof *vals, util_cmp_i64);
+	size_t below = 0;
+	for (unsigned k = 0; k < q->ncand; k++) {
+		cands[k] = q->lo_u + (int64_t)((__int128)(q->hi_u - q->lo_u) * k / (q->ncand - 1));
+		while (below < nvals && vals[below] <= cands[k])
+			below++;
+		int64_t u = 1000 * (int64_t)below - (int64_t)q->q_milli * (int64_t)nvals;
+		util[k] = -(u < 0 ? -u : u);
+	}
+	size_t choice = 0;
+	enum lv_status st = lv_dp_permute_and_flip(rng, util, q->ncand, eps_m, 1000000, 1000, &choice);
+	double v = (double)cands[choice] * query_field_unit(q->field);
+	free(util);
+	free(cands);
+	if (st != LV_OK)
+		return st;
+	cJSON_AddItemToObject(ans, "value", num_or_null(!sup, v));
+	cJSON_AddNullToObject(ans, "ci95");
+	/* With probability >= 0.95 the released candidate's rank is
+	 * within this many learners of the best candidate's. */
+	cJSON_AddNumberToObject(ans, "rank_error95", ceil(2.0 / ((double)eps_m / 1e6) * log((double)q->ncand / 0.05)));
+	return LV_OK;
+}
+
 /* Noises the totals and writes value, ci95, noisy_learners, suppressed
  * into @ans.  @min_cohort from the policy. */
-static enum lv_status release(struct lv_dp_rng *rng, const struct query_spec *q, const struct totals *t,
+static enum lv_status release(struct lv_dp_rng *rng, const struct query_spec *q, struct totals *t,
 			      uint32_t min_cohort, cJSON *ans)
 {
-	enum lv_status st;
-	double unit = query_field_unit(q->field);
-	struct noisy nc, ns;
-	uint64_t eps = q->eps_micro_floor;
-	if (q->metric == Q_COUNT) {
-		if ((st = noise(rng, q, t->matched, 1, 1, eps, 0.05, &nc)) != LV_OK)
-			return st;
-		bool sup = nc.value < (int64_t)min_cohort;
-		cJSON_AddItemToObject(ans, "value", num_or_null(!sup, (double)nc.value));
-		cJSON_AddItemToObject(ans, "ci95", sup ? cJSON_CreateNull()
-						       : interval((double)(nc.value - nc.half), (double)(nc.value + nc.half)));
-		cJSON_AddNumberToObject(ans, "noisy_learners", (double)nc.value);
-		cJSON_AddBoolToObject(ans, "suppressed", sup);
-		cJSON *sp = cJSON_AddObjectToObject(ans, "split");
-		cJSON_AddNumberToObject(sp, "count_epsilon", eps / 1e6);
-		return LV_OK;
-	}
+	if (q->metric == Q_COUNT)
+		return release_count(rng, q, t, min_cohort, ans);
 	/* Every other metric: half the epsilon counts the cohort (for the
 	 * suppression rule and the answer's noisy_learners), half answers. */
+	uint64_t eps = q->eps_micro_floor;
 	uint64_t eps_c = eps / 2, eps_m = eps - eps / 2;
 	double alpha_c = q->metric == Q_MEAN ? 0.025 : 0.05;
-	if ((st = noise(rng, q, t->cohort, 1, 1, eps_c, alpha_c, &nc)) != LV_OK)
+	struct noisy nc;
+	enum lv_status st = noise(rng, q, t->cohort, 1, 1, eps_c, alpha_c, &nc);
+	if (st != LV_OK)
 		return st;
 	bool sup = nc.value < (int64_t)min_cohort;
 	cJSON_AddNumberToObject(ans, "noisy_learners", (double)nc.value);
@@ -420,135 +499,20 @@ static enum lv_status release(struct lv_dp_rng *rng, const struct query_spec *q,
 	cJSON_AddNumberToObject(sp, "count_epsilon", eps_c / 1e6);
 	cJSON_AddNumberToObject(sp, q->metric == Q_QUANTILE ? "quantile_epsilon" : q->metric == Q_HISTOGRAM
 				? "histogram_epsilon" : "sum_epsilon", eps_m / 1e6);
-	uint64_t bound = (uint64_t)(llabs(q->lo_u) > llabs(q->hi_u) ? llabs(q->lo_u) : llabs(q->hi_u));
 	switch (q->metric) {
-	case Q_SUM: {
-		if ((st = noise(rng, q, t->sum, bound, bound * bound, eps_m, 0.05, &ns)) != LV_OK)
-			return st;
-		cJSON_AddItemToObject(ans, "value", num_or_null(!sup, (double)ns.value * unit));
-		cJSON_AddItemToObject(ans, "ci95", sup ? cJSON_CreateNull()
-			: interval((double)(ns.value - ns.half) * unit, (double)(ns.value + ns.half) * unit));
-		break;
+	case Q_SUM: st = release_sum(rng, q, t, eps_m, sup, ans); break;
+	case Q_MEAN: st = release_mean(rng, q, t, &nc, eps_m, sup, ans); break;
+	case Q_HISTOGRAM: st = release_histogram(rng, q, t, eps_m, sup, ans); break;
+	case Q_QUANTILE: st = release_quantile(rng, q, t, eps_m, sup, ans); break;
+	default: st = LV_ERR_INTERNAL; break;
 	}
-	case Q_MEAN: {
-		/* Sum of 2x - lo - hi: each term within +-(hi - lo). */
-		uint64_t d = (uint64_t)(q->hi_u - q->lo_u);
-		if ((st = noise(rng, q, t->sum, d, d * d, eps_m, 0.025, &ns)) != LV_OK)
-			return st;
-		double mid = (double)(q->lo_u + q->hi_u) / 2, lo = (double)q->lo_u, hi = (double)q->hi_u;
-		double cnt = nc.value < 1 ? 1 : (double)nc.value;
-		double mean = fmin(hi, fmax(lo, mid + (double)ns.value / 2 / cnt));
-		/* 95% by a union bound: both noises inside their 97.5% half-widths
-		 * put the true mean inside the extremes of (sum / count) over that
-		 * rectangle. */
-		double c_lo = fmax(1, (double)(nc.value - nc.half)), c_hi = fmax(1, (double)(nc.value + nc.half));
-		double s_lo = (double)(ns.value - ns.half) / 2, s_hi = (double)(ns.value + ns.half) / 2;
-		double cand[4] = {s_lo / c_lo, s_lo / c_hi, s_hi / c_lo, s_hi / c_hi};
-		double mn = cand[0], mx = cand[0];
-		for (int k = 1; k < 4; k++) {
-			mn = fmin(mn, cand[k]);
-			mx = fmax(mx, cand[k]);
-		}
-		cJSON_AddItemToObject(ans, "value", num_or_null(!sup, mean * unit));
-		cJSON_AddItemToObject(ans, "ci95", sup ? cJSON_CreateNull()
-			: interval(fmax(lo, mid + mn) * unit, fmin(hi, mid + mx) * unit));
-		break;
-	}
-	case Q_HISTOGRAM: {
-		size_t nb = q->by == H_VALUE ? q->nedges - 1 : q->nkeys;
-		uint64_t l1 = q->by == H_VALUE ? 1 : q->max_keys;
-		cJSON *vals = cJSON_CreateArray(), *cis = cJSON_CreateArray();
-		for (size_t b = 0; b < nb; b++) {
-			if ((st = noise(rng, q, t->hist[b], l1, l1, eps_m, 0.05, &ns)) != LV_OK) {
-				cJSON_Delete(vals);
-				cJSON_Delete(cis);
-				return st;
-			}
-			cJSON *e = cJSON_CreateObject();
-			if (q->by == H_VALUE) {
-				cJSON_AddItemToObject(e, "bucket", interval(q->edges[b], q->edges[b + 1]));
-			} else {
-				cJSON_AddStringToObject(e, "key", q->keys[b]);
-			}
-			cJSON_AddNumberToObject(e, "count", (double)ns.value);
-			cJSON_AddItemToArray(vals, e);
-			cJSON_AddItemToArray(cis, interval((double)(ns.value - ns.half), (double)(ns.value + ns.half)));
-		}
-		if (sup) {
-			cJSON_Delete(vals);
-			cJSON_Delete(cis);
-			cJSON_AddNullToObject(ans, "value");
-			cJSON_AddNullToObject(ans, "ci95");
-		} else {
-			cJSON_AddItemToObject(ans, "value", vals);
-			cJSON_AddItemToObject(ans, "ci95", cis);
-		}
-		break;
-	}
-	case Q_QUANTILE: {
-		/* Permute-and-flip over evenly spaced candidates; utility
-		 * -|1000 * #{x <= c} - q_milli * n| has sensitivity 1000. */
-		int64_t *util = malloc(q->ncand * sizeof *util);
-		int64_t *cands = malloc(q->ncand * sizeof *cands);
-		if (!util || !cands) {
-			free(util);
-			free(cands);
-			return LV_ERR_NOMEM;
-		}
-		qsort(t->values, t->nvalues, sizeof *t->values, cmp_i64);
-		size_t below = 0;
-		for (unsigned k = 0; k < q->ncand; k++) {
-			cands[k] = q->lo_u + (int64_t)((__int128)(q->hi_u - q->lo_u) * k / (q->ncand - 1));
-			while (below < t->nvalues && t->values[below] <= cands[k])
-				below++;
-			int64_t u = 1000 * (int64_t)below - (int64_t)q->q_milli * (int64_t)t->nvalues;
-			util[k] = -(u < 0 ? -u : u);
-		}
-		size_t choice = 0;
-		st = lv_dp_permute_and_flip(rng, util, q->ncand, eps_m, 1000000, 1000, &choice);
-		double v = (double)cands[choice] * unit;
-		free(util);
-		free(cands);
-		if (st != LV_OK)
-			return st;
-		cJSON_AddItemToObject(ans, "value", num_or_null(!sup, v));
-		cJSON_AddNullToObject(ans, "ci95");
-		/* With probability >= 0.95 the released candidate's rank is
-		 * within this many learners of the best candidate's. */
-		cJSON_AddNumberToObject(ans, "rank_error95",
-					ceil(2.0 / ((double)eps_m / 1e6) * log((double)q->ncand / 0.05)));
-		break;
-	}
-	default:
-		return LV_ERR_INTERNAL;
-	}
+	if (st != LV_OK)
+		return st;
 	cJSON_AddBoolToObject(ans, "suppressed", sup);
 	return LV_OK;
 }
 
 /* ---- the door ---- */
-
-enum lv_status query_policy_newest(struct lv_node *n, const char *id, struct policy_now *out)
-{
-	sqlite3_stmt *s = NULL;
-	char perr[LV_POLICY_ERR_LEN];
-	memset(out, 0, sizeof *out);
-	enum lv_status st = db_status(sqlite3_prepare_v2(n->db,
-		"SELECT version, text FROM policies WHERE id = ? ORDER BY version DESC LIMIT 1", -1, &s, NULL));
-	if (st != LV_OK)
-		return st;
-	sqlite3_bind_text(s, 1, id, -1, SQLITE_STATIC);
-	int rc = sqlite3_step(s);
-	if (rc == SQLITE_ROW) {
-		out->version = (uint32_t)sqlite3_column_int64(s, 0);
-		const char *text = (const char *)sqlite3_column_text(s, 1);
-		st = lv_policy_parse(text, strlen(text), &out->p, perr);
-	} else {
-		st = rc == SQLITE_DONE ? LV_ERR_NOT_FOUND : db_status(rc);
-	}
-	sqlite3_finalize(s);
-	return st;
-}
 
 /* Policy rules that depend on the question only, never on data. */
 static enum lv_status check_policy(const struct query_spec *q, const struct lv_policy *p, char err[LV_QUERY_ERR_LEN])
@@ -588,47 +552,28 @@ static enum lv_status check_policy(const struct query_spec *q, const struct lv_p
 	return LV_OK;
 }
 
-bool query_bound_to(const struct lv_principal *who, const char *purpose)
-{
-	if (who->role == LV_ROLE_ADMIN)
-		return true;
-	if (who->role != LV_ROLE_ANALYST)
-		return false;
-	for (size_t i = 0; i < who->npurposes; i++)
-		if (who->purposes[i] && strcmp(who->purposes[i], purpose) == 0)
-			return true;
-	return false;
-}
-
 /* A release already made under (actor, id): LV_OK with *@answer, or
  * LV_ERR_NOT_FOUND, or LV_ERR_CONFLICT when it was another question. */
 static enum lv_status cached(struct lv_node *n, const char *actor, const struct query_spec *q, char **answer)
 {
-	sqlite3_stmt *s = NULL;
+	char *sha = NULL, *text = NULL;
 	*answer = NULL;
-	enum lv_status st = db_status(sqlite3_prepare_v2(n->db,
-		"SELECT request_sha256, answer FROM dp_releases WHERE actor = ? AND query_id = ?", -1, &s, NULL));
+	enum lv_status st = lv_store_release_get(n, actor, q->id, &sha, &text);
 	if (st != LV_OK)
 		return st;
-	sqlite3_bind_text(s, 1, actor, -1, SQLITE_STATIC);
-	sqlite3_bind_text(s, 2, q->id, -1, SQLITE_STATIC);
-	int rc = sqlite3_step(s);
-	if (rc == SQLITE_ROW) {
-		if (strcmp((const char *)sqlite3_column_text(s, 0), q->sha256) != 0) {
-			st = LV_ERR_CONFLICT;
-		} else {
-			cJSON *a = cJSON_Parse((const char *)sqlite3_column_text(s, 1));
-			if (a) {
-				cJSON_ReplaceItemInObjectCaseSensitive(a, "cached", cJSON_CreateTrue());
-				*answer = cJSON_PrintUnformatted(a);
-				cJSON_Delete(a);
-			}
-			st = *answer ? LV_OK : LV_ERR_NOMEM;
-		}
+	if (strcmp(sha, q->sha256) != 0) {
+		st = LV_ERR_CONFLICT;
 	} else {
-		st = rc == SQLITE_DONE ? LV_ERR_NOT_FOUND : db_status(rc);
+		cJSON *a = cJSON_Parse(text);
+		if (a) {
+			cJSON_ReplaceItemInObjectCaseSensitive(a, "cached", cJSON_CreateTrue());
+			*answer = cJSON_PrintUnformatted(a);
+			cJSON_Delete(a);
+		}
+		st = *answer ? LV_OK : LV_ERR_NOMEM;
 	}
-	sqlite3_finalize(s);
+	free(sha);
+	free(text);
 	return st;
 }
 
@@ -644,7 +589,6 @@ struct agg {
 	struct lv_consent_scope scope;
 	struct door d1;            /* phase 1's cohort: the contributions are theirs */
 	struct plan pl;
-	sqlite3 *snap;             /* phase 2 reads it */
 	struct contrib *c;         /* per d1.inc[i] */
 	char **answer;
 	char *err;
@@ -666,7 +610,7 @@ static enum lv_status plan_locked(struct lv_node *n, struct agg *a)
 	const struct query_spec *q = a->q;
 	struct plan *pl = &a->pl;
 	const struct lv_policy *p = a->d1.pol.p;
-	pl->retention_from_ms = a->now - (int64_t)lv_policy_retention_days(p) * DAY_MS;
+	pl->retention_from_ms = a->now - (int64_t)lv_policy_retention_days(p) * UTIL_DAY_MS;
 	char *pv[LV_POLICY_MAX_ITEMS], *pt[LV_POLICY_MAX_ITEMS];
 	size_t npv = lv_policy_verb_count(p), npt = lv_policy_activity_type_count(p);
 	for (size_t i = 0; i < npv && i < LV_POLICY_MAX_ITEMS; i++)
@@ -680,7 +624,7 @@ static enum lv_status plan_locked(struct lv_node *n, struct agg *a)
 	    (st = resolve(n, q->types, q->ntypes, &pl->types)) != LV_OK || (st = door_voided_locked(n, &a->d1)) != LV_OK)
 		return st;
 	for (size_t k = 0; k < q->nkeys; k++)
-		if ((st = facts_term(n, q->keys[k], false, &pl->keys[k])) != LV_OK)
+		if ((st = lv_store_term_find(n, q->keys[k], &pl->keys[k])) != LV_OK)
 			return st;
 	return LV_OK;
 }
@@ -693,7 +637,7 @@ static enum lv_status prepare_locked(struct lv_node *n, void *ctx)
 	enum lv_status st = cached_or_go_on(n, a, a->d1.actor);
 	if (st != LV_ERR_NOT_FOUND)
 		return st;
-	if ((st = facts_fold_locked(n)) != LV_OK || (st = door_policy_locked(n, &a->d1, a->err)) != LV_OK ||
+	if ((st = lv_store_facts_fold(n)) != LV_OK || (st = door_policy_locked(n, &a->d1, a->err)) != LV_OK ||
 	    (st = check_policy(a->q, a->d1.pol.p, a->err)) != LV_OK || (st = door_cohort_locked(n, &a->d1, a->err)) != LV_OK ||
 	    (st = plan_locked(n, a)) != LV_OK)
 		return st;
@@ -705,7 +649,7 @@ static enum lv_status prepare_locked(struct lv_node *n, void *ctx)
 static enum lv_status snapshot_locked(struct lv_node *n, void *ctx)
 {
 	struct agg *a = ctx;
-	return *a->answer ? LV_OK : snapshot_begin_locked(n, &a->snap);
+	return *a->answer ? LV_OK : lv_store_snapshot_begin_locked(n);
 }
 
 /* The answer's fields besides the noised ones. */
@@ -756,6 +700,7 @@ static enum lv_status release_locked(struct lv_node *n, void *ctx)
 		goto out;
 	}
 	door_keep_only(&d, &a->d1, from);
+	t.max_values = d.ninc;
 	for (size_t k = 0; k < d.ninc && st == LV_OK; k++)
 		st = add(q, &a->c[from[k]], &t);
 	if (st != LV_OK || (st = door_access_locked(n, a->who, &d, &a->scope)) != LV_OK ||
@@ -773,9 +718,9 @@ out:
 	cJSON_Delete(ans);
 	free(from);
 	door_free(&d);
-	if (t.values) {
-		sodium_memzero(t.values, t.capvalues * sizeof *t.values);
-		free(t.values);
+	if (t.values.v) {
+		sodium_memzero(t.values.v, t.values.cap * sizeof *t.values.v);
+		free(t.values.v);
 	}
 	sodium_memzero(&t, sizeof t);
 	return st;
@@ -793,15 +738,14 @@ static void agg_free(struct agg *a)
 /* The three phases; only phases 1 and 3 take the node lock. */
 static enum lv_status run_phases(struct lv_node *n, struct agg *a)
 {
-	snapshot_acquire(n);
+	lv_store_snapshot_acquire(n);
 	enum lv_status st = door_tx(n, prepare_locked, snapshot_locked, a);
 	bool go_on = st == LV_OK && !*a->answer;
 	if (go_on && query_test_hook)
 		query_test_hook(n, QUERY_STAGE_COMPUTING);
 	if (go_on)
-		st = compute(n, a->snap, &a->pl, a->d1.inc, a->d1.ninc, a->c);
-	snapshot_release(n);
-	a->snap = NULL;
+		st = compute(n, &a->pl, a->d1.inc, a->d1.ninc, a->c);
+	lv_store_snapshot_release(n);
 	if (go_on && st == LV_OK && query_test_hook)
 		query_test_hook(n, QUERY_STAGE_RELEASING);
 	if (go_on && st == LV_OK)

@@ -1,28 +1,54 @@
 /* The steps every release of the aggregate door shares (aggregate.c,
- * fit_global.c): the policy, the purpose's cap, the cohort with budget
- * left, the voided statements, and at the end the cohort's access
- * entries, the charges, the release entry and the kept release; the
- * transaction they run in; the phases are described in query.h. */
+ * fit_global.c): who may ask, the policy, the purpose's cap, the cohort
+ * with budget left, the voided statements, and at the end the cohort's
+ * access entries, the charges, the release entry and the kept release;
+ * the transaction they run in; the phases are described in query.h.
+ * Storage is reached through the store's interface only
+ * (learnvault/store.h); this file calls nothing else in query/. */
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
-#include "dp/budget.h"
 #include "learnvault/audit.h"
+#include "learnvault/dp.h"
+#include "learnvault/store.h"
 #include "query.h"
+#include "util/util.h"
 
-#define DAY_MS (86400LL * 1000)
+bool query_bound_to(const struct lv_principal *who, const char *purpose)
+{
+	if (who->role == LV_ROLE_ADMIN)
+		return true;
+	if (who->role != LV_ROLE_ANALYST)
+		return false;
+	for (size_t i = 0; i < who->npurposes; i++)
+		if (who->purposes[i] && strcmp(who->purposes[i], purpose) == 0)
+			return true;
+	return false;
+}
+
+/* The newest loaded version of policy @id, parsed. */
+static enum lv_status policy_newest_locked(struct lv_node *n, const char *id, struct policy_now *out)
+{
+	char *text = NULL, perr[LV_POLICY_ERR_LEN];
+	memset(out, 0, sizeof *out);
+	enum lv_status st = lv_store_policy_newest(n, id, &out->version, NULL, &text);
+	if (st == LV_OK)
+		st = lv_policy_parse(text, strlen(text), &out->p, perr);
+	free(text);
+	return st;
+}
 
 enum lv_status door_policy_locked(struct lv_node *n, struct door *d, char err[LV_QUERY_ERR_LEN])
 {
-	enum lv_status st = query_policy_newest(n, d->purpose, &d->pol);
+	enum lv_status st = policy_newest_locked(n, d->purpose, &d->pol);
 	if (st == LV_ERR_NOT_FOUND)
 		snprintf(err, LV_QUERY_ERR_LEN, "no policy %s is loaded", d->purpose);
 	if (st != LV_OK)
 		return st;
-	d->day = d->now / DAY_MS;
-	d->from_day = budget_window_start(d->now, lv_policy_budget_window_days(d->pol.p));
+	d->day = d->now / UTIL_DAY_MS;
+	d->from_day = lv_dp_budget_window_start(d->now, lv_policy_budget_window_days(d->pol.p));
 	d->budget = (uint64_t)floor(lv_policy_epsilon_budget(d->pol.p) * 1e6 + 1e-6);
 	return LV_OK;
 }
@@ -42,10 +68,10 @@ enum lv_status door_cohort_locked(struct lv_node *n, struct door *d, char err[LV
 {
 	const char **all = NULL;
 	uint64_t *spent = NULL;
-	enum lv_status st = budget_purpose_spent(n, d->purpose, d->from_day, &d->used);
+	enum lv_status st = lv_store_budget_purpose_spent(n, d->purpose, d->from_day, &d->used);
 	if (st != LV_OK)
 		return st;
-	if (d->used + d->eps_ceil > d->budget) {
+	if (!lv_dp_budget_fits(d->used, d->eps_ceil, d->budget)) {
 		snprintf(err, LV_QUERY_ERR_LEN, "the purpose %s has %.6g of its epsilon budget %.6g left in this %u-day window",
 			 d->purpose, (double)(d->budget - (d->used < d->budget ? d->used : d->budget)) / 1e6,
 			 (double)d->budget / 1e6, (unsigned)lv_policy_budget_window_days(d->pol.p));
@@ -64,10 +90,10 @@ enum lv_status door_cohort_locked(struct lv_node *n, struct door *d, char err[LV
 	}
 	for (size_t i = 0; i < d->nmembers; i++)
 		all[i] = d->members[i].learner;
-	if ((st = budget_learners_spent(n, d->purpose, d->from_day, all, d->nmembers, spent)) != LV_OK)
+	if ((st = lv_store_budget_learners_spent(n, d->purpose, d->from_day, all, d->nmembers, spent)) != LV_OK)
 		goto out;
 	for (size_t i = 0; i < d->nmembers; i++) {
-		if (spent[i] + d->eps_ceil > d->budget)
+		if (!lv_dp_budget_fits(spent[i], d->eps_ceil, d->budget))
 			continue; /* left out, without a trace in the answer */
 		d->incm[d->ninc] = &d->members[i];
 		d->inc[d->ninc++] = d->members[i].learner;
@@ -113,50 +139,21 @@ enum lv_status door_access_locked(struct lv_node *n, const struct lv_principal *
 	return LV_OK;
 }
 
-static int cmp_i64(const void *a, const void *b)
-{
-	int64_t x = *(const int64_t *)a, y = *(const int64_t *)b;
-	return x < y ? -1 : x > y;
-}
-
 bool door_voided(const struct door *d, int64_t seq)
 {
-	return d->nvoided && bsearch(&seq, d->voided, d->nvoided, sizeof *d->voided, cmp_i64);
+	return d->nvoided && bsearch(&seq, d->voided, d->nvoided, sizeof *d->voided, util_cmp_i64);
 }
 
 enum lv_status door_voided_locked(struct lv_node *n, struct door *d)
 {
-	sqlite3_stmt *s = NULL;
-	size_t cap = 0;
-	/* Without ORDER BY the planner reads the small partial index
-	 * statements_voided; with it, it scans the whole table (10^6 rows at
-	 * 10^4 learners, half a second) to skip a sort of a few numbers. */
-	enum lv_status st = db_status(sqlite3_prepare_v2(n->db, "SELECT seq FROM statements WHERE voided = 1",
-							 -1, &s, NULL));
-	while (st == LV_OK && sqlite3_step(s) == SQLITE_ROW) {
-		if (d->nvoided == cap) {
-			size_t nc = cap ? cap * 2 : 64;
-			int64_t *nv = realloc(d->voided, nc * sizeof *nv);
-			if (!nv) {
-				st = LV_ERR_NOMEM;
-				break;
-			}
-			d->voided = nv;
-			cap = nc;
-		}
-		d->voided[d->nvoided++] = sqlite3_column_int64(s, 0);
-	}
-	sqlite3_finalize(s);
-	if (d->nvoided)
-		qsort(d->voided, d->nvoided, sizeof *d->voided, cmp_i64);
-	return st;
+	return lv_store_statements_voided(n, &d->voided, &d->nvoided);
 }
 
 enum lv_status door_release_locked(struct lv_node *n, const struct lv_principal *who, struct door *d, cJSON *ans,
 				   char **text)
 {
 	*text = NULL;
-	enum lv_status st = budget_charge(n, d->purpose, d->day, d->from_day, d->inc, d->ninc, d->eps_ceil);
+	enum lv_status st = lv_store_budget_charge(n, d->purpose, d->day, d->from_day, d->inc, d->ninc, d->eps_ceil);
 	if (st != LV_OK)
 		return st;
 	cJSON *e = cJSON_CreateObject();
@@ -175,24 +172,12 @@ enum lv_status door_release_locked(struct lv_node *n, const struct lv_principal 
 	cJSON_AddNumberToObject(ans, "audit_index", (double)index);
 	cJSON_AddFalseToObject(ans, "cached");
 	char *t = cJSON_PrintUnformatted(ans);
-	sqlite3_stmt *s = NULL;
 	if (!t)
 		return LV_ERR_NOMEM;
-	st = db_status(sqlite3_prepare_v2(n->db,
-		"INSERT INTO dp_releases(actor, query_id, purpose, request_sha256, day, micro_eps, answer, created)"
-		" VALUES(?, ?, ?, ?, ?, ?, ?, ?)", -1, &s, NULL));
-	if (st == LV_OK) {
-		sqlite3_bind_text(s, 1, d->actor, -1, SQLITE_STATIC);
-		sqlite3_bind_text(s, 2, d->qid, -1, SQLITE_STATIC);
-		sqlite3_bind_text(s, 3, d->purpose, -1, SQLITE_STATIC);
-		sqlite3_bind_text(s, 4, d->sha, -1, SQLITE_STATIC);
-		sqlite3_bind_int64(s, 5, d->day);
-		sqlite3_bind_int64(s, 6, (int64_t)d->eps_ceil);
-		sqlite3_bind_text(s, 7, t, -1, SQLITE_STATIC);
-		sqlite3_bind_int64(s, 8, d->now);
-		st = db_status(sqlite3_step(s));
-	}
-	sqlite3_finalize(s);
+	struct lv_store_release r = {.actor = d->actor, .query_id = d->qid, .purpose = d->purpose,
+				     .request_sha256 = d->sha, .day = d->day, .micro_eps = d->eps_ceil,
+				     .answer = t, .created_ms = d->now};
+	st = lv_store_release_put(n, &r);
 	if (st == LV_OK)
 		*text = t;
 	else

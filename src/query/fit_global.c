@@ -23,13 +23,9 @@
 #include "learnvault/personal.h"
 #include "learnvault/query.h"
 #include "learnvault/recommend.h"
-#include "personal/personal_int.h"
-#include "personal/recommend_int.h"
+#include "learnvault/store.h"
 #include "query.h"
-#include "store/facts.h"
-#include "store/store.h"
-
-#define DAY_MS (86400LL * 1000)
+#include "util/util.h"
 
 /* Per term id: the skills of that activity (curriculum indices). */
 struct term_skills {
@@ -38,64 +34,62 @@ struct term_skills {
 	size_t nterms;
 };
 
-static enum lv_status map_terms(struct lv_node *n, const struct lv_curriculum *cur, struct term_skills *ts)
+/* The terms of the curriculum's activities that teach skills. */
+struct term_hit {
+	uint32_t id;
+	const uint32_t *skills;             /* the activity's, borrowed from the curriculum */
+	size_t nskills;
+};
+struct term_map {
+	const struct lv_curriculum *cur;
+	size_t cap;                         /* term ids are below it */
+	UTIL_ARRAY(struct term_hit) hits;   /* in id order */
+	size_t nskills;                     /* theirs, in total */
+};
+
+static enum lv_status map_term(void *ctx, uint32_t id, const char *iri)
 {
-	sqlite3_stmt *s = NULL;
-	size_t cap = 0, nsk = 0, capsk = 0;
-	uint32_t max_id = 0;
-	memset(ts, 0, sizeof *ts);
-	enum lv_status st = db_status(sqlite3_prepare_v2(n->db, "SELECT coalesce(max(id), 0) FROM terms", -1, &s, NULL));
-	if (st == LV_OK && sqlite3_step(s) == SQLITE_ROW)
-		max_id = (uint32_t)sqlite3_column_int64(s, 0);
-	sqlite3_finalize(s);
-	s = NULL;
+	struct term_map *m = ctx;
+	const uint32_t *skills;
+	size_t ns = lv_curriculum_activity_skills(m->cur, iri, &skills);
+	if (!ns || id >= m->cap)
+		return LV_OK; /* terms without skills take no room */
+	enum lv_status st = util_array_room(&m->hits, m->cap);
 	if (st != LV_OK)
 		return st;
-	cap = (size_t)max_id + 1;
-	ts->off = calloc(cap + 1, sizeof *ts->off);
+	m->hits.v[m->hits.n++] = (struct term_hit){id, skills, ns};
+	m->nskills += ns;
+	return LV_OK;
+}
+
+static enum lv_status map_terms(struct lv_node *n, const struct lv_curriculum *cur, struct term_skills *ts)
+{
+	struct term_map m = {.cur = cur};
+	uint32_t max_id;
+	size_t nsk = 0;
+	memset(ts, 0, sizeof *ts);
+	enum lv_status st = lv_store_term_max_id(n, &max_id);
+	if (st != LV_OK)
+		return st;
+	m.cap = (size_t)max_id + 1;
+	ts->off = calloc(m.cap + 1, sizeof *ts->off);
 	if (!ts->off)
 		return LV_ERR_NOMEM;
-	ts->nterms = cap;
-	st = db_status(sqlite3_prepare_v2(n->db, "SELECT id, iri FROM terms ORDER BY id", -1, &s, NULL));
-	/* First pass: count; terms without skills take no room. */
-	struct {
-		uint32_t id, act;
-	} *hits = NULL;
-	size_t nhits = 0, caphits = 0;
-	while (st == LV_OK && sqlite3_step(s) == SQLITE_ROW) {
-		uint32_t id = (uint32_t)sqlite3_column_int64(s, 0);
-		long a = personal_strtab_find(&cur->act_ids, (const char *)sqlite3_column_text(s, 1));
-		if (a < 0 || id >= cap || !cur->act_nskills[a])
-			continue;
-		if (nhits == caphits) {
-			size_t nc = caphits ? caphits * 2 : 64;
-			void *nh = realloc(hits, nc * sizeof *hits);
-			if (!nh) {
-				st = LV_ERR_NOMEM;
-				break;
-			}
-			hits = nh;
-			caphits = nc;
-		}
-		hits[nhits].id = id;
-		hits[nhits].act = (uint32_t)a;
-		nhits++;
-		capsk += cur->act_nskills[a];
-	}
-	sqlite3_finalize(s);
-	if (st == LV_OK && !(ts->skills = malloc((capsk ? capsk : 1) * sizeof *ts->skills)))
+	ts->nterms = m.cap;
+	st = lv_store_terms_each(n, map_term, &m);
+	if (st == LV_OK && !(ts->skills = malloc((m.nskills ? m.nskills : 1) * sizeof *ts->skills)))
 		st = LV_ERR_NOMEM;
 	size_t h = 0;
-	for (uint32_t id = 0; st == LV_OK && id < cap; id++) {
+	for (uint32_t id = 0; st == LV_OK && id < m.cap; id++) {
 		ts->off[id] = (uint32_t)nsk;
-		if (h < nhits && hits[h].id == id) {
-			for (unsigned k = 0; k < cur->act_nskills[hits[h].act]; k++)
-				ts->skills[nsk++] = cur->act_skills[hits[h].act][k];
+		if (h < m.hits.n && m.hits.v[h].id == id) {
+			for (size_t k = 0; k < m.hits.v[h].nskills; k++)
+				ts->skills[nsk++] = m.hits.v[h].skills[k];
 			h++;
 		}
 	}
-	ts->off[cap] = (uint32_t)nsk;
-	free(hits);
+	ts->off[m.cap] = (uint32_t)nsk;
+	free(m.hits.v);
 	return st;
 }
 
@@ -136,29 +130,22 @@ struct fit_ctx {
 	size_t nls;
 };
 
-static int cmp_u32(const void *a, const void *b)
-{
-	uint32_t x = *(const uint32_t *)a, y = *(const uint32_t *)b;
-	return x < y ? -1 : x > y;
-}
-
-
 static bool in_lite(const struct idset_lite *s, uint32_t id)
 {
-	return id && bsearch(&id, s->v, s->n, sizeof *s->v, cmp_u32);
+	return id && bsearch(&id, s->v, s->n, sizeof *s->v, util_cmp_u32);
 }
 
-/* Builds learner @li's sequences from their facts. */
-static enum lv_status sequences(struct fit_ctx *c, const struct fact_vec *fv, struct learner_seqs *out)
+/* Builds a learner's sequences from their @nfacts @facts. */
+static enum lv_status sequences(struct fit_ctx *c, const struct fact *facts, size_t nfacts, struct learner_seqs *out)
 {
-	size_t cap = (fv->n ? fv->n : 1) * LV_ACTIVITY_SKILLS_MAX;
+	size_t cap = (nfacts ? nfacts : 1) * LV_ACTIVITY_SKILLS_MAX;
 	struct resp *r = malloc(cap * sizeof *r);
 	size_t nr = 0;
 	memset(out, 0, sizeof *out);
 	if (!r)
 		return LV_ERR_NOMEM;
-	for (size_t i = 0; i < fv->n; i++) {
-		const struct fact *f = &fv->f[i];
+	for (size_t i = 0; i < nfacts; i++) {
+		const struct fact *f = &facts[i];
 		if (!in_lite(&c->verbs, f->verb) || !in_lite(&c->types, f->type) || f->stored_ms < c->retention_from_ms)
 			continue;
 		if (door_voided(c->door, f->seq))
@@ -201,13 +188,13 @@ static enum lv_status resolve_lite(struct lv_node *n, const struct lv_policy *p,
 		return LV_ERR_NOMEM;
 	for (size_t i = 0; i < cnt; i++) {
 		uint32_t id;
-		enum lv_status st = facts_term(n, verbs ? lv_policy_verb(p, i) : lv_policy_activity_type(p, i), false, &id);
+		enum lv_status st = lv_store_term_find(n, verbs ? lv_policy_verb(p, i) : lv_policy_activity_type(p, i), &id);
 		if (st != LV_OK)
 			return st;
 		if (id)
 			out->v[out->n++] = id;
 	}
-	qsort(out->v, out->n, sizeof *out->v, cmp_u32);
+	qsort(out->v, out->n, sizeof *out->v, util_cmp_u32);
 	return LV_OK;
 }
 
@@ -224,55 +211,23 @@ static void free_ctx(struct fit_ctx *c)
 	free(c->types.v);
 }
 
-/* Phase 2: the included learners' sequences, from @db (the snapshot
- * connection: no lock held). */
-static enum lv_status load_cohort_sequences(struct lv_node *n, sqlite3 *db, struct fit_ctx *c, const char *const *inc,
-					    size_t ninc)
+static enum lv_status learner_sequences(void *ctx, size_t i, const struct fact *facts, size_t nfacts)
 {
-	sqlite3_stmt *s = NULL;
-	struct fact_vec fv = {0};
-	unsigned char *key = sodium_malloc(2 * KEY_LEN);
-	size_t i = 0;
-	char cur[LV_PSEUDONYM_LEN] = "";
-	bool have = false;
+	struct fit_ctx *c = ctx;
+	if (!nfacts)
+		return LV_OK; /* an included learner without records: no sequences */
+	return sequences(c, facts, nfacts, &c->ls[i]);
+}
+
+/* Phase 2: the included learners' sequences, c->ls[i] for @inc[i], from
+ * the snapshot (no lock held). */
+static enum lv_status load_cohort_sequences(struct lv_node *n, struct fit_ctx *c, const char *const *inc, size_t ninc)
+{
 	c->ls = calloc(ninc ? ninc : 1, sizeof *c->ls);
-	if (!key || !c->ls) {
-		sodium_free(key);
+	if (!c->ls)
 		return LV_ERR_NOMEM;
-	}
 	c->nls = ninc;
-	enum lv_status st = db_status(sqlite3_prepare_v2(db,
-		"SELECT f.learner, f.seg, f.data, l.wrapped_key FROM learner_facts f"
-		" JOIN learners l ON l.pseudonym = f.learner ORDER BY f.learner, f.seg", -1, &s, NULL));
-	size_t idx = 0;
-	while (st == LV_OK && sqlite3_step(s) == SQLITE_ROW) {
-		const char *l = (const char *)sqlite3_column_text(s, 0);
-		if (strcmp(l, cur) != 0) {
-			if (have) {
-				st = sequences(c, &fv, &c->ls[idx]);
-				fv.n = 0;
-				have = false;
-			}
-			snprintf(cur, sizeof cur, "%s", l);
-			while (i < ninc && strcmp(inc[i], l) < 0)
-				i++; /* an included learner without records: no sequences */
-			if (st == LV_OK && i < ninc && strcmp(inc[i], l) == 0) {
-				idx = i++;
-				have = true;
-				st = facts_key_unwrap(n, l, sqlite3_column_blob(s, 3), (size_t)sqlite3_column_bytes(s, 3),
-						      key + KEY_LEN, key);
-			}
-		}
-		if (have && st == LV_OK)
-			st = facts_open_segment(key, l, sqlite3_column_int64(s, 1), sqlite3_column_blob(s, 2),
-						(size_t)sqlite3_column_bytes(s, 2), &fv);
-	}
-	if (st == LV_OK && have)
-		st = sequences(c, &fv, &c->ls[idx]);
-	sqlite3_finalize(s);
-	fact_vec_free(&fv);
-	sodium_free(key);
-	return st;
+	return lv_store_snapshot_facts(n, inc, ninc, learner_sequences, c);
 }
 
 /* ---- the three phases (query.h) ---- */
@@ -287,7 +242,6 @@ struct fit {
 	struct door d1;            /* phase 1's cohort: the sequences are theirs */
 	struct term_skills ts;
 	struct fit_ctx c;          /* c.ls[i]: d1.inc[i]'s sequences */
-	sqlite3 *snap;
 	size_t *sel, nsel;         /* the learners (indices into d1.inc) the EM runs over */
 	struct lv_bkt_params p;    /* the EM's result over sel */
 	int64_t noisy[LV_BKT_DP_FIELDS];
@@ -306,11 +260,11 @@ static enum lv_status prepare_locked(struct lv_node *n, void *ctx)
 {
 	struct fit *f = ctx;
 	struct door *d = &f->d1;
-	const struct personal_cfg *cfg;
-	enum lv_status st = personal_cfg_get_locked(n, true, &cfg);
-	if (st != LV_OK || (st = facts_fold_locked(n)) != LV_OK)
+	const struct lv_curriculum *cur;
+	enum lv_status st = lv_personal_curriculum_locked(n, &cur);
+	if (st != LV_OK || (st = lv_store_facts_fold(n)) != LV_OK)
 		return st;
-	if (!cfg->cur) {
+	if (!cur) {
 		snprintf(f->err, LV_QUERY_ERR_LEN, "no curriculum is loaded: fit-global maps activities to skills with it");
 		return LV_ERR_PRECONDITION;
 	}
@@ -332,12 +286,12 @@ static enum lv_status prepare_locked(struct lv_node *n, void *ctx)
 		return st;
 	/* Everything phase 2 needs from node state (the curriculum may be
 	 * replaced meanwhile): the term -> skill map and the threshold. */
-	if ((st = map_terms(n, cfg->cur, &f->ts)) != LV_OK)
+	if ((st = map_terms(n, cur, &f->ts)) != LV_OK)
 		return st;
 	f->c.ts = &f->ts;
 	f->c.door = d;
-	f->c.threshold = cfg->correct_threshold;
-	f->c.retention_from_ms = f->now - (int64_t)lv_policy_retention_days(d->pol.p) * DAY_MS;
+	f->c.threshold = lv_curriculum_correct_threshold(cur);
+	f->c.retention_from_ms = f->now - (int64_t)lv_policy_retention_days(d->pol.p) * UTIL_DAY_MS;
 	if ((st = resolve_lite(n, d->pol.p, true, &f->c.verbs)) != LV_OK ||
 	    (st = resolve_lite(n, d->pol.p, false, &f->c.types)) != LV_OK || (st = door_voided_locked(n, d)) != LV_OK)
 		return st;
@@ -351,7 +305,8 @@ static enum lv_status prepare_locked(struct lv_node *n, void *ctx)
 
 static enum lv_status snapshot_locked(struct lv_node *n, void *ctx)
 {
-	return snapshot_begin_locked(n, &((struct fit *)ctx)->snap);
+	(void)ctx;
+	return lv_store_snapshot_begin_locked(n);
 }
 
 /* DP-EM from the library defaults over the learners of f->sel (no lock:
@@ -473,14 +428,13 @@ static void fit_free(struct fit *f)
  * selection shrinks each time, so this ends. */
 static enum lv_status run_phases(struct lv_node *n, struct fit *f)
 {
-	snapshot_acquire(n);
+	lv_store_snapshot_acquire(n);
 	enum lv_status st = door_tx(n, prepare_locked, snapshot_locked, f);
 	if (st == LV_OK && query_test_hook)
 		query_test_hook(n, QUERY_STAGE_COMPUTING);
 	if (st == LV_OK)
-		st = load_cohort_sequences(n, f->snap, &f->c, f->d1.inc, f->d1.ninc);
-	snapshot_release(n);
-	f->snap = NULL;
+		st = load_cohort_sequences(n, &f->c, f->d1.inc, f->d1.ninc);
+	lv_store_snapshot_release(n);
 	do {
 		f->again = false;
 		if (st == LV_OK)

@@ -81,28 +81,32 @@ void query_spec_free(struct query_spec *q);
 
 struct lv_node;
 struct lv_principal;
-/* The newest loaded version of policy @id, parsed (*out->p: caller
- * destroys).  LV_ERR_NOT_FOUND when none.  Lock held. */
+/* The newest loaded version of a policy, parsed (p: door_free destroys it). */
 struct policy_now {
 	uint32_t version;
 	struct lv_policy *p;
 };
-enum lv_status query_policy_newest(struct lv_node *n, const char *id, struct policy_now *out) LV_WARN_UNUSED;
-/* An analyst bound to @purpose, or the operator. */
-bool query_bound_to(const struct lv_principal *who, const char *purpose);
 
 /* ---- door.c: the steps every release shares ----
+ *
+ * aggregate.c and fit_global.c call door.c; door.c calls neither.  It
+ * reaches storage through learnvault/store.h and consent through
+ * learnvault/consent.h.
  *
  * A release runs in three phases.  1, under the node lock in one
  * transaction: the policy, the cohort, what the question means on this
  * node; after the commit, still under the lock, a read snapshot begins
- * (store/snapshot.c).  2, with no lock: each cohort member's bounded
- * contribution, from the snapshot.  3, under the lock in one transaction:
- * the cohort again, the release over the learners of both cohorts only,
- * their access entries, their charges, the release entry, the kept
- * release.  Phase 1 and 2 of two releases never overlap (snap_lock). */
-struct consent_member;
-struct lv_consent_scope;
+ * (lv_store_snapshot_begin_locked).  2, with no lock: each cohort
+ * member's bounded contribution, from the snapshot's facts
+ * (lv_store_snapshot_facts).  3, under the lock in one transaction: the
+ * cohort again, the release over the learners of both cohorts only, their
+ * access entries, their charges, the release entry, the kept release.
+ * Phase 1 and 2 of two releases never overlap (the snapshot has one user
+ * at a time). */
+
+/* An analyst bound to @purpose, or the operator. */
+bool query_bound_to(const struct lv_principal *who, const char *purpose);
+
 struct door {
 	/* set by the caller */
 	const char *purpose, *qid, *sha, *actor;
@@ -140,7 +144,8 @@ void door_keep_only(struct door *d, const struct door *before, size_t *from);
 /* Each included learner's access entry, with @scope. */
 enum lv_status door_access_locked(struct lv_node *n, const struct lv_principal *who, const struct door *d,
 				  const struct lv_consent_scope *scope) LV_WARN_UNUSED;
-/* The voided statements' sequence numbers, and a lookup. */
+/* The voided statements' sequence numbers (d->voided, sorted), and a
+ * lookup. */
 enum lv_status door_voided_locked(struct lv_node *n, struct door *d) LV_WARN_UNUSED;
 bool door_voided(const struct door *d, int64_t seq);
 /* Charges the included learners, appends the release entry (adding

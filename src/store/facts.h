@@ -11,25 +11,11 @@
 
 #include "learnvault/node.h"
 #include "learnvault/status.h"
+#include "learnvault/store.h"
 
 #define FACTS_VERSION "2" /* record format; older ones are rebuilt on open */
-#define FACT_NO_SCORE INT32_MIN
-#define FACT_MAX_CTX 8 /* context activities kept per statement */
-
-/* One statement as the aggregate door sees it.  IRIs are term ids (0:
- * none); tri-states are -1 (absent), 0, 1. */
-struct fact {
-	int64_t seq;           /* index sequence number (voiding is checked against it) */
-	int64_t stored_ms;
-	int64_t timestamp_ms;
-	int64_t duration_ms;   /* -1: absent */
-	int32_t score_e6;      /* result.score.scaled x 10^6, FACT_NO_SCORE when absent */
-	uint32_t verb, object, type;
-	int8_t success, completion;
-	uint8_t nctx, has_registration;
-	unsigned char registration[16];
-	uint32_t ctx[FACT_MAX_CTX];
-};
+/* struct fact, FACT_NO_SCORE and FACT_MAX_CTX: learnvault/store.h (the
+ * aggregate door reads the records through the store's interface). */
 
 struct fact_vec {
 	struct fact *f;

@@ -6,20 +6,20 @@
  * connection instead holds one read transaction: in WAL mode it keeps
  * seeing node.db as committed when that transaction began, while node->db
  * goes on writing, so the reader needs no lock at all.  One user at a
- * time (node->snap_lock), so one connection is enough. */
+ * time (node->snap_lock), so one connection is enough.  The API is in
+ * include/learnvault/store.h; query_repo.c reads the facts through it. */
 #include <stdio.h>
 
 #include "store.h"
 
-void snapshot_acquire(struct lv_node *n)
+void lv_store_snapshot_acquire(struct lv_node *n)
 {
 	pthread_mutex_lock(&n->snap_lock);
 }
 
-enum lv_status snapshot_begin_locked(struct lv_node *n, sqlite3 **db)
+enum lv_status lv_store_snapshot_begin_locked(struct lv_node *n)
 {
 	enum lv_status st = LV_OK;
-	*db = NULL;
 	if (!n->snap_db) {
 		char p[4096];
 		snprintf(p, sizeof p, "%s/node.db", n->dir);
@@ -41,7 +41,6 @@ enum lv_status snapshot_begin_locked(struct lv_node *n, sqlite3 **db)
 		return st;
 	}
 	n->snap_reading = true; /* under the lock: erasures look at it */
-	*db = n->snap_db;
 	return LV_OK;
 }
 
@@ -65,7 +64,7 @@ void snapshot_truncate_wal_locked(struct lv_node *n)
 		truncate_wal_locked(n);
 }
 
-void snapshot_release(struct lv_node *n)
+void lv_store_snapshot_release(struct lv_node *n)
 {
 	/* Ending the read lets checkpoints move past the version it kept. */
 	if (n->snap_reading && db_exec(n->snap_db, "COMMIT;") != LV_OK &&

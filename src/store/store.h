@@ -210,22 +210,11 @@ enum lv_status node_finish_rotation(const char *dir) LV_WARN_UNUSED;
 void node_discard_rotation(const char *dir);
 
 /* ---- snapshot.c: node.db as committed at one instant, read without the lock ---- */
-/* Takes the snapshot connection for the caller, waiting while another
- * user holds it.  Never called with node->lock held. */
-void snapshot_acquire(struct lv_node *node);
-/* Starts a read transaction on the snapshot connection (opened on first
- * use) that sees node.db exactly as committed now, and keeps seeing it
- * while node->db goes on writing.  Lock held, snapshot acquired, no
- * transaction open on node->db (what is not committed is not seen).  *@db
- * is borrowed until snapshot_release; the caller finalizes its statements
- * first.  On failure *@db is NULL and no transaction is open. */
-enum lv_status snapshot_begin_locked(struct lv_node *node, sqlite3 **db) LV_WARN_UNUSED;
-/* Ends the read transaction, if one was begun, runs a WAL truncation that
- * waited for it, and gives the connection up.  Not with node->lock held. */
-void snapshot_release(struct lv_node *node);
+/* lv_store_snapshot_acquire, _begin_locked, _release: learnvault/store.h.
+ * The connection is node->snap_db, open for reading while node->snap_reading. */
 /* After an erasure's commit: folds the WAL back into node.db and truncates
  * it, so no older frame holds what was erased; while a snapshot read
- * needs those frames, snapshot_release does it instead.  Lock held. */
+ * needs those frames, lv_store_snapshot_release does it instead.  Lock held. */
 void snapshot_truncate_wal_locked(struct lv_node *node);
 /* Closes the connection (lv_node_close, before node->db). */
 void snapshot_close(struct lv_node *node);
