@@ -102,7 +102,8 @@ struct lv_store_policy_row {
  * when none is loaded; on failure *@text is NULL.  Lock held. */
 LV_EXPORT enum lv_status lv_store_policy_newest(struct lv_node *n, const char *id, uint32_t *version,
 						char sha256[LV_STORE_SHA256_HEX_LEN], char **text) LV_WARN_UNUSED;
-/* Version @version of policy @id, as lv_store_policy_newest. */
+/* Version @version of policy @id, as lv_store_policy_newest (@version 0
+ * names no version: LV_ERR_NOT_FOUND). */
 LV_EXPORT enum lv_status lv_store_policy_get(struct lv_node *n, const char *id, uint32_t version,
 					     char sha256[LV_STORE_SHA256_HEX_LEN], char **text) LV_WARN_UNUSED;
 /* Only the digest of (@id, @version); LV_ERR_NOT_FOUND when not loaded.
