@@ -1,5 +1,6 @@
-/* Consent policies: parsing rules, canonical form and digest, scope checks.
- * Example policies are read from policies/ in the source tree. */
+/* Consent policies: parsing rules, canonical form and digest, scope checks;
+ * the consent rules' pure evaluator (lv_consent_evaluate).  Example
+ * policies are read from policies/ in the source tree. */
 #include <dirent.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -9,6 +10,7 @@
 #include <sodium.h>
 
 #include "harness.h"
+#include "learnvault/consent.h"
 #include "learnvault/policy.h"
 #include "util/util.h"
 
@@ -888,6 +890,234 @@ START_TEST(operation_checks)
 }
 END_TEST
 
+/* ---- the consent rules: lv_consent_evaluate, lv_consent_scope_check ---- */
+
+#define EV_NOW 1798761600000LL /* 2027-01-01T00:00:00Z */
+#define EV_DAY 86400000LL
+#define V_COMPLETED "http://adlnet.gov/expapi/verbs/completed"
+#define V_ANSWERED "http://adlnet.gov/expapi/verbs/answered"
+#define T_ASSESSMENT "http://adlnet.gov/expapi/activities/assessment"
+#define T_MEETING "http://adlnet.gov/expapi/activities/meeting"
+
+/* BASE as a node holds it: version 1, its digest; guardian below 13. */
+static struct lv_policy_loaded base_loaded(void)
+{
+	struct lv_policy_loaded pl = {.version = 1};
+	pl.policy = parse_str_ok(BASE);
+	snprintf(pl.sha256, sizeof pl.sha256, "%s", BASE_SHA256);
+	return pl;
+}
+
+/* A grant of BASE version 1 by @role, valid for a day after EV_NOW. */
+static struct lv_store_consent_event base_grant(const char *event, const char *role)
+{
+	struct lv_store_consent_event ev = {.policy_version = 1, .valid_until = EV_NOW + EV_DAY};
+	snprintf(ev.event, sizeof ev.event, "%s", event);
+	snprintf(ev.policy_sha256, sizeof ev.policy_sha256, "%s", BASE_SHA256);
+	snprintf(ev.record_id, sizeof ev.record_id, "%s", "0b5c1d2e-0000-4000-8000-000000000001");
+	snprintf(ev.actor_role, sizeof ev.actor_role, "%s", role);
+	return ev;
+}
+
+/* Evaluates @ev for an adult (born 2000) with no scope. */
+static bool adult_allowed(const struct lv_policy_loaded *pl, const struct lv_store_consent_event *ev,
+			  struct lv_consent_decision *d, bool *expired)
+{
+	lv_consent_evaluate(pl, ev, "2000-05-01", NULL, EV_NOW, d, expired);
+	return d->allow;
+}
+
+START_TEST(evaluate_live_grant_allows)
+{
+	struct lv_policy_loaded pl = base_loaded();
+	struct lv_consent_decision d;
+	bool expired = true;
+	struct lv_store_consent_event ev = base_grant(LV_CONSENT_GIVEN, "learner");
+	memset(&d, 0x55, sizeof d); /* every field is the evaluator's to set */
+	ck_assert(adult_allowed(&pl, &ev, &d, &expired));
+	ck_assert(!expired);
+	ck_assert_str_eq(d.record_id, ev.record_id);
+	ck_assert_uint_eq(d.policy_version, 1);
+	ck_assert_uint_eq(d.audit_index, 0);
+	ck_assert_ptr_nonnull(strstr(d.reason, ev.record_id));
+	ev = base_grant(LV_CONSENT_RENEWED, "learner");
+	ck_assert(adult_allowed(&pl, &ev, &d, &expired));
+	/* One millisecond before the end still counts. */
+	ev.valid_until = EV_NOW + 1;
+	ck_assert(adult_allowed(&pl, &ev, &d, &expired));
+	lv_policy_loaded_clear(&pl);
+	ck_assert_ptr_null(pl.policy);
+	lv_policy_loaded_clear(&pl); /* twice: a no-op */
+	lv_policy_loaded_clear(NULL);
+}
+END_TEST
+
+START_TEST(evaluate_denies_by_default)
+{
+	struct lv_policy_loaded pl = base_loaded();
+	struct lv_consent_decision d;
+	bool expired;
+	lv_consent_evaluate(&pl, NULL, "2000-05-01", NULL, EV_NOW, &d, &expired);
+	ck_assert(!d.allow);
+	ck_assert(!expired);
+	ck_assert_ptr_nonnull(strstr(d.reason, "default deny"));
+	ck_assert_uint_eq(d.policy_version, 1);
+	ck_assert_str_eq(d.record_id, "");
+	static const char *const NOT_GRANTS[] = {LV_CONSENT_REFUSED, LV_CONSENT_WITHDRAWN, LV_CONSENT_EXPIRED};
+	for (size_t i = 0; i < 3; i++) {
+		struct lv_store_consent_event ev = base_grant(NOT_GRANTS[i], "learner");
+		ev.valid_until = EV_NOW - EV_DAY; /* not a grant: its end is not an expiry */
+		ck_assert(!adult_allowed(&pl, &ev, &d, &expired));
+		ck_assert(!expired);
+		ck_assert_ptr_nonnull(strstr(d.reason, NOT_GRANTS[i]));
+		ck_assert_str_eq(d.record_id, "");
+	}
+	/* A grant for version 1 authorises nothing once version 2 is the newest. */
+	struct lv_store_consent_event ev = base_grant(LV_CONSENT_GIVEN, "learner");
+	pl.version = 2;
+	ck_assert(!adult_allowed(&pl, &ev, &d, &expired));
+	ck_assert_ptr_nonnull(strstr(d.reason, "version 2 needs new consent"));
+	ck_assert_uint_eq(d.policy_version, 2);
+	/* Nor does one bound to another text under the same version. */
+	pl.version = 1;
+	ev.policy_sha256[0] = ev.policy_sha256[0] == '0' ? '1' : '0';
+	ck_assert(!adult_allowed(&pl, &ev, &d, &expired));
+	ck_assert(!expired);
+	lv_policy_loaded_clear(&pl);
+}
+END_TEST
+
+START_TEST(evaluate_expiry_is_reported)
+{
+	struct lv_policy_loaded pl = base_loaded();
+	struct lv_consent_decision d;
+	bool expired = false;
+	struct lv_store_consent_event ev = base_grant(LV_CONSENT_GIVEN, "learner");
+	ev.valid_until = EV_NOW; /* the end itself is past */
+	ck_assert(!adult_allowed(&pl, &ev, &d, &expired));
+	ck_assert(expired);
+	ck_assert_ptr_nonnull(strstr(d.reason, "expired"));
+	ck_assert_str_eq(d.record_id, "");
+	ev.valid_until = 0; /* none recorded */
+	ck_assert(!adult_allowed(&pl, &ev, &d, &expired));
+	ck_assert(expired);
+	/* An expired grant of an older version needs new consent, not an expiry. */
+	pl.version = 2;
+	ck_assert(!adult_allowed(&pl, &ev, &d, &expired));
+	ck_assert(!expired);
+	lv_policy_loaded_clear(&pl);
+}
+END_TEST
+
+START_TEST(evaluate_guardian_rule)
+{
+	struct lv_policy_loaded pl = base_loaded();
+	struct lv_consent_decision d;
+	bool expired;
+	struct lv_store_consent_event own = base_grant(LV_CONSENT_GIVEN, "learner");
+	struct lv_store_consent_event guardian = base_grant(LV_CONSENT_GIVEN, "guardian");
+	/* 13 on EV_NOW exactly: the learner's own grant counts. */
+	lv_consent_evaluate(&pl, &own, "2014-01-01", NULL, EV_NOW, &d, &expired);
+	ck_assert(d.allow);
+	/* A day younger: 12, a guardian's grant is needed. */
+	lv_consent_evaluate(&pl, &own, "2014-01-02", NULL, EV_NOW, &d, &expired);
+	ck_assert(!d.allow);
+	ck_assert(!expired);
+	ck_assert_ptr_nonnull(strstr(d.reason, "below age 13"));
+	lv_consent_evaluate(&pl, &guardian, "2014-01-02", NULL, EV_NOW, &d, &expired);
+	ck_assert(d.allow);
+	/* No birth date, or one that does not read: counted as below. */
+	static const char *const UNKNOWN[] = {NULL, "", "unknown", "14-01"};
+	for (size_t i = 0; i < 4; i++) {
+		lv_consent_evaluate(&pl, &own, UNKNOWN[i], NULL, EV_NOW, &d, &expired);
+		ck_assert(!d.allow);
+		lv_consent_evaluate(&pl, &guardian, UNKNOWN[i], NULL, EV_NOW, &d, &expired);
+		ck_assert(d.allow);
+	}
+	lv_policy_loaded_clear(&pl);
+	/* guardian_below_age 0: the rule never applies. */
+	char *t = mutate("guardian_below_age", "0");
+	pl = base_loaded();
+	lv_policy_destroy(pl.policy);
+	pl.policy = parse_str_ok(t);
+	lv_consent_evaluate(&pl, &own, NULL, NULL, EV_NOW, &d, &expired);
+	ck_assert(d.allow);
+	lv_policy_loaded_clear(&pl);
+	free(t);
+}
+END_TEST
+
+START_TEST(scope_check_names_every_part_outside)
+{
+	struct lv_policy *p = parse_str_ok(BASE);
+	struct lv_consent_scope_miss m;
+	const char *verbs[] = {V_COMPLETED, V_ANSWERED};
+	const char *types[] = {T_ASSESSMENT, T_MEETING};
+	const char *fields[] = {"result.success", "result.duration"};
+	struct lv_consent_scope in = {.has_op = true, .op = LV_POLICY_OP_MEAN, .verbs = verbs, .nverbs = 1,
+				      .activity_types = types, .ntypes = 1, .result_fields = fields, .nfields = 1};
+	memset(&m, 0x55, sizeof m);
+	ck_assert(lv_consent_scope_check(p, &in, &m));
+	ck_assert(!m.operation);
+	ck_assert_ptr_null(m.verb);
+	ck_assert_ptr_null(m.activity_type);
+	ck_assert_ptr_null(m.result_field);
+	ck_assert(lv_consent_scope_check(p, NULL, &m));
+	ck_assert(lv_consent_scope_check(p, &in, NULL));
+	struct lv_consent_scope out = {.has_op = true, .op = LV_POLICY_OP_QUANTILE, .verbs = verbs, .nverbs = 2,
+				       .activity_types = types, .ntypes = 2, .result_fields = fields, .nfields = 2};
+	ck_assert(!lv_consent_scope_check(p, &out, &m));
+	ck_assert(m.operation);
+	ck_assert_ptr_eq(m.verb, verbs[1]);
+	ck_assert_ptr_eq(m.activity_type, types[1]);
+	ck_assert_ptr_eq(m.result_field, fields[1]);
+	ck_assert(!lv_consent_scope_check(p, &out, NULL));
+	/* has_op false: the operation is not asked. */
+	struct lv_consent_scope no_op = {.op = LV_POLICY_OP_QUANTILE};
+	ck_assert(lv_consent_scope_check(p, &no_op, &m));
+	lv_policy_destroy(p);
+}
+END_TEST
+
+START_TEST(evaluate_refuses_a_scope_in_a_fixed_order)
+{
+	struct lv_policy_loaded pl = base_loaded();
+	struct lv_store_consent_event ev = base_grant(LV_CONSENT_GIVEN, "learner");
+	struct lv_consent_decision d;
+	bool expired;
+	const char *bad_verb[] = {V_ANSWERED};
+	const char *bad_type[] = {T_MEETING};
+	const char *bad_field[] = {"result.duration"};
+	struct lv_consent_scope sc = {.has_op = true, .op = LV_POLICY_OP_SUM, .verbs = bad_verb, .nverbs = 1,
+				      .activity_types = bad_type, .ntypes = 1, .result_fields = bad_field, .nfields = 1};
+	static const char *const REASONS[] = {"operation sum not allowed", "a verb outside", "an activity type outside",
+					      "a result field outside"};
+	for (int step = 0; step < 4; step++) {
+		lv_consent_evaluate(&pl, &ev, "2000-05-01", &sc, EV_NOW, &d, &expired);
+		ck_assert(!d.allow);
+		ck_assert(!expired);
+		ck_assert_str_eq(d.record_id, "");
+		ck_assert_msg(strstr(d.reason, REASONS[step]), "step %d: %s", step, d.reason);
+		/* Mend the part just named: the next one is named. */
+		if (step == 0)
+			sc.op = LV_POLICY_OP_COUNT;
+		else if (step == 1)
+			sc.nverbs = 0;
+		else if (step == 2)
+			sc.ntypes = 0;
+		else
+			sc.nfields = 0;
+	}
+	lv_consent_evaluate(&pl, &ev, "2000-05-01", &sc, EV_NOW, &d, &expired);
+	ck_assert(d.allow);
+	/* The grant is checked before the scope. */
+	lv_consent_evaluate(&pl, NULL, "2000-05-01", &(struct lv_consent_scope){.has_op = true,
+						.op = LV_POLICY_OP_SUM}, EV_NOW, &d, &expired);
+	ck_assert_ptr_nonnull(strstr(d.reason, "default deny"));
+	lv_policy_loaded_clear(&pl);
+}
+END_TEST
+
 #define N_OF(a) ((int)(sizeof(a) / sizeof((a)[0])))
 
 Suite *lv_test_suite(void)
@@ -923,6 +1153,15 @@ Suite *lv_test_suite(void)
 	tcase_add_test(tc, accessors);
 	tcase_add_test(tc, scope_checks);
 	tcase_add_test(tc, operation_checks);
+	suite_add_tcase(s, tc);
+
+	tc = tcase_create("evaluate");
+	tcase_add_test(tc, evaluate_live_grant_allows);
+	tcase_add_test(tc, evaluate_denies_by_default);
+	tcase_add_test(tc, evaluate_expiry_is_reported);
+	tcase_add_test(tc, evaluate_guardian_rule);
+	tcase_add_test(tc, scope_check_names_every_part_outside);
+	tcase_add_test(tc, evaluate_refuses_a_scope_in_a_fixed_order);
 	suite_add_tcase(s, tc);
 	return s;
 }

@@ -1,5 +1,6 @@
-/* learnvault — consent on a node: the registry of loaded policies.
- * (Grants, withdrawals and the access check come with the consent ledger.) */
+/* learnvault — consent on a node: the registry of loaded policies, the
+ * consent ledger (grants, refusals, withdrawals, renewals, expiries), the
+ * one pure evaluator of the consent rules, and the access check. */
 #ifndef LEARNVAULT_CONSENT_H
 #define LEARNVAULT_CONSENT_H
 
@@ -12,6 +13,7 @@
 #include "learnvault/node.h"
 #include "learnvault/policy.h"
 #include "learnvault/status.h"
+#include "learnvault/store.h"
 
 #ifdef __cplusplus
 extern "C" {
@@ -41,7 +43,7 @@ LV_EXPORT enum lv_status lv_policy_list(struct lv_node *node, char **json) LV_WA
 #define LV_CONSENT_WITHDRAWN "ConsentWithdrawn"
 #define LV_CONSENT_EXPIRED "ConsentExpired"
 
-#define LV_RECORD_ID_LEN 37
+/* LV_RECORD_ID_LEN, the size of a consent record id, is in learnvault/store.h. */
 #define LV_CONSENT_ERR_LEN LV_ERR_LEN
 
 /* Records learner @learner's decision on policy @policy_id (@version 0: the
@@ -102,6 +104,62 @@ struct lv_consent_decision {
 #define LV_PURPOSE_PROVIDER_READBACK "xapi-provider-readback" /* a provider, what it sent */
 #define LV_PURPOSE_OPERATOR_REQUEST "learner-request-by-operator" /* the local operator (CLI) fulfilling
 								     * a learner's request */
+
+/* ---- the consent rules: one pure evaluator ----
+ * No storage, no clock, no logging.  Its callers read what it needs (the
+ * access check and the lists here, the aggregate door's cohort, the
+ * query's scope check, the offline verifier's scope replay) and act on
+ * what it answers. */
+
+/* A loaded policy version as node.db holds it, parsed. */
+struct lv_policy_loaded {
+	uint32_t version;
+	char sha256[LV_POLICY_DIGEST_HEX_LEN]; /* recorded at load: what a grant binds to */
+	struct lv_policy *policy;              /* owned: lv_policy_loaded_clear */
+};
+/* Version @version of policy @id (0: the newest loaded) into *@out.
+ * LV_ERR_NOT_FOUND when it is not loaded; the parser's status if the
+ * stored text no longer parses.  On failure *@out is zeroed.  The caller
+ * releases it with lv_policy_loaded_clear.  Lock held. */
+LV_EXPORT enum lv_status lv_policy_loaded_get_locked(struct lv_node *node, const char *id, uint32_t version,
+						     struct lv_policy_loaded *out) LV_WARN_UNUSED;
+/* Frees what *@pl owns and zeroes it; NULL or zeroed: a no-op. */
+LV_EXPORT void lv_policy_loaded_clear(struct lv_policy_loaded *pl);
+
+/* The parts of a scope a policy leaves out (lv_consent_scope_check).
+ * The strings are borrowed from the scope checked. */
+struct lv_consent_scope_miss {
+	bool operation;            /* scope->op is not among the policy's operations */
+	const char *verb;          /* the first verb outside data.verbs, or NULL */
+	const char *activity_type; /* the first outside data.activity_types, or NULL */
+	const char *result_field;  /* the first outside data.result_fields, or NULL */
+};
+/* True when every part @scope asks (its operation when has_op, each verb,
+ * activity type and result field) is inside @policy; a NULL @scope asks
+ * nothing.  *@miss (may be NULL) is cleared, then names every part
+ * outside, so that each caller words and orders its refusal as it needs:
+ * lv_consent_evaluate names the operation, then a verb, an activity type,
+ * a result field.  Pure. */
+LV_EXPORT bool lv_consent_scope_check(const struct lv_policy *policy, const struct lv_consent_scope *scope,
+				      struct lv_consent_scope_miss *miss) LV_WARN_UNUSED;
+
+/* THE consent rule for a policy purpose: may data in @scope (NULL: not
+ * asked) be used at @now_ms under @policy, the newest loaded version of
+ * the purpose's policy, given @latest, the learner's latest consent event
+ * for that policy id (NULL: none on record), and @birth_date, the
+ * learner's birth date as stored ("YYYY-MM-DD"; NULL or unreadable:
+ * unknown, which the guardian rule counts as below any age)?
+ * Allows only when @latest is a grant or renewal for that version and
+ * SHA-256, still valid at @now_ms, given by a guardian when the learner is
+ * below the policy's guardian_below_age at @now_ms, and @scope is inside
+ * the policy (lv_consent_scope_check).  *@out is filled: allow, reason,
+ * policy_version (@policy's), record_id (the grant relied on; "" on deny),
+ * audit_index 0.  *@expired is true when the only thing wrong is that the
+ * grant has run out (the caller records a ConsentExpired event).  Pure:
+ * no storage, no clock, no logging. */
+LV_EXPORT void lv_consent_evaluate(const struct lv_policy_loaded *policy, const struct lv_store_consent_event *latest,
+				   const char *birth_date, const struct lv_consent_scope *scope, int64_t now_ms,
+				   struct lv_consent_decision *out, bool *expired);
 
 /* THE access check: every read of learner data goes through here, for a
  * policy purpose or one of the built-in purposes above.  Default deny.  Allows only when the newest loaded version of

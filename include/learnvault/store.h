@@ -321,6 +321,99 @@ LV_EXPORT enum lv_status lv_store_snapshot_facts(struct lv_node *n, const char *
 									size_t nfacts),
 						 void *ctx) LV_WARN_UNUSED;
 
+/* ---- consent: policies, the consent ledger, learner facts (store/consent_repo.c) ----
+ * Storage only: consent/ decides what the rows mean (lv_consent_evaluate).
+ * Strings in the rows passed to a callback are borrowed for that call. */
+
+#define LV_RECORD_ID_LEN 37          /* a consent record id: a UUID + NUL */
+#define LV_STORE_BIRTH_DATE_LEN 16   /* "YYYY-MM-DD" + NUL, with room to spare */
+
+/* One row of table policies (a loaded policy version in canonical text). */
+struct lv_store_policy_row {
+	const char *id;
+	uint32_t version;
+	const char *sha256;
+	int64_t loaded_ms;
+	const char *text;
+};
+/* Version @version of policy @id, as lv_store_policy_newest (@version 0
+ * names no version: LV_ERR_NOT_FOUND). */
+LV_EXPORT enum lv_status lv_store_policy_get(struct lv_node *n, const char *id, uint32_t version,
+					     char sha256[LV_STORE_SHA256_HEX_LEN], char **text) LV_WARN_UNUSED;
+/* Only the digest of (@id, @version); LV_ERR_NOT_FOUND when not loaded.
+ * Lock held. */
+LV_EXPORT enum lv_status lv_store_policy_sha256(struct lv_node *n, const char *id, uint32_t version,
+						char sha256[LV_STORE_SHA256_HEX_LEN]) LV_WARN_UNUSED;
+/* Adds a policy version; (id, version) is unique, so the caller asks
+ * lv_store_policy_sha256 first (a duplicate fails).  In @tx. */
+LV_EXPORT enum lv_status lv_store_policy_insert(struct lv_tx *tx, const char *id, uint32_t version,
+						const char *sha256, const char *text, int64_t loaded_ms) LV_WARN_UNUSED;
+/* Calls @fn for every loaded policy version, by id then version; a status
+ * other than LV_OK from @fn ends the walk and is returned.  Lock held. */
+LV_EXPORT enum lv_status lv_store_policies_each(struct lv_node *n,
+						enum lv_status (*fn)(void *ctx, const struct lv_store_policy_row *row),
+						void *ctx) LV_WARN_UNUSED;
+
+/* The latest consent event of a learner for a policy (table
+ * consent_events), as the access check needs it. */
+struct lv_store_consent_event {
+	char event[32];                          /* a DPV status (learnvault/consent.h) */
+	uint32_t policy_version;
+	char policy_sha256[LV_STORE_SHA256_HEX_LEN];
+	char record_id[LV_RECORD_ID_LEN];
+	char actor_role[16];                     /* "learner", "guardian", "system" */
+	int64_t valid_until;                     /* ms; 0: none */
+};
+/* One whole row of consent_events.  For lv_store_consent_put every field
+ * is required except those marked optional; valid_until is stored only
+ * when has_valid_until (else NULL). */
+struct lv_store_consent_row {
+	const char *record_id, *learner, *policy_id;
+	uint32_t policy_version;
+	const char *policy_sha256, *event, *actor_role;
+	const char *actor;                       /* NULL in lv_store_consent_each's rows */
+	int64_t time_ms;
+	bool has_valid_until;
+	int64_t valid_until;
+	const char *supersedes;                  /* optional: NULL */
+	const char *details;                     /* optional: NULL (the receipt, JSON text) */
+};
+/* @learner's latest event for @policy_id into *@out; LV_ERR_NOT_FOUND
+ * when there is none (*@out zeroed, as on failure).  Lock held. */
+LV_EXPORT enum lv_status lv_store_consent_last(struct lv_node *n, const char *learner, const char *policy_id,
+					       struct lv_store_consent_event *out) LV_WARN_UNUSED;
+/* Appends event @row (rows are immutable).  In @tx (LV_ERR_INTERNAL, and
+ * nothing written, without an active one). */
+LV_EXPORT enum lv_status lv_store_consent_put(struct lv_tx *tx, const struct lv_store_consent_row *row) LV_WARN_UNUSED;
+/* Calls @fn for each of @learner's events, oldest first (row->actor is
+ * NULL); a status other than LV_OK from @fn ends the walk and is returned.
+ * @fn may call other functions of this section.  Lock held. */
+LV_EXPORT enum lv_status lv_store_consent_each(struct lv_node *n, const char *learner,
+					       enum lv_status (*fn)(void *ctx, const struct lv_store_consent_row *row),
+					       void *ctx) LV_WARN_UNUSED;
+/* Calls @fn, by pseudonym, for every enrolled learner with an event for
+ * @policy_id, with their latest event and their birth date (NULL: none on
+ * record); a status other than LV_OK from @fn ends the walk and is
+ * returned.  @fn must not touch node.db.  Lock held. */
+LV_EXPORT enum lv_status lv_store_consent_cohort_each(struct lv_node *n, const char *policy_id,
+						      enum lv_status (*fn)(void *ctx, const char *learner,
+									   const struct lv_store_consent_event *ev,
+									   const char *birth_date),
+						      void *ctx) LV_WARN_UNUSED;
+
+/* True when @learner (a pseudonym) is enrolled; false also when the read
+ * fails.  Lock held. */
+LV_EXPORT bool lv_store_learner_exists(struct lv_node *n, const char *learner);
+/* @learner's birth date as stored (YYYY-MM-DD); LV_ERR_NOT_FOUND when
+ * none is on record (@date is "" then, and on failure).  Lock held. */
+LV_EXPORT enum lv_status lv_store_learner_birth_date(struct lv_node *n, const char *learner,
+						     char date[LV_STORE_BIRTH_DATE_LEN]) LV_WARN_UNUSED;
+/* Sets (replacing) @learner's birth date, unchecked: consent/ validates
+ * it.  One statement, committed by itself.  Lock held, no transaction
+ * needed. */
+LV_EXPORT enum lv_status lv_store_learner_birth_date_set(struct lv_node *n, const char *learner,
+							 const char *date) LV_WARN_UNUSED;
+
 #ifdef __cplusplus
 }
 #endif

@@ -8,6 +8,7 @@
 #include <sodium.h>
 
 #include "learnvault/audit.h"
+#include "learnvault/consent.h"
 #include "learnvault/policy.h"
 #include "util/util.h"
 
@@ -83,23 +84,43 @@ static struct lv_policy *policy_find(const struct policies *ps, const char *id, 
 	return NULL;
 }
 
+/* Whether @policy covers item @s of scope list @list (0 verbs, 1 activity
+ * types, 2 result fields), by the node's own rule. */
+static bool item_covered(const struct lv_policy *p, size_t list, const char *s)
+{
+	struct lv_consent_scope one = {0};
+	if (list == 0) {
+		one.verbs = &s;
+		one.nverbs = 1;
+	} else if (list == 1) {
+		one.activity_types = &s;
+		one.ntypes = 1;
+	} else {
+		one.result_fields = &s;
+		one.nfields = 1;
+	}
+	return lv_consent_scope_check(p, &one, NULL);
+}
+
+/* The operation and scope an access entry recorded, checked by the rule
+ * the access check applied (lv_consent_scope_check); anything malformed
+ * is not covered. */
 static bool scope_covered(const struct lv_policy *p, const cJSON *ej)
 {
+	static const char *const LISTS[] = {"verbs", "activity_types", "result_fields"};
 	const char *op = cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(ej, "operation"));
-	enum lv_policy_op o;
-	if (op && (!lv_policy_op_parse(op, &o) || !lv_policy_allows_operation(p, o)))
-		return false;
+	if (op) {
+		struct lv_consent_scope sc = {.has_op = true};
+		if (!lv_policy_op_parse(op, &sc.op) || !lv_consent_scope_check(p, &sc, NULL))
+			return false;
+	}
 	const cJSON *sc = cJSON_GetObjectItemCaseSensitive(ej, "scope");
-	const cJSON *it;
-	cJSON_ArrayForEach(it, cJSON_GetObjectItemCaseSensitive(sc, "verbs"))
-		if (!cJSON_IsString(it) || !lv_policy_covers_verb(p, it->valuestring))
-			return false;
-	cJSON_ArrayForEach(it, cJSON_GetObjectItemCaseSensitive(sc, "activity_types"))
-		if (!cJSON_IsString(it) || !lv_policy_covers_activity_type(p, it->valuestring))
-			return false;
-	cJSON_ArrayForEach(it, cJSON_GetObjectItemCaseSensitive(sc, "result_fields"))
-		if (!cJSON_IsString(it) || !lv_policy_covers_result_field(p, it->valuestring))
-			return false;
+	for (size_t k = 0; k < sizeof LISTS / sizeof *LISTS; k++) {
+		const cJSON *it;
+		cJSON_ArrayForEach(it, cJSON_GetObjectItemCaseSensitive(sc, LISTS[k]))
+			if (!cJSON_IsString(it) || !item_covered(p, k, it->valuestring))
+				return false;
+	}
 	return true;
 }
 

@@ -1,135 +1,31 @@
 /* The consent ledger and the one access check.  Events are immutable rows
- * in node.db; each commits with its audit entry. */
+ * in node.db (kept by the store: its consent section, consent_repo.c);
+ * each commits with its audit entry.  What they mean is decided in
+ * evaluate.c. */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 
-#include "learnvault/audit.h"
 #include "learnvault/consent.h"
-#include "store/store.h"
+#include "learnvault/store.h"
+#include "util/util.h"
+#include "evaluate.h"
 
+/* Learners in one cohort: far above a node's 10^5, a bound on memory. */
+#define COHORT_MAX ((size_t)1 << 24)
 
-struct policy_ref {
-	uint32_t version;
-	char sha[LV_POLICY_DIGEST_HEX_LEN];
-	struct lv_policy *p; /* parsed: owned */
-};
-
-struct last_event {
-	bool found;
-	char event[32];
-	uint32_t version;
-	char sha[LV_POLICY_DIGEST_HEX_LEN];
-	char record_id[LV_RECORD_ID_LEN];
-	char actor_role[16];
-	int64_t valid_until; /* 0: none */
-};
-
-/* The newest (or @version) loaded text of @id.  Lock held. */
-static enum lv_status policy_get(struct lv_node *n, const char *id, uint32_t version, struct policy_ref *out)
+/* @learner's birth date as stored, in @buf; NULL when none can be read
+ * (unknown: the guardian rule then fails closed).  Lock held. */
+static const char *birth_date(struct lv_node *n, const char *learner, char buf[LV_STORE_BIRTH_DATE_LEN])
 {
-	sqlite3_stmt *s = NULL;
-	char err[LV_POLICY_ERR_LEN];
-	memset(out, 0, sizeof *out);
-	enum lv_status st = db_status(sqlite3_prepare_v2(n->db, version
-		? "SELECT version, sha256, text FROM policies WHERE id = ? AND version = ?"
-		: "SELECT version, sha256, text FROM policies WHERE id = ? ORDER BY version DESC LIMIT 1", -1, &s, NULL));
-	if (st != LV_OK)
-		return st;
-	sqlite3_bind_text(s, 1, id, -1, SQLITE_STATIC);
-	if (version)
-		sqlite3_bind_int64(s, 2, version);
-	int rc = sqlite3_step(s);
-	if (rc == SQLITE_ROW) {
-		out->version = (uint32_t)sqlite3_column_int64(s, 0);
-		snprintf(out->sha, sizeof out->sha, "%s", (const char *)sqlite3_column_text(s, 1));
-		const char *text = (const char *)sqlite3_column_text(s, 2);
-		st = lv_policy_parse(text, strlen(text), &out->p, err);
-	} else {
-		st = rc == SQLITE_DONE ? LV_ERR_NOT_FOUND : db_status(rc);
-	}
-	sqlite3_finalize(s);
-	return st;
-}
-
-static bool years_below(int y, int m, int d, uint32_t age, int64_t now);
-
-static bool learner_known(struct lv_node *n, const char *p)
-{
-	sqlite3_stmt *s = NULL;
-	bool found = false;
-	if (sqlite3_prepare_v2(n->db, "SELECT 1 FROM learners WHERE pseudonym = ?", -1, &s, NULL) == SQLITE_OK) {
-		sqlite3_bind_text(s, 1, p, -1, SQLITE_STATIC);
-		found = sqlite3_step(s) == SQLITE_ROW;
-	}
-	sqlite3_finalize(s);
-	return found;
-}
-
-/* True when the learner is below @age at @now (or their birth date is
- * unknown: the guardian rule then fails closed). */
-static bool below_age(struct lv_node *n, const char *p, uint32_t age, int64_t now)
-{
-	if (age == 0)
-		return false;
-	sqlite3_stmt *s = NULL;
-	int y = 0, m = 0, d = 0;
-	bool known = false;
-	if (sqlite3_prepare_v2(n->db, "SELECT birth_date FROM learner_info WHERE pseudonym = ?", -1, &s, NULL) == SQLITE_OK) {
-		sqlite3_bind_text(s, 1, p, -1, SQLITE_STATIC);
-		if (sqlite3_step(s) == SQLITE_ROW && sqlite3_column_text(s, 0))
-			known = sscanf((const char *)sqlite3_column_text(s, 0), "%4d-%2d-%2d", &y, &m, &d) == 3;
-	}
-	sqlite3_finalize(s);
-	if (!known)
-		return true;
-	return years_below(y, m, d, age, now);
-}
-
-static bool years_below(int y, int m, int d, uint32_t age, int64_t now)
-{
-	time_t t = (time_t)(now / 1000);
-	struct tm tm;
-	gmtime_r(&t, &tm);
-	int years = tm.tm_year + 1900 - y;
-	if (tm.tm_mon + 1 < m || (tm.tm_mon + 1 == m && tm.tm_mday < d))
-		years--;
-	return years < (int)age;
-}
-
-static enum lv_status last_event_get(struct lv_node *n, const char *learner, const char *policy, struct last_event *ev)
-{
-	sqlite3_stmt *s = NULL;
-	memset(ev, 0, sizeof *ev);
-	enum lv_status st = db_status(sqlite3_prepare_v2(n->db,
-		"SELECT event, policy_version, policy_sha256, record_id, actor_role, valid_until FROM consent_events"
-		" WHERE learner = ? AND policy_id = ? ORDER BY seq DESC LIMIT 1", -1, &s, NULL));
-	if (st != LV_OK)
-		return st;
-	sqlite3_bind_text(s, 1, learner, -1, SQLITE_STATIC);
-	sqlite3_bind_text(s, 2, policy, -1, SQLITE_STATIC);
-	int rc = sqlite3_step(s);
-	if (rc == SQLITE_ROW) {
-		ev->found = true;
-		snprintf(ev->event, sizeof ev->event, "%s", (const char *)sqlite3_column_text(s, 0));
-		ev->version = (uint32_t)sqlite3_column_int64(s, 1);
-		snprintf(ev->sha, sizeof ev->sha, "%s", (const char *)sqlite3_column_text(s, 2));
-		snprintf(ev->record_id, sizeof ev->record_id, "%s", (const char *)sqlite3_column_text(s, 3));
-		snprintf(ev->actor_role, sizeof ev->actor_role, "%s", (const char *)sqlite3_column_text(s, 4));
-		ev->valid_until = sqlite3_column_type(s, 5) == SQLITE_NULL ? 0 : sqlite3_column_int64(s, 5);
-	} else if (rc != SQLITE_DONE) {
-		st = db_status(rc);
-	}
-	sqlite3_finalize(s);
-	return st;
+	return lv_store_learner_birth_date(n, learner, buf) == LV_OK ? buf : NULL;
 }
 
 /* The ISO/IEC TS 27560 / Kantara receipt fields a consent event carries
  * besides its own (CONSENT.md), taken from the policy the learner saw. */
-static cJSON *receipt_details(const struct policy_ref *pr, const char *actor_role, const char *actor)
+static cJSON *receipt_details(const struct lv_policy_loaded *pl, const char *actor_role, const char *actor)
 {
-	const struct lv_policy *p = pr->p;
+	const struct lv_policy *p = pl->policy;
 	cJSON *d = cJSON_CreateObject();
 	cJSON_AddStringToObject(d, "schema_version", "1");
 	cJSON *purposes = cJSON_AddArrayToObject(d, "purposes");
@@ -158,46 +54,15 @@ static cJSON *receipt_details(const struct policy_ref *pr, const char *actor_rol
 				: strcmp(actor, "cli") == 0 ? "recorded by the node operator"
 				: "electronic, authenticated (learner's door)");
 	/* The notice shown is the canonical policy text: its hash is the evidence. */
-	cJSON_AddStringToObject(d, "evidence_hash", pr->sha);
+	cJSON_AddStringToObject(d, "evidence_hash", pl->sha256);
 	return d;
 }
 
-/* Appends an event and its audit entry inside the open transaction. */
-static enum lv_status event_put(struct lv_node *n, const char *learner, const char *policy,
-				const struct policy_ref *pr, const char *event, const char *actor_role,
-				const char *actor, int64_t now, int64_t valid_until, const char *supersedes,
-				char record_id[LV_RECORD_ID_LEN])
+/* The audit entry of a consent event (the receipt @details is taken). */
+static cJSON *event_entry(const char *learner, const char *policy, const struct lv_policy_loaded *pl,
+			  const char *event, const char *actor_role, const char *actor, int64_t valid_until,
+			  const char *supersedes, const char *record_id, cJSON *details)
 {
-	sqlite3_stmt *s = NULL;
-	util_uuid_v4(record_id);
-	enum lv_status st = db_status(sqlite3_prepare_v2(n->db,
-		"INSERT INTO consent_events(record_id, learner, policy_id, policy_version, policy_sha256, event,"
-		" actor_role, actor, time, valid_until, supersedes, details) VALUES(?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-		-1, &s, NULL));
-	cJSON *details = receipt_details(pr, actor_role, actor);
-	char *dtext = cJSON_PrintUnformatted(details);
-	if (st == LV_OK) {
-		sqlite3_bind_text(s, 1, record_id, -1, SQLITE_STATIC);
-		sqlite3_bind_text(s, 2, learner, -1, SQLITE_STATIC);
-		sqlite3_bind_text(s, 3, policy, -1, SQLITE_STATIC);
-		sqlite3_bind_int64(s, 4, pr->version);
-		sqlite3_bind_text(s, 5, pr->sha, -1, SQLITE_STATIC);
-		sqlite3_bind_text(s, 6, event, -1, SQLITE_STATIC);
-		sqlite3_bind_text(s, 7, actor_role, -1, SQLITE_STATIC);
-		sqlite3_bind_text(s, 8, actor, -1, SQLITE_STATIC);
-		sqlite3_bind_int64(s, 9, now);
-		if (valid_until)
-			sqlite3_bind_int64(s, 10, valid_until);
-		sqlite3_bind_text(s, 11, supersedes, -1, SQLITE_STATIC);
-		sqlite3_bind_text(s, 12, dtext, -1, SQLITE_STATIC);
-		st = db_status(sqlite3_step(s));
-	}
-	sqlite3_finalize(s);
-	free(dtext);
-	if (st != LV_OK) {
-		cJSON_Delete(details);
-		return st;
-	}
 	char t[UTIL_TIME_LEN];
 	cJSON *e = cJSON_CreateObject();
 	cJSON_AddStringToObject(e, "type", "consent");
@@ -205,8 +70,8 @@ static enum lv_status event_put(struct lv_node *n, const char *learner, const ch
 	cJSON_AddStringToObject(e, "record_id", record_id);
 	cJSON_AddStringToObject(e, "learner", learner);
 	cJSON_AddStringToObject(e, "policy", policy);
-	cJSON_AddNumberToObject(e, "policy_version", pr->version);
-	cJSON_AddStringToObject(e, "policy_sha256", pr->sha);
+	cJSON_AddNumberToObject(e, "policy_version", pl->version);
+	cJSON_AddStringToObject(e, "policy_sha256", pl->sha256);
 	cJSON_AddStringToObject(e, "actor_role", actor_role);
 	cJSON_AddStringToObject(e, "actor", actor);
 	if (valid_until) {
@@ -216,14 +81,42 @@ static enum lv_status event_put(struct lv_node *n, const char *learner, const ch
 	if (supersedes)
 		cJSON_AddStringToObject(e, "supersedes", supersedes);
 	cJSON_AddItemToObject(e, "receipt", details);
-	return lv_tx_audit(lv_tx_current(n), e, NULL);
+	return e;
+}
+
+/* Appends an event and its audit entry inside the open transaction. */
+static enum lv_status event_put(struct lv_node *n, const char *learner, const char *policy,
+				const struct lv_policy_loaded *pl, const char *event, const char *actor_role,
+				const char *actor, int64_t now, int64_t valid_until, const char *supersedes,
+				char record_id[LV_RECORD_ID_LEN])
+{
+	struct lv_tx *tx = lv_tx_current(n);
+	util_uuid_v4(record_id);
+	cJSON *details = receipt_details(pl, actor_role, actor);
+	char *dtext = cJSON_PrintUnformatted(details);
+	struct lv_store_consent_row row = {
+		.record_id = record_id, .learner = learner, .policy_id = policy,
+		.policy_version = pl->version, .policy_sha256 = pl->sha256, .event = event,
+		.actor_role = actor_role, .actor = actor, .time_ms = now,
+		.has_valid_until = valid_until != 0, .valid_until = valid_until,
+		.supersedes = supersedes, .details = dtext,
+	};
+	enum lv_status st = lv_store_consent_put(tx, &row);
+	free(dtext);
+	if (st != LV_OK) {
+		cJSON_Delete(details);
+		return st;
+	}
+	return lv_tx_audit(tx, event_entry(learner, policy, pl, event, actor_role, actor, valid_until, supersedes,
+					   record_id, details), NULL);
 }
 
 /* Who decides: checks @actor against the guardian rule; fills @role_out. */
 static enum lv_status decider(struct lv_node *n, const struct lv_principal *actor, enum lv_role on_behalf,
-			      const char *learner, const struct policy_ref *pr, int64_t now,
+			      const char *learner, const struct lv_policy_loaded *pl, int64_t now,
 			      const char **role_out, char err[LV_CONSENT_ERR_LEN])
 {
+	char bd[LV_STORE_BIRTH_DATE_LEN];
 	enum lv_role as = actor->role;
 	if (as == LV_ROLE_ADMIN) {
 		if (on_behalf != LV_ROLE_LEARNER && on_behalf != LV_ROLE_GUARDIAN) {
@@ -235,8 +128,8 @@ static enum lv_status decider(struct lv_node *n, const struct lv_principal *acto
 		snprintf(err, LV_CONSENT_ERR_LEN, "only the learner or their guardian decides on consent");
 		return LV_ERR_FORBIDDEN;
 	}
-	uint32_t age = lv_policy_guardian_below_age(pr->p);
-	bool minor = below_age(n, learner, age, now);
+	uint32_t age = lv_policy_guardian_below_age(pl->policy);
+	bool minor = consent_below_age(birth_date(n, learner, bd), age, now);
 	if (minor && as != LV_ROLE_GUARDIAN) {
 		snprintf(err, LV_CONSENT_ERR_LEN, "below age %u (or no birth date on record) a guardian decides", (unsigned)age);
 		return LV_ERR_FORBIDDEN;
@@ -249,49 +142,61 @@ static enum lv_status decider(struct lv_node *n, const struct lv_principal *acto
 	return LV_OK;
 }
 
+/* The event a decision @kind makes: a grant while one for this version is
+ * live is a renewal, and every grant runs consent_valid_days. */
+static const char *event_kind(const char *kind, const struct lv_store_consent_event *ev, bool found,
+			      const struct lv_policy_loaded *pl, int64_t now, int64_t *until)
+{
+	*until = 0;
+	if (strcmp(kind, LV_CONSENT_GIVEN) != 0)
+		return kind;
+	bool live = found && consent_is_grant(ev->event) && ev->policy_version == pl->version &&
+		    ev->valid_until > now;
+	*until = now + (int64_t)lv_policy_consent_valid_days(pl->policy) * UTIL_DAY_MS;
+	return live ? LV_CONSENT_RENEWED : LV_CONSENT_GIVEN;
+}
+
 static enum lv_status record(struct lv_node *n, const struct lv_principal *actor, enum lv_role on_behalf,
 			     const char *learner, const char *policy_id, uint32_t version, const char *kind,
 			     char record_id[LV_RECORD_ID_LEN], char err[LV_CONSENT_ERR_LEN])
 {
-	struct policy_ref pr = {0};
-	struct last_event ev;
+	struct lv_policy_loaded pl = {0};
+	struct lv_store_consent_event ev;
+	bool found = false;
 	const char *role = NULL;
-	int64_t now = util_now_ms();
+	int64_t now = util_now_ms(), until;
 	struct lv_tx *tx;
 	record_id[0] = '\0';
 	err[0] = '\0';
 	enum lv_status st = lv_tx_begin(n, &tx);
 	if (st != LV_OK)
 		goto done;
-	if (!learner_known(n, learner)) {
+	if (!lv_store_learner_exists(n, learner)) {
 		snprintf(err, LV_CONSENT_ERR_LEN, "no such learner");
 		st = LV_ERR_NOT_FOUND;
 		goto out;
 	}
-	st = policy_get(n, policy_id, version, &pr);
+	st = lv_policy_loaded_get_locked(n, policy_id, version, &pl);
 	if (st != LV_OK) {
 		snprintf(err, LV_CONSENT_ERR_LEN, "no such policy (or version) is loaded");
 		goto out;
 	}
-	st = decider(n, actor, on_behalf, learner, &pr, now, &role, err);
-	if (st == LV_OK)
-		st = last_event_get(n, learner, policy_id, &ev);
+	st = decider(n, actor, on_behalf, learner, &pl, now, &role, err);
+	if (st == LV_OK) {
+		st = lv_store_consent_last(n, learner, policy_id, &ev);
+		found = st == LV_OK;
+		if (st == LV_ERR_NOT_FOUND)
+			st = LV_OK;
+	}
 	if (st != LV_OK)
 		goto out;
-	bool live = ev.found && (!strcmp(ev.event, LV_CONSENT_GIVEN) || !strcmp(ev.event, LV_CONSENT_RENEWED)) &&
-		    ev.version == pr.version && ev.valid_until > now;
-	const char *event = kind;
-	int64_t until = 0;
-	if (!strcmp(kind, LV_CONSENT_GIVEN)) {
-		event = live ? LV_CONSENT_RENEWED : LV_CONSENT_GIVEN;
-		until = now + (int64_t)lv_policy_consent_valid_days(pr.p) * UTIL_DAY_MS;
-	}
-	st = event_put(n, learner, policy_id, &pr, event, role, actor->id[0] ? actor->id : "cli", now, until,
-		       ev.found ? ev.record_id : NULL, record_id);
+	const char *event = event_kind(kind, &ev, found, &pl, now, &until);
+	st = event_put(n, learner, policy_id, &pl, event, role, actor->id[0] ? actor->id : "cli", now, until,
+		       found ? ev.record_id : NULL, record_id);
 out:
 	st = lv_tx_end(tx, st);
 done:
-	lv_policy_destroy(pr.p);
+	lv_policy_loaded_clear(&pl);
 	if (st != LV_OK)
 		record_id[0] = '\0';
 	if (st != LV_OK && !err[0])
@@ -321,103 +226,45 @@ enum lv_status lv_learner_set_birth_date(struct lv_node *n, const char *learner,
 	if (!date || strlen(date) != 10 || sscanf(date, "%4d-%2d-%2d%c", &y, &m, &d, &rest) != 3 || y < 1900 ||
 	    m < 1 || m > 12 || d < 1 || d > 31)
 		return LV_ERR_INVALID;
-	sqlite3_stmt *s = NULL;
 	enum lv_status st = lv_store_lock(n);
 	if (st == LV_OK)
-		st = learner_known(n, learner) ? LV_OK : LV_ERR_NOT_FOUND;
+		st = lv_store_learner_exists(n, learner) ? LV_OK : LV_ERR_NOT_FOUND;
 	if (st == LV_OK)
-		st = db_status(sqlite3_prepare_v2(n->db, "INSERT OR REPLACE INTO learner_info(pseudonym, birth_date) VALUES(?, ?)",
-						  -1, &s, NULL));
-	if (st == LV_OK) {
-		sqlite3_bind_text(s, 1, learner, -1, SQLITE_STATIC);
-		sqlite3_bind_text(s, 2, date, -1, SQLITE_STATIC);
-		st = db_status(sqlite3_step(s));
-	}
-	sqlite3_finalize(s);
+		st = lv_store_learner_birth_date_set(n, learner, date);
 	lv_store_unlock(n);
 	return st;
 }
 
-/* The decision without side effects.  Lock held.  *@expired when the
- * latest grant has run out (the caller records it). */
+/* The decision without side effects: what node.db holds, evaluated.  Lock
+ * held.  *@pl (the newest version, zeroed when none) and *@ev (the latest
+ * event, zeroed when none) are the caller's afterwards; *@expired as
+ * lv_consent_evaluate says. */
 static void decide_locked(struct lv_node *n, const char *learner, const char *policy_id,
 			  const struct lv_consent_scope *sc, int64_t now, struct lv_consent_decision *out,
-			  struct policy_ref *pr, struct last_event *ev, bool *expired)
+			  struct lv_policy_loaded *pl, struct lv_store_consent_event *ev, bool *expired)
 {
+	char bd[LV_STORE_BIRTH_DATE_LEN];
 	*expired = false;
-	out->allow = false;
-	if (!learner_known(n, learner)) {
+	memset(out, 0, sizeof *out);
+	memset(ev, 0, sizeof *ev);
+	if (!lv_store_learner_exists(n, learner)) {
 		snprintf(out->reason, sizeof out->reason, "no such learner");
 		return;
 	}
-	if (policy_get(n, policy_id, 0, pr) != LV_OK) {
+	if (lv_policy_loaded_get_locked(n, policy_id, 0, pl) != LV_OK) {
 		snprintf(out->reason, sizeof out->reason, "policy not loaded");
 		return;
 	}
-	out->policy_version = pr->version;
-	if (last_event_get(n, learner, policy_id, ev) != LV_OK || !ev->found) {
-		snprintf(out->reason, sizeof out->reason, "no consent on record (default deny)");
-		return;
-	}
-	if (strcmp(ev->event, LV_CONSENT_GIVEN) != 0 && strcmp(ev->event, LV_CONSENT_RENEWED) != 0) {
-		snprintf(out->reason, sizeof out->reason, "latest decision: %s", ev->event);
-		return;
-	}
-	if (ev->version != pr->version || strcmp(ev->sha, pr->sha) != 0) {
-		snprintf(out->reason, sizeof out->reason, "consent was for version %u; version %u needs new consent",
-			 (unsigned)ev->version, (unsigned)pr->version);
-		return;
-	}
-	if (ev->valid_until <= now) {
-		snprintf(out->reason, sizeof out->reason, "consent expired");
-		*expired = true;
-		return;
-	}
-	uint32_t age = lv_policy_guardian_below_age(pr->p);
-	if (below_age(n, learner, age, now) && strcmp(ev->actor_role, "guardian") != 0) {
-		snprintf(out->reason, sizeof out->reason, "below age %u a guardian's consent is needed", (unsigned)age);
-		return;
-	}
-	if (sc) {
-		if (sc->has_op && !lv_policy_allows_operation(pr->p, sc->op)) {
-			snprintf(out->reason, sizeof out->reason, "operation %s not allowed by the policy", lv_policy_op_str(sc->op));
-			return;
-		}
-		for (size_t i = 0; i < sc->nverbs; i++)
-			if (!lv_policy_covers_verb(pr->p, sc->verbs[i])) {
-				snprintf(out->reason, sizeof out->reason, "a verb outside the policy's data scope");
-				return;
-			}
-		for (size_t i = 0; i < sc->ntypes; i++)
-			if (!lv_policy_covers_activity_type(pr->p, sc->activity_types[i])) {
-				snprintf(out->reason, sizeof out->reason, "an activity type outside the policy's data scope");
-				return;
-			}
-		for (size_t i = 0; i < sc->nfields; i++)
-			if (!lv_policy_covers_result_field(pr->p, sc->result_fields[i])) {
-				snprintf(out->reason, sizeof out->reason, "a result field outside the policy's data scope");
-				return;
-			}
-	}
-	out->allow = true;
-	snprintf(out->record_id, sizeof out->record_id, "%s", ev->record_id);
-	snprintf(out->reason, sizeof out->reason, "covered by consent record %s", ev->record_id);
+	/* A failed read counts as no consent: deny. */
+	bool have = lv_store_consent_last(n, learner, policy_id, ev) == LV_OK;
+	lv_consent_evaluate(pl, have ? ev : NULL, birth_date(n, learner, bd), sc, now, out, expired);
 }
 
-static enum lv_status access_entry(struct lv_node *n, const struct lv_principal *who, const char *learner,
-				   const char *purpose, bool allow, uint32_t version, const char *record_id,
-				   const struct lv_consent_scope *scope, uint64_t count, cJSON *extra,
-				   uint64_t *index);
-
-enum lv_status access_authorize_locked(struct lv_node *n, const struct lv_principal *who, const char *learner,
-				       const char *purpose, const struct lv_consent_scope *scope, uint64_t count,
-				       int64_t now, struct lv_consent_decision *out)
+/* The built-in purposes, which rest on no policy: true when @purpose is
+ * one of them, with *@out decided. */
+static bool builtin_purpose(const struct lv_principal *who, const char *learner, const char *purpose,
+			    struct lv_consent_decision *out)
 {
-	struct policy_ref pr = {0};
-	struct last_event ev;
-	bool expired = false;
-	enum lv_status st = LV_OK;
-	memset(out, 0, sizeof *out);
 	if (strcmp(purpose, LV_PURPOSE_SELF) == 0) {
 		/* The right of access: the learner, or their guardian, reading
 		 * their own data needs no consent; anyone else is refused. */
@@ -438,16 +285,36 @@ enum lv_status access_authorize_locked(struct lv_node *n, const struct lv_princi
 		snprintf(out->reason, sizeof out->reason, out->allow ? "provider read-back of its own statements"
 			 : "only a provider reads back statements");
 	} else {
-		decide_locked(n, learner, purpose, scope, now, out, &pr, &ev, &expired);
+		return false;
+	}
+	return true;
+}
+
+static enum lv_status access_entry(struct lv_node *n, const struct lv_principal *who, const char *learner,
+				   const char *purpose, bool allow, uint32_t version, const char *record_id,
+				   const struct lv_consent_scope *scope, uint64_t count, cJSON *extra,
+				   uint64_t *index);
+
+enum lv_status access_authorize_locked(struct lv_node *n, const struct lv_principal *who, const char *learner,
+				       const char *purpose, const struct lv_consent_scope *scope, uint64_t count,
+				       int64_t now, struct lv_consent_decision *out)
+{
+	struct lv_policy_loaded pl = {0};
+	struct lv_store_consent_event ev;
+	bool expired = false;
+	enum lv_status st = LV_OK;
+	memset(out, 0, sizeof *out);
+	if (!builtin_purpose(who, learner, purpose, out)) {
+		decide_locked(n, learner, purpose, scope, now, out, &pl, &ev, &expired);
 		char rid[LV_RECORD_ID_LEN];
 		if (expired)
-			st = event_put(n, learner, purpose, &pr, LV_CONSENT_EXPIRED, "system", "node", now, 0,
+			st = event_put(n, learner, purpose, &pl, LV_CONSENT_EXPIRED, "system", "node", now, 0,
 				       ev.record_id, rid);
 	}
 	if (st == LV_OK)
 		st = access_entry(n, who, learner, purpose, out->allow, out->policy_version, out->record_id, scope,
 				  count, NULL, &out->audit_index);
-	lv_policy_destroy(pr.p);
+	lv_policy_loaded_clear(&pl);
 	if (st != LV_OK) {
 		/* No audit entry, no access. */
 		out->allow = false;
@@ -464,48 +331,47 @@ static enum lv_status access_entry(struct lv_node *n, const struct lv_principal 
 				   const struct lv_consent_scope *scope, uint64_t count, cJSON *extra,
 				   uint64_t *index)
 {
-	{
-		cJSON *e = cJSON_CreateObject();
-		cJSON_AddStringToObject(e, "type", "access");
-		cJSON_AddStringToObject(e, "decision", allow ? "allow" : "deny");
-		cJSON_AddStringToObject(e, "role", lv_role_str(who->role));
-		cJSON_AddStringToObject(e, "actor", who->id);
-		cJSON_AddStringToObject(e, "purpose", purpose);
-		if (version) {
-			cJSON_AddNumberToObject(e, "policy_version", version);
-			cJSON_AddStringToObject(e, "consent_record", record_id);
-		}
-		cJSON_AddStringToObject(e, "learner", learner);
-		if (scope && scope->resource)
-			cJSON_AddStringToObject(e, "resource", scope->resource);
-		if (scope && scope->has_op)
-			cJSON_AddStringToObject(e, "operation", lv_policy_op_str(scope->op));
-		if (scope && (scope->nverbs || scope->ntypes || scope->nfields)) {
-			/* What was asked, so an auditor can check it against the
-			 * policy text offline. */
-			cJSON *sc = cJSON_AddObjectToObject(e, "scope");
-			cJSON *a = cJSON_AddArrayToObject(sc, "verbs");
-			for (size_t k = 0; k < scope->nverbs; k++)
-				cJSON_AddItemToArray(a, cJSON_CreateString(scope->verbs[k]));
-			a = cJSON_AddArrayToObject(sc, "activity_types");
-			for (size_t k = 0; k < scope->ntypes; k++)
-				cJSON_AddItemToArray(a, cJSON_CreateString(scope->activity_types[k]));
-			a = cJSON_AddArrayToObject(sc, "result_fields");
-			for (size_t k = 0; k < scope->nfields; k++)
-				cJSON_AddItemToArray(a, cJSON_CreateString(scope->result_fields[k]));
-		}
-		cJSON_AddNumberToObject(e, "count", (double)count);
-		if (extra) {
-			cJSON *it;
-			while ((it = extra->child)) {
-				cJSON_DetachItemViaPointer(extra, it);
-				cJSON_AddItemToObject(e, it->string, it);
-			}
-			cJSON_Delete(extra);
-		}
-		return lv_tx_audit(lv_tx_current(n), e, index);
+	cJSON *e = cJSON_CreateObject();
+	cJSON_AddStringToObject(e, "type", "access");
+	cJSON_AddStringToObject(e, "decision", allow ? "allow" : "deny");
+	cJSON_AddStringToObject(e, "role", lv_role_str(who->role));
+	cJSON_AddStringToObject(e, "actor", who->id);
+	cJSON_AddStringToObject(e, "purpose", purpose);
+	if (version) {
+		cJSON_AddNumberToObject(e, "policy_version", version);
+		cJSON_AddStringToObject(e, "consent_record", record_id);
 	}
+	cJSON_AddStringToObject(e, "learner", learner);
+	if (scope && scope->resource)
+		cJSON_AddStringToObject(e, "resource", scope->resource);
+	if (scope && scope->has_op)
+		cJSON_AddStringToObject(e, "operation", lv_policy_op_str(scope->op));
+	if (scope && (scope->nverbs || scope->ntypes || scope->nfields)) {
+		/* What was asked, so an auditor can check it against the
+		 * policy text offline. */
+		cJSON *sc = cJSON_AddObjectToObject(e, "scope");
+		cJSON *a = cJSON_AddArrayToObject(sc, "verbs");
+		for (size_t k = 0; k < scope->nverbs; k++)
+			cJSON_AddItemToArray(a, cJSON_CreateString(scope->verbs[k]));
+		a = cJSON_AddArrayToObject(sc, "activity_types");
+		for (size_t k = 0; k < scope->ntypes; k++)
+			cJSON_AddItemToArray(a, cJSON_CreateString(scope->activity_types[k]));
+		a = cJSON_AddArrayToObject(sc, "result_fields");
+		for (size_t k = 0; k < scope->nfields; k++)
+			cJSON_AddItemToArray(a, cJSON_CreateString(scope->result_fields[k]));
+	}
+	cJSON_AddNumberToObject(e, "count", (double)count);
+	if (extra) {
+		cJSON *it;
+		while ((it = extra->child)) {
+			cJSON_DetachItemViaPointer(extra, it);
+			cJSON_AddItemToObject(e, it->string, it);
+		}
+		cJSON_Delete(extra);
+	}
+	return lv_tx_audit(lv_tx_current(n), e, index);
 }
+
 
 enum lv_status lv_access_authorize(struct lv_node *n, const struct lv_principal *who, const char *learner,
 				   const char *purpose, const struct lv_consent_scope *scope, uint64_t count,
@@ -523,64 +389,68 @@ enum lv_status lv_access_authorize(struct lv_node *n, const struct lv_principal 
 	return st;
 }
 
+/* ---- the learner's view of the ledger ---- */
+
+struct list_ctx {
+	struct lv_node *n;
+	const char *learner;
+	int64_t now;
+	cJSON *events, *status;
+};
+
+/* One event, and the first time its policy appears, that policy's status
+ * now (as the access check would decide it, recording nothing). */
+static enum lv_status list_row(void *ctx, const struct lv_store_consent_row *r)
+{
+	struct list_ctx *c = ctx;
+	char t[UTIL_TIME_LEN];
+	cJSON *e = cJSON_CreateObject();
+	cJSON_AddStringToObject(e, "record_id", r->record_id);
+	cJSON_AddStringToObject(e, "subject", c->learner);
+	cJSON_AddStringToObject(e, "policy_id", r->policy_id);
+	cJSON_AddNumberToObject(e, "policy_version", (double)r->policy_version);
+	cJSON_AddStringToObject(e, "policy_sha256", r->policy_sha256);
+	cJSON_AddStringToObject(e, "event", r->event);
+	cJSON_AddStringToObject(e, "actor_role", r->actor_role);
+	util_time_format(r->time_ms, t);
+	cJSON_AddStringToObject(e, "time", t);
+	if (r->has_valid_until) {
+		util_time_format(r->valid_until, t);
+		cJSON_AddStringToObject(e, "valid_until", t);
+	}
+	if (r->supersedes)
+		cJSON_AddStringToObject(e, "supersedes", r->supersedes);
+	if (r->details) {
+		cJSON *d = util_json_parse(r->details, strlen(r->details));
+		if (d)
+			cJSON_AddItemToObject(e, "receipt", d);
+	}
+	cJSON_AddItemToArray(c->events, e);
+	if (!cJSON_GetObjectItemCaseSensitive(c->status, r->policy_id)) {
+		struct lv_consent_decision d;
+		struct lv_policy_loaded pl = {0};
+		struct lv_store_consent_event ev;
+		bool expired;
+		decide_locked(c->n, c->learner, r->policy_id, NULL, c->now, &d, &pl, &ev, &expired);
+		lv_policy_loaded_clear(&pl);
+		cJSON *x = cJSON_AddObjectToObject(c->status, r->policy_id);
+		cJSON_AddBoolToObject(x, "allowed", d.allow);
+		cJSON_AddNumberToObject(x, "version", d.policy_version);
+		cJSON_AddStringToObject(x, "reason", d.reason);
+	}
+	return LV_OK;
+}
+
 enum lv_status lv_consent_list(struct lv_node *n, const char *learner, int64_t now, char **json)
 {
 	*json = NULL;
-	sqlite3_stmt *s = NULL;
 	cJSON *o = cJSON_CreateObject();
-	cJSON *events = cJSON_AddArrayToObject(o, "events");
-	cJSON *status = cJSON_AddObjectToObject(o, "status");
+	struct list_ctx c = {.n = n, .learner = learner, .now = now};
+	c.events = cJSON_AddArrayToObject(o, "events");
+	c.status = cJSON_AddObjectToObject(o, "status");
 	enum lv_status st = lv_store_lock(n);
 	if (st == LV_OK)
-		st = db_status(sqlite3_prepare_v2(n->db,
-		"SELECT record_id, policy_id, policy_version, policy_sha256, event, actor_role, time, valid_until, supersedes,"
-		" details FROM consent_events WHERE learner = ? ORDER BY seq", -1, &s, NULL));
-	int rc = SQLITE_DONE;
-	if (st == LV_OK) {
-		sqlite3_bind_text(s, 1, learner, -1, SQLITE_STATIC);
-		while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
-			char t[UTIL_TIME_LEN];
-			cJSON *e = cJSON_CreateObject();
-			cJSON_AddStringToObject(e, "record_id", (const char *)sqlite3_column_text(s, 0));
-			cJSON_AddStringToObject(e, "subject", learner);
-			const char *pid = (const char *)sqlite3_column_text(s, 1);
-			cJSON_AddStringToObject(e, "policy_id", pid);
-			cJSON_AddNumberToObject(e, "policy_version", (double)sqlite3_column_int64(s, 2));
-			cJSON_AddStringToObject(e, "policy_sha256", (const char *)sqlite3_column_text(s, 3));
-			cJSON_AddStringToObject(e, "event", (const char *)sqlite3_column_text(s, 4));
-			cJSON_AddStringToObject(e, "actor_role", (const char *)sqlite3_column_text(s, 5));
-			util_time_format(sqlite3_column_int64(s, 6), t);
-			cJSON_AddStringToObject(e, "time", t);
-			if (sqlite3_column_type(s, 7) != SQLITE_NULL) {
-				util_time_format(sqlite3_column_int64(s, 7), t);
-				cJSON_AddStringToObject(e, "valid_until", t);
-			}
-			if (sqlite3_column_type(s, 8) != SQLITE_NULL)
-				cJSON_AddStringToObject(e, "supersedes", (const char *)sqlite3_column_text(s, 8));
-			if (sqlite3_column_type(s, 9) != SQLITE_NULL) {
-				const char *dt = (const char *)sqlite3_column_text(s, 9);
-				cJSON *d = util_json_parse(dt, strlen(dt));
-				if (d)
-					cJSON_AddItemToObject(e, "receipt", d);
-			}
-			cJSON_AddItemToArray(events, e);
-			if (!cJSON_GetObjectItemCaseSensitive(status, pid)) {
-				struct lv_consent_decision d = {0};
-				struct policy_ref pr = {0};
-				struct last_event ev;
-				bool expired;
-				decide_locked(n, learner, pid, NULL, now, &d, &pr, &ev, &expired);
-				lv_policy_destroy(pr.p);
-				cJSON *x = cJSON_AddObjectToObject(status, pid);
-				cJSON_AddBoolToObject(x, "allowed", d.allow);
-				cJSON_AddNumberToObject(x, "version", d.policy_version);
-				cJSON_AddStringToObject(x, "reason", d.reason);
-			}
-		}
-		if (rc != SQLITE_DONE)
-			st = db_status(rc);
-	}
-	sqlite3_finalize(s);
+		st = lv_store_consent_each(n, learner, list_row, &c);
 	lv_store_unlock(n);
 	if (st == LV_OK) {
 		*json = cJSON_PrintUnformatted(o);
@@ -593,104 +463,69 @@ enum lv_status lv_consent_list(struct lv_node *n, const char *learner, int64_t n
 
 /* ---- the aggregate door: a whole cohort at once ---- */
 
+struct cohort_expiry {
+	char learner[LV_PSEUDONYM_LEN];
+	char record_id[LV_RECORD_ID_LEN];
+};
+
+struct cohort {
+	const struct lv_policy_loaded *pl;
+	int64_t now;
+	UTIL_ARRAY(struct consent_member) members;
+	UTIL_ARRAY(struct cohort_expiry) expired; /* recorded after the scan */
+};
+
+/* One learner's latest event, evaluated as a single check would be. */
+static enum lv_status cohort_row(void *ctx, const char *learner, const struct lv_store_consent_event *ev,
+				 const char *birth)
+{
+	struct cohort *c = ctx;
+	struct lv_consent_decision d;
+	bool expired;
+	enum lv_status st = LV_OK;
+	lv_consent_evaluate(c->pl, ev, birth, NULL, c->now, &d, &expired);
+	if (expired) {
+		if ((st = util_array_room(&c->expired, COHORT_MAX)) != LV_OK)
+			return st;
+		struct cohort_expiry *x = &c->expired.v[c->expired.n++];
+		snprintf(x->learner, sizeof x->learner, "%s", learner);
+		snprintf(x->record_id, sizeof x->record_id, "%s", ev->record_id);
+	} else if (d.allow) {
+		if ((st = util_array_room(&c->members, COHORT_MAX)) != LV_OK)
+			return st;
+		struct consent_member *m = &c->members.v[c->members.n++];
+		snprintf(m->learner, sizeof m->learner, "%s", learner);
+		snprintf(m->record_id, sizeof m->record_id, "%s", d.record_id);
+		m->policy_version = d.policy_version;
+	}
+	return LV_OK;
+}
+
 enum lv_status consent_cohort_locked(struct lv_node *n, const char *policy_id, int64_t now,
 				     struct consent_member **out, size_t *count)
 {
-	struct policy_ref pr = {0};
-	sqlite3_stmt *s = NULL;
-	struct consent_member *m = NULL;
-	size_t nm = 0, cap = 0;
-	struct {
-		char learner[LV_PSEUDONYM_LEN];
-		char record_id[LV_RECORD_ID_LEN];
-	} *exp = NULL;
-	size_t nexp = 0, expcap = 0;
+	struct lv_policy_loaded pl;
 	*out = NULL;
 	*count = 0;
-	enum lv_status st = policy_get(n, policy_id, 0, &pr);
+	enum lv_status st = lv_policy_loaded_get_locked(n, policy_id, 0, &pl);
 	if (st != LV_OK)
 		return st;
-	uint32_t age = lv_policy_guardian_below_age(pr.p);
-	/* The latest event of every learner for this policy: the same rules
-	 * as decide_locked, in one pass. */
-	st = db_status(sqlite3_prepare_v2(n->db,
-		"SELECT e.learner, e.event, e.policy_version, e.policy_sha256, e.record_id, e.actor_role,"
-		" coalesce(e.valid_until, 0), i.birth_date FROM consent_events e"
-		" JOIN learners l ON l.pseudonym = e.learner"
-		" LEFT JOIN learner_info i ON i.pseudonym = e.learner"
-		" WHERE e.policy_id = ?1 AND e.seq = (SELECT max(seq) FROM consent_events x"
-		" WHERE x.learner = e.learner AND x.policy_id = ?1) ORDER BY e.learner", -1, &s, NULL));
-	if (st != LV_OK)
-		goto out;
-	sqlite3_bind_text(s, 1, policy_id, -1, SQLITE_STATIC);
-	int rc;
-	while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
-		const char *learner = (const char *)sqlite3_column_text(s, 0);
-		const char *event = (const char *)sqlite3_column_text(s, 1);
-		if (strcmp(event, LV_CONSENT_GIVEN) != 0 && strcmp(event, LV_CONSENT_RENEWED) != 0)
-			continue;
-		if ((uint32_t)sqlite3_column_int64(s, 2) != pr.version ||
-		    strcmp((const char *)sqlite3_column_text(s, 3), pr.sha) != 0)
-			continue;
-		if (sqlite3_column_int64(s, 6) <= now) {
-			if (nexp == expcap) {
-				size_t nc = expcap ? expcap * 2 : 16;
-				void *ne = realloc(exp, nc * sizeof *exp);
-				if (!ne) {
-					st = LV_ERR_NOMEM;
-					goto out;
-				}
-				exp = ne;
-				expcap = nc;
-			}
-			snprintf(exp[nexp].learner, LV_PSEUDONYM_LEN, "%s", learner);
-			snprintf(exp[nexp].record_id, LV_RECORD_ID_LEN, "%s", (const char *)sqlite3_column_text(s, 4));
-			nexp++;
-			continue;
-		}
-		if (age) {
-			int y, mo, d;
-			const char *bd = (const char *)sqlite3_column_text(s, 7);
-			bool below = !bd || sscanf(bd, "%4d-%2d-%2d", &y, &mo, &d) != 3 ||
-				     years_below(y, mo, d, age, now);
-			if (below && strcmp((const char *)sqlite3_column_text(s, 5), "guardian") != 0)
-				continue;
-		}
-		if (nm == cap) {
-			size_t nc = cap ? cap * 2 : 256;
-			struct consent_member *nmm = realloc(m, nc * sizeof *nmm);
-			if (!nmm) {
-				st = LV_ERR_NOMEM;
-				goto out;
-			}
-			m = nmm;
-			cap = nc;
-		}
-		snprintf(m[nm].learner, sizeof m[nm].learner, "%s", learner);
-		snprintf(m[nm].record_id, sizeof m[nm].record_id, "%s", (const char *)sqlite3_column_text(s, 4));
-		m[nm].policy_version = pr.version;
-		nm++;
-	}
-	if (rc != SQLITE_DONE)
-		st = db_status(rc);
-	sqlite3_finalize(s);
-	s = NULL;
+	struct cohort c = {.pl = &pl, .now = now};
+	st = lv_store_consent_cohort_each(n, policy_id, cohort_row, &c);
 	/* Expiries found are recorded, as the single check does. */
-	for (size_t i = 0; i < nexp && st == LV_OK; i++) {
+	for (size_t i = 0; i < c.expired.n && st == LV_OK; i++) {
 		char rid[LV_RECORD_ID_LEN];
-		st = event_put(n, exp[i].learner, policy_id, &pr, LV_CONSENT_EXPIRED, "system", "node", now, 0,
-			       exp[i].record_id, rid);
+		st = event_put(n, c.expired.v[i].learner, policy_id, &pl, LV_CONSENT_EXPIRED, "system", "node", now, 0,
+			       c.expired.v[i].record_id, rid);
 	}
 	if (st == LV_OK) {
-		*out = m;
-		*count = nm;
-		m = NULL;
+		*out = c.members.v;
+		*count = c.members.n;
+		c.members.v = NULL;
 	}
-out:
-	sqlite3_finalize(s);
-	free(m);
-	free(exp);
-	lv_policy_destroy(pr.p);
+	free(c.members.v);
+	free(c.expired.v);
+	lv_policy_loaded_clear(&pl);
 	return st;
 }
 
