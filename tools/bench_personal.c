@@ -69,7 +69,7 @@ static int ingest_history(struct lv_node *node, const char *provider, unsigned n
 	if (!known)
 		return -1;
 	int rc = 0;
-	int64_t span = 120LL * 86400000;
+	int64_t span = 120 * UTIL_DAY_MS;
 	for (unsigned first = 0; first < n && rc == 0; first += BENCH_BATCH) {
 		struct buf b;
 		buf_init(&b, (size_t)BENCH_BATCH * 2048);
