@@ -237,138 +237,196 @@ static int concurrent_ingest(struct lv_node *node, const struct lv_principal *pr
 	return 0;
 }
 
-int bench_aggregate(int argc, char **argv)
+struct aggregate_opts {
+	unsigned learners, per;    /* statements per learner */
+	const char *keep;          /* --dir: kept afterwards */
+	bool with_ingest;
+};
+
+/* Reads the options into @ao.  Returns 0, or the exit code. */
+static int aggregate_args(int argc, char **argv, struct aggregate_opts *ao)
 {
-	unsigned learners = 10000, per = 100;
-	const char *keep = NULL;
-	bool with_ingest = false;
 	static const struct option opts[] = {
 		{"learners", required_argument, 0, 'l'}, {"statements", required_argument, 0, 's'},
 		{"dir", required_argument, 0, 'd'}, {"concurrent-ingest", no_argument, 0, 'i'}, {0, 0, 0, 0}};
 	int ch;
+	*ao = (struct aggregate_opts){.learners = 10000, .per = 100};
 	optind = 1;
 	while ((ch = getopt_long(argc, argv, "", opts, NULL)) != -1) {
 		switch (ch) {
-		case 'l': learners = (unsigned)strtoul(optarg, NULL, 10); break;
-		case 's': per = (unsigned)strtoul(optarg, NULL, 10); break;
-		case 'd': keep = optarg; break;
-		case 'i': with_ingest = true; break;
+		case 'l': ao->learners = (unsigned)strtoul(optarg, NULL, 10); break;
+		case 's': ao->per = (unsigned)strtoul(optarg, NULL, 10); break;
+		case 'd': ao->keep = optarg; break;
+		case 'i': ao->with_ingest = true; break;
 		default: return 2;
 		}
 	}
-	if (learners < 10 || learners > 1000000 || per < 1 || per > 10000)
+	if (ao->learners < 10 || ao->learners > 1000000 || ao->per < 1 || ao->per > 10000)
 		return cli_fail("bench aggregate: --learners 10..10^6, --statements (per learner) 1..10^4");
-	if (with_ingest && learners < INGEST_THREADS * INGEST_POOL)
+	if (ao->with_ingest && ao->learners < INGEST_THREADS * INGEST_POOL)
 		return cli_fail("bench aggregate: --concurrent-ingest needs --learners >= %d", INGEST_THREADS * INGEST_POOL);
-	char tmpl[] = "/tmp/lvbench.XXXXXX";
-	const char *dir = keep ? keep : mkdtemp(tmpl);
-	if (!dir)
-		return cli_fail("bench aggregate: cannot make a scratch directory");
-	char node_dir[4096], base_path[4096];
-	snprintf(node_dir, sizeof node_dir, "%s/node", dir);
-	snprintf(base_path, sizeof base_path, "%s/baseline.db", dir);
-	int rc = 1;
-	struct lv_node *node = NULL;
-	sqlite3 *base = NULL;
-	sqlite3_stmt *ins = NULL;
-	char *vkey = NULL;
-	struct lv_principal prov = {.role = LV_ROLE_PROVIDER, .id = "bench-lms"};
-	struct lv_principal op = {.role = LV_ROLE_ADMIN, .id = "operator"};
-	if (lv_node_init(node_dir, NULL, NULL, &vkey) != LV_OK || lv_node_open(node_dir, NULL, NULL, &node) != LV_OK) {
-		cli_fail("bench aggregate: cannot create the node in %s", node_dir);
-		goto out;
-	}
+	return 0;
+}
+
+/* A fresh node in @node_dir with the bench policy.  *@node and *@vkey are
+ * the caller's to release, also on failure.  Returns 0, or 1 after saying
+ * why. */
+static int aggregate_node(const char *node_dir, struct lv_node **node, char **vkey)
+{
 	char perr[LV_POLICY_ERR_LEN], pid[LV_POLICY_ID_MAX + 1];
 	uint32_t pver;
 	bool added;
-	if (lv_policy_load(node, POLICY, strlen(POLICY), &added, pid, &pver, perr) != LV_OK) {
-		cli_fail("bench aggregate: policy: %s", perr);
-		goto out;
-	}
-	if (sqlite3_open(base_path, &base) != SQLITE_OK ||
-	    sqlite3_exec(base, "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL;"
-			       "CREATE TABLE st(learner INTEGER NOT NULL, activity INTEGER NOT NULL, score REAL,"
-			       " success INTEGER); BEGIN;", NULL, NULL, NULL) != SQLITE_OK ||
-	    sqlite3_prepare_v2(base, "INSERT INTO st VALUES(?, ?, ?, ?)", -1, &ins, NULL) != SQLITE_OK) {
-		cli_fail("bench aggregate: baseline database");
-		goto out;
-	}
+	if (lv_node_init(node_dir, NULL, NULL, vkey) != LV_OK || lv_node_open(node_dir, NULL, NULL, node) != LV_OK)
+		return cli_fail("bench aggregate: cannot create the node in %s", node_dir);
+	if (lv_policy_load(*node, POLICY, strlen(POLICY), &added, pid, &pver, perr) != LV_OK)
+		return cli_fail("bench aggregate: policy: %s", perr);
+	return 0;
+}
+
+/* The baseline table in @path, a transaction open, and its insert.  *@db
+ * and *@ins are the caller's to release, also on failure.  Returns 0, or
+ * 1 after saying why. */
+static int baseline_open(const char *path, sqlite3 **db, sqlite3_stmt **ins)
+{
+	if (sqlite3_open(path, db) != SQLITE_OK ||
+	    sqlite3_exec(*db, "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL;"
+			      "CREATE TABLE st(learner INTEGER NOT NULL, activity INTEGER NOT NULL, score REAL,"
+			      " success INTEGER); BEGIN;", NULL, NULL, NULL) != SQLITE_OK ||
+	    sqlite3_prepare_v2(*db, "INSERT INTO st VALUES(?, ?, ?, ?)", -1, ins, NULL) != SQLITE_OK)
+		return cli_fail("bench aggregate: baseline database");
+	return 0;
+}
+
+/* Every learner's statements into the node and the baseline (committed);
+ * *@build_s: how long the node took.  Returns 0, or 1 after saying why. */
+static int store_all(struct lv_node *node, const struct lv_principal *prov, const struct aggregate_opts *ao,
+		     sqlite3 *base, sqlite3_stmt *ins, double *build_s)
+{
 	double t0 = util_mono_s();
-	for (unsigned l = 0; l < learners; l += PER_BATCH_LEARNERS) {
-		unsigned k = learners - l < PER_BATCH_LEARNERS ? learners - l : PER_BATCH_LEARNERS;
-		if (store_batch(node, &prov, l, k, per, ins) != 0)
-			goto out;
+	for (unsigned l = 0; l < ao->learners; l += PER_BATCH_LEARNERS) {
+		unsigned k = ao->learners - l < PER_BATCH_LEARNERS ? ao->learners - l : PER_BATCH_LEARNERS;
+		if (store_batch(node, prov, l, k, ao->per, ins) != 0)
+			return 1;
 		if (l % 1000 == 0)
-			fprintf(stderr, "bench aggregate: %u / %u learners stored (%.0f s)\n", l, learners,
+			fprintf(stderr, "bench aggregate: %u / %u learners stored (%.0f s)\n", l, ao->learners,
 				util_mono_s() - t0);
 	}
-	double build_s = util_mono_s() - t0;
+	*build_s = util_mono_s() - t0;
 	sqlite3_exec(base, "COMMIT;", NULL, NULL, NULL);
+	return 0;
+}
+
+/* Enrols every learner and records their consent to the bench purpose.
+ * Returns 0, or 1 after saying why. */
+static int consent_all(struct lv_node *node, const struct lv_principal *op, unsigned learners)
+{
 	fprintf(stderr, "bench aggregate: consent for %u learners\n", learners);
 	for (unsigned l = 0; l < learners; l++) {
 		char actor[128], p[LV_PSEUDONYM_LEN], rid[LV_RECORD_ID_LEN], err[LV_CONSENT_ERR_LEN];
 		bool created;
 		snprintf(actor, sizeof actor, "{\"mbox\":\"mailto:learner%06u@school.example.org\"}", l);
 		if (lv_learner_enrol(node, actor, p, &created) != LV_OK ||
-		    lv_consent_decide(node, &op, LV_ROLE_LEARNER, p, "bench", 0, true, rid, err) != LV_OK) {
-			cli_fail("bench aggregate: consent failed");
-			goto out;
-		}
+		    lv_consent_decide(node, op, LV_ROLE_LEARNER, p, "bench", 0, true, rid, err) != LV_OK)
+			return cli_fail("bench aggregate: consent failed");
 	}
-	/* Three runs of each; distinct ids so none is served from the cache. */
-	static const char *const Q[3] = {
-		"{\"id\":\"count-%d\",\"purpose\":\"bench\",\"metric\":\"count\",\"epsilon\":0.1}",
-		"{\"id\":\"mean-%d\",\"purpose\":\"bench\",\"metric\":\"mean\",\"field\":\"result.score.scaled\","
-		"\"bounds\":[0,1],\"epsilon\":0.1}",
-		"{\"id\":\"hist-%d\",\"purpose\":\"bench\",\"metric\":\"histogram\",\"histogram\":{\"by\":\"activity\","
-		"\"keys\":[\"https://courses.example.org/math/q-0\",\"https://courses.example.org/math/q-1\","
-		"\"https://courses.example.org/math/q-2\",\"https://courses.example.org/math/q-3\","
-		"\"https://courses.example.org/math/q-4\",\"https://courses.example.org/math/q-5\","
-		"\"https://courses.example.org/math/q-6\",\"https://courses.example.org/math/q-7\","
-		"\"https://courses.example.org/math/q-8\",\"https://courses.example.org/math/q-9\"]},\"epsilon\":0.1}",
-	};
-	static const char *const SQL[3] = {
-		"SELECT count(*) FROM (SELECT learner FROM st GROUP BY learner)",
-		"SELECT avg(m) FROM (SELECT learner, avg(score) AS m FROM st GROUP BY learner)",
-		"SELECT activity, count(*) FROM (SELECT DISTINCT learner, activity FROM st) GROUP BY activity",
-	};
-	static const char *const NAME[3] = {"count", "mean", "histogram"};
-	double ours[3], theirs[3];
+	return 0;
+}
+
+/* The three questions (count, mean, histogram), each with a distinct id
+ * per run so none is served from the cache, and their baseline SQL. */
+static const char *const QUERY[3] = {
+	"{\"id\":\"count-%d\",\"purpose\":\"bench\",\"metric\":\"count\",\"epsilon\":0.1}",
+	"{\"id\":\"mean-%d\",\"purpose\":\"bench\",\"metric\":\"mean\",\"field\":\"result.score.scaled\","
+	"\"bounds\":[0,1],\"epsilon\":0.1}",
+	"{\"id\":\"hist-%d\",\"purpose\":\"bench\",\"metric\":\"histogram\",\"histogram\":{\"by\":\"activity\","
+	"\"keys\":[\"https://courses.example.org/math/q-0\",\"https://courses.example.org/math/q-1\","
+	"\"https://courses.example.org/math/q-2\",\"https://courses.example.org/math/q-3\","
+	"\"https://courses.example.org/math/q-4\",\"https://courses.example.org/math/q-5\","
+	"\"https://courses.example.org/math/q-6\",\"https://courses.example.org/math/q-7\","
+	"\"https://courses.example.org/math/q-8\",\"https://courses.example.org/math/q-9\"]},\"epsilon\":0.1}",
+};
+static const char *const BASE_SQL[3] = {
+	"SELECT count(*) FROM (SELECT learner FROM st GROUP BY learner)",
+	"SELECT avg(m) FROM (SELECT learner, avg(score) AS m FROM st GROUP BY learner)",
+	"SELECT activity, count(*) FROM (SELECT DISTINCT learner, activity FROM st) GROUP BY activity",
+};
+static const char *const METRIC[3] = {"count", "mean", "histogram"};
+
+/* Three runs of each question, ours and the baseline's; medians (seconds)
+ * into @ours and @theirs.  Returns 0, or 1 when a run failed. */
+static int time_queries(struct lv_node *node, const struct lv_principal *op, sqlite3 *base, double ours[3],
+			double theirs[3])
+{
 	for (int k = 0; k < 3; k++) {
 		double a[3], b[3];
 		for (int r = 0; r < 3; r++) {
 			char q[2048];
-			snprintf(q, sizeof q, Q[k], r);
-			a[r] = time_query(node, &op, q);
-			b[r] = time_sql(base, SQL[k]);
+			snprintf(q, sizeof q, QUERY[k], r);
+			a[r] = time_query(node, op, q);
+			b[r] = time_sql(base, BASE_SQL[k]);
 			if (a[r] < 0 || b[r] < 0)
-				goto out;
+				return 1;
 		}
 		ours[k] = median3(a);
 		theirs[k] = median3(b);
-		fprintf(stderr, "bench aggregate: %s %.3f s (baseline GROUP BY %.3f s)\n", NAME[k], ours[k], theirs[k]);
+		fprintf(stderr, "bench aggregate: %s %.3f s (baseline GROUP BY %.3f s)\n", METRIC[k], ours[k], theirs[k]);
 	}
+	return 0;
+}
+
+static cJSON *result_json(const struct aggregate_opts *ao, double build_s, const double ours[3],
+			  const double theirs[3])
+{
 	cJSON *o = cJSON_CreateObject();
 	cJSON_AddStringToObject(o, "area", "aggregate");
-	cJSON_AddNumberToObject(o, "learners", learners);
-	cJSON_AddNumberToObject(o, "statements_per_learner", per);
+	cJSON_AddNumberToObject(o, "learners", ao->learners);
+	cJSON_AddNumberToObject(o, "statements_per_learner", ao->per);
 	cJSON_AddNumberToObject(o, "build_s", round(build_s * 10) / 10);
 	for (int k = 0; k < 3; k++) {
 		char key[64];
-		snprintf(key, sizeof key, "%s_s", NAME[k]);
+		snprintf(key, sizeof key, "%s_s", METRIC[k]);
 		cJSON_AddNumberToObject(o, key, round(ours[k] * 1e4) / 1e4);
 	}
 	for (int k = 0; k < 3; k++) {
 		char key[64];
-		snprintf(key, sizeof key, "baseline_%s_s", NAME[k]);
+		snprintf(key, sizeof key, "baseline_%s_s", METRIC[k]);
 		cJSON_AddNumberToObject(o, key, round(theirs[k] * 1e4) / 1e4);
 	}
 	for (int k = 0; k < 3; k++) {
 		char key[64];
-		snprintf(key, sizeof key, "ratio_%s", NAME[k]);
+		snprintf(key, sizeof key, "ratio_%s", METRIC[k]);
 		cJSON_AddNumberToObject(o, key, round(ours[k] / theirs[k] * 100) / 100);
 	}
-	if (with_ingest && concurrent_ingest(node, &prov, &op, o) != 0) {
+	return o;
+}
+
+int bench_aggregate(int argc, char **argv)
+{
+	struct aggregate_opts ao;
+	int rc = aggregate_args(argc, argv, &ao);
+	if (rc != 0)
+		return rc;
+	char tmpl[] = "/tmp/lvbench.XXXXXX";
+	const char *dir = ao.keep ? ao.keep : mkdtemp(tmpl);
+	if (!dir)
+		return cli_fail("bench aggregate: cannot make a scratch directory");
+	char node_dir[4096], base_path[4096];
+	snprintf(node_dir, sizeof node_dir, "%s/node", dir);
+	snprintf(base_path, sizeof base_path, "%s/baseline.db", dir);
+	rc = 1;
+	struct lv_node *node = NULL;
+	sqlite3 *base = NULL;
+	sqlite3_stmt *ins = NULL;
+	char *vkey = NULL;
+	struct lv_principal prov = {.role = LV_ROLE_PROVIDER, .id = "bench-lms"};
+	struct lv_principal op = {.role = LV_ROLE_ADMIN, .id = "operator"};
+	double build_s, ours[3], theirs[3];
+	if (aggregate_node(node_dir, &node, &vkey) != 0 || baseline_open(base_path, &base, &ins) != 0 ||
+	    store_all(node, &prov, &ao, base, ins, &build_s) != 0 || consent_all(node, &op, ao.learners) != 0 ||
+	    time_queries(node, &op, base, ours, theirs) != 0)
+		goto out;
+	cJSON *o = result_json(&ao, build_s, ours, theirs);
+	if (ao.with_ingest && concurrent_ingest(node, &prov, &op, o) != 0) {
 		cJSON_Delete(o);
 		goto out;
 	}
@@ -378,7 +436,7 @@ out:
 	sqlite3_close(base);
 	lv_node_close(node);
 	free(vkey);
-	if (!keep) {
+	if (!ao.keep) {
 		char cmd[4200];
 		snprintf(cmd, sizeof cmd, "rm -rf '%s'", dir);
 		if (system(cmd) != 0)

@@ -102,73 +102,86 @@ static double baseline_append(const char *dir, uint64_t count, unsigned per_tx)
 	return rate;
 }
 
-int bench_audit(int argc, char **argv)
+/* Reads --entries into *@entries.  Returns 0, or the exit code. */
+static int audit_args(int argc, char **argv, uint64_t *entries)
 {
-	uint64_t entries = 1000000;
 	static const struct option opts[] = {{"entries", required_argument, 0, 'n'}, {0, 0, 0, 0}};
 	int c;
+	*entries = 1000000;
 	optind = 1;
 	while ((c = getopt_long(argc, argv, "", opts, NULL)) != -1) {
 		if (c != 'n')
 			return 2;
-		entries = strtoull(optarg, NULL, 10);
+		*entries = strtoull(optarg, NULL, 10);
 	}
-	if (entries < 10000)
+	if (*entries < 10000)
 		return cli_fail("bench audit: --entries >= 10000");
-	char tmpl[] = "/tmp/lvbench-audit.XXXXXX";
-	char *dir = mkdtemp(tmpl);
-	char node_dir[4096];
-	if (!dir)
-		return cli_fail("bench audit: no scratch directory");
-	snprintf(node_dir, sizeof node_dir, "%s/node", dir);
-	struct lv_node *node = NULL;
-	char *vkey = NULL, *json = NULL, *report = NULL;
-	int rc = 1;
-	if (lv_node_init(node_dir, NULL, NULL, &vkey) != LV_OK || lv_node_open(node_dir, NULL, NULL, &node) != LV_OK) {
-		cli_fail("bench audit: cannot create the node");
-		goto out;
-	}
-	/* One entry per transaction (an event with its entry), then batches
-	 * of 1000 (many accesses answered together) up to @entries. */
+	return 0;
+}
+
+/* The measured figures, each beside its baseline. */
+struct audit_figures {
+	double r_single, b_single;         /* appends/s, one entry per transaction */
+	double r_batch, b_batch;           /* appends/s, 1000 per transaction */
+	double proof_ms, hash_path_ms;     /* one inclusion proof */
+	double verify_s, parse_hash_s;     /* the whole exported log */
+};
+
+/* One entry per transaction (an event with its entry), then batches of
+ * 1000 (many accesses answered together) up to @entries.  Returns 0, or
+ * 1 after saying why. */
+static int time_appends(struct lv_node *node, const char *dir, uint64_t entries, struct audit_figures *f)
+{
 	uint64_t single = 10000;
 	fprintf(stderr, "bench audit: %llu single-entry transactions\n", (unsigned long long)single);
-	double r_single = append(node, 0, single, 1);
-	double b_single = baseline_append(dir, single, 1);
+	f->r_single = append(node, 0, single, 1);
+	f->b_single = baseline_append(dir, single, 1);
 	fprintf(stderr, "bench audit: appending to %llu entries in batches of 1000\n", (unsigned long long)entries);
-	double r_batch = append(node, single, entries - single, 1000);
-	double b_batch = baseline_append(dir, entries - single, 1000);
-	if (lv_audit_size(node) != entries) {
-		cli_fail("bench audit: the log has %llu entries, expected %llu",
-			 (unsigned long long)lv_audit_size(node), (unsigned long long)entries);
-		goto out;
-	}
-	/* Inclusion proofs at full size, random leaves. */
+	f->r_batch = append(node, single, entries - single, 1000);
+	f->b_batch = baseline_append(dir, entries - single, 1000);
+	if (lv_audit_size(node) != entries)
+		return cli_fail("bench audit: the log has %llu entries, expected %llu",
+				(unsigned long long)lv_audit_size(node), (unsigned long long)entries);
+	return 0;
+}
+
+/* Inclusion proofs at full size, random leaves.  Returns 0, or 1 after
+ * saying why. */
+static int time_proofs(struct lv_node *node, uint64_t entries, struct audit_figures *f)
+{
 	const unsigned proofs = 2000;
 	double t0 = util_mono_s();
 	for (unsigned i = 0; i < proofs; i++) {
 		cJSON *p = NULL;
-		if (lv_audit_inclusion(node, randombytes_uniform((uint32_t)entries), entries, &p) != LV_OK) {
-			cli_fail("bench audit: proof failed");
-			goto out;
-		}
+		if (lv_audit_inclusion(node, randombytes_uniform((uint32_t)entries), entries, &p) != LV_OK)
+			return cli_fail("bench audit: proof failed");
 		cJSON_Delete(p);
 	}
-	double proof_ms = (util_mono_s() - t0) * 1000 / proofs;
+	f->proof_ms = (util_mono_s() - t0) * 1000 / proofs;
 	/* Baseline: the bare hashing a proof's path needs (log2 n node hashes). */
 	unsigned char h[64] = {0}, outh[32];
 	t0 = util_mono_s();
 	for (unsigned i = 0; i < proofs * 20; i++)
 		crypto_hash_sha256(outh, h, sizeof h);
-	double hash_path_ms = (util_mono_s() - t0) * 1000 / proofs;
-	/* Full offline verification of the exported log. */
+	f->hash_path_ms = (util_mono_s() - t0) * 1000 / proofs;
+	return 0;
+}
+
+/* Full offline verification of the exported log.  Returns 0, or 1 after
+ * saying why. */
+static int time_verify(struct lv_node *node, uint64_t entries, struct audit_figures *f)
+{
+	char *json = NULL, *vkey = NULL, *report = NULL;
+	unsigned char outh[32];
+	int rc = 1;
 	fprintf(stderr, "bench audit: exporting and verifying %llu entries\n", (unsigned long long)entries);
 	if (lv_audit_export(node, &json) != LV_OK || lv_audit_vkey(node, &vkey) != LV_OK) {
 		cli_fail("bench audit: export failed");
 		goto out;
 	}
-	t0 = util_mono_s();
+	double t0 = util_mono_s();
 	enum lv_status vst = lv_audit_verify_export(json, strlen(json), vkey, NULL, &report);
-	double verify_s = util_mono_s() - t0;
+	f->verify_s = util_mono_s() - t0;
 	if (vst != LV_OK) {
 		cli_fail("bench audit: verification failed: %s", report ? report : "");
 		goto out;
@@ -180,27 +193,61 @@ int bench_audit(int argc, char **argv)
 	cJSON_ArrayForEach(e, cJSON_GetObjectItem(doc, "entries"))
 		lv_merkle_hash_leaf(e->valuestring, strlen(e->valuestring), outh);
 	cJSON_Delete(doc);
-	double parse_hash_s = util_mono_s() - t0;
+	f->parse_hash_s = util_mono_s() - t0;
+	rc = 0;
+out:
+	free(json);
+	free(vkey);
+	free(report);
+	return rc;
+}
+
+static cJSON *result_json(uint64_t entries, const struct audit_figures *f)
+{
 	cJSON *o = cJSON_CreateObject();
 	cJSON_AddStringToObject(o, "bench", "audit");
 	cJSON_AddNumberToObject(o, "entries", (double)entries);
-	cJSON_AddNumberToObject(o, "appends_per_s_one_per_tx", (double)(long)r_single);
-	cJSON_AddNumberToObject(o, "baseline_rows_per_s_one_per_tx", (double)(long)b_single);
-	cJSON_AddNumberToObject(o, "ratio_one_per_tx", (double)(long)(r_single / b_single * 1000) / 1000);
-	cJSON_AddNumberToObject(o, "appends_per_s_batched", (double)(long)r_batch);
-	cJSON_AddNumberToObject(o, "baseline_rows_per_s_batched", (double)(long)b_batch);
-	cJSON_AddNumberToObject(o, "ratio_batched", (double)(long)(r_batch / b_batch * 1000) / 1000);
-	cJSON_AddNumberToObject(o, "inclusion_proof_ms", (double)(long)(proof_ms * 10000) / 10000);
-	cJSON_AddNumberToObject(o, "baseline_path_hash_ms", (double)(long)(hash_path_ms * 10000) / 10000);
-	cJSON_AddNumberToObject(o, "verify_s", (double)(long)(verify_s * 1000) / 1000);
-	cJSON_AddNumberToObject(o, "baseline_parse_and_hash_s", (double)(long)(parse_hash_s * 1000) / 1000);
-	cJSON_AddNumberToObject(o, "verify_ratio", (double)(long)(verify_s / parse_hash_s * 100) / 100);
-	rc = cli_print(o);
+	cJSON_AddNumberToObject(o, "appends_per_s_one_per_tx", (double)(long)f->r_single);
+	cJSON_AddNumberToObject(o, "baseline_rows_per_s_one_per_tx", (double)(long)f->b_single);
+	cJSON_AddNumberToObject(o, "ratio_one_per_tx", (double)(long)(f->r_single / f->b_single * 1000) / 1000);
+	cJSON_AddNumberToObject(o, "appends_per_s_batched", (double)(long)f->r_batch);
+	cJSON_AddNumberToObject(o, "baseline_rows_per_s_batched", (double)(long)f->b_batch);
+	cJSON_AddNumberToObject(o, "ratio_batched", (double)(long)(f->r_batch / f->b_batch * 1000) / 1000);
+	cJSON_AddNumberToObject(o, "inclusion_proof_ms", (double)(long)(f->proof_ms * 10000) / 10000);
+	cJSON_AddNumberToObject(o, "baseline_path_hash_ms", (double)(long)(f->hash_path_ms * 10000) / 10000);
+	cJSON_AddNumberToObject(o, "verify_s", (double)(long)(f->verify_s * 1000) / 1000);
+	cJSON_AddNumberToObject(o, "baseline_parse_and_hash_s", (double)(long)(f->parse_hash_s * 1000) / 1000);
+	cJSON_AddNumberToObject(o, "verify_ratio", (double)(long)(f->verify_s / f->parse_hash_s * 100) / 100);
+	return o;
+}
+
+int bench_audit(int argc, char **argv)
+{
+	uint64_t entries;
+	int rc = audit_args(argc, argv, &entries);
+	if (rc != 0)
+		return rc;
+	char tmpl[] = "/tmp/lvbench-audit.XXXXXX";
+	char *dir = mkdtemp(tmpl);
+	char node_dir[4096];
+	if (!dir)
+		return cli_fail("bench audit: no scratch directory");
+	snprintf(node_dir, sizeof node_dir, "%s/node", dir);
+	struct lv_node *node = NULL;
+	char *vkey = NULL;
+	struct audit_figures f;
+	rc = 1;
+	if (lv_node_init(node_dir, NULL, NULL, &vkey) != LV_OK || lv_node_open(node_dir, NULL, NULL, &node) != LV_OK) {
+		cli_fail("bench audit: cannot create the node");
+		goto out;
+	}
+	if (time_appends(node, dir, entries, &f) != 0 || time_proofs(node, entries, &f) != 0 ||
+	    time_verify(node, entries, &f) != 0)
+		goto out;
+	rc = cli_print(result_json(entries, &f));
 out:
 	lv_node_close(node);
 	free(vkey);
-	free(json);
-	free(report);
 	char cmd[4200];
 	snprintf(cmd, sizeof cmd, "rm -rf '%s'", dir);
 	if (system(cmd) != 0)

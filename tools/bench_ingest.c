@@ -179,35 +179,117 @@ static double baseline(const char *dir, const struct corpus *c)
 	return (double)c->n / dt;
 }
 
-int bench_ingest(int argc, char **argv)
+struct ingest_opts {
+	size_t n;                  /* statements */
+	unsigned learners, conns;
+	const char *keep;          /* --dir: kept afterwards */
+};
+
+/* Reads the options into @io.  Returns 0, or the exit code. */
+static int ingest_args(int argc, char **argv, struct ingest_opts *io)
 {
-	size_t n = 20000;
-	unsigned learners = 1000, conns = 2;
-	const char *keep = NULL;
 	static const struct option opts[] = {
 		{"statements", required_argument, 0, 'n'}, {"learners", required_argument, 0, 'l'},
 		{"connections", required_argument, 0, 'c'}, {"dir", required_argument, 0, 'd'},
 		{0, 0, 0, 0}};
 	int ch;
+	*io = (struct ingest_opts){.n = 20000, .learners = 1000, .conns = 2};
 	optind = 1;
 	while ((ch = getopt_long(argc, argv, "", opts, NULL)) != -1) {
 		switch (ch) {
-		case 'n': n = strtoull(optarg, NULL, 10); break;
-		case 'l': learners = (unsigned)strtoul(optarg, NULL, 10); break;
-		case 'c': conns = (unsigned)strtoul(optarg, NULL, 10); break;
-		case 'd': keep = optarg; break;
+		case 'n': io->n = strtoull(optarg, NULL, 10); break;
+		case 'l': io->learners = (unsigned)strtoul(optarg, NULL, 10); break;
+		case 'c': io->conns = (unsigned)strtoul(optarg, NULL, 10); break;
+		case 'd': io->keep = optarg; break;
 		default: return 2;
 		}
 	}
-	if (n < BATCH || learners < 1 || conns < 1 || conns > 16)
+	if (io->n < BATCH || io->learners < 1 || io->conns < 1 || io->conns > 16)
 		return cli_fail("bench ingest: --statements >= %d, --learners >= 1, --connections 1..16", BATCH);
+	return 0;
+}
+
+/* A fresh node in @node_dir with @learners enrolled and a provider
+ * credential (@id, *@secret).  *@node, *@vkey and *@secret are the
+ * caller's to release, also on failure.  Returns 0, or 1 after saying
+ * why. */
+static int ingest_node(const char *node_dir, unsigned learners, struct lv_node **node, char **vkey,
+		       char id[LV_CRED_ID_LEN], char **secret)
+{
+	if (lv_node_init(node_dir, NULL, NULL, vkey) != LV_OK || lv_node_open(node_dir, NULL, NULL, node) != LV_OK)
+		return cli_fail("bench ingest: cannot create the node in %s", node_dir);
+	fprintf(stderr, "bench ingest: enrolling %u learners\n", learners);
+	for (unsigned l = 0; l < learners; l++) {
+		char actor[160], p[LV_PSEUDONYM_LEN];
+		bool created;
+		snprintf(actor, sizeof actor, "{\"mbox\":\"mailto:learner%04u@school.example.org\"}", l);
+		if (lv_learner_enrol(*node, actor, p, &created) != LV_OK)
+			return cli_fail("bench ingest: enrolment failed");
+	}
+	if (lv_credential_add(*node, LV_ROLE_PROVIDER, NULL, NULL, 0, "bench", id, secret) != LV_OK)
+		return cli_fail("bench ingest: cannot add a credential");
+	return 0;
+}
+
+/* What the clients achieved. */
+struct ingest_result {
+	size_t acked;
+	int failed;                /* batches */
+	double http_s;
+};
+
+/* Posts every batch of @c to @url over @conns connections at once. */
+static void post_all(const struct corpus *c, const char *url, const char *userpwd, unsigned conns,
+		     struct ingest_result *res)
+{
+	struct client cl[16];
+	memset(cl, 0, sizeof cl);
+	double t0 = util_mono_s();
+	for (unsigned i = 0; i < conns; i++) {
+		cl[i] = (struct client){.c = c, .url = url, .userpwd = userpwd, .first = i, .step = conns};
+		pthread_create(&cl[i].th, NULL, client_run, &cl[i]);
+	}
+	res->acked = 0;
+	res->failed = 0;
+	for (unsigned i = 0; i < conns; i++) {
+		pthread_join(cl[i].th, NULL);
+		res->acked += cl[i].acked;
+		res->failed += cl[i].failed;
+	}
+	res->http_s = util_mono_s() - t0;
+}
+
+static cJSON *result_json(const struct ingest_opts *io, const struct ingest_result *res, double base)
+{
+	double rate = (double)res->acked / res->http_s;
+	cJSON *o = cJSON_CreateObject();
+	cJSON_AddStringToObject(o, "bench", "ingest");
+	cJSON_AddNumberToObject(o, "statements", (double)io->n);
+	cJSON_AddNumberToObject(o, "learners", io->learners);
+	cJSON_AddNumberToObject(o, "batch", BATCH);
+	cJSON_AddNumberToObject(o, "connections", io->conns);
+	cJSON_AddNumberToObject(o, "acknowledged", (double)res->acked);
+	cJSON_AddNumberToObject(o, "failed_batches", res->failed);
+	cJSON_AddNumberToObject(o, "seconds", res->http_s);
+	cJSON_AddNumberToObject(o, "statements_per_s", (double)(long)rate);
+	cJSON_AddNumberToObject(o, "baseline_rows_per_s", (double)(long)base);
+	cJSON_AddNumberToObject(o, "ratio", (double)(long)(rate / base * 1000) / 1000);
+	return o;
+}
+
+int bench_ingest(int argc, char **argv)
+{
+	struct ingest_opts io;
+	int rc = ingest_args(argc, argv, &io);
+	if (rc != 0)
+		return rc;
 	char tmpl[] = "/tmp/lvbench.XXXXXX";
-	const char *dir = keep ? keep : mkdtemp(tmpl);
+	const char *dir = io.keep ? io.keep : mkdtemp(tmpl);
 	char node_dir[4096];
 	if (!dir)
 		return cli_fail("bench ingest: cannot make a scratch directory");
 	snprintf(node_dir, sizeof node_dir, "%s/node", dir);
-	int rc = 1;
+	rc = 1;
 	struct lv_node *node = NULL;
 	struct lv_server *srv = NULL;
 	struct corpus c;
@@ -215,26 +297,10 @@ int bench_ingest(int argc, char **argv)
 	char id[LV_CRED_ID_LEN];
 	memset(&c, 0, sizeof c);
 	curl_global_init(CURL_GLOBAL_DEFAULT);
-	if (lv_node_init(node_dir, NULL, NULL, &vkey) != LV_OK || lv_node_open(node_dir, NULL, NULL, &node) != LV_OK) {
-		cli_fail("bench ingest: cannot create the node in %s", node_dir);
+	if (ingest_node(node_dir, io.learners, &node, &vkey, id, &secret) != 0)
 		goto out;
-	}
-	fprintf(stderr, "bench ingest: enrolling %u learners\n", learners);
-	for (unsigned l = 0; l < learners; l++) {
-		char actor[160], p[LV_PSEUDONYM_LEN];
-		bool created;
-		snprintf(actor, sizeof actor, "{\"mbox\":\"mailto:learner%04u@school.example.org\"}", l);
-		if (lv_learner_enrol(node, actor, p, &created) != LV_OK) {
-			cli_fail("bench ingest: enrolment failed");
-			goto out;
-		}
-	}
-	if (lv_credential_add(node, LV_ROLE_PROVIDER, NULL, NULL, 0, "bench", id, &secret) != LV_OK) {
-		cli_fail("bench ingest: cannot add a credential");
-		goto out;
-	}
-	fprintf(stderr, "bench ingest: building %zu statements\n", n);
-	if (corpus_make(&c, n, learners) != 0) {
+	fprintf(stderr, "bench ingest: building %zu statements\n", io.n);
+	if (corpus_make(&c, io.n, io.learners) != 0) {
 		cli_fail("bench ingest: out of memory");
 		goto out;
 	}
@@ -246,42 +312,16 @@ int bench_ingest(int argc, char **argv)
 	char url[128], userpwd[256];
 	snprintf(url, sizeof url, "http://127.0.0.1:%u/xapi/statements", lv_server_port(srv));
 	snprintf(userpwd, sizeof userpwd, "%s:%s", id, secret);
-	fprintf(stderr, "bench ingest: posting %zu batches of %d over %u connections\n", c.nbatches, BATCH, conns);
-	struct client cl[16];
-	memset(cl, 0, sizeof cl);
-	double t0 = util_mono_s();
-	for (unsigned i = 0; i < conns; i++) {
-		cl[i] = (struct client){.c = &c, .url = url, .userpwd = userpwd, .first = i, .step = conns};
-		pthread_create(&cl[i].th, NULL, client_run, &cl[i]);
-	}
-	size_t acked = 0;
-	int failed = 0;
-	for (unsigned i = 0; i < conns; i++) {
-		pthread_join(cl[i].th, NULL);
-		acked += cl[i].acked;
-		failed += cl[i].failed;
-	}
-	double http_s = util_mono_s() - t0;
+	fprintf(stderr, "bench ingest: posting %zu batches of %d over %u connections\n", c.nbatches, BATCH, io.conns);
+	struct ingest_result res;
+	post_all(&c, url, userpwd, io.conns, &res);
 	lv_server_destroy(srv);
 	srv = NULL;
 	fprintf(stderr, "bench ingest: %zu acknowledged in %.2f s (%d failed batches); baseline...\n",
-		acked, http_s, failed);
+		res.acked, res.http_s, res.failed);
 	double base = baseline(dir, &c);
-	double rate = (double)acked / http_s;
-	cJSON *o = cJSON_CreateObject();
-	cJSON_AddStringToObject(o, "bench", "ingest");
-	cJSON_AddNumberToObject(o, "statements", (double)n);
-	cJSON_AddNumberToObject(o, "learners", learners);
-	cJSON_AddNumberToObject(o, "batch", BATCH);
-	cJSON_AddNumberToObject(o, "connections", conns);
-	cJSON_AddNumberToObject(o, "acknowledged", (double)acked);
-	cJSON_AddNumberToObject(o, "failed_batches", failed);
-	cJSON_AddNumberToObject(o, "seconds", http_s);
-	cJSON_AddNumberToObject(o, "statements_per_s", (double)(long)rate);
-	cJSON_AddNumberToObject(o, "baseline_rows_per_s", (double)(long)base);
-	cJSON_AddNumberToObject(o, "ratio", (double)(long)(rate / base * 1000) / 1000);
-	rc = failed ? 1 : 0;
-	cli_print(o);
+	rc = res.failed ? 1 : 0;
+	cli_print(result_json(&io, &res, base));
 out:
 	lv_server_destroy(srv);
 	lv_node_close(node);
@@ -290,7 +330,7 @@ out:
 	if (secret)
 		sodium_free(secret);
 	curl_global_cleanup();
-	if (!keep) {
+	if (!io.keep) {
 		char cmd[4200];
 		snprintf(cmd, sizeof cmd, "rm -rf '%s'", dir);
 		if (system(cmd) != 0)

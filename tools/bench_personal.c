@@ -69,7 +69,7 @@ static int ingest_history(struct lv_node *node, const char *provider, unsigned n
 	if (!known)
 		return -1;
 	int rc = 0;
-	int64_t span = 120LL * 86400000;
+	int64_t span = 120 * UTIL_DAY_MS;
 	for (unsigned first = 0; first < n && rc == 0; first += BENCH_BATCH) {
 		struct buf b;
 		buf_init(&b, (size_t)BENCH_BATCH * 2048);
@@ -189,14 +189,22 @@ static double bkt_fit_bench(unsigned learners, unsigned skills, unsigned respons
 	return dt;
 }
 
-int bench_personal(int argc, char **argv)
+/* What to measure: counts from the command line. */
+struct personal_opts {
+	unsigned nst, nact, nsk, nreq;                  /* (a) */
+	unsigned fit_learners, fit_skills, fit_responses; /* (b) */
+	const char *keep;                               /* --dir: kept afterwards */
+};
+
+/* Reads the options into @po.  Returns 0, or the exit code. */
+static int personal_args(int argc, char **argv, struct personal_opts *po)
 {
-	const char *n_s = NULL, *a_s = NULL, *k_s = NULL, *r_s = NULL, *l_s = NULL, *fk_s = NULL, *resp_s = NULL,
-		   *keep = NULL;
+	const char *n_s = NULL, *a_s = NULL, *k_s = NULL, *r_s = NULL, *l_s = NULL, *fk_s = NULL, *resp_s = NULL;
 	const struct cli_opt opts[] = {
 		{"statements", true, &n_s}, {"activities", true, &a_s}, {"skills", true, &k_s},
 		{"requests", true, &r_s},   {"fit-learners", true, &l_s}, {"fit-skills", true, &fk_s},
-		{"fit-responses", true, &resp_s}, {"dir", true, &keep}, {0, false, NULL}};
+		{"fit-responses", true, &resp_s}, {"dir", true, &po->keep}, {0, false, NULL}};
+	po->keep = NULL;
 	if (cli_parse(argc, argv, 1, opts) != argc)
 		return 2;
 	unsigned long v[7] = {10000, 200, 40, 1000, 4000, 110, 10};
@@ -206,58 +214,65 @@ int bench_personal(int argc, char **argv)
 		if (s[i] && (v[i] = strtoul(s[i], &end, 10), !*s[i] || *end || v[i] < 1 || v[i] > 10000000))
 			return cli_fail("bench personal: every count is a whole number in 1..10^7");
 	}
-	unsigned nst = (unsigned)v[0], nact = (unsigned)v[1], nsk = (unsigned)v[2], nreq = (unsigned)v[3];
-	if (nsk > nact || nsk > LV_CURRICULUM_MAX_SKILLS || nact > LV_CURRICULUM_MAX_ACTIVITIES)
+	po->nst = (unsigned)v[0];
+	po->nact = (unsigned)v[1];
+	po->nsk = (unsigned)v[2];
+	po->nreq = (unsigned)v[3];
+	po->fit_learners = (unsigned)v[4];
+	po->fit_skills = (unsigned)v[5];
+	po->fit_responses = (unsigned)v[6];
+	if (po->nsk > po->nact || po->nsk > LV_CURRICULUM_MAX_SKILLS || po->nact > LV_CURRICULUM_MAX_ACTIVITIES)
 		return cli_fail("bench personal: --skills <= --activities <= %u", LV_CURRICULUM_MAX_ACTIVITIES);
+	return 0;
+}
 
-	char tmpl[] = "/tmp/lvbench.XXXXXX";
-	const char *dir = keep ? keep : mkdtemp(tmpl);
-	char node_dir[4096], url[160], auth[256];
-	if (!dir)
-		return cli_fail("bench personal: cannot make a scratch directory");
-	snprintf(node_dir, sizeof node_dir, "%s/node", dir);
-	int rc = 1;
-	struct lv_node *node = NULL;
-	struct lv_server *srv = NULL;
-	char *vkey = NULL, *psecret = NULL, *lsecret = NULL, *cur = NULL, err[LV_PERSONAL_ERR_LEN] = "";
+/* The node under test and what the run made in it. */
+struct personal_run {
+	const struct personal_opts *po;
+	struct lv_node *node;
+	char *vkey, *cur;                 /* the audit verifier key text; the curriculum text */
+	char *psecret, *lsecret;          /* sodium_malloc: provider's and learner's secrets */
 	char pid[LV_CRED_ID_LEN], lid[LV_CRED_ID_LEN], learner[LV_PSEUDONYM_LEN];
-	double *ms = calloc(nreq, sizeof *ms);
-	CURL *h = NULL;
-	struct curl_slist *hdr = NULL, *xhdr = NULL;
-	cJSON *o = cJSON_CreateObject();
-	curl_global_init(CURL_GLOBAL_DEFAULT);
-	if (!ms || lv_node_init(node_dir, NULL, NULL, &vkey) != LV_OK ||
-	    lv_node_open(node_dir, NULL, NULL, &node) != LV_OK) {
-		cli_fail("bench personal: cannot create the node in %s", node_dir);
-		goto out;
-	}
-	if (!(cur = curriculum_text(nsk, nact)) || lv_personal_curriculum_load(node, cur, strlen(cur), err) != LV_OK) {
-		cli_fail("bench personal: curriculum: %s", err);
-		goto out;
-	}
-	if (lv_credential_add(node, LV_ROLE_PROVIDER, NULL, NULL, 0, "bench", pid, &psecret) != LV_OK) {
-		cli_fail("bench personal: cannot add a credential");
-		goto out;
-	}
-	fprintf(stderr, "bench personal: ingesting %u statements (%u activities, %u skills) for one learner\n", nst,
-		nact, nsk);
+	double ingest_s;
+};
+
+/* A fresh node in @node_dir with the curriculum and a provider
+ * credential.  Returns 0, or 1 after saying why. */
+static int node_setup(struct personal_run *pr, const char *node_dir)
+{
+	char err[LV_PERSONAL_ERR_LEN] = "";
+	if (lv_node_init(node_dir, NULL, NULL, &pr->vkey) != LV_OK ||
+	    lv_node_open(node_dir, NULL, NULL, &pr->node) != LV_OK)
+		return cli_fail("bench personal: cannot create the node in %s", node_dir);
+	if (!(pr->cur = curriculum_text(pr->po->nsk, pr->po->nact)) ||
+	    lv_personal_curriculum_load(pr->node, pr->cur, strlen(pr->cur), err) != LV_OK)
+		return cli_fail("bench personal: curriculum: %s", err);
+	if (lv_credential_add(pr->node, LV_ROLE_PROVIDER, NULL, NULL, 0, "bench", pr->pid, &pr->psecret) != LV_OK)
+		return cli_fail("bench personal: cannot add a credential");
+	return 0;
+}
+
+/* The learner's history (timed), enrolment and token, then the statements
+ * that leave the stored state lagging.  Returns 0, or 1 after saying why. */
+static int learner_setup(struct personal_run *pr)
+{
+	const struct personal_opts *po = pr->po;
+	fprintf(stderr, "bench personal: ingesting %u statements (%u activities, %u skills) for one learner\n",
+		po->nst, po->nact, po->nsk);
 	int64_t now = util_now_ms();
 	double t0 = util_mono_s();
-	if (ingest_history(node, pid, nst, nsk, nact, now) != 0) {
-		cli_fail("bench personal: ingest failed");
-		goto out;
-	}
-	double ingest_s = util_mono_s() - t0;
+	if (ingest_history(pr->node, pr->pid, po->nst, po->nsk, po->nact, now) != 0)
+		return cli_fail("bench personal: ingest failed");
+	pr->ingest_s = util_mono_s() - t0;
 	bool created;
-	if (lv_learner_enrol(node, "{\"mbox\":\"" BENCH_ACTOR "\"}", learner, &created) != LV_OK ||
-	    lv_credential_add(node, LV_ROLE_LEARNER, learner, NULL, 0, "bench", lid, &lsecret) != LV_OK) {
-		cli_fail("bench personal: cannot make the learner's token");
-		goto out;
-	}
+	if (lv_learner_enrol(pr->node, "{\"mbox\":\"" BENCH_ACTOR "\"}", pr->learner, &created) != LV_OK ||
+	    lv_credential_add(pr->node, LV_ROLE_LEARNER, pr->learner, NULL, 0, "bench", pr->lid, &pr->lsecret) !=
+		    LV_OK)
+		return cli_fail("bench personal: cannot make the learner's token");
 	/* The slowest steady state for a read: the stored state lags by one
 	 * statement less than a step (all answers so far were responses, so
 	 * the checkpoint advanced at every multiple of the step). */
-	unsigned tail = LV_PERSONAL_CHECKPOINT_EVERY - 1 - nst % LV_PERSONAL_CHECKPOINT_EVERY;
+	unsigned tail = LV_PERSONAL_CHECKPOINT_EVERY - 1 - po->nst % LV_PERSONAL_CHECKPOINT_EVERY;
 	for (unsigned i = 0; i < tail; i++) {
 		char text[512];
 		cJSON *ids = NULL;
@@ -265,122 +280,189 @@ int bench_personal(int argc, char **argv)
 			 "{\"actor\":{\"mbox\":\"" BENCH_ACTOR "\"},\"verb\":{\"id\":"
 			 "\"http://adlnet.gov/expapi/verbs/experienced\"},\"object\":{\"id\":"
 			 "\"https://courses.example.org/bench/video-%u\"}}", i);
-		if (cli_ingest_text(node, pid, text, strlen(text), &ids) != 0) {
-			cli_fail("bench personal: ingest failed");
-			goto out;
-		}
+		if (cli_ingest_text(pr->node, pr->pid, text, strlen(text), &ids) != 0)
+			return cli_fail("bench personal: ingest failed");
 		cJSON_Delete(ids);
 	}
+	return 0;
+}
 
-	struct lv_server_options so = {.host = "127.0.0.1", .port = 0, .threads = 2};
-	if (lv_server_start(node, &so, &srv) != LV_OK) {
-		cli_fail("bench personal: cannot start the server");
-		goto out;
-	}
-	h = curl_easy_init();
-	snprintf(auth, sizeof auth, "Authorization: Bearer %s.%s", lid, lsecret);
-	hdr = curl_slist_append(hdr, auth);
-	xhdr = curl_slist_append(xhdr, "X-Experience-API-Version: 1.0.3");
-	if (!h || !hdr || !xhdr) {
-		cli_fail("bench personal: out of memory");
-		goto out;
-	}
-	/* One answer, to report what is being timed. */
+static void run_free(struct personal_run *pr)
+{
+	lv_node_close(pr->node);
+	free(pr->cur);
+	free(pr->vkey);
+	if (pr->psecret)
+		sodium_free(pr->psecret);
+	if (pr->lsecret)
+		sodium_free(pr->lsecret);
+}
+
+/* The HTTP client side of (a). */
+struct personal_http {
+	CURL *h;
+	struct curl_slist *hdr;  /* the learner's bearer token */
+	struct curl_slist *xhdr; /* the xAPI version header */
+	unsigned port;
+	double *ms;              /* po->nreq latencies */
+};
+
+/* Returns 0, or 1 after saying why. */
+static int http_setup(const struct personal_run *pr, const struct lv_server *srv, struct personal_http *ph)
+{
+	char auth[256];
+	ph->h = curl_easy_init();
+	snprintf(auth, sizeof auth, "Authorization: Bearer %s.%s", pr->lid, pr->lsecret);
+	ph->hdr = curl_slist_append(ph->hdr, auth);
+	ph->xhdr = curl_slist_append(ph->xhdr, "X-Experience-API-Version: 1.0.3");
+	if (!ph->h || !ph->hdr || !ph->xhdr)
+		return cli_fail("bench personal: out of memory");
+	ph->port = lv_server_port(srv);
+	return 0;
+}
+
+static void http_free(struct personal_http *ph)
+{
+	curl_slist_free_all(ph->hdr);
+	curl_slist_free_all(ph->xhdr);
+	if (ph->h)
+		curl_easy_cleanup(ph->h);
+}
+
+/* One answer, to report what is being timed: how many items of each kind
+ * (review, practice, new) it holds.  Returns 0, or 1 after saying why. */
+static int next_items_mix(const struct personal_run *pr, unsigned kinds[3])
+{
 	cJSON *sample = NULL;
 	struct lv_principal self = {.role = LV_ROLE_LEARNER};
-	snprintf(self.learner, sizeof self.learner, "%s", learner);
-	snprintf(self.id, sizeof self.id, "%s", lid);
-	if (lv_personal_next(node, &self, learner, LV_PURPOSE_SELF, 0, util_now_ms(), &sample) != LV_OK) {
-		cli_fail("bench personal: lv_personal_next failed");
-		goto out;
-	}
+	snprintf(self.learner, sizeof self.learner, "%s", pr->learner);
+	snprintf(self.id, sizeof self.id, "%s", pr->lid);
+	if (lv_personal_next(pr->node, &self, pr->learner, LV_PURPOSE_SELF, 0, util_now_ms(), &sample) != LV_OK)
+		return cli_fail("bench personal: lv_personal_next failed");
 	cJSON *its = cJSON_GetObjectItemCaseSensitive(sample, "items");
-	unsigned kinds[3] = {0};
 	const cJSON *it;
 	cJSON_ArrayForEach(it, its) {
 		const char *k = cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(it, "kind"));
 		kinds[k && !strcmp(k, "review") ? 0 : k && !strcmp(k, "practice") ? 1 : 2]++;
 	}
 	cJSON_Delete(sample);
+	return 0;
+}
 
-	unsigned port = lv_server_port(srv);
-	fprintf(stderr, "bench personal: %u x GET /learner/next, %u x GET /learner/next?limit=%u, %u x GET /xapi/about\n",
-		nreq, nreq, LV_NEXT_LIMIT_MAX, nreq);
-	snprintf(url, sizeof url, "http://127.0.0.1:%u/learner/next", port);
-	double warm[20];
-	if (timed_gets(h, url, hdr, 20, warm) != 0 || timed_gets(h, url, hdr, nreq, ms) != 0) {
-		cli_fail("bench personal: GET /learner/next failed");
-		goto out;
-	}
-	cJSON *next = latency_json(ms, nreq);
+/* The run's sizes and ingest rate, and the item mix, into @o. */
+static void add_run_fields(const struct personal_run *pr, const unsigned kinds[3], cJSON *o)
+{
+	const struct personal_opts *po = pr->po;
 	cJSON_AddItemToObject(o, "bench", cJSON_CreateString("personal"));
-	cJSON_AddNumberToObject(o, "statements", nst);
-	cJSON_AddNumberToObject(o, "activities", nact);
-	cJSON_AddNumberToObject(o, "skills", nsk);
-	cJSON_AddNumberToObject(o, "ingest_statements_per_s", (double)(long)(nst / ingest_s));
+	cJSON_AddNumberToObject(o, "statements", po->nst);
+	cJSON_AddNumberToObject(o, "activities", po->nact);
+	cJSON_AddNumberToObject(o, "skills", po->nsk);
+	cJSON_AddNumberToObject(o, "ingest_statements_per_s", (double)(long)(po->nst / pr->ingest_s));
 	cJSON_AddNumberToObject(o, "pending_at_read", LV_PERSONAL_CHECKPOINT_EVERY - 1);
-	cJSON_AddNumberToObject(o, "requests", nreq);
+	cJSON_AddNumberToObject(o, "requests", po->nreq);
 	cJSON *mix = cJSON_AddObjectToObject(o, "next_items");
 	cJSON_AddNumberToObject(mix, "review", kinds[0]);
 	cJSON_AddNumberToObject(mix, "practice", kinds[1]);
 	cJSON_AddNumberToObject(mix, "new", kinds[2]);
+}
+
+/* (a): GET /learner/next, with the longest limit, and GET /xapi/about,
+ * each timed po->nreq times; the figures into @o after the run's fields.
+ * Returns 0, or 1 after saying why. */
+static int latencies(const struct personal_run *pr, struct personal_http *ph, const unsigned kinds[3], cJSON *o)
+{
+	unsigned nreq = pr->po->nreq;
+	char url[160];
+	double warm[20];
+	fprintf(stderr, "bench personal: %u x GET /learner/next, %u x GET /learner/next?limit=%u, %u x GET /xapi/about\n",
+		nreq, nreq, LV_NEXT_LIMIT_MAX, nreq);
+	snprintf(url, sizeof url, "http://127.0.0.1:%u/learner/next", ph->port);
+	if (timed_gets(ph->h, url, ph->hdr, 20, warm) != 0 || timed_gets(ph->h, url, ph->hdr, nreq, ph->ms) != 0)
+		return cli_fail("bench personal: GET /learner/next failed");
+	cJSON *next = latency_json(ph->ms, nreq);
+	add_run_fields(pr, kinds, o);
 	cJSON_AddItemToObject(o, "next", next);
 	/* The most work one request can ask for: every stage to its end. */
-	snprintf(url, sizeof url, "http://127.0.0.1:%u/learner/next?limit=%u", port, LV_NEXT_LIMIT_MAX);
-	if (timed_gets(h, url, hdr, nreq, ms) != 0) {
-		cli_fail("bench personal: GET /learner/next?limit=%u failed", LV_NEXT_LIMIT_MAX);
-		goto out;
-	}
-	cJSON_AddItemToObject(o, "next_limit_100", latency_json(ms, nreq));
-	snprintf(url, sizeof url, "http://127.0.0.1:%u/xapi/about", port);
-	if (timed_gets(h, url, xhdr, 20, warm) != 0 || timed_gets(h, url, xhdr, nreq, ms) != 0) {
-		cli_fail("bench personal: GET /xapi/about failed");
-		goto out;
-	}
-	cJSON *about = latency_json(ms, nreq);
+	snprintf(url, sizeof url, "http://127.0.0.1:%u/learner/next?limit=%u", ph->port, LV_NEXT_LIMIT_MAX);
+	if (timed_gets(ph->h, url, ph->hdr, nreq, ph->ms) != 0)
+		return cli_fail("bench personal: GET /learner/next?limit=%u failed", LV_NEXT_LIMIT_MAX);
+	cJSON_AddItemToObject(o, "next_limit_100", latency_json(ph->ms, nreq));
+	snprintf(url, sizeof url, "http://127.0.0.1:%u/xapi/about", ph->port);
+	if (timed_gets(ph->h, url, ph->xhdr, 20, warm) != 0 || timed_gets(ph->h, url, ph->xhdr, nreq, ph->ms) != 0)
+		return cli_fail("bench personal: GET /xapi/about failed");
+	cJSON *about = latency_json(ph->ms, nreq);
 	double next_p99 = cJSON_GetNumberValue(cJSON_GetObjectItemCaseSensitive(next, "p99_ms"));
 	double next100_p99 = cJSON_GetNumberValue(
 		cJSON_GetObjectItemCaseSensitive(cJSON_GetObjectItemCaseSensitive(o, "next_limit_100"), "p99_ms"));
 	cJSON_AddItemToObject(o, "baseline_xapi_about", about);
 	cJSON_AddNumberToObject(o, "target_next_p99_ms", 20);
 	cJSON_AddBoolToObject(o, "next_target_met", next_p99 <= 20 && next100_p99 <= 20);
+	return 0;
+}
+
+/* A full recomputation for reference, as after a configuration change,
+ * then (b).  Returns 0, or 1 after saying why. */
+static int rebuild_and_fit(const struct personal_run *pr, cJSON *o)
+{
+	double t0 = util_mono_s();
+	if (lv_personal_rebuild(pr->node, pr->learner) != LV_OK)
+		return cli_fail("bench personal: rebuild failed");
+	cJSON_AddNumberToObject(o, "rebuild_ms", round((util_mono_s() - t0) * 1e6) / 1000);
+	cJSON *fit = cJSON_AddObjectToObject(o, "bkt_fit");
+	double fit_s = bkt_fit_bench(pr->po->fit_learners, pr->po->fit_skills, pr->po->fit_responses, fit);
+	if (fit_s < 0)
+		return cli_fail("bench personal: the BKT fit failed");
+	cJSON_AddBoolToObject(fit, "target_met", fit_s <= 2);
+	return 0;
+}
+
+int bench_personal(int argc, char **argv)
+{
+	struct personal_opts po;
+	int rc = personal_args(argc, argv, &po);
+	if (rc != 0)
+		return rc;
+	char tmpl[] = "/tmp/lvbench.XXXXXX";
+	const char *dir = po.keep ? po.keep : mkdtemp(tmpl);
+	char node_dir[4096];
+	if (!dir)
+		return cli_fail("bench personal: cannot make a scratch directory");
+	snprintf(node_dir, sizeof node_dir, "%s/node", dir);
+	rc = 1;
+	struct personal_run pr = {.po = &po};
+	struct personal_http ph = {.ms = calloc(po.nreq, sizeof *ph.ms)};
+	struct lv_server *srv = NULL;
+	unsigned kinds[3] = {0};
+	cJSON *o = cJSON_CreateObject();
+	curl_global_init(CURL_GLOBAL_DEFAULT);
+	if (!ph.ms) {
+		cli_fail("bench personal: cannot create the node in %s", node_dir);
+		goto out;
+	}
+	if (node_setup(&pr, node_dir) != 0 || learner_setup(&pr) != 0)
+		goto out;
+	struct lv_server_options so = {.host = "127.0.0.1", .port = 0, .threads = 2};
+	if (lv_server_start(pr.node, &so, &srv) != LV_OK) {
+		cli_fail("bench personal: cannot start the server");
+		goto out;
+	}
+	if (http_setup(&pr, srv, &ph) != 0 || next_items_mix(&pr, kinds) != 0 || latencies(&pr, &ph, kinds, o) != 0)
+		goto out;
 	lv_server_destroy(srv);
 	srv = NULL;
-	/* For reference: a full recomputation, as after a configuration change. */
-	t0 = util_mono_s();
-	if (lv_personal_rebuild(node, learner) != LV_OK) {
-		cli_fail("bench personal: rebuild failed");
+	if (rebuild_and_fit(&pr, o) != 0)
 		goto out;
-	}
-	cJSON_AddNumberToObject(o, "rebuild_ms", round((util_mono_s() - t0) * 1e6) / 1000);
-
-	cJSON *fit = cJSON_AddObjectToObject(o, "bkt_fit");
-	double fit_s = bkt_fit_bench((unsigned)v[4], (unsigned)v[5], (unsigned)v[6], fit);
-	if (fit_s < 0) {
-		cli_fail("bench personal: the BKT fit failed");
-		goto out;
-	}
-	cJSON_AddBoolToObject(fit, "target_met", fit_s <= 2);
 	rc = 0;
 	cli_print(o);
 	o = NULL;
 out:
 	cJSON_Delete(o);
-	curl_slist_free_all(hdr);
-	curl_slist_free_all(xhdr);
-	if (h)
-		curl_easy_cleanup(h);
+	http_free(&ph);
 	lv_server_destroy(srv);
-	lv_node_close(node);
-	free(ms);
-	free(cur);
-	free(vkey);
-	if (psecret)
-		sodium_free(psecret);
-	if (lsecret)
-		sodium_free(lsecret);
+	run_free(&pr);
+	free(ph.ms);
 	curl_global_cleanup();
-	if (!keep) {
+	if (!po.keep) {
 		char cmd[4200];
 		snprintf(cmd, sizeof cmd, "rm -rf '%s'", dir);
 		if (system(cmd) != 0)

@@ -36,89 +36,127 @@ static enum lv_status issue(struct lv_node *node, enum lv_role role, const char 
 	return LV_OK;
 }
 
-int cmd_credential(int argc, char **argv)
-{
-	const char *dir = NULL, *pass_file = NULL, *role_s = NULL, *learner = NULL, *label = NULL;
+/* The options of `credential <verb>`. */
+struct credential_args {
+	const char *dir, *pass_file, *role_s, *learner, *label;
 	const char *purposes[LV_MAX_PURPOSES];
-	size_t np = 0;
+	size_t np;
+};
+
+/* Reads the options after the verb into @ca.  Returns 0, or the exit
+ * code. */
+static int credential_args(int argc, char **argv, struct credential_args *ca)
+{
 	static const struct option opts[] = {
 		{"data", required_argument, 0, 'd'}, {"passphrase-file", required_argument, 0, 'p'},
 		{"role", required_argument, 0, 'r'}, {"learner", required_argument, 0, 'l'},
 		{"purpose", required_argument, 0, 'u'}, {"label", required_argument, 0, 'b'},
 		{0, 0, 0, 0}};
-	if (argc < 2)
-		return cli_fail("credential: add | list | revoke");
-	const char *verb = argv[1];
 	int c;
+	memset(ca, 0, sizeof *ca);
 	optind = 2;
 	while ((c = getopt_long(argc, argv, "", opts, NULL)) != -1) {
 		switch (c) {
-		case 'd': dir = optarg; break;
-		case 'p': pass_file = optarg; break;
-		case 'r': role_s = optarg; break;
-		case 'l': learner = optarg; break;
-		case 'b': label = optarg; break;
+		case 'd': ca->dir = optarg; break;
+		case 'p': ca->pass_file = optarg; break;
+		case 'r': ca->role_s = optarg; break;
+		case 'l': ca->learner = optarg; break;
+		case 'b': ca->label = optarg; break;
 		case 'u':
-			if (np == LV_MAX_PURPOSES)
+			if (ca->np == LV_MAX_PURPOSES)
 				return cli_fail("credential: at most %d purposes", LV_MAX_PURPOSES);
-			purposes[np++] = optarg;
+			ca->purposes[ca->np++] = optarg;
 			break;
 		default: return 2;
 		}
 	}
+	return 0;
+}
+
+static int credential_add(const struct credential_args *ca)
+{
 	struct lv_node *node = NULL;
-	int rc = 0;
-	enum lv_status st;
-	if (strcmp(verb, "add") == 0) {
-		enum lv_role role = lv_role_parse(role_s);
-		if (role == LV_ROLE_NONE)
-			return cli_fail("credential add: --role provider|learner|guardian|analyst|auditor|admin");
-		if ((role == LV_ROLE_LEARNER || role == LV_ROLE_GUARDIAN) != (learner != NULL))
-			return cli_fail("credential add: --learner is required for, and only for, learner and guardian credentials");
-		if (np && role != LV_ROLE_ANALYST)
-			return cli_fail("credential add: --purpose applies to analyst credentials");
-		if (cli_open(dir, pass_file, &node) != 0)
-			return 1;
-		cJSON *o = cJSON_CreateObject();
-		cJSON_AddStringToObject(o, "role", lv_role_str(role));
-		st = issue(node, role, learner, purposes, np, label, o);
-		if (st != LV_OK) {
-			cJSON_Delete(o);
-			rc = cli_fail("credential add: %s", st == LV_ERR_NOT_FOUND ? "no such learner" : lv_status_str(st));
-		} else {
-			rc = cli_print(o);
-		}
-	} else if (strcmp(verb, "list") == 0) {
-		if (cli_open(dir, pass_file, &node) != 0)
-			return 1;
-		char *json = NULL;
-		st = lv_credential_list(node, &json);
-		if (st != LV_OK) {
-			rc = cli_fail("credential list: %s", lv_status_str(st));
-		} else {
-			cJSON *o = cJSON_CreateObject();
-			cJSON_AddItemToObject(o, "credentials", cJSON_Parse(json));
-			rc = cli_print(o);
-		}
-		free(json);
-	} else if (strcmp(verb, "revoke") == 0) {
-		if (optind + 1 != argc)
-			return cli_fail("credential revoke: one credential ID");
-		if (cli_open(dir, pass_file, &node) != 0)
-			return 1;
-		st = lv_credential_revoke(node, argv[optind]);
-		if (st != LV_OK) {
-			rc = cli_fail("credential revoke: %s", st == LV_ERR_NOT_FOUND ? "no such active credential" : lv_status_str(st));
-		} else {
-			cJSON *o = cJSON_CreateObject();
-			cJSON_AddStringToObject(o, "revoked", argv[optind]);
-			rc = cli_print(o);
-		}
+	int rc;
+	enum lv_role role = lv_role_parse(ca->role_s);
+	if (role == LV_ROLE_NONE)
+		return cli_fail("credential add: --role provider|learner|guardian|analyst|auditor|admin");
+	if ((role == LV_ROLE_LEARNER || role == LV_ROLE_GUARDIAN) != (ca->learner != NULL))
+		return cli_fail("credential add: --learner is required for, and only for, learner and guardian credentials");
+	if (ca->np && role != LV_ROLE_ANALYST)
+		return cli_fail("credential add: --purpose applies to analyst credentials");
+	if (cli_open(ca->dir, ca->pass_file, &node) != 0)
+		return 1;
+	cJSON *o = cJSON_CreateObject();
+	cJSON_AddStringToObject(o, "role", lv_role_str(role));
+	enum lv_status st = issue(node, role, ca->learner, ca->purposes, ca->np, ca->label, o);
+	if (st != LV_OK) {
+		cJSON_Delete(o);
+		rc = cli_fail("credential add: %s", st == LV_ERR_NOT_FOUND ? "no such learner" : lv_status_str(st));
 	} else {
-		return cli_fail("credential: add | list | revoke");
+		rc = cli_print(o);
 	}
 	lv_node_close(node);
 	return rc;
+}
+
+static int credential_list(const struct credential_args *ca)
+{
+	struct lv_node *node = NULL;
+	int rc;
+	if (cli_open(ca->dir, ca->pass_file, &node) != 0)
+		return 1;
+	char *json = NULL;
+	enum lv_status st = lv_credential_list(node, &json);
+	if (st != LV_OK) {
+		rc = cli_fail("credential list: %s", lv_status_str(st));
+	} else {
+		cJSON *o = cJSON_CreateObject();
+		cJSON_AddItemToObject(o, "credentials", cJSON_Parse(json));
+		rc = cli_print(o);
+	}
+	free(json);
+	lv_node_close(node);
+	return rc;
+}
+
+/* @id: the operand naming the credential. */
+static int credential_revoke(const struct credential_args *ca, const char *id)
+{
+	struct lv_node *node = NULL;
+	int rc;
+	if (cli_open(ca->dir, ca->pass_file, &node) != 0)
+		return 1;
+	enum lv_status st = lv_credential_revoke(node, id);
+	if (st != LV_OK) {
+		rc = cli_fail("credential revoke: %s", st == LV_ERR_NOT_FOUND ? "no such active credential" : lv_status_str(st));
+	} else {
+		cJSON *o = cJSON_CreateObject();
+		cJSON_AddStringToObject(o, "revoked", id);
+		rc = cli_print(o);
+	}
+	lv_node_close(node);
+	return rc;
+}
+
+int cmd_credential(int argc, char **argv)
+{
+	struct credential_args ca;
+	if (argc < 2)
+		return cli_fail("credential: add | list | revoke");
+	const char *verb = argv[1];
+	int rc = credential_args(argc, argv, &ca);
+	if (rc != 0)
+		return rc;
+	if (strcmp(verb, "add") == 0)
+		return credential_add(&ca);
+	if (strcmp(verb, "list") == 0)
+		return credential_list(&ca);
+	if (strcmp(verb, "revoke") == 0) {
+		if (optind + 1 != argc)
+			return cli_fail("credential revoke: one credential ID");
+		return credential_revoke(&ca, argv[optind]);
+	}
+	return cli_fail("credential: add | list | revoke");
 }
 
 /* Enrols the actor and issues a learner token; fills @o. */

@@ -125,110 +125,144 @@ static int split_eval(const struct lv_fsrs_log *log, const struct lv_fsrs_opt_co
 	return fit_and_eval(log, &tc, &te, sp, "optimized", &sw, &sf);
 }
 
-int cmd_eval_fsrs(int argc, char **argv)
-{
-	const char *revlog = NULL, *optimize = NULL, *split_s = NULL, *ret_s = NULL, *msl_s = NULL;
-	const char *days_s = NULL, *hour_s = NULL, *off_s = NULL, *seed_s = NULL, *gamma_s = NULL;
-	const struct cli_opt opts[] = {
-		{"revlog", true, &revlog},       {"optimize", false, &optimize}, {"split", true, &split_s},
-		{"retention", true, &ret_s},     {"max-seq-len", true, &msl_s},  {"days", true, &days_s},
-		{"day-start", true, &hour_s},    {"utc-offset", true, &off_s},   {"seed", true, &seed_s},
-		{"gamma", true, &gamma_s},       {0, false, NULL}};
-	if (cli_parse(argc, argv, 1, opts) < 0)
-		return 2;
-	if (optind != argc || !revlog)
-		return cli_fail("usage: " EVAL_FSRS_USAGE);
-
+/* The command line, read. */
+struct eval_fsrs_args {
+	const char *revlog;
+	bool optimize;
+	double retention, split;
 	struct lv_fsrs_eval_opts eo;
 	struct lv_fsrs_opt_config cfg;
-	lv_fsrs_eval_opts_default(&eo);
-	lv_fsrs_opt_config_default(&cfg);
-	double retention = 0.9, split = 0.8, d;
+};
+
+/* --max-seq-len, --days, --day-start and --utc-offset (how reviews are
+ * replayed) into @eo.  Returns 0, or 1 after saying why. */
+static int replay_opts(const char *msl_s, const char *days_s, const char *hour_s, const char *off_s,
+		       struct lv_fsrs_eval_opts *eo)
+{
 	unsigned long long u;
-	if (ret_s && !(parse_double(ret_s, 0.0, 1.0, &retention) && retention > 0.0 && retention < 1.0))
-		return cli_fail("eval fsrs: --retention must be a number in (0, 1)");
-	if (split_s && !(parse_double(split_s, 0.0, 1.0, &split) && split < 1.0))
-		return cli_fail("eval fsrs: --split must be in [0, 1) (0: no split evaluation)");
+	double d;
 	if (msl_s) {
 		if (!parse_ulong(msl_s, UINT32_MAX, &u))
 			return cli_fail("eval fsrs: --max-seq-len must be a whole number (0: all reviews)");
-		eo.max_seq_len = (uint32_t)u;
+		eo->max_seq_len = (uint32_t)u;
 	}
 	if (days_s) {
 		if (strcmp(days_s, "elapsed") == 0)
-			eo.days = LV_FSRS_DAYS_ELAPSED;
+			eo->days = LV_FSRS_DAYS_ELAPSED;
 		else if (strcmp(days_s, "calendar") == 0)
-			eo.days = LV_FSRS_DAYS_CALENDAR;
+			eo->days = LV_FSRS_DAYS_CALENDAR;
 		else
 			return cli_fail("eval fsrs: --days elapsed|calendar");
 	}
 	if (hour_s) {
 		if (!parse_ulong(hour_s, 23, &u))
 			return cli_fail("eval fsrs: --day-start must be an hour 0..23");
-		eo.day_start_hour = (uint32_t)u;
+		eo->day_start_hour = (uint32_t)u;
 	}
 	if (off_s) {
 		if (!parse_double(off_s, -1439, 1439, &d) || d != floor(d))
 			return cli_fail("eval fsrs: --utc-offset must be whole minutes in -1439..1439");
-		eo.utc_offset_min = (int32_t)d;
+		eo->utc_offset_min = (int32_t)d;
 	}
+	return 0;
+}
+
+/* Reads the options into @a.  Returns 0, or the exit code. */
+static int eval_fsrs_args(int argc, char **argv, struct eval_fsrs_args *a)
+{
+	const char *optimize = NULL, *split_s = NULL, *ret_s = NULL, *msl_s = NULL;
+	const char *days_s = NULL, *hour_s = NULL, *off_s = NULL, *seed_s = NULL, *gamma_s = NULL;
+	a->revlog = NULL;
+	const struct cli_opt opts[] = {
+		{"revlog", true, &a->revlog},    {"optimize", false, &optimize}, {"split", true, &split_s},
+		{"retention", true, &ret_s},     {"max-seq-len", true, &msl_s},  {"days", true, &days_s},
+		{"day-start", true, &hour_s},    {"utc-offset", true, &off_s},   {"seed", true, &seed_s},
+		{"gamma", true, &gamma_s},       {0, false, NULL}};
+	if (cli_parse(argc, argv, 1, opts) < 0)
+		return 2;
+	if (optind != argc || !a->revlog)
+		return cli_fail("usage: " EVAL_FSRS_USAGE);
+
+	lv_fsrs_eval_opts_default(&a->eo);
+	lv_fsrs_opt_config_default(&a->cfg);
+	a->optimize = optimize != NULL;
+	a->retention = 0.9;
+	a->split = 0.8;
+	unsigned long long u;
+	if (ret_s && !(parse_double(ret_s, 0.0, 1.0, &a->retention) && a->retention > 0.0 && a->retention < 1.0))
+		return cli_fail("eval fsrs: --retention must be a number in (0, 1)");
+	if (split_s && !(parse_double(split_s, 0.0, 1.0, &a->split) && a->split < 1.0))
+		return cli_fail("eval fsrs: --split must be in [0, 1) (0: no split evaluation)");
+	if (replay_opts(msl_s, days_s, hour_s, off_s, &a->eo) != 0)
+		return 1;
 	if (seed_s) {
 		if (!parse_ulong(seed_s, UINT64_MAX, &u))
 			return cli_fail("eval fsrs: --seed must be a whole number");
-		cfg.seed = u;
+		a->cfg.seed = u;
 	}
-	if (gamma_s && !parse_double(gamma_s, 0.0, 1e6, &cfg.gamma))
+	if (gamma_s && !parse_double(gamma_s, 0.0, 1e6, &a->cfg.gamma))
 		return cli_fail("eval fsrs: --gamma must be a number >= 0");
-	cfg.data = eo;
+	a->cfg.data = a->eo;
+	return 0;
+}
 
-	int rc = 1;
-	char *text = NULL;
+/* Reads and parses the review log @revlog; *@text (free()) and *@log
+ * (lv_fsrs_log_destroy) are the caller's, also on failure.  Returns 0, or
+ * 1 after saying why. */
+static int load_log(const char *revlog, char **text, struct lv_fsrs_log **log)
+{
 	size_t len = 0;
-	struct lv_fsrs_log *log = NULL;
-	cJSON *out = NULL, *sections = NULL;
 	char err[LV_FSRS_ERR_LEN];
-	enum lv_status st = util_read_file(revlog, LV_FSRS_CSV_MAX_BYTES, &text, &len);
-	if (st != LV_OK) {
-		cli_fail("eval fsrs: cannot read %s: %s", revlog,
-			 st == LV_ERR_TOO_LARGE ? "larger than the 256 MiB cap" : lv_status_str(st));
-		goto out;
-	}
-	st = lv_fsrs_log_parse_csv(text, len, &log, err);
-	if (st != LV_OK) {
-		cli_fail("eval fsrs: %s: %s", revlog, err);
-		goto out;
-	}
+	enum lv_status st = util_read_file(revlog, LV_FSRS_CSV_MAX_BYTES, text, &len);
+	if (st != LV_OK)
+		return cli_fail("eval fsrs: cannot read %s: %s", revlog,
+				st == LV_ERR_TOO_LARGE ? "larger than the 256 MiB cap" : lv_status_str(st));
+	st = lv_fsrs_log_parse_csv(*text, len, log, err);
+	if (st != LV_OK)
+		return cli_fail("eval fsrs: %s: %s", revlog, err);
+	return 0;
+}
 
+/* Evaluates the default parameters and, with --optimize, fitted ones (and
+ * the time split); each section goes into @sections.  *@chosen and *@mm:
+ * the parameters reported and their metrics.  Returns 0, or 1 after
+ * saying why. */
+static int evaluate(const struct eval_fsrs_args *a, const struct lv_fsrs_log *log, cJSON *sections,
+		    struct lv_fsrs_params *chosen, struct lv_fsrs_metrics *mm)
+{
 	struct lv_fsrs_params def, fitted;
 	struct lv_fsrs_metrics m_def, m_fit;
 	lv_fsrs_params_default(&def);
-	st = lv_fsrs_evaluate(log, &def, &eo, &m_def);
-	if (st != LV_OK) {
-		cli_fail("eval fsrs: %s: %s", revlog,
-			 st == LV_ERR_NOT_FOUND ? "no review to predict (each card needs a review on a later day)"
-						: lv_status_str(st));
-		goto out;
-	}
-	const struct lv_fsrs_params *chosen = &def;
-	const struct lv_fsrs_metrics *mm = &m_def;
-	/* Sections are built apart and assembled at the end so that the main
-	 * numbers come first in the printed object. */
-	sections = cJSON_CreateObject();
+	enum lv_status st = lv_fsrs_evaluate(log, &def, &a->eo, &m_def);
+	if (st != LV_OK)
+		return cli_fail("eval fsrs: %s: %s", a->revlog,
+				st == LV_ERR_NOT_FOUND ? "no review to predict (each card needs a review on a later day)"
+						       : lv_status_str(st));
+	*chosen = def;
+	*mm = m_def;
 	cJSON_AddItemToObject(sections, "default", metrics_json(&m_def));
-	if (optimize) {
-		if (fit_and_eval(log, &cfg, &eo, sections, "optimized", &fitted, &m_fit) != 0)
-			goto out;
-		chosen = &fitted;
-		mm = &m_fit;
-		if (split > 0.0 && split_eval(log, &cfg, &eo, split, sections) != 0)
-			goto out;
-	}
-	out = cJSON_CreateObject();
+	if (!a->optimize)
+		return 0;
+	if (fit_and_eval(log, &a->cfg, &a->eo, sections, "optimized", &fitted, &m_fit) != 0)
+		return 1;
+	*chosen = fitted;
+	*mm = m_fit;
+	if (a->split > 0.0 && split_eval(log, &a->cfg, &a->eo, a->split, sections) != 0)
+		return 1;
+	return 0;
+}
+
+/* The printed object: the main numbers first, then @sections (emptied
+ * into it), the parameters and the retention. */
+static cJSON *result_json(const struct eval_fsrs_args *a, const struct lv_fsrs_log *log,
+			  const struct lv_fsrs_params *chosen, const struct lv_fsrs_metrics *mm, cJSON *sections)
+{
+	cJSON *out = cJSON_CreateObject();
 	cJSON_AddNumberToObject(out, "n", (double)mm->n);
 	add_num(out, "log_loss", mm->log_loss);
 	add_num(out, "rmse_bins", mm->rmse_bins);
 	add_num(out, "auc", mm->auc);
-	cJSON_AddStringToObject(out, "params_source", optimize ? "optimized" : "default");
+	cJSON_AddStringToObject(out, "params_source", a->optimize ? "optimized" : "default");
 	cJSON_AddNumberToObject(out, "reviews", (double)lv_fsrs_log_reviews(log));
 	cJSON_AddNumberToObject(out, "cards", (double)lv_fsrs_log_cards(log));
 	while (sections->child) {
@@ -239,20 +273,46 @@ int cmd_eval_fsrs(int argc, char **argv)
 		cJSON_free(key);
 	}
 	cJSON_AddItemToObject(out, "params", params_json(chosen));
-	cJSON_AddNumberToObject(out, "retention", retention);
-	/* What the parameters mean for scheduling: whole days until the next
-	 * review after a new card's first grade, at the desired retention. */
+	cJSON_AddNumberToObject(out, "retention", a->retention);
+	return out;
+}
+
+/* What the parameters mean for scheduling: whole days until the next
+ * review after a new card's first grade, at the desired retention.
+ * Returns 0, or 1 after saying why. */
+static int add_first_intervals(cJSON *out, const struct lv_fsrs_params *chosen, double retention)
+{
 	cJSON *iv = cJSON_AddArrayToObject(out, "first_intervals");
 	for (int g = LV_FSRS_AGAIN; g <= LV_FSRS_EASY; g++) {
 		struct lv_fsrs_state s0;
 		uint32_t days = 0;
 		if (lv_fsrs_init(chosen, g, &s0) != LV_OK ||
-		    lv_fsrs_interval_days(chosen, s0.stability, retention, 36500, &days) != LV_OK) {
-			cli_fail("eval fsrs: internal error computing intervals");
-			goto out;
-		}
+		    lv_fsrs_interval_days(chosen, s0.stability, retention, 36500, &days) != LV_OK)
+			return cli_fail("eval fsrs: internal error computing intervals");
 		cJSON_AddItemToArray(iv, cJSON_CreateNumber(days));
 	}
+	return 0;
+}
+
+int cmd_eval_fsrs(int argc, char **argv)
+{
+	struct eval_fsrs_args a;
+	int rc = eval_fsrs_args(argc, argv, &a);
+	if (rc != 0)
+		return rc;
+	rc = 1;
+	char *text = NULL;
+	struct lv_fsrs_log *log = NULL;
+	struct lv_fsrs_params chosen;
+	struct lv_fsrs_metrics mm;
+	/* Sections are built apart and assembled at the end so that the main
+	 * numbers come first in the printed object. */
+	cJSON *out = NULL, *sections = cJSON_CreateObject();
+	if (load_log(a.revlog, &text, &log) != 0 || evaluate(&a, log, sections, &chosen, &mm) != 0)
+		goto out;
+	out = result_json(&a, log, &chosen, &mm, sections);
+	if (add_first_intervals(out, &chosen, a.retention) != 0)
+		goto out;
 	rc = cli_print(out);
 	out = NULL;
 out:

@@ -48,6 +48,106 @@ static bool media_type_is(const char *value, const char *want)
 	return n == strlen(want) && strncasecmp(value, want, n) == 0;
 }
 
+static const char *skip_lwsp(const char *p)
+{
+	while (is_lwsp(*p))
+		p++;
+	return p;
+}
+
+/* One Content-Type parameter, name=value. */
+struct ct_param {
+	const char *name;          /* borrowed from the header value */
+	size_t name_len;
+	char val[MP_BOUNDARY_LEN]; /* unquoted, NUL-terminated, cut to fit */
+	size_t vl;
+	bool too_long;             /* the value did not fit in val */
+};
+
+static void param_value_add(struct ct_param *cp, char c)
+{
+	if (cp->vl + 1 < sizeof cp->val)
+		cp->val[cp->vl++] = c;
+	else
+		cp->too_long = true;
+}
+
+/* Reads the value at *@pp (quoted or not) into @cp; *@pp ends just past
+ * it. */
+static enum lv_status param_value(const char **pp, struct ct_param *cp, char err[MP_ERR_LEN])
+{
+	const char *p = *pp;
+	if (*p == '"') {
+		p++;
+		while (*p && *p != '"') {
+			if (*p == '\\' && p[1])
+				p++;
+			param_value_add(cp, *p);
+			p++;
+		}
+		if (*p != '"') {
+			util_errf(err, "unterminated quoted Content-Type parameter");
+			return LV_ERR_INVALID;
+		}
+		p++;
+	} else {
+		/* Strictly a token, but clients send unquoted boundaries
+		 * with '=' or ':' in them; take the run up to ';' or
+		 * whitespace and let the bchar check judge it. */
+		while (*p && *p != ';' && *p != '"' && !is_lwsp(*p)) {
+			param_value_add(cp, *p);
+			p++;
+		}
+	}
+	cp->val[cp->vl] = '\0';
+	*pp = p;
+	return LV_OK;
+}
+
+/* Parses "name = value" at *@pp (past the ';' and whitespace) into @cp;
+ * *@pp ends at the next ';' or the end of the header value. */
+static enum lv_status ct_param_parse(const char **pp, struct ct_param *cp, char err[MP_ERR_LEN])
+{
+	const char *p = *pp;
+	memset(cp, 0, sizeof *cp);
+	cp->name = p;
+	while (is_tchar((unsigned char)*p))
+		p++;
+	cp->name_len = (size_t)(p - cp->name);
+	p = skip_lwsp(p);
+	if (cp->name_len == 0 || *p != '=') {
+		util_errf(err, "malformed Content-Type parameter");
+		return LV_ERR_INVALID;
+	}
+	p = skip_lwsp(p + 1);
+	enum lv_status st = param_value(&p, cp, err);
+	if (st != LV_OK)
+		return st;
+	p = skip_lwsp(p);
+	if (*p != '\0' && *p != ';') {
+		util_errf(err, "malformed Content-Type parameter");
+		return LV_ERR_INVALID;
+	}
+	*pp = p;
+	return LV_OK;
+}
+
+/* RFC 2046: 1..70 bchars, not ending in a space. */
+static enum lv_status boundary_check(const struct ct_param *cp, char err[MP_ERR_LEN])
+{
+	if (cp->too_long || cp->vl == 0 || cp->vl > 70 || cp->val[cp->vl - 1] == ' ') {
+		util_errf(err, "boundary must be 1 to 70 characters");
+		return LV_ERR_INVALID;
+	}
+	for (size_t i = 0; i < cp->vl; i++) {
+		if (!is_bchar((unsigned char)cp->val[i])) {
+			util_errf(err, "invalid character in boundary");
+			return LV_ERR_INVALID;
+		}
+	}
+	return LV_OK;
+}
+
 /* Extracts the boundary parameter from a Content-Type header value. */
 static enum lv_status parse_boundary(const char *ct, char boundary[MP_BOUNDARY_LEN], char err[MP_ERR_LEN])
 {
@@ -63,81 +163,22 @@ static enum lv_status parse_boundary(const char *ct, char boundary[MP_BOUNDARY_L
 	const char *p = strchr(ct, ';');
 	bool found = false;
 	while (p && *p == ';') {
-		p++;
-		while (is_lwsp(*p))
-			p++;
+		p = skip_lwsp(p + 1);
 		if (*p == '\0')
 			break; /* "multipart/mixed;" — a trailing ';' carries nothing */
-		const char *name = p;
-		while (is_tchar((unsigned char)*p))
-			p++;
-		size_t name_len = (size_t)(p - name);
-		while (is_lwsp(*p))
-			p++;
-		if (name_len == 0 || *p != '=') {
-			util_errf(err, "malformed Content-Type parameter");
+		struct ct_param cp;
+		if (ct_param_parse(&p, &cp, err) != LV_OK)
 			return LV_ERR_INVALID;
-		}
-		p++;
-		while (is_lwsp(*p))
-			p++;
-		char val[MP_BOUNDARY_LEN];
-		size_t vl = 0;
-		bool too_long = false;
-		if (*p == '"') {
-			p++;
-			while (*p && *p != '"') {
-				if (*p == '\\' && p[1])
-					p++;
-				if (vl + 1 < sizeof val)
-					val[vl++] = *p;
-				else
-					too_long = true;
-				p++;
-			}
-			if (*p != '"') {
-				util_errf(err, "unterminated quoted Content-Type parameter");
-				return LV_ERR_INVALID;
-			}
-			p++;
-		} else {
-			/* Strictly a token, but clients send unquoted boundaries
-			 * with '=' or ':' in them; take the run up to ';' or
-			 * whitespace and let the bchar check below judge it. */
-			while (*p && *p != ';' && *p != '"' && !is_lwsp(*p)) {
-				if (vl + 1 < sizeof val)
-					val[vl++] = *p;
-				else
-					too_long = true;
-				p++;
-			}
-		}
-		val[vl] = '\0';
-		while (is_lwsp(*p))
-			p++;
-		if (*p != '\0' && *p != ';') {
-			util_errf(err, "malformed Content-Type parameter");
-			return LV_ERR_INVALID;
-		}
-		if (name_len != strlen("boundary") || strncasecmp(name, "boundary", name_len) != 0)
+		if (cp.name_len != strlen("boundary") || strncasecmp(cp.name, "boundary", cp.name_len) != 0)
 			continue;
 		if (found) {
 			util_errf(err, "repeated boundary parameter");
 			return LV_ERR_INVALID;
 		}
 		found = true;
-		/* RFC 2046: 1..70 bchars, not ending in a space. */
-		if (too_long || vl == 0 || vl > 70 || val[vl - 1] == ' ') {
-			util_errf(err, "boundary must be 1 to 70 characters");
+		if (boundary_check(&cp, err) != LV_OK)
 			return LV_ERR_INVALID;
-		}
-		for (size_t i = 0; i < vl; i++) {
-			if (!is_bchar((unsigned char)val[i])) {
-				util_errf(err, "invalid character in boundary");
-				return LV_ERR_INVALID;
-			}
-		}
-		memcpy(boundary, val, vl + 1);
+		memcpy(boundary, cp.val, cp.vl + 1);
 	}
 	if (!found) {
 		util_errf(err, "multipart/mixed without boundary parameter");
@@ -294,11 +335,106 @@ static enum lv_status parse_part(const unsigned char *c, size_t cl, struct mp_pa
 	return LV_OK;
 }
 
+/* Walks a multipart body from one delimiter to the next. */
+struct mp_scan {
+	const unsigned char *body;
+	size_t len;
+	char dash[MP_BOUNDARY_LEN + 4]; /* "\r\n--" + boundary */
+	size_t dlen;
+	size_t pos;                     /* just past a "--boundary" */
+};
+
+/* Finds the boundary in @content_type and the first delimiter in @body. */
+static enum lv_status scan_start(struct mp_scan *s, const char *content_type, const unsigned char *body,
+				 size_t len, char err[MP_ERR_LEN])
+{
+	char boundary[MP_BOUNDARY_LEN];
+	enum lv_status st = parse_boundary(content_type, boundary, err);
+	if (st != LV_OK)
+		return st;
+	if (!body && len) {
+		util_errf(err, "no body");
+		return LV_ERR_INVALID;
+	}
+	s->body = body;
+	s->len = len;
+	int dl = snprintf(s->dash, sizeof s->dash, "\r\n--%s", boundary);
+	if (dl < 0 || (size_t)dl >= sizeof s->dash)
+		return LV_ERR_INTERNAL;
+	s->dlen = (size_t)dl;
+	/* The first delimiter may open the body without a CRLF before it;
+	 * anything before it is preamble. */
+	if (len >= s->dlen - 2 && memcmp(body, s->dash + 2, s->dlen - 2) == 0) {
+		s->pos = s->dlen - 2;
+		return LV_OK;
+	}
+	const unsigned char *f = body ? memmem(body, len, s->dash, s->dlen) : NULL;
+	if (!f) {
+		util_errf(err, "boundary not found in body");
+		return LV_ERR_INVALID;
+	}
+	s->pos = (size_t)(f - body) + s->dlen;
+	return LV_OK;
+}
+
+/* The next part's octets [*@start, *@end) after the delimiter at s->pos,
+ * which moves past the delimiter that ends them; *@closed instead when
+ * s->pos is at the close delimiter.  @nparts: parts found so far. */
+static enum lv_status scan_next(struct mp_scan *s, size_t nparts, size_t *start, size_t *end, bool *closed,
+				char err[MP_ERR_LEN])
+{
+	*closed = false;
+	if (s->pos + 1 < s->len && s->body[s->pos] == '-' && s->body[s->pos + 1] == '-') {
+		if (nparts == 0) {
+			util_errf(err, "multipart body has no parts");
+			return LV_ERR_INVALID;
+		}
+		*closed = true; /* close delimiter; the rest is epilogue */
+		return LV_OK;
+	}
+	*start = delimiter_line_end(s->body, s->len, s->pos);
+	if (!*start) {
+		util_errf(err, "malformed boundary line (missing CRLF or final boundary)");
+		return LV_ERR_INVALID;
+	}
+	/* Search from start-2 so a part with nothing in it (delimiter lines
+	 * back to back) is seen as empty, not skipped. */
+	const unsigned char *next = memmem(s->body + *start - 2, s->len - (*start - 2), s->dash, s->dlen);
+	if (!next) {
+		util_errf(err, "missing final boundary (body truncated?)");
+		return LV_ERR_INVALID;
+	}
+	*end = (size_t)(next - s->body);
+	if (*end < *start) {
+		util_errf(err, "part %zu is empty", nparts);
+		return LV_ERR_INVALID;
+	}
+	s->pos = *end + s->dlen;
+	return LV_OK;
+}
+
+/* Appends a zeroed part to @l (@cap: its allocated length); *@out points
+ * at it. */
+static enum lv_status part_append(struct mp_list *l, size_t *cap, struct mp_part **out, char err[MP_ERR_LEN])
+{
+	if (l->n == MP_MAX_PARTS) {
+		util_errf(err, "more than %d parts", MP_MAX_PARTS);
+		return LV_ERR_INVALID;
+	}
+	enum lv_status st = util_array_grow((void **)&l->parts, sizeof *l->parts, cap, l->n + 1, MP_MAX_PARTS);
+	if (st != LV_OK) {
+		util_errf(err, "out of memory");
+		return st;
+	}
+	*out = &l->parts[l->n++];
+	memset(*out, 0, sizeof **out);
+	return LV_OK;
+}
+
 enum lv_status multipart_parse(const char *content_type, const unsigned char *body, size_t len,
 			       struct mp_list *out, char err[MP_ERR_LEN])
 {
-	char boundary[MP_BOUNDARY_LEN];
-	char dash[MP_BOUNDARY_LEN + 4]; /* "\r\n--" + boundary */
+	struct mp_scan s;
 	struct mp_list l = { NULL, 0 };
 	size_t cap = 0;
 	enum lv_status st;
@@ -306,90 +442,24 @@ enum lv_status multipart_parse(const char *content_type, const unsigned char *bo
 	out->parts = NULL;
 	out->n = 0;
 	err[0] = '\0';
-	st = parse_boundary(content_type, boundary, err);
+	st = scan_start(&s, content_type, body, len, err);
 	if (st != LV_OK)
 		goto out;
-	if (!body && len) {
-		util_errf(err, "no body");
-		st = LV_ERR_INVALID;
-		goto out;
-	}
-	int dl = snprintf(dash, sizeof dash, "\r\n--%s", boundary);
-	if (dl < 0 || (size_t)dl >= sizeof dash) {
-		st = LV_ERR_INTERNAL;
-		goto out;
-	}
-	size_t dlen = (size_t)dl;
-
-	/* The first delimiter may open the body without a CRLF before it;
-	 * anything before it is preamble. */
-	size_t pos;
-	if (len >= dlen - 2 && memcmp(body, dash + 2, dlen - 2) == 0) {
-		pos = dlen - 2;
-	} else {
-		const unsigned char *f = body ? memmem(body, len, dash, dlen) : NULL;
-		if (!f) {
-			util_errf(err, "boundary not found in body");
-			st = LV_ERR_INVALID;
-			goto out;
-		}
-		pos = (size_t)(f - body) + dlen;
-	}
-
 	for (;;) {
-		/* pos is just past a "--boundary". */
-		if (pos + 1 < len && body[pos] == '-' && body[pos + 1] == '-') {
-			if (l.n == 0) {
-				util_errf(err, "multipart body has no parts");
-				st = LV_ERR_INVALID;
-				goto out;
-			}
-			break; /* close delimiter; the rest is epilogue */
-		}
-		size_t start = delimiter_line_end(body, len, pos);
-		if (!start) {
-			util_errf(err, "malformed boundary line (missing CRLF or final boundary)");
-			st = LV_ERR_INVALID;
+		size_t start = 0, end = 0;
+		bool closed;
+		struct mp_part *p;
+		st = scan_next(&s, l.n, &start, &end, &closed, err);
+		if (st != LV_OK)
 			goto out;
-		}
-		/* Search from start-2 so a part with nothing in it (delimiter
-		 * lines back to back) is seen as empty, not skipped. */
-		const unsigned char *next = memmem(body + start - 2, len - (start - 2), dash, dlen);
-		if (!next) {
-			util_errf(err, "missing final boundary (body truncated?)");
-			st = LV_ERR_INVALID;
+		if (closed)
+			break;
+		st = part_append(&l, &cap, &p, err);
+		if (st != LV_OK)
 			goto out;
-		}
-		size_t end = (size_t)(next - body);
-		if (end < start) {
-			util_errf(err, "part %zu is empty", l.n);
-			st = LV_ERR_INVALID;
-			goto out;
-		}
-		if (l.n == MP_MAX_PARTS) {
-			util_errf(err, "more than %d parts", MP_MAX_PARTS);
-			st = LV_ERR_INVALID;
-			goto out;
-		}
-		if (l.n == cap) {
-			size_t ncap = cap ? cap * 2 : 4;
-			if (ncap > MP_MAX_PARTS)
-				ncap = MP_MAX_PARTS;
-			struct mp_part *np = realloc(l.parts, ncap * sizeof *np);
-			if (!np) {
-				util_errf(err, "out of memory");
-				st = LV_ERR_NOMEM;
-				goto out;
-			}
-			l.parts = np;
-			cap = ncap;
-		}
-		struct mp_part *p = &l.parts[l.n++];
-		memset(p, 0, sizeof *p);
 		st = parse_part(body + start, end - start, p, l.n - 1, err);
 		if (st != LV_OK)
 			goto out;
-		pos = end + dlen;
 	}
 	*out = l;
 	l.parts = NULL;

@@ -30,6 +30,52 @@ static bool param_allowed(const struct doc_params *dp, const char *name)
 	       (dp->allows_registration && strcmp(name, "registration") == 0);
 }
 
+/* GET with the document id: the document with its ETag and
+ * Last-Modified. */
+static enum MHD_Result doc_get(struct http_req *r, const struct lv_doc_key *key)
+{
+	struct lv_document d;
+	enum lv_status st = lv_document_get(r->node, &r->who, key, &d);
+	if (st != LV_OK)
+		return reply_status(r, st, st == LV_ERR_NOT_FOUND ? "no such document" : NULL);
+	char etag[80], lm[64];
+	snprintf(etag, sizeof etag, "\"%s\"", d.etag);
+	xapi_http_date(d.updated_ms, lm);
+	const char *extra[] = {"ETag", etag, "Last-Modified", lm, NULL};
+	enum MHD_Result ret = reply_bytes(r, 200, d.content_type, d.body, d.len, extra);
+	lv_document_clear(&d);
+	return ret;
+}
+
+/* GET without the document id: the ids, optionally only those changed
+ * since @since. */
+static enum MHD_Result doc_list(struct http_req *r, const struct lv_doc_key *key, const char *since)
+{
+	int64_t since_ms = INT64_MIN;
+	if (since && !util_time_parse(since, &since_ms))
+		return reply_error(r, 400, "invalid", "since is not an ISO 8601 timestamp");
+	cJSON *ids = NULL;
+	enum lv_status st = lv_document_ids(r->node, &r->who, key, since_ms, &ids);
+	return st == LV_OK ? reply_json(r, 200, ids, NULL) : reply_status(r, st, NULL);
+}
+
+/* PUT (replace) or POST (merge JSON objects). */
+static enum MHD_Result doc_put(struct http_req *r, const struct lv_doc_key *key, bool post,
+			       const struct lv_doc_precondition *pre)
+{
+	char serr[LV_ERR_TEXT];
+	const char *ct = req_header(r, "Content-Type");
+	if (post && ct && strncasecmp(ct, "application/json", 16) == 0) {
+		cJSON *j = util_json_parse((const char *)r->content, r->content_len);
+		bool obj = cJSON_IsObject(j);
+		cJSON_Delete(j);
+		if (!obj)
+			return reply_error(r, 400, "invalid", "POST with JSON needs a JSON object");
+	}
+	enum lv_status st = lv_document_put(r->node, &r->who, key, ct, r->content, r->content_len, post, pre, serr);
+	return st == LV_OK ? reply_bytes(r, 204, NULL, "", 0, NULL) : reply_status(r, st, serr);
+}
+
 enum MHD_Result xapi_documents(struct http_req *r, enum lv_doc_kind kind)
 {
 	const struct doc_params *dp = &DOC_PARAMS[kind];
@@ -66,11 +112,7 @@ enum MHD_Result xapi_documents(struct http_req *r, enum lv_doc_kind kind)
 		ret = reply_error(r, 400, "invalid", "registration is not a UUID");
 		goto out;
 	}
-	if ((put || post) && !key.doc_id) {
-		ret = reply_error(r, 400, "invalid", "%s is required", dp->id_name);
-		goto out;
-	}
-	if (del && !key.doc_id && kind != LV_DOC_STATE) {
+	if (((put || post) && !key.doc_id) || (del && !key.doc_id && kind != LV_DOC_STATE)) {
 		ret = reply_error(r, 400, "invalid", "%s is required", dp->id_name);
 		goto out;
 	}
@@ -83,46 +125,15 @@ enum MHD_Result xapi_documents(struct http_req *r, enum lv_doc_kind kind)
 		.if_none_match = req_header(r, "If-None-Match"),
 		.required = put && kind != LV_DOC_STATE,
 	};
-	enum lv_status st;
 	if (get && key.doc_id) {
-		struct lv_document d;
-		st = lv_document_get(r->node, &r->who, &key, &d);
-		if (st != LV_OK) {
-			ret = reply_status(r, st, st == LV_ERR_NOT_FOUND ? "no such document" : NULL);
-			goto out;
-		}
-		char etag[80], lm[64];
-		snprintf(etag, sizeof etag, "\"%s\"", d.etag);
-		xapi_http_date(d.updated_ms, lm);
-		const char *extra[] = {"ETag", etag, "Last-Modified", lm, NULL};
-		ret = reply_bytes(r, 200, d.content_type, d.body, d.len, extra);
-		lv_document_clear(&d);
+		ret = doc_get(r, &key);
 	} else if (get) {
-		int64_t since_ms = INT64_MIN;
-		if (since && !util_time_parse(since, &since_ms)) {
-			ret = reply_error(r, 400, "invalid", "since is not an ISO 8601 timestamp");
-			goto out;
-		}
-		cJSON *ids = NULL;
-		st = lv_document_ids(r->node, &r->who, &key, since_ms, &ids);
-		ret = st == LV_OK ? reply_json(r, 200, ids, NULL) : reply_status(r, st, NULL);
+		ret = doc_list(r, &key, since);
 	} else if (del) {
-		st = lv_document_delete(r->node, &r->who, &key, &pre);
+		enum lv_status st = lv_document_delete(r->node, &r->who, &key, &pre);
 		ret = st == LV_OK ? reply_bytes(r, 204, NULL, "", 0, NULL) : reply_status(r, st, NULL);
 	} else {
-		char serr[LV_ERR_TEXT];
-		const char *ct = req_header(r, "Content-Type");
-		if (post && ct && strncasecmp(ct, "application/json", 16) == 0) {
-			cJSON *j = util_json_parse((const char *)r->content, r->content_len);
-			bool obj = cJSON_IsObject(j);
-			cJSON_Delete(j);
-			if (!obj) {
-				ret = reply_error(r, 400, "invalid", "POST with JSON needs a JSON object");
-				goto out;
-			}
-		}
-		st = lv_document_put(r->node, &r->who, &key, ct, r->content, r->content_len, post, &pre, serr);
-		ret = st == LV_OK ? reply_bytes(r, 204, NULL, "", 0, NULL) : reply_status(r, st, serr);
+		ret = doc_put(r, &key, post, &pre);
 	}
 out:
 	cJSON_Delete(agent);

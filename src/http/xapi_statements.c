@@ -169,7 +169,8 @@ static void apply_format(cJSON *arr, const char *format, const char *lang)
 	}
 }
 
-enum MHD_Result xapi_statements_get(struct http_req *r)
+/* The first parameter of @r that GET statements does not know, or NULL. */
+static const char *unknown_get_param(const struct http_req *r)
 {
 	for (size_t i = 0; i < r->nparams; i++) {
 		bool known = false;
@@ -177,122 +178,167 @@ enum MHD_Result xapi_statements_get(struct http_req *r)
 			if (strcmp(r->params[i].name, GET_PARAMS[k]) == 0)
 				known = true;
 		if (!known)
-			return reply_error(r, 400, "invalid", "unknown parameter %.64s", r->params[i].name);
+			return r->params[i].name;
 	}
-	if (r->params_duplicate)
-		return reply_error(r, 400, "invalid", "a parameter appears twice");
-	const char *sid = req_param(r, "statementId");
-	const char *vid = req_param(r, "voidedStatementId");
-	const char *format = req_param(r, "format");
-	const char *lang = req_header(r, "Accept-Language");
-	int att = parse_bool(req_param(r, "attachments"));
-	if (att < 0)
-		return reply_error(r, 400, "invalid", "attachments must be true or false");
-	if (format && strcmp(format, "ids") != 0 && strcmp(format, "exact") != 0 &&
-	    strcmp(format, "canonical") != 0)
-		return reply_error(r, 400, "invalid", "format must be ids, exact or canonical");
+	return NULL;
+}
 
-	if (sid || vid) {
-		if (sid && vid)
-			return reply_error(r, 400, "invalid", "statementId and voidedStatementId exclude each other");
-		for (size_t i = 0; i < r->nparams; i++) {
-			const char *n = r->params[i].name;
-			if (strcmp(n, "statementId") && strcmp(n, "voidedStatementId") &&
-			    strcmp(n, "format") && strcmp(n, "attachments"))
-				return reply_error(r, 400, "invalid",
-						   "%s cannot be combined with a statement id", n);
-		}
-		const char *id = sid ? sid : vid;
-		if (!util_uuid_valid(id))
-			return reply_error(r, 400, "invalid", "the statement id is not a UUID");
-		cJSON *stmt = NULL;
-		enum lv_status st = lv_readback_statement(r->node, &r->who, id, vid != NULL, &stmt);
-		if (st != LV_OK)
-			return reply_status(r, st, st == LV_ERR_NOT_FOUND ? "no such statement" : NULL);
-		char lm[64] = "";
-		const cJSON *stored = cJSON_GetObjectItemCaseSensitive(stmt, "stored");
-		int64_t ms;
-		if (cJSON_IsString(stored) && util_time_parse(stored->valuestring, &ms))
-			xapi_http_date(ms, lm);
-		cJSON *wrap = cJSON_CreateArray();
-		cJSON_AddItemToArray(wrap, stmt);
-		apply_format(wrap, format, lang);
-		cJSON *one = cJSON_DetachItemFromArray(wrap, 0);
-		cJSON_AddItemToArray(wrap, cJSON_Duplicate(one, true));
-		enum MHD_Result ret = send_statements(r, one, wrap, att == 1, lm[0] ? lm : NULL);
-		cJSON_Delete(wrap);
-		return ret;
+/* How GET statements answers: ?format, Accept-Language, ?attachments. */
+struct get_opts {
+	const char *format;
+	const char *lang;
+	bool with_att;
+};
+
+/* The first parameter of @r that a single-statement GET does not take
+ * beside statementId / voidedStatementId, or NULL. */
+static const char *single_extra_param(const struct http_req *r)
+{
+	for (size_t i = 0; i < r->nparams; i++) {
+		const char *n = r->params[i].name;
+		if (strcmp(n, "statementId") && strcmp(n, "voidedStatementId") &&
+		    strcmp(n, "format") && strcmp(n, "attachments"))
+			return n;
 	}
+	return NULL;
+}
 
-	struct lv_statement_query q = {.since_ms = INT64_MIN, .until_ms = INT64_MAX};
-	cJSON *agent = NULL;
-	const char *v;
+/* GET ?statementId or ?voidedStatementId: one statement, with its stored
+ * time as Last-Modified. */
+static enum MHD_Result get_single(struct http_req *r, const char *sid, const char *vid,
+				  const struct get_opts *o)
+{
+	if (sid && vid)
+		return reply_error(r, 400, "invalid", "statementId and voidedStatementId exclude each other");
+	const char *extra = single_extra_param(r);
+	if (extra)
+		return reply_error(r, 400, "invalid", "%s cannot be combined with a statement id", extra);
+	const char *id = sid ? sid : vid;
+	if (!util_uuid_valid(id))
+		return reply_error(r, 400, "invalid", "the statement id is not a UUID");
+	cJSON *stmt = NULL;
+	enum lv_status st = lv_readback_statement(r->node, &r->who, id, vid != NULL, &stmt);
+	if (st != LV_OK)
+		return reply_status(r, st, st == LV_ERR_NOT_FOUND ? "no such statement" : NULL);
+	char lm[64] = "";
+	const cJSON *stored = cJSON_GetObjectItemCaseSensitive(stmt, "stored");
+	int64_t ms;
+	if (cJSON_IsString(stored) && util_time_parse(stored->valuestring, &ms))
+		xapi_http_date(ms, lm);
+	/* send_statements frees the statement it sends before it reads the
+	 * attachments, so @wrap keeps a copy to read them from. */
+	cJSON *wrap = cJSON_CreateArray();
+	cJSON_AddItemToArray(wrap, stmt);
+	apply_format(wrap, o->format, o->lang);
+	cJSON *one = cJSON_DetachItemFromArray(wrap, 0);
+	cJSON_AddItemToArray(wrap, cJSON_Duplicate(one, true));
+	enum MHD_Result ret = send_statements(r, one, wrap, o->with_att, lm[0] ? lm : NULL);
+	cJSON_Delete(wrap);
+	return ret;
+}
+
+/* The filters of a statement query (agent, verb, activity, registration)
+ * from @r into @q.  *@agent owns the parsed agent, which q->agent borrows;
+ * the caller deletes it, also on failure.  Returns why a filter is
+ * invalid, or NULL. */
+static const char *query_filters(const struct http_req *r, struct lv_statement_query *q, cJSON **agent)
+{
 	char err[LV_XAPI_ERR_LEN];
-	enum MHD_Result ret;
+	const char *v;
 	if ((v = req_param(r, "agent"))) {
-		agent = util_json_parse(v, strlen(v));
-		if (!agent || lv_xapi_validate_agent(agent, true, err) != LV_OK) {
-			ret = reply_error(r, 400, "invalid", "agent is not a valid Agent or Group");
-			goto out;
-		}
-		q.agent = agent;
+		*agent = util_json_parse(v, strlen(v));
+		if (!*agent || lv_xapi_validate_agent(*agent, true, err) != LV_OK)
+			return "agent is not a valid Agent or Group";
+		q->agent = *agent;
 	}
 	if ((v = req_param(r, "verb"))) {
-		if (!lv_xapi_iri_valid(v)) {
-			ret = reply_error(r, 400, "invalid", "verb is not an IRI");
-			goto out;
-		}
-		q.verb = v;
+		if (!lv_xapi_iri_valid(v))
+			return "verb is not an IRI";
+		q->verb = v;
 	}
 	if ((v = req_param(r, "activity"))) {
-		if (!lv_xapi_iri_valid(v)) {
-			ret = reply_error(r, 400, "invalid", "activity is not an IRI");
-			goto out;
-		}
-		q.activity = v;
+		if (!lv_xapi_iri_valid(v))
+			return "activity is not an IRI";
+		q->activity = v;
 	}
 	if ((v = req_param(r, "registration"))) {
-		if (!util_uuid_valid(v)) {
-			ret = reply_error(r, 400, "invalid", "registration is not a UUID");
-			goto out;
-		}
-		q.registration = v;
+		if (!util_uuid_valid(v))
+			return "registration is not a UUID";
+		q->registration = v;
 	}
+	return NULL;
+}
+
+/* The flags, time window, limit and cursor of a statement query from @r
+ * into @q.  Returns why one is invalid, or NULL. */
+static const char *query_window(const struct http_req *r, struct lv_statement_query *q)
+{
+	const char *v;
 	int b1 = parse_bool(req_param(r, "related_activities"));
 	int b2 = parse_bool(req_param(r, "related_agents"));
 	int b3 = parse_bool(req_param(r, "ascending"));
-	if (b1 < 0 || b2 < 0 || b3 < 0) {
-		ret = reply_error(r, 400, "invalid", "boolean parameters must be true or false");
-		goto out;
-	}
-	q.related_activities = b1;
-	q.related_agents = b2;
-	q.ascending = b3;
-	if ((v = req_param(r, "since")) && !util_time_parse(v, &q.since_ms)) {
-		ret = reply_error(r, 400, "invalid", "since is not an ISO 8601 timestamp");
-		goto out;
-	}
-	if ((v = req_param(r, "until")) && !util_time_parse(v, &q.until_ms)) {
-		ret = reply_error(r, 400, "invalid", "until is not an ISO 8601 timestamp");
-		goto out;
-	}
+	if (b1 < 0 || b2 < 0 || b3 < 0)
+		return "boolean parameters must be true or false";
+	q->related_activities = b1;
+	q->related_agents = b2;
+	q->ascending = b3;
+	if ((v = req_param(r, "since")) && !util_time_parse(v, &q->since_ms))
+		return "since is not an ISO 8601 timestamp";
+	if ((v = req_param(r, "until")) && !util_time_parse(v, &q->until_ms))
+		return "until is not an ISO 8601 timestamp";
 	if ((v = req_param(r, "limit"))) {
 		char *end = NULL;
 		long long l = strtoll(v, &end, 10);
-		if (!*v || *end || l < 0) {
-			ret = reply_error(r, 400, "invalid", "limit must be a non-negative integer");
-			goto out;
-		}
-		q.limit = l > LV_QUERY_MAX_LIMIT ? LV_QUERY_MAX_LIMIT : (unsigned)l;
+		if (!*v || *end || l < 0)
+			return "limit must be a non-negative integer";
+		q->limit = l > LV_QUERY_MAX_LIMIT ? LV_QUERY_MAX_LIMIT : (unsigned)l;
 	}
 	if ((v = req_param(r, "cursor"))) {
 		char *end = NULL;
 		long long c = strtoll(v, &end, 10);
-		if (!*v || *end || c <= 0) {
-			ret = reply_error(r, 400, "invalid", "bad cursor");
-			goto out;
-		}
-		q.after_seq = c;
+		if (!*v || *end || c <= 0)
+			return "bad cursor";
+		q->after_seq = c;
+	}
+	return NULL;
+}
+
+/* Adds "more" to @res: "" on the last page, else the same query with a
+ * cursor at @next, relative to the server root as xAPI asks. */
+static void add_more(cJSON *res, const struct http_req *r, int64_t next)
+{
+	if (!next) {
+		cJSON_AddStringToObject(res, "more", "");
+		return;
+	}
+	struct buf more;
+	buf_init(&more, 65536);
+	enum lv_status bs = buf_append_str(&more, "/xapi/statements?");
+	for (size_t i = 0; i < r->nparams && bs == LV_OK; i++) {
+		if (strcmp(r->params[i].name, "cursor") == 0)
+			continue;
+		char *e = xapi_url_encode(r->params[i].value);
+		bs = e ? buf_printf(&more, "%s=%s&", r->params[i].name, e) : LV_ERR_NOMEM;
+		free(e);
+	}
+	if (bs == LV_OK)
+		bs = buf_printf(&more, "cursor=%lld", (long long)next);
+	cJSON_AddStringToObject(res, "more", bs == LV_OK ? more.data : "");
+	buf_free(&more);
+}
+
+/* GET with query parameters: a StatementResult page. */
+static enum MHD_Result get_query(struct http_req *r, const struct get_opts *o)
+{
+	struct lv_statement_query q = {.since_ms = INT64_MIN, .until_ms = INT64_MAX};
+	cJSON *agent = NULL;
+	enum MHD_Result ret;
+	const char *bad = query_filters(r, &q, &agent);
+	if (!bad)
+		bad = query_window(r, &q);
+	if (bad) {
+		ret = reply_error(r, 400, "invalid", "%s", bad);
+		goto out;
 	}
 	cJSON *arr = NULL;
 	int64_t next = 0;
@@ -301,33 +347,36 @@ enum MHD_Result xapi_statements_get(struct http_req *r)
 		ret = reply_status(r, st, NULL);
 		goto out;
 	}
-	cJSON *raw = att == 1 ? cJSON_Duplicate(arr, true) : NULL;
-	apply_format(arr, format, lang);
+	cJSON *raw = o->with_att ? cJSON_Duplicate(arr, true) : NULL;
+	apply_format(arr, o->format, o->lang);
 	cJSON *res = cJSON_CreateObject();
 	cJSON_AddItemToObject(res, "statements", arr);
-	if (next) {
-		/* The next page: the same query with a cursor, relative to the
-		 * server root as xAPI asks. */
-		struct buf more;
-		buf_init(&more, 65536);
-		enum lv_status bs = buf_append_str(&more, "/xapi/statements?");
-		for (size_t i = 0; i < r->nparams && bs == LV_OK; i++) {
-			if (strcmp(r->params[i].name, "cursor") == 0)
-				continue;
-			char *e = xapi_url_encode(r->params[i].value);
-			bs = e ? buf_printf(&more, "%s=%s&", r->params[i].name, e) : LV_ERR_NOMEM;
-			free(e);
-		}
-		if (bs == LV_OK)
-			bs = buf_printf(&more, "cursor=%lld", (long long)next);
-		cJSON_AddStringToObject(res, "more", bs == LV_OK ? more.data : "");
-		buf_free(&more);
-	} else {
-		cJSON_AddStringToObject(res, "more", "");
-	}
-	ret = send_statements(r, res, raw, att == 1, NULL);
+	add_more(res, r, next);
+	ret = send_statements(r, res, raw, o->with_att, NULL);
 	cJSON_Delete(raw);
 out:
 	cJSON_Delete(agent);
 	return ret;
+}
+
+enum MHD_Result xapi_statements_get(struct http_req *r)
+{
+	const char *unknown = unknown_get_param(r);
+	if (unknown)
+		return reply_error(r, 400, "invalid", "unknown parameter %.64s", unknown);
+	if (r->params_duplicate)
+		return reply_error(r, 400, "invalid", "a parameter appears twice");
+	const char *sid = req_param(r, "statementId");
+	const char *vid = req_param(r, "voidedStatementId");
+	struct get_opts o = {.format = req_param(r, "format"), .lang = req_header(r, "Accept-Language")};
+	int att = parse_bool(req_param(r, "attachments"));
+	if (att < 0)
+		return reply_error(r, 400, "invalid", "attachments must be true or false");
+	if (o.format && strcmp(o.format, "ids") != 0 && strcmp(o.format, "exact") != 0 &&
+	    strcmp(o.format, "canonical") != 0)
+		return reply_error(r, 400, "invalid", "format must be ids, exact or canonical");
+	o.with_att = att == 1;
+	if (sid || vid)
+		return get_single(r, sid, vid, &o);
+	return get_query(r, &o);
 }
