@@ -514,10 +514,15 @@ static enum lv_status release(struct lv_dp_rng *rng, const struct query_spec *q,
 
 /* ---- the door ---- */
 
-/* Policy rules that depend on the question only, never on data. */
-static enum lv_status check_policy(const struct query_spec *q, const struct lv_policy *p, char err[LV_QUERY_ERR_LEN])
+/* Policy rules that depend on the question only, never on data: the
+ * consent module's scope rule (the one every access uses), then the
+ * privacy parameters only a query has. */
+static enum lv_status check_policy(const struct query_spec *q, const struct lv_consent_scope *scope,
+				   const struct lv_policy *p, char err[LV_QUERY_ERR_LEN])
 {
-	if (!lv_policy_allows_operation(p, q->op)) {
+	struct lv_consent_scope_miss m;
+	bool inside = lv_consent_scope_check(p, scope, &m);
+	if (m.operation) {
 		snprintf(err, LV_QUERY_ERR_LEN, "policy %s does not allow the operation %s", q->purpose,
 			 lv_policy_op_str(q->op));
 		return LV_ERR_FORBIDDEN;
@@ -527,28 +532,23 @@ static enum lv_status check_policy(const struct query_spec *q, const struct lv_p
 		snprintf(err, LV_QUERY_ERR_LEN, "epsilon %g exceeds the policy's epsilon_per_query_max %g", q->epsilon, max);
 		return LV_ERR_FORBIDDEN;
 	}
-	const char *fname = query_field_policy_name(q->field);
-	if (fname && !lv_policy_covers_result_field(p, fname)) {
-		snprintf(err, LV_QUERY_ERR_LEN, "the field %s is outside the policy's data scope", fname);
+	if (!inside) {
+		if (m.result_field)
+			snprintf(err, LV_QUERY_ERR_LEN, "the field %s is outside the policy's data scope", m.result_field);
+		else if (m.verb)
+			snprintf(err, LV_QUERY_ERR_LEN, "the verb %.160s is outside the policy's data scope", m.verb);
+		else
+			snprintf(err, LV_QUERY_ERR_LEN, "the activity type %.160s is outside the policy's data scope",
+				 m.activity_type ? m.activity_type : "");
 		return LV_ERR_FORBIDDEN;
 	}
-	for (size_t i = 0; i < q->nverbs; i++)
-		if (!lv_policy_covers_verb(p, q->verbs[i])) {
-			snprintf(err, LV_QUERY_ERR_LEN, "the verb %.160s is outside the policy's data scope", q->verbs[i]);
+	if (q->metric == Q_HISTOGRAM && q->by == H_VERB) {
+		struct lv_consent_scope keys = {.verbs = (const char *const *)q->keys, .nverbs = q->nkeys};
+		if (!lv_consent_scope_check(p, &keys, &m)) {
+			snprintf(err, LV_QUERY_ERR_LEN, "the key %.160s is outside the policy's data scope", m.verb);
 			return LV_ERR_FORBIDDEN;
 		}
-	for (size_t i = 0; i < q->ntypes; i++)
-		if (!lv_policy_covers_activity_type(p, q->types[i])) {
-			snprintf(err, LV_QUERY_ERR_LEN, "the activity type %.160s is outside the policy's data scope",
-				 q->types[i]);
-			return LV_ERR_FORBIDDEN;
-		}
-	if (q->metric == Q_HISTOGRAM && q->by == H_VERB)
-		for (size_t i = 0; i < q->nkeys; i++)
-			if (!lv_policy_covers_verb(p, q->keys[i])) {
-				snprintf(err, LV_QUERY_ERR_LEN, "the key %.160s is outside the policy's data scope", q->keys[i]);
-				return LV_ERR_FORBIDDEN;
-			}
+	}
 	return LV_OK;
 }
 
@@ -638,7 +638,7 @@ static enum lv_status prepare_locked(struct lv_node *n, void *ctx)
 	if (st != LV_ERR_NOT_FOUND)
 		return st;
 	if ((st = lv_store_facts_fold(n)) != LV_OK || (st = door_policy_locked(n, &a->d1, a->err)) != LV_OK ||
-	    (st = check_policy(a->q, a->d1.pol.p, a->err)) != LV_OK || (st = door_cohort_locked(n, &a->d1, a->err)) != LV_OK ||
+	    (st = check_policy(a->q, &a->scope, a->d1.pol.p, a->err)) != LV_OK || (st = door_cohort_locked(n, &a->d1, a->err)) != LV_OK ||
 	    (st = plan_locked(n, a)) != LV_OK)
 		return st;
 	a->c = calloc(a->d1.ninc ? a->d1.ninc : 1, sizeof *a->c);

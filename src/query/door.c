@@ -31,12 +31,16 @@ bool query_bound_to(const struct lv_principal *who, const char *purpose)
 /* The newest loaded version of policy @id, parsed. */
 static enum lv_status policy_newest_locked(struct lv_node *n, const char *id, struct policy_now *out)
 {
-	char *text = NULL, perr[LV_POLICY_ERR_LEN];
+	struct lv_policy_loaded pl;
 	memset(out, 0, sizeof *out);
-	enum lv_status st = lv_store_policy_newest(n, id, &out->version, NULL, &text);
-	if (st == LV_OK)
-		st = lv_policy_parse(text, strlen(text), &out->p, perr);
-	free(text);
+	/* Consent's loader: the one every access check uses. */
+	enum lv_status st = lv_policy_loaded_get_locked(n, id, 0, &pl);
+	if (st == LV_OK) {
+		out->version = pl.version;
+		out->p = pl.policy;
+		pl.policy = NULL;
+	}
+	lv_policy_loaded_clear(&pl);
 	return st;
 }
 

@@ -270,9 +270,10 @@ static enum lv_status prepare_locked(struct lv_node *n, void *ctx)
 	}
 	if ((st = door_policy_locked(n, d, f->err)) != LV_OK)
 		return st;
-	if (!lv_policy_allows_operation(d->pol.p, LV_POLICY_OP_SUM) ||
-	    !lv_policy_covers_result_field(d->pol.p, "result.success") ||
-	    !lv_policy_covers_result_field(d->pol.p, "result.score.scaled")) {
+	static const char *const FIELDS[] = {"result.success", "result.score.scaled"};
+	const struct lv_consent_scope need = {.has_op = true, .op = LV_POLICY_OP_SUM, .result_fields = FIELDS,
+					      .nfields = 2};
+	if (!lv_consent_scope_check(d->pol.p, &need, NULL)) {
 		snprintf(f->err, LV_QUERY_ERR_LEN, "policy %s must allow the operation sum over result.success and"
 			 " result.score.scaled", f->purpose);
 		return LV_ERR_FORBIDDEN;
