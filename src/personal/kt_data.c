@@ -57,13 +57,13 @@ static bool reserve_rows(struct lv_kt_data *d, size_t need)
 {
 	if (need <= d->cap)
 		return true;
-	size_t nc = d->cap ? d->cap * 2 : 1024;
-	while (nc < need)
-		nc *= 2;
-	uint32_t *l = realloc(d->learner, nc * sizeof *l);
-	if (!l)
+	/* The row arrays are parallel: the first grows as a typed array (from
+	 * 1024 rows, doubling), the others follow to its capacity; d->cap
+	 * moves only once all have. */
+	size_t nc = d->cap;
+	if (util_array_grow((void **)&d->learner, sizeof *d->learner, &nc, need < 1024 ? 1024 : need, SIZE_MAX) !=
+	    LV_OK)
 		return false;
-	d->learner = l;
 	uint32_t *s = realloc(d->skill, nc * sizeof *s);
 	if (!s)
 		return false;
