@@ -242,6 +242,56 @@ static enum lv_status vkey_parse(const char *text, struct vkey *v)
 	return LV_OK;
 }
 
+/* Where the signed text ends: *@tlen is its length (through the newline
+ * before the last blank line), *@sigs the offset of the first signature
+ * line.  Signature lines never contain a blank line. */
+static enum lv_status note_split(const char *note, size_t note_len, size_t *tlen, size_t *sigs)
+{
+	size_t split = note_len;
+	for (size_t i = note_len; i-- > 1;) {
+		if (note[i] == '\n' && note[i - 1] == '\n') {
+			split = i - 1;
+			break;
+		}
+	}
+	if (split == note_len)
+		return LV_ERR_INVALID;
+	*tlen = split + 1;
+	*sigs = split + 2;
+	if (*sigs >= note_len || note[note_len - 1] != '\n')
+		return LV_ERR_INVALID;
+	return LV_OK;
+}
+
+/* One signature line (@line up to its newline @nl), decoded into @sig
+ * (@cap bytes); *@good counts it when it is @v's and verifies over the
+ * first @tlen bytes of @note.  Another key's line is only checked for
+ * form, as the spec requires. */
+static enum lv_status note_check_line(const char *note, size_t tlen, const char *line, const char *nl,
+				      const struct vkey *v, unsigned char *sig, size_t cap, unsigned *good)
+{
+	size_t ll = (size_t)(nl - line);
+	if (ll < EM_DASH_SP_LEN || memcmp(line, EM_DASH_SP, EM_DASH_SP_LEN) != 0)
+		return LV_ERR_INVALID;
+	const char *name = line + EM_DASH_SP_LEN;
+	const char *sp = memchr(name, ' ', (size_t)(nl - name));
+	if (!sp)
+		return LV_ERR_INVALID;
+	size_t nlen = (size_t)(sp - name);
+	size_t slen;
+	if (!audit_name_ok(name, nlen) || sp + 1 == nl ||
+	    !audit_b64_decode(sp + 1, (size_t)(nl - sp - 1), sig, cap, &slen) || slen < 5)
+		return LV_ERR_INVALID;
+	uint32_t id = (uint32_t)sig[0] << 24 | (uint32_t)sig[1] << 16 | (uint32_t)sig[2] << 8 | sig[3];
+	if (nlen != v->name_len || memcmp(name, v->name, nlen) != 0 || id != v->id)
+		return LV_OK; /* another key: ignored */
+	if (slen != 4 + ED25519_SIG_LEN ||
+	    crypto_sign_verify_detached(sig + 4, (const unsigned char *)note, tlen, v->pk) != 0)
+		return LV_ERR_CRYPTO;
+	(*good)++;
+	return LV_OK;
+}
+
 enum lv_status lv_note_verify(const char *note, size_t note_len, const char *vkey, size_t *text_len)
 {
 	enum lv_status st;
@@ -259,20 +309,10 @@ enum lv_status lv_note_verify(const char *note, size_t note_len, const char *vke
 		return st;
 	if (!audit_text_ok(note, note_len, true))
 		return LV_ERR_INVALID;
-	/* The text ends at the last blank line; signature lines never
-	 * contain one. */
-	size_t split = note_len;
-	for (size_t i = note_len; i-- > 1;) {
-		if (note[i] == '\n' && note[i - 1] == '\n') {
-			split = i - 1;
-			break;
-		}
-	}
-	if (split == note_len)
-		return LV_ERR_INVALID;
-	size_t tlen = split + 1, pos = split + 2;
-	if (pos >= note_len || note[note_len - 1] != '\n')
-		return LV_ERR_INVALID;
+	size_t tlen, pos;
+	st = note_split(note, note_len, &tlen, &pos);
+	if (st != LV_OK)
+		return st;
 	/* Scratch for decoding any signature (unknown ones are decoded too,
 	 * to reject malformed base64). */
 	size_t cap = (note_len - pos) / 4 * 3 + 3;
@@ -283,38 +323,14 @@ enum lv_status lv_note_verify(const char *note, size_t note_len, const char *vke
 	while (pos < note_len) {
 		const char *line = note + pos;
 		const char *nl = memchr(line, '\n', note_len - pos);
-		size_t ll = (size_t)(nl - line);
-		pos += ll + 1;
+		pos += (size_t)(nl - line) + 1;
 		if (++nsigs > LV_NOTE_MAX_SIGS) {
 			st = LV_ERR_TOO_LARGE;
 			goto out;
 		}
-		if (ll < EM_DASH_SP_LEN || memcmp(line, EM_DASH_SP, EM_DASH_SP_LEN) != 0) {
-			st = LV_ERR_INVALID;
+		st = note_check_line(note, tlen, line, nl, &v, sig, cap, &good);
+		if (st != LV_OK)
 			goto out;
-		}
-		const char *name = line + EM_DASH_SP_LEN;
-		const char *sp = memchr(name, ' ', (size_t)(nl - name));
-		if (!sp) {
-			st = LV_ERR_INVALID;
-			goto out;
-		}
-		size_t nlen = (size_t)(sp - name);
-		size_t slen;
-		if (!audit_name_ok(name, nlen) || sp + 1 == nl ||
-		    !audit_b64_decode(sp + 1, (size_t)(nl - sp - 1), sig, cap, &slen) || slen < 5) {
-			st = LV_ERR_INVALID;
-			goto out;
-		}
-		uint32_t id = (uint32_t)sig[0] << 24 | (uint32_t)sig[1] << 16 | (uint32_t)sig[2] << 8 | sig[3];
-		if (nlen != v.name_len || memcmp(name, v.name, nlen) != 0 || id != v.id)
-			continue; /* another key: ignored, as the spec requires */
-		if (slen != 4 + ED25519_SIG_LEN ||
-		    crypto_sign_verify_detached(sig + 4, (const unsigned char *)note, tlen, v.pk) != 0) {
-			st = LV_ERR_CRYPTO;
-			goto out;
-		}
-		good++;
 	}
 	if (!good) {
 		st = LV_ERR_NOT_FOUND;

@@ -57,13 +57,13 @@ static bool reserve_rows(struct lv_kt_data *d, size_t need)
 {
 	if (need <= d->cap)
 		return true;
-	size_t nc = d->cap ? d->cap * 2 : 1024;
-	while (nc < need)
-		nc *= 2;
-	uint32_t *l = realloc(d->learner, nc * sizeof *l);
-	if (!l)
+	/* The row arrays are parallel: the first grows as a typed array (from
+	 * 1024 rows, doubling), the others follow to its capacity; d->cap
+	 * moves only once all have. */
+	size_t nc = d->cap;
+	if (util_array_grow((void **)&d->learner, sizeof *d->learner, &nc, need < 1024 ? 1024 : need, SIZE_MAX) !=
+	    LV_OK)
 		return false;
-	d->learner = l;
 	uint32_t *s = realloc(d->skill, nc * sizeof *s);
 	if (!s)
 		return false;
@@ -197,15 +197,61 @@ static bool parse_time(const char *s, double *t)
 	return *end == 0 && isfinite(*t);
 }
 
-static enum lv_status parse_stream(FILE *f, size_t max_rows, struct lv_kt_data **out, char *err)
+/* Splits @buf at its commas in place into at most 5 fields; returns how
+ * many (5 means "too many"). */
+static int split_fields(char *buf, char *field[5])
 {
-	struct lv_kt_data *d = NULL;
-	enum lv_status st = lv_kt_data_create(&d);
-	if (st != LV_OK) {
-		util_errf(err, "out of memory");
-		return st;
+	int nf = 0;
+	field[nf++] = buf;
+	for (char *p = buf; *p; p++) {
+		if (*p != ',')
+			continue;
+		*p = 0;
+		if (nf == 5)
+			break;
+		field[nf++] = p + 1;
 	}
-	d->max_rows = max_rows ? max_rows : LV_KT_MAX_ROWS_DEFAULT;
+	return nf;
+}
+
+/* One data line (@len bytes in @buf, cut up in place) added to @d;
+ * @ncols is 0 until a header or the first row fixes it. */
+static enum lv_status parse_row(struct lv_kt_data *d, char *buf, size_t len, size_t lineno, int *ncols, char *err)
+{
+	if (len == 0) {
+		util_errf(err, "line %zu: empty line", lineno);
+		return LV_ERR_INVALID;
+	}
+	char *field[5];
+	int nf = split_fields(buf, field);
+	if (nf < 3 || nf > 4) {
+		util_errf(err, "line %zu: expected learner,skill,correct[,time] (%d fields)", lineno, nf);
+		return LV_ERR_INVALID;
+	}
+	if (*ncols && nf != *ncols) {
+		util_errf(err, "line %zu: %d fields where earlier lines have %d", lineno, nf, *ncols);
+		return LV_ERR_INVALID;
+	}
+	*ncols = nf;
+	if (strcmp(field[2], "0") != 0 && strcmp(field[2], "1") != 0) {
+		util_errf(err, "line %zu: correct must be 0 or 1", lineno);
+		return LV_ERR_INVALID;
+	}
+	double t = NAN;
+	if (nf == 4 && !parse_time(field[3], &t)) {
+		util_errf(err, "line %zu: time must be a finite decimal number (seconds)", lineno);
+		return LV_ERR_INVALID;
+	}
+	char why[LV_PERSONAL_ERR_LEN];
+	enum lv_status st = data_add(d, field[0], field[1], field[2][0] == '1', t, why);
+	if (st != LV_OK)
+		util_errf(err, "line %zu: %s", lineno, why);
+	return st;
+}
+
+/* Every line of @f into @d: an optional header, then data rows. */
+static enum lv_status parse_lines(FILE *f, struct lv_kt_data *d, char *err)
+{
 	char buf[LV_KT_LINE_MAX + 2];
 	size_t len, lineno = 0;
 	int ncols = 0; /* 0 until the first row fixes it */
@@ -216,69 +262,38 @@ static enum lv_status parse_stream(FILE *f, size_t max_rows, struct lv_kt_data *
 		lineno++;
 		if (r == -1) {
 			util_errf(err, "line %zu: longer than %d bytes", lineno, LV_KT_LINE_MAX);
-			st = LV_ERR_TOO_LARGE;
-			goto out;
+			return LV_ERR_TOO_LARGE;
 		}
 		if (r == -2) {
 			util_errf(err, "line %zu: NUL byte or stray carriage return", lineno);
-			st = LV_ERR_INVALID;
-			goto out;
+			return LV_ERR_INVALID;
 		}
 		if (lineno == 1 && (strcmp(buf, "learner,skill,correct") == 0 ||
 				    strcmp(buf, "learner,skill,correct,time") == 0)) {
 			ncols = strcmp(buf, "learner,skill,correct") == 0 ? 3 : 4;
 			continue;
 		}
-		if (len == 0) {
-			util_errf(err, "line %zu: empty line", lineno);
-			st = LV_ERR_INVALID;
-			goto out;
-		}
-		char *field[5];
-		int nf = 0;
-		field[nf++] = buf;
-		for (char *p = buf; *p; p++) {
-			if (*p != ',')
-				continue;
-			*p = 0;
-			if (nf == 5)
-				break;
-			field[nf++] = p + 1;
-		}
-		if (nf < 3 || nf > 4) {
-			util_errf(err, "line %zu: expected learner,skill,correct[,time] (%d fields)", lineno, nf);
-			st = LV_ERR_INVALID;
-			goto out;
-		}
-		if (ncols && nf != ncols) {
-			util_errf(err, "line %zu: %d fields where earlier lines have %d", lineno, nf, ncols);
-			st = LV_ERR_INVALID;
-			goto out;
-		}
-		ncols = nf;
-		if (strcmp(field[2], "0") != 0 && strcmp(field[2], "1") != 0) {
-			util_errf(err, "line %zu: correct must be 0 or 1", lineno);
-			st = LV_ERR_INVALID;
-			goto out;
-		}
-		double t = NAN;
-		if (nf == 4 && !parse_time(field[3], &t)) {
-			util_errf(err, "line %zu: time must be a finite decimal number (seconds)", lineno);
-			st = LV_ERR_INVALID;
-			goto out;
-		}
-		char why[LV_PERSONAL_ERR_LEN];
-		st = data_add(d, field[0], field[1], field[2][0] == '1', t, why);
-		if (st != LV_OK) {
-			util_errf(err, "line %zu: %s", lineno, why);
-			goto out;
-		}
+		enum lv_status st = parse_row(d, buf, len, lineno, &ncols, err);
+		if (st != LV_OK)
+			return st;
 	}
 	if (ferror(f)) {
 		util_errf(err, "read error");
-		st = LV_ERR_IO;
+		return LV_ERR_IO;
 	}
-out:
+	return LV_OK;
+}
+
+static enum lv_status parse_stream(FILE *f, size_t max_rows, struct lv_kt_data **out, char *err)
+{
+	struct lv_kt_data *d = NULL;
+	enum lv_status st = lv_kt_data_create(&d);
+	if (st != LV_OK) {
+		util_errf(err, "out of memory");
+		return st;
+	}
+	d->max_rows = max_rows ? max_rows : LV_KT_MAX_ROWS_DEFAULT;
+	st = parse_lines(f, d, err);
 	if (st != LV_OK) {
 		lv_kt_data_destroy(d);
 		return st;

@@ -406,6 +406,94 @@ static void hybrid_fit(const double *f1, const double *f2, const uint8_t *y, siz
 	}
 }
 
+/* Scratch of one evaluation: per-skill BKT parameters of each set, the
+ * training rows' feature logits, the test rows' predictions per model and
+ * the two Elo models. */
+struct eval_work {
+	struct lv_bkt_params *bp_train, *bp_test;
+	double *ptr_b, *ptr_e, *pte[LV_KT_NMODELS];
+	struct lv_elo *etrain, *etest;
+};
+
+static enum lv_status eval_work_alloc(struct eval_work *w, const struct lv_kt_data *train,
+				      const struct lv_kt_data *test)
+{
+	w->bp_train = malloc(train->skills.n * sizeof *w->bp_train);
+	w->bp_test = malloc((test->skills.n ? test->skills.n : 1) * sizeof *w->bp_test);
+	w->ptr_b = malloc(train->n * sizeof *w->ptr_b);
+	w->ptr_e = malloc(train->n * sizeof *w->ptr_e);
+	for (int m = 0; m < LV_KT_NMODELS; m++)
+		w->pte[m] = malloc(test->n * sizeof *w->pte[m]);
+	if (!w->bp_train || !w->bp_test || !w->ptr_b || !w->ptr_e || !w->pte[0] || !w->pte[1] || !w->pte[2])
+		return LV_ERR_NOMEM;
+	return LV_OK;
+}
+
+static void eval_work_free(struct eval_work *w)
+{
+	lv_elo_destroy(w->etrain);
+	lv_elo_destroy(w->etest);
+	free(w->bp_train);
+	free(w->bp_test);
+	free(w->ptr_b);
+	free(w->ptr_e);
+	for (int m = 0; m < LV_KT_NMODELS; m++)
+		free(w->pte[m]);
+}
+
+/* The combination weights @hw, from both models' training-set
+ * predictions; the Elo model trained here is kept in @w->etrain. */
+static enum lv_status eval_fit_hybrid(const struct lv_kt_data *train, struct lv_elo_config ec,
+				      struct eval_work *w, double hw[3])
+{
+	enum lv_status st = bkt_predict(train, w->bp_train, w->ptr_b);
+	if (st != LV_OK)
+		return st;
+	ec.freeze_items = false;
+	if ((st = lv_elo_create(&ec, &w->etrain)) != LV_OK || (st = elo_predict(train, w->etrain, w->ptr_e)) != LV_OK)
+		return st;
+	for (size_t i = 0; i < train->n; i++) {
+		w->ptr_b[i] = logit_c(w->ptr_b[i]);
+		w->ptr_e[i] = logit_c(w->ptr_e[i]);
+	}
+	hybrid_fit(w->ptr_b, w->ptr_e, train->correct, train->n, hw);
+	return LV_OK;
+}
+
+/* The test-set Elo model: difficulties from training, frozen; learners
+ * start fresh. */
+static enum lv_status eval_test_elo(struct lv_elo_config ec, struct eval_work *w)
+{
+	enum lv_status st;
+	ec.freeze_items = true;
+	if ((st = lv_elo_create(&ec, &w->etest)) != LV_OK)
+		return st;
+	for (size_t i = 0; i < w->etrain->item_ids.n; i++) {
+		const struct personal_elo_item *it = &w->etrain->items[i];
+		if ((st = lv_elo_item_set(w->etest, w->etrain->item_ids.names[i], it->b, it->n, it->options)) != LV_OK)
+			return st;
+	}
+	return LV_OK;
+}
+
+/* Every model's test-set predictions, scored into @out->m. */
+static enum lv_status eval_test(const struct lv_kt_data *test, struct eval_work *w, struct lv_kt_eval_result *out)
+{
+	enum lv_status st;
+	double **pte = w->pte;
+	if ((st = bkt_predict(test, w->bp_test, pte[LV_KT_BKT])) != LV_OK ||
+	    (st = elo_predict(test, w->etest, pte[LV_KT_ELO])) != LV_OK)
+		return st;
+	const double *hw = out->hybrid_w;
+	for (size_t i = 0; i < test->n; i++)
+		pte[LV_KT_HYBRID][i] = sigmoid(hw[0] * logit_c(pte[LV_KT_BKT][i]) +
+					       hw[1] * logit_c(pte[LV_KT_ELO][i]) + hw[2]);
+	for (int m = 0; m < LV_KT_NMODELS; m++)
+		if ((st = lv_kt_metrics(pte[m], test->correct, test->n, &out->m[m])) != LV_OK)
+			return st;
+	return LV_OK;
+}
+
 enum lv_status lv_kt_eval(const struct lv_kt_data *train, const struct lv_kt_data *test,
 			  const struct lv_kt_eval_opts *opts, struct lv_kt_eval_result *out,
 			  struct lv_bkt_paramset **params)
@@ -421,9 +509,7 @@ enum lv_status lv_kt_eval(const struct lv_kt_data *train, const struct lv_kt_dat
 		opts = &def;
 	}
 	struct lv_bkt_paramset *ps = NULL;
-	struct lv_elo *etrain = NULL, *etest = NULL;
-	struct lv_bkt_params *bp_train = NULL, *bp_test = NULL;
-	double *ptr_b = NULL, *ptr_e = NULL, *pte[LV_KT_NMODELS] = {NULL};
+	struct eval_work w = {0};
 	enum lv_status st;
 
 	double t0 = now_s();
@@ -434,62 +520,19 @@ enum lv_status lv_kt_eval(const struct lv_kt_data *train, const struct lv_kt_dat
 	out->train_rows = train->n;
 	out->skills = train->skills.n;
 
-	st = LV_ERR_NOMEM;
-	bp_train = malloc(train->skills.n * sizeof *bp_train);
-	bp_test = malloc((test->skills.n ? test->skills.n : 1) * sizeof *bp_test);
-	ptr_b = malloc(train->n * sizeof *ptr_b);
-	ptr_e = malloc(train->n * sizeof *ptr_e);
-	for (int m = 0; m < LV_KT_NMODELS; m++)
-		pte[m] = malloc(test->n * sizeof *pte[m]);
-	if (!bp_train || !bp_test || !ptr_b || !ptr_e || !pte[0] || !pte[1] || !pte[2])
+	if ((st = eval_work_alloc(&w, train, test)) != LV_OK)
 		goto out;
 	for (size_t s = 0; s < train->skills.n; s++)
-		lv_bkt_paramset_get(ps, train->skills.names[s], &bp_train[s]);
+		lv_bkt_paramset_get(ps, train->skills.names[s], &w.bp_train[s]);
 	for (size_t s = 0; s < test->skills.n; s++)
-		lv_bkt_paramset_get(ps, test->skills.names[s], &bp_test[s]);
-
-	/* Training-set predictions for the combination weights. */
-	if ((st = bkt_predict(train, bp_train, ptr_b)) != LV_OK)
-		goto out;
-	struct lv_elo_config ec = opts->elo;
-	ec.freeze_items = false;
-	if ((st = lv_elo_create(&ec, &etrain)) != LV_OK || (st = elo_predict(train, etrain, ptr_e)) != LV_OK)
-		goto out;
-	for (size_t i = 0; i < train->n; i++) {
-		ptr_b[i] = logit_c(ptr_b[i]);
-		ptr_e[i] = logit_c(ptr_e[i]);
-	}
-	hybrid_fit(ptr_b, ptr_e, train->correct, train->n, out->hybrid_w);
-
-	/* Test: difficulties from training, frozen; learners start fresh. */
-	ec.freeze_items = true;
-	if ((st = lv_elo_create(&ec, &etest)) != LV_OK)
-		goto out;
-	for (size_t i = 0; i < etrain->item_ids.n; i++) {
-		const struct personal_elo_item *it = &etrain->items[i];
-		if ((st = lv_elo_item_set(etest, etrain->item_ids.names[i], it->b, it->n, it->options)) != LV_OK)
-			goto out;
-	}
-	if ((st = bkt_predict(test, bp_test, pte[LV_KT_BKT])) != LV_OK ||
-	    (st = elo_predict(test, etest, pte[LV_KT_ELO])) != LV_OK)
-		goto out;
-	const double *w = out->hybrid_w;
-	for (size_t i = 0; i < test->n; i++)
-		pte[LV_KT_HYBRID][i] = sigmoid(w[0] * logit_c(pte[LV_KT_BKT][i]) +
-					       w[1] * logit_c(pte[LV_KT_ELO][i]) + w[2]);
-	for (int m = 0; m < LV_KT_NMODELS; m++)
-		if ((st = lv_kt_metrics(pte[m], test->correct, test->n, &out->m[m])) != LV_OK)
-			goto out;
-	st = LV_OK;
+		lv_bkt_paramset_get(ps, test->skills.names[s], &w.bp_test[s]);
+	st = eval_fit_hybrid(train, opts->elo, &w, out->hybrid_w);
+	if (st == LV_OK)
+		st = eval_test_elo(opts->elo, &w);
+	if (st == LV_OK)
+		st = eval_test(test, &w, out);
 out:
-	lv_elo_destroy(etrain);
-	lv_elo_destroy(etest);
-	free(bp_train);
-	free(bp_test);
-	free(ptr_b);
-	free(ptr_e);
-	for (int m = 0; m < LV_KT_NMODELS; m++)
-		free(pte[m]);
+	eval_work_free(&w);
 	if (st != LV_OK) {
 		lv_bkt_paramset_destroy(ps);
 		memset(out, 0, sizeof *out);

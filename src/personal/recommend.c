@@ -185,30 +185,32 @@ static cJSON *item_json(const char *activity, const char *skill, const char *kin
 	return o;
 }
 
-static enum lv_status build_next(const struct view *v, unsigned limit, cJSON **out, size_t *count)
-{
+/* The list being built: its items array, the activities already in it
+ * (each is suggested once) and the room left. */
+struct next_list {
+	cJSON *items;
 	struct personal_strtab used;
-	struct rev *revs = NULL;
-	struct prac *pr = NULL;
-	enum lv_status st = LV_OK;
-	char reason[LV_SKILL_NAME_MAX + 160], sbuf[LV_PERSONAL_NAME_MAX + 1];
-	const struct lv_curriculum *c = v->cfg->cur;
-	personal_strtab_init(&used);
-	cJSON *o = cJSON_CreateObject();
-	add_time(o, "generated", v->now);
-	cJSON_AddNumberToObject(o, "target_retention", v->cfg->target_retention);
-	cJSON_AddNumberToObject(o, "mastery_threshold", LV_BKT_MASTERY);
-	cJSON_AddNumberToObject(o, "target_success", v->cfg->target_success);
-	cJSON *items = cJSON_AddArrayToObject(o, "items");
-	size_t n = 0;
+	size_t n;
+	unsigned limit;
+};
 
-	/* 1. Reviews whose predicted recall fell below the target. */
-	revs = calloc(v->st->nitems ? v->st->nitems : 1, sizeof *revs);
+/* Appends @e and marks @activity used. */
+static enum lv_status next_add(struct next_list *l, cJSON *e, const char *activity)
+{
+	cJSON_AddItemToArray(l->items, e);
+	l->n++;
+	return personal_strtab_intern(&l->used, activity) < 0 ? LV_ERR_NOMEM : LV_OK;
+}
+
+/* 1. Reviews whose predicted recall fell below the target, lowest first. */
+static enum lv_status next_reviews(const struct view *v, struct next_list *l)
+{
+	char reason[LV_SKILL_NAME_MAX + 160], sbuf[LV_PERSONAL_NAME_MAX + 1];
+	enum lv_status st = LV_OK;
+	struct rev *revs = calloc(v->st->nitems ? v->st->nitems : 1, sizeof *revs);
 	size_t nrev = 0;
-	if (!revs) {
-		st = LV_ERR_NOMEM;
-		goto out;
-	}
+	if (!revs)
+		return LV_ERR_NOMEM;
 	for (size_t i = 0; i < v->st->nitems; i++) {
 		const struct personal_item *it = &v->st->items[i];
 		if (!it->has_memory)
@@ -219,27 +221,30 @@ static enum lv_status build_next(const struct view *v, unsigned limit, cJSON **o
 	}
 	if (nrev)
 		qsort(revs, nrev, sizeof *revs, cmp_rev);
-	for (size_t i = 0; i < nrev && n < limit; i++, n++) {
+	for (size_t i = 0; i < nrev && l->n < l->limit && st == LV_OK; i++) {
 		snprintf(reason, sizeof reason, "review: predicted recall %.2f below target %.2f", revs[i].r,
 			 v->cfg->target_retention);
 		cJSON *e = item_json(revs[i].it->activity, first_skill(v, revs[i].it, sbuf), "review", reason, revs[i].r);
 		cJSON_AddNumberToObject(e, "recall", revs[i].r);
 		add_time(e, "due", due_ms(v, revs[i].it));
 		cJSON_AddNumberToObject(e, "stability", revs[i].it->stability);
-		cJSON_AddItemToArray(items, e);
-		if (personal_strtab_intern(&used, revs[i].it->activity) < 0) {
-			st = LV_ERR_NOMEM;
-			goto out;
-		}
+		st = next_add(l, e, revs[i].it->activity);
 	}
+	free(revs);
+	return st;
+}
 
-	/* 2. Practice: started skills, not mastered, prerequisites mastered. */
-	pr = calloc(v->st->nskills ? v->st->nskills : 1, sizeof *pr);
+/* 2. Practice: started skills, not mastered, prerequisites mastered;
+ * least mastered first. */
+static enum lv_status next_practice(const struct view *v, struct next_list *l)
+{
+	char reason[LV_SKILL_NAME_MAX + 160];
+	const struct lv_curriculum *c = v->cfg->cur;
+	enum lv_status st = LV_OK;
+	struct prac *pr = calloc(v->st->nskills ? v->st->nskills : 1, sizeof *pr);
 	size_t npr = 0;
-	if (!pr) {
-		st = LV_ERR_NOMEM;
-		goto out;
-	}
+	if (!pr)
+		return LV_ERR_NOMEM;
 	for (size_t i = 0; i < v->st->nskills; i++) {
 		const struct personal_skill *s = &v->st->skills[i];
 		size_t np;
@@ -250,9 +255,9 @@ static enum lv_status build_next(const struct view *v, unsigned limit, cJSON **o
 	}
 	if (npr)
 		qsort(pr, npr, sizeof *pr, cmp_prac);
-	for (size_t i = 0; i < npr && n < limit; i++) {
+	for (size_t i = 0; i < npr && l->n < l->limit && st == LV_OK; i++) {
 		double p;
-		const char *a = pick_activity(v, pr[i].skill, &used, &p);
+		const char *a = pick_activity(v, pr[i].skill, &l->used, &p);
 		if (!a)
 			continue;
 		size_t np;
@@ -262,16 +267,20 @@ static enum lv_status build_next(const struct view *v, unsigned limit, cJSON **o
 		cJSON *e = item_json(a, pr[i].skill, "practice", reason, pr[i].mastery);
 		cJSON_AddNumberToObject(e, "mastery", pr[i].mastery);
 		cJSON_AddNumberToObject(e, "p_success", p);
-		cJSON_AddItemToArray(items, e);
-		n++;
-		if (personal_strtab_intern(&used, a) < 0) {
-			st = LV_ERR_NOMEM;
-			goto out;
-		}
+		st = next_add(l, e, a);
 	}
+	free(pr);
+	return st;
+}
 
-	/* 3. New skills of the curriculum whose prerequisites are mastered. */
-	for (size_t k = 0; c && k < c->skill_ids.n && n < limit; k++) {
+/* 3. New skills of the curriculum whose prerequisites are mastered, in
+ * curriculum order. */
+static enum lv_status next_new_skills(const struct view *v, struct next_list *l)
+{
+	char reason[LV_SKILL_NAME_MAX + 160];
+	const struct lv_curriculum *c = v->cfg->cur;
+	enum lv_status st = LV_OK;
+	for (size_t k = 0; c && k < c->skill_ids.n && l->n < l->limit && st == LV_OK; k++) {
 		const char *id = c->skill_ids.names[k];
 		const struct personal_skill *s;
 		double m = mastery_of(v, id, &s);
@@ -279,7 +288,7 @@ static enum lv_status build_next(const struct view *v, unsigned limit, cJSON **o
 		if ((s && s->responses) || m >= LV_BKT_MASTERY || !prereqs_mastered(v, id, &np))
 			continue;
 		double p;
-		const char *a = pick_activity(v, id, &used, &p);
+		const char *a = pick_activity(v, id, &l->used, &p);
 		if (!a)
 			continue;
 		snprintf(reason, sizeof reason, "start %s: %s; predicted success %.2f", skill_name(v, id),
@@ -287,23 +296,33 @@ static enum lv_status build_next(const struct view *v, unsigned limit, cJSON **o
 		cJSON *e = item_json(a, id, "new", reason, m);
 		cJSON_AddNumberToObject(e, "mastery", m);
 		cJSON_AddNumberToObject(e, "p_success", p);
-		cJSON_AddItemToArray(items, e);
-		n++;
-		if (personal_strtab_intern(&used, a) < 0) {
-			st = LV_ERR_NOMEM;
-			goto out;
-		}
+		st = next_add(l, e, a);
 	}
-out:
-	free(revs);
-	free(pr);
-	personal_strtab_free(&used);
+	return st;
+}
+
+static enum lv_status build_next(const struct view *v, unsigned limit, cJSON **out, size_t *count)
+{
+	struct next_list l = {.limit = limit};
+	personal_strtab_init(&l.used);
+	cJSON *o = cJSON_CreateObject();
+	add_time(o, "generated", v->now);
+	cJSON_AddNumberToObject(o, "target_retention", v->cfg->target_retention);
+	cJSON_AddNumberToObject(o, "mastery_threshold", LV_BKT_MASTERY);
+	cJSON_AddNumberToObject(o, "target_success", v->cfg->target_success);
+	l.items = cJSON_AddArrayToObject(o, "items");
+	enum lv_status st = next_reviews(v, &l);
+	if (st == LV_OK)
+		st = next_practice(v, &l);
+	if (st == LV_OK)
+		st = next_new_skills(v, &l);
+	personal_strtab_free(&l.used);
 	if (st != LV_OK) {
 		cJSON_Delete(o);
 		return st;
 	}
 	*out = o;
-	*count = n;
+	*count = l.n;
 	return LV_OK;
 }
 

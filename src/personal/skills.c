@@ -200,9 +200,11 @@ static enum lv_status parse_skill_entry(struct lv_curriculum *c, size_t i, const
 	return LV_OK;
 }
 
-static enum lv_status parse_doc(struct lv_curriculum *c, const cJSON *doc, char *err)
+/* The top-level keys: format and version checked, the optional fractions
+ * stored in @c, the skills and activities objects handed back. */
+static enum lv_status parse_top(struct lv_curriculum *c, const cJSON *doc, const cJSON **skills,
+				const cJSON **acts, char *err)
 {
-	const cJSON *skills = NULL, *acts = NULL;
 	bool have_format = false, have_version = false;
 	enum lv_status st;
 	if (!cJSON_IsObject(doc))
@@ -228,21 +230,27 @@ static enum lv_status parse_doc(struct lv_curriculum *c, const cJSON *doc, char 
 			if ((st = parse_fraction(f, "target_success", false, &c->target_success, err)) != LV_OK)
 				return st;
 		} else if (strcmp(f->string, "skills") == 0) {
-			skills = f;
+			*skills = f;
 		} else if (strcmp(f->string, "activities") == 0) {
-			acts = f;
+			*acts = f;
 		} else {
 			return fail(err, LV_ERR_INVALID, "unknown key %.32s", f->string);
 		}
 	}
 	if (!have_format || !have_version)
 		return fail(err, LV_ERR_INVALID, "format and version are required");
-	if (!cJSON_IsObject(skills))
+	if (!cJSON_IsObject(*skills))
 		return fail(err, LV_ERR_INVALID, "skills must be an object");
-	if (acts && !cJSON_IsObject(acts))
+	if (*acts && !cJSON_IsObject(*acts))
 		return fail(err, LV_ERR_INVALID, "activities must be an object");
+	return LV_OK;
+}
 
-	/* Skill ids first, so prerequisites may name later skills. */
+/* Every skill id interned first, so prerequisites may name later skills;
+ * then each skill's entry. */
+static enum lv_status parse_skills(struct lv_curriculum *c, const cJSON *skills, char *err)
+{
+	enum lv_status st;
 	size_t nskills = 0;
 	for (const cJSON *s = skills->child; s; s = s->next) {
 		if (++nskills > LV_CURRICULUM_MAX_SKILLS)
@@ -265,7 +273,12 @@ static enum lv_status parse_doc(struct lv_curriculum *c, const cJSON *doc, char 
 	for (const cJSON *s = skills->child; s; s = s->next, i++)
 		if ((st = parse_skill_entry(c, i, s, err)) != LV_OK)
 			return st;
+	return LV_OK;
+}
 
+static enum lv_status check_no_cycle(const struct lv_curriculum *c, char *err)
+{
+	size_t nskills = c->skill_ids.n;
 	uint8_t *mark = calloc(nskills ? nskills : 1, 1);
 	uint32_t *stack = calloc(nskills ? nskills : 1, sizeof *stack);
 	size_t *pos = calloc(nskills ? nskills : 1, sizeof *pos);
@@ -280,8 +293,69 @@ static enum lv_status parse_doc(struct lv_curriculum *c, const cJSON *doc, char 
 	if (cyc)
 		return fail(err, LV_ERR_INVALID, "prerequisites form a cycle through skill %.64s",
 			    c->skill_ids.names[bad]);
+	return LV_OK;
+}
 
-	size_t nacts = 0;
+/* One activity: its id interned and its skill list checked and stored;
+ * @per_skill counts each skill's activities. */
+static enum lv_status parse_activity(struct lv_curriculum *c, const cJSON *a, size_t *per_skill, char *err)
+{
+	enum lv_status st = LV_OK;
+	if (!activity_id_ok(a->string))
+		return fail(err, LV_ERR_INVALID, "activity %.64s: not an absolute IRI of at most %u bytes", a->string,
+			    LV_ACTIVITY_ID_MAX);
+	size_t before = c->act_ids.n;
+	long k = personal_strtab_intern(&c->act_ids, a->string);
+	if (k < 0)
+		return LV_ERR_NOMEM;
+	if (c->act_ids.n == before)
+		return fail(err, LV_ERR_INVALID, "activity %.64s listed twice", a->string);
+	int n = cJSON_GetArraySize(a);
+	if (!cJSON_IsArray(a) || n < 1 || n > (int)LV_ACTIVITY_SKILLS_MAX)
+		return fail(err, n > (int)LV_ACTIVITY_SKILLS_MAX ? LV_ERR_TOO_LARGE : LV_ERR_INVALID,
+			    "activity %.64s: must list 1..%u skill ids", a->string, LV_ACTIVITY_SKILLS_MAX);
+	const cJSON *s;
+	cJSON_ArrayForEach(s, a) {
+		long sk = cJSON_IsString(s) ? personal_strtab_find(&c->skill_ids, s->valuestring) : -1;
+		if (sk < 0)
+			return fail(err, LV_ERR_INVALID, "activity %.64s: %.64s is not a defined skill", a->string,
+				    cJSON_IsString(s) ? s->valuestring : "(not a string)");
+		for (size_t j = 0; j < c->act_nskills[k]; j++)
+			if (c->act_skills[k][j] == (uint32_t)sk)
+				st = fail(err, LV_ERR_INVALID, "activity %.64s: skill %.64s twice", a->string,
+					  s->valuestring);
+		if (st != LV_OK)
+			return st;
+		c->act_skills[k][c->act_nskills[k]++] = (uint32_t)sk;
+		per_skill[sk]++;
+	}
+	return LV_OK;
+}
+
+/* The inverse map, each skill's activities sorted by id; @per_skill[s]
+ * is skill s's number of activities. */
+static enum lv_status index_skill_acts(struct lv_curriculum *c, const size_t *per_skill)
+{
+	size_t nskills = c->skill_ids.n;
+	for (size_t s = 0; s < nskills; s++) {
+		c->skills[s].acts = calloc(per_skill[s] ? per_skill[s] : 1, sizeof(uint32_t));
+		if (!c->skills[s].acts)
+			return LV_ERR_NOMEM;
+	}
+	for (size_t a = 0; a < c->act_ids.n; a++)
+		for (size_t j = 0; j < c->act_nskills[a]; j++) {
+			struct personal_skill_def *d = &c->skills[c->act_skills[a][j]];
+			d->acts[d->nacts++] = (uint32_t)a;
+		}
+	for (size_t s = 0; s < nskills; s++)
+		sort_acts(c, c->skills[s].acts, c->skills[s].nacts);
+	return LV_OK;
+}
+
+/* The activities object (@acts may be NULL: none), after the skills. */
+static enum lv_status parse_activities(struct lv_curriculum *c, const cJSON *acts, char *err)
+{
+	size_t nskills = c->skill_ids.n, nacts = 0;
 	for (const cJSON *a = acts ? acts->child : NULL; a; a = a->next)
 		if (++nacts > LV_CURRICULUM_MAX_ACTIVITIES)
 			return fail(err, LV_ERR_TOO_LARGE, "more than %u activities", LV_CURRICULUM_MAX_ACTIVITIES);
@@ -292,61 +366,25 @@ static enum lv_status parse_doc(struct lv_curriculum *c, const cJSON *doc, char 
 		free(per_skill);
 		return LV_ERR_NOMEM;
 	}
-	st = LV_OK;
-	for (const cJSON *a = acts ? acts->child : NULL; a && st == LV_OK; a = a->next) {
-		if (!activity_id_ok(a->string)) {
-			st = fail(err, LV_ERR_INVALID, "activity %.64s: not an absolute IRI of at most %u bytes", a->string,
-				  LV_ACTIVITY_ID_MAX);
-			break;
-		}
-		size_t before = c->act_ids.n;
-		long k = personal_strtab_intern(&c->act_ids, a->string);
-		if (k < 0) {
-			st = LV_ERR_NOMEM;
-			break;
-		}
-		if (c->act_ids.n == before) {
-			st = fail(err, LV_ERR_INVALID, "activity %.64s listed twice", a->string);
-			break;
-		}
-		int n = cJSON_GetArraySize(a);
-		if (!cJSON_IsArray(a) || n < 1 || n > (int)LV_ACTIVITY_SKILLS_MAX) {
-			st = fail(err, n > (int)LV_ACTIVITY_SKILLS_MAX ? LV_ERR_TOO_LARGE : LV_ERR_INVALID,
-				  "activity %.64s: must list 1..%u skill ids", a->string, LV_ACTIVITY_SKILLS_MAX);
-			break;
-		}
-		const cJSON *s;
-		cJSON_ArrayForEach(s, a) {
-			long sk = cJSON_IsString(s) ? personal_strtab_find(&c->skill_ids, s->valuestring) : -1;
-			if (sk < 0) {
-				st = fail(err, LV_ERR_INVALID, "activity %.64s: %.64s is not a defined skill", a->string,
-					  cJSON_IsString(s) ? s->valuestring : "(not a string)");
-				break;
-			}
-			for (size_t j = 0; j < c->act_nskills[k]; j++)
-				if (c->act_skills[k][j] == (uint32_t)sk)
-					st = fail(err, LV_ERR_INVALID, "activity %.64s: skill %.64s twice", a->string,
-						  s->valuestring);
-			if (st != LV_OK)
-				break;
-			c->act_skills[k][c->act_nskills[k]++] = (uint32_t)sk;
-			per_skill[sk]++;
-		}
-	}
-	/* The inverse map, each skill's activities sorted by id. */
-	for (size_t s = 0; s < nskills && st == LV_OK; s++) {
-		c->skills[s].acts = calloc(per_skill[s] ? per_skill[s] : 1, sizeof(uint32_t));
-		if (!c->skills[s].acts)
-			st = LV_ERR_NOMEM;
-	}
-	for (size_t a = 0; a < c->act_ids.n && st == LV_OK; a++)
-		for (size_t j = 0; j < c->act_nskills[a]; j++) {
-			struct personal_skill_def *d = &c->skills[c->act_skills[a][j]];
-			d->acts[d->nacts++] = (uint32_t)a;
-		}
-	for (size_t s = 0; s < nskills && st == LV_OK; s++)
-		sort_acts(c, c->skills[s].acts, c->skills[s].nacts);
+	enum lv_status st = LV_OK;
+	for (const cJSON *a = acts ? acts->child : NULL; a && st == LV_OK; a = a->next)
+		st = parse_activity(c, a, per_skill, err);
+	if (st == LV_OK)
+		st = index_skill_acts(c, per_skill);
 	free(per_skill);
+	return st;
+}
+
+static enum lv_status parse_doc(struct lv_curriculum *c, const cJSON *doc, char *err)
+{
+	const cJSON *skills = NULL, *acts = NULL;
+	enum lv_status st = parse_top(c, doc, &skills, &acts, err);
+	if (st == LV_OK)
+		st = parse_skills(c, skills, err);
+	if (st == LV_OK)
+		st = check_no_cycle(c, err);
+	if (st == LV_OK)
+		st = parse_activities(c, acts, err);
 	return st;
 }
 

@@ -55,63 +55,52 @@ static bool purpose_ok(const char *p)
 	return true;
 }
 
-enum lv_status lv_credential_add(struct lv_node *n, enum lv_role role, const char *learner,
-				 const char *const *purposes, size_t npurposes, const char *label,
-				 char id[LV_CRED_ID_LEN], char **secret)
+/* The purposes as a JSON array in *@arr, which the caller deletes (on
+ * failure too); LV_ERR_INVALID when one is not a valid purpose. */
+static enum lv_status purposes_array(const char *const *purposes, size_t npurposes, cJSON **arr)
 {
-	enum lv_status st;
+	*arr = cJSON_CreateArray();
+	for (size_t i = 0; i < npurposes; i++) {
+		if (!purpose_ok(purposes[i]))
+			return LV_ERR_INVALID;
+		cJSON_AddItemToArray(*arr, cJSON_CreateString(purposes[i]));
+	}
+	return LV_OK;
+}
+
+/* A random id and secret, both base64url; @sec has @slen bytes. */
+static void credential_new(char id[LV_CRED_ID_LEN], char *sec, size_t slen)
+{
 	unsigned char raw[18];
 	unsigned char sraw[SECRET_BYTES];
-	unsigned char hash[HASH_LEN];
-	char *sec = NULL;
-	char *purp = NULL;
-	sqlite3_stmt *s = NULL;
-	cJSON *arr = NULL;
-	id[0] = '\0';
-	*secret = NULL;
-	bool bound = role == LV_ROLE_LEARNER || role == LV_ROLE_GUARDIAN;
-	if (role == LV_ROLE_NONE || bound != (learner != NULL) ||
-	    npurposes > LV_MAX_PURPOSES || (label && strlen(label) > 200))
-		return LV_ERR_INVALID;
-	arr = cJSON_CreateArray();
-	for (size_t i = 0; i < npurposes; i++) {
-		if (!purpose_ok(purposes[i])) {
-			st = LV_ERR_INVALID;
-			goto out;
-		}
-		cJSON_AddItemToArray(arr, cJSON_CreateString(purposes[i]));
-	}
-	purp = cJSON_PrintUnformatted(arr);
-	size_t slen = sodium_base64_ENCODED_LEN(SECRET_BYTES, sodium_base64_VARIANT_URLSAFE_NO_PADDING);
-	sec = sodium_malloc(slen);
-	if (!sec || !purp) {
-		st = LV_ERR_NOMEM;
-		goto out;
-	}
 	randombytes_buf(raw, sizeof raw);
 	sodium_bin2base64(id, LV_CRED_ID_LEN, raw, sizeof raw, sodium_base64_VARIANT_URLSAFE_NO_PADDING);
 	randombytes_buf(sraw, sizeof sraw);
 	sodium_bin2base64(sec, slen, sraw, sizeof sraw, sodium_base64_VARIANT_URLSAFE_NO_PADDING);
 	sodium_memzero(sraw, sizeof sraw);
+}
 
-	struct lv_tx *tx = NULL;
-	st = lv_tx_begin(n, &tx);
-	if (st != LV_OK)
-		goto out;
-	secret_hash(n, id, sec, hash);
-	if (learner) {
-		sqlite3_stmt *q = NULL;
-		int rc = sqlite3_prepare_v2(n->db, "SELECT 1 FROM learners WHERE pseudonym = ?", -1, &q, NULL);
-		if (rc == SQLITE_OK) {
-			sqlite3_bind_text(q, 1, learner, -1, SQLITE_STATIC);
-			rc = sqlite3_step(q);
-		}
-		sqlite3_finalize(q);
-		if (rc != SQLITE_ROW) {
-			st = lv_tx_end(tx, rc == SQLITE_DONE ? LV_ERR_NOT_FOUND : db_status(rc));
-			goto out;
-		}
+/* LV_OK when learner @p is enrolled, LV_ERR_NOT_FOUND when not.  Lock held. */
+static enum lv_status learner_known(struct lv_node *n, const char *p)
+{
+	sqlite3_stmt *q = NULL;
+	int rc = sqlite3_prepare_v2(n->db, "SELECT 1 FROM learners WHERE pseudonym = ?", -1, &q, NULL);
+	if (rc == SQLITE_OK) {
+		sqlite3_bind_text(q, 1, p, -1, SQLITE_STATIC);
+		rc = sqlite3_step(q);
 	}
+	sqlite3_finalize(q);
+	if (rc != SQLITE_ROW)
+		return rc == SQLITE_DONE ? LV_ERR_NOT_FOUND : db_status(rc);
+	return LV_OK;
+}
+
+/* The credential row (@purp: the purposes' JSON text).  In a transaction. */
+static enum lv_status credential_insert(struct lv_node *n, const char *id, enum lv_role role,
+					const unsigned char hash[HASH_LEN], const char *learner, const char *purp,
+					const char *label)
+{
+	sqlite3_stmt *s = NULL;
 	int rc = sqlite3_prepare_v2(n->db,
 					"INSERT INTO credentials(id, role, secret_hash, learner, purposes, label, created)"
 					" VALUES(?, ?, ?, ?, ?, ?, ?)", -1, &s, NULL);
@@ -125,23 +114,65 @@ enum lv_status lv_credential_add(struct lv_node *n, enum lv_role role, const cha
 		sqlite3_bind_int64(s, 7, util_now_ms());
 		rc = sqlite3_step(s);
 	}
-	st = rc == SQLITE_DONE ? LV_OK : db_status(rc);
-	if (st == LV_OK) {
-		/* Credential changes are audited: id, role and binding, never the
-		 * secret or its hash. */
-		cJSON *e = cJSON_CreateObject();
-		cJSON_AddStringToObject(e, "type", "credential");
-		cJSON_AddStringToObject(e, "action", "add");
-		cJSON_AddStringToObject(e, "credential", id);
-		cJSON_AddStringToObject(e, "role", lv_role_str(role));
-		if (learner)
-			cJSON_AddStringToObject(e, "learner", learner);
-		if (npurposes)
-			cJSON_AddItemToObject(e, "purposes", cJSON_Duplicate(arr, true));
-		st = lv_tx_audit(tx, e, NULL);
-	}
 	sqlite3_finalize(s);
-	s = NULL;
+	return rc == SQLITE_DONE ? LV_OK : db_status(rc);
+}
+
+/* Credential changes are audited: id, role and binding, never the secret
+ * or its hash.  In a transaction. */
+static enum lv_status credential_audit(struct lv_tx *tx, const char *id, enum lv_role role, const char *learner,
+				       const cJSON *purposes, size_t npurposes)
+{
+	cJSON *e = cJSON_CreateObject();
+	cJSON_AddStringToObject(e, "type", "credential");
+	cJSON_AddStringToObject(e, "action", "add");
+	cJSON_AddStringToObject(e, "credential", id);
+	cJSON_AddStringToObject(e, "role", lv_role_str(role));
+	if (learner)
+		cJSON_AddStringToObject(e, "learner", learner);
+	if (npurposes)
+		cJSON_AddItemToObject(e, "purposes", cJSON_Duplicate(purposes, true));
+	return lv_tx_audit(tx, e, NULL);
+}
+
+enum lv_status lv_credential_add(struct lv_node *n, enum lv_role role, const char *learner,
+				 const char *const *purposes, size_t npurposes, const char *label,
+				 char id[LV_CRED_ID_LEN], char **secret)
+{
+	enum lv_status st;
+	unsigned char hash[HASH_LEN];
+	char *sec = NULL;
+	char *purp = NULL;
+	cJSON *arr = NULL;
+	id[0] = '\0';
+	*secret = NULL;
+	bool bound = role == LV_ROLE_LEARNER || role == LV_ROLE_GUARDIAN;
+	if (role == LV_ROLE_NONE || bound != (learner != NULL) ||
+	    npurposes > LV_MAX_PURPOSES || (label && strlen(label) > 200))
+		return LV_ERR_INVALID;
+	st = purposes_array(purposes, npurposes, &arr);
+	if (st != LV_OK)
+		goto out;
+	purp = cJSON_PrintUnformatted(arr);
+	size_t slen = sodium_base64_ENCODED_LEN(SECRET_BYTES, sodium_base64_VARIANT_URLSAFE_NO_PADDING);
+	sec = sodium_malloc(slen);
+	if (!sec || !purp) {
+		st = LV_ERR_NOMEM;
+		goto out;
+	}
+	credential_new(id, sec, slen);
+
+	struct lv_tx *tx = NULL;
+	st = lv_tx_begin(n, &tx);
+	if (st != LV_OK)
+		goto out;
+	secret_hash(n, id, sec, hash);
+	if (learner)
+		st = learner_known(n, learner);
+	if (st == LV_OK)
+		st = credential_insert(n, id, role, hash, learner, purp, label);
+	if (st == LV_OK)
+		st = credential_audit(tx, id, role, learner, arr, npurposes);
 	st = lv_tx_end(tx, st);
 	if (st == LV_OK) {
 		*secret = sec;
@@ -150,7 +181,6 @@ enum lv_status lv_credential_add(struct lv_node *n, enum lv_role role, const cha
 out:
 	if (st != LV_OK)
 		id[0] = '\0';
-	sqlite3_finalize(s);
 	if (sec)
 		sodium_free(sec);
 	free(purp);

@@ -158,6 +158,94 @@ static bool is_json_type(const char *ct)
 	return ct && strncasecmp(ct, "application/json", 16) == 0;
 }
 
+/* What a PUT or POST writes: the caller's body, or for a POST onto a
+ * stored JSON object the merge of the two (@merged owns that text). */
+struct doc_body {
+	const char *content_type;
+	const unsigned char *data;
+	size_t len;
+	char *merged;
+};
+
+/* check_pre with the text the client is told. */
+static enum lv_status doc_check_pre(const struct lv_doc_precondition *pre, bool exists, const char *etag,
+				    char err[LV_ERR_TEXT])
+{
+	enum lv_status st = check_pre(pre, exists, etag);
+	if (st != LV_OK)
+		snprintf(err, LV_ERR_TEXT, st == LV_ERR_PRECONDITION ? "precondition failed"
+			 : st == LV_ERR_CONFLICT ? "document exists: send If-Match or If-None-Match"
+			 : "PUT needs If-Match or If-None-Match");
+	return st;
+}
+
+/* A POST merges: onto a stored document both must be JSON objects and
+ * @b's keys replace or join @old's; a new document must be a JSON object
+ * when it says it is JSON. */
+static enum lv_status doc_merge(const struct lv_document *old, bool exists, struct doc_body *b,
+				char err[LV_ERR_TEXT])
+{
+	enum lv_status st = LV_OK;
+	cJSON *a = NULL, *nb = util_json_parse((const char *)b->data, b->len);
+	if (!exists) {
+		if (is_json_type(b->content_type) && !cJSON_IsObject(nb))
+			st = LV_ERR_INVALID;
+		goto out;
+	}
+	a = util_json_parse((const char *)old->body, old->len);
+	if (!is_json_type(old->content_type) || !is_json_type(b->content_type) || !cJSON_IsObject(a) ||
+	    !cJSON_IsObject(nb)) {
+		st = LV_ERR_INVALID;
+		goto out;
+	}
+	cJSON *it;
+	cJSON_ArrayForEach(it, nb) {
+		cJSON *dup = cJSON_Duplicate(it, true);
+		if (cJSON_GetObjectItemCaseSensitive(a, it->string))
+			cJSON_ReplaceItemInObjectCaseSensitive(a, it->string, dup);
+		else
+			cJSON_AddItemToObject(a, it->string, dup);
+	}
+	b->merged = cJSON_PrintUnformatted(a);
+	b->data = (const unsigned char *)b->merged;
+	b->len = strlen(b->merged);
+	b->content_type = "application/json";
+out:
+	if (st != LV_OK)
+		snprintf(err, LV_ERR_TEXT, "POST merges JSON objects only");
+	cJSON_Delete(a);
+	cJSON_Delete(nb);
+	return st;
+}
+
+/* Writes @b as document @key of @prov in @db, with a new etag.  Lock held. */
+static enum lv_status doc_store(sqlite3 *db, const struct lv_principal *prov, const struct lv_doc_key *key,
+				const char *scope, const struct doc_body *b)
+{
+	/* 160-bit tag: the xAPI suite expects 40 hex digits (SHA-1 length). */
+	unsigned char h[32];
+	char etag[41];
+	sqlite3_stmt *s = NULL;
+	crypto_hash_sha256(h, b->data, b->len);
+	sodium_bin2hex(etag, sizeof etag, h, 20);
+	enum lv_status st = db_status(sqlite3_prepare_v2(db,
+		"INSERT OR REPLACE INTO documents(provider, kind, scope, doc_id, content_type, body, etag, updated)"
+		" VALUES(?, ?, ?, ?, ?, ?, ?, ?)", -1, &s, NULL));
+	if (st != LV_OK)
+		return st;
+	sqlite3_bind_text(s, 1, prov->id, -1, SQLITE_STATIC);
+	sqlite3_bind_int(s, 2, key->kind);
+	sqlite3_bind_text(s, 3, scope, -1, SQLITE_STATIC);
+	sqlite3_bind_text(s, 4, key->doc_id, -1, SQLITE_STATIC);
+	sqlite3_bind_text(s, 5, b->content_type, -1, SQLITE_STATIC);
+	sqlite3_bind_blob(s, 6, b->data, (int)b->len, SQLITE_STATIC);
+	sqlite3_bind_text(s, 7, etag, -1, SQLITE_STATIC);
+	sqlite3_bind_int64(s, 8, util_now_ms());
+	st = db_status(sqlite3_step(s));
+	sqlite3_finalize(s);
+	return st;
+}
+
 enum lv_status lv_document_put(struct lv_node *n, const struct lv_principal *prov,
 			       const struct lv_doc_key *key, const char *content_type,
 			       const unsigned char *body, size_t len, bool merge,
@@ -166,13 +254,9 @@ enum lv_status lv_document_put(struct lv_node *n, const struct lv_principal *pro
 	struct buf scope;
 	buf_init(&scope, 65536);
 	sqlite3 *db = NULL;
-	sqlite3_stmt *s = NULL;
 	struct lv_document old = {0};
-	cJSON *a = NULL, *b = NULL;
-	char *merged = NULL;
+	struct doc_body b = {content_type ? content_type : "application/octet-stream", body, len, NULL};
 	err[0] = '\0';
-	if (!content_type)
-		content_type = "application/octet-stream";
 	enum lv_status st = lv_store_lock(n);
 	if (st == LV_OK)
 		st = doc_target(n, key, true, &db, &scope);
@@ -182,68 +266,15 @@ enum lv_status lv_document_put(struct lv_node *n, const struct lv_principal *pro
 	bool exists = st == LV_OK;
 	if (st != LV_OK && st != LV_ERR_NOT_FOUND)
 		goto out;
-	st = check_pre(pre, exists, old.etag);
-	if (st != LV_OK) {
-		snprintf(err, LV_ERR_TEXT, st == LV_ERR_PRECONDITION ? "precondition failed"
-			 : st == LV_ERR_CONFLICT ? "document exists: send If-Match or If-None-Match"
-			 : "PUT needs If-Match or If-None-Match");
-		goto out;
-	}
-	if (merge && exists) {
-		b = util_json_parse((const char *)body, len);
-		a = util_json_parse((const char *)old.body, old.len);
-		if (!is_json_type(old.content_type) || !is_json_type(content_type) ||
-		    !cJSON_IsObject(a) || !cJSON_IsObject(b)) {
-			snprintf(err, LV_ERR_TEXT, "POST merges JSON objects only");
-			st = LV_ERR_INVALID;
-			goto out;
-		}
-		cJSON *it;
-		cJSON_ArrayForEach(it, b) {
-			cJSON *dup = cJSON_Duplicate(it, true);
-			if (cJSON_GetObjectItemCaseSensitive(a, it->string))
-				cJSON_ReplaceItemInObjectCaseSensitive(a, it->string, dup);
-			else
-				cJSON_AddItemToObject(a, it->string, dup);
-		}
-		merged = cJSON_PrintUnformatted(a);
-		body = (const unsigned char *)merged;
-		len = strlen(merged);
-		content_type = "application/json";
-	} else if (merge) {
-		b = util_json_parse((const char *)body, len);
-		if (is_json_type(content_type) && !cJSON_IsObject(b)) {
-			snprintf(err, LV_ERR_TEXT, "POST merges JSON objects only");
-			st = LV_ERR_INVALID;
-			goto out;
-		}
-	}
-	/* 160-bit tag: the xAPI suite expects 40 hex digits (SHA-1 length). */
-	unsigned char h[32];
-	char etag[41];
-	crypto_hash_sha256(h, body, len);
-	sodium_bin2hex(etag, sizeof etag, h, 20);
-	st = db_status(sqlite3_prepare_v2(db,
-		"INSERT OR REPLACE INTO documents(provider, kind, scope, doc_id, content_type, body, etag, updated)"
-		" VALUES(?, ?, ?, ?, ?, ?, ?, ?)", -1, &s, NULL));
-	if (st != LV_OK)
-		goto out;
-	sqlite3_bind_text(s, 1, prov->id, -1, SQLITE_STATIC);
-	sqlite3_bind_int(s, 2, key->kind);
-	sqlite3_bind_text(s, 3, scope.data, -1, SQLITE_STATIC);
-	sqlite3_bind_text(s, 4, key->doc_id, -1, SQLITE_STATIC);
-	sqlite3_bind_text(s, 5, content_type, -1, SQLITE_STATIC);
-	sqlite3_bind_blob(s, 6, body, (int)len, SQLITE_STATIC);
-	sqlite3_bind_text(s, 7, etag, -1, SQLITE_STATIC);
-	sqlite3_bind_int64(s, 8, util_now_ms());
-	st = db_status(sqlite3_step(s));
+	st = doc_check_pre(pre, exists, old.etag, err);
+	if (st == LV_OK && merge)
+		st = doc_merge(&old, exists, &b, err);
+	if (st == LV_OK)
+		st = doc_store(db, prov, key, scope.data, &b);
 out:
-	sqlite3_finalize(s);
 	lv_store_unlock(n);
 	lv_document_clear(&old);
-	cJSON_Delete(a);
-	cJSON_Delete(b);
-	free(merged);
+	free(b.merged);
 	buf_free(&scope);
 	return st;
 }

@@ -45,25 +45,19 @@ enum lv_status node_meta_put(sqlite3 *db, const char *k, const void *v, size_t n
 	return db_status(rc);
 }
 
-enum lv_status lv_node_init(const char *dir, const struct lv_node_keysource *ks, const char *origin,
-			    char **audit_vkey)
+/* The origin names the audit log in checkpoints and vkeys: one line, no
+ * space, no '+' (the vkey separator). */
+static bool origin_ok(const char *origin)
 {
-	enum lv_status st;
-	unsigned char *kek = NULL;
-	struct keyring *kr = NULL;
-	sqlite3 *db = NULL;
-	cJSON *meta = NULL;
-	char *meta_text = NULL;
-	unsigned char pk[crypto_sign_PUBLICKEYBYTES];
-	unsigned char *sk = NULL;
-	char p[4096];
+	return !(strlen(origin) == 0 || strlen(origin) > 200 || strchr(origin, '+') ||
+		 strchr(origin, '\n') || strchr(origin, ' '));
+}
 
-	*audit_vkey = NULL;
-	if (!origin)
-		origin = DEFAULT_ORIGIN;
-	if (strlen(origin) == 0 || strlen(origin) > 200 || strchr(origin, '+') ||
-	    strchr(origin, '\n') || strchr(origin, ' '))
-		return LV_ERR_INVALID;
+/* The node directory and its vaults/ folder; LV_ERR_EXISTS when a node
+ * is already there. */
+static enum lv_status init_dirs(const char *dir)
+{
+	char p[4096];
 	if (mkdir(dir, 0700) != 0 && errno != EEXIST)
 		return LV_ERR_IO;
 	if (exists(dir, "node.json") || exists(dir, "node.db") || exists(dir, "node.key"))
@@ -71,17 +65,16 @@ enum lv_status lv_node_init(const char *dir, const struct lv_node_keysource *ks,
 	path_join(p, sizeof p, dir, "vaults");
 	if (mkdir(p, 0700) != 0 && errno != EEXIST)
 		return LV_ERR_IO;
+	return LV_OK;
+}
 
-	kek = sodium_malloc(KEY_LEN);
-	sk = sodium_malloc(crypto_sign_SECRETKEYBYTES);
-	if (!kek || !sk) {
-		st = LV_ERR_NOMEM;
-		goto out;
-	}
-	meta = cJSON_CreateObject();
-	cJSON_AddStringToObject(meta, "format", "learnvault-node");
-	cJSON_AddNumberToObject(meta, "version", 1);
-	cJSON_AddStringToObject(meta, "origin", origin);
+/* Fills @kek (KEY_LEN bytes): derived from the passphrase with Argon2id
+ * (salt and limits recorded in @meta), or random and written to
+ * node.key. */
+static enum lv_status init_kek(const char *dir, const struct lv_node_keysource *ks, cJSON *meta,
+			       unsigned char *kek)
+{
+	char p[4096];
 	if (ks && ks->passphrase) {
 		unsigned char salt[crypto_pwhash_SALTBYTES];
 		char salthex[2 * sizeof salt + 1];
@@ -95,55 +88,48 @@ enum lv_status lv_node_init(const char *dir, const struct lv_node_keysource *ks,
 		cJSON_AddNumberToObject(meta, "opslimit", (double)ops);
 		cJSON_AddNumberToObject(meta, "memlimit", (double)mem);
 		if (crypto_pwhash(kek, KEY_LEN, ks->passphrase, ks->passphrase_len, salt, ops, mem,
-				  crypto_pwhash_ALG_ARGON2ID13) != 0) {
-			st = LV_ERR_NOMEM;
-			goto out;
-		}
-	} else {
-		cJSON_AddStringToObject(meta, "key_source", "file");
-		randombytes_buf(kek, KEY_LEN);
-		path_join(p, sizeof p, dir, "node.key");
-		st = util_write_file(p, kek, KEY_LEN, 0600, true);
-		if (st != LV_OK)
-			goto out;
+				  crypto_pwhash_ALG_ARGON2ID13) != 0)
+			return LV_ERR_NOMEM;
+		return LV_OK;
 	}
-	meta_text = cJSON_Print(meta);
-	path_join(p, sizeof p, dir, "node.json");
-	st = util_write_file(p, meta_text, strlen(meta_text), 0644, true);
-	if (st != LV_OK)
-		goto out;
+	cJSON_AddStringToObject(meta, "key_source", "file");
+	randombytes_buf(kek, KEY_LEN);
+	path_join(p, sizeof p, dir, "node.key");
+	return util_write_file(p, kek, KEY_LEN, 0600, true);
+}
 
-	st = keyring_create(kek, &kr);
-	if (st != LV_OK)
-		goto out;
+/* Creates node.db under @kr in one transaction: schema, meta, node
+ * secrets, a new audit signing key pair (@pk, @sk) and the default
+ * settings. */
+static enum lv_status init_node_db(const char *dir, struct keyring *kr, const char *origin,
+				   unsigned char pk[crypto_sign_PUBLICKEYBYTES], unsigned char *sk)
+{
+	char p[4096];
+	sqlite3 *db = NULL;
 	path_join(p, sizeof p, dir, "node.db");
-	st = db_open(p, kr->node_db, true, false, NODE_DB_PAGE, &db);
+	enum lv_status st = db_open(p, kr->node_db, true, false, NODE_DB_PAGE, &db);
 	if (st != LV_OK)
 		goto out;
 	chmod(p, 0600);
 	st = db_exec(db, "BEGIN;");
 	if (st == LV_OK)
 		st = db_exec(db, NODE_SCHEMA);
-	if (st != LV_OK)
-		goto out;
-	st = node_meta_put(db, "schema_version", NODE_SCHEMA_VERSION, strlen(NODE_SCHEMA_VERSION));
-	if (st != LV_OK)
-		goto out;
-	st = node_meta_put(db, "origin", origin, strlen(origin));
-	if (st != LV_OK)
-		goto out;
+	if (st == LV_OK)
+		st = node_meta_put(db, "schema_version", NODE_SCHEMA_VERSION, strlen(NODE_SCHEMA_VERSION));
+	if (st == LV_OK)
+		st = node_meta_put(db, "origin", origin, strlen(origin));
 	char vps[16];
 	snprintf(vps, sizeof vps, "%u", VAULT_PAGE_DEFAULT);
-	st = node_meta_put(db, "vault_page_size", vps, strlen(vps));
-	if (st != LV_OK)
-		goto out;
+	if (st == LV_OK)
+		st = node_meta_put(db, "vault_page_size", vps, strlen(vps));
 	/* Node secrets and the audit signing key live inside node.db, which
 	 * is encrypted under the KEK: re-keying node.db rotates them all. */
-	st = keyring_store_secrets(kr, db, true);
+	if (st == LV_OK)
+		st = keyring_store_secrets(kr, db, true);
 	if (st != LV_OK)
 		goto out;
 	crypto_sign_keypair(pk, sk);
-	st = node_meta_put(db, "audit_pk", pk, sizeof pk);
+	st = node_meta_put(db, "audit_pk", pk, crypto_sign_PUBLICKEYBYTES);
 	if (st == LV_OK)
 		st = node_meta_put(db, "audit_sk", sk, crypto_sign_SECRETKEYBYTES);
 	if (st == LV_OK)
@@ -151,12 +137,67 @@ enum lv_status lv_node_init(const char *dir, const struct lv_node_keysource *ks,
 				 "('max_body_bytes', '16777216');");
 	if (st == LV_OK)
 		st = db_exec(db, "COMMIT;");
-	if (st != LV_OK)
-		goto out;
-	st = lv_note_vkey(origin, pk, audit_vkey);
 out:
 	if (db)
 		sqlite3_close(db);
+	return st;
+}
+
+/* Leaves no half-made node behind. */
+static void init_undo(const char *dir)
+{
+	char p[4096];
+	const char *names[] = {"node.db-wal", "node.db-shm", "node.db", "node.json", "node.key"};
+	for (size_t i = 0; i < sizeof names / sizeof names[0]; i++) {
+		path_join(p, sizeof p, dir, names[i]);
+		unlink(p);
+	}
+}
+
+enum lv_status lv_node_init(const char *dir, const struct lv_node_keysource *ks, const char *origin,
+			    char **audit_vkey)
+{
+	enum lv_status st;
+	unsigned char *kek = NULL;
+	struct keyring *kr = NULL;
+	cJSON *meta = NULL;
+	char *meta_text = NULL;
+	unsigned char pk[crypto_sign_PUBLICKEYBYTES];
+	unsigned char *sk = NULL;
+	char p[4096];
+
+	*audit_vkey = NULL;
+	if (!origin)
+		origin = DEFAULT_ORIGIN;
+	if (!origin_ok(origin))
+		return LV_ERR_INVALID;
+	st = init_dirs(dir);
+	if (st != LV_OK)
+		return st;
+
+	kek = sodium_malloc(KEY_LEN);
+	sk = sodium_malloc(crypto_sign_SECRETKEYBYTES);
+	if (!kek || !sk) {
+		st = LV_ERR_NOMEM;
+		goto out;
+	}
+	meta = cJSON_CreateObject();
+	cJSON_AddStringToObject(meta, "format", "learnvault-node");
+	cJSON_AddNumberToObject(meta, "version", 1);
+	cJSON_AddStringToObject(meta, "origin", origin);
+	st = init_kek(dir, ks, meta, kek);
+	if (st != LV_OK)
+		goto out;
+	meta_text = cJSON_Print(meta);
+	path_join(p, sizeof p, dir, "node.json");
+	st = util_write_file(p, meta_text, strlen(meta_text), 0644, true);
+	if (st == LV_OK)
+		st = keyring_create(kek, &kr);
+	if (st == LV_OK)
+		st = init_node_db(dir, kr, origin, pk, sk);
+	if (st == LV_OK)
+		st = lv_note_vkey(origin, pk, audit_vkey);
+out:
 	keyring_destroy(kr);
 	if (kek)
 		sodium_free(kek);
@@ -164,14 +205,8 @@ out:
 		sodium_free(sk);
 	cJSON_Delete(meta);
 	free(meta_text);
-	if (st != LV_OK && st != LV_ERR_EXISTS) {
-		/* Leave no half-made node behind. */
-		const char *names[] = {"node.db-wal", "node.db-shm", "node.db", "node.json", "node.key"};
-		for (size_t i = 0; i < sizeof names / sizeof names[0]; i++) {
-			path_join(p, sizeof p, dir, names[i]);
-			unlink(p);
-		}
-	}
+	if (st != LV_OK && st != LV_ERR_EXISTS)
+		init_undo(dir);
 	return st;
 }
 
@@ -318,37 +353,44 @@ static enum lv_status node_data_version_init(struct lv_node *n)
 	return st;
 }
 
-enum lv_status node_open(const char *dir, const struct lv_node_keysource *ks,
-			 const struct lv_node_options *opt, bool exclusive, struct lv_node **out)
+/* A node with its locks' and handles' fields at "none", or NULL. */
+static struct lv_node *node_new(const char *dir)
 {
-	enum lv_status st;
-	char p[4096];
-	struct lv_node *n = NULL;
-	char *v = NULL;
-	*out = NULL;
-	if (!exists(dir, "node.db") || !exists(dir, "node.json"))
-		return LV_ERR_NOT_FOUND;
-	n = calloc(1, sizeof *n);
+	struct lv_node *n = calloc(1, sizeof *n);
 	if (!n)
-		return LV_ERR_NOMEM;
+		return NULL;
 	pthread_mutex_init(&n->lock, NULL);
 	n->lock_fd = n->vaults_fd = -1;
 	pthread_mutex_init(&n->snap_lock, NULL);
 	n->dir = strdup(dir);
 	if (!n->dir) {
-		st = LV_ERR_NOMEM;
-		goto fail;
+		lv_node_close(n);
+		return NULL;
 	}
-	bool alone = false;
-	st = nodelock_open(dir, exclusive, &n->lock_fd, &alone);
+	return n;
+}
+
+/* The node lock (*@alone: no other process has the node open) and, when
+ * @opt asks to own the vaults (the default), the vault lock. */
+static enum lv_status node_take_locks(struct lv_node *n, const struct lv_node_options *opt, bool exclusive,
+				      bool *alone)
+{
+	enum lv_status st = nodelock_open(n->dir, exclusive, &n->lock_fd, alone);
 	if (st == LV_OK && (!opt || opt->access == LV_NODE_OWN_VAULTS)) {
-		st = vaultlock_take(dir, opt && opt->holder ? opt->holder : "learnvault", &n->vaults_fd);
+		st = vaultlock_take(n->dir, opt && opt->holder ? opt->holder : "learnvault", &n->vaults_fd);
 		n->own_vaults = st == LV_OK;
 	}
-	if (st != LV_OK)
-		goto fail;
+	return st;
+}
+
+/* Loads the keyring and opens node.db.  When @alone, first settles a key
+ * rotation that a crashed process left half done (rotate.c). */
+static enum lv_status node_open_db(struct lv_node *n, const struct lv_node_keysource *ks, bool alone)
+{
+	const char *dir = n->dir;
+	char p[4096];
 	path_join(p, sizeof p, dir, "node.db");
-	st = keyring_load(dir, ks, &n->keys);
+	enum lv_status st = keyring_load(dir, ks, &n->keys);
 	if (st == LV_OK)
 		st = db_open(p, n->keys->node_db, false, false, NODE_DB_PAGE, &n->db);
 	if (!alone) {
@@ -377,46 +419,45 @@ enum lv_status node_open(const char *dir, const struct lv_node_keysource *ks,
 	}
 	else if (st == LV_OK && exists(dir, "node.key.next"))
 		node_discard_rotation(dir); /* staged before node.json.next was */
-	if (st != LV_OK)
-		goto fail;
-	if (alone)
-		node_remove_stale_files(dir);
-	st = check_cipher(n->db);
-	if (st != LV_OK)
-		goto fail;
-	st = db_exec(n->db, NODE_SCHEMA_ADDITIONS);
-	if (st != LV_OK)
-		goto fail;
-	st = keyring_load_secrets(n->keys, n->db);
-	if (st == LV_ERR_NOT_FOUND)
-		st = migrate_legacy_secrets(n);
-	if (st != LV_OK)
-		goto fail;
-	st = auditlog_open(n);
-	if (st != LV_OK)
-		goto fail;
+	return st;
+}
+
+/* With node.db open: the cipher check, schema additions, node secrets
+ * (migrated from the legacy form once), the audit log and the database's
+ * tuning. */
+static enum lv_status node_prepare_db(struct lv_node *n)
+{
+	enum lv_status st = check_cipher(n->db);
+	if (st == LV_OK)
+		st = db_exec(n->db, NODE_SCHEMA_ADDITIONS);
+	if (st == LV_OK) {
+		st = keyring_load_secrets(n->keys, n->db);
+		if (st == LV_ERR_NOT_FOUND)
+			st = migrate_legacy_secrets(n);
+	}
+	if (st == LV_OK)
+		st = auditlog_open(n);
 	/* The index is hot: keep it in memory (64 MiB of pages), and let its
 	 * WAL grow to 64 MiB between checkpoints: random index pages are
 	 * rewritten by many commits, and a checkpoint copies each page once. */
-	st = db_exec(n->db, "PRAGMA cache_size = -65536; PRAGMA wal_autocheckpoint = 16384;"
-			    " PRAGMA secure_delete = ON;");
-	if (st != LV_OK)
-		goto fail;
-	st = vault_cache_create(opt && opt->vault_cache ? opt->vault_cache : DEFAULT_VAULT_CACHE,
-				&n->vaults);
-	if (st != LV_OK)
-		goto fail;
-	st = node_settings_load_locked(n);
-	if (st != LV_OK)
-		goto fail;
+	if (st == LV_OK)
+		st = db_exec(n->db, "PRAGMA cache_size = -65536; PRAGMA wal_autocheckpoint = 16384;"
+				    " PRAGMA secure_delete = ON;");
+	return st;
+}
+
+/* The vault page size (legacy nodes have none stored) and the origin
+ * (the default when none is stored), from node.db.  Lock held. */
+static enum lv_status node_load_meta(struct lv_node *n)
+{
+	char *v = NULL;
 	n->vault_page = VAULT_PAGE_LEGACY;
-	st = node_setting_get_locked(n, "vault_page_size", &v);
+	enum lv_status st = node_setting_get_locked(n, "vault_page_size", &v);
 	if (st == LV_OK) {
 		unsigned long ps = strtoul(v, NULL, 10);
 		if (ps != 1024 && ps != 2048 && ps != 4096 && ps != 8192) {
 			free(v);
-			st = LV_ERR_INVALID;
-			goto fail;
+			return LV_ERR_INVALID;
 		}
 		n->vault_page = (unsigned)ps;
 	}
@@ -424,17 +465,43 @@ enum lv_status node_open(const char *dir, const struct lv_node_keysource *ks,
 	v = NULL;
 	st = node_setting_get_locked(n, "origin", &v);
 	n->origin = st == LV_OK ? v : strdup(DEFAULT_ORIGIN);
-	if (!n->origin) {
-		st = LV_ERR_NOMEM;
-		goto fail;
-	}
-	st = facts_upgrade(n);
-	if (st == LV_OK && alone && n->own_vaults)
-		st = node_remove_orphan_vaults(n);
+	return n->origin ? LV_OK : LV_ERR_NOMEM;
+}
+
+enum lv_status node_open(const char *dir, const struct lv_node_keysource *ks,
+			 const struct lv_node_options *opt, bool exclusive, struct lv_node **out)
+{
+	enum lv_status st;
+	struct lv_node *n = NULL;
+	bool alone = false;
+	*out = NULL;
+	if (!exists(dir, "node.db") || !exists(dir, "node.json"))
+		return LV_ERR_NOT_FOUND;
+	n = node_new(dir);
+	if (!n)
+		return LV_ERR_NOMEM;
+	st = node_take_locks(n, opt, exclusive, &alone);
+	if (st == LV_OK)
+		st = node_open_db(n, ks, alone);
 	if (st != LV_OK)
 		goto fail;
+	if (alone)
+		node_remove_stale_files(dir);
+	st = node_prepare_db(n);
+	if (st == LV_OK)
+		st = vault_cache_create(opt && opt->vault_cache ? opt->vault_cache : DEFAULT_VAULT_CACHE,
+					&n->vaults);
+	if (st == LV_OK)
+		st = node_settings_load_locked(n);
+	if (st == LV_OK)
+		st = node_load_meta(n);
+	if (st == LV_OK)
+		st = facts_upgrade(n);
+	if (st == LV_OK && alone && n->own_vaults)
+		st = node_remove_orphan_vaults(n);
 	/* What this process now knows is current as of this version. */
-	st = node_data_version_init(n);
+	if (st == LV_OK)
+		st = node_data_version_init(n);
 	if (st != LV_OK)
 		goto fail;
 	if (alone && !(exclusive))

@@ -71,12 +71,74 @@ out:
 	return st;
 }
 
+/* One learner's wrapped vault key, as read before re-wrapping. */
+struct wrapped_row {
+	char p[LV_PSEUDONYM_LEN];
+	unsigned char wrapped[WRAPPED_LEN];
+};
+
+struct wrapped_rows {
+	UTIL_ARRAY(struct wrapped_row) a;
+};
+
+/* Every learner's wrapped key into @rows (the caller frees rows->a.v).
+ * Read whole first: updating a WITHOUT ROWID table while a cursor walks
+ * it may show that cursor a row again, already re-wrapped.  Lock held. */
+static enum lv_status read_wrapped_keys(struct lv_node *n, struct wrapped_rows *rows)
+{
+	sqlite3_stmt *q = NULL;
+	enum lv_status st = db_status(sqlite3_prepare_v2(n->db, "SELECT pseudonym, wrapped_key FROM learners", -1, &q,
+							 NULL));
+	while (st == LV_OK && sqlite3_step(q) == SQLITE_ROW) {
+		if (sqlite3_column_bytes(q, 1) != WRAPPED_LEN || sqlite3_column_bytes(q, 0) != LV_PSEUDONYM_LEN - 1) {
+			st = LV_ERR_CRYPTO;
+			break;
+		}
+		if (util_array_room(&rows->a, SIZE_MAX) != LV_OK) {
+			st = LV_ERR_NOMEM;
+			break;
+		}
+		struct wrapped_row *r = &rows->a.v[rows->a.n++];
+		memcpy(r->p, sqlite3_column_text(q, 0), LV_PSEUDONYM_LEN);
+		memcpy(r->wrapped, sqlite3_column_blob(q, 1), WRAPPED_LEN);
+	}
+	sqlite3_finalize(q);
+	return st;
+}
+
+/* Stores each row's key wrapped under @fresh instead (@key: scratch for
+ * the clear key, KEY_LEN secret bytes).  In a transaction. */
+static enum lv_status rewrap_rows(struct lv_node *n, const struct wrapped_rows *rows, const unsigned char *fresh,
+				  unsigned char *key)
+{
+	sqlite3_stmt *u = NULL;
+	enum lv_status st = db_status(sqlite3_prepare_v2(n->db, "UPDATE learners SET wrapped_key = ? WHERE pseudonym = ?",
+							 -1, &u, NULL));
+	for (size_t i = 0; st == LV_OK && i < rows->a.n; i++) {
+		const struct wrapped_row *r = &rows->a.v[i];
+		unsigned char wrapped[WRAPPED_LEN];
+		char ad[64];
+		vault_wrap_ad(r->p, ad);
+		st = key_unwrap(n->keys->vault_wrap, r->wrapped, ad, key);
+		if (st == LV_OK)
+			st = key_wrap(fresh, key, ad, wrapped);
+		if (st != LV_OK)
+			break;
+		sqlite3_reset(u);
+		sqlite3_bind_blob(u, 1, wrapped, WRAPPED_LEN, SQLITE_TRANSIENT);
+		sqlite3_bind_text(u, 2, r->p, -1, SQLITE_STATIC);
+		st = db_status(sqlite3_step(u));
+	}
+	sqlite3_finalize(u);
+	return st;
+}
+
 /* Re-wraps every vault key under a fresh wrapping secret, in one
  * transaction with the secret itself.  Lock held. */
 static enum lv_status rewrap_all(struct lv_node *n)
 {
 	enum lv_status st;
-	sqlite3_stmt *q = NULL, *u = NULL;
+	struct wrapped_rows rows = {0};
 	unsigned char *fresh = sodium_malloc(KEY_LEN);
 	unsigned char *key = sodium_malloc(KEY_LEN);
 	if (!fresh || !key) {
@@ -88,61 +150,15 @@ static enum lv_status rewrap_all(struct lv_node *n)
 	st = lv_tx_open_locked(n, &tx);
 	if (st != LV_OK)
 		goto out;
-	/* Read every row first: updating a WITHOUT ROWID table while a cursor
-	 * walks it may show that cursor a row again, already re-wrapped. */
-	struct row {
-		char p[LV_PSEUDONYM_LEN];
-		unsigned char wrapped[WRAPPED_LEN];
-	} *rows = NULL;
-	size_t nrows = 0, cap = 0;
-	st = db_status(sqlite3_prepare_v2(n->db, "SELECT pseudonym, wrapped_key FROM learners", -1, &q, NULL));
-	int rc;
-	while (st == LV_OK && (rc = sqlite3_step(q)) == SQLITE_ROW) {
-		if (sqlite3_column_bytes(q, 1) != WRAPPED_LEN || sqlite3_column_bytes(q, 0) != LV_PSEUDONYM_LEN - 1) {
-			st = LV_ERR_CRYPTO;
-			break;
-		}
-		if (nrows == cap) {
-			cap = cap ? cap * 2 : 256;
-			struct row *r2 = realloc(rows, cap * sizeof *rows);
-			if (!r2) {
-				st = LV_ERR_NOMEM;
-				break;
-			}
-			rows = r2;
-		}
-		memcpy(rows[nrows].p, sqlite3_column_text(q, 0), LV_PSEUDONYM_LEN);
-		memcpy(rows[nrows].wrapped, sqlite3_column_blob(q, 1), WRAPPED_LEN);
-		nrows++;
-	}
-	sqlite3_finalize(q);
-	q = NULL;
+	st = read_wrapped_keys(n, &rows);
 	if (st == LV_OK)
-		st = db_status(sqlite3_prepare_v2(n->db, "UPDATE learners SET wrapped_key = ? WHERE pseudonym = ?",
-						  -1, &u, NULL));
-	for (size_t i = 0; st == LV_OK && i < nrows; i++) {
-		unsigned char wrapped[WRAPPED_LEN];
-		char ad[64];
-		vault_wrap_ad(rows[i].p, ad);
-		st = key_unwrap(n->keys->vault_wrap, rows[i].wrapped, ad, key);
-		if (st == LV_OK)
-			st = key_wrap(fresh, key, ad, wrapped);
-		if (st != LV_OK)
-			break;
-		sqlite3_reset(u);
-		sqlite3_bind_blob(u, 1, wrapped, WRAPPED_LEN, SQLITE_TRANSIENT);
-		sqlite3_bind_text(u, 2, rows[i].p, -1, SQLITE_STATIC);
-		st = db_status(sqlite3_step(u));
-	}
-	free(rows);
-	sqlite3_finalize(u);
-	u = NULL;
+		st = rewrap_rows(n, &rows, fresh, key);
 	if (st == LV_OK)
 		st = node_meta_put(n->db, "vault_wrap_key", fresh, KEY_LEN);
 	if (st == LV_OK) {
 		cJSON *e = cJSON_CreateObject();
 		cJSON_AddStringToObject(e, "type", "key_rotation");
-		cJSON_AddNumberToObject(e, "vault_keys_rewrapped", (double)nrows);
+		cJSON_AddNumberToObject(e, "vault_keys_rewrapped", (double)rows.a.n);
 		st = lv_tx_audit(tx, e, NULL);
 	}
 	st = lv_tx_close_locked(tx, st);
@@ -150,6 +166,7 @@ static enum lv_status rewrap_all(struct lv_node *n)
 		goto out;
 	memcpy(n->keys->vault_wrap, fresh, KEY_LEN);
 out:
+	free(rows.a.v);
 	if (fresh)
 		sodium_free(fresh);
 	if (key)

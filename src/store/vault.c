@@ -308,15 +308,67 @@ void vault_evict(struct lv_node *n, const char *p)
 		cache_remove(n->vaults, e);
 }
 
+/* The learners row of new learner @p: a random vault key, stored only
+ * wrapped; the kind says whether @identity is an agent or a group.  In a
+ * transaction. */
+static enum lv_status learner_insert(struct lv_node *n, const char *identity, const char *p)
+{
+	sqlite3_stmt *s = NULL;
+	unsigned char wrapped[WRAPPED_LEN];
+	char ad[64];
+	unsigned char *key = sodium_malloc(KEY_LEN);
+	if (!key)
+		return LV_ERR_NOMEM;
+	randombytes_buf(key, KEY_LEN);
+	vault_wrap_ad(p, ad);
+	enum lv_status st = key_wrap(n->keys->vault_wrap, key, ad, wrapped);
+	sodium_free(key);
+	if (st != LV_OK)
+		return st;
+	int rc = sqlite3_prepare_v2(n->db,
+				"INSERT INTO learners(pseudonym, wrapped_key, kind, created) VALUES(?, ?, ?, ?)",
+				-1, &s, NULL);
+	if (rc != SQLITE_OK)
+		return db_status(rc);
+	sqlite3_bind_text(s, 1, p, -1, SQLITE_STATIC);
+	sqlite3_bind_blob(s, 2, wrapped, WRAPPED_LEN, SQLITE_STATIC);
+	sqlite3_bind_text(s, 3, strncmp(identity, "group/", 6) == 0 ? "group" :
+				strncmp(identity, "anon-group:", 11) == 0 ? "anon-group" : "agent",
+			  -1, SQLITE_STATIC);
+	sqlite3_bind_int64(s, 4, util_now_ms());
+	rc = sqlite3_step(s);
+	sqlite3_finalize(s);
+	return rc == SQLITE_DONE ? LV_OK : db_status(rc);
+}
+
+/* Creates new learner @p's vault file now, so its key and file appear
+ * together, and logs the enrolment.  A stale file of the same name (an
+ * earlier failed enrolment) is unreadable with the new key: replace it.
+ * In a transaction. */
+static enum lv_status learner_vault_create(struct lv_node *n, const char *p)
+{
+	char path[4096];
+	sqlite3 *db = NULL;
+	vault_path(n, p, path, sizeof path);
+	unlink(path);
+	struct lv_tx *tx = lv_tx_current(n);
+	if (!tx)
+		return LV_ERR_INTERNAL; /* enrolment writes: it needs a transaction */
+	enum lv_status st = store_tx_vault_created(tx, p);
+	if (st == LV_OK)
+		st = vault_get(n, p, true, &db);
+	if (st != LV_OK)
+		return st;
+	cJSON *e = cJSON_CreateObject();
+	cJSON_AddStringToObject(e, "type", "enrolment");
+	cJSON_AddStringToObject(e, "learner", p);
+	return lv_tx_audit(tx, e, NULL);
+}
+
 enum lv_status learner_resolve(struct lv_node *n, const char *identity, bool create,
 			       char p[LV_PSEUDONYM_LEN], bool *created)
 {
 	sqlite3_stmt *s = NULL;
-	enum lv_status st;
-	unsigned char *key = NULL;
-	unsigned char wrapped[WRAPPED_LEN];
-	char ad[64];
-	sqlite3 *db = NULL;
 	if (created)
 		*created = false;
 	key_pseudonym(n->keys, identity, p);
@@ -326,67 +378,17 @@ enum lv_status learner_resolve(struct lv_node *n, const char *identity, bool cre
 	sqlite3_bind_text(s, 1, p, -1, SQLITE_STATIC);
 	rc = sqlite3_step(s);
 	sqlite3_finalize(s);
-	s = NULL;
 	if (rc == SQLITE_ROW)
 		return LV_OK;
 	if (rc != SQLITE_DONE)
 		return db_status(rc);
 	if (!create)
 		return LV_ERR_NOT_FOUND;
-
-	key = sodium_malloc(KEY_LEN);
-	if (!key)
-		return LV_ERR_NOMEM;
-	randombytes_buf(key, KEY_LEN);
-	vault_wrap_ad(p, ad);
-	st = key_wrap(n->keys->vault_wrap, key, ad, wrapped);
-	if (st != LV_OK)
-		goto out;
-	rc = sqlite3_prepare_v2(n->db,
-				"INSERT INTO learners(pseudonym, wrapped_key, kind, created) VALUES(?, ?, ?, ?)",
-				-1, &s, NULL);
-	if (rc != SQLITE_OK) {
-		st = db_status(rc);
-		goto out;
-	}
-	sqlite3_bind_text(s, 1, p, -1, SQLITE_STATIC);
-	sqlite3_bind_blob(s, 2, wrapped, WRAPPED_LEN, SQLITE_STATIC);
-	sqlite3_bind_text(s, 3, strncmp(identity, "group/", 6) == 0 ? "group" :
-				strncmp(identity, "anon-group:", 11) == 0 ? "anon-group" : "agent",
-			  -1, SQLITE_STATIC);
-	sqlite3_bind_int64(s, 4, util_now_ms());
-	rc = sqlite3_step(s);
-	if (rc != SQLITE_DONE) {
-		st = db_status(rc);
-		goto out;
-	}
-	/* Create the vault file now, so its key and file appear together. A
-	 * stale file of the same name (an earlier failed enrolment) is
-	 * unreadable with the new key: replace it. */
-	char path[4096];
-	vault_path(n, p, path, sizeof path);
-	unlink(path);
-	struct lv_tx *tx = lv_tx_current(n);
-	if (!tx) {
-		st = LV_ERR_INTERNAL; /* enrolment writes: it needs a transaction */
-		goto out;
-	}
-	st = store_tx_vault_created(tx, p);
+	enum lv_status st = learner_insert(n, identity, p);
 	if (st == LV_OK)
-		st = vault_get(n, p, true, &db);
-	if (st != LV_OK)
-		goto out;
-	cJSON *e = cJSON_CreateObject();
-	cJSON_AddStringToObject(e, "type", "enrolment");
-	cJSON_AddStringToObject(e, "learner", p);
-	st = lv_tx_audit(tx, e, NULL);
-	if (st != LV_OK)
-		goto out;
-	if (created)
+		st = learner_vault_create(n, p);
+	if (st == LV_OK && created)
 		*created = true;
-out:
-	sqlite3_finalize(s);
-	sodium_free(key);
 	return st;
 }
 

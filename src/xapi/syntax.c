@@ -223,51 +223,51 @@ static bool is_x(const struct subtag *t)
 	return t->n == 1 && (t->p[0] == 'x' || t->p[0] == 'X');
 }
 
-bool xapi_lang_tag_valid(const char *s)
+/* Irregular grandfathered tags do not fit the langtag production. */
+static bool lang_irregular(const char *s)
 {
-	/* Irregular grandfathered tags do not fit the langtag production. */
 	static const char *const irregular[] = {
 		"en-GB-oed", "i-ami", "i-bnn", "i-default", "i-enochian", "i-hak",
 		"i-klingon", "i-lux", "i-mingo", "i-navajo", "i-pwn", "i-tao",
 		"i-tay", "i-tsu", "sgn-BE-FR", "sgn-BE-NL", "sgn-CH-DE",
 	};
-	struct subtag t[LANG_MAX_SUBTAGS];
-	size_t cnt = 0;
-
-	if (!s)
-		return false;
-	size_t len = strlen(s);
-	if (len == 0 || len > XAPI_LANG_MAX)
-		return false;
 	for (size_t i = 0; i < sizeof irregular / sizeof irregular[0]; i++)
 		if (strcasecmp(s, irregular[i]) == 0)
 			return true;
+	return false;
+}
 
+/* Cuts @s at its hyphens into @t; false unless every subtag is 1-8
+ * alphanumerics and there are at most LANG_MAX_SUBTAGS. */
+static bool lang_split(const char *s, struct subtag t[LANG_MAX_SUBTAGS], size_t *cnt)
+{
+	*cnt = 0;
 	for (const char *p = s;;) {
 		const char *e = p;
 		while (*e && *e != '-')
 			e++;
 		size_t n = (size_t)(e - p);
-		if (n < 1 || n > 8 || cnt == LANG_MAX_SUBTAGS)
+		if (n < 1 || n > 8 || *cnt == LANG_MAX_SUBTAGS)
 			return false;
-		t[cnt].p = p;
-		t[cnt].n = n;
-		if (!all_of(&t[cnt], is_alnum))
+		t[*cnt].p = p;
+		t[*cnt].n = n;
+		if (!all_of(&t[*cnt], is_alnum))
 			return false;
-		cnt++;
+		(*cnt)++;
 		if (!*e)
-			break;
+			return true;
 		p = e + 1;
 	}
+}
 
-	/* privateuse = "x" 1*("-" (1*8alphanum)); every subtag is already
-	 * known to be 1-8 alphanumerics, so only the count matters. */
-	if (is_x(&t[0]))
-		return cnt > 1;
-
+/* language [extlang] [script] [region], t[0] being the language; returns
+ * the index of the first subtag after them, or 0 when t[0] is not a
+ * language subtag. */
+static size_t lang_skip_head(const struct subtag *t, size_t cnt)
+{
 	/* language = 2*3ALPHA ["-" extlang] / 4ALPHA / 5*8ALPHA */
 	if (t[0].n < 2 || !all_of(&t[0], is_alpha))
-		return false;
+		return 0;
 	size_t i = 1;
 	if (t[0].n <= 3) {
 		/* extlang = 3ALPHA *2("-" 3ALPHA) */
@@ -281,31 +281,67 @@ bool xapi_lang_tag_valid(const char *s)
 	if (i < cnt && ((t[i].n == 2 && all_of(&t[i], is_alpha)) ||
 			(t[i].n == 3 && all_of(&t[i], is_digit))))
 		i++;
-	/* variant = 5*8alphanum / (DIGIT 3alphanum); RFC 5646 2.2.5 forbids
-	 * repeating one. */
-	size_t first_variant = i;
-	while (i < cnt && (t[i].n >= 5 || (t[i].n == 4 && is_digit((unsigned char)t[i].p[0])))) {
-		for (size_t j = first_variant; j < i; j++)
-			if (same_subtag(&t[j], &t[i]))
+	return i;
+}
+
+/* variant = 5*8alphanum / (DIGIT 3alphanum), from *@i on; RFC 5646 2.2.5
+ * forbids repeating one. */
+static bool lang_skip_variants(const struct subtag *t, size_t cnt, size_t *i)
+{
+	size_t first_variant = *i;
+	while (*i < cnt && (t[*i].n >= 5 || (t[*i].n == 4 && is_digit((unsigned char)t[*i].p[0])))) {
+		for (size_t j = first_variant; j < *i; j++)
+			if (same_subtag(&t[j], &t[*i]))
 				return false;
-		i++;
+		(*i)++;
 	}
-	/* extension = singleton 1*("-" (2*8alphanum)); a singleton appears at
-	 * most once (RFC 5646 2.2.6). */
+	return true;
+}
+
+/* extension = singleton 1*("-" (2*8alphanum)), from *@i on; a singleton
+ * appears at most once (RFC 5646 2.2.6). */
+static bool lang_skip_extensions(const struct subtag *t, size_t cnt, size_t *i)
+{
 	char seen[36] = {0};
-	while (i < cnt && t[i].n == 1 && !is_x(&t[i])) {
-		unsigned char c = (unsigned char)t[i].p[0];
+	while (*i < cnt && t[*i].n == 1 && !is_x(&t[*i])) {
+		unsigned char c = (unsigned char)t[*i].p[0];
 		int slot = is_digit(c) ? c - '0' : 10 + ((c | 0x20) - 'a');
 		if (seen[slot])
 			return false;
 		seen[slot] = 1;
-		i++;
-		size_t start = i;
-		while (i < cnt && t[i].n >= 2)
-			i++;
-		if (i == start)
+		(*i)++;
+		size_t start = *i;
+		while (*i < cnt && t[*i].n >= 2)
+			(*i)++;
+		if (*i == start)
 			return false;
 	}
+	return true;
+}
+
+bool xapi_lang_tag_valid(const char *s)
+{
+	struct subtag t[LANG_MAX_SUBTAGS];
+	size_t cnt = 0;
+
+	if (!s)
+		return false;
+	size_t len = strlen(s);
+	if (len == 0 || len > XAPI_LANG_MAX)
+		return false;
+	if (lang_irregular(s))
+		return true;
+	if (!lang_split(s, t, &cnt))
+		return false;
+
+	/* privateuse = "x" 1*("-" (1*8alphanum)); every subtag is already
+	 * known to be 1-8 alphanumerics, so only the count matters. */
+	if (is_x(&t[0]))
+		return cnt > 1;
+
+	size_t i = lang_skip_head(t, cnt);
+	if (i == 0 || !lang_skip_variants(t, cnt, &i) || !lang_skip_extensions(t, cnt, &i))
+		return false;
 	if (i < cnt && is_x(&t[i]))
 		return i + 1 < cnt;
 	return i == cnt;
