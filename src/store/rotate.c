@@ -89,7 +89,8 @@ static enum lv_status read_wrapped_keys(struct lv_node *n, struct wrapped_rows *
 	sqlite3_stmt *q = NULL;
 	enum lv_status st = db_status(sqlite3_prepare_v2(n->db, "SELECT pseudonym, wrapped_key FROM learners", -1, &q,
 							 NULL));
-	while (st == LV_OK && sqlite3_step(q) == SQLITE_ROW) {
+	int rc = SQLITE_DONE;
+	while (st == LV_OK && (rc = sqlite3_step(q)) == SQLITE_ROW) {
 		if (sqlite3_column_bytes(q, 1) != WRAPPED_LEN || sqlite3_column_bytes(q, 0) != LV_PSEUDONYM_LEN - 1) {
 			st = LV_ERR_CRYPTO;
 			break;
@@ -102,6 +103,10 @@ static enum lv_status read_wrapped_keys(struct lv_node *n, struct wrapped_rows *
 		memcpy(r->p, sqlite3_column_text(q, 0), LV_PSEUDONYM_LEN);
 		memcpy(r->wrapped, sqlite3_column_blob(q, 1), WRAPPED_LEN);
 	}
+	/* A read that stopped early must not pass for the end: the rows not
+	 * read would keep a wrapping the new secret cannot open. */
+	if (st == LV_OK && rc != SQLITE_DONE)
+		st = db_status(rc) != LV_OK ? db_status(rc) : LV_ERR_DB;
 	sqlite3_finalize(q);
 	return st;
 }
