@@ -10,7 +10,7 @@
 #include <sodium.h>
 
 #include "harness.h"
-#include "util/util.h"
+#include "learnvault/util.h"
 
 const char *th_tmpdir(void)
 {

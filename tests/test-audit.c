@@ -13,7 +13,7 @@
 #include "audit/audit.h"
 #include "harness.h"
 #include "learnvault/audit.h"
-#include "util/util.h"
+#include "learnvault/util.h"
 
 #define VEC_REL "tests/vectors/merkle-and-signed-note.txt"
 #define HL LV_MERKLE_HASH_LEN

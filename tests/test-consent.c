@@ -12,7 +12,7 @@
 #include "harness.h"
 #include "learnvault/consent.h"
 #include "learnvault/policy.h"
-#include "util/util.h"
+#include "learnvault/util.h"
 
 /* A small, valid policy using every field, including the optional ones. */
 static const char BASE[] =

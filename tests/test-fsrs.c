@@ -15,7 +15,7 @@
 #include "harness.h"
 #include "learnvault/fsrs.h"
 #include "personal/fsrs_internal.h"
-#include "util/util.h"
+#include "learnvault/util.h"
 
 /* The vectors file: fsrs-rs asserts ~1e-4 absolute (f32); ts-fsrs and the
  * DERIVED blocks are good to 5e-5; large values compare relatively (1e-6). */

@@ -11,7 +11,7 @@
 #include "learnvault/audit.h"
 #include "learnvault/auditlog.h"
 #include "learnvault/consent.h"
-#include "util/util.h"
+#include "learnvault/util.h"
 #include "http-client.h"
 #include "learnvault/node.h"
 #include "learnvault/server.h"

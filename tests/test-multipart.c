@@ -13,7 +13,7 @@
 
 #include "harness.h"
 #include "http/multipart.h"
-#include "util/util.h"
+#include "learnvault/util.h"
 #include "xapi/xapi_int.h"
 
 #define B "-------314159265358979323846"

@@ -9,7 +9,7 @@
 
 #include "harness.h"
 #include "learnvault/personal.h"
-#include "util/util.h"
+#include "learnvault/util.h"
 
 #define ck_near(a, b, tol)                                                                              \
 	do {                                                                                           \

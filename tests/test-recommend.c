@@ -27,7 +27,7 @@
 #include "learnvault/statements.h"
 #include "personal/recommend_int.h"
 #include "store/store.h"
-#include "util/util.h"
+#include "learnvault/util.h"
 
 #define DAY 86400000LL
 #define ACT(x) "https://courses.example.org/t/" x
@@ -120,7 +120,7 @@ static cJSON *mastery(struct lv_node *n, const char *learner, int64_t now)
 {
 	struct lv_principal me = self_of(learner);
 	cJSON *o = NULL;
-	ck_assert_int_eq(lv_personal_mastery(n, &me, learner, LV_PURPOSE_SELF, now, &o), LV_OK);
+	ck_assert_int_eq(lv_learner_mastery(n, &me, learner, LV_PURPOSE_SELF, now, &o), LV_OK);
 	return o;
 }
 
@@ -575,11 +575,11 @@ START_TEST(state_rebuild_equals_incremental)
 	int64_t now = util_now_ms();
 	struct lv_principal me = self_of(p);
 	cJSON *m1 = NULL, *r1 = NULL, *m2 = NULL, *r2 = NULL;
-	ck_assert_int_eq(lv_personal_mastery(n, &me, p, LV_PURPOSE_SELF, now, &m1), LV_OK);
-	ck_assert_int_eq(lv_personal_reviews(n, &me, p, LV_PURPOSE_SELF, 0, now, &r1), LV_OK);
+	ck_assert_int_eq(lv_learner_mastery(n, &me, p, LV_PURPOSE_SELF, now, &m1), LV_OK);
+	ck_assert_int_eq(lv_learner_reviews(n, &me, p, LV_PURPOSE_SELF, 0, now, &r1), LV_OK);
 	ck_assert_int_eq(lv_personal_rebuild(n, p), LV_OK);
-	ck_assert_int_eq(lv_personal_mastery(n, &me, p, LV_PURPOSE_SELF, now, &m2), LV_OK);
-	ck_assert_int_eq(lv_personal_reviews(n, &me, p, LV_PURPOSE_SELF, 0, now, &r2), LV_OK);
+	ck_assert_int_eq(lv_learner_mastery(n, &me, p, LV_PURPOSE_SELF, now, &m2), LV_OK);
+	ck_assert_int_eq(lv_learner_reviews(n, &me, p, LV_PURPOSE_SELF, 0, now, &r2), LV_OK);
 	char *s1 = cJSON_PrintUnformatted(m1), *s2 = cJSON_PrintUnformatted(m2);
 	char *s3 = cJSON_PrintUnformatted(r1), *s4 = cJSON_PrintUnformatted(r2);
 	ck_assert_str_eq(s1, s2);
@@ -647,7 +647,7 @@ START_TEST(state_fsrs_due_reviews)
 
 	struct lv_principal me = self_of(p);
 	cJSON *r = NULL;
-	ck_assert_int_eq(lv_personal_reviews(n, &me, p, LV_PURPOSE_SELF, 0, now, &r), LV_OK);
+	ck_assert_int_eq(lv_learner_reviews(n, &me, p, LV_PURPOSE_SELF, 0, now, &r), LV_OK);
 	const cJSON *arr = cJSON_GetObjectItemCaseSensitive(r, "reviews");
 	ck_assert_int_eq(cJSON_GetArraySize(arr), 2);
 	const cJSON *first = cJSON_GetArrayItem(arr, 0), *second = cJSON_GetArrayItem(arr, 1);
@@ -670,7 +670,7 @@ START_TEST(state_fsrs_due_reviews)
 
 	/* The same items lead /next, lowest recall first. */
 	cJSON *nx = NULL;
-	ck_assert_int_eq(lv_personal_next(n, &me, p, LV_PURPOSE_SELF, 0, now, &nx), LV_OK);
+	ck_assert_int_eq(lv_learner_next(n, &me, p, LV_PURPOSE_SELF, 0, now, &nx), LV_OK);
 	const cJSON *items = cJSON_GetObjectItemCaseSensitive(nx, "items");
 	ck_assert_int_eq(cJSON_GetArraySize(items), 2);
 	const cJSON *i0 = cJSON_GetArrayItem(items, 0), *i1 = cJSON_GetArrayItem(items, 1);
@@ -711,7 +711,7 @@ START_TEST(next_prerequisites_gate)
 	cJSON *nx = NULL;
 
 	/* Nothing yet: A is new; B waits for A. */
-	ck_assert_int_eq(lv_personal_next(n, &me, p, LV_PURPOSE_SELF, 0, t, &nx), LV_OK);
+	ck_assert_int_eq(lv_learner_next(n, &me, p, LV_PURPOSE_SELF, 0, t, &nx), LV_OK);
 	ck_assert_int_eq(cJSON_GetArraySize(cJSON_GetObjectItemCaseSensitive(nx, "items")), 1);
 	const cJSON *a = item_for_skill(nx, "A");
 	ck_assert_ptr_nonnull(a);
@@ -724,7 +724,7 @@ START_TEST(next_prerequisites_gate)
 
 	/* A wrong answer: A is practised (on another of its activities). */
 	store_one(n, "dana", ACT("a1"), 0, NAN, t, NULL);
-	ck_assert_int_eq(lv_personal_next(n, &me, p, LV_PURPOSE_SELF, 0, t + 60000, &nx), LV_OK);
+	ck_assert_int_eq(lv_learner_next(n, &me, p, LV_PURPOSE_SELF, 0, t + 60000, &nx), LV_OK);
 	a = item_for_skill(nx, "A");
 	ck_assert_ptr_nonnull(a);
 	ck_assert_str_eq(str(a, "kind"), "practice");
@@ -744,7 +744,7 @@ START_TEST(next_prerequisites_gate)
 	ck_assert(cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(skill_entry(m, "A"), "mastered")));
 	ck_assert(cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(skill_entry(m, "B"), "prerequisites_mastered")));
 	cJSON_Delete(m);
-	ck_assert_int_eq(lv_personal_next(n, &me, p, LV_PURPOSE_SELF, 0, t + 60000, &nx), LV_OK);
+	ck_assert_int_eq(lv_learner_next(n, &me, p, LV_PURPOSE_SELF, 0, t + 60000, &nx), LV_OK);
 	ck_assert_ptr_null(item_for_skill(nx, "A"));
 	const cJSON *b = item_for_skill(nx, "B");
 	ck_assert_ptr_nonnull(b);
@@ -755,7 +755,7 @@ START_TEST(next_prerequisites_gate)
 	/* limit caps the list. */
 	for (int i = 0; i < 3; i++)
 		store_one(n, "dana", i ? ACT("b1") : ACT("ab"), 0, NAN, t - 50 * DAY + i, NULL);
-	ck_assert_int_eq(lv_personal_next(n, &me, p, LV_PURPOSE_SELF, 1, t + 60000, &nx), LV_OK);
+	ck_assert_int_eq(lv_learner_next(n, &me, p, LV_PURPOSE_SELF, 1, t + 60000, &nx), LV_OK);
 	ck_assert_int_eq(cJSON_GetArraySize(cJSON_GetObjectItemCaseSensitive(nx, "items")), 1);
 	cJSON_Delete(nx);
 	lv_node_close(n);
@@ -1039,13 +1039,13 @@ START_TEST(http_access_logged)
 	struct lv_principal other = self_of(F.b);
 	cJSON *o = (cJSON *)1;
 	uint64_t before = lv_audit_size(F.node);
-	ck_assert_int_eq(lv_personal_next(F.node, &other, F.a, LV_PURPOSE_SELF, 0, util_now_ms(), &o),
+	ck_assert_int_eq(lv_learner_next(F.node, &other, F.a, LV_PURPOSE_SELF, 0, util_now_ms(), &o),
 			 LV_ERR_FORBIDDEN);
 	ck_assert_ptr_null(o);
 	cJSON *e = audit_entry(before);
 	ck_assert_str_eq(str(e, "decision"), "deny");
 	cJSON_Delete(e);
-	ck_assert_int_eq(lv_personal_next(F.node, &other, "not-a-pseudonym", LV_PURPOSE_SELF, 0, 0, &o),
+	ck_assert_int_eq(lv_learner_next(F.node, &other, "not-a-pseudonym", LV_PURPOSE_SELF, 0, 0, &o),
 			 LV_ERR_INVALID);
 }
 END_TEST
@@ -1067,7 +1067,7 @@ START_TEST(http_erasure)
 	ck_assert_int_ne(stat(path, &sb), 0);
 	struct lv_principal me = self_of(F.a);
 	cJSON *o = NULL;
-	ck_assert_int_eq(lv_personal_next(F.node, &me, F.a, LV_PURPOSE_SELF, 0, util_now_ms(), &o), LV_ERR_NOT_FOUND);
+	ck_assert_int_eq(lv_learner_next(F.node, &me, F.a, LV_PURPOSE_SELF, 0, util_now_ms(), &o), LV_ERR_NOT_FOUND);
 	ck_assert_int_eq(lv_personal_rebuild(F.node, F.a), LV_ERR_NOT_FOUND);
 	expect_error(F.tok_a, false, "GET", "/learner/next", 401, "unauthorized");
 	/* Bob is untouched. */

@@ -16,7 +16,7 @@
 #include "learnvault/consent.h"
 #include "learnvault/node.h"
 #include "learnvault/server.h"
-#include "util/util.h"
+#include "learnvault/util.h"
 
 /* ---- the roles (the matrix's columns) ---- */
 

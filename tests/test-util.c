@@ -1,7 +1,7 @@
 #include <string.h>
 
 #include "harness.h"
-#include "util/util.h"
+#include "learnvault/util.h"
 
 START_TEST(buf_respects_cap)
 {

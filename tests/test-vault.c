@@ -13,7 +13,7 @@
 #include "learnvault/node.h"
 #include "learnvault/statements.h"
 #include "learnvault/vault.h"
-#include "util/util.h"
+#include "learnvault/util.h"
 
 #define MARKER "zebra-marker-7731"
 #define PASS "correct horse battery staple"

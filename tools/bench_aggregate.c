@@ -19,7 +19,7 @@
 #include "learnvault/consent.h"
 #include "learnvault/query.h"
 #include "learnvault/statements.h"
-#include "util/util.h"
+#include "learnvault/util.h"
 
 #define PER_BATCH_LEARNERS 5
 #define NACT 10

@@ -11,7 +11,7 @@
 #include "learnvault/audit.h"
 #include "learnvault/auditlog.h"
 #include "learnvault/store.h"
-#include "util/util.h"
+#include "learnvault/util.h"
 
 #include <sqlcipher/sqlite3.h>
 

@@ -14,7 +14,7 @@
 #include "cli.h"
 #include "learnvault/server.h"
 #include "learnvault/statements.h"
-#include "util/util.h"
+#include "learnvault/util.h"
 
 #define BATCH 100
 

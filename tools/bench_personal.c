@@ -12,11 +12,12 @@
 #include <sodium.h>
 
 #include "cli.h"
+#include "learnvault/door.h"
 #include "learnvault/consent.h"
 #include "learnvault/personal.h"
 #include "learnvault/recommend.h"
 #include "learnvault/server.h"
-#include "util/util.h"
+#include "learnvault/util.h"
 
 #define BENCH_BATCH 500
 #define BENCH_ACTOR "mailto:bench-learner@school.example.org"
@@ -337,7 +338,7 @@ static int next_items_mix(const struct personal_run *pr, unsigned kinds[3])
 	struct lv_principal self = {.role = LV_ROLE_LEARNER};
 	snprintf(self.learner, sizeof self.learner, "%s", pr->learner);
 	snprintf(self.id, sizeof self.id, "%s", pr->lid);
-	if (lv_personal_next(pr->node, &self, pr->learner, LV_PURPOSE_SELF, 0, util_now_ms(), &sample) != LV_OK)
+	if (lv_learner_next(pr->node, &self, pr->learner, LV_PURPOSE_SELF, 0, util_now_ms(), &sample) != LV_OK)
 		return cli_fail("bench personal: lv_personal_next failed");
 	cJSON *its = cJSON_GetObjectItemCaseSensitive(sample, "items");
 	const cJSON *it;

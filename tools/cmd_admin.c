@@ -9,7 +9,7 @@
 #include "cli.h"
 #include "learnvault/consent.h"
 #include "learnvault/door.h"
-#include "util/util.h"
+#include "learnvault/util.h"
 
 /* Issues a credential and adds its presentation to @o:
  * {"key","secret"} for providers, {"token"} otherwise. */

@@ -7,7 +7,7 @@
 #include "cli.h"
 #include "learnvault/audit.h"
 #include "learnvault/auditlog.h"
-#include "util/util.h"
+#include "learnvault/util.h"
 
 /* A vkey on the command line, or the first line of a file holding one. */
 static char *read_vkey(const char *arg)

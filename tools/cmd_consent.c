@@ -6,7 +6,7 @@
 
 #include "cli.h"
 #include "learnvault/consent.h"
-#include "util/util.h"
+#include "learnvault/util.h"
 
 int cmd_policy(int argc, char **argv)
 {

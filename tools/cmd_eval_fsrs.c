@@ -10,7 +10,7 @@
 
 #include "cli.h"
 #include "learnvault/fsrs.h"
-#include "util/util.h"
+#include "learnvault/util.h"
 
 #define EVAL_FSRS_USAGE                                                                                  \
 	"eval fsrs --revlog FILE [--optimize] [--split F] [--retention R] [--max-seq-len N]\n"          \

@@ -9,7 +9,7 @@
 #include "cli.h"
 #include "learnvault/statements.h"
 #include "learnvault/xapi.h"
-#include "util/util.h"
+#include "learnvault/util.h"
 
 int cli_ingest_text(struct lv_node *node, const char *provider_id, const char *text, size_t len,
 		    cJSON **ids)

@@ -6,7 +6,7 @@
 
 #include "cli.h"
 #include "learnvault/query.h"
-#include "util/util.h"
+#include "learnvault/util.h"
 
 int cmd_query(int argc, char **argv)
 {

@@ -6,10 +6,11 @@
 #include <string.h>
 
 #include "cli.h"
+#include "learnvault/door.h"
 #include "learnvault/consent.h"
 #include "learnvault/query.h"
 #include "learnvault/recommend.h"
-#include "util/util.h"
+#include "learnvault/util.h"
 
 static bool parse_uint(const char *s, unsigned long max, unsigned *out)
 {
@@ -46,11 +47,11 @@ int cmd_recommend(int argc, char **argv)
 	int64_t now = util_now_ms();
 	if (st == LV_OK) {
 		if (strcmp(view, "next") == 0)
-			st = lv_personal_next(node, &admin, learner, LV_PURPOSE_OPERATOR_REQUEST, limit, now, &o);
+			st = lv_learner_next(node, &admin, learner, LV_PURPOSE_OPERATOR_REQUEST, limit, now, &o);
 		else if (strcmp(view, "mastery") == 0)
-			st = lv_personal_mastery(node, &admin, learner, LV_PURPOSE_OPERATOR_REQUEST, now, &o);
+			st = lv_learner_mastery(node, &admin, learner, LV_PURPOSE_OPERATOR_REQUEST, now, &o);
 		else
-			st = lv_personal_reviews(node, &admin, learner, LV_PURPOSE_OPERATOR_REQUEST, limit, now, &o);
+			st = lv_learner_reviews(node, &admin, learner, LV_PURPOSE_OPERATOR_REQUEST, limit, now, &o);
 	}
 	lv_node_close(node);
 	if (st != LV_OK)

@@ -11,7 +11,7 @@
 #include "learnvault/consent.h"
 #include "learnvault/door.h"
 #include "learnvault/vault.h"
-#include "util/util.h"
+#include "learnvault/util.h"
 
 static int vault_open(int argc, char **argv)
 {

@@ -8,7 +8,7 @@
 #include <sodium.h>
 
 #include "cli.h"
-#include "util/util.h"
+#include "learnvault/util.h"
 
 int cli_fail(const char *fmt, ...)
 {

@@ -15,6 +15,7 @@
 #include <cjson/cJSON.h>
 
 #include "learnvault/node.h"
+#include "learnvault/recommend.h"
 #include "learnvault/statements.h"
 #include "learnvault/status.h"
 #include "learnvault/xapi.h"
@@ -101,6 +102,45 @@ LV_EXPORT enum lv_status lv_learner_vault_export(struct lv_node *node, const str
  * *@report is the caller's (cJSON_Delete). */
 LV_EXPORT enum lv_status lv_learner_access_report(struct lv_node *node, const char *learner,
 						  cJSON **report) LV_WARN_UNUSED;
+
+/* ---- the learner's personalisation views (door/personal.c) ----
+ * Each computes the view (lv_personal_view), then decides and logs the
+ * access through consent (@purpose: LV_PURPOSE_SELF for the learner's own
+ * door, a policy purpose otherwise) and releases nothing unless both
+ * succeed (LV_ERR_FORBIDDEN on a denial).  *@out is the caller's. */
+/* Ordered advice, at most @limit items (0: LV_NEXT_LIMIT_DEFAULT; capped at
+ * LV_NEXT_LIMIT_MAX): {"generated", "target_retention", "mastery_threshold",
+ * "target_success", "items": [{"activity", "skill"?, "kind", "reason",
+ * "score", ...}]}.  Kinds, in this order: "review" (FSRS recall now below
+ * the target retention; lowest recall first), "practice" (a skill with
+ * responses, not mastered, every prerequisite mastered; lowest mastery
+ * first; the skill's activity whose Elo-predicted success is nearest the
+ * target success), "new" (a curriculum skill without responses whose
+ * prerequisites are mastered; curriculum order).  An activity appears once. */
+LV_EXPORT enum lv_status lv_learner_next(struct lv_node *node, const struct lv_principal *who,
+					  const char *learner, const char *purpose, unsigned limit,
+					  int64_t now_ms, cJSON **out) LV_WARN_UNUSED;
+
+/* Mastery per skill: {"generated", "mastery_threshold", "ability":
+ * {"theta", "answers"}, "skills": [{"skill", "name", "mastery", "mastered",
+ * "p_correct", "responses", "correct", "last_response"|null,
+ * "prerequisites", "prerequisites_mastered"}]}: curriculum skills in file
+ * order (mastery = prior when no response yet), then other skills seen in
+ * statements, by id. */
+LV_EXPORT enum lv_status lv_learner_mastery(struct lv_node *node, const struct lv_principal *who,
+					     const char *learner, const char *purpose, int64_t now_ms,
+					     cJSON **out) LV_WARN_UNUSED;
+
+/* Due reviews, earliest due first (at most @limit; 0 or more than
+ * LV_REVIEWS_LIMIT_MAX: LV_REVIEWS_LIMIT_MAX): {"generated",
+ * "target_retention", "reviews": [{"activity", "due", "recall",
+ * "stability", "difficulty", "reviews", "lapses", "last_review",
+ * "last_grade"}], "next_due": RFC 3339 of the earliest item not yet due, or
+ * null}.  "due" is the instant the predicted recall falls to the target
+ * retention (RFC 3339, UTC, milliseconds). */
+LV_EXPORT enum lv_status lv_learner_reviews(struct lv_node *node, const struct lv_principal *who,
+					     const char *learner, const char *purpose, unsigned limit,
+					     int64_t now_ms, cJSON **out) LV_WARN_UNUSED;
 
 #ifdef __cplusplus
 }

@@ -175,39 +175,20 @@ LV_EXPORT enum lv_status lv_personal_rebuild(struct lv_node *node, const char *l
  * LV_ERR_NOT_FOUND for an unknown learner.  *@out is the caller's
  * (cJSON_Delete).  Deterministic for a given state and @now_ms. */
 
-/* Ordered advice, at most @limit items (0: LV_NEXT_LIMIT_DEFAULT; capped at
- * LV_NEXT_LIMIT_MAX): {"generated", "target_retention", "mastery_threshold",
- * "target_success", "items": [{"activity", "skill"?, "kind", "reason",
- * "score", ...}]}.  Kinds, in this order: "review" (FSRS recall now below
- * the target retention; lowest recall first), "practice" (a skill with
- * responses, not mastered, every prerequisite mastered; lowest mastery
- * first; the skill's activity whose Elo-predicted success is nearest the
- * target success), "new" (a curriculum skill without responses whose
- * prerequisites are mastered; curriculum order).  An activity appears once. */
-LV_EXPORT enum lv_status lv_personal_next(struct lv_node *node, const struct lv_principal *who,
-					  const char *learner, const char *purpose, unsigned limit,
-					  int64_t now_ms, cJSON **out) LV_WARN_UNUSED;
-
-/* Mastery per skill: {"generated", "mastery_threshold", "ability":
- * {"theta", "answers"}, "skills": [{"skill", "name", "mastery", "mastered",
- * "p_correct", "responses", "correct", "last_response"|null,
- * "prerequisites", "prerequisites_mastered"}]}: curriculum skills in file
- * order (mastery = prior when no response yet), then other skills seen in
- * statements, by id. */
-LV_EXPORT enum lv_status lv_personal_mastery(struct lv_node *node, const struct lv_principal *who,
-					     const char *learner, const char *purpose, int64_t now_ms,
-					     cJSON **out) LV_WARN_UNUSED;
-
-/* Due reviews, earliest due first (at most @limit; 0 or more than
- * LV_REVIEWS_LIMIT_MAX: LV_REVIEWS_LIMIT_MAX): {"generated",
- * "target_retention", "reviews": [{"activity", "due", "recall",
- * "stability", "difficulty", "reviews", "lapses", "last_review",
- * "last_grade"}], "next_due": RFC 3339 of the earliest item not yet due, or
- * null}.  "due" is the instant the predicted recall falls to the target
- * retention (RFC 3339, UTC, milliseconds). */
-LV_EXPORT enum lv_status lv_personal_reviews(struct lv_node *node, const struct lv_principal *who,
-					     const char *learner, const char *purpose, unsigned limit,
-					     int64_t now_ms, cJSON **out) LV_WARN_UNUSED;
+/* The learner's views, computed from their model state (no consent
+ * check, no audit entry: the learner's door, lv_learner_next & co. in
+ * learnvault/door.h, decides and logs before it releases them).  *@out is
+ * the caller's (cJSON_Delete); *@count is how many items it holds (what
+ * the access entry records).  @limit as the door functions say.  Lock not
+ * held (taken inside).  LV_ERR_INVALID for a string that is not a
+ * pseudonym. */
+enum lv_personal_view_kind {
+	LV_PERSONAL_VIEW_NEXT = 0,
+	LV_PERSONAL_VIEW_MASTERY = 1,
+	LV_PERSONAL_VIEW_REVIEWS = 2,
+};
+LV_EXPORT enum lv_status lv_personal_view(struct lv_node *node, const char *learner, enum lv_personal_view_kind kind,
+					  unsigned limit, int64_t now_ms, cJSON **out, size_t *count) LV_WARN_UNUSED;
 
 #ifdef __cplusplus
 }

@@ -10,7 +10,7 @@
 #include "learnvault/audit.h"
 #include "learnvault/consent.h"
 #include "learnvault/policy.h"
-#include "util/util.h"
+#include "learnvault/util.h"
 
 #define EXPORT_MAX ((size_t)1 << 30)
 

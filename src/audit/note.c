@@ -6,7 +6,7 @@
 #include <sodium.h>
 
 #include "audit.h"
-#include "util/util.h"
+#include "learnvault/util.h"
 
 #define EM_DASH_SP "\xe2\x80\x94 " /* U+2014 and a space opening a signature line */
 #define EM_DASH_SP_LEN 4

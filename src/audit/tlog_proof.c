@@ -6,7 +6,7 @@
 #include <sodium.h>
 
 #include "audit.h"
-#include "util/util.h"
+#include "learnvault/util.h"
 
 #define HASH_B64_LEN sodium_base64_ENCODED_LEN(LV_MERKLE_HASH_LEN, sodium_base64_VARIANT_ORIGINAL)
 #define EXTRA_B64_LEN sodium_base64_ENCODED_LEN(LV_TLOG_PROOF_MAX_EXTRA, sodium_base64_VARIANT_ORIGINAL)

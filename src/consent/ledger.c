@@ -8,7 +8,7 @@
 
 #include "learnvault/consent.h"
 #include "learnvault/store.h"
-#include "util/util.h"
+#include "learnvault/util.h"
 #include "evaluate.h"
 
 /* Learners in one cohort: far above a node's 10^5, a bound on memory. */

@@ -11,7 +11,7 @@
 #include <sodium.h>
 
 #include "learnvault/policy.h"
-#include "util/util.h"
+#include "learnvault/util.h"
 
 #define SHORT_TEXT_MAX 256 /* titles, names, recipients: one line */
 #define EPSILON_MAX 100.0

@@ -8,7 +8,7 @@
 
 #include "learnvault/consent.h"
 #include "learnvault/store.h"
-#include "util/util.h"
+#include "learnvault/util.h"
 
 /* Stores parsed policy @p (canonical @canon, digest @hex) unless that
  * (id, version) is loaded already; the load and its audit entry commit

@@ -3,7 +3,7 @@
 #include "door_int.h"
 #include "learnvault/consent.h"
 #include "learnvault/store.h"
-#include "util/util.h"
+#include "learnvault/util.h"
 
 enum lv_status door_authorize_locked(struct lv_node *n, const struct lv_principal *who, const char *learner,
 				     const char *purpose, const char *resource, uint64_t count)

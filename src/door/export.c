@@ -10,7 +10,7 @@
 #include "learnvault/door.h"
 #include "learnvault/store.h"
 #include "learnvault/vault.h"
-#include "util/util.h"
+#include "learnvault/util.h"
 
 /* Every statement of @learner, all pages, in stored order. */
 static enum lv_status all_statements(struct lv_node *n, const char *learner, cJSON **out)

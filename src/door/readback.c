@@ -8,7 +8,7 @@
 #include "learnvault/consent.h"
 #include "learnvault/door.h"
 #include "learnvault/store.h"
-#include "util/util.h"
+#include "learnvault/util.h"
 
 #define READBACK_RESOURCE "xapi-statements"
 

@@ -1,7 +1,7 @@
 /* The privacy budget's arithmetic (include/learnvault/dp.h); the ledger
  * lives in node.db behind the store (learnvault/store.h, lv_store_budget_*). */
 #include "learnvault/dp.h"
-#include "util/util.h"
+#include "learnvault/util.h"
 
 int64_t lv_dp_budget_window_start(int64_t now_ms, uint32_t window_days)
 {

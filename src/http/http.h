@@ -10,7 +10,7 @@
 
 #include "learnvault/node.h"
 #include "learnvault/statements.h"
-#include "util/util.h"
+#include "learnvault/util.h"
 
 #define HTTP_MAX_PARAMS 64
 

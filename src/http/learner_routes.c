@@ -12,7 +12,7 @@
 #include "learnvault/door.h"
 #include "learnvault/statements.h"
 #include "learnvault/vault.h"
-#include "util/util.h"
+#include "learnvault/util.h"
 
 static enum MHD_Result consents_post(struct http_req *r)
 {

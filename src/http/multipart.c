@@ -11,7 +11,7 @@
 
 #include <sodium.h>
 
-#include "http/multipart.h"
+#include "multipart.h"
 
 static bool is_lwsp(char c)
 {

@@ -10,7 +10,7 @@
 
 #include "learnvault/status.h"
 #include "learnvault/xapi.h"
-#include "util/util.h"
+#include "learnvault/util.h"
 
 #define MP_ERR_LEN LV_ERR_LEN
 #define MP_MAX_PARTS 256

@@ -6,9 +6,10 @@
 #include <string.h>
 
 #include "http.h"
+#include "learnvault/door.h"
 #include "learnvault/consent.h"
 #include "learnvault/recommend.h"
-#include "util/util.h"
+#include "learnvault/util.h"
 
 /* ?limit=N: absent -> 0 (the call's default), 1..@max, larger -> @max. */
 static bool parse_limit(const struct http_req *r, unsigned max, unsigned *out)
@@ -36,14 +37,14 @@ enum MHD_Result personal_route(struct http_req *r, const char *sub)
 	if (strcmp(sub, "/next") == 0) {
 		if (!parse_limit(r, LV_NEXT_LIMIT_MAX, &limit))
 			return reply_error(r, 400, "invalid", "limit is a positive integer (at most %u)", LV_NEXT_LIMIT_MAX);
-		st = lv_personal_next(r->node, &r->who, r->who.learner, LV_PURPOSE_SELF, limit, now, &o);
+		st = lv_learner_next(r->node, &r->who, r->who.learner, LV_PURPOSE_SELF, limit, now, &o);
 	} else if (strcmp(sub, "/mastery") == 0) {
-		st = lv_personal_mastery(r->node, &r->who, r->who.learner, LV_PURPOSE_SELF, now, &o);
+		st = lv_learner_mastery(r->node, &r->who, r->who.learner, LV_PURPOSE_SELF, now, &o);
 	} else {
 		if (!parse_limit(r, LV_REVIEWS_LIMIT_MAX, &limit))
 			return reply_error(r, 400, "invalid", "limit is a positive integer (at most %u)",
 					   LV_REVIEWS_LIMIT_MAX);
-		st = lv_personal_reviews(r->node, &r->who, r->who.learner, LV_PURPOSE_SELF, limit, now, &o);
+		st = lv_learner_reviews(r->node, &r->who, r->who.learner, LV_PURPOSE_SELF, limit, now, &o);
 	}
 	if (st != LV_OK)
 		return reply_status(r, st, st == LV_ERR_FORBIDDEN ? "only the learner or their guardian reads this"

@@ -11,7 +11,7 @@
 #include <string.h>
 
 #include "personal_int.h"
-#include "util/util.h"
+#include "learnvault/util.h"
 
 /* Guess and slip are used clamped to this range in the filter and the
  * E-step so that no response sequence has probability zero (a zero scale

@@ -7,7 +7,7 @@
 #include <cjson/cJSON.h>
 
 #include "personal_int.h"
-#include "util/util.h"
+#include "learnvault/util.h"
 
 #define FORMAT_NAME "learnvault-bkt-params"
 #define FORMAT_VERSION 1

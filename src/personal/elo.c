@@ -7,7 +7,7 @@
 #include <string.h>
 
 #include "personal_int.h"
-#include "util/util.h"
+#include "learnvault/util.h"
 
 void lv_elo_config_default(struct lv_elo_config *c)
 {

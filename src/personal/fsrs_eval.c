@@ -8,7 +8,7 @@
 
 #include "learnvault/fsrs.h"
 #include "fsrs_internal.h"
-#include "util/util.h"
+#include "learnvault/util.h"
 
 
 struct rec {

@@ -8,7 +8,7 @@
 #include <string.h>
 
 #include "personal_int.h"
-#include "util/util.h"
+#include "learnvault/util.h"
 
 enum lv_status lv_kt_data_create(struct lv_kt_data **out)
 {

@@ -10,7 +10,7 @@
 #include <unistd.h>
 
 #include "personal_int.h"
-#include "util/util.h"
+#include "learnvault/util.h"
 
 /* ---- metrics ---- */
 

@@ -5,7 +5,7 @@
 #include <string.h>
 
 #include "personal_int.h"
-#include "util/util.h"
+#include "learnvault/util.h"
 
 uint64_t personal_rng_next(uint64_t *state)
 {

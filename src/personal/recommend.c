@@ -1,16 +1,15 @@
-/* The learner's door onto their model state: next activities, mastery per
- * skill, due reviews.  Each answer is computed from the stored state under
- * the node lock, then decided and logged by lv_access_authorize before it
- * is handed back. */
+/* The learner's views of their model state: next activities, mastery per
+ * skill, due reviews, computed from the stored state under the node lock.
+ * The learner's door (door/personal.c) decides and logs each before it is
+ * handed back. */
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
-#include "learnvault/consent.h"
 #include "learnvault/store.h"
 #include "recommend_int.h"
-#include "util/util.h"
+#include "learnvault/util.h"
 
 
 struct view {
@@ -453,17 +452,20 @@ static enum lv_status build_reviews(const struct view *v, unsigned limit, cJSON 
 
 enum view_kind { VIEW_NEXT, VIEW_MASTERY, VIEW_REVIEWS };
 
-static enum lv_status read_view(struct lv_node *n, const struct lv_principal *who, const char *learner,
-				const char *purpose, enum view_kind kind, unsigned limit, int64_t now, cJSON **out)
+enum lv_status lv_personal_view(struct lv_node *n, const char *learner, enum lv_personal_view_kind kind,
+				unsigned limit, int64_t now, cJSON **out, size_t *count)
 {
-	static const char *const RESOURCE[] = {"personal-next", "personal-mastery", "personal-reviews"};
 	const struct personal_cfg *cfg;
 	struct personal_state state;
 	cJSON *o = NULL;
-	size_t count = 0;
 	*out = NULL;
-	if (!who || !purpose || !util_pseudonym_valid(learner))
+	*count = 0;
+	if (!util_pseudonym_valid(learner))
 		return LV_ERR_INVALID;
+	if (kind == LV_PERSONAL_VIEW_NEXT)
+		limit = limit == 0 ? LV_NEXT_LIMIT_DEFAULT : limit > LV_NEXT_LIMIT_MAX ? LV_NEXT_LIMIT_MAX : limit;
+	else if (kind == LV_PERSONAL_VIEW_REVIEWS && (limit == 0 || limit > LV_REVIEWS_LIMIT_MAX))
+		limit = LV_REVIEWS_LIMIT_MAX;
 	memset(&state, 0, sizeof state);
 	enum lv_status st = lv_store_lock(n);
 	if (st == LV_OK)
@@ -473,51 +475,20 @@ static enum lv_status read_view(struct lv_node *n, const struct lv_principal *wh
 	if (st == LV_OK) {
 		/* Built under the lock: @cfg may be replaced once it is released. */
 		struct view v = {.cfg = cfg, .st = &state, .now = now};
-		if (kind == VIEW_NEXT)
-			st = build_next(&v, limit, &o, &count);
-		else if (kind == VIEW_MASTERY)
-			st = build_mastery(&v, &o, &count);
+		if (kind == LV_PERSONAL_VIEW_NEXT)
+			st = build_next(&v, limit, &o, count);
+		else if (kind == LV_PERSONAL_VIEW_MASTERY)
+			st = build_mastery(&v, &o, count);
 		else
-			st = build_reviews(&v, limit, &o, &count);
+			st = build_reviews(&v, limit, &o, count);
 	}
 	personal_state_free(&state);
 	lv_store_unlock(n);
-	if (st != LV_OK)
-		return st;
-	/* Decided and logged before anything is released. */
-	struct lv_consent_decision d;
-	struct lv_consent_scope sc = {.resource = RESOURCE[kind]};
-	st = lv_access_authorize(n, who, learner, purpose, &sc, (uint64_t)count, util_now_ms(), &d);
-	if (st == LV_OK && !d.allow)
-		st = LV_ERR_FORBIDDEN;
 	if (st != LV_OK) {
 		cJSON_Delete(o);
+		*count = 0;
 		return st;
 	}
 	*out = o;
 	return LV_OK;
-}
-
-enum lv_status lv_personal_next(struct lv_node *n, const struct lv_principal *who, const char *learner,
-				const char *purpose, unsigned limit, int64_t now_ms, cJSON **out)
-{
-	if (limit == 0)
-		limit = LV_NEXT_LIMIT_DEFAULT;
-	if (limit > LV_NEXT_LIMIT_MAX)
-		limit = LV_NEXT_LIMIT_MAX;
-	return read_view(n, who, learner, purpose, VIEW_NEXT, limit, now_ms, out);
-}
-
-enum lv_status lv_personal_mastery(struct lv_node *n, const struct lv_principal *who, const char *learner,
-				   const char *purpose, int64_t now_ms, cJSON **out)
-{
-	return read_view(n, who, learner, purpose, VIEW_MASTERY, 0, now_ms, out);
-}
-
-enum lv_status lv_personal_reviews(struct lv_node *n, const struct lv_principal *who, const char *learner,
-				   const char *purpose, unsigned limit, int64_t now_ms, cJSON **out)
-{
-	if (limit == 0 || limit > LV_REVIEWS_LIMIT_MAX)
-		limit = LV_REVIEWS_LIMIT_MAX;
-	return read_view(n, who, learner, purpose, VIEW_REVIEWS, limit, now_ms, out);
 }

@@ -12,7 +12,7 @@
 #include "learnvault/store.h"
 #include "learnvault/xapi.h"
 #include "recommend_int.h"
-#include "util/util.h"
+#include "learnvault/util.h"
 
 #define CURRICULUM_FORMAT "learnvault-curriculum"
 #define SET_CURRICULUM "personal.curriculum"

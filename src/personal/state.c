@@ -12,7 +12,7 @@
 
 #include "learnvault/store.h"
 #include "recommend_int.h"
-#include "util/util.h"
+#include "learnvault/util.h"
 
 #define SKILLS_TEXT_MAX (LV_ACTIVITY_SKILLS_MAX * (LV_PERSONAL_NAME_MAX + 1))
 

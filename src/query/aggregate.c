@@ -17,7 +17,7 @@
 #include "learnvault/dp.h"
 #include "learnvault/store.h"
 #include "query.h"
-#include "util/util.h"
+#include "learnvault/util.h"
 
 /* ---- small sorted sets of term ids ---- */
 

@@ -14,7 +14,7 @@
 #include "learnvault/dp.h"
 #include "learnvault/store.h"
 #include "query.h"
-#include "util/util.h"
+#include "learnvault/util.h"
 
 bool query_bound_to(const struct lv_principal *who, const char *purpose)
 {

@@ -25,7 +25,7 @@
 #include "learnvault/recommend.h"
 #include "learnvault/store.h"
 #include "query.h"
-#include "util/util.h"
+#include "learnvault/util.h"
 
 /* Per term id: the skills of that activity (curriculum indices). */
 struct term_skills {

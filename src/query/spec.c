@@ -9,7 +9,7 @@
 #include <sodium.h>
 
 #include "query.h"
-#include "util/util.h"
+#include "learnvault/util.h"
 
 static enum lv_status fail(char err[LV_QUERY_ERR_LEN], const char *fmt, ...)
 	__attribute__((format(printf, 2, 3)));

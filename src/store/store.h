@@ -12,7 +12,7 @@
 
 #include "learnvault/node.h"
 #include "learnvault/store.h"
-#include "util/util.h"
+#include "learnvault/util.h"
 
 #define KEY_LEN 32
 #define NODE_DB_PAGE 4096

@@ -3,7 +3,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "util.h"
+#include "learnvault/util.h"
 
 void buf_init(struct buf *b, size_t max)
 {

@@ -6,7 +6,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include "util.h"
+#include "learnvault/util.h"
 
 enum lv_status util_read_file(const char *path, size_t max, char **data, size_t *len)
 {

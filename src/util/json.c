@@ -1,4 +1,4 @@
-#include "util.h"
+#include "learnvault/util.h"
 
 cJSON *util_json_parse(const char *s, size_t len)
 {

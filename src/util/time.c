@@ -3,7 +3,7 @@
 #include <string.h>
 #include <time.h>
 
-#include "util.h"
+#include "learnvault/util.h"
 
 int64_t util_now_ms(void)
 {

@@ -4,7 +4,7 @@
 
 #include <sodium.h>
 
-#include "util.h"
+#include "learnvault/util.h"
 
 void util_uuid_v4(char out[UTIL_UUID_LEN])
 {

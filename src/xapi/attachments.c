@@ -9,7 +9,7 @@
 
 #include <sodium.h>
 
-#include "xapi/xapi_int.h"
+#include "xapi_int.h"
 
 #define SHA256_HEX_LEN (crypto_hash_sha256_BYTES * 2)
 

@@ -10,7 +10,7 @@
 #include <string.h>
 
 #include "learnvault/xapi.h"
-#include "xapi/xapi_int.h"
+#include "xapi_int.h"
 
 static char lower(char c)
 {

@@ -4,7 +4,7 @@
 #include <strings.h>
 
 #include "learnvault/xapi.h"
-#include "xapi/xapi_int.h"
+#include "xapi_int.h"
 
 /* Removes every child of @obj whose key is not in @keep. */
 static void keep_only(cJSON *obj, const char *const *keep)

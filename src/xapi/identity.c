@@ -5,7 +5,7 @@
 #include <string.h>
 
 #include "learnvault/xapi.h"
-#include "xapi/xapi_int.h"
+#include "xapi_int.h"
 
 /* Appends the IFI part ("mbox:...", ...) of an Agent or identified Group. */
 static enum lv_status append_ifi(const cJSON *a, struct buf *out)

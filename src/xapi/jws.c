@@ -13,7 +13,7 @@
 #include <openssl/x509.h>
 #include <sodium.h>
 
-#include "xapi/xapi_int.h"
+#include "xapi_int.h"
 
 /* A JWS is one statement plus a few KiB; the request body cap already
  * bounds it, this bounds the copies made here independently. */

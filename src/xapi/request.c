@@ -6,7 +6,7 @@
 #include <stdlib.h>
 #include <strings.h>
 
-#include "xapi/xapi_int.h"
+#include "xapi_int.h"
 
 static enum lv_status reject(struct lv_xapi_error *err, enum lv_status st, const char *code, const char *fmt, ...)
 	__attribute__((format(printf, 4, 5)));

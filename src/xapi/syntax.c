@@ -6,7 +6,7 @@
 #include <strings.h>
 
 #include "learnvault/xapi.h"
-#include "xapi/xapi_int.h"
+#include "xapi_int.h"
 
 /* The <ctype.h> classifiers follow the locale; xAPI syntax is ASCII-only. */
 static bool is_alpha(unsigned char c)

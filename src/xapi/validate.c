@@ -10,7 +10,7 @@
 #include <strings.h>
 
 #include "learnvault/xapi.h"
-#include "xapi/xapi_int.h"
+#include "xapi_int.h"
 
 /* Validation context: where we are (a dotted path made only of property
  * names the specification defines, plus array indexes) and the error. */

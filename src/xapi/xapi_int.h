@@ -10,7 +10,7 @@
 #include <cjson/cJSON.h>
 
 #include "learnvault/xapi.h"
-#include "util/util.h"
+#include "learnvault/util.h"
 
 /* Longest language tag accepted.  RFC 5646 puts no limit on extensions;
  * 35 covers every registered tag, the rest is room for extensions. */

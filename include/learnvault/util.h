@@ -1,7 +1,7 @@
 /* Internal helpers shared by every module: capped buffers, time, UUIDs.
  * Nothing here knows about learners. */
-#ifndef LV_UTIL_H
-#define LV_UTIL_H
+#ifndef LEARNVAULT_UTIL_H
+#define LEARNVAULT_UTIL_H
 
 #include <stdbool.h>
 #include <stddef.h>
