@@ -480,14 +480,9 @@ static enum lv_status facts_parse(const unsigned char *p, size_t len, struct fac
 	size_t off = 0;
 	struct fact_prev prev = {0, 0};
 	while (off < len) {
-		if (v->n == v->cap) {
-			size_t nc = v->cap ? v->cap * 2 : 64;
-			struct fact *nf = realloc(v->f, nc * sizeof *nf);
-			if (!nf)
-				return LV_ERR_NOMEM;
-			v->f = nf;
-			v->cap = nc;
-		}
+		enum lv_status gst = util_array_grow((void **)&v->f, sizeof *v->f, &v->cap, v->n + 1, SIZE_MAX / sizeof *v->f);
+		if (gst != LV_OK)
+			return gst;
 		if (!fact_get(p, len, &off, &v->f[v->n], &prev))
 			return LV_ERR_CRYPTO; /* authenticated, yet malformed: refuse */
 		v->n++;
@@ -669,16 +664,8 @@ enum lv_status facts_fold_locked(struct lv_node *n)
 	unsigned char *key = NULL;
 	enum lv_status st = db_status(sqlite3_prepare_v2(n->db, "SELECT DISTINCT learner FROM facts_journal", -1, &s, NULL));
 	while (st == LV_OK && sqlite3_step(s) == SQLITE_ROW) {
-		if (nl == cap) {
-			size_t nc = cap ? cap * 2 : 256;
-			void *nn = realloc(ls, nc * sizeof *ls);
-			if (!nn) {
-				st = LV_ERR_NOMEM;
-				break;
-			}
-			ls = nn;
-			cap = nc;
-		}
+		if ((st = util_array_grow((void **)&ls, sizeof *ls, &cap, nl + 1, SIZE_MAX / sizeof *ls)) != LV_OK)
+			break;
 		snprintf(ls[nl++], LV_PSEUDONYM_LEN, "%s", (const char *)sqlite3_column_text(s, 0));
 	}
 	sqlite3_finalize(s);
@@ -750,16 +737,9 @@ enum lv_status facts_backfill_locked(struct lv_node *n)
 		"SELECT DISTINCT s.learner FROM statements s JOIN learners l ON l.pseudonym = s.learner"
 		" WHERE NOT EXISTS (SELECT 1 FROM learner_facts f WHERE f.learner = s.learner)", -1, &ls, NULL));
 	while (st == LV_OK && sqlite3_step(ls) == SQLITE_ROW) {
-		if (nlearners == caplearners) {
-			size_t nc = caplearners ? caplearners * 2 : 256;
-			void *nt = realloc(learners, nc * sizeof *learners);
-			if (!nt) {
-				st = LV_ERR_NOMEM;
-				break;
-			}
-			learners = nt;
-			caplearners = nc;
-		}
+		if ((st = util_array_grow((void **)&learners, sizeof *learners, &caplearners, nlearners + 1,
+					  SIZE_MAX / sizeof *learners)) != LV_OK)
+			break;
 		snprintf(learners[nlearners++], LV_PSEUDONYM_LEN, "%s", (const char *)sqlite3_column_text(ls, 0));
 	}
 	sqlite3_finalize(ls);
@@ -785,16 +765,9 @@ enum lv_status facts_backfill_locked(struct lv_node *n)
 				cJSON_Delete(j);
 				continue;
 			}
-			if (nf == cap) {
-				size_t nc = cap ? cap * 2 : 256;
-				struct fact *nb = realloc(buf, nc * sizeof *nb);
-				if (!nb) {
-					cJSON_Delete(j);
-					st = LV_ERR_NOMEM;
-					break;
-				}
-				buf = nb;
-				cap = nc;
+			if ((st = util_array_grow((void **)&buf, sizeof *buf, &cap, nf + 1, SIZE_MAX / sizeof *buf)) != LV_OK) {
+				cJSON_Delete(j);
+				break;
 			}
 			st = facts_from_statement(n, j, sqlite3_column_int64(vs, 0), stored, &buf[nf]);
 			if (st == LV_OK)

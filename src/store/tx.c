@@ -175,14 +175,10 @@ enum lv_status lv_tx_audit(struct lv_tx *tx, cJSON *entry, uint64_t *index)
 
 enum lv_status store_tx_vault_created(struct lv_tx *tx, const char *pseudonym)
 {
-	if (tx->ncreated == tx->capcreated) {
-		size_t cap = tx->capcreated ? tx->capcreated * 2 : 16;
-		char (*c)[LV_PSEUDONYM_LEN] = realloc(tx->created, cap * sizeof *c);
-		if (!c)
-			return LV_ERR_NOMEM;
-		tx->created = c;
-		tx->capcreated = cap;
-	}
+	enum lv_status st = util_array_grow((void **)&tx->created, sizeof *tx->created, &tx->capcreated,
+					    tx->ncreated + 1, SIZE_MAX / sizeof *tx->created);
+	if (st != LV_OK)
+		return st;
 	memcpy(tx->created[tx->ncreated++], pseudonym, LV_PSEUDONYM_LEN);
 	return LV_OK;
 }

@@ -37,26 +37,26 @@ static enum lv_status for_each_attachment(const cJSON *statements, att_fn fn, vo
 	size_t si = 0;
 	bool single = cJSON_IsObject(statements);
 	if (!single && !cJSON_IsArray(statements)) {
-		xapi_set_err(err, "statements must be an object or an array");
+		util_errf(err, "statements must be an object or an array");
 		return LV_ERR_INVALID;
 	}
 	for (st = single ? statements : statements->child; st; st = single ? NULL : st->next, si++) {
 		if (!cJSON_IsObject(st)) {
-			xapi_set_err(err, "statement %zu is not an object", si);
+			util_errf(err, "statement %zu is not an object", si);
 			return LV_ERR_INVALID;
 		}
 		const cJSON *atts = cJSON_GetObjectItemCaseSensitive(st, "attachments");
 		if (!atts)
 			continue;
 		if (!cJSON_IsArray(atts)) {
-			xapi_set_err(err, "statement %zu: attachments is not an array", si);
+			util_errf(err, "statement %zu: attachments is not an array", si);
 			return LV_ERR_INVALID;
 		}
 		const cJSON *att;
 		size_t ai = 0;
 		cJSON_ArrayForEach(att, atts) {
-			if (!cJSON_IsObject(att) || !xapi_str(att, "sha2")) {
-				xapi_set_err(err, "statement %zu: attachment %zu needs a sha2 string", si, ai);
+			if (!cJSON_IsObject(att) || !util_json_str(att, "sha2", NULL)) {
+				util_errf(err, "statement %zu: attachment %zu needs a sha2 string", si, ai);
 				return LV_ERR_INVALID;
 			}
 			enum lv_status s = fn(ctx, st, att, si, ai, err);
@@ -91,16 +91,16 @@ static enum lv_status check_one(void *vctx, const cJSON *st, const cJSON *att, s
 {
 	struct check_ctx *c = vctx;
 	size_t idx = 0;
-	const struct lv_xapi_part *part = find_part(c, xapi_str(att, "sha2"), &idx);
+	const struct lv_xapi_part *part = find_part(c, util_json_str(att, "sha2", NULL), &idx);
 	if (part)
 		c->referenced[idx] = true;
 	bool has_url = cJSON_GetObjectItemCaseSensitive(att, "fileUrl") != NULL;
-	const char *usage = xapi_str(att, "usageType");
+	const char *usage = util_json_str(att, "usageType", NULL);
 	bool signature = usage && strcmp(usage, XAPI_SIGNATURE_USAGE) == 0;
 
 	if (!signature) {
 		if (!part && !has_url) {
-			xapi_set_err(err, "statement %zu: attachment %zu has neither fileUrl nor a part", si, ai);
+			util_errf(err, "statement %zu: attachment %zu has neither fileUrl nor a part", si, ai);
 			return LV_ERR_INVALID;
 		}
 		return LV_OK;
@@ -108,18 +108,18 @@ static enum lv_status check_one(void *vctx, const cJSON *st, const cJSON *att, s
 	/* xAPI §2.6: the JWS travels as an application/octet-stream part;
 	 * anything else under the signature usageType is a malformed
 	 * signature, not an ordinary attachment. */
-	if (!xapi_media_type_is(xapi_str(att, "contentType"), "application/octet-stream")) {
-		xapi_set_err(err, "statement %zu: signature attachment must be application/octet-stream", si);
+	if (!xapi_media_type_is(util_json_str(att, "contentType", NULL), "application/octet-stream")) {
+		util_errf(err, "statement %zu: signature attachment must be application/octet-stream", si);
 		return LV_ERR_INVALID;
 	}
 	if (!part) {
-		xapi_set_err(err, "statement %zu: signature attachment has no part", si);
+		util_errf(err, "statement %zu: signature attachment has no part", si);
 		return LV_ERR_INVALID;
 	}
 	char jerr[LV_XAPI_ERR_LEN];
 	enum lv_status s = xapi_jws_verify((const char *)part->body, part->len, st, jerr);
 	if (s != LV_OK) {
-		xapi_set_err(err, "statement %zu: signature: %s", si, jerr);
+		util_errf(err, "statement %zu: signature: %s", si, jerr);
 		return s;
 	}
 	return LV_OK;
@@ -130,28 +130,28 @@ static enum lv_status check_one(void *vctx, const cJSON *st, const cJSON *att, s
 static enum lv_status check_parts(const struct lv_xapi_part *parts, size_t nparts, char err[LV_XAPI_ERR_LEN])
 {
 	if (!xapi_media_type_is(parts[0].content_type, "application/json")) {
-		xapi_set_err(err, "first part must have Content-Type application/json");
+		util_errf(err, "first part must have Content-Type application/json");
 		return LV_ERR_INVALID;
 	}
 	for (size_t i = 1; i < nparts; i++) {
 		const struct lv_xapi_part *p = &parts[i];
 		if (!p->sha2) {
-			xapi_set_err(err, "part %zu has no X-Experience-API-Hash", i);
+			util_errf(err, "part %zu has no X-Experience-API-Hash", i);
 			return LV_ERR_INVALID;
 		}
 		if (!p->transfer_encoding || strcasecmp(p->transfer_encoding, "binary") != 0) {
-			xapi_set_err(err, "part %zu: Content-Transfer-Encoding must be binary", i);
+			util_errf(err, "part %zu: Content-Transfer-Encoding must be binary", i);
 			return LV_ERR_INVALID;
 		}
 		char hex[SHA256_HEX_LEN + 1];
 		sha256_hex(p->body, p->len, hex);
 		if (!sha2_eq(hex, p->sha2)) {
-			xapi_set_err(err, "part %zu: X-Experience-API-Hash does not match its content", i);
+			util_errf(err, "part %zu: X-Experience-API-Hash does not match its content", i);
 			return LV_ERR_INVALID;
 		}
 		for (size_t j = 1; j < i; j++) {
 			if (sha2_eq(parts[j].sha2, p->sha2)) {
-				xapi_set_err(err, "parts %zu and %zu have the same hash", j, i);
+				util_errf(err, "parts %zu and %zu have the same hash", j, i);
 				return LV_ERR_INVALID;
 			}
 		}
@@ -172,7 +172,7 @@ enum lv_status xapi_check_attachments(const cJSON *statements, const struct lv_x
 			return st;
 		c.referenced = calloc(c.nparts, sizeof *c.referenced);
 		if (!c.referenced) {
-			xapi_set_err(err, "out of memory");
+			util_errf(err, "out of memory");
 			return LV_ERR_NOMEM;
 		}
 	}
@@ -181,7 +181,7 @@ enum lv_status xapi_check_attachments(const cJSON *statements, const struct lv_x
 		goto out;
 	for (size_t i = 1; i < c.nparts; i++) {
 		if (!c.referenced[i]) {
-			xapi_set_err(err, "part %zu is not referenced by any attachment sha2", i);
+			util_errf(err, "part %zu is not referenced by any attachment sha2", i);
 			st = LV_ERR_INVALID;
 			goto out;
 		}

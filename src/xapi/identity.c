@@ -12,13 +12,13 @@ static enum lv_status append_ifi(const cJSON *a, struct buf *out)
 {
 	enum lv_status st;
 	const char *s;
-	if ((s = xapi_str(a, "mbox"))) {
+	if ((s = util_json_str(a, "mbox", NULL))) {
 		/* Kept as given: only the domain is case-insensitive, and the
 		 * header promises the client's spelling. */
 		st = buf_append_str(out, "mbox:");
 		return st == LV_OK ? buf_append_str(out, s) : st;
 	}
-	if ((s = xapi_str(a, "mbox_sha1sum"))) {
+	if ((s = util_json_str(a, "mbox_sha1sum", NULL))) {
 		/* Hex case carries no meaning; one spelling per person. */
 		char hex[41];
 		size_t n = strlen(s);
@@ -29,13 +29,13 @@ static enum lv_status append_ifi(const cJSON *a, struct buf *out)
 		st = buf_append_str(out, "mbox_sha1sum:");
 		return st == LV_OK ? buf_append_str(out, hex) : st;
 	}
-	if ((s = xapi_str(a, "openid"))) {
+	if ((s = util_json_str(a, "openid", NULL))) {
 		st = buf_append_str(out, "openid:");
 		return st == LV_OK ? buf_append_str(out, s) : st;
 	}
 	const cJSON *acc = cJSON_GetObjectItemCaseSensitive(a, "account");
-	const char *home = xapi_str(acc, "homePage");
-	const char *name = xapi_str(acc, "name");
+	const char *home = util_json_str(acc, "homePage", NULL);
+	const char *name = util_json_str(acc, "name", NULL);
 	if (home && name) {
 		/* '|' cannot occur in a valid IRI, so the split is unambiguous. */
 		st = buf_append_str(out, "account:");
@@ -183,7 +183,7 @@ static enum lv_status emit_actor(struct keyctx *k, const cJSON *a, enum lv_xapi_
 
 static enum lv_status emit_activity(struct keyctx *k, const cJSON *a, enum lv_xapi_key_kind kind)
 {
-	const char *id = xapi_str(a, "id");
+	const char *id = util_json_str(a, "id", NULL);
 	return id ? k->cb(k->ctx, kind, id) : LV_OK;
 }
 

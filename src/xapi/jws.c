@@ -84,40 +84,40 @@ static enum lv_status verify_x5c(const cJSON *x5c, const EVP_MD *md, const char 
 
 	const cJSON *first = cJSON_IsArray(x5c) ? cJSON_GetArrayItem(x5c, 0) : NULL;
 	if (!cJSON_IsString(first)) {
-		xapi_set_err(err, "x5c must be a non-empty array of strings");
+		util_errf(err, "x5c must be a non-empty array of strings");
 		goto out;
 	}
 	size_t cl = strlen(first->valuestring);
 	if (cl > CERT_MAX_LEN) {
-		xapi_set_err(err, "x5c certificate too large");
+		util_errf(err, "x5c certificate too large");
 		goto out;
 	}
 	/* RFC 7515 §4.1.6: x5c entries are base64, not base64url. */
 	st = b64_decode(first->valuestring, cl, sodium_base64_VARIANT_ORIGINAL, &der, &der_len);
 	if (st != LV_OK) {
-		xapi_set_err(err, "x5c certificate is not valid base64");
+		util_errf(err, "x5c certificate is not valid base64");
 		goto out;
 	}
 	st = LV_ERR_INVALID;
 	const unsigned char *p = der;
 	cert = d2i_X509(NULL, &p, (long)der_len);
 	if (!cert || p != der + der_len) {
-		xapi_set_err(err, "x5c certificate is not a DER X.509 certificate");
+		util_errf(err, "x5c certificate is not a DER X.509 certificate");
 		goto out;
 	}
 	pkey = X509_get_pubkey(cert);
 	if (!pkey || EVP_PKEY_get_base_id(pkey) != EVP_PKEY_RSA) {
-		xapi_set_err(err, "x5c certificate key is not RSA");
+		util_errf(err, "x5c certificate key is not RSA");
 		goto out;
 	}
 	if (EVP_PKEY_get_bits(pkey) < RSA_MIN_BITS) {
-		xapi_set_err(err, "x5c RSA key shorter than %d bits", RSA_MIN_BITS);
+		util_errf(err, "x5c RSA key shorter than %d bits", RSA_MIN_BITS);
 		goto out;
 	}
 	mctx = EVP_MD_CTX_new();
 	if (!mctx) {
 		st = LV_ERR_NOMEM;
-		xapi_set_err(err, "out of memory");
+		util_errf(err, "out of memory");
 		goto out;
 	}
 	/* pctx belongs to mctx.  RS* is RSASSA-PKCS1-v1_5; set it rather than
@@ -125,11 +125,11 @@ static enum lv_status verify_x5c(const cJSON *x5c, const EVP_MD *md, const char 
 	if (EVP_DigestVerifyInit(mctx, &pctx, md, NULL, pkey) != 1 ||
 	    EVP_PKEY_CTX_set_rsa_padding(pctx, RSA_PKCS1_PADDING) != 1) {
 		st = LV_ERR_CRYPTO;
-		xapi_set_err(err, "cannot set up signature verification");
+		util_errf(err, "cannot set up signature verification");
 		goto out;
 	}
 	if (EVP_DigestVerify(mctx, sig, sig_len, (const unsigned char *)input, input_len) != 1) {
-		xapi_set_err(err, "JWS signature does not verify with the x5c certificate");
+		util_errf(err, "JWS signature does not verify with the x5c certificate");
 		goto out;
 	}
 	st = LV_OK;
@@ -180,7 +180,7 @@ static enum lv_status payload_matches(const cJSON *payload, const cJSON *stateme
 	cJSON *a = cJSON_Duplicate(payload, 1);
 	cJSON *b = cJSON_Duplicate(statement, 1);
 	if (!a || !b) {
-		xapi_set_err(err, "out of memory");
+		util_errf(err, "out of memory");
 		goto out;
 	}
 	drop_both(a, b, "authority");
@@ -205,7 +205,7 @@ static enum lv_status payload_matches(const cJSON *payload, const cJSON *stateme
 
 	if (!cJSON_Compare(a, b, 1)) {
 		st = LV_ERR_INVALID;
-		xapi_set_err(err, "JWS payload differs from the statement");
+		util_errf(err, "JWS payload differs from the statement");
 		goto out;
 	}
 	st = LV_OK;
@@ -224,17 +224,17 @@ enum lv_status xapi_jws_verify(const char *jws, size_t len, const cJSON *stateme
 
 	err[0] = '\0';
 	if (!jws || !cJSON_IsObject(statement)) {
-		xapi_set_err(err, "no JWS or no statement");
+		util_errf(err, "no JWS or no statement");
 		goto out;
 	}
 	if (len > JWS_MAX_LEN) {
-		xapi_set_err(err, "JWS longer than %zu bytes", JWS_MAX_LEN);
+		util_errf(err, "JWS longer than %zu bytes", JWS_MAX_LEN);
 		goto out;
 	}
 	const char *d1 = memchr(jws, '.', len);
 	const char *d2 = d1 ? memchr(d1 + 1, '.', len - (size_t)(d1 + 1 - jws)) : NULL;
 	if (!d2 || memchr(d2 + 1, '.', len - (size_t)(d2 + 1 - jws))) {
-		xapi_set_err(err, "JWS must have three dot-separated parts");
+		util_errf(err, "JWS must have three dot-separated parts");
 		goto out;
 	}
 	size_t h_n = (size_t)(d1 - jws), p_n = (size_t)(d2 - d1 - 1), s_n = len - (size_t)(d2 + 1 - jws);
@@ -242,13 +242,13 @@ enum lv_status xapi_jws_verify(const char *jws, size_t len, const cJSON *stateme
 	if ((st = b64_decode(jws, h_n, v, &hdr, &hdr_len)) != LV_OK ||
 	    (st = b64_decode(d1 + 1, p_n, v, &pl, &pl_len)) != LV_OK ||
 	    (st = b64_decode(d2 + 1, s_n, v, &sig, &sig_len)) != LV_OK) {
-		xapi_set_err(err, st == LV_ERR_NOMEM ? "out of memory" : "JWS part is not valid base64url");
+		util_errf(err, st == LV_ERR_NOMEM ? "out of memory" : "JWS part is not valid base64url");
 		goto out;
 	}
 	st = LV_ERR_INVALID;
 	header = parse_object(hdr, hdr_len);
 	if (!header) {
-		xapi_set_err(err, "JWS header is not a JSON object");
+		util_errf(err, "JWS header is not a JSON object");
 		goto out;
 	}
 	const cJSON *alg = cJSON_GetObjectItemCaseSensitive(header, "alg");
@@ -256,16 +256,16 @@ enum lv_status xapi_jws_verify(const char *jws, size_t len, const cJSON *stateme
 	if (!md) {
 		/* xAPI §2.6 allows only RS256/RS384/RS512: "none" would make
 		 * the signature meaningless and HS* would need a shared secret. */
-		xapi_set_err(err, "JWS alg must be RS256, RS384 or RS512");
+		util_errf(err, "JWS alg must be RS256, RS384 or RS512");
 		goto out;
 	}
 	if (cJSON_GetObjectItemCaseSensitive(header, "crit")) {
 		/* RFC 7515 §4.1.11: unknown critical extensions must fail. */
-		xapi_set_err(err, "JWS crit header is not supported");
+		util_errf(err, "JWS crit header is not supported");
 		goto out;
 	}
 	if (sig_len == 0) {
-		xapi_set_err(err, "JWS signature is empty");
+		util_errf(err, "JWS signature is empty");
 		goto out;
 	}
 	const cJSON *x5c = cJSON_GetObjectItemCaseSensitive(header, "x5c");
@@ -277,7 +277,7 @@ enum lv_status xapi_jws_verify(const char *jws, size_t len, const cJSON *stateme
 	}
 	payload = parse_object(pl, pl_len);
 	if (!payload) {
-		xapi_set_err(err, "JWS payload is not a JSON object");
+		util_errf(err, "JWS payload is not a JSON object");
 		goto out;
 	}
 	st = payload_matches(payload, statement, err);

@@ -96,7 +96,7 @@ static enum lv_status attachments_of(const struct lv_xapi_request *req, struct l
 static enum lv_status apply_statement_id(const char *sid, cJSON *batch, struct lv_xapi_error *err)
 {
 	cJSON *st = cJSON_GetArrayItem(batch, 0);
-	const char *id = xapi_str(st, "id");
+	const char *id = util_json_str(st, "id", NULL);
 	if (id) {
 		if (strcasecmp(id, sid) != 0)
 			return reject(err, LV_ERR_INVALID, "invalid", "the statement id differs from statementId");

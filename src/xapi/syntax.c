@@ -29,20 +29,6 @@ static bool is_hex(unsigned char c)
 	return is_digit(c) || (c >= 'a' && c <= 'f') || (c >= 'A' && c <= 'F');
 }
 
-void xapi_set_err(char err[LV_XAPI_ERR_LEN], const char *fmt, ...)
-{
-	va_list ap;
-	va_start(ap, fmt);
-	vsnprintf(err, LV_XAPI_ERR_LEN, fmt, ap);
-	va_end(ap);
-}
-
-const char *xapi_str(const cJSON *obj, const char *key)
-{
-	const cJSON *v = cJSON_GetObjectItemCaseSensitive(obj, key);
-	return cJSON_IsString(v) ? v->valuestring : NULL;
-}
-
 enum xapi_kind xapi_object_kind(const cJSON *obj)
 {
 	const cJSON *t = cJSON_GetObjectItemCaseSensitive(obj, "objectType");

@@ -425,7 +425,7 @@ static enum lv_status check_components(struct vctx *v, const cJSON *list)
 		return v->oom = LV_ERR_NOMEM;
 	i = 0;
 	for (const cJSON *c = list->child; c && i < n; c = c->next) {
-		const char *id = xapi_str(c, "id");
+		const char *id = util_json_str(c, "id", NULL);
 		ids[i++] = id ? id : "";
 	}
 	bool dup = has_dup(ids, i, false);
@@ -486,7 +486,7 @@ static enum lv_status check_definition(struct vctx *v, const cJSON *d)
 	if (st != LV_OK)
 		return st;
 
-	const char *itype = xapi_str(d, "interactionType");
+	const char *itype = util_json_str(d, "interactionType", NULL);
 	/* Interaction properties only make sense with a type (XAPI-00064). */
 	if (!itype && cJSON_GetObjectItemCaseSensitive(d, "correctResponsesPattern"))
 		return fail(v, "correctResponsesPattern needs interactionType");
@@ -857,7 +857,7 @@ static enum lv_status check_statement(struct vctx *v, const cJSON *s, bool sub)
 	if (st != LV_OK)
 		return st;
 	/* 2.3.2: a voiding statement's object is the StatementRef it voids. */
-	const char *verb = xapi_str(cJSON_GetObjectItemCaseSensitive(s, "verb"), "id");
+	const char *verb = util_json_str(cJSON_GetObjectItemCaseSensitive(s, "verb"), "id", NULL);
 	if (!sub && verb && strcmp(verb, XAPI_VERB_VOIDED) == 0 &&
 	    xapi_object_kind(cJSON_GetObjectItemCaseSensitive(s, "object")) != XAPI_KIND_STATEMENTREF)
 		return fail(v, "a voiding statement's object must be a StatementRef");

@@ -36,13 +36,6 @@ enum xapi_kind xapi_actor_kind(const cJSON *actor);
 /* True when @actor (an Agent or Group) carries any of the four IFIs. */
 bool xapi_has_ifi(const cJSON *actor);
 
-/* The string value of @key in @obj (case-sensitive), or NULL when absent or
- * not a string.  The pointer is borrowed from @obj. */
-const char *xapi_str(const cJSON *obj, const char *key);
-
-/* Formats into @err (LV_XAPI_ERR_LEN bytes), truncating. */
-void xapi_set_err(char err[LV_XAPI_ERR_LEN], const char *fmt, ...) __attribute__((format(printf, 2, 3)));
-
 /* RFC 5646 well-formedness, plus the "valid" checks that need no registry
  * (no repeated variant, no repeated extension singleton). */
 bool xapi_lang_tag_valid(const char *s);
