@@ -235,7 +235,7 @@ int bench_audit(int argc, char **argv)
 	snprintf(node_dir, sizeof node_dir, "%s/node", dir);
 	struct lv_node *node = NULL;
 	char *vkey = NULL;
-	struct audit_figures f;
+	struct audit_figures f = {0};
 	rc = 1;
 	if (lv_node_init(node_dir, NULL, NULL, &vkey) != LV_OK || lv_node_open(node_dir, NULL, NULL, &node) != LV_OK) {
 		cli_fail("bench audit: cannot create the node");

@@ -231,7 +231,7 @@ static int evaluate(const struct eval_fsrs_args *a, const struct lv_fsrs_log *lo
 		    struct lv_fsrs_params *chosen, struct lv_fsrs_metrics *mm)
 {
 	struct lv_fsrs_params def, fitted;
-	struct lv_fsrs_metrics m_def, m_fit;
+	struct lv_fsrs_metrics m_def = {0}, m_fit = {0};
 	lv_fsrs_params_default(&def);
 	enum lv_status st = lv_fsrs_evaluate(log, &def, &a->eo, &m_def);
 	if (st != LV_OK)
@@ -304,7 +304,7 @@ int cmd_eval_fsrs(int argc, char **argv)
 	char *text = NULL;
 	struct lv_fsrs_log *log = NULL;
 	struct lv_fsrs_params chosen;
-	struct lv_fsrs_metrics mm;
+	struct lv_fsrs_metrics mm = {0};
 	/* Sections are built apart and assembled at the end so that the main
 	 * numbers come first in the printed object. */
 	cJSON *out = NULL, *sections = cJSON_CreateObject();
