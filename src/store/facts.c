@@ -188,14 +188,6 @@ enum lv_status facts_term(struct lv_node *n, const char *iri, bool create, uint3
 
 /* ---- one statement's record ---- */
 
-static const char *jstr(const cJSON *o, const char *a, const char *b)
-{
-	const cJSON *v = cJSON_GetObjectItemCaseSensitive(o, a);
-	if (b)
-		v = cJSON_GetObjectItemCaseSensitive(v, b);
-	return cJSON_IsString(v) ? v->valuestring : NULL;
-}
-
 /* ISO 8601 duration to milliseconds (Y = 365 days, M = 30 days, W = 7
  * days: xAPI durations are almost always PT..H..M..S); -1 when unusable. */
 static int64_t duration_ms(const char *s)
@@ -267,37 +259,37 @@ enum lv_status facts_from_statement(struct lv_node *n, const cJSON *stmt, int64_
 	f->seq = seq;
 	f->stored_ms = stored_ms;
 	f->timestamp_ms = stored_ms;
-	const char *ts = jstr(stmt, "timestamp", NULL);
+	const char *ts = util_json_str(stmt, "timestamp", NULL);
 	int64_t t;
 	if (ts && util_time_parse(ts, &t))
 		f->timestamp_ms = t;
 	const cJSON *result = cJSON_GetObjectItemCaseSensitive(stmt, "result");
-	f->duration_ms = duration_ms(jstr(result, "duration", NULL));
+	f->duration_ms = duration_ms(util_json_str(result, "duration", NULL));
 	const cJSON *scaled = cJSON_GetObjectItemCaseSensitive(cJSON_GetObjectItemCaseSensitive(result, "score"), "scaled");
 	f->score_e6 = FACT_NO_SCORE;
 	if (cJSON_IsNumber(scaled) && scaled->valuedouble >= -1 && scaled->valuedouble <= 1)
 		f->score_e6 = (int32_t)llround(scaled->valuedouble * 1e6);
 	f->success = tri(cJSON_GetObjectItemCaseSensitive(result, "success"));
 	f->completion = tri(cJSON_GetObjectItemCaseSensitive(result, "completion"));
-	if ((st = facts_term(n, jstr(stmt, "verb", "id"), true, &f->verb)) != LV_OK)
+	if ((st = facts_term(n, util_json_str(stmt, "verb", "id"), true, &f->verb)) != LV_OK)
 		return st;
 	const cJSON *obj = cJSON_GetObjectItemCaseSensitive(stmt, "object");
-	const char *ot = jstr(obj, "objectType", NULL);
+	const char *ot = util_json_str(obj, "objectType", NULL);
 	if (!ot || strcmp(ot, "Activity") == 0) {
-		if ((st = facts_term(n, jstr(obj, "id", NULL), true, &f->object)) != LV_OK)
+		if ((st = facts_term(n, util_json_str(obj, "id", NULL), true, &f->object)) != LV_OK)
 			return st;
-		const char *type = jstr(cJSON_GetObjectItemCaseSensitive(obj, "definition"), "type", NULL);
+		const char *type = util_json_str(cJSON_GetObjectItemCaseSensitive(obj, "definition"), "type", NULL);
 		char *canon = NULL;
 		if (!type && f->object) {
 			/* The type may come from the activity's canonical definition
 			 * (SQLCipher 3.4 has no JSON functions: parse it here). */
 			sqlite3_stmt *s = NULL;
 			if (sqlite3_prepare_v2(n->db, "SELECT definition FROM activities WHERE id = ?", -1, &s, NULL) == SQLITE_OK) {
-				sqlite3_bind_text(s, 1, jstr(obj, "id", NULL), -1, SQLITE_STATIC);
+				sqlite3_bind_text(s, 1, util_json_str(obj, "id", NULL), -1, SQLITE_STATIC);
 				if (sqlite3_step(s) == SQLITE_ROW && sqlite3_column_type(s, 0) == SQLITE_TEXT) {
 					cJSON *def = util_json_parse((const char *)sqlite3_column_text(s, 0),
 								     (size_t)sqlite3_column_bytes(s, 0));
-					const char *t = jstr(def, "type", NULL);
+					const char *t = util_json_str(def, "type", NULL);
 					if (t)
 						canon = strdup(t);
 					cJSON_Delete(def);
@@ -312,7 +304,7 @@ enum lv_status facts_from_statement(struct lv_node *n, const cJSON *stmt, int64_
 			return st;
 	}
 	const cJSON *ctx = cJSON_GetObjectItemCaseSensitive(stmt, "context");
-	const char *reg = jstr(ctx, "registration", NULL);
+	const char *reg = util_json_str(ctx, "registration", NULL);
 	if (reg && uuid_bytes(reg, f->registration))
 		f->has_registration = 1;
 	/* Context activities, parent and grouping first: they place the
@@ -326,7 +318,7 @@ enum lv_status facts_from_statement(struct lv_node *n, const cJSON *stmt, int64_
 			if (f->nctx >= FACT_MAX_CTX)
 				break;
 			uint32_t id;
-			if ((st = facts_term(n, jstr(a, "id", NULL), true, &id)) != LV_OK)
+			if ((st = facts_term(n, util_json_str(a, "id", NULL), true, &id)) != LV_OK)
 				return st;
 			if (id)
 				f->ctx[f->nctx++] = id;
@@ -755,12 +747,12 @@ enum lv_status facts_backfill_locked(struct lv_node *n)
 		while (st == LV_OK && sqlite3_step(vs) == SQLITE_ROW) {
 			cJSON *j = cJSON_Parse((const char *)sqlite3_column_text(vs, 1));
 			int64_t stored = 0;
-			const char *sv = jstr(j, "stored", NULL);
+			const char *sv = util_json_str(j, "stored", NULL);
 			if (!j || !sv || !util_time_parse(sv, &stored)) {
 				cJSON_Delete(j);
 				continue;
 			}
-			const char *verb = jstr(j, "verb", "id");
+			const char *verb = util_json_str(j, "verb", "id");
 			if (verb && strcmp(verb, "http://adlnet.gov/expapi/verbs/voided") == 0) {
 				cJSON_Delete(j);
 				continue;

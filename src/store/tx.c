@@ -79,11 +79,16 @@ enum lv_status node_sync_locked(struct lv_node *n)
 	return st;
 }
 
-enum lv_status lv_store_lock(struct lv_node *n)
+static void lock_only(struct lv_node *n)
 {
 	pthread_mutex_lock(&n->lock);
 	n->lock_owner = pthread_self();
 	n->locked = true;
+}
+
+enum lv_status lv_store_lock(struct lv_node *n)
+{
+	lock_only(n);
 	return node_sync_locked(n);
 }
 
@@ -146,9 +151,10 @@ enum lv_status lv_tx_close_locked(struct lv_tx *tx, enum lv_status st)
 enum lv_status lv_tx_begin(struct lv_node *n, struct lv_tx **out)
 {
 	*out = NULL;
-	enum lv_status st = lv_store_lock(n);
-	if (st == LV_OK)
-		st = lv_tx_open_locked(n, out);
+	/* No refresh before BEGIN: lv_tx_open_locked refreshes once it holds
+	 * the write lock, which is the view that counts. */
+	lock_only(n);
+	enum lv_status st = lv_tx_open_locked(n, out);
 	if (st != LV_OK)
 		lv_store_unlock(n);
 	return st;
