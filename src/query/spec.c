@@ -327,159 +327,146 @@ static enum lv_status digest(struct query_spec *q)
 	return LV_OK;
 }
 
-enum lv_status query_parse(const char *text, size_t len, struct query_spec *q, char err[LV_QUERY_ERR_LEN])
+/* The query's top-level fields, by position. */
+static const char *const KEYS[] = {"id", "purpose", "metric", "field", "per_learner", "bounds", "filters",
+				   "histogram", "quantile", "candidates", "epsilon", "mechanism", "delta"};
+enum { K_ID, K_PURPOSE, K_METRIC, K_FIELD, K_PER, K_BOUNDS, K_FILTERS, K_HIST, K_QUANT, K_CAND, K_EPS,
+       K_MECH, K_DELTA, K_N };
+
+/* Each known field of @root into v[K_*]: unknown and repeated ones refused. */
+static enum lv_status collect_fields(const cJSON *root, const cJSON *v[K_N], char err[LV_QUERY_ERR_LEN])
 {
-	static const char *const KEYS[] = {"id", "purpose", "metric", "field", "per_learner", "bounds", "filters",
-					   "histogram", "quantile", "candidates", "epsilon", "mechanism", "delta"};
-	enum { K_ID, K_PURPOSE, K_METRIC, K_FIELD, K_PER, K_BOUNDS, K_FILTERS, K_HIST, K_QUANT, K_CAND, K_EPS,
-	       K_MECH, K_DELTA, K_N };
-	const cJSON *v[K_N] = {0};
-	enum lv_status st = LV_OK;
-	memset(q, 0, sizeof *q);
-	err[0] = '\0';
-	if (len > LV_QUERY_MAX_TEXT) {
-		snprintf(err, LV_QUERY_ERR_LEN, "query exceeds %d bytes", LV_QUERY_MAX_TEXT);
-		return LV_ERR_TOO_LARGE;
-	}
-	cJSON *root = util_json_parse(text, len);
-	if (!root || !cJSON_IsObject(root)) {
-		st = fail(err, "the query must be a JSON object");
-		goto out;
-	}
 	const cJSON *it;
 	cJSON_ArrayForEach(it, root) {
 		int k = lookup(it->string, KEYS, K_N);
-		if (k < 0) {
-			st = fail(err, "unknown field '%.64s'", it->string);
-			goto out;
-		}
-		if (v[k]) {
-			st = fail(err, "field '%s' appears twice", it->string);
-			goto out;
-		}
+		if (k < 0)
+			return fail(err, "unknown field '%.64s'", it->string);
+		if (v[k])
+			return fail(err, "field '%s' appears twice", it->string);
 		v[k] = it;
 	}
+	return LV_OK;
+}
+
+/* id, purpose, metric, and the histogram a histogram needs. */
+static enum lv_status parse_head(const cJSON *const v[K_N], struct query_spec *q, char err[LV_QUERY_ERR_LEN])
+{
 	if (v[K_ID]) {
-		if (!cJSON_IsString(v[K_ID]) || !id_ok(v[K_ID]->valuestring)) {
-			st = fail(err, "id: 1 to %d characters from A-Z a-z 0-9 . _ : -", LV_QUERY_ID_MAX);
-			goto out;
-		}
+		if (!cJSON_IsString(v[K_ID]) || !id_ok(v[K_ID]->valuestring))
+			return fail(err, "id: 1 to %d characters from A-Z a-z 0-9 . _ : -", LV_QUERY_ID_MAX);
 		snprintf(q->id, sizeof q->id, "%s", v[K_ID]->valuestring);
 		q->id_given = true;
 	}
-	if (!cJSON_IsString(v[K_PURPOSE]) || !purpose_ok(v[K_PURPOSE]->valuestring)) {
-		st = fail(err, "purpose: required, a policy id");
-		goto out;
-	}
+	if (!cJSON_IsString(v[K_PURPOSE]) || !purpose_ok(v[K_PURPOSE]->valuestring))
+		return fail(err, "purpose: required, a policy id");
 	snprintf(q->purpose, sizeof q->purpose, "%s", v[K_PURPOSE]->valuestring);
 	int m = lookup(cJSON_GetStringValue(v[K_METRIC]), METRICS, 5);
-	if (m < 0) {
-		st = fail(err, "metric: required, one of count, sum, mean, histogram, quantile");
-		goto out;
-	}
+	if (m < 0)
+		return fail(err, "metric: required, one of count, sum, mean, histogram, quantile");
 	q->metric = (enum q_metric)m;
 	q->op = (enum lv_policy_op)m; /* same order as enum lv_policy_op */
+	enum lv_status st;
 	if (v[K_HIST] && (st = parse_histogram(v[K_HIST], q, err)) != LV_OK)
-		goto out;
-	if (q->metric == Q_HISTOGRAM && !v[K_HIST]) {
-		st = fail(err, "histogram: required for metric histogram");
-		goto out;
-	}
-	if (q->metric != Q_HISTOGRAM && v[K_HIST]) {
-		st = fail(err, "histogram: only for metric histogram");
-		goto out;
-	}
-	bool needs_field = q->metric == Q_SUM || q->metric == Q_MEAN || q->metric == Q_QUANTILE ||
-			   (q->metric == Q_HISTOGRAM && q->by == H_VALUE);
+		return st;
+	if (q->metric == Q_HISTOGRAM && !v[K_HIST])
+		return fail(err, "histogram: required for metric histogram");
+	if (q->metric != Q_HISTOGRAM && v[K_HIST])
+		return fail(err, "histogram: only for metric histogram");
+	return LV_OK;
+}
+
+static bool metric_needs_field(const struct query_spec *q)
+{
+	return q->metric == Q_SUM || q->metric == Q_MEAN || q->metric == Q_QUANTILE ||
+	       (q->metric == Q_HISTOGRAM && q->by == H_VALUE);
+}
+
+/* field and per_learner. */
+static enum lv_status parse_field(const cJSON *const v[K_N], struct query_spec *q, char err[LV_QUERY_ERR_LEN])
+{
+	bool needs_field = metric_needs_field(q);
 	if (v[K_FIELD]) {
 		int f = lookup(cJSON_GetStringValue(v[K_FIELD]), FIELDS + 1, 5);
-		if (f < 0) {
-			st = fail(err, "field: one of statements, result.score.scaled, result.success,"
-				       " result.completion, result.duration");
-			goto out;
-		}
+		if (f < 0)
+			return fail(err, "field: one of statements, result.score.scaled, result.success,"
+					 " result.completion, result.duration");
 		q->field = (enum q_field)(f + 1);
 	}
-	if (needs_field && q->field == F_NONE) {
-		st = fail(err, "field: required for %s", METRICS[q->metric]);
-		goto out;
-	}
-	if (!needs_field && q->field != F_NONE) {
-		st = fail(err, "field: not used by %s%s", METRICS[q->metric],
-			  q->metric == Q_HISTOGRAM ? " by verb or activity" : "");
-		goto out;
-	}
+	if (needs_field && q->field == F_NONE)
+		return fail(err, "field: required for %s", METRICS[q->metric]);
+	if (!needs_field && q->field != F_NONE)
+		return fail(err, "field: not used by %s%s", METRICS[q->metric],
+			    q->metric == Q_HISTOGRAM ? " by verb or activity" : "");
 	q->per = q->field == F_DURATION ? P_SUM : P_MEAN;
 	if (v[K_PER]) {
 		int p = lookup(cJSON_GetStringValue(v[K_PER]), PERS, 6);
-		if (p < 0 || q->field == F_NONE || q->field == F_STATEMENTS) {
-			st = fail(err, "per_learner: one of mean, sum, max, min, first, last, for a result field");
-			goto out;
-		}
+		if (p < 0 || q->field == F_NONE || q->field == F_STATEMENTS)
+			return fail(err, "per_learner: one of mean, sum, max, min, first, last, for a result field");
 		q->per = (enum q_per)p;
 	}
+	return LV_OK;
+}
+
+/* bounds, or a histogram's bucket edges as the clamping range, in units. */
+static enum lv_status parse_range(const cJSON *const v[K_N], struct query_spec *q, char err[LV_QUERY_ERR_LEN])
+{
+	enum lv_status st;
+	bool by_value = q->metric == Q_HISTOGRAM && q->by == H_VALUE;
 	if (v[K_BOUNDS] && (st = parse_bounds(v[K_BOUNDS], q, err)) != LV_OK)
-		goto out;
-	if (q->metric == Q_HISTOGRAM && q->by == H_VALUE) {
+		return st;
+	if (by_value) {
 		/* The bucket edges are the clamping range. */
-		if (v[K_BOUNDS]) {
-			st = fail(err, "bounds: not used by a histogram by value (its buckets are the range)");
-			goto out;
-		}
+		if (v[K_BOUNDS])
+			return fail(err, "bounds: not used by a histogram by value (its buckets are the range)");
 		q->lo = q->edges[0];
 		q->hi = q->edges[q->nedges - 1];
 		q->has_bounds = true;
 	}
-	if (needs_field) {
+	if (metric_needs_field(q)) {
 		if ((st = check_bounds(q, err)) != LV_OK)
-			goto out;
+			return st;
 	} else if (v[K_BOUNDS]) {
-		st = fail(err, "bounds: not used by %s", METRICS[q->metric]);
-		goto out;
+		return fail(err, "bounds: not used by %s", METRICS[q->metric]);
 	}
-	if (q->metric == Q_HISTOGRAM && q->by == H_VALUE) {
-		double unit = query_field_unit(q->field);
-		for (size_t i = 0; i < q->nedges; i++) {
-			if (!to_units(q->edges[i], unit, true, &q->edges_u[i]) ||
-			    (i && q->edges_u[i] <= q->edges_u[i - 1])) {
-				st = fail(err, "histogram.buckets: edges must increase (at the field's resolution %g)", unit);
-				goto out;
-			}
-		}
-		/* The buckets are the clamping range. */
-		q->lo_u = q->edges_u[0];
-		q->hi_u = q->edges_u[q->nedges - 1];
+	if (!by_value)
+		return LV_OK;
+	double unit = query_field_unit(q->field);
+	for (size_t i = 0; i < q->nedges; i++)
+		if (!to_units(q->edges[i], unit, true, &q->edges_u[i]) || (i && q->edges_u[i] <= q->edges_u[i - 1]))
+			return fail(err, "histogram.buckets: edges must increase (at the field's resolution %g)", unit);
+	/* The buckets are the clamping range. */
+	q->lo_u = q->edges_u[0];
+	q->hi_u = q->edges_u[q->nedges - 1];
+	return LV_OK;
+}
+
+/* quantile and candidates (only for metric quantile). */
+static enum lv_status parse_quantile(const cJSON *const v[K_N], struct query_spec *q, char err[LV_QUERY_ERR_LEN])
+{
+	if ((v[K_QUANT] || v[K_CAND]) && q->metric != Q_QUANTILE)
+		return fail(err, "quantile and candidates: only for metric quantile");
+	if (q->metric != Q_QUANTILE)
+		return LV_OK;
+	double qq = cJSON_IsNumber(v[K_QUANT]) ? v[K_QUANT]->valuedouble : -1;
+	if (!(qq > 0 && qq < 1) || fabs(qq * 1000 - round(qq * 1000)) > 1e-9)
+		return fail(err, "quantile: required, in (0, 1) with at most 3 decimals");
+	q->q_milli = (uint32_t)round(qq * 1000);
+	q->ncand = 101;
+	if (v[K_CAND]) {
+		double c = cJSON_IsNumber(v[K_CAND]) ? v[K_CAND]->valuedouble : 0;
+		if (c != floor(c) || c < 2 || c > Q_MAX_CANDIDATES)
+			return fail(err, "candidates: an integer from 2 to %d", Q_MAX_CANDIDATES);
+		q->ncand = (unsigned)c;
 	}
-	if (v[K_FILTERS] && (st = parse_filters(v[K_FILTERS], q, err)) != LV_OK)
-		goto out;
-	if (v[K_QUANT] || v[K_CAND]) {
-		if (q->metric != Q_QUANTILE) {
-			st = fail(err, "quantile and candidates: only for metric quantile");
-			goto out;
-		}
-	}
-	if (q->metric == Q_QUANTILE) {
-		double qq = cJSON_IsNumber(v[K_QUANT]) ? v[K_QUANT]->valuedouble : -1;
-		if (!(qq > 0 && qq < 1) || fabs(qq * 1000 - round(qq * 1000)) > 1e-9) {
-			st = fail(err, "quantile: required, in (0, 1) with at most 3 decimals");
-			goto out;
-		}
-		q->q_milli = (uint32_t)round(qq * 1000);
-		q->ncand = 101;
-		if (v[K_CAND]) {
-			double c = cJSON_IsNumber(v[K_CAND]) ? v[K_CAND]->valuedouble : 0;
-			if (c != floor(c) || c < 2 || c > Q_MAX_CANDIDATES) {
-				st = fail(err, "candidates: an integer from 2 to %d", Q_MAX_CANDIDATES);
-				goto out;
-			}
-			q->ncand = (unsigned)c;
-		}
-	}
+	return LV_OK;
+}
+
+/* epsilon (in micro-epsilon, rounded both ways), mechanism and delta. */
+static enum lv_status parse_privacy(const cJSON *const v[K_N], struct query_spec *q, char err[LV_QUERY_ERR_LEN])
+{
 	double eps = cJSON_IsNumber(v[K_EPS]) ? v[K_EPS]->valuedouble : -1;
-	if (!(eps >= Q_EPS_MIN_MICRO / 1e6 && eps <= 100)) {
-		st = fail(err, "epsilon: required, from 0.001 to 100");
-		goto out;
-	}
+	if (!(eps >= Q_EPS_MIN_MICRO / 1e6 && eps <= 100))
+		return fail(err, "epsilon: required, from 0.001 to 100");
 	q->epsilon = eps;
 	q->eps_micro_floor = (uint64_t)floor(eps * 1e6 + 1e-6);
 	q->eps_micro_ceil = (uint64_t)ceil(eps * 1e6 - 1e-6);
@@ -492,27 +479,40 @@ enum lv_status query_parse(const char *text, size_t len, struct query_spec *q, c
 		const char *mech = cJSON_GetStringValue(v[K_MECH]);
 		if (mech && strcmp(mech, "discrete-gaussian") == 0)
 			q->mech = M_GAUSSIAN;
-		else if (!mech || strcmp(mech, "discrete-laplace") != 0) {
-			st = fail(err, "mechanism: discrete-laplace or discrete-gaussian");
-			goto out;
-		}
+		else if (!mech || strcmp(mech, "discrete-laplace") != 0)
+			return fail(err, "mechanism: discrete-laplace or discrete-gaussian");
 	}
-	if (q->mech == M_GAUSSIAN && q->metric != Q_COUNT && q->metric != Q_SUM && q->metric != Q_HISTOGRAM) {
-		st = fail(err, "mechanism: discrete-gaussian answers count, sum and histogram only");
-		goto out;
-	}
+	if (q->mech == M_GAUSSIAN && q->metric != Q_COUNT && q->metric != Q_SUM && q->metric != Q_HISTOGRAM)
+		return fail(err, "mechanism: discrete-gaussian answers count, sum and histogram only");
 	if (v[K_DELTA]) {
 		if (q->mech != M_GAUSSIAN || !cJSON_IsNumber(v[K_DELTA]) || !(v[K_DELTA]->valuedouble > 0) ||
-		    v[K_DELTA]->valuedouble > 1e-4) {
-			st = fail(err, "delta: only with discrete-gaussian, in (0, 1e-4]");
-			goto out;
-		}
+		    v[K_DELTA]->valuedouble > 1e-4)
+			return fail(err, "delta: only with discrete-gaussian, in (0, 1e-4]");
 		q->delta = v[K_DELTA]->valuedouble;
 	} else if (q->mech == M_GAUSSIAN) {
 		q->delta = 1e-6;
 	}
-	st = digest(q);
-out:
+	return LV_OK;
+}
+
+enum lv_status query_parse(const char *text, size_t len, struct query_spec *q, char err[LV_QUERY_ERR_LEN])
+{
+	const cJSON *v[K_N] = {0};
+	enum lv_status st;
+	memset(q, 0, sizeof *q);
+	err[0] = '\0';
+	if (len > LV_QUERY_MAX_TEXT) {
+		snprintf(err, LV_QUERY_ERR_LEN, "query exceeds %d bytes", LV_QUERY_MAX_TEXT);
+		return LV_ERR_TOO_LARGE;
+	}
+	cJSON *root = util_json_parse(text, len);
+	if (!root || !cJSON_IsObject(root))
+		st = fail(err, "the query must be a JSON object");
+	else if ((st = collect_fields(root, v, err)) == LV_OK && (st = parse_head(v, q, err)) == LV_OK &&
+		 (st = parse_field(v, q, err)) == LV_OK && (st = parse_range(v, q, err)) == LV_OK &&
+		 (!v[K_FILTERS] || (st = parse_filters(v[K_FILTERS], q, err)) == LV_OK) &&
+		 (st = parse_quantile(v, q, err)) == LV_OK && (st = parse_privacy(v, q, err)) == LV_OK)
+		st = digest(q);
 	cJSON_Delete(root);
 	if (st != LV_OK)
 		query_spec_free(q);
