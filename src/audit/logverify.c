@@ -212,142 +212,165 @@ static void replay(const cJSON *ej, struct grants *g, struct policies *ps, uint6
 		*bad = (long long)i;
 }
 
-enum lv_status lv_audit_verify_export(const char *json, size_t len, const char *vkey, const char *previous,
-				      char **report)
+/* What a verification carries from step to step. */
+struct verify {
+	cJSON *rep;               /* the report being written */
+	struct grants g;          /* consent grants replayed so far */
+	struct policies ps;       /* the policy texts shipped with the export */
+	unsigned char *leaves;    /* the entries' leaf hashes, in order */
+	uint64_t access, checked; /* access entries seen / checked against consent */
+	long long noncompliant;   /* the first access without a live grant, or -1 */
+};
+
+/* The policy texts the export ships (the verifier checks scopes against
+ * the texts whose digests the log recorded). */
+static enum lv_status load_policies(struct verify *vf, const cJSON *doc)
 {
-	enum lv_status st = LV_OK;
-	cJSON *rep = cJSON_CreateObject();
-	cJSON *doc = NULL;
-	unsigned char *leaves = NULL;
-	struct lv_merkle *tree = NULL;
-	struct lv_checkpoint cp, prev;
-	struct grants g = {0};
-	struct policies ps;
-	memset(&ps, 0, sizeof ps);
-	*report = NULL;
-	if (!rep)
-		return LV_ERR_NOMEM;
-	if (len > EXPORT_MAX) {
-		st = fail(rep, LV_ERR_TOO_LARGE, "export too large", -1);
-		goto out;
-	}
-	doc = util_json_parse(json, len);
-	const cJSON *fmt = cJSON_GetObjectItemCaseSensitive(doc, "format");
-	const cJSON *note = cJSON_GetObjectItemCaseSensitive(doc, "checkpoint");
-	const cJSON *entries = cJSON_GetObjectItemCaseSensitive(doc, "entries");
-	if (!cJSON_IsString(fmt) || strcmp(fmt->valuestring, "learnvault-audit-log") != 0 ||
-	    !cJSON_IsString(note) || !cJSON_IsArray(entries)) {
-		st = fail(rep, LV_ERR_INVALID, "not a learnvault audit log export", -1);
-		goto out;
-	}
-	/* The checkpoint must be signed by the key the auditor trusts. */
-	st = lv_checkpoint_open(note->valuestring, strlen(note->valuestring), vkey, NULL, &cp);
-	if (st != LV_OK) {
-		st = fail(rep, LV_ERR_CRYPTO, "checkpoint signature does not verify with the given key", -1);
-		goto out;
-	}
-	cJSON_AddStringToObject(rep, "origin", cp.origin);
-	cJSON_AddNumberToObject(rep, "checkpoint_size", (double)cp.size);
-	uint64_t count = (uint64_t)cJSON_GetArraySize(entries);
-	cJSON_AddNumberToObject(rep, "entries", (double)count);
-	leaves = malloc((count ? count : 1) * LV_MERKLE_HASH_LEN);
-	if (!leaves) {
-		st = fail(rep, LV_ERR_NOMEM, "out of memory", -1);
-		goto out;
-	}
 	const cJSON *pt;
+	struct policies *ps = &vf->ps;
 	cJSON_ArrayForEach(pt, cJSON_GetObjectItemCaseSensitive(doc, "policies")) {
 		char perr[LV_POLICY_ERR_LEN];
-		if (ps.n == 64 || !cJSON_IsString(pt) ||
-		    lv_policy_parse(pt->valuestring, strlen(pt->valuestring), &ps.p[ps.n], perr) != LV_OK) {
-			st = fail(rep, LV_ERR_INVALID, "a policy text in the export does not parse", -1);
-			goto out;
-		}
-		snprintf(ps.key[ps.n], sizeof ps.key[ps.n], "%s|%u", lv_policy_id(ps.p[ps.n]),
-			 (unsigned)lv_policy_version(ps.p[ps.n]));
-		lv_policy_digest_hex(ps.p[ps.n], ps.sha[ps.n]);
-		ps.n++;
+		if (ps->n == 64 || !cJSON_IsString(pt) ||
+		    lv_policy_parse(pt->valuestring, strlen(pt->valuestring), &ps->p[ps->n], perr) != LV_OK)
+			return fail(vf->rep, LV_ERR_INVALID, "a policy text in the export does not parse", -1);
+		snprintf(ps->key[ps->n], sizeof ps->key[ps->n], "%s|%u", lv_policy_id(ps->p[ps->n]),
+			 (unsigned)lv_policy_version(ps->p[ps->n]));
+		lv_policy_digest_hex(ps->p[ps->n], ps->sha[ps->n]);
+		ps->n++;
 	}
-	uint64_t i = 0, access = 0, checked = 0;
-	long long noncompliant = -1;
+	return LV_OK;
+}
+
+/* Each entry in order: it names its own position, its leaf is hashed, and
+ * its consent meaning is replayed. */
+static enum lv_status walk_entries(struct verify *vf, const cJSON *entries)
+{
+	uint64_t i = 0;
 	const cJSON *e;
 	cJSON_ArrayForEach(e, entries) {
-		if (!cJSON_IsString(e)) {
-			st = fail(rep, LV_ERR_INVALID, "entry is not a string", (long long)i);
-			goto out;
-		}
+		if (!cJSON_IsString(e))
+			return fail(vf->rep, LV_ERR_INVALID, "entry is not a string", (long long)i);
 		/* Each entry names its own position: a reordered, dropped or
 		 * inserted entry shows here before it shows in the root. */
 		cJSON *ej = util_json_parse(e->valuestring, strlen(e->valuestring));
 		const cJSON *idx = cJSON_GetObjectItemCaseSensitive(ej, "index");
 		if (!cJSON_IsNumber(idx) || idx->valuedouble != (double)i) {
 			cJSON_Delete(ej);
-			st = fail(rep, LV_ERR_CRYPTO, "entry is out of place (index field differs from its position)",
-				  (long long)i);
-			goto out;
+			return fail(vf->rep, LV_ERR_CRYPTO, "entry is out of place (index field differs from its position)",
+				    (long long)i);
 		}
-		lv_merkle_hash_leaf(e->valuestring, strlen(e->valuestring), leaves + i * LV_MERKLE_HASH_LEN);
-		replay(ej, &g, &ps, &access, &checked, &noncompliant, i);
+		lv_merkle_hash_leaf(e->valuestring, strlen(e->valuestring), vf->leaves + i * LV_MERKLE_HASH_LEN);
+		replay(ej, &vf->g, &vf->ps, &vf->access, &vf->checked, &vf->noncompliant, i);
 		cJSON_Delete(ej);
 		i++;
 	}
-	if (count < cp.size) {
-		st = fail(rep, LV_ERR_CRYPTO, "log is shorter than its checkpoint (truncated)", (long long)count);
-		goto out;
-	}
-	if (count > cp.size) {
-		st = fail(rep, LV_ERR_CRYPTO, "entries beyond the checkpoint are not covered by its signature (appended)",
-			  (long long)cp.size);
-		goto out;
-	}
-	st = lv_merkle_create_from_leaves(leaves, count, &tree);
-	if (st != LV_OK) {
-		st = fail(rep, st, "cannot build the tree", -1);
-		goto out;
-	}
+	return LV_OK;
+}
+
+/* The entries cover exactly the checkpoint and hash to its signed root. */
+static enum lv_status check_root(struct verify *vf, uint64_t count, const struct lv_checkpoint *cp,
+				 struct lv_merkle **tree)
+{
+	if (count < cp->size)
+		return fail(vf->rep, LV_ERR_CRYPTO, "log is shorter than its checkpoint (truncated)", (long long)count);
+	if (count > cp->size)
+		return fail(vf->rep, LV_ERR_CRYPTO,
+			    "entries beyond the checkpoint are not covered by its signature (appended)", (long long)cp->size);
+	enum lv_status st = lv_merkle_create_from_leaves(vf->leaves, count, tree);
+	if (st != LV_OK)
+		return fail(vf->rep, st, "cannot build the tree", -1);
 	unsigned char root[LV_MERKLE_HASH_LEN];
-	st = lv_merkle_root_at(tree, cp.size, root);
-	if (st != LV_OK || sodium_memcmp(root, cp.root, sizeof root) != 0) {
+	st = lv_merkle_root_at(*tree, cp->size, root);
+	if (st != LV_OK || sodium_memcmp(root, cp->root, sizeof root) != 0)
 		/* A root alone cannot say which entry changed: the auditor can
 		 * bisect with inclusion proofs from /audit/proof/inclusion. */
-		st = fail(rep, LV_ERR_CRYPTO, "entries do not hash to the signed root (an entry was changed)", -1);
+		return fail(vf->rep, LV_ERR_CRYPTO, "entries do not hash to the signed root (an entry was changed)", -1);
+	return LV_OK;
+}
+
+/* A checkpoint seen before: signed by the same key, not newer, and a
+ * prefix of this log (no rollback, no fork). */
+static enum lv_status check_previous(struct verify *vf, const char *previous, const char *vkey,
+				     const struct lv_checkpoint *cp, const struct lv_merkle *tree)
+{
+	struct lv_checkpoint prev;
+	unsigned char root[LV_MERKLE_HASH_LEN];
+	if (lv_checkpoint_open(previous, strlen(previous), vkey, cp->origin, &prev) != LV_OK)
+		return fail(vf->rep, LV_ERR_CRYPTO, "previous checkpoint does not verify with the given key", -1);
+	cJSON_AddNumberToObject(vf->rep, "previous_size", (double)prev.size);
+	if (prev.size > cp->size)
+		return fail(vf->rep, LV_ERR_CRYPTO, "rollback: the log is older than a checkpoint seen before", -1);
+	enum lv_status st = lv_merkle_root_at(tree, prev.size, root);
+	if (st != LV_OK || sodium_memcmp(root, prev.root, sizeof root) != 0)
+		return fail(vf->rep, LV_ERR_CRYPTO, "fork: the log is not consistent with the previous checkpoint", -1);
+	return LV_OK;
+}
+
+/* The export's shape and its checkpoint's signature; fills *@cp and
+ * allocates the leaves. */
+static enum lv_status open_export(struct verify *vf, const cJSON *doc, const char *vkey, struct lv_checkpoint *cp,
+				  const cJSON **entries)
+{
+	const cJSON *fmt = cJSON_GetObjectItemCaseSensitive(doc, "format");
+	const cJSON *note = cJSON_GetObjectItemCaseSensitive(doc, "checkpoint");
+	*entries = cJSON_GetObjectItemCaseSensitive(doc, "entries");
+	if (!cJSON_IsString(fmt) || strcmp(fmt->valuestring, "learnvault-audit-log") != 0 ||
+	    !cJSON_IsString(note) || !cJSON_IsArray(*entries))
+		return fail(vf->rep, LV_ERR_INVALID, "not a learnvault audit log export", -1);
+	/* The checkpoint must be signed by the key the auditor trusts. */
+	if (lv_checkpoint_open(note->valuestring, strlen(note->valuestring), vkey, NULL, cp) != LV_OK)
+		return fail(vf->rep, LV_ERR_CRYPTO, "checkpoint signature does not verify with the given key", -1);
+	cJSON_AddStringToObject(vf->rep, "origin", cp->origin);
+	cJSON_AddNumberToObject(vf->rep, "checkpoint_size", (double)cp->size);
+	uint64_t count = (uint64_t)cJSON_GetArraySize(*entries);
+	cJSON_AddNumberToObject(vf->rep, "entries", (double)count);
+	vf->leaves = malloc((count ? count : 1) * LV_MERKLE_HASH_LEN);
+	if (!vf->leaves)
+		return fail(vf->rep, LV_ERR_NOMEM, "out of memory", -1);
+	return LV_OK;
+}
+
+enum lv_status lv_audit_verify_export(const char *json, size_t len, const char *vkey, const char *previous,
+				      char **report)
+{
+	enum lv_status st;
+	struct verify vf = {.rep = cJSON_CreateObject(), .noncompliant = -1};
+	cJSON *doc = NULL;
+	struct lv_merkle *tree = NULL;
+	struct lv_checkpoint cp;
+	const cJSON *entries = NULL;
+	*report = NULL;
+	if (!vf.rep)
+		return LV_ERR_NOMEM;
+	if (len > EXPORT_MAX) {
+		st = fail(vf.rep, LV_ERR_TOO_LARGE, "export too large", -1);
 		goto out;
 	}
-	if (previous) {
-		st = lv_checkpoint_open(previous, strlen(previous), vkey, cp.origin, &prev);
-		if (st != LV_OK) {
-			st = fail(rep, LV_ERR_CRYPTO, "previous checkpoint does not verify with the given key", -1);
-			goto out;
-		}
-		cJSON_AddNumberToObject(rep, "previous_size", (double)prev.size);
-		if (prev.size > cp.size) {
-			st = fail(rep, LV_ERR_CRYPTO, "rollback: the log is older than a checkpoint seen before", -1);
-			goto out;
-		}
-		st = lv_merkle_root_at(tree, prev.size, root);
-		if (st != LV_OK || sodium_memcmp(root, prev.root, sizeof root) != 0) {
-			st = fail(rep, LV_ERR_CRYPTO, "fork: the log is not consistent with the previous checkpoint", -1);
-			goto out;
-		}
-	}
-	cJSON_AddNumberToObject(rep, "access_entries", (double)access);
-	cJSON_AddNumberToObject(rep, "access_checked_against_consent", (double)checked);
-	if (noncompliant >= 0) {
-		st = fail(rep, LV_ERR_CRYPTO, "an access was allowed without a live grant for its purpose", noncompliant);
+	doc = util_json_parse(json, len);
+	if ((st = open_export(&vf, doc, vkey, &cp, &entries)) != LV_OK || (st = load_policies(&vf, doc)) != LV_OK ||
+	    (st = walk_entries(&vf, entries)) != LV_OK ||
+	    (st = check_root(&vf, (uint64_t)cJSON_GetArraySize(entries), &cp, &tree)) != LV_OK ||
+	    (previous && (st = check_previous(&vf, previous, vkey, &cp, tree)) != LV_OK))
+		goto out;
+	cJSON_AddNumberToObject(vf.rep, "access_entries", (double)vf.access);
+	cJSON_AddNumberToObject(vf.rep, "access_checked_against_consent", (double)vf.checked);
+	if (vf.noncompliant >= 0) {
+		st = fail(vf.rep, LV_ERR_CRYPTO, "an access was allowed without a live grant for its purpose",
+			  vf.noncompliant);
 		goto out;
 	}
-	cJSON_AddStringToObject(rep, "consent_compliance",
+	cJSON_AddStringToObject(vf.rep, "consent_compliance",
 				"every allowed purpose access rests on a live grant and stays inside its policy's scope");
-	cJSON_AddTrueToObject(rep, "ok");
+	cJSON_AddTrueToObject(vf.rep, "ok");
 	st = LV_OK;
 out:
-	*report = cJSON_PrintUnformatted(rep);
-	cJSON_Delete(rep);
+	*report = cJSON_PrintUnformatted(vf.rep);
+	cJSON_Delete(vf.rep);
 	cJSON_Delete(doc);
-	free(leaves);
-	free(g.slots);
-	for (size_t k = 0; k < ps.n; k++)
-		lv_policy_destroy(ps.p[k]);
+	free(vf.leaves);
+	free(vf.g.slots);
+	for (size_t k = 0; k < vf.ps.n; k++)
+		lv_policy_destroy(vf.ps.p[k]);
 	lv_merkle_destroy(tree);
 	return st;
 }
