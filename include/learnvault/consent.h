@@ -186,14 +186,14 @@ LV_EXPORT enum lv_status lv_access_authorize(struct lv_node *node, const struct 
 /* lv_access_authorize inside the caller's open node.db transaction (the
  * read-back and learner doors call it for each learner whose data they
  * are about to release).  Lock held. */
-enum lv_status access_authorize_locked(struct lv_node *node, const struct lv_principal *who, const char *learner,
+enum lv_status lv_access_authorize_locked(struct lv_node *node, const struct lv_principal *who, const char *learner,
 				       const char *purpose, const struct lv_consent_scope *scope, uint64_t count,
 				       int64_t now_ms, struct lv_consent_decision *out) LV_WARN_UNUSED;
 
 /* consent/ledger.c, for the aggregate door.  A learner whose consent to
  * the newest version of a policy is live (grant or renewal for that
  * version and SHA-256, not expired, guardian rule met). */
-struct consent_member {
+struct lv_consent_member {
 	char learner[LV_PSEUDONYM_LEN];
 	char record_id[LV_RECORD_ID_LEN];
 	uint32_t policy_version;
@@ -201,13 +201,13 @@ struct consent_member {
 /* Every such learner of @policy_id at @now, by pseudonym; expiries it
  * finds are recorded as events.  *@out is malloc'd (caller frees).  Lock
  * held, inside a node.db transaction.  LV_ERR_NOT_FOUND: no such policy. */
-enum lv_status consent_cohort_locked(struct lv_node *node, const char *policy_id, int64_t now_ms,
-				     struct consent_member **out, size_t *count) LV_WARN_UNUSED;
+enum lv_status lv_consent_cohort_locked(struct lv_node *node, const char *policy_id, int64_t now_ms,
+				     struct lv_consent_member **out, size_t *count) LV_WARN_UNUSED;
 /* Appends the access entry of a cohort member whose data is about to be
  * used (decision allow, count 1, @extra's members merged in; @extra is
  * taken).  *@index gets the entry's index.  Lock held, in a transaction. */
-enum lv_status access_log_member_locked(struct lv_node *node, const struct lv_principal *who, const char *purpose,
-					const struct consent_member *m, const struct lv_consent_scope *scope,
+enum lv_status lv_access_log_member_locked(struct lv_node *node, const struct lv_principal *who, const char *purpose,
+					const struct lv_consent_member *m, const struct lv_consent_scope *scope,
 					cJSON *extra, uint64_t *index) LV_WARN_UNUSED;
 
 #ifdef __cplusplus

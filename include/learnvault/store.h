@@ -278,19 +278,19 @@ LV_EXPORT enum lv_status lv_store_terms_each(struct lv_node *n,
 /* One statement as the aggregate door sees it (the record the store keeps
  * beside each stored statement).  IRIs are term ids (0: none); tri-states
  * are -1 (absent), 0, 1. */
-#define FACT_NO_SCORE INT32_MIN
-#define FACT_MAX_CTX 8 /* context activities kept per statement */
-struct fact {
+#define LV_FACT_NO_SCORE INT32_MIN
+#define LV_FACT_MAX_CTX 8 /* context activities kept per statement */
+struct lv_fact {
 	int64_t seq;           /* index sequence number (voiding is checked against it) */
 	int64_t stored_ms;
 	int64_t timestamp_ms;
 	int64_t duration_ms;   /* -1: absent */
-	int32_t score_e6;      /* result.score.scaled x 10^6, FACT_NO_SCORE when absent */
+	int32_t score_e6;      /* result.score.scaled x 10^6, LV_FACT_NO_SCORE when absent */
 	uint32_t verb, object, type;
 	int8_t success, completion;
 	uint8_t nctx, has_registration;
 	unsigned char registration[16];
-	uint32_t ctx[FACT_MAX_CTX];
+	uint32_t ctx[LV_FACT_MAX_CTX];
 };
 
 /* Moves the facts that ingest journaled into the per-learner table; every
@@ -317,7 +317,7 @@ LV_EXPORT void lv_store_snapshot_release(struct lv_node *n);
  * held: between a successful lv_store_snapshot_begin_locked and
  * lv_store_snapshot_release. */
 LV_EXPORT enum lv_status lv_store_snapshot_facts(struct lv_node *n, const char *const *learners, size_t count,
-						 enum lv_status (*each)(void *ctx, size_t i, const struct fact *facts,
+						 enum lv_status (*each)(void *ctx, size_t i, const struct lv_fact *facts,
 									size_t nfacts),
 						 void *ctx) LV_WARN_UNUSED;
 

@@ -295,7 +295,7 @@ static enum lv_status access_entry(struct lv_node *n, const struct lv_principal 
 				   const struct lv_consent_scope *scope, uint64_t count, cJSON *extra,
 				   uint64_t *index);
 
-enum lv_status access_authorize_locked(struct lv_node *n, const struct lv_principal *who, const char *learner,
+enum lv_status lv_access_authorize_locked(struct lv_node *n, const struct lv_principal *who, const char *learner,
 				       const char *purpose, const struct lv_consent_scope *scope, uint64_t count,
 				       int64_t now, struct lv_consent_decision *out)
 {
@@ -381,7 +381,7 @@ enum lv_status lv_access_authorize(struct lv_node *n, const struct lv_principal 
 	memset(out, 0, sizeof *out);
 	enum lv_status st = lv_tx_begin(n, &tx);
 	if (st == LV_OK)
-		st = lv_tx_end(tx, access_authorize_locked(n, who, learner, purpose, scope, count, now, out));
+		st = lv_tx_end(tx, lv_access_authorize_locked(n, who, learner, purpose, scope, count, now, out));
 	if (st != LV_OK) {
 		out->allow = false;
 		out->record_id[0] = '\0';
@@ -471,7 +471,7 @@ struct cohort_expiry {
 struct cohort {
 	const struct lv_policy_loaded *pl;
 	int64_t now;
-	UTIL_ARRAY(struct consent_member) members;
+	UTIL_ARRAY(struct lv_consent_member) members;
 	UTIL_ARRAY(struct cohort_expiry) expired; /* recorded after the scan */
 };
 
@@ -493,7 +493,7 @@ static enum lv_status cohort_row(void *ctx, const char *learner, const struct lv
 	} else if (d.allow) {
 		if ((st = util_array_room(&c->members, COHORT_MAX)) != LV_OK)
 			return st;
-		struct consent_member *m = &c->members.v[c->members.n++];
+		struct lv_consent_member *m = &c->members.v[c->members.n++];
 		snprintf(m->learner, sizeof m->learner, "%s", learner);
 		snprintf(m->record_id, sizeof m->record_id, "%s", d.record_id);
 		m->policy_version = d.policy_version;
@@ -501,8 +501,8 @@ static enum lv_status cohort_row(void *ctx, const char *learner, const struct lv
 	return LV_OK;
 }
 
-enum lv_status consent_cohort_locked(struct lv_node *n, const char *policy_id, int64_t now,
-				     struct consent_member **out, size_t *count)
+enum lv_status lv_consent_cohort_locked(struct lv_node *n, const char *policy_id, int64_t now,
+				     struct lv_consent_member **out, size_t *count)
 {
 	struct lv_policy_loaded pl;
 	*out = NULL;
@@ -529,8 +529,8 @@ enum lv_status consent_cohort_locked(struct lv_node *n, const char *policy_id, i
 	return st;
 }
 
-enum lv_status access_log_member_locked(struct lv_node *n, const struct lv_principal *who, const char *purpose,
-					const struct consent_member *m, const struct lv_consent_scope *scope,
+enum lv_status lv_access_log_member_locked(struct lv_node *n, const struct lv_principal *who, const char *purpose,
+					const struct lv_consent_member *m, const struct lv_consent_scope *scope,
 					cJSON *extra, uint64_t *index)
 {
 	return access_entry(n, who, m->learner, purpose, true, m->policy_version, m->record_id, scope, 1, extra,

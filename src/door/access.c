@@ -15,7 +15,7 @@ enum lv_status door_authorize_locked(struct lv_node *n, const struct lv_principa
 	if (st != LV_OK)
 		return st;
 	/* A denial is an answer, not a failure: its entry commits. */
-	st = lv_tx_close_locked(tx, access_authorize_locked(n, who, learner, purpose, &sc, count, util_now_ms(), &d));
+	st = lv_tx_close_locked(tx, lv_access_authorize_locked(n, who, learner, purpose, &sc, count, util_now_ms(), &d));
 	if (st == LV_OK && !d.allow)
 		st = LV_ERR_FORBIDDEN;
 	return st;
@@ -45,7 +45,7 @@ enum lv_status door_authorize_all_locked(struct lv_node *n, const struct lv_prin
 	int64_t now = util_now_ms();
 	for (size_t i = 0; i < na && st == LV_OK; i++) {
 		struct lv_consent_decision d;
-		st = access_authorize_locked(n, who, a[i].learner, purpose, &sc, a[i].count, now, &d);
+		st = lv_access_authorize_locked(n, who, a[i].learner, purpose, &sc, a[i].count, now, &d);
 		if (st == LV_OK && !d.allow)
 			st = LV_ERR_FORBIDDEN;
 	}

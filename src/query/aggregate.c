@@ -58,7 +58,7 @@ struct plan {
 	const struct door *door;           /* the voided statements */
 };
 
-static bool fact_matches(const struct plan *pl, const struct fact *f)
+static bool fact_matches(const struct plan *pl, const struct lv_fact *f)
 {
 	const struct query_spec *q = pl->q;
 	if (door_voided(pl->door, f->seq))
@@ -86,11 +86,11 @@ static bool fact_matches(const struct plan *pl, const struct fact *f)
 }
 
 /* The field's value of one record, in the field's natural unit. */
-static bool fact_value(enum q_field field, const struct fact *f, double *v)
+static bool fact_value(enum q_field field, const struct lv_fact *f, double *v)
 {
 	switch (field) {
 	case F_SCORE:
-		if (f->score_e6 == FACT_NO_SCORE)
+		if (f->score_e6 == LV_FACT_NO_SCORE)
 			return false;
 		*v = f->score_e6 / 1e6;
 		return true;
@@ -135,7 +135,7 @@ static int64_t to_units(double v, enum q_field field)
 	return (int64_t)llround(u);
 }
 
-static void contribution(const struct plan *pl, const struct fact *facts, size_t nfacts, struct contrib *c)
+static void contribution(const struct plan *pl, const struct lv_fact *facts, size_t nfacts, struct contrib *c)
 {
 	const struct query_spec *q = pl->q;
 	memset(c, 0, sizeof *c);
@@ -144,7 +144,7 @@ static void contribution(const struct plan *pl, const struct fact *facts, size_t
 	int64_t best_ts = 0, best_seq = 0;
 	uint32_t key_hits[Q_MAX_KEYS] = {0};
 	for (size_t i = 0; i < nfacts; i++) {
-		const struct fact *f = &facts[i];
+		const struct lv_fact *f = &facts[i];
 		if (!fact_matches(pl, f))
 			continue;
 		nmatch++;
@@ -269,7 +269,7 @@ struct compute_ctx {
 	struct contrib *out;
 };
 
-static enum lv_status contribute(void *ctx, size_t i, const struct fact *facts, size_t nfacts)
+static enum lv_status contribute(void *ctx, size_t i, const struct lv_fact *facts, size_t nfacts)
 {
 	struct compute_ctx *cc = ctx;
 	contribution(cc->pl, facts, nfacts, &cc->out[i]);

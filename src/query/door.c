@@ -82,7 +82,7 @@ enum lv_status door_cohort_locked(struct lv_node *n, struct door *d, char err[LV
 		return LV_ERR_BUDGET;
 	}
 	/* Live consent, then budget left. */
-	if ((st = consent_cohort_locked(n, d->purpose, d->now, &d->members, &d->nmembers)) != LV_OK)
+	if ((st = lv_consent_cohort_locked(n, d->purpose, d->now, &d->members, &d->nmembers)) != LV_OK)
 		return st;
 	all = calloc(d->nmembers ? d->nmembers : 1, sizeof *all);
 	d->inc = calloc(d->nmembers ? d->nmembers : 1, sizeof *d->inc);
@@ -136,7 +136,7 @@ enum lv_status door_access_locked(struct lv_node *n, const struct lv_principal *
 		cJSON_AddStringToObject(extra, "query_id", d->qid);
 		cJSON_AddNumberToObject(extra, "epsilon", (double)d->eps_ceil / 1e6);
 		uint64_t idx;
-		enum lv_status st = access_log_member_locked(n, who, d->purpose, d->incm[i], scope, extra, &idx);
+		enum lv_status st = lv_access_log_member_locked(n, who, d->purpose, d->incm[i], scope, extra, &idx);
 		if (st != LV_OK)
 			return st;
 	}

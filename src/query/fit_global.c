@@ -136,7 +136,7 @@ static bool in_lite(const struct idset_lite *s, uint32_t id)
 }
 
 /* Builds a learner's sequences from their @nfacts @facts. */
-static enum lv_status sequences(struct fit_ctx *c, const struct fact *facts, size_t nfacts, struct learner_seqs *out)
+static enum lv_status sequences(struct fit_ctx *c, const struct lv_fact *facts, size_t nfacts, struct learner_seqs *out)
 {
 	size_t cap = (nfacts ? nfacts : 1) * LV_ACTIVITY_SKILLS_MAX;
 	struct resp *r = malloc(cap * sizeof *r);
@@ -145,13 +145,13 @@ static enum lv_status sequences(struct fit_ctx *c, const struct fact *facts, siz
 	if (!r)
 		return LV_ERR_NOMEM;
 	for (size_t i = 0; i < nfacts; i++) {
-		const struct fact *f = &facts[i];
+		const struct lv_fact *f = &facts[i];
 		if (!in_lite(&c->verbs, f->verb) || !in_lite(&c->types, f->type) || f->stored_ms < c->retention_from_ms)
 			continue;
 		if (door_voided(c->door, f->seq))
 			continue;
 		int correct = f->success >= 0 ? f->success
-			      : f->score_e6 != FACT_NO_SCORE ? (f->score_e6 >= c->threshold * 1e6) : -1;
+			      : f->score_e6 != LV_FACT_NO_SCORE ? (f->score_e6 >= c->threshold * 1e6) : -1;
 		if (correct < 0 || f->object >= c->ts->nterms)
 			continue;
 		for (uint32_t k = c->ts->off[f->object]; k < c->ts->off[f->object + 1] && nr < cap; k++)
@@ -211,7 +211,7 @@ static void free_ctx(struct fit_ctx *c)
 	free(c->types.v);
 }
 
-static enum lv_status learner_sequences(void *ctx, size_t i, const struct fact *facts, size_t nfacts)
+static enum lv_status learner_sequences(void *ctx, size_t i, const struct lv_fact *facts, size_t nfacts)
 {
 	struct fit_ctx *c = ctx;
 	if (!nfacts)

@@ -117,10 +117,10 @@ struct door {
 	uint64_t budget, used;        /* micro-epsilon of the window; used: door_cohort_locked */
 	int64_t day, from_day;
 	/* door_cohort_locked: the included learners, sorted (point into members) */
-	struct consent_member *members;
+	struct lv_consent_member *members;
 	size_t nmembers;
 	const char **inc;
-	const struct consent_member **incm; /* inc[i]'s consent */
+	const struct lv_consent_member **incm; /* inc[i]'s consent */
 	size_t ninc;
 	/* door_voided_locked */
 	int64_t *voided;

@@ -252,7 +252,7 @@ static bool uuid_bytes(const char *s, unsigned char out[16])
 }
 
 enum lv_status facts_from_statement(struct lv_node *n, const cJSON *stmt, int64_t seq, int64_t stored_ms,
-				    struct fact *f)
+				    struct lv_fact *f)
 {
 	enum lv_status st;
 	memset(f, 0, sizeof *f);
@@ -266,7 +266,7 @@ enum lv_status facts_from_statement(struct lv_node *n, const cJSON *stmt, int64_
 	const cJSON *result = cJSON_GetObjectItemCaseSensitive(stmt, "result");
 	f->duration_ms = duration_ms(util_json_str(result, "duration", NULL));
 	const cJSON *scaled = cJSON_GetObjectItemCaseSensitive(cJSON_GetObjectItemCaseSensitive(result, "score"), "scaled");
-	f->score_e6 = FACT_NO_SCORE;
+	f->score_e6 = LV_FACT_NO_SCORE;
 	if (cJSON_IsNumber(scaled) && scaled->valuedouble >= -1 && scaled->valuedouble <= 1)
 		f->score_e6 = (int32_t)llround(scaled->valuedouble * 1e6);
 	f->success = tri(cJSON_GetObjectItemCaseSensitive(result, "success"));
@@ -311,11 +311,11 @@ enum lv_status facts_from_statement(struct lv_node *n, const cJSON *stmt, int64_
 	 * activity under a course or module (the "descendants" filter). */
 	static const char *const lists[] = {"parent", "grouping", "category", "other"};
 	const cJSON *ca = cJSON_GetObjectItemCaseSensitive(ctx, "contextActivities");
-	for (size_t l = 0; l < 4 && f->nctx < FACT_MAX_CTX; l++) {
+	for (size_t l = 0; l < 4 && f->nctx < LV_FACT_MAX_CTX; l++) {
 		const cJSON *arr = cJSON_GetObjectItemCaseSensitive(ca, lists[l]);
 		const cJSON *a;
 		cJSON_ArrayForEach(a, arr) {
-			if (f->nctx >= FACT_MAX_CTX)
+			if (f->nctx >= LV_FACT_MAX_CTX)
 				break;
 			uint32_t id;
 			if ((st = facts_term(n, util_json_str(a, "id", NULL), true, &id)) != LV_OK)
@@ -335,7 +335,7 @@ enum lv_status facts_from_statement(struct lv_node *n, const cJSON *stmt, int64_
  * the context count and ids, then 16 registration bytes when present.
  * About 25 bytes a statement: less to read, decrypt and cache per query. */
 
-#define FACT_MAX_LEN (1 + 7 * 10 + 10 + FACT_MAX_CTX * 5 + 16)
+#define FACT_MAX_LEN (1 + 7 * 10 + 10 + LV_FACT_MAX_CTX * 5 + 16)
 
 static size_t put_var(unsigned char *p, uint64_t v)
 {
@@ -378,10 +378,10 @@ struct fact_prev {
 	int64_t seq, stored;
 };
 
-static size_t fact_put(unsigned char *p, const struct fact *f, struct fact_prev *prev)
+static size_t fact_put(unsigned char *p, const struct lv_fact *f, struct fact_prev *prev)
 {
 	size_t n = 1;
-	bool has_score = f->score_e6 != FACT_NO_SCORE, has_dur = f->duration_ms >= 0;
+	bool has_score = f->score_e6 != LV_FACT_NO_SCORE, has_dur = f->duration_ms >= 0;
 	p[0] = (unsigned char)(f->has_registration | has_score << 1 | has_dur << 2 | (f->success + 1) << 3 |
 			       (f->completion + 1) << 5);
 	n += put_var(p + n, zz(f->seq - prev->seq));
@@ -406,7 +406,7 @@ static size_t fact_put(unsigned char *p, const struct fact *f, struct fact_prev 
 	return n;
 }
 
-static bool fact_get(const unsigned char *p, size_t len, size_t *off, struct fact *f, struct fact_prev *prev)
+static bool fact_get(const unsigned char *p, size_t len, size_t *off, struct lv_fact *f, struct fact_prev *prev)
 {
 	uint64_t v, verb, object, type, nctx;
 	if (*off >= len)
@@ -433,7 +433,7 @@ static bool fact_get(const unsigned char *p, size_t len, size_t *off, struct fac
 			return false;
 		f->duration_ms = (int64_t)v;
 	}
-	f->score_e6 = FACT_NO_SCORE;
+	f->score_e6 = LV_FACT_NO_SCORE;
 	if (flags & 2) {
 		if (!get_var(p, len, off, &v))
 			return false;
@@ -444,7 +444,7 @@ static bool fact_get(const unsigned char *p, size_t len, size_t *off, struct fac
 	}
 	if (!get_var(p, len, off, &verb) || !get_var(p, len, off, &object) || !get_var(p, len, off, &type) ||
 	    !get_var(p, len, off, &nctx) || verb > UINT32_MAX || object > UINT32_MAX || type > UINT32_MAX ||
-	    nctx > FACT_MAX_CTX)
+	    nctx > LV_FACT_MAX_CTX)
 		return false;
 	f->verb = (uint32_t)verb;
 	f->object = (uint32_t)object;
@@ -539,7 +539,7 @@ static enum lv_status seg_put(struct lv_node *n, const unsigned char *key, const
 	return st;
 }
 
-static enum lv_status encode(const struct fact *f, size_t nf, unsigned char **out, size_t *len)
+static enum lv_status encode(const struct lv_fact *f, size_t nf, unsigned char **out, size_t *len)
 {
 	if (nf > SEG_MAX_PLAIN / FACT_MAX_LEN)
 		return LV_ERR_TOO_LARGE;
@@ -581,7 +581,7 @@ static enum lv_status next_seg(struct lv_node *n, int64_t *seg)
 }
 
 enum lv_status facts_append_locked(struct lv_node *n, const char *p, const unsigned char *key,
-				   const struct fact *f, size_t nf)
+				   const struct lv_fact *f, size_t nf)
 {
 	unsigned char *plain = NULL;
 	size_t plen = 0;
@@ -719,7 +719,7 @@ void fact_vec_free(struct fact_vec *v)
 enum lv_status facts_backfill_locked(struct lv_node *n)
 {
 	sqlite3_stmt *ls = NULL, *vs = NULL;
-	struct fact *buf = NULL;
+	struct lv_fact *buf = NULL;
 	size_t cap = 0;
 	char (*learners)[LV_PSEUDONYM_LEN] = NULL;
 	size_t nlearners = 0, caplearners = 0;

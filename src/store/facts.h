@@ -14,11 +14,11 @@
 #include "learnvault/store.h"
 
 #define FACTS_VERSION "2" /* record format; older ones are rebuilt on open */
-/* struct fact, FACT_NO_SCORE and FACT_MAX_CTX: learnvault/store.h (the
+/* struct lv_fact, LV_FACT_NO_SCORE and LV_FACT_MAX_CTX: learnvault/store.h (the
  * aggregate door reads the records through the store's interface). */
 
 struct fact_vec {
-	struct fact *f;
+	struct lv_fact *f;
 	size_t n, cap;
 };
 /* Wipes and frees the records; the vector is empty afterwards. */
@@ -44,11 +44,11 @@ void facts_terms_free(struct lv_node *n);
 enum lv_status facts_term(struct lv_node *n, const char *iri, bool create, uint32_t *id) LV_WARN_UNUSED;
 /* The record of a stored statement (terms are created as needed). Lock held. */
 enum lv_status facts_from_statement(struct lv_node *n, const cJSON *stmt, int64_t seq, int64_t stored_ms,
-				    struct fact *f) LV_WARN_UNUSED;
+				    struct lv_fact *f) LV_WARN_UNUSED;
 /* Adds @nf records to learner @p's facts, as one new segment in the
  * journal, inside the caller's node.db transaction.  Lock held. */
 enum lv_status facts_append_locked(struct lv_node *n, const char *p, const unsigned char *key,
-				   const struct fact *f, size_t nf) LV_WARN_UNUSED;
+				   const struct lv_fact *f, size_t nf) LV_WARN_UNUSED;
 /* Moves the journal's segments into learner_facts (sorted, in one pass)
  * and merges the segments of learners who now have many.  Every reader of
  * learner_facts calls it first, in its own transaction.  Lock held. */

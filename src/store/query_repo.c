@@ -189,7 +189,7 @@ enum lv_status lv_store_facts_fold(struct lv_node *n)
 struct facts_read {
 	const char *const *inc;
 	size_t ninc;
-	enum lv_status (*each)(void *ctx, size_t i, const struct fact *facts, size_t nfacts);
+	enum lv_status (*each)(void *ctx, size_t i, const struct lv_fact *facts, size_t nfacts);
 	void *ctx;
 	size_t next;          /* the first learner not handed out yet */
 	size_t at;            /* the learner whose segments are being opened */
@@ -235,7 +235,7 @@ static enum lv_status read_row(struct lv_node *n, struct facts_read *r, sqlite3_
 }
 
 enum lv_status lv_store_snapshot_facts(struct lv_node *n, const char *const *learners, size_t count,
-				       enum lv_status (*each)(void *ctx, size_t i, const struct fact *facts,
+				       enum lv_status (*each)(void *ctx, size_t i, const struct lv_fact *facts,
 							      size_t nfacts),
 				       void *ctx)
 {

@@ -27,7 +27,7 @@ struct pending {
 	bool skip;                       /* already stored, equivalent */
 	int64_t seq;                     /* index sequence number = vault rowid */
 	const char *voids;               /* target id when a voiding statement */
-	struct fact fact;                /* for the aggregate door (not for voiding statements) */
+	struct lv_fact fact;                /* for the aggregate door (not for voiding statements) */
 };
 
 static void set_string(cJSON *o, const char *name, const char *v)
@@ -270,7 +270,7 @@ static enum lv_status append_facts(struct lv_node *n, const struct pending *p, s
 	enum lv_status st = vault_facts_key(n, p[first].learner, &key);
 	if (st != LV_OK)
 		return st;
-	struct fact *f = malloc(count * sizeof *f);
+	struct lv_fact *f = malloc(count * sizeof *f);
 	size_t nf = 0;
 	if (!f)
 		return LV_ERR_NOMEM;
