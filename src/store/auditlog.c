@@ -299,7 +299,7 @@ enum lv_status lv_audit_inclusion(struct lv_node *n, uint64_t index, uint64_t si
 	*out = NULL;
 	struct lv_merkle_proof p;
 	unsigned char root[LV_MERKLE_HASH_LEN], leaf[LV_MERKLE_HASH_LEN];
-	enum lv_status st = lv_store_lock(n);
+	enum lv_status st = store_lock_log_size(n, size);
 	if (st != LV_OK) {
 		lv_store_unlock(n);
 		return st;
@@ -327,7 +327,7 @@ enum lv_status lv_audit_consistency(struct lv_node *n, uint64_t first, uint64_t 
 	*out = NULL;
 	struct lv_merkle_proof p;
 	unsigned char r1[LV_MERKLE_HASH_LEN], r2[LV_MERKLE_HASH_LEN];
-	enum lv_status st = lv_store_lock(n);
+	enum lv_status st = store_lock_log_size(n, second);
 	if (st != LV_OK) {
 		lv_store_unlock(n);
 		return st;

@@ -97,6 +97,10 @@ struct lv_tx {
 };
 /* Records a vault file made in @tx, removed again if it rolls back. */
 enum lv_status store_tx_vault_created(struct lv_tx *tx, const char *pseudonym) LV_WARN_UNUSED;
+/* lv_store_lock for a reader of the audit tree up to @size entries: the
+ * refresh runs only when the tree held here is shorter (a proof the tree
+ * already covers needs none).  Release with lv_store_unlock. */
+enum lv_status store_lock_log_size(struct lv_node *n, uint64_t size) LV_WARN_UNUSED;
 /* Refreshes the process's view if another connection committed.  Lock held. */
 enum lv_status node_sync_locked(struct lv_node *n) LV_WARN_UNUSED;
 /* Reloads the settings this process keeps in memory.  Lock held. */

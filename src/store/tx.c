@@ -16,6 +16,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "learnvault/audit.h"
 #include "facts.h"
 #include "store.h"
 
@@ -84,6 +85,14 @@ static void lock_only(struct lv_node *n)
 	pthread_mutex_lock(&n->lock);
 	n->lock_owner = pthread_self();
 	n->locked = true;
+}
+
+enum lv_status store_lock_log_size(struct lv_node *n, uint64_t size)
+{
+	lock_only(n);
+	/* A proof up to a size this process already holds is the same
+	 * whatever others appended since: refresh only past it. */
+	return size <= lv_merkle_size(n->audit) ? LV_OK : node_sync_locked(n);
 }
 
 enum lv_status lv_store_lock(struct lv_node *n)
