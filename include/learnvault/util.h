@@ -34,7 +34,15 @@ void buf_free(struct buf *b);
  * room with util_array_reserve(&a, need, max), free a.v.  The cap @max
  * (elements) is the caller's: LV_ERR_TOO_LARGE beyond it. */
 #define UTIL_ARRAY(type) struct { type *v; size_t n, cap; }
-enum lv_status util_array_grow(void **v, size_t elem_size, size_t *cap, size_t need, size_t max) LV_WARN_UNUSED;
+enum lv_status util_array_grow_slow(void **v, size_t elem_size, size_t *cap, size_t need, size_t max) LV_WARN_UNUSED;
+/* Room for @need elements of @elem_size in *@v (capacity *@cap, in
+ * elements), doubling; inline so the common case (room already there)
+ * costs a compare on hot paths. */
+static inline LV_WARN_UNUSED enum lv_status util_array_grow(void **v, size_t elem_size, size_t *cap, size_t need,
+							     size_t max)
+{
+	return need <= *cap ? LV_OK : util_array_grow_slow(v, elem_size, cap, need, max);
+}
 #define util_array_reserve(a, need, max) \
 	util_array_grow((void **)&(a)->v, sizeof *(a)->v, &(a)->cap, (need), (max))
 /* Room for one more element (a->n + 1). */

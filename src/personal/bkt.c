@@ -191,7 +191,9 @@ static double loglik_core(const struct lv_bkt_params *p, const uint8_t *obs, siz
 /* Room for @T responses of 3 doubles each; at least 256 once any. */
 static bool work_reserve(struct personal_bkt_work *w, size_t T)
 {
-	size_t need = T && T < 256 ? 256 : T;
+	if (T <= w->cap) /* the hot path: called once per sequence per EM pass */
+		return true;
+	size_t need = T < 256 ? 256 : T;
 	return util_array_grow((void **)&w->buf, 3 * sizeof(double), &w->cap, need, SIZE_MAX) == LV_OK;
 }
 

@@ -90,7 +90,7 @@ void buf_free(struct buf *b)
 	b->len = b->cap = 0;
 }
 
-enum lv_status util_array_grow(void **v, size_t elem_size, size_t *cap, size_t need, size_t max)
+enum lv_status util_array_grow_slow(void **v, size_t elem_size, size_t *cap, size_t need, size_t max)
 {
 	if (need <= *cap)
 		return LV_OK;
