@@ -146,13 +146,38 @@ static void exercise_routes(struct hc *c, const struct creds *k, int round)
 	struct hc_req get = {.path = "/xapi/statements?limit=5", .user = k->pkey, .pass = k->psecret};
 	ck_assert_msg(hc_do(c, &get, &r) == 200, "round %d: read-back %ld %s", round, r.status, r.body);
 	hc_resp_free(&r);
-	const char *lpaths[] = {"/learner/statements", "/learner/consents", "/learner/access-report", "/learner/next"};
+	const char *lpaths[] = {"/learner/statements", "/learner/consents", "/learner/access-report", "/learner/next",
+				"/learner/mastery", "/learner/reviews", "/learner/export", "/policies"};
 	for (size_t i = 0; i < sizeof lpaths / sizeof lpaths[0]; i++) {
 		struct hc_req lr = {.path = lpaths[i], .bearer = k->learner_tok, .no_version = true};
 		ck_assert_msg(hc_do(c, &lr, &r) == 200, "round %d: %s %ld %s", round, lpaths[i], r.status, r.body);
 		hc_resp_free(&r);
 	}
-	(void)audit_size(c, k->auditor);
+	double size = audit_size(c, k->auditor);
+	const char *apaths[] = {"/audit/entries?start=0&end=1", "/audit/key", "/audit/proof/inclusion?index=0&size=1"};
+	for (size_t i = 0; i < sizeof apaths / sizeof apaths[0]; i++) {
+		struct hc_req ar = {.path = apaths[i], .bearer = k->auditor, .no_version = true};
+		ck_assert_msg(hc_do(c, &ar, &r) == 200, "round %d: %s %ld %s", round, apaths[i], r.status, r.body);
+		hc_resp_free(&r);
+	}
+	/* A proof up to the newest size: the server must know the entries
+	 * other processes appended. */
+	char pp[128];
+	snprintf(pp, sizeof pp, "/audit/proof/inclusion?index=%.0f&size=%.0f", size - 1, size);
+	struct hc_req pr = {.path = pp, .bearer = k->auditor, .no_version = true};
+	ck_assert_msg(hc_do(c, &pr, &r) == 200, "round %d: %s %ld %s", round, pp, r.status, r.body);
+	hc_resp_free(&r);
+	/* xAPI documents: a state document written and read back. */
+	char st_path[512];
+	snprintf(st_path, sizeof st_path,
+		 "/xapi/activities/state?activityId=http%%3A%%2F%%2Fschool.example%%2Fquiz%%2F1&agent=%%7B%%22mbox%%22%%3A%%22"
+		 "mailto%%3Anewcomer%d%%40school.example%%22%%7D&stateId=s%d", round, round);
+	struct hc_req sp = {.method = "PUT", .path = st_path, .body = "{\"x\":1}", .user = k->pkey, .pass = k->psecret};
+	ck_assert_msg(hc_do(c, &sp, &r) == 204, "round %d: PUT state %ld %s", round, r.status, r.body);
+	hc_resp_free(&r);
+	struct hc_req sg = {.path = st_path, .user = k->pkey, .pass = k->psecret};
+	ck_assert_msg(hc_do(c, &sg, &r) == 200, "round %d: GET state %ld %s", round, r.status, r.body);
+	hc_resp_free(&r);
 	char q[512];
 	snprintf(q, sizeof q,
 		 "{\"id\":\"q-%d\",\"purpose\":\"course-improvement\",\"metric\":\"count\",\"epsilon\":0.1}", round);
@@ -229,7 +254,19 @@ START_TEST(cli_writes_beside_a_live_server)
 	exercise_routes(&c, &k, ++round);
 	ck_assert_int_eq(cli(NULL, "curriculum load --data '%s' '%s'", dir, th_src("examples/curriculum.json")), 0);
 	exercise_routes(&c, &k, ++round);
-	ck_assert_int_eq(cli(NULL, "audit checkpoint --data '%s'", dir), 0);
+	ck_assert_int_eq(cli(&out, "audit checkpoint --data '%s'", dir), 0);
+	/* The first thing the server is asked after another process wrote:
+	 * a proof up to the size that process signed. */
+	const char *nl = strchr(out, '\n');
+	ck_assert_ptr_nonnull(nl);
+	long long signed_size = strtoll(nl + 1, NULL, 10);
+	free(out);
+	char pp[128];
+	snprintf(pp, sizeof pp, "/audit/proof/inclusion?index=%lld&size=%lld", signed_size - 1, signed_size);
+	struct hc_resp pr;
+	struct hc_req prq = {.path = pp, .bearer = k.auditor, .no_version = true};
+	ck_assert_msg(hc_do(&c, &prq, &pr) == 200, "proof at the size another process signed: %ld %s", pr.status, pr.body);
+	hc_resp_free(&pr);
 	exercise_routes(&c, &k, ++round);
 	char qf[700];
 	snprintf(qf, sizeof qf, "%s/q.json", tmp);
