@@ -15,6 +15,7 @@
 
 #include <sodium.h>
 
+#include "learnvault/xapi.h"
 #include "facts.h"
 #include "store.h"
 
@@ -85,12 +86,10 @@ static void done(sqlite3_stmt *s)
 	}
 }
 
+/* The term cache's slot (in memory only: any good spread will do). */
 static size_t term_hash(const char *s)
 {
-	uint64_t h = 1469598103934665603ULL;
-	for (; *s; s++)
-		h = (h ^ (unsigned char)*s) * 1099511628211ULL;
-	return (size_t)(h % TERM_SLOTS);
+	return (size_t)(util_fnv1a(s) % TERM_SLOTS);
 }
 
 void facts_terms_forget(struct lv_node *n)
@@ -753,7 +752,7 @@ enum lv_status facts_backfill_locked(struct lv_node *n)
 				continue;
 			}
 			const char *verb = util_json_str(j, "verb", "id");
-			if (verb && strcmp(verb, "http://adlnet.gov/expapi/verbs/voided") == 0) {
+			if (verb && strcmp(verb, LV_XAPI_VERB_VOIDED) == 0) {
 				cJSON_Delete(j);
 				continue;
 			}
