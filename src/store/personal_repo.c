@@ -232,27 +232,51 @@ enum lv_status lv_store_personal_learner_get(struct lv_node *n, const char *lear
 	return st;
 }
 
-enum lv_status lv_store_personal_item_get(struct lv_node *n, const char *learner, const char *activity,
-					  struct lv_store_personal_item *out, bool *found)
+/* One row by key through prepared statement @which: @read fills it from
+ * the row; *@found says whether there was one. */
+static enum lv_status row_get(struct lv_node *n, const char *learner, enum vault_stmt_id which, const char *key,
+			      enum lv_status (*read)(sqlite3_stmt *s, const char *key, void *out), void *out,
+			      bool *found)
 {
 	sqlite3_stmt *s = NULL;
-	memset(out, 0, sizeof *out);
 	*found = false;
 	store_assert_locked(n);
-	enum lv_status st = vault_stmt(n, learner, VAULT_P_ITEM_GET, &s);
+	enum lv_status st = vault_stmt(n, learner, which, &s);
 	if (st != LV_OK)
 		return st;
-	sqlite3_bind_text(s, 1, activity, -1, SQLITE_STATIC);
+	sqlite3_bind_text(s, 1, key, -1, SQLITE_STATIC);
 	int rc = sqlite3_step(s);
 	if (rc == SQLITE_ROW) {
-		out->activity = activity;
-		st = item_from(s, 0, out);
+		st = read(s, key, out);
 		*found = st == LV_OK;
 	} else if (rc != SQLITE_DONE) {
 		st = db_status(rc);
 	}
 	sqlite3_reset(s);
 	sqlite3_clear_bindings(s);
+	return st;
+}
+
+static enum lv_status item_read(sqlite3_stmt *s, const char *key, void *out)
+{
+	struct lv_store_personal_item *it = out;
+	it->activity = key;
+	return item_from(s, 0, it);
+}
+
+static enum lv_status skill_read(sqlite3_stmt *s, const char *key, void *out)
+{
+	struct lv_store_personal_skill *k = out;
+	k->skill = key;
+	skill_from(s, 0, k);
+	return LV_OK;
+}
+
+enum lv_status lv_store_personal_item_get(struct lv_node *n, const char *learner, const char *activity,
+					  struct lv_store_personal_item *out, bool *found)
+{
+	memset(out, 0, sizeof *out);
+	enum lv_status st = row_get(n, learner, VAULT_P_ITEM_GET, activity, item_read, out, found);
 	if (st != LV_OK)
 		memset(out, 0, sizeof *out);
 	return st;
@@ -261,25 +285,8 @@ enum lv_status lv_store_personal_item_get(struct lv_node *n, const char *learner
 enum lv_status lv_store_personal_skill_get(struct lv_node *n, const char *learner, const char *skill,
 					   struct lv_store_personal_skill *out, bool *found)
 {
-	sqlite3_stmt *s = NULL;
 	memset(out, 0, sizeof *out);
-	*found = false;
-	store_assert_locked(n);
-	enum lv_status st = vault_stmt(n, learner, VAULT_P_SKILL_GET, &s);
-	if (st != LV_OK)
-		return st;
-	sqlite3_bind_text(s, 1, skill, -1, SQLITE_STATIC);
-	int rc = sqlite3_step(s);
-	if (rc == SQLITE_ROW) {
-		out->skill = skill;
-		skill_from(s, 0, out);
-		*found = true;
-	} else if (rc != SQLITE_DONE) {
-		st = db_status(rc);
-	}
-	sqlite3_reset(s);
-	sqlite3_clear_bindings(s);
-	return st;
+	return row_get(n, learner, VAULT_P_SKILL_GET, skill, skill_read, out, found);
 }
 
 enum lv_status lv_store_personal_items_each(struct lv_node *n, const char *learner,
