@@ -1,6 +1,7 @@
 /* bench audit: append rate, proof generation and full verification at
  * 10^6 entries, each beside a same-run baseline. */
 #include <getopt.h>
+#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -202,6 +203,13 @@ out:
 	return rc;
 }
 
+/* @x rounded down to 1/@scale; 0 for a figure that is not a number (a
+ * phase too short to time gives 0/0, and casting NaN is undefined). */
+static double trunc_to(double x, double scale)
+{
+	return isfinite(x) ? (double)(long)(x * scale) / scale : 0;
+}
+
 static cJSON *result_json(uint64_t entries, const struct audit_figures *f)
 {
 	cJSON *o = cJSON_CreateObject();
@@ -209,15 +217,15 @@ static cJSON *result_json(uint64_t entries, const struct audit_figures *f)
 	cJSON_AddNumberToObject(o, "entries", (double)entries);
 	cJSON_AddNumberToObject(o, "appends_per_s_one_per_tx", (double)(long)f->r_single);
 	cJSON_AddNumberToObject(o, "baseline_rows_per_s_one_per_tx", (double)(long)f->b_single);
-	cJSON_AddNumberToObject(o, "ratio_one_per_tx", (double)(long)(f->r_single / f->b_single * 1000) / 1000);
+	cJSON_AddNumberToObject(o, "ratio_one_per_tx", trunc_to(f->r_single / f->b_single, 1000));
 	cJSON_AddNumberToObject(o, "appends_per_s_batched", (double)(long)f->r_batch);
 	cJSON_AddNumberToObject(o, "baseline_rows_per_s_batched", (double)(long)f->b_batch);
-	cJSON_AddNumberToObject(o, "ratio_batched", (double)(long)(f->r_batch / f->b_batch * 1000) / 1000);
-	cJSON_AddNumberToObject(o, "inclusion_proof_ms", (double)(long)(f->proof_ms * 10000) / 10000);
-	cJSON_AddNumberToObject(o, "baseline_path_hash_ms", (double)(long)(f->hash_path_ms * 10000) / 10000);
-	cJSON_AddNumberToObject(o, "verify_s", (double)(long)(f->verify_s * 1000) / 1000);
-	cJSON_AddNumberToObject(o, "baseline_parse_and_hash_s", (double)(long)(f->parse_hash_s * 1000) / 1000);
-	cJSON_AddNumberToObject(o, "verify_ratio", (double)(long)(f->verify_s / f->parse_hash_s * 100) / 100);
+	cJSON_AddNumberToObject(o, "ratio_batched", trunc_to(f->r_batch / f->b_batch, 1000));
+	cJSON_AddNumberToObject(o, "inclusion_proof_ms", trunc_to(f->proof_ms, 10000));
+	cJSON_AddNumberToObject(o, "baseline_path_hash_ms", trunc_to(f->hash_path_ms, 10000));
+	cJSON_AddNumberToObject(o, "verify_s", trunc_to(f->verify_s, 1000));
+	cJSON_AddNumberToObject(o, "baseline_parse_and_hash_s", trunc_to(f->parse_hash_s, 1000));
+	cJSON_AddNumberToObject(o, "verify_ratio", trunc_to(f->verify_s / f->parse_hash_s, 100));
 	return o;
 }
 
