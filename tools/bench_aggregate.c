@@ -406,12 +406,11 @@ int bench_aggregate(int argc, char **argv)
 	int rc = aggregate_args(argc, argv, &ao);
 	if (rc != 0)
 		return rc;
-	char tmpl[] = "/tmp/lvbench.XXXXXX";
-	const char *dir = ao.keep ? ao.keep : mkdtemp(tmpl);
-	if (!dir)
-		return cli_fail("bench aggregate: cannot make a scratch directory");
-	char node_dir[4096], base_path[4096];
-	snprintf(node_dir, sizeof node_dir, "%s/node", dir);
+	struct bench_scratch sc;
+	if (bench_scratch_open("aggregate", ao.keep, &sc) != 0)
+		return 1;
+	const char *dir = sc.dir, *node_dir = sc.node_dir;
+	char base_path[4096 + 32];
 	snprintf(base_path, sizeof base_path, "%s/baseline.db", dir);
 	rc = 1;
 	struct lv_node *node = NULL;
@@ -436,11 +435,6 @@ out:
 	sqlite3_close(base);
 	lv_node_close(node);
 	free(vkey);
-	if (!ao.keep) {
-		char cmd[4200];
-		snprintf(cmd, sizeof cmd, "rm -rf '%s'", dir);
-		if (system(cmd) != 0)
-			fprintf(stderr, "bench aggregate: could not remove %s\n", dir);
-	}
+	bench_scratch_close("aggregate", &sc);
 	return rc;
 }

@@ -150,7 +150,7 @@ static void *client_run(void *arg)
  * NORMAL, a commit per batch, as the node does per vault. */
 static double baseline(const char *dir, const struct corpus *c)
 {
-	char path[4096];
+	char path[4096 + 32];
 	snprintf(path, sizeof path, "%s/baseline.db", dir);
 	sqlite3 *db = NULL;
 	sqlite3_stmt *s = NULL;
@@ -283,12 +283,10 @@ int bench_ingest(int argc, char **argv)
 	int rc = ingest_args(argc, argv, &io);
 	if (rc != 0)
 		return rc;
-	char tmpl[] = "/tmp/lvbench.XXXXXX";
-	const char *dir = io.keep ? io.keep : mkdtemp(tmpl);
-	char node_dir[4096];
-	if (!dir)
-		return cli_fail("bench ingest: cannot make a scratch directory");
-	snprintf(node_dir, sizeof node_dir, "%s/node", dir);
+	struct bench_scratch sc;
+	if (bench_scratch_open("ingest", io.keep, &sc) != 0)
+		return 1;
+	const char *dir = sc.dir, *node_dir = sc.node_dir;
 	rc = 1;
 	struct lv_node *node = NULL;
 	struct lv_server *srv = NULL;
@@ -330,11 +328,6 @@ out:
 	if (secret)
 		sodium_free(secret);
 	curl_global_cleanup();
-	if (!io.keep) {
-		char cmd[4200];
-		snprintf(cmd, sizeof cmd, "rm -rf '%s'", dir);
-		if (system(cmd) != 0)
-			fprintf(stderr, "bench ingest: could not remove %s\n", dir);
-	}
+	bench_scratch_close("ingest", &sc);
 	return rc;
 }

@@ -423,12 +423,10 @@ int bench_personal(int argc, char **argv)
 	int rc = personal_args(argc, argv, &po);
 	if (rc != 0)
 		return rc;
-	char tmpl[] = "/tmp/lvbench.XXXXXX";
-	const char *dir = po.keep ? po.keep : mkdtemp(tmpl);
-	char node_dir[4096];
-	if (!dir)
-		return cli_fail("bench personal: cannot make a scratch directory");
-	snprintf(node_dir, sizeof node_dir, "%s/node", dir);
+	struct bench_scratch sc;
+	if (bench_scratch_open("personal", po.keep, &sc) != 0)
+		return 1;
+	const char *node_dir = sc.node_dir;
 	rc = 1;
 	struct personal_run pr = {.po = &po};
 	struct personal_http ph = {.ms = calloc(po.nreq, sizeof *ph.ms)};
@@ -463,11 +461,6 @@ out:
 	run_free(&pr);
 	free(ph.ms);
 	curl_global_cleanup();
-	if (!po.keep) {
-		char cmd[4200];
-		snprintf(cmd, sizeof cmd, "rm -rf '%s'", dir);
-		if (system(cmd) != 0)
-			fprintf(stderr, "bench personal: could not remove %s\n", dir);
-	}
+	bench_scratch_close("personal", &sc);
 	return rc;
 }

@@ -47,6 +47,18 @@ int cmd_ingest(int argc, char **argv);
 int cmd_setting(int argc, char **argv);
 int cmd_demo_seed(int argc, char **argv);
 int cmd_bench(int argc, char **argv);
+
+/* A benchmark's scratch directory: @keep (the --dir option, kept after)
+ * or a fresh /tmp/lvbench.XXXXXX (removed by bench_scratch_close), with
+ * the node's directory inside it. */
+struct bench_scratch {
+	char dir[4096];
+	char node_dir[4200];
+	bool keep;
+};
+/* 0, or 1 after saying why (@area names the bench). */
+int bench_scratch_open(const char *area, const char *keep, struct bench_scratch *s);
+void bench_scratch_close(const char *area, const struct bench_scratch *s);
 int cmd_erase(int argc, char **argv);
 int cmd_key(int argc, char **argv);
 int cmd_policy(int argc, char **argv);
