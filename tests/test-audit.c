@@ -1410,6 +1410,65 @@ START_TEST(large_tree)
 }
 END_TEST
 
+/* A release receipt round-trips; any changed field, another key, another
+ * origin line or a trailing line is refused; bad fields are not signed. */
+START_TEST(receipt_roundtrip_and_tamper)
+{
+	unsigned char pk[32];
+	unsigned char *sk = sodium_malloc(crypto_sign_SECRETKEYBYTES);
+	ck_assert(sk);
+	crypto_sign_keypair(pk, sk);
+	char *vk, *note, *other_vk;
+	size_t len;
+	struct lv_release_receipt r = {.origin = "learnvault.example/node-1", .actor = "cr_analyst1",
+				       .query_id = "q-1"}, got;
+	lv_release_answer_sha256("{\"value\":3}", 11, r.answer_sha256);
+	memset(r.request_sha256, 'a', 64);
+	ck_assert_int_eq(lv_note_vkey("learnvault.example/node-1", pk, &vk), LV_OK);
+	ck_assert_int_eq(lv_release_receipt_sign(&r, sk, &note, &len), LV_OK);
+	ck_assert_int_eq(lv_release_receipt_open(note, len, vk, &got), LV_OK);
+	ck_assert_str_eq(got.actor, "cr_analyst1");
+	ck_assert_str_eq(got.query_id, "q-1");
+	ck_assert_str_eq(got.answer_sha256, r.answer_sha256);
+	ck_assert_str_eq(got.request_sha256, r.request_sha256);
+	ck_assert(strstr(note, "answer_sha256 ") != NULL);
+	/* One byte of the answer digest changed: the signature fails. */
+	char *bad = strdup(note);
+	char *d = strstr(bad, "answer_sha256 ") + 14;
+	*d = *d == '0' ? '1' : '0';
+	ck_assert_int_eq(lv_release_receipt_open(bad, len, vk, &got), LV_ERR_CRYPTO);
+	ck_assert_str_eq(got.query_id, "");
+	free(bad);
+	/* Another key of the same name does not verify it. */
+	unsigned char pk2[32], sk2[64];
+	crypto_sign_keypair(pk2, sk2);
+	ck_assert_int_eq(lv_note_vkey("learnvault.example/node-1", pk2, &other_vk), LV_OK);
+	ck_assert_int_ne(lv_release_receipt_open(note, len, other_vk, &got), LV_OK);
+	free(other_vk);
+	free(note);
+	/* A receipt whose origin line is not the signing key's name. */
+	struct lv_release_receipt r2 = r;
+	snprintf(r2.origin, sizeof r2.origin, "learnvault.example/node-2");
+	ck_assert_int_eq(lv_release_receipt_sign(&r2, sk, &note, &len), LV_OK);
+	char *vk2;
+	ck_assert_int_eq(lv_note_vkey("learnvault.example/node-2", pk, &vk2), LV_OK);
+	ck_assert_int_eq(lv_release_receipt_open(note, len, vk2, &got), LV_OK);
+	ck_assert_int_ne(lv_release_receipt_open(note, len, vk, &got), LV_OK);
+	free(vk2);
+	free(note);
+	/* Fields that are not printable tokens are not signed. */
+	struct lv_release_receipt r3 = r;
+	snprintf(r3.query_id, sizeof r3.query_id, "q 1");
+	ck_assert_int_eq(lv_release_receipt_sign(&r3, sk, &note, &len), LV_ERR_INVALID);
+	ck_assert_ptr_null(note);
+	r3 = r;
+	r3.answer_sha256[3] = 'G';
+	ck_assert_int_eq(lv_release_receipt_sign(&r3, sk, &note, &len), LV_ERR_INVALID);
+	free(vk);
+	sodium_free(sk);
+}
+END_TEST
+
 Suite *lv_test_suite(void)
 {
 	Suite *s = suite_create("audit");
@@ -1442,6 +1501,7 @@ Suite *lv_test_suite(void)
 	suite_add_tcase(s, tc);
 	tc = tcase_create("tlog-proof");
 	tcase_add_test(tc, tlog_proof_roundtrip);
+	tcase_add_test(tc, receipt_roundtrip_and_tamper);
 	suite_add_tcase(s, tc);
 	tc = tcase_create("large");
 	tcase_add_test(tc, large_tree);

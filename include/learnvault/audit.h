@@ -317,6 +317,46 @@ LV_EXPORT enum lv_status lv_tlog_proof_verify(const char *text, size_t len, cons
 					      struct lv_tlog_proof *proof,
 					      struct lv_checkpoint *cp) LV_WARN_UNUSED;
 
+/* ------------------------------------------------------------------ */
+/* Release receipts (audit/receipt.c)                                   */
+/* ------------------------------------------------------------------ */
+
+/* What the node vouches for when it gives an analyst an aggregate answer:
+ * who asked, which question, and the answer's digest, signed with the log
+ * key as a signed note.  It carries nothing that depends on the log's size
+ * or on the cohort (no index, no time from inside the release), so the
+ * analyst learns nothing un-noised from it; an auditor finds the release
+ * entry it names (lv_audit_verify_export with receipts). */
+#define LV_RECEIPT_FIELD_MAX 128 /* bytes of actor and query id */
+struct lv_release_receipt {
+	char origin[LV_CHECKPOINT_MAX_ORIGIN + 1]; /* the log's origin (key name) */
+	char actor[LV_RECEIPT_FIELD_MAX + 1];      /* credential id, or "operator" */
+	char query_id[LV_RECEIPT_FIELD_MAX + 1];
+	char request_sha256[65];                   /* of the canonical query */
+	char answer_sha256[65];                    /* lv_release_answer_sha256 */
+};
+
+/* The SHA-256 (lower-case hex) of an answer's exact compact JSON text, as
+ * the release entry's "answer" member prints with cJSON_PrintUnformatted. */
+LV_EXPORT void lv_release_answer_sha256(const char *answer, size_t len, char hex[65]);
+
+/* Formats @r as the receipt note text
+ *     "learnvault.org/release-receipt/v1\n<origin>\nactor <a>\n"
+ *     "query_id <q>\nrequest_sha256 <h>\nanswer_sha256 <h>\n"
+ * and signs it (lv_note_sign) under key name r->origin.  Fields must be
+ * printable ASCII without spaces, digests 64 lower-case hex digits
+ * (LV_ERR_INVALID otherwise).  @sk is borrowed.  *@note (caller frees) and
+ * *@note_len are NULL/0 on failure. */
+LV_EXPORT enum lv_status lv_release_receipt_sign(const struct lv_release_receipt *r,
+						 const unsigned char sk[LV_NOTE_SECRETKEY_LEN],
+						 char **note, size_t *note_len) LV_WARN_UNUSED;
+
+/* Verifies the signed receipt @note with @vkey (lv_note_verify) and parses
+ * it strictly into *@out (zeroed on failure; the status is that of the
+ * failing step, LV_ERR_INVALID for a text that is not a receipt). */
+LV_EXPORT enum lv_status lv_release_receipt_open(const char *note, size_t note_len, const char *vkey,
+						 struct lv_release_receipt *out) LV_WARN_UNUSED;
+
 /* ---- the offline verifier (audit/logverify.c) ---- */
 
 /* The export format is lv_audit_export's (learnvault/auditlog.h). */

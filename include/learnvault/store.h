@@ -55,6 +55,12 @@ LV_EXPORT enum lv_status lv_tx_close_locked(struct lv_tx *tx, enum lv_status st)
 LV_EXPORT enum lv_status lv_tx_audit(struct lv_tx *tx, cJSON *entry, uint64_t *index) LV_WARN_UNUSED;
 /* The node's open transaction, or NULL.  Lock held. */
 LV_EXPORT struct lv_tx *lv_tx_current(struct lv_node *n);
+/* Signs @r (its origin is set to the node's) with the node's log key as
+ * a release receipt (lv_release_receipt_sign, learnvault/audit.h); *@note
+ * is the caller's (free()).  Lock held. */
+struct lv_release_receipt;
+LV_EXPORT enum lv_status lv_store_release_receipt_sign_locked(struct lv_node *n, struct lv_release_receipt *r,
+							      char **note) LV_WARN_UNUSED;
 
 
 /* ---- hooks the use cases pass down ---- */

@@ -162,6 +162,14 @@ enum lv_status lv_audit_vkey(struct lv_node *n, char **vkey)
 	return lv_note_vkey(n->origin, n->audit_pk, vkey);
 }
 
+enum lv_status lv_store_release_receipt_sign_locked(struct lv_node *n, struct lv_release_receipt *r, char **note)
+{
+	size_t len = 0;
+	*note = NULL;
+	snprintf(r->origin, sizeof r->origin, "%s", n->origin);
+	return lv_release_receipt_sign(r, n->audit_sk, note, &len);
+}
+
 uint64_t lv_audit_size(struct lv_node *n)
 {
 	uint64_t size = 0;
