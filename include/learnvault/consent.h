@@ -36,12 +36,10 @@ LV_EXPORT enum lv_status lv_policy_list(struct lv_node *node, char **json) LV_WA
 
 /* ---- the consent ledger ---- */
 
-/* DPV consent statuses recorded as immutable events. */
-#define LV_CONSENT_GIVEN "ConsentGiven"
-#define LV_CONSENT_RENEWED "RenewedConsentGiven"
-#define LV_CONSENT_REFUSED "ConsentRefused"
-#define LV_CONSENT_WITHDRAWN "ConsentWithdrawn"
-#define LV_CONSENT_EXPIRED "ConsentExpired"
+/* The DPV consent statuses recorded as immutable events (LV_CONSENT_GIVEN,
+ * _RENEWED, _REFUSED, _WITHDRAWN, _EXPIRED) are in learnvault/store.h:
+ * they are the values of the ledger's rows, and the erasure, which ends
+ * every grant, is the store's. */
 
 /* LV_RECORD_ID_LEN, the size of a consent record id, is in learnvault/store.h. */
 #define LV_CONSENT_ERR_LEN LV_ERR_LEN
@@ -54,7 +52,8 @@ LV_EXPORT enum lv_status lv_policy_list(struct lv_node *node, char **json) LV_WA
  * SHA-256) and lasts consent_valid_days; a grant while one is live is a
  * renewal.  Guardian rule: below the policy's guardian_below_age (an
  * unknown birth date counts as below) only a guardian decides; at or above
- * it only the learner.  The event and its audit entry commit together.
+ * it only the learner (and a guardian's earlier grant no longer counts:
+ * lv_consent_evaluate).  The event and its audit entry commit together.
  * LV_ERR_FORBIDDEN (with @err) when the actor may not decide,
  * LV_ERR_NOT_FOUND for an unknown learner or policy. */
 LV_EXPORT enum lv_status lv_consent_decide(struct lv_node *node, const struct lv_principal *actor,
@@ -74,7 +73,11 @@ LV_EXPORT enum lv_status lv_consent_withdraw(struct lv_node *node, const struct 
 LV_EXPORT enum lv_status lv_consent_list(struct lv_node *node, const char *learner, int64_t now_ms,
 					 char **json) LV_WARN_UNUSED;
 
-/* Sets the learner's birth date (YYYY-MM-DD) for the guardian rule. */
+/* Sets the learner's birth date (YYYY-MM-DD, year 1900 or later) for the
+ * guardian rule, and logs it ({"type":"birth_date","learner","birth_date"})
+ * in the same transaction, so that an auditor can replay the rule.
+ * LV_ERR_INVALID (nothing written, nothing logged) for a malformed date,
+ * LV_ERR_NOT_FOUND for an unknown learner. */
 LV_EXPORT enum lv_status lv_learner_set_birth_date(struct lv_node *node, const char *learner,
 						   const char *date) LV_WARN_UNUSED;
 
@@ -150,8 +153,10 @@ LV_EXPORT bool lv_consent_scope_check(const struct lv_policy *policy, const stru
  * learner's birth date as stored ("YYYY-MM-DD"; NULL or unreadable:
  * unknown, which the guardian rule counts as below any age)?
  * Allows only when @latest is a grant or renewal for that version and
- * SHA-256, still valid at @now_ms, given by a guardian when the learner is
- * below the policy's guardian_below_age at @now_ms, and @scope is inside
+ * SHA-256, still valid at @now_ms, given by the right person at @now_ms
+ * under the policy's guardian_below_age A > 0 (below A, or with the birth
+ * date unknown: a guardian; at or above A: the learner, so a guardian's
+ * grant stops counting on the learner's birthday A), and @scope is inside
  * the policy (lv_consent_scope_check).  *@out is filled: allow, reason,
  * policy_version (@policy's), record_id (the grant relied on; "" on deny),
  * audit_index 0.  *@expired is true when the only thing wrong is that the

@@ -332,6 +332,14 @@ LV_EXPORT enum lv_status lv_store_snapshot_facts(struct lv_node *n, const char *
  * Strings in the rows passed to a callback are borrowed for that call. */
 
 #define LV_RECORD_ID_LEN 37          /* a consent record id: a UUID + NUL */
+/* DPV consent statuses, the values of a consent event row.  The first two
+ * grant (consent/: consent_is_grant); the erasure ends a grant by deleting
+ * every row (lv_store_consent_erase). */
+#define LV_CONSENT_GIVEN "ConsentGiven"
+#define LV_CONSENT_RENEWED "RenewedConsentGiven"
+#define LV_CONSENT_REFUSED "ConsentRefused"
+#define LV_CONSENT_WITHDRAWN "ConsentWithdrawn"
+#define LV_CONSENT_EXPIRED "ConsentExpired"
 #define LV_STORE_BIRTH_DATE_LEN 16   /* "YYYY-MM-DD" + NUL, with room to spare */
 
 /* One row of table policies (a loaded policy version in canonical text). */
@@ -415,10 +423,18 @@ LV_EXPORT bool lv_store_learner_exists(struct lv_node *n, const char *learner);
 LV_EXPORT enum lv_status lv_store_learner_birth_date(struct lv_node *n, const char *learner,
 						     char date[LV_STORE_BIRTH_DATE_LEN]) LV_WARN_UNUSED;
 /* Sets (replacing) @learner's birth date, unchecked: consent/ validates
- * it.  One statement, committed by itself.  Lock held, no transaction
- * needed. */
-LV_EXPORT enum lv_status lv_store_learner_birth_date_set(struct lv_node *n, const char *learner,
+ * it.  In @tx (LV_ERR_INTERNAL, and nothing written, without an active
+ * one), so that the change commits with its audit entry. */
+LV_EXPORT enum lv_status lv_store_learner_birth_date_set(struct lv_tx *tx, const char *learner,
 							 const char *date) LV_WARN_UNUSED;
+/* The erasure's part of the ledger: appends to the JSON array @ended, for
+ * each policy whose latest event of @learner is a grant (LV_CONSENT_GIVEN
+ * or LV_CONSENT_RENEWED), {"policy": ID, "record_id": RID} by policy id,
+ * then deletes every consent event row of @learner, so that a later
+ * enrolment of the same identifier starts with none (the audit log keeps
+ * the history).  In @tx. */
+LV_EXPORT enum lv_status lv_store_consent_erase(struct lv_tx *tx, const char *learner,
+						cJSON *ended) LV_WARN_UNUSED;
 
 #ifdef __cplusplus
 }

@@ -100,9 +100,19 @@ void lv_consent_evaluate(const struct lv_policy_loaded *policy, const struct lv_
 		*expired = true;
 		return;
 	}
+	/* Who decides is judged at @now_ms, not when the grant was given: a
+	 * guardian's grant for a child stops counting on the day the learner
+	 * reaches the age, and from then on only their own grant counts. */
 	uint32_t age = lv_policy_guardian_below_age(policy->policy);
-	if (consent_below_age(birth_date, age, now_ms) && strcmp(latest->actor_role, "guardian") != 0) {
+	bool by_guardian = strcmp(latest->actor_role, "guardian") == 0;
+	bool below = consent_below_age(birth_date, age, now_ms);
+	if (below && !by_guardian) {
 		snprintf(out->reason, sizeof out->reason, "below age %u a guardian's consent is needed", (unsigned)age);
+		return;
+	}
+	if (!below && age > 0 && by_guardian) {
+		snprintf(out->reason, sizeof out->reason, "the learner has reached age %u: only their own consent counts",
+			 (unsigned)age);
 		return;
 	}
 	if (!lv_consent_scope_check(policy->policy, scope, &miss)) {

@@ -226,13 +226,23 @@ enum lv_status lv_learner_set_birth_date(struct lv_node *n, const char *learner,
 	if (!date || strlen(date) != 10 || sscanf(date, "%4d-%2d-%2d%c", &y, &m, &d, &rest) != 3 || y < 1900 ||
 	    m < 1 || m > 12 || d < 1 || d > 31)
 		return LV_ERR_INVALID;
-	enum lv_status st = lv_store_lock(n);
+	struct lv_tx *tx;
+	enum lv_status st = lv_tx_begin(n, &tx);
+	if (st != LV_OK)
+		return st;
+	st = lv_store_learner_exists(n, learner) ? LV_OK : LV_ERR_NOT_FOUND;
 	if (st == LV_OK)
-		st = lv_store_learner_exists(n, learner) ? LV_OK : LV_ERR_NOT_FOUND;
-	if (st == LV_OK)
-		st = lv_store_learner_birth_date_set(n, learner, date);
-	lv_store_unlock(n);
-	return st;
+		st = lv_store_learner_birth_date_set(tx, learner, date);
+	if (st == LV_OK) {
+		/* Logged with the change: the guardian rule depends on it, and
+		 * an auditor replays that rule from the log alone. */
+		cJSON *e = cJSON_CreateObject();
+		cJSON_AddStringToObject(e, "type", "birth_date");
+		cJSON_AddStringToObject(e, "learner", learner);
+		cJSON_AddStringToObject(e, "birth_date", date);
+		st = lv_tx_audit(tx, e, NULL);
+	}
+	return lv_tx_end(tx, st);
 }
 
 /* The decision without side effects: what node.db holds, evaluated.  Lock

@@ -45,10 +45,36 @@ enum lv_status auditlog_open(struct lv_node *n)
 	return st;
 }
 
+/* n->audit_last_ms from entry @idx's time.  An entry whose time cannot be
+ * read leaves it as it was: the tree (and the verifier) answer for the
+ * entry's bytes; here only a floor for the next entry's time is wanted. */
+static enum lv_status last_time_read(struct lv_node *n, uint64_t idx)
+{
+	sqlite3_stmt *s = NULL;
+	enum lv_status st = db_status(sqlite3_prepare_v2(n->db, "SELECT entry FROM audit_log WHERE idx = ?", -1, &s, NULL));
+	if (st != LV_OK)
+		return st;
+	sqlite3_bind_int64(s, 1, (sqlite3_int64)idx);
+	int rc = sqlite3_step(s);
+	if (rc == SQLITE_ROW) {
+		const char *text = (const char *)sqlite3_column_text(s, 0);
+		cJSON *e = text ? cJSON_Parse(text) : NULL;
+		const cJSON *t = cJSON_GetObjectItemCaseSensitive(e, "time");
+		int64_t ms;
+		if (cJSON_IsString(t) && util_time_parse(t->valuestring, &ms) && ms > n->audit_last_ms)
+			n->audit_last_ms = ms;
+		cJSON_Delete(e);
+	} else if (rc != SQLITE_DONE) {
+		st = db_status(rc);
+	}
+	sqlite3_finalize(s);
+	return st;
+}
+
 enum lv_status auditlog_refresh_locked(struct lv_node *n)
 {
 	sqlite3_stmt *s = NULL;
-	uint64_t size = lv_merkle_size(n->audit);
+	uint64_t size = lv_merkle_size(n->audit), from = size;
 	enum lv_status st = db_status(sqlite3_prepare_v2(n->db, "SELECT idx, leaf FROM audit_log WHERE idx >= ? ORDER BY idx",
 							 -1, &s, NULL));
 	int rc = SQLITE_DONE;
@@ -66,6 +92,10 @@ enum lv_status auditlog_refresh_locked(struct lv_node *n)
 	if (st == LV_OK && rc != SQLITE_DONE)
 		st = db_status(rc);
 	sqlite3_finalize(s);
+	/* Another process (or an earlier run) wrote entries: the next one
+	 * this process writes must not be older than the last of them. */
+	if (st == LV_OK && size > from)
+		st = last_time_read(n, size - 1);
 	return st;
 }
 
@@ -97,8 +127,14 @@ enum lv_status auditlog_append_locked(struct lv_node *n, cJSON *entry, uint64_t 
 		return st;
 	}
 	uint64_t index = lv_merkle_size(n->audit) + n->audit_npending;
+	/* Entry times never go backwards (a clock stepped back, or another
+	 * process whose clock runs behind): max(now, the last entry's time). */
+	int64_t last = n->audit_npending ? n->audit_pending_last_ms : n->audit_last_ms;
+	int64_t now = util_now_ms();
+	if (now < last)
+		now = last;
 	char t[UTIL_TIME_LEN];
-	util_time_format(util_now_ms(), t);
+	util_time_format(now, t);
 	/* index and time first, then the event's own fields: one fixed order,
 	 * since the entry's bytes are what the tree commits to. */
 	cJSON *full = cJSON_CreateObject();
@@ -140,6 +176,7 @@ enum lv_status auditlog_append_locked(struct lv_node *n, cJSON *entry, uint64_t 
 	free(text);
 	if (st == LV_OK) {
 		memcpy(n->audit_pending[n->audit_npending++], leaf, sizeof leaf);
+		n->audit_pending_last_ms = now;
 		if (out_index)
 			*out_index = index;
 	}
@@ -148,6 +185,8 @@ enum lv_status auditlog_append_locked(struct lv_node *n, cJSON *entry, uint64_t 
 
 void auditlog_tx_done(struct lv_node *n, bool committed)
 {
+	if (committed && n->audit_npending)
+		n->audit_last_ms = n->audit_pending_last_ms;
 	for (size_t i = 0; committed && i < n->audit_npending; i++) {
 		/* The rows are committed: only memory can fail here, and a tree
 		 * that falls behind is rebuilt from node.db at the next open. */

@@ -271,6 +271,56 @@ enum lv_status lv_store_consent_cohort_each(struct lv_node *n, const char *polic
 	return st;
 }
 
+/* Appends {"policy", "record_id"} to @ended for each policy whose latest
+ * event of @learner is a grant. */
+static enum lv_status consent_grants_live(struct lv_node *n, const char *learner, cJSON *ended)
+{
+	sqlite3_stmt *s = NULL;
+	enum lv_status st = db_status(sqlite3_prepare_v2(n->db,
+		"SELECT e.policy_id, e.record_id FROM consent_events e"
+		" WHERE e.learner = ?1 AND e.event IN (?2, ?3) AND e.seq = (SELECT max(seq) FROM consent_events x"
+		" WHERE x.learner = ?1 AND x.policy_id = e.policy_id) ORDER BY e.policy_id", -1, &s, NULL));
+	int rc = SQLITE_DONE;
+	if (st == LV_OK) {
+		sqlite3_bind_text(s, 1, learner, -1, SQLITE_STATIC);
+		sqlite3_bind_text(s, 2, LV_CONSENT_GIVEN, -1, SQLITE_STATIC);
+		sqlite3_bind_text(s, 3, LV_CONSENT_RENEWED, -1, SQLITE_STATIC);
+	}
+	while (st == LV_OK && (rc = sqlite3_step(s)) == SQLITE_ROW) {
+		cJSON *g = cJSON_CreateObject();
+		cJSON_AddStringToObject(g, "policy", col_text(s, 0));
+		cJSON_AddStringToObject(g, "record_id", col_text(s, 1));
+		if (!cJSON_AddItemToArray(ended, g)) {
+			cJSON_Delete(g);
+			st = LV_ERR_NOMEM;
+		}
+	}
+	if (st == LV_OK && rc != SQLITE_DONE)
+		st = db_status(rc);
+	sqlite3_finalize(s);
+	return st;
+}
+
+enum lv_status lv_store_consent_erase(struct lv_tx *tx, const char *learner, cJSON *ended)
+{
+	sqlite3_stmt *s = NULL;
+	if (!tx || !tx->active || !cJSON_IsArray(ended))
+		return LV_ERR_INTERNAL;
+	store_assert_locked(tx->node);
+	/* Expiry is not checked here: an erasure ends whatever the ledger
+	 * still calls a grant, and the verifier ends every grant anyway. */
+	enum lv_status st = consent_grants_live(tx->node, learner, ended);
+	if (st == LV_OK)
+		st = db_status(sqlite3_prepare_v2(tx->node->db, "DELETE FROM consent_events WHERE learner = ?", -1, &s,
+						  NULL));
+	if (st == LV_OK) {
+		sqlite3_bind_text(s, 1, learner, -1, SQLITE_STATIC);
+		st = db_status(sqlite3_step(s));
+	}
+	sqlite3_finalize(s);
+	return st;
+}
+
 /* ---- learner facts ---- */
 
 bool lv_store_learner_exists(struct lv_node *n, const char *learner)
@@ -305,11 +355,13 @@ enum lv_status lv_store_learner_birth_date(struct lv_node *n, const char *learne
 	return st;
 }
 
-enum lv_status lv_store_learner_birth_date_set(struct lv_node *n, const char *learner, const char *date)
+enum lv_status lv_store_learner_birth_date_set(struct lv_tx *tx, const char *learner, const char *date)
 {
 	sqlite3_stmt *s = NULL;
-	store_assert_locked(n);
-	enum lv_status st = db_status(sqlite3_prepare_v2(n->db,
+	if (!tx || !tx->active) /* a change outside a transaction would commit without its audit entry */
+		return LV_ERR_INTERNAL;
+	store_assert_locked(tx->node);
+	enum lv_status st = db_status(sqlite3_prepare_v2(tx->node->db,
 		"INSERT OR REPLACE INTO learner_info(pseudonym, birth_date) VALUES(?, ?)", -1, &s, NULL));
 	if (st == LV_OK) {
 		sqlite3_bind_text(s, 1, learner, -1, SQLITE_STATIC);

@@ -1,5 +1,8 @@
 /* Erasure by crypto-shredding: the learner's wrapped vault key, index
- * rows and credentials go in one transaction, then the vault files. */
+ * rows, credentials and consent events go in one transaction with the
+ * erasure's audit entry, then the vault files.  The privacy-budget spend
+ * rows stay: they are the node's accounting, not the learner's data, and a
+ * re-enrolled identifier (the same pseudonym) must not get a fresh budget. */
 #include <stdio.h>
 #include <string.h>
 #include <unistd.h>
@@ -19,7 +22,6 @@ enum lv_status lv_learner_erase(struct lv_node *n, const char *p)
 		"DELETE FROM learner_info WHERE pseudonym = ?1",
 		"DELETE FROM learner_facts WHERE learner = ?1",
 		"DELETE FROM facts_journal WHERE learner = ?1",
-		"DELETE FROM dp_spend WHERE learner = ?1",
 		"DELETE FROM learners WHERE pseudonym = ?1",
 	};
 	/* The server may hold the vault open: only the vaults' owner erases. */
@@ -52,10 +54,16 @@ enum lv_status lv_learner_erase(struct lv_node *n, const char *p)
 		s = NULL;
 	}
 	if (st == LV_OK) {
+		/* The grants this erasure ends, named in its entry; a later
+		 * enrolment of the same identifier starts with no consent. */
 		cJSON *e = cJSON_CreateObject();
 		cJSON_AddStringToObject(e, "type", "erasure");
 		cJSON_AddStringToObject(e, "learner", p);
-		st = lv_tx_audit(tx, e, NULL);
+		st = lv_store_consent_erase(tx, p, cJSON_AddArrayToObject(e, "consents_ended"));
+		if (st == LV_OK)
+			st = lv_tx_audit(tx, e, NULL);
+		else
+			cJSON_Delete(e);
 	}
 out:
 	st = lv_tx_close_locked(tx, st);

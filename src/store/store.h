@@ -141,6 +141,8 @@ struct lv_node {
 	unsigned char audit_pk[32];
 	unsigned char (*audit_pending)[32]; /* leaves of the open transaction */
 	size_t audit_npending, audit_pending_cap;
+	int64_t audit_last_ms;       /* time of the last committed entry (0: none): entry times never go back */
+	int64_t audit_pending_last_ms; /* time of the open transaction's last entry */
 	char *origin;
 	/* tx.c */
 	struct lv_tx tx;
