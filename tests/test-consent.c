@@ -1047,6 +1047,32 @@ START_TEST(evaluate_guardian_rule)
 }
 END_TEST
 
+/* Issue 10, item 6: who decides is judged at the time of use, so a
+ * guardian's grant ends on the learner's birthday at guardian_below_age. */
+START_TEST(evaluate_guardian_grant_ends_at_the_age)
+{
+	struct lv_policy_loaded pl = base_loaded();
+	struct lv_consent_decision d;
+	bool expired;
+	struct lv_store_consent_event own = base_grant(LV_CONSENT_GIVEN, "learner");
+	struct lv_store_consent_event guardian = base_grant(LV_CONSENT_RENEWED, "guardian");
+	/* Born 2014-01-01: 12 the day before EV_NOW, 13 on it. */
+	lv_consent_evaluate(&pl, &guardian, "2014-01-01", NULL, EV_NOW - EV_DAY, &d, &expired);
+	ck_assert(d.allow);
+	lv_consent_evaluate(&pl, &guardian, "2014-01-01", NULL, EV_NOW, &d, &expired);
+	ck_assert(!d.allow);
+	ck_assert(!expired);
+	ck_assert_str_eq(d.record_id, "");
+	ck_assert_str_eq(d.reason, "the learner has reached age 13: only their own consent counts");
+	lv_consent_evaluate(&pl, &guardian, "2000-05-01", NULL, EV_NOW, &d, &expired);
+	ck_assert(!d.allow);
+	/* The learner's own grant is what counts from then on. */
+	lv_consent_evaluate(&pl, &own, "2014-01-01", NULL, EV_NOW, &d, &expired);
+	ck_assert(d.allow);
+	lv_policy_loaded_clear(&pl);
+}
+END_TEST
+
 START_TEST(scope_check_names_every_part_outside)
 {
 	struct lv_policy *p = parse_str_ok(BASE);
@@ -1160,6 +1186,7 @@ Suite *lv_test_suite(void)
 	tcase_add_test(tc, evaluate_denies_by_default);
 	tcase_add_test(tc, evaluate_expiry_is_reported);
 	tcase_add_test(tc, evaluate_guardian_rule);
+	tcase_add_test(tc, evaluate_guardian_grant_ends_at_the_age);
 	tcase_add_test(tc, scope_check_names_every_part_outside);
 	tcase_add_test(tc, evaluate_refuses_a_scope_in_a_fixed_order);
 	suite_add_tcase(s, tc);

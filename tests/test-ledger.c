@@ -9,6 +9,7 @@
 #include "learnvault/audit.h"
 #include "learnvault/auditlog.h"
 #include "learnvault/consent.h"
+#include "learnvault/door.h"
 #include "store/store.h"
 
 #define DAY (86400LL * 1000)
@@ -241,6 +242,240 @@ START_TEST(real_export_is_compliant)
 }
 END_TEST
 
+/* ---- erasure ends consent (issue 10, item 1) ---- */
+
+#define ER_N 20
+
+/* The members of the newest version of @policy's cohort at @now. */
+static size_t cohort_size(const char *policy, int64_t now)
+{
+	struct lv_tx *tx;
+	struct lv_consent_member *m = NULL;
+	size_t n = 0;
+	ck_assert_int_eq(lv_tx_begin(node, &tx), LV_OK);
+	ck_assert_int_eq(lv_tx_end(tx, lv_consent_cohort_locked(node, policy, now, &m, &n)), LV_OK);
+	free(m);
+	return n;
+}
+
+/* A birth date @years before today (January 1st): that age all year. */
+static void born_years_ago(char bd[16], int years)
+{
+	time_t t = time(NULL);
+	struct tm tm;
+	gmtime_r(&t, &tm);
+	snprintf(bd, 16, "%04d-01-01", tm.tm_year + 1900 - years);
+}
+
+/* The newest entry of @type about @learner, parsed (the caller deletes it). */
+static cJSON *last_entry(const char *type, const char *learner_p)
+{
+	cJSON *arr = NULL, *found = NULL;
+	ck_assert_int_eq(lv_audit_entries(node, 0, lv_audit_size(node), &arr), LV_OK);
+	const cJSON *it;
+	cJSON_ArrayForEach(it, arr) {
+		cJSON *e = cJSON_Parse(it->valuestring);
+		const cJSON *t = cJSON_GetObjectItemCaseSensitive(e, "type");
+		const cJSON *l = cJSON_GetObjectItemCaseSensitive(e, "learner");
+		if (cJSON_IsString(t) && strcmp(t->valuestring, type) == 0 && cJSON_IsString(l) &&
+		    strcmp(l->valuestring, learner_p) == 0) {
+			cJSON_Delete(found);
+			found = e;
+		} else {
+			cJSON_Delete(e);
+		}
+	}
+	cJSON_Delete(arr);
+	return found;
+}
+
+/* The erasure entry's consents_ended, as "policy=record_id;..." in order. */
+static void ended_text(const char *learner_p, char *out, size_t n)
+{
+	cJSON *e = last_entry("erasure", learner_p);
+	ck_assert_ptr_nonnull(e);
+	const cJSON *arr = cJSON_GetObjectItemCaseSensitive(e, "consents_ended");
+	ck_assert(cJSON_IsArray(arr));
+	out[0] = '\0';
+	const cJSON *g;
+	cJSON_ArrayForEach(g, arr) {
+		size_t used = strlen(out);
+		snprintf(out + used, n - used, "%s=%s;", cJSON_GetObjectItemCaseSensitive(g, "policy")->valuestring,
+			 cJSON_GetObjectItemCaseSensitive(g, "record_id")->valuestring);
+	}
+	cJSON_Delete(e);
+}
+
+/* No event and no live status for @p: a fresh start. */
+static void no_consent_on_record(const char *p)
+{
+	char *json = NULL, reason[200];
+	ck_assert_int_eq(lv_consent_list(node, p, util_now_ms(), &json), LV_OK);
+	ck_assert_str_eq(json, "{\"events\":[],\"status\":{}}");
+	free(json);
+	struct lv_consent_decision d;
+	ck_assert_int_eq(lv_access_authorize(node, &analyst, p, "course-improvement", NULL, 1, util_now_ms(), &d), LV_OK);
+	ck_assert(!d.allow);
+	snprintf(reason, sizeof reason, "%s", d.reason);
+	ck_assert_ptr_nonnull(strstr(reason, "default deny"));
+}
+
+START_TEST(erasure_ends_consent_and_reenrolment_starts_without)
+{
+	char p[ER_N][LV_PSEUDONYM_LEN], rid[ER_N][LV_RECORD_ID_LEN], err[LV_CONSENT_ERR_LEN], mbox[64], actor[96];
+	char adult[16], child[16], other[LV_RECORD_ID_LEN], text[512], want[512];
+	bool created;
+	born_years_ago(adult, 20);
+	born_years_ago(child, 10);
+	load("policies/tutoring-personalisation.json", NULL, NULL);
+	/* 0..16 adults granting themselves; 17..19 children whose guardian
+	 * granted (an operator recording the guardian's form). */
+	for (int i = 0; i < ER_N; i++) {
+		snprintf(actor, sizeof actor, "{\"mbox\":\"mailto:er%02d@x.org\"}", i);
+		ck_assert_int_eq(lv_learner_enrol(node, actor, p[i], &created), LV_OK);
+		ck_assert_int_eq(lv_learner_set_birth_date(node, p[i], i < 17 ? adult : child), LV_OK);
+		ck_assert_int_eq(lv_consent_decide(node, &admin, i < 17 ? LV_ROLE_LEARNER : LV_ROLE_GUARDIAN, p[i],
+						   "course-improvement", 0, true, rid[i], err), LV_OK);
+	}
+	/* Learner 0 renewed (the renewal is what ends); learner 1 also
+	 * granted, then withdrew, another policy (nothing live to end). */
+	ck_assert_int_eq(lv_consent_decide(node, &admin, LV_ROLE_LEARNER, p[0], "course-improvement", 0, true, rid[0],
+					   err), LV_OK);
+	ck_assert_int_eq(lv_consent_decide(node, &admin, LV_ROLE_LEARNER, p[1], "tutoring-personalisation", 0, true,
+					   other, err), LV_OK);
+	ck_assert_int_eq(lv_consent_withdraw(node, &admin, LV_ROLE_LEARNER, p[1], "tutoring-personalisation", other, err),
+			 LV_OK);
+	/* Learner 0 has spent budget: accounting that survives erasure. */
+	struct lv_tx *tx;
+	const char *charged[] = {p[0]};
+	int64_t day = util_now_ms() / DAY;
+	ck_assert_int_eq(lv_tx_begin(node, &tx), LV_OK);
+	ck_assert_int_eq(lv_tx_end(tx, lv_store_budget_charge(node, "course-improvement", day, day - 30, charged, 1,
+							       250000)), LV_OK);
+	ck_assert_uint_eq(cohort_size("course-improvement", util_now_ms()), ER_N);
+
+	int erased[3] = {0, 1, 18};
+	for (int k = 0; k < 3; k++)
+		ck_assert_int_eq(lv_learner_erase(node, p[erased[k]]), LV_OK);
+	ck_assert_uint_eq(cohort_size("course-improvement", util_now_ms()), ER_N - 3);
+	/* The log names the grants each erasure ended. */
+	for (int k = 0; k < 3; k++) {
+		ended_text(p[erased[k]], text, sizeof text);
+		snprintf(want, sizeof want, "course-improvement=%s;", rid[erased[k]]);
+		ck_assert_str_eq(text, want);
+	}
+
+	/* The same identifiers come back: learner 0 through an LMS statement
+	 * (auto-enrolment), 1 and 18 as `learner add` does. */
+	struct lv_principal prov = {.role = LV_ROLE_PROVIDER, .id = "lms"};
+	cJSON *batch = cJSON_Parse("[{\"id\":\"55555555-5555-4555-8555-555555555555\",\"actor\":{\"mbox\":"
+				   "\"mailto:er00@x.org\"},\"verb\":{\"id\":\"http://adlnet.gov/expapi/verbs/completed\"},"
+				   "\"object\":{\"id\":\"http://x.org/quiz\"}}]");
+	char ierr[LV_ERR_LEN];
+	ck_assert_int_eq(lv_ingest(node, &prov, batch, NULL, 0, ierr), LV_OK);
+	cJSON_Delete(batch);
+	ck_assert(lv_store_lock(node) == LV_OK);
+	bool back = lv_store_learner_exists(node, p[0]);
+	lv_store_unlock(node);
+	ck_assert(back); /* the same pseudonym */
+	for (int k = 1; k < 3; k++) {
+		char again[LV_PSEUDONYM_LEN];
+		snprintf(mbox, sizeof mbox, "{\"mbox\":\"mailto:er%02d@x.org\"}", erased[k]);
+		ck_assert_int_eq(lv_learner_enrol(node, mbox, again, &created), LV_OK);
+		ck_assert(created);
+		ck_assert_str_eq(again, p[erased[k]]);
+	}
+	ck_assert_int_eq(lv_learner_set_birth_date(node, p[18], child), LV_OK);
+	ck_assert_int_eq(lv_learner_set_birth_date(node, p[1], adult), LV_OK);
+	ck_assert_uint_eq(cohort_size("course-improvement", util_now_ms()), ER_N - 3);
+	for (int k = 0; k < 3; k++)
+		no_consent_on_record(p[erased[k]]);
+	/* The budget already spent by that pseudonym still counts. */
+	uint64_t spent = 0;
+	const char *who[] = {p[0]};
+	ck_assert_int_eq(lv_tx_begin(node, &tx), LV_OK);
+	ck_assert_int_eq(lv_tx_end(tx, lv_store_budget_learners_spent(node, "course-improvement", day - 30, who, 1,
+								      &spent)), LV_OK);
+	ck_assert_uint_eq(spent, 250000);
+	/* A new grant after re-enrolment counts again, as a new record. */
+	char fresh[LV_RECORD_ID_LEN];
+	ck_assert_int_eq(lv_consent_decide(node, &admin, LV_ROLE_GUARDIAN, p[18], "course-improvement", 0, true, fresh,
+					   err), LV_OK);
+	ck_assert_str_ne(fresh, rid[18]);
+	ck_assert_uint_eq(cohort_size("course-improvement", util_now_ms()), ER_N - 2);
+	/* An erasure with nothing live to end says so. */
+	ck_assert_int_eq(lv_learner_erase(node, p[1]), LV_OK);
+	ended_text(p[1], text, sizeof text);
+	ck_assert_str_eq(text, "");
+}
+END_TEST
+
+/* ---- the guardian's grant ends at the age (issue 10, item 6) ---- */
+
+START_TEST(guardian_grant_stops_counting_at_the_age)
+{
+	char rid[LV_RECORD_ID_LEN], err[LV_CONSENT_ERR_LEN], reason[200], bd[16];
+	/* Thirteen (course-improvement's guardian_below_age) ten days from now. */
+	int64_t now = util_now_ms();
+	time_t t = (time_t)((now + 10 * DAY) / 1000);
+	struct tm tm;
+	gmtime_r(&t, &tm);
+	snprintf(bd, sizeof bd, "%04d-%02d-%02d", tm.tm_year + 1900 - 13, tm.tm_mon + 1, tm.tm_mday);
+	ck_assert_int_eq(lv_learner_set_birth_date(node, learner, bd), LV_OK);
+	ck_assert_int_eq(lv_consent_decide(node, &guardian, LV_ROLE_NONE, learner, "course-improvement", 0, true, rid, err),
+			 LV_OK);
+	ck_assert(allowed("course-improvement", NULL, now, NULL, 0));
+	ck_assert_uint_eq(cohort_size("course-improvement", now), 1);
+	ck_assert(allowed("course-improvement", NULL, now + 9 * DAY, NULL, 0));
+	/* On the birthday and after: the guardian's grant no longer counts,
+	 * in the single check and in the cohort alike. */
+	ck_assert(!allowed("course-improvement", NULL, now + 11 * DAY, reason, sizeof reason));
+	ck_assert_ptr_nonnull(strstr(reason, "reached age 13"));
+	ck_assert_uint_eq(cohort_size("course-improvement", now + 11 * DAY), 0);
+	char *json = NULL;
+	ck_assert_int_eq(lv_consent_list(node, learner, now + 11 * DAY, &json), LV_OK);
+	ck_assert_ptr_nonnull(strstr(json, "\"allowed\":false"));
+	ck_assert_ptr_nonnull(strstr(json, "reached age 13"));
+	free(json);
+}
+END_TEST
+
+/* ---- birth dates are logged with the change ---- */
+
+START_TEST(birth_date_is_logged_in_its_transaction)
+{
+	uint64_t before = lv_audit_size(node);
+	ck_assert_int_eq(lv_learner_set_birth_date(node, learner, "2009-04-30"), LV_OK);
+	ck_assert_uint_eq(lv_audit_size(node), before + 1);
+	cJSON *e = last_entry("birth_date", learner);
+	ck_assert_ptr_nonnull(e);
+	ck_assert_str_eq(cJSON_GetObjectItemCaseSensitive(e, "birth_date")->valuestring, "2009-04-30");
+	ck_assert_uint_eq((uint64_t)cJSON_GetObjectItemCaseSensitive(e, "index")->valuedouble, before);
+	cJSON_Delete(e);
+	/* A change the node refuses writes nothing, to node.db or to the log. */
+	static const char *const BAD[] = {"2020-13-01", "1899-12-31", "2009-4-30", "2009-04-30x", ""};
+	for (size_t i = 0; i < sizeof BAD / sizeof BAD[0]; i++)
+		ck_assert_int_eq(lv_learner_set_birth_date(node, learner, BAD[i]), LV_ERR_INVALID);
+	ck_assert_int_eq(lv_learner_set_birth_date(node, "0123456789abcdef0123456789abcdef", "2009-04-30"),
+			 LV_ERR_NOT_FOUND);
+	ck_assert_uint_eq(lv_audit_size(node), before + 1);
+	char bd[LV_STORE_BIRTH_DATE_LEN];
+	ck_assert(lv_store_lock(node) == LV_OK);
+	enum lv_status st = lv_store_learner_birth_date(node, learner, bd);
+	lv_store_unlock(node);
+	ck_assert_int_eq(st, LV_OK);
+	ck_assert_str_eq(bd, "2009-04-30");
+	/* If the entry cannot be written, the change does not stay either. */
+	ck_assert_int_eq(sqlite3_exec(node->db, "DROP TABLE audit_log", NULL, NULL, NULL), SQLITE_OK);
+	ck_assert_int_ne(lv_learner_set_birth_date(node, learner, "2001-02-03"), LV_OK);
+	ck_assert(lv_store_lock(node) == LV_OK);
+	st = lv_store_learner_birth_date(node, learner, bd);
+	lv_store_unlock(node);
+	ck_assert_int_eq(st, LV_OK);
+	ck_assert_str_eq(bd, "2009-04-30");
+}
+END_TEST
+
 Suite *lv_test_suite(void)
 {
 	Suite *s = suite_create("ledger");
@@ -253,6 +488,9 @@ Suite *lv_test_suite(void)
 	tcase_add_test(tc, expiry_and_scope);
 	tcase_add_test(tc, every_check_is_audited_and_fails_closed);
 	tcase_add_test(tc, real_export_is_compliant);
+	tcase_add_test(tc, erasure_ends_consent_and_reenrolment_starts_without);
+	tcase_add_test(tc, guardian_grant_stops_counting_at_the_age);
+	tcase_add_test(tc, birth_date_is_logged_in_its_transaction);
 	suite_add_tcase(s, tc);
 	return s;
 }

@@ -7,6 +7,8 @@
 
 #include <sodium.h>
 
+#include "learnvault/audit.h"
+#include "learnvault/auditlog.h"
 #include "learnvault/door.h"
 #include "harness.h"
 #include "learnvault/node.h"
@@ -433,6 +435,78 @@ START_TEST(rotation_survives_a_crash_after_rekey)
 }
 END_TEST
 
+/* ---- audit entry times never go backwards (issue 10, contract §5) ---- */
+
+/* Writes entry @idx with time @t straight into node.db through its own
+ * connection, as another process with a clock running ahead would. */
+static void put_entry_from_elsewhere(uint64_t idx, const char *t)
+{
+	char text[256], p[1024];
+	unsigned char leaf[LV_MERKLE_HASH_LEN];
+	struct keyring *kr = NULL;
+	sqlite3 *db = NULL;
+	sqlite3_stmt *s = NULL;
+	snprintf(text, sizeof text, "{\"index\":%llu,\"time\":\"%s\",\"type\":\"clock-ahead\"}", (unsigned long long)idx,
+		 t);
+	lv_merkle_hash_leaf(text, strlen(text), leaf);
+	snprintf(p, sizeof p, "%s/node.db", dir);
+	ck_assert_int_eq(keyring_load(dir, NULL, &kr), LV_OK);
+	ck_assert_int_eq(db_open(p, kr->node_db, false, false, NODE_DB_PAGE, &db), LV_OK);
+	keyring_destroy(kr);
+	ck_assert_int_eq(sqlite3_prepare_v2(db, "INSERT INTO audit_log(idx, entry, leaf) VALUES(?, ?, ?)", -1, &s, NULL),
+			 SQLITE_OK);
+	sqlite3_bind_int64(s, 1, (sqlite3_int64)idx);
+	sqlite3_bind_text(s, 2, text, -1, SQLITE_STATIC);
+	sqlite3_bind_blob(s, 3, leaf, sizeof leaf, SQLITE_STATIC);
+	ck_assert_int_eq(sqlite3_step(s), SQLITE_DONE);
+	sqlite3_finalize(s);
+	sqlite3_close(db);
+}
+
+/* Appends one entry through the node and returns its "time". */
+static void append_and_read_time(char t[UTIL_TIME_LEN])
+{
+	struct lv_tx *tx;
+	uint64_t idx;
+	cJSON *e = cJSON_CreateObject();
+	cJSON_AddStringToObject(e, "type", "clock-test");
+	ck_assert_int_eq(lv_tx_begin(node, &tx), LV_OK);
+	ck_assert_int_eq(lv_tx_end(tx, lv_tx_audit(tx, e, &idx)), LV_OK);
+	cJSON *arr = NULL;
+	ck_assert_int_eq(lv_audit_entries(node, idx, idx + 1, &arr), LV_OK);
+	cJSON *got = cJSON_Parse(cJSON_GetArrayItem(arr, 0)->valuestring);
+	snprintf(t, UTIL_TIME_LEN, "%s", cJSON_GetObjectItemCaseSensitive(got, "time")->valuestring);
+	cJSON_Delete(got);
+	cJSON_Delete(arr);
+}
+
+START_TEST(entry_times_never_go_backwards)
+{
+	char t[UTIL_TIME_LEN], now[UTIL_TIME_LEN];
+	/* The control: with nothing ahead of it, an entry has the clock's time. */
+	util_time_format(util_now_ms(), now);
+	append_and_read_time(t);
+	ck_assert_str_ge(t, now);
+	ck_assert_str_lt(t, "2098");
+	/* An entry dated ahead of this clock, written while the node is
+	 * closed: after open, the next entry is not older. */
+	uint64_t size = lv_audit_size(node);
+	lv_node_close(node);
+	node = NULL;
+	put_entry_from_elsewhere(size, "2098-06-01T12:00:00.250Z");
+	ck_assert_int_eq(lv_node_open(dir, NULL, NULL, &node), LV_OK);
+	append_and_read_time(t);
+	ck_assert_str_eq(t, "2098-06-01T12:00:00.250Z");
+	/* The same while it is open: the refresh that extends the tree
+	 * learns the last time too. */
+	put_entry_from_elsewhere(lv_audit_size(node), "2099-01-01T00:00:00.000Z");
+	append_and_read_time(t);
+	ck_assert_str_eq(t, "2099-01-01T00:00:00.000Z");
+	append_and_read_time(t);
+	ck_assert_str_eq(t, "2099-01-01T00:00:00.000Z");
+}
+END_TEST
+
 Suite *lv_test_suite(void)
 {
 	Suite *s = suite_create("store");
@@ -453,6 +527,7 @@ Suite *lv_test_suite(void)
 	tcase_add_test(tc, wrong_node_key_fails);
 	tcase_add_test(tc, passphrase_node);
 	tcase_add_test(tc, settings);
+	tcase_add_test(tc, entry_times_never_go_backwards);
 	suite_add_tcase(s, tc);
 	tc = tcase_create("erasure");
 	tcase_add_checked_fixture(tc, setup, teardown);
