@@ -3,6 +3,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include <sodium.h>
 
@@ -300,6 +301,50 @@ static int demo_class(struct lv_node *node, const char *provider_id, cJSON *out)
 	return 0;
 }
 
+/* One learner of examples/learners.json: an xAPI agent plus the demo's
+ * own members, "birth_date" (YYYY-MM-DD) or "age" (years: born on January
+ * 1st that many years ago, so a child stays a child whenever the demo is
+ * made), and "guardian" (a label: a guardian credential is issued for
+ * them).  Enrols the agent, issues a learner token, sets the birth date;
+ * fills @o. */
+static enum lv_status demo_learner(struct lv_node *node, const cJSON *l, cJSON *o)
+{
+	char bd[16] = "";
+	cJSON *agent = cJSON_Duplicate(l, true);
+	cJSON *b = cJSON_DetachItemFromObjectCaseSensitive(agent, "birth_date");
+	cJSON *age = cJSON_DetachItemFromObjectCaseSensitive(agent, "age");
+	cJSON *g = cJSON_DetachItemFromObjectCaseSensitive(agent, "guardian");
+	if (cJSON_IsString(b)) {
+		snprintf(bd, sizeof bd, "%s", b->valuestring);
+	} else if (cJSON_IsNumber(age)) {
+		time_t t = time(NULL);
+		struct tm tm;
+		gmtime_r(&t, &tm);
+		snprintf(bd, sizeof bd, "%04d-01-01", tm.tm_year + 1900 - age->valueint);
+	}
+	const cJSON *nm = cJSON_GetObjectItemCaseSensitive(l, "name");
+	cJSON_AddStringToObject(o, "name", cJSON_IsString(nm) ? nm->valuestring : "");
+	char *a = cJSON_PrintUnformatted(agent);
+	enum lv_status st = a ? enrol(node, a, o) : LV_ERR_NOMEM;
+	free(a);
+	const char *p = st == LV_OK ? cJSON_GetObjectItemCaseSensitive(o, "learner")->valuestring : NULL;
+	if (st == LV_OK && bd[0]) {
+		st = lv_learner_set_birth_date(node, p, bd);
+		if (st == LV_OK)
+			cJSON_AddStringToObject(o, "birth_date", bd);
+	}
+	if (st == LV_OK && cJSON_IsString(g)) {
+		cJSON *go = cJSON_AddObjectToObject(o, "guardian");
+		cJSON_AddStringToObject(go, "label", g->valuestring);
+		st = issue(node, LV_ROLE_GUARDIAN, p, NULL, 0, g->valuestring, go);
+	}
+	cJSON_Delete(b);
+	cJSON_Delete(age);
+	cJSON_Delete(g);
+	cJSON_Delete(agent);
+	return st;
+}
+
 int cmd_demo_seed(int argc, char **argv)
 {
 	const char *dir = NULL, *examples = NULL;
@@ -339,12 +384,8 @@ int cmd_demo_seed(int argc, char **argv)
 	cJSON *arr = cJSON_AddArrayToObject(out, "learners");
 	const cJSON *l;
 	cJSON_ArrayForEach(l, learners) {
-		char *a = cJSON_PrintUnformatted(l);
 		cJSON *o = cJSON_CreateObject();
-		const cJSON *nm = cJSON_GetObjectItemCaseSensitive(l, "name");
-		cJSON_AddStringToObject(o, "name", cJSON_IsString(nm) ? nm->valuestring : "");
-		enum lv_status st = enrol(node, a, o);
-		free(a);
+		enum lv_status st = demo_learner(node, l, o);
 		cJSON_AddItemToArray(arr, o);
 		if (st != LV_OK) {
 			cli_fail("demo-seed: cannot enrol a learner: %s", lv_status_str(st));
