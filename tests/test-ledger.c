@@ -320,6 +320,9 @@ static void no_consent_on_record(const char *p)
 	ck_assert_ptr_nonnull(strstr(reason, "default deny"));
 }
 
+/* The attack of issue 10 item 1, as one story (longer than a function
+ * should be, so that each step reads in the order it happens): 20
+ * consenting learners, 3 erased, the same identifiers back. */
 START_TEST(erasure_ends_consent_and_reenrolment_starts_without)
 {
 	char p[ER_N][LV_PSEUDONYM_LEN], rid[ER_N][LV_RECORD_ID_LEN], err[LV_CONSENT_ERR_LEN], mbox[64], actor[96];
