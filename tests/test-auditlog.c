@@ -299,43 +299,78 @@ static char *signed_export_with(const char *const *entries, size_t n, const char
 	return out;
 }
 
-static char *signed_export(const char *const *entries, size_t n, char **vk)
+
+/* The canonical text of course-improvement and its digest. */
+static char *course_text(char sha[LV_POLICY_DIGEST_HEX_LEN])
 {
-	return signed_export_with(entries, n, NULL, vk);
+	char *text = NULL, err[LV_POLICY_ERR_LEN];
+	size_t len;
+	struct lv_policy *p = NULL;
+	ck_assert_int_eq(util_read_file(th_src("policies/course-improvement.json"), 65536, &text, &len), LV_OK);
+	ck_assert_int_eq(lv_policy_parse(text, len, &p, err), LV_OK);
+	free(text);
+	char *canon = lv_policy_canonical_text(p);
+	lv_policy_digest_hex(p, sha);
+	lv_policy_destroy(p);
+	return canon;
 }
 
-#define GRANT "{\"index\":0,\"time\":\"2026-01-01T00:00:00.000Z\",\"type\":\"consent\",\"event\":\"ConsentGiven\"," \
-	"\"record_id\":\"r1\",\"learner\":\"L\",\"policy\":\"p\",\"policy_version\":1,\"valid_until\":\"2027-01-01T00:00:00.000Z\"}"
-#define WITHDRAW "{\"index\":1,\"time\":\"2026-02-01T00:00:00.000Z\",\"type\":\"consent\",\"event\":\"ConsentWithdrawn\"," \
-	"\"record_id\":\"r2\",\"learner\":\"L\",\"policy\":\"p\",\"policy_version\":1}"
-#define ACCESS(i, when) "{\"index\":" #i ",\"time\":\"" when "\",\"type\":\"access\",\"decision\":\"allow\"," \
-	"\"purpose\":\"p\",\"policy_version\":1,\"consent_record\":\"r1\",\"learner\":\"L\",\"count\":1}"
+/* A signed log: the load of course-improvement (entry 0), then @n
+ * entries built from @fmts, each formatted with (index, sha). */
+static char *compliance_log(const char *const *fmts, size_t n, char **vk)
+{
+	char sha[LV_POLICY_DIGEST_HEX_LEN], buf[8][768];
+	char *text = course_text(sha);
+	const char *entries[8];
+	ck_assert_uint_le(n, 7);
+	snprintf(buf[0], sizeof buf[0], "{\"index\":0,\"time\":\"2026-01-01T00:00:00.000Z\",\"type\":\"policy\","
+		 "\"action\":\"load\",\"policy\":\"course-improvement\",\"version\":1,\"sha256\":\"%s\"}", sha);
+	entries[0] = buf[0];
+	for (size_t i = 0; i < n; i++) {
+		snprintf(buf[i + 1], sizeof buf[i + 1], fmts[i], (int)i + 1, sha);
+		entries[i + 1] = buf[i + 1];
+	}
+	char *out = signed_export_with(entries, n + 1, text, vk);
+	free(text);
+	return out;
+}
+
+/* A guardian's grant (the learner's birth date is not logged: below the
+ * policy's guardian age, only a guardian decides). */
+#define GRANT "{\"index\":%d,\"time\":\"2026-01-01T00:00:00.000Z\",\"type\":\"consent\",\"event\":\"ConsentGiven\"," \
+	"\"record_id\":\"r1\",\"learner\":\"L\",\"policy\":\"course-improvement\",\"policy_version\":1," \
+	"\"policy_sha256\":\"%s\",\"actor_role\":\"guardian\",\"valid_until\":\"2027-01-01T00:00:00.000Z\"}"
+#define WITHDRAW "{\"index\":%d,\"time\":\"2026-02-01T00:00:00.000Z\",\"type\":\"consent\",\"event\":\"ConsentWithdrawn\"," \
+	"\"record_id\":\"r2\",\"learner\":\"L\",\"policy\":\"course-improvement\",\"policy_version\":1," \
+	"\"policy_sha256\":\"%s\",\"actor_role\":\"guardian\"}"
+#define ACCESS(when) "{\"index\":%d,\"time\":\"" when "\",\"type\":\"access\",\"decision\":\"allow\"," \
+	"\"purpose\":\"course-improvement\",\"policy_version\":1,\"consent_record\":\"r1\",\"learner\":\"L\",\"count\":1}"
 
 START_TEST(consent_compliance_is_checked)
 {
 	char *vk = NULL, error[256];
 	/* Access while the grant is live: compliant. */
-	const char *good[] = {GRANT, ACCESS(1, "2026-01-15T00:00:00.000Z")};
-	char *json = signed_export(good, 2, &vk);
+	const char *good[] = {GRANT, ACCESS("2026-01-15T00:00:00.000Z")};
+	char *json = compliance_log(good, 2, &vk);
 	ck_assert_int_eq(verify(json, vk, NULL, error, sizeof error), LV_OK);
 	free(json);
 	free(vk);
 	/* Access after a withdrawal, signed and self-consistent: caught. */
-	const char *after_withdrawal[] = {GRANT, WITHDRAW, ACCESS(2, "2026-02-15T00:00:00.000Z")};
-	json = signed_export(after_withdrawal, 3, &vk);
+	const char *after_withdrawal[] = {GRANT, WITHDRAW, ACCESS("2026-02-15T00:00:00.000Z")};
+	json = compliance_log(after_withdrawal, 3, &vk);
 	ck_assert_int_eq(verify(json, vk, NULL, error, sizeof error), LV_ERR_CRYPTO);
 	ck_assert_ptr_nonnull(strstr(error, "without a live grant"));
 	free(json);
 	free(vk);
 	/* Access after expiry: caught. */
-	const char *expired[] = {GRANT, ACCESS(1, "2027-03-01T00:00:00.000Z")};
-	json = signed_export(expired, 2, &vk);
+	const char *expired[] = {GRANT, ACCESS("2027-03-01T00:00:00.000Z")};
+	json = compliance_log(expired, 2, &vk);
 	ck_assert_int_eq(verify(json, vk, NULL, NULL, 0), LV_ERR_CRYPTO);
 	free(json);
 	free(vk);
 	/* Access with no grant at all: caught. */
-	const char *none[] = {ACCESS(0, "2026-01-15T00:00:00.000Z")};
-	json = signed_export(none, 1, &vk);
+	const char *none[] = {ACCESS("2026-01-15T00:00:00.000Z")};
+	json = compliance_log(none, 1, &vk);
 	ck_assert_int_eq(verify(json, vk, NULL, NULL, 0), LV_ERR_CRYPTO);
 	free(json);
 	free(vk);
@@ -351,7 +386,7 @@ static char *scoped_log(const char *text, const char *sha, const char *verb, cha
 		 "\"policy\":\"course-improvement\",\"version\":1,\"sha256\":\"%s\"}", sha);
 	snprintf(grant, sizeof grant, "{\"index\":1,\"time\":\"2026-01-02T00:00:00.000Z\",\"type\":\"consent\",\"event\":\"ConsentGiven\","
 		 "\"record_id\":\"r1\",\"learner\":\"L\",\"policy\":\"course-improvement\",\"policy_version\":1,"
-		 "\"valid_until\":\"2027-01-01T00:00:00.000Z\"}");
+		 "\"policy_sha256\":\"%s\",\"actor_role\":\"guardian\",\"valid_until\":\"2027-01-01T00:00:00.000Z\"}", sha);
 	snprintf(access, sizeof access, "{\"index\":2,\"time\":\"2026-01-03T00:00:00.000Z\",\"type\":\"access\",\"decision\":\"allow\","
 		 "\"purpose\":\"course-improvement\",\"policy_version\":1,\"consent_record\":\"r1\",\"learner\":\"L\","
 		 "\"operation\":\"mean\",\"scope\":{\"verbs\":[\"%s\"],\"activity_types\":[],\"result_fields\":[\"result.score.scaled\"]},"

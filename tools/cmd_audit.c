@@ -22,20 +22,69 @@ static char *read_vkey(const char *arg)
 	return text;
 }
 
+#define VERIFY_USAGE "audit verify: --log FILE --key VKEY|FILE [--previous CHECKPOINT_FILE] [--receipt FILE]..."
+
+/* The receipt files named by every --receipt (getopt keeps only the
+ * last), read.  False after saying what could not be read. */
+static bool read_receipts(int argc, char **argv, char ***out, size_t *n)
+{
+	*out = NULL;
+	*n = 0;
+	for (int i = 2; i < argc; i++) {
+		const char *f = NULL;
+		if (strcmp(argv[i], "--receipt") == 0 && i + 1 < argc)
+			f = argv[++i];
+		else if (strncmp(argv[i], "--receipt=", 10) == 0)
+			f = argv[i] + 10;
+		if (!f)
+			continue;
+		char **grown = realloc(*out, (*n + 1) * sizeof **out);
+		if (!grown)
+			return cli_fail("audit verify: out of memory") == 0;
+		*out = grown;
+		if (util_read_file(f, LV_NOTE_MAX_LEN, &(*out)[*n], NULL) != LV_OK)
+			return cli_fail("audit verify: cannot read the receipt %s", f) == 0;
+		(*n)++;
+	}
+	return true;
+}
+
+/* Prints the report and, on failure, the first failure on stderr. */
+static int verify_verdict(enum lv_status st, const char *report)
+{
+	if (report)
+		puts(report);
+	if (st == LV_OK) {
+		fprintf(stderr, "learnvault: audit log verified\n");
+		return 0;
+	}
+	cJSON *r = report ? cJSON_Parse(report) : NULL;
+	const cJSON *err = cJSON_GetObjectItemCaseSensitive(r, "error");
+	const cJSON *ent = cJSON_GetObjectItemCaseSensitive(r, "entry");
+	if (cJSON_IsNumber(ent))
+		cli_fail("audit verify: FAILED at entry %.0f: %s", ent->valuedouble,
+			 cJSON_IsString(err) ? err->valuestring : lv_status_str(st));
+	else
+		cli_fail("audit verify: FAILED: %s", cJSON_IsString(err) ? err->valuestring : lv_status_str(st));
+	cJSON_Delete(r);
+	return 1;
+}
+
 static int audit_verify(int argc, char **argv)
 {
-	const char *log = NULL, *key = NULL, *prev_file = NULL;
+	const char *log = NULL, *key = NULL, *prev_file = NULL, *receipt = NULL;
 	const struct cli_opt opts[] = {
 		{"log", true, &log},
 		{"key", true, &key},
 		{"previous", true, &prev_file},
+		{"receipt", true, &receipt},
 		{0, false, NULL}};
 	if (cli_parse(argc, argv, 2, opts) < 0)
 		return 2;
 	if (!log || !key)
-		return cli_fail("audit verify: --log FILE --key VKEY|FILE [--previous CHECKPOINT_FILE]");
-	char *vkey = read_vkey(key), *text = NULL, *prev = NULL, *report = NULL;
-	size_t len = 0;
+		return cli_fail(VERIFY_USAGE);
+	char *vkey = read_vkey(key), *text = NULL, *prev = NULL, *report = NULL, **receipts = NULL;
+	size_t len = 0, nreceipts = 0;
 	int rc = 1;
 	if (!vkey) {
 		cli_fail("audit verify: cannot read the key");
@@ -49,24 +98,15 @@ static int audit_verify(int argc, char **argv)
 		cli_fail("audit verify: cannot read %s", prev_file);
 		goto out;
 	}
-	enum lv_status st = lv_audit_verify_export(text, len, vkey, prev, &report);
-	if (report)
-		puts(report);
-	if (st != LV_OK) {
-		cJSON *r = report ? cJSON_Parse(report) : NULL;
-		const cJSON *err = cJSON_GetObjectItemCaseSensitive(r, "error");
-		const cJSON *ent = cJSON_GetObjectItemCaseSensitive(r, "entry");
-		if (cJSON_IsNumber(ent))
-			cli_fail("audit verify: FAILED at entry %.0f: %s", ent->valuedouble,
-				 cJSON_IsString(err) ? err->valuestring : lv_status_str(st));
-		else
-			cli_fail("audit verify: FAILED: %s", cJSON_IsString(err) ? err->valuestring : lv_status_str(st));
-		cJSON_Delete(r);
+	if (!read_receipts(argc, argv, &receipts, &nreceipts))
 		goto out;
-	}
-	fprintf(stderr, "learnvault: audit log verified\n");
-	rc = 0;
+	enum lv_status st = lv_audit_verify_export_receipts(text, len, vkey, prev, (const char *const *)receipts,
+							    nreceipts, &report);
+	rc = verify_verdict(st, report);
 out:
+	for (size_t i = 0; i < nreceipts; i++)
+		free(receipts[i]);
+	free(receipts);
 	free(vkey);
 	free(text);
 	free(prev);
@@ -85,7 +125,8 @@ int cmd_audit(int argc, char **argv)
 		{"out", true, &out},
 		{0, false, NULL}};
 	if (argc < 2 || (strcmp(argv[1], "export") != 0 && strcmp(argv[1], "checkpoint") != 0))
-		return cli_fail("audit: export --data DIR --out FILE | checkpoint --data DIR | verify --log FILE --key VKEY");
+		return cli_fail("audit: export --data DIR --out FILE | checkpoint --data DIR | verify --log FILE --key VKEY"
+				" [--previous FILE] [--receipt FILE]...");
 	bool exp = strcmp(argv[1], "export") == 0;
 	if (cli_parse(argc, argv, 2, opts) < 0)
 		return 2;

@@ -134,7 +134,7 @@ static void usage(void)
 	      "  consent grant|refuse|withdraw --data DIR --learner P --policy ID [--as learner|guardian]\n"
 	      "  consent list --data DIR --learner P\n"
 	      "  audit export --data DIR --out FILE | audit checkpoint --data DIR\n"
-	      "  audit verify --log FILE --key VKEY|FILE [--previous CHECKPOINT_FILE]\n"
+	      "  audit verify --log FILE --key VKEY|FILE [--previous CHECKPOINT_FILE] [--receipt FILE]...\n"
 	      "  vault export --data DIR --learner P --passphrase-file F --out FILE [--node-passphrase-file G]\n"
 	      "  vault open FILE --passphrase-file F\n"
 	      "  export --data DIR --learner PSEUDONYM --out FILE [--access-report]\n"

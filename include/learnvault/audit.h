@@ -357,20 +357,49 @@ LV_EXPORT enum lv_status lv_release_receipt_sign(const struct lv_release_receipt
 LV_EXPORT enum lv_status lv_release_receipt_open(const char *note, size_t note_len, const char *vkey,
 						 struct lv_release_receipt *out) LV_WARN_UNUSED;
 
-/* ---- the offline verifier (audit/logverify.c) ---- */
+/* ---- the offline verifier (audit/logverify.c, logreplay.c, logpolicies.c, logreceipt.c) ---- */
 
 /* The export format is lv_audit_export's (learnvault/auditlog.h). */
-/* Verifies an export offline (no node key, no data directory): every
- * entry's index field equals its position; the recomputed root equals the
- * checkpoint's; the checkpoint is signed by @vkey for this log; and, when
- * @previous (a signed checkpoint seen earlier) is given, that it is signed
- * by @vkey and the log is consistent with it (its root is the root of the
- * first previous.size entries).  *@report receives a malloc'd JSON report
- * in every case; the status is LV_OK only when everything holds, and the
- * report's "error" names the first failure (with "entry" when one entry is
- * to blame). */
+/* Verifies an export offline (no node key, no data directory), in this
+ * order, stopping at the first failure:
+ *  - the bytes: every entry's index field equals its position; the
+ *    recomputed root equals the checkpoint's; the checkpoint is signed by
+ *    @vkey for this log; when @previous (a signed checkpoint seen earlier)
+ *    is given, it is signed by @vkey and the log is consistent with it;
+ *  - the policy texts: every shipped text matches a logged `policy` load
+ *    (id, version, SHA-256) and every load has its text;
+ *  - the rules, replayed in log order (docs/audit.md, "Step by step"):
+ *    entry times never decrease; consent events bind to the logged load's
+ *    digest, come from the learner or guardian the guardian rule lets
+ *    decide (system only for an expiry); birth dates, erasures (which end
+ *    every grant) and enrolments update the learner's state; each allowed
+ *    access is checked (built-in purposes by role only; none after an
+ *    erasure; policy purposes by lv_consent_evaluate against the newest
+ *    loaded version, the learner's latest grant and logged birth date);
+ *    aggregate accesses match their release (count, ε, query id) and every
+ *    release fits the per-purpose and per-learner budgets and the
+ *    policy's per-query ε.
+ * *@report receives a malloc'd JSON report in every case (caller frees):
+ * "ok", the counts checked, "policies" matched; on failure "error" names
+ * the first failure (with "entry" when one entry is to blame).  The
+ * status is LV_OK only when everything holds; LV_ERR_CRYPTO for a
+ * tampered or non-compliant log, LV_ERR_INVALID for one that is not an
+ * export, LV_ERR_TOO_LARGE, LV_ERR_NOMEM. */
 LV_EXPORT enum lv_status lv_audit_verify_export(const char *json, size_t len, const char *vkey,
 						const char *previous, char **report) LV_WARN_UNUSED;
+
+/* As lv_audit_verify_export, and then each of the @nreceipts release
+ * receipts @receipts (signed notes, NUL-terminated, borrowed; @receipts
+ * may be NULL when @nreceipts is 0): it must verify with @vkey for this
+ * log's origin (lv_release_receipt_open), and exactly one release entry
+ * must carry its actor and query_id, its request_sha256, and an "answer"
+ * whose cJSON_PrintUnformatted text hashes (lv_release_answer_sha256) to
+ * its answer_sha256.  The report lists every receipt
+ * ("receipts":[{"receipt","actor","query_id","entry","ok","error"}]); one
+ * that fails fails the verification (LV_ERR_CRYPTO). */
+LV_EXPORT enum lv_status lv_audit_verify_export_receipts(const char *json, size_t len, const char *vkey,
+							 const char *previous, const char *const *receipts,
+							 size_t nreceipts, char **report) LV_WARN_UNUSED;
 
 #ifdef __cplusplus
 }

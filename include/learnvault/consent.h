@@ -166,6 +166,15 @@ LV_EXPORT void lv_consent_evaluate(const struct lv_policy_loaded *policy, const 
 				   const char *birth_date, const struct lv_consent_scope *scope, int64_t now_ms,
 				   struct lv_consent_decision *out, bool *expired);
 
+/* The guardian rule for who decides: true when a decision made by a
+ * guardian (@by_guardian) or by the learner (false) is the one that counts
+ * under @policy at @now_ms, for a learner born on @birth_date (NULL or
+ * unreadable: unknown, counted as below any age).  Below the policy's
+ * guardian_below_age only a guardian decides; at or above it only the
+ * learner.  Pure: the node's ledger and the offline verifier both ask. */
+LV_EXPORT bool lv_consent_decider_ok(const struct lv_policy *policy, const char *birth_date, bool by_guardian,
+				     int64_t now_ms) LV_WARN_UNUSED;
+
 /* THE access check: every read of learner data goes through here, for a
  * policy purpose or one of the built-in purposes above.  Default deny.  Allows only when the newest loaded version of
  * @policy_id has a live grant from this learner (or their guardian, per

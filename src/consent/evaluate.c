@@ -123,3 +123,8 @@ void lv_consent_evaluate(const struct lv_policy_loaded *policy, const struct lv_
 	snprintf(out->record_id, sizeof out->record_id, "%s", latest->record_id);
 	snprintf(out->reason, sizeof out->reason, "covered by consent record %s", latest->record_id);
 }
+
+bool lv_consent_decider_ok(const struct lv_policy *policy, const char *birth_date, bool by_guardian, int64_t now_ms)
+{
+	return consent_below_age(birth_date, lv_policy_guardian_below_age(policy), now_ms) == by_guardian;
+}

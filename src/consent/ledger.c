@@ -129,13 +129,12 @@ static enum lv_status decider(struct lv_node *n, const struct lv_principal *acto
 		return LV_ERR_FORBIDDEN;
 	}
 	uint32_t age = lv_policy_guardian_below_age(pl->policy);
-	bool minor = consent_below_age(birth_date(n, learner, bd), age, now);
-	if (minor && as != LV_ROLE_GUARDIAN) {
-		snprintf(err, LV_CONSENT_ERR_LEN, "below age %u (or no birth date on record) a guardian decides", (unsigned)age);
-		return LV_ERR_FORBIDDEN;
-	}
-	if (!minor && as == LV_ROLE_GUARDIAN) {
-		snprintf(err, LV_CONSENT_ERR_LEN, "at age %u or above the learner decides", (unsigned)age);
+	if (!lv_consent_decider_ok(pl->policy, birth_date(n, learner, bd), as == LV_ROLE_GUARDIAN, now)) {
+		if (as != LV_ROLE_GUARDIAN)
+			snprintf(err, LV_CONSENT_ERR_LEN, "below age %u (or no birth date on record) a guardian decides",
+				 (unsigned)age);
+		else
+			snprintf(err, LV_CONSENT_ERR_LEN, "at age %u or above the learner decides", (unsigned)age);
 		return LV_ERR_FORBIDDEN;
 	}
 	*role_out = lv_role_str(as);
