@@ -581,10 +581,30 @@ static void on_release(struct logreplay *r, struct logpol *ps, const cJSON *ej, 
 	r->pending.n = 0;
 }
 
+/* After the first violation the rules are no longer replayed, but the
+ * policy loads are still matched to their texts, so the report names that
+ * violation and not the texts of loads that come after it.  A load that
+ * proves the export tampered outranks it. */
+static void after_violation(struct logreplay *r, struct logpol *ps, const cJSON *ej, uint64_t i)
+{
+	const char *type = str(ej, "type");
+	if (r->tampered || !type || strcmp(type, "policy") != 0)
+		return;
+	const char *why = logpol_load(ps, str(ej, "policy"), cJSON_GetObjectItemCaseSensitive(ej, "version"),
+				      str(ej, "sha256"), i);
+	if (why) {
+		snprintf(r->why, sizeof r->why, "%s", why);
+		r->bad = (long long)i;
+		r->tampered = true;
+	}
+}
+
 void logreplay_entry(struct logreplay *r, struct logpol *ps, const cJSON *ej, uint64_t i)
 {
-	if (r->bad >= 0 || r->why[0])
+	if (r->bad >= 0 || r->why[0]) {
+		after_violation(r, ps, ej, i);
 		return;
+	}
 	r->entries++;
 	const char *type = str(ej, "type"), *who = str(ej, "learner"), *when = str(ej, "time");
 	int64_t now = 0;
