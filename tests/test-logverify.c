@@ -397,6 +397,46 @@ START_TEST(guardian_rule_for_deciders_and_accesses)
 }
 END_TEST
 
+
+/* A guardian's grant stops counting the day the learner reaches the
+ * policy's age: C turns 13 on 2026-01-06 (T0 + 5 days). */
+START_TEST(guardian_grant_ends_at_the_age)
+{
+	struct lg g = {0};
+	honest(&g);
+	put(&g, T1, "\"type\":\"enrolment\",\"learner\":\"C\"");
+	put(&g, T1, "\"type\":\"birth_date\",\"learner\":\"C\",\"birth_date\":\"2013-01-06\"");
+	consent(&g, T1 + 1, "ConsentGiven", "rC", "C", 1, sha1, "guardian");
+	acc(&g, T1 + 2, "C", "rC", 1);
+	accepted(&g);
+	acc(&g, T0 + 6 * DAY, "C", "rC", 1);
+	refused(&g, 17, "reached age 13");
+	lg_free(&g);
+}
+END_TEST
+
+/* After the first violation a later policy load is still matched to its
+ * text: the report names the violation, not "a text no load vouches for". */
+START_TEST(first_violation_named_before_later_loads)
+{
+	char sha2[LV_POLICY_DIGEST_HEX_LEN];
+	struct lg g = {0};
+	honest(&g);
+	acc(&g, T1, "A", "r-no-such-grant", 1);
+	ship(&g, ptext(PID, 2, 13, sha2));
+	load(&g, T1 + 1, PID, 2, sha2);
+	refused(&g, 13, "not the learner's latest grant");
+	lg_free(&g);
+	/* A later load whose text is missing still proves tampering, and that
+	 * outranks the rule violation before it. */
+	honest(&g);
+	acc(&g, T1, "A", "r-no-such-grant", 1);
+	load(&g, T1 + 1, PID, 2, sha1);
+	refused(&g, 14, "no matching text");
+	lg_free(&g);
+}
+END_TEST
+
 START_TEST(no_access_after_erasure)
 {
 	struct lg g = {0};
@@ -687,6 +727,8 @@ Suite *lv_test_suite(void)
 	tcase_add_test(tc, time_never_goes_backwards);
 	tcase_add_test(tc, consent_digest_and_actor_role);
 	tcase_add_test(tc, guardian_rule_for_deciders_and_accesses);
+	tcase_add_test(tc, guardian_grant_ends_at_the_age);
+	tcase_add_test(tc, first_violation_named_before_later_loads);
 	tcase_add_test(tc, no_access_after_erasure);
 	tcase_add_test(tc, releases_match_their_accesses);
 	tcase_add_test(tc, release_epsilon_and_budget_day);
