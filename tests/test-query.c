@@ -1297,6 +1297,13 @@ START_TEST(access_report_shows_releases)
 	ck_assert_int_eq(lv_learner_access_report(node, learners[3], &rep), LV_OK);
 	ck_assert_int_eq(cJSON_GetArraySize(cJSON_GetObjectItemCaseSensitive(rep, "releases")), 3);
 	cJSON_Delete(rep);
+	/* A node.db from before the index it uses gains it at the next open. */
+	ck_assert_int_eq(db_exec(node->db, "DROP INDEX audit_log_unsubjected"), LV_OK);
+	lv_node_close(node);
+	ck_assert_int_eq(lv_node_open(dir, NULL, NULL, &node), LV_OK);
+	ck_assert_int_eq(lv_learner_access_report(node, learners[3], &rep), LV_OK);
+	ck_assert_int_eq(cJSON_GetArraySize(cJSON_GetObjectItemCaseSensitive(rep, "releases")), 3);
+	cJSON_Delete(rep);
 }
 END_TEST
 
