@@ -478,7 +478,20 @@ static enum lv_status release_quantile(struct lv_dp_rng *rng, const struct query
 }
 
 /* Noises the totals and writes value, ci95, noisy_learners, suppressed
- * into @ans.  @min_cohort from the policy. */
+ * into @ans.  @min_cohort from the policy.
+ *
+ * Nothing written here is un-noised (issue 10, reviewed field by field):
+ * every value is a noisy total or permute-and-flip's choice; every ci95 is
+ * a noisy value plus or minus a half-width computed from the scale, which
+ * follows from the bounds and epsilon only; the mean divides by the noisy
+ * count; suppressed compares the noisy count with the policy's min_cohort;
+ * histogram buckets and keys are the question's own (a key unknown to the
+ * node is released as noise around 0, like a known key nobody used);
+ * quantile candidates are spaced over the bounds and rank_error95 follows
+ * from epsilon and their number.  The errors: noise() fails only on an
+ * int64 overflow of true total plus noise (|total| <= 10^6 * 2 * 10^9,
+ * the noise's scale at most 2 * 10^15: probability below e^-4000) or on
+ * Gaussian parameters the question alone determines. */
 static enum lv_status release(struct lv_dp_rng *rng, const struct query_spec *q, struct totals *t,
 			      uint32_t min_cohort, cJSON *ans)
 {
