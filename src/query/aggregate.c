@@ -490,8 +490,9 @@ static enum lv_status release_quantile(struct lv_dp_rng *rng, const struct query
  * quantile candidates are spaced over the bounds and rank_error95 follows
  * from epsilon and their number.  The errors: noise() fails only on an
  * int64 overflow of true total plus noise (|total| <= 10^6 * 2 * 10^9,
- * the noise's scale at most 2 * 10^15: probability below e^-4000) or on
- * Gaussian parameters the question alone determines. */
+ * the noise's scale at most 2 * 10^9 / 0.0005 = 4 * 10^15: probability
+ * below e^-2000) or on Gaussian parameters the question alone
+ * determines. */
 static enum lv_status release(struct lv_dp_rng *rng, const struct query_spec *q, struct totals *t,
 			      uint32_t min_cohort, cJSON *ans)
 {
