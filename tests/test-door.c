@@ -196,6 +196,10 @@ START_TEST(access_report_writes_no_entry)
 	cJSON_ArrayForEach(e, cJSON_GetObjectItem(rep, "entries"))
 		reads += strstr(cJSON_GetObjectItem(e, "entry")->valuestring, "\"resource\":\"statements\"") != NULL;
 	ck_assert_int_eq(reads, 1);
+	/* No aggregate included Ann: the releases she was in are none. */
+	const cJSON *rels = cJSON_GetObjectItem(rep, "releases");
+	ck_assert(cJSON_IsArray(rels));
+	ck_assert_int_eq(cJSON_GetArraySize(rels), 0);
 	cJSON_Delete(rep);
 }
 END_TEST

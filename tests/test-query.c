@@ -5,6 +5,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include <curl/curl.h>
 #include <sodium.h>
@@ -119,6 +120,8 @@ static void setup(void)
 	analyst.purposes[1] = "agg-precise";
 	other_analyst = (struct lv_principal){.role = LV_ROLE_ANALYST, .id = "analyst-2", .npurposes = 1};
 	other_analyst.purposes[0] = "course-improvement";
+	/* Many queries run here: no time quantum (one test sets it). */
+	ck_assert_int_eq(lv_node_setting_set(node, "aggregate_time_quantum_ms", "0"), LV_OK);
 	load_policy(POLICY, 1, 100, 20);
 	load_policy("agg-precise", 20, 100, 1);
 	/* Learner i: one assessment "completed" in the course, score (i % 10) / 10,
@@ -221,6 +224,31 @@ static void audit_counts(const char *query_id, int *access, int *releases, const
 	cJSON_Delete(log);
 }
 
+/* The release entry of @qid in the log, parsed (caller deletes). */
+static cJSON *release_entry(const char *qid)
+{
+	char *json = NULL;
+	cJSON *found = NULL;
+	ck_assert_int_eq(lv_audit_export(node, &json), LV_OK);
+	cJSON *log = cJSON_Parse(json);
+	free(json);
+	const cJSON *e;
+	cJSON_ArrayForEach(e, cJSON_GetObjectItemCaseSensitive(log, "entries")) {
+		cJSON *j = cJSON_Parse(e->valuestring);
+		const char *q = cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(j, "query_id"));
+		const char *type = cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(j, "type"));
+		if (q && strcmp(q, qid) == 0 && strcmp(type, "release") == 0) {
+			ck_assert_ptr_null(found);
+			found = j;
+		} else {
+			cJSON_Delete(j);
+		}
+	}
+	cJSON_Delete(log);
+	ck_assert_msg(found != NULL, "no release entry for %s", qid);
+	return found;
+}
+
 START_TEST(only_consenting_learners_are_included_and_logged)
 {
 	cJSON *a = ask(&analyst, "{\"id\":\"q-count-1\",\"purpose\":\"" POLICY "\",\"metric\":\"count\",\"epsilon\":1}");
@@ -240,7 +268,7 @@ START_TEST(only_consenting_learners_are_included_and_logged)
 	ck_assert_int_eq(access, NCONSENT);
 	ck_assert_int_eq(rel, 1);
 	ck_assert(!seen); /* a learner without consent is not touched */
-	ck_assert(num(a, "audit_index") >= NCONSENT);
+	ck_assert_ptr_null(cJSON_GetObjectItemCaseSensitive(a, "audit_index"));
 	cJSON_Delete(a);
 	/* The log still verifies offline, consent compliance included. */
 	char *json = NULL, *report = NULL;
@@ -679,6 +707,31 @@ START_TEST(fit_global_bkt_through_the_door)
 	ck_assert_int_eq(access, NCONSENT);
 	ck_assert_int_eq(rel, 1);
 	ck_assert(!seen);
+	/* No log index in it; a receipt over the release entry's answer; the
+	 * job's parameters recorded as the question. */
+	ck_assert_ptr_null(cJSON_GetObjectItemCaseSensitive(a, "audit_index"));
+	const char *receipt = cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(a, "receipt"));
+	struct lv_release_receipt rr;
+	ck_assert_ptr_nonnull(receipt);
+	ck_assert_int_eq(lv_release_receipt_open(receipt, strlen(receipt), vkey, &rr), LV_OK);
+	ck_assert_str_eq(rr.query_id, qid);
+	cJSON *re = release_entry(qid);
+	char *logged = cJSON_PrintUnformatted(cJSON_GetObjectItemCaseSensitive(re, "answer"));
+	char hex[65];
+	lv_release_answer_sha256(logged, strlen(logged), hex);
+	ck_assert_str_eq(hex, rr.answer_sha256);
+	free(logged);
+	const cJSON *qj = cJSON_GetObjectItemCaseSensitive(re, "query");
+	ck_assert_str_eq(cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(qj, "metric")), "bkt-global-parameters");
+	ck_assert(num(qj, "iterations") == 1);
+	char *qt = cJSON_PrintUnformatted(qj);
+	unsigned char h[32];
+	crypto_hash_sha256(h, (const unsigned char *)qt, strlen(qt));
+	sodium_bin2hex(hex, sizeof hex, h, sizeof h);
+	ck_assert_str_eq(hex, rr.request_sha256);
+	free(qt);
+	ck_assert(num(re, "epsilon") == 100);
+	cJSON_Delete(re);
 	cJSON_Delete(a);
 	/* The whole budget went on that one fit: the purpose answers no more. */
 	ck_assert_int_eq(lv_personal_fit_global(node, &admin, "agg-fit", &o, util_now_ms(), &ans, err), LV_ERR_BUDGET);
@@ -962,6 +1015,298 @@ START_TEST(fit_global_leaves_out_who_withdrew)
 }
 END_TEST
 
+/* ---- issue 10: nothing un-noised leaves the door; receipts; the question
+ * recorded; releases in the learner's access report ---- */
+
+static void sleep_ms(long ms)
+{
+	struct timespec ts = {ms / 1000, (ms % 1000) * 1000000L};
+	while (nanosleep(&ts, &ts) != 0)
+		;
+}
+
+static long hook_sleep_ms;
+static enum query_stage hook_sleep_stage;
+static void sleeping_hook(struct lv_node *n, enum query_stage stage)
+{
+	(void)n;
+	if (stage == hook_sleep_stage)
+		sleep_ms(hook_sleep_ms);
+}
+
+/* Loads version 2 of POLICY while the query runs. */
+static void new_version_hook(struct lv_node *n, enum query_stage stage)
+{
+	if (stage != QUERY_STAGE_RELEASING)
+		return;
+	char *text = NULL, err[LV_POLICY_ERR_LEN], pid[LV_POLICY_ID_MAX + 1];
+	size_t len;
+	uint32_t version;
+	bool added;
+	ck_assert_int_eq(util_read_file(th_src("policies/course-improvement.json"), 65536, &text, &len), LV_OK);
+	cJSON *p = cJSON_Parse(text);
+	free(text);
+	cJSON_ReplaceItemInObjectCaseSensitive(p, "id", cJSON_CreateString(POLICY));
+	cJSON_ReplaceItemInObjectCaseSensitive(p, "version", cJSON_CreateNumber(2));
+	text = cJSON_Print(p);
+	cJSON_Delete(p);
+	ck_assert_msg(lv_policy_load(n, text, strlen(text), &added, pid, &version, err) == LV_OK, "%s", err);
+	ck_assert_uint_eq(version, 2);
+	free(text);
+}
+
+static void quantum(const char *ms)
+{
+	ck_assert_int_eq(lv_node_setting_set(node, "aggregate_time_quantum_ms", ms), LV_OK);
+}
+
+/* Two answers to the same question a withdrawal apart: every field that
+ * is not noise is the same (budget_remaining falls by the epsilon of the
+ * one release between them, whatever the cohort), so nothing un-noised
+ * tells the analyst the cohort shrank by one. */
+START_TEST(answers_a_withdrawal_apart_differ_only_in_noise)
+{
+	/* suppressed: whether noisy_learners is below min_cohort. */
+	static const char *const NOISY[] = {"query_id", "value", "ci95", "noisy_learners", "suppressed", "receipt",
+					    "budget_remaining"};
+	static const char *const METRICS[] = {
+		"\"metric\":\"count\"",
+		"\"metric\":\"mean\",\"field\":\"result.score.scaled\",\"bounds\":[0,1]",
+		"\"metric\":\"histogram\",\"field\":\"result.score.scaled\",\"histogram\":{\"by\":\"value\","
+		"\"buckets\":[0,0.5,1]}",
+		"\"metric\":\"quantile\",\"field\":\"result.score.scaled\",\"bounds\":[0,1],\"quantile\":0.5",
+	};
+	char rid[LV_RECORD_ID_LEN], err[LV_CONSENT_ERR_LEN];
+	/* Phase 3 comes well after the question was received. */
+	hook_sleep_ms = 30;
+	hook_sleep_stage = QUERY_STAGE_RELEASING;
+	query_test_hook = sleeping_hook;
+	int64_t now = util_now_ms();
+	char t_now[UTIL_TIME_LEN];
+	util_time_format(now, t_now);
+	for (size_t m = 0; m < sizeof METRICS / sizeof METRICS[0]; m++) {
+		cJSON *a[2];
+		for (int k = 0; k < 2; k++) {
+			char q[512], *ans = NULL, e[LV_QUERY_ERR_LEN];
+			snprintf(q, sizeof q, "{\"id\":\"w-%zu-%d\",\"purpose\":\"" POLICY "\",%s,\"epsilon\":0.5}", m, k,
+				 METRICS[m]);
+			ck_assert_msg(lv_aggregate(node, &analyst, q, strlen(q), now, &ans, e) == LV_OK, "%s", e);
+			a[k] = cJSON_Parse(ans);
+			free(ans);
+			if (k == 0)
+				ck_assert_int_eq(lv_consent_withdraw(node, &admin, LV_ROLE_LEARNER, learners[m], POLICY,
+								     rid, err), LV_OK);
+		}
+		ck_assert_int_eq(cJSON_GetArraySize(a[0]), cJSON_GetArraySize(a[1]));
+		for (const cJSON *f = a[0]->child; f; f = f->next) {
+			bool noisy = false;
+			for (size_t i = 0; i < sizeof NOISY / sizeof NOISY[0]; i++)
+				noisy |= strcmp(f->string, NOISY[i]) == 0;
+			const cJSON *g = cJSON_GetObjectItemCaseSensitive(a[1], f->string);
+			ck_assert_msg(g != NULL, "%s missing from the second answer", f->string);
+			if (noisy)
+				continue;
+			char *x = cJSON_PrintUnformatted(f), *y = cJSON_PrintUnformatted(g);
+			ck_assert_msg(strcmp(x, y) == 0, "metric %zu: %s differs: %s vs %s", m, f->string, x, y);
+			free(x);
+			free(y);
+		}
+		ck_assert_ptr_null(cJSON_GetObjectItemCaseSensitive(a[0], "audit_index"));
+		/* The time the question was received, not the release's. */
+		ck_assert_str_eq(cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(a[0], "released")), t_now);
+		ck_assert(fabs(num(a[0], "budget_remaining") - num(a[1], "budget_remaining") - 0.5) < 1e-9);
+		/* The kept release carries no index either. */
+		cJSON *rel = release_entry(cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(a[1], "query_id")));
+		ck_assert_ptr_null(cJSON_GetObjectItemCaseSensitive(cJSON_GetObjectItemCaseSensitive(rel, "answer"),
+								     "audit_index"));
+		cJSON_Delete(rel);
+		cJSON_Delete(a[0]);
+		cJSON_Delete(a[1]);
+	}
+}
+END_TEST
+
+/* The answer carries a receipt signed with the log key over the release
+ * entry's answer; a cached answer repeats it; the release entry records
+ * the question, its epsilon and the day it was booked. */
+START_TEST(receipt_and_recorded_question)
+{
+	int64_t now = util_now_ms();
+	const char *q = "{\"id\":\"rc-1\",\"purpose\":\"" POLICY "\",\"metric\":\"mean\",\"field\":\"result.score.scaled\","
+			"\"bounds\":[0,1],\"epsilon\":0.75,\"filters\":{\"verb\":\"" V_COMPLETED "\"}}";
+	char *ans = NULL, e[LV_QUERY_ERR_LEN];
+	ck_assert_msg(lv_aggregate(node, &analyst, q, strlen(q), now, &ans, e) == LV_OK, "%s", e);
+	cJSON *a = cJSON_Parse(ans);
+	free(ans);
+	const char *receipt = cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(a, "receipt"));
+	ck_assert_ptr_nonnull(receipt);
+	struct lv_release_receipt r;
+	ck_assert_int_eq(lv_release_receipt_open(receipt, strlen(receipt), vkey, &r), LV_OK);
+	ck_assert_str_eq(r.actor, "analyst-1");
+	ck_assert_str_eq(r.query_id, "rc-1");
+	/* The release entry it names: the same request, the same answer. */
+	cJSON *rel = release_entry("rc-1");
+	ck_assert_str_eq(cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(rel, "request_sha256")), r.request_sha256);
+	char *logged = cJSON_PrintUnformatted(cJSON_GetObjectItemCaseSensitive(rel, "answer"));
+	char hex[65];
+	lv_release_answer_sha256(logged, strlen(logged), hex);
+	ck_assert_str_eq(hex, r.answer_sha256);
+	/* What the analyst got, less "cached" and "receipt", is that answer. */
+	cJSON *mine = cJSON_Duplicate(a, true);
+	cJSON_DeleteItemFromObjectCaseSensitive(mine, "cached");
+	cJSON_DeleteItemFromObjectCaseSensitive(mine, "receipt");
+	char *mt = cJSON_PrintUnformatted(mine);
+	ck_assert_str_eq(mt, logged);
+	free(mt);
+	cJSON_Delete(mine);
+	free(logged);
+	/* The question, its epsilon and its budget day. */
+	ck_assert(num(rel, "epsilon") == 0.75);
+	ck_assert(num(rel, "budget_day") == (double)(now / UTIL_DAY_MS));
+	const cJSON *qj = cJSON_GetObjectItemCaseSensitive(rel, "query");
+	ck_assert(cJSON_IsObject(qj));
+	ck_assert_str_eq(cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(qj, "purpose")), POLICY);
+	ck_assert_str_eq(cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(qj, "metric")), "mean");
+	ck_assert_str_eq(cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(qj, "field")), "result.score.scaled");
+	ck_assert_str_eq(cJSON_GetArrayItem(cJSON_GetObjectItemCaseSensitive(qj, "verbs"), 0)->valuestring, V_COMPLETED);
+	/* request_sha256 is the digest of exactly that object. */
+	char *qt = cJSON_PrintUnformatted(qj);
+	unsigned char h[32];
+	crypto_hash_sha256(h, (const unsigned char *)qt, strlen(qt));
+	sodium_bin2hex(hex, sizeof hex, h, sizeof h);
+	ck_assert_str_eq(hex, r.request_sha256);
+	free(qt);
+	cJSON_Delete(rel);
+	/* Asked again: the cached answer carries the same receipt. */
+	cJSON *b = ask(&analyst, q);
+	ck_assert(cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(b, "cached")));
+	ck_assert_str_eq(cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(b, "receipt")), receipt);
+	cJSON_DeleteItemFromObjectCaseSensitive(a, "cached");
+	cJSON_DeleteItemFromObjectCaseSensitive(b, "cached");
+	char *x = cJSON_PrintUnformatted(a), *y = cJSON_PrintUnformatted(b);
+	ck_assert_str_eq(x, y);
+	free(x);
+	free(y);
+	cJSON_Delete(a);
+	cJSON_Delete(b);
+	/* The log still verifies offline. */
+	char *json = NULL, *report = NULL;
+	ck_assert_int_eq(lv_audit_export(node, &json), LV_OK);
+	enum lv_status st = lv_audit_verify_export(json, strlen(json), vkey, NULL, &report);
+	ck_assert_msg(st == LV_OK, "%s", report);
+	free(json);
+	free(report);
+}
+END_TEST
+
+/* Milliseconds @who's query @q takes. */
+static double timed_ask(const struct lv_principal *who, const char *q)
+{
+	double t0 = util_mono_s();
+	cJSON_Delete(ask(who, q));
+	return (util_mono_s() - t0) * 1000;
+}
+
+/* With a quantum of 200 ms an answer comes at a multiple of 200 ms after
+ * the question, whatever the cohort and however long the work took. */
+START_TEST(answers_come_at_multiples_of_the_quantum)
+{
+	char e[LV_QUERY_ERR_LEN];
+	ck_assert_int_eq(lv_node_setting_set(node, "aggregate_time_quantum_ms", "-1"), LV_ERR_INVALID);
+	ck_assert_int_eq(lv_node_setting_set(node, "aggregate_time_quantum_ms", "2x"), LV_ERR_INVALID);
+	ck_assert_int_eq(lv_node_setting_set(node, "aggregate_time_quantum_ms", "600001"), LV_ERR_INVALID);
+	quantum("200");
+	const char *q = "{\"purpose\":\"" POLICY "\",\"metric\":\"count\",\"epsilon\":0.1}";
+	double t = timed_ask(&analyst, q);
+	ck_assert_msg(t >= 200 && t < 290, "%.1f ms", t);
+	/* A cached answer too. */
+	t = timed_ask(&analyst, "{\"id\":\"tq\",\"purpose\":\"" POLICY "\",\"metric\":\"count\",\"epsilon\":0.1}");
+	ck_assert_msg(t >= 200 && t < 290, "%.1f ms", t);
+	t = timed_ask(&analyst, "{\"id\":\"tq\",\"purpose\":\"" POLICY "\",\"metric\":\"count\",\"epsilon\":0.1}");
+	ck_assert_msg(t >= 200 && t < 290, "%.1f ms", t);
+	/* Work that takes 250 ms is answered at 400. */
+	hook_sleep_ms = 250;
+	hook_sleep_stage = QUERY_STAGE_COMPUTING;
+	query_test_hook = sleeping_hook;
+	t = timed_ask(&analyst, q);
+	ck_assert_msg(t >= 400 && t < 490, "%.1f ms", t);
+	/* An error after the cohort was read as well (a policy version
+	 * changed while the query ran). */
+	query_test_hook = new_version_hook;
+	double t0 = util_mono_s();
+	ck_assert_int_eq(ask_fail(&analyst, q, e), LV_ERR_CONFLICT);
+	t = (util_mono_s() - t0) * 1000;
+	ck_assert_msg(t >= 200 && t < 290, "%.1f ms", t);
+	query_test_hook = NULL;
+	/* 0 turns it off. */
+	quantum("0");
+	t = timed_ask(&analyst, q);
+	ck_assert_msg(t < 200, "%.1f ms", t);
+}
+END_TEST
+
+/* The learner's access report shows each release the learner was in,
+ * with a proof against the report's checkpoint; a learner left out sees
+ * none. */
+START_TEST(access_report_shows_releases)
+{
+	cJSON_Delete(ask(&analyst, "{\"id\":\"ar-1\",\"purpose\":\"" POLICY "\",\"metric\":\"count\",\"epsilon\":0.5}"));
+	cJSON_Delete(ask(&analyst, "{\"id\":\"ar-2\",\"purpose\":\"" POLICY "\",\"metric\":\"count\",\"epsilon\":0.5}"));
+	/* Another analyst may use the same id: a different release. */
+	cJSON *rep = NULL;
+	ck_assert_int_eq(lv_learner_access_report(node, learners[2], &rep), LV_OK);
+	struct lv_checkpoint cp;
+	const char *note = cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(rep, "checkpoint"));
+	ck_assert_int_eq(lv_checkpoint_open(note, strlen(note), vkey, NULL, &cp), LV_OK);
+	const cJSON *rels = cJSON_GetObjectItemCaseSensitive(rep, "releases");
+	ck_assert_int_eq(cJSON_GetArraySize(rels), 2);
+	int k = 0;
+	const cJSON *it;
+	cJSON_ArrayForEach(it, rels) {
+		const char *text = cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(it, "entry"));
+		cJSON *ent = cJSON_Parse(text);
+		ck_assert_str_eq(cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(ent, "type")), "release");
+		ck_assert_str_eq(cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(ent, "query_id")),
+				 k == 0 ? "ar-1" : "ar-2");
+		ck_assert(num(it, "index") == num(ent, "index"));
+		cJSON_Delete(ent);
+		struct lv_merkle_proof p = {0};
+		const cJSON *h;
+		cJSON_ArrayForEach(h, cJSON_GetObjectItemCaseSensitive(it, "proof")) {
+			size_t len;
+			ck_assert(sodium_base642bin(p.hash[p.len++], LV_MERKLE_HASH_LEN, h->valuestring, strlen(h->valuestring),
+						    NULL, &len, NULL, sodium_base64_VARIANT_ORIGINAL) == 0);
+		}
+		unsigned char leaf[LV_MERKLE_HASH_LEN];
+		lv_merkle_hash_leaf(text, strlen(text), leaf);
+		ck_assert_int_eq(lv_merkle_verify_inclusion((uint64_t)num(it, "index"), cp.size, leaf, &p, cp.root), LV_OK);
+		k++;
+	}
+	cJSON_Delete(rep);
+	/* A learner who never consented was in no release. */
+	ck_assert_int_eq(lv_learner_access_report(node, learners[NCONSENT], &rep), LV_OK);
+	ck_assert_int_eq(cJSON_GetArraySize(cJSON_GetObjectItemCaseSensitive(rep, "releases")), 0);
+	cJSON_Delete(rep);
+	/* Learner 2 withdraws: the next release is not in their report. */
+	char rid[LV_RECORD_ID_LEN], err[LV_CONSENT_ERR_LEN];
+	ck_assert_int_eq(lv_consent_withdraw(node, &admin, LV_ROLE_LEARNER, learners[2], POLICY, rid, err), LV_OK);
+	cJSON_Delete(ask(&analyst, "{\"id\":\"ar-3\",\"purpose\":\"" POLICY "\",\"metric\":\"count\",\"epsilon\":0.5}"));
+	ck_assert_int_eq(lv_learner_access_report(node, learners[2], &rep), LV_OK);
+	ck_assert_int_eq(cJSON_GetArraySize(cJSON_GetObjectItemCaseSensitive(rep, "releases")), 2);
+	cJSON_Delete(rep);
+	ck_assert_int_eq(lv_learner_access_report(node, learners[3], &rep), LV_OK);
+	ck_assert_int_eq(cJSON_GetArraySize(cJSON_GetObjectItemCaseSensitive(rep, "releases")), 3);
+	cJSON_Delete(rep);
+	/* A node.db from before the index it uses gains it at the next open. */
+	ck_assert_int_eq(db_exec(node->db, "DROP INDEX audit_log_unsubjected"), LV_OK);
+	lv_node_close(node);
+	ck_assert_int_eq(lv_node_open(dir, NULL, NULL, &node), LV_OK);
+	ck_assert_int_eq(lv_learner_access_report(node, learners[3], &rep), LV_OK);
+	ck_assert_int_eq(cJSON_GetArraySize(cJSON_GetObjectItemCaseSensitive(rep, "releases")), 3);
+	cJSON_Delete(rep);
+}
+END_TEST
+
 /* ---- HTTP: the route with every role ---- */
 
 START_TEST(http_aggregate_route)
@@ -993,7 +1338,22 @@ START_TEST(http_aggregate_route)
 	ck_assert_int_eq(hc_do(&hc, &rq, &r), 200);
 	cJSON *a = cJSON_Parse(r.body);
 	ck_assert(cJSON_IsNumber(cJSON_GetObjectItemCaseSensitive(a, "value")));
-	ck_assert(cJSON_IsNumber(cJSON_GetObjectItemCaseSensitive(a, "audit_index")));
+	ck_assert_ptr_null(cJSON_GetObjectItemCaseSensitive(a, "audit_index"));
+	const char *receipt = cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(a, "receipt"));
+	struct lv_release_receipt rr;
+	ck_assert_ptr_nonnull(receipt);
+	ck_assert_int_eq(lv_release_receipt_open(receipt, strlen(receipt), vkey, &rr), LV_OK);
+	ck_assert_str_eq(rr.query_id, cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(a, "query_id")));
+	cJSON_Delete(a);
+	hc_resp_free(&r);
+	/* Learner 0 was included: their access report shows the release. */
+	struct hc_req lr = {.method = "GET", .path = "/learner/access-report", .no_version = true, .bearer = tok_l};
+	ck_assert_int_eq(hc_do(&hc, &lr, &r), 200);
+	a = cJSON_Parse(r.body);
+	const cJSON *rels = cJSON_GetObjectItemCaseSensitive(a, "releases");
+	ck_assert_msg(cJSON_GetArraySize(rels) == 1, "%s", r.body);
+	ck_assert_ptr_nonnull(strstr(cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(rels->child, "entry")),
+				     rr.query_id));
 	cJSON_Delete(a);
 	hc_resp_free(&r);
 	/* Every other role is refused; errors are JSON. */
@@ -1102,6 +1462,10 @@ Suite *lv_test_suite(void)
 	tcase_add_test(t, erasure_while_a_release_computes);
 	tcase_add_test(t, concurrent_releases_keep_the_purpose_cap);
 	tcase_add_test(t, fit_global_leaves_out_who_withdrew);
+	tcase_add_test(t, answers_a_withdrawal_apart_differ_only_in_noise);
+	tcase_add_test(t, receipt_and_recorded_question);
+	tcase_add_test(t, answers_come_at_multiples_of_the_quantum);
+	tcase_add_test(t, access_report_shows_releases);
 	tcase_add_test(t, http_aggregate_route);
 	tcase_add_test(t, cli_query);
 	suite_add_tcase(s, t);

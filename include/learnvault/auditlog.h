@@ -57,10 +57,15 @@ LV_EXPORT enum lv_status lv_audit_consistency(struct lv_node *node, uint64_t fir
  * signed for the current size.  *@json is malloc'd. */
 LV_EXPORT enum lv_status lv_audit_export(struct lv_node *node, char **json) LV_WARN_UNUSED;
 
-/* The learner's access report: every log entry about @learner with its
- * inclusion proof against a freshly signed checkpoint:
- * {"learner","checkpoint","entries":[{"index","entry","proof":[base64]}]}.
- * The learner's door serves it (lv_learner_access_report, learnvault/door.h). */
+/* The learner's access report: every log entry about @learner, and every
+ * release entry @learner was included in (the release each of their
+ * aggregate access entries belongs to), each with its inclusion proof
+ * against a freshly signed checkpoint:
+ * {"learner","checkpoint","entries":[{"index","entry","proof":[base64]}],
+ *  "releases":[{"index","entry","proof":[base64]}]}, both in log order.
+ * Its cost follows the number of entries about @learner, not the log's
+ * size.  The learner's door serves it (lv_learner_access_report,
+ * learnvault/door.h); *@report is the caller's (cJSON_Delete). */
 LV_EXPORT enum lv_status lv_audit_report(struct lv_node *node, const char *learner, cJSON **report) LV_WARN_UNUSED;
 
 #ifdef __cplusplus

@@ -96,7 +96,8 @@ LV_EXPORT enum lv_status lv_learner_vault_export(struct lv_node *node, const str
 						 char err[LV_ERR_LEN]) LV_WARN_UNUSED;
 
 /* Learner @learner's access report (lv_audit_report): every audit entry
- * about the learner with its inclusion proof.  It holds audit entries, not
+ * about the learner, and every release entry they were included in, with
+ * inclusion proofs.  It holds audit entries, not
  * the learner's data, so reading it writes no access entry (the caller
  * has authenticated the learner, their guardian or the operator).
  * *@report is the caller's (cJSON_Delete). */

@@ -38,9 +38,16 @@ extern "C" {
  * On LV_OK *@answer is a malloc'd JSON object the caller frees:
  *   {"query_id", "purpose", "metric", "value", "ci95", "epsilon", "delta",
  *    "mechanism", "noisy_learners", "suppressed", "budget_remaining",
- *    "audit_index", "cached", ...}
- * A query id answered before for the same actor returns the stored release
- * unchanged ("cached": true) and costs nothing.
+ *    "released", "cached", "receipt", ...}
+ * Nothing in it depends on un-noised data: no log index, "released" is
+ * @now_ms (when the question was received), "receipt" a note signed with
+ * the log key over the release entry's answer (lv_release_receipt_open,
+ * learnvault/audit.h).  A query id answered before for the same actor
+ * returns the stored release unchanged, receipt included ("cached": true),
+ * and costs nothing.  The call returns no earlier than the node's
+ * aggregate_time_quantum_ms after it began, at a multiple of it (errors
+ * found after the cohort was read too), so its duration does not follow
+ * the cohort below that resolution.
  *
  * Errors (with a one-line message in @err that never depends on a
  * learner's data): LV_ERR_INVALID (the query breaks a rule),
@@ -61,7 +68,8 @@ LV_EXPORT enum lv_status lv_aggregate(struct lv_node *node, const struct lv_prin
  * (lv_bkt_dp_step).  One release: every included learner is charged
  * @o->epsilon and logged, the purpose's budget applies, the answer
  * ({"value": {"prior","learn","guess","slip","forget"}, "noisy_sequences",
- * "epsilon", ...}) is logged and kept.  LV_ERR_PRECONDITION without a
+ * "epsilon", ..., "receipt"}) is logged and kept; the release entry
+ * records the job's parameters as its "query".  Timed as lv_aggregate.  LV_ERR_PRECONDITION without a
  * curriculum; other errors as lv_aggregate.  *@answer: malloc'd JSON. */
 LV_EXPORT enum lv_status lv_personal_fit_global(struct lv_node *node, const struct lv_principal *who,
 						const char *purpose, const struct lv_bkt_dp_opts *o, int64_t now_ms,

@@ -478,7 +478,21 @@ static enum lv_status release_quantile(struct lv_dp_rng *rng, const struct query
 }
 
 /* Noises the totals and writes value, ci95, noisy_learners, suppressed
- * into @ans.  @min_cohort from the policy. */
+ * into @ans.  @min_cohort from the policy.
+ *
+ * Nothing written here is un-noised (issue 10, reviewed field by field):
+ * every value is a noisy total or permute-and-flip's choice; every ci95 is
+ * a noisy value plus or minus a half-width computed from the scale, which
+ * follows from the bounds and epsilon only; the mean divides by the noisy
+ * count; suppressed compares the noisy count with the policy's min_cohort;
+ * histogram buckets and keys are the question's own (a key unknown to the
+ * node is released as noise around 0, like a known key nobody used);
+ * quantile candidates are spaced over the bounds and rank_error95 follows
+ * from epsilon and their number.  The errors: noise() fails only on an
+ * int64 overflow of true total plus noise (|total| <= 10^6 * 2 * 10^9,
+ * the noise's scale at most 2 * 10^9 / 0.0005 = 4 * 10^15: probability
+ * below e^-2000) or on Gaussian parameters the question alone
+ * determines. */
 static enum lv_status release(struct lv_dp_rng *rng, const struct query_spec *q, struct totals *t,
 			      uint32_t min_cohort, cJSON *ans)
 {
@@ -585,6 +599,7 @@ struct agg {
 	const struct query_spec *q;
 	int64_t now;               /* the caller's clock */
 	double mono0;              /* when phase 1 began */
+	uint32_t quantum;          /* ms: door_wait_quantum */
 	const char *fname;         /* the field's policy name, or NULL */
 	struct lv_consent_scope scope;
 	struct door d1;            /* phase 1's cohort: the contributions are theirs */
@@ -634,6 +649,7 @@ static enum lv_status plan_locked(struct lv_node *n, struct agg *a)
 static enum lv_status prepare_locked(struct lv_node *n, void *ctx)
 {
 	struct agg *a = ctx;
+	a->quantum = door_quantum_locked(n);
 	enum lv_status st = cached_or_go_on(n, a, a->d1.actor);
 	if (st != LV_ERR_NOT_FOUND)
 		return st;
@@ -652,9 +668,17 @@ static enum lv_status snapshot_locked(struct lv_node *n, void *ctx)
 	return *a->answer ? LV_OK : lv_store_snapshot_begin_locked(n);
 }
 
-/* The answer's fields besides the noised ones. */
-static void answer_fields(const struct query_spec *q, const struct door *d, cJSON *ans, bool head)
+/* The answer's fields besides the noised ones: the question's, the
+ * policy's (the version phase 3 checked is phase 1's), and two that must
+ * not tell when phase 3 ran (its time follows the cohort's size and
+ * records): "released" is the time the question was received, and
+ * "budget_remaining" the purpose's budget left in the window when phase 1
+ * read it, less this query's epsilon (phase 3's window may have moved
+ * past midnight meanwhile, and other releases may have committed). */
+static void answer_fields(const struct agg *a, const struct door *d, cJSON *ans, bool head)
 {
+	const struct query_spec *q = a->q;
+	const struct door *d1 = &a->d1;
 	if (head) {
 		cJSON_AddStringToObject(ans, "query_id", q->id);
 		cJSON_AddStringToObject(ans, "purpose", q->purpose);
@@ -668,11 +692,11 @@ static void answer_fields(const struct query_spec *q, const struct door *d, cJSO
 	cJSON_AddNumberToObject(ans, "delta", q->mech == M_GAUSSIAN ? q->delta : 0);
 	cJSON_AddStringToObject(ans, "mechanism", q->mech == M_GAUSSIAN ? "discrete-gaussian" : "discrete-laplace");
 	cJSON_AddNumberToObject(ans, "min_cohort", lv_policy_min_cohort(d->pol.p));
-	cJSON_AddNumberToObject(ans, "budget_remaining", (double)(d->budget - d->used - q->eps_micro_ceil) / 1e6);
+	cJSON_AddNumberToObject(ans, "budget_remaining", (double)(d1->budget - d1->used - q->eps_micro_ceil) / 1e6);
 	cJSON_AddNumberToObject(ans, "budget_window_days", lv_policy_budget_window_days(d->pol.p));
-	char t_now[UTIL_TIME_LEN];
-	util_time_format(d->now, t_now);
-	cJSON_AddStringToObject(ans, "released", t_now);
+	char t_asked[UTIL_TIME_LEN];
+	util_time_format(a->now, t_asked);
+	cJSON_AddStringToObject(ans, "released", t_asked);
 }
 
 /* Phase 3 (lock held, in a transaction): the cohort again; the release
@@ -683,7 +707,7 @@ static enum lv_status release_locked(struct lv_node *n, void *ctx)
 	struct agg *a = ctx;
 	const struct query_spec *q = a->q;
 	struct door d = {.purpose = q->purpose, .qid = q->id, .sha = q->sha256, .eps_ceil = q->eps_micro_ceil,
-			 .now = door_now(a->now, a->mono0), .actor = a->d1.actor};
+			 .now = door_now(a->now, a->mono0), .actor = a->d1.actor, .question = q->canonical};
 	struct totals t = {0};
 	struct lv_dp_rng *rng = NULL;
 	cJSON *ans = NULL;
@@ -707,10 +731,10 @@ static enum lv_status release_locked(struct lv_node *n, void *ctx)
 	    (st = lv_dp_rng_create(&rng)) != LV_OK)
 		goto out;
 	ans = cJSON_CreateObject();
-	answer_fields(q, &d, ans, true);
+	answer_fields(a, &d, ans, true);
 	if ((st = release(rng, q, &t, lv_policy_min_cohort(d.pol.p), ans)) != LV_OK)
 		goto out;
-	answer_fields(q, &d, ans, false);
+	answer_fields(a, &d, ans, false);
 	/* Charges, the release entry, the kept release: then the answer. */
 	st = door_release_locked(n, a->who, &d, ans, a->answer);
 out:
@@ -772,9 +796,11 @@ enum lv_status lv_aggregate(struct lv_node *n, const struct lv_principal *who, c
 		util_uuid_v4(u);
 		snprintf(q.id, sizeof q.id, "%s", u);
 	}
-	struct agg a = {.who = who, .q = &q, .now = now, .mono0 = util_mono_s(), .answer = answer, .err = err};
+	struct agg a = {.who = who, .q = &q, .now = now, .mono0 = util_mono_s(), .quantum = DOOR_QUANTUM_DEFAULT_MS,
+			.answer = answer, .err = err};
 	a.d1 = (struct door){.purpose = q.purpose, .qid = q.id, .sha = q.sha256, .eps_ceil = q.eps_micro_ceil,
-			     .now = now, .actor = who->role == LV_ROLE_ADMIN ? "operator" : who->id};
+			     .now = now, .actor = who->role == LV_ROLE_ADMIN ? "operator" : who->id,
+			     .question = q.canonical};
 	a.pl = (struct plan){.q = &q, .door = &a.d1};
 	a.fname = query_field_policy_name(q.field);
 	a.scope = (struct lv_consent_scope){
@@ -785,6 +811,9 @@ enum lv_status lv_aggregate(struct lv_node *n, const struct lv_principal *who, c
 	};
 	st = run_phases(n, &a);
 	agg_free(&a);
+	/* No lock is held here; the wait covers errors too (a 409 after phase
+	 * 3 began took as long as the work before it). */
+	door_wait_quantum(a.mono0, a.quantum);
 	if (st != LV_OK) {
 		free(*answer);
 		*answer = NULL;

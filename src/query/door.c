@@ -5,10 +5,12 @@
  * the transaction they run in; the phases are described in query.h.
  * Storage is reached through the store's interface only
  * (learnvault/store.h); this file calls nothing else in query/. */
+#include <errno.h>
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "learnvault/audit.h"
 #include "learnvault/dp.h"
@@ -153,13 +155,15 @@ enum lv_status door_voided_locked(struct lv_node *n, struct door *d)
 	return lv_store_statements_voided(n, &d->voided, &d->nvoided);
 }
 
-enum lv_status door_release_locked(struct lv_node *n, const struct lv_principal *who, struct door *d, cJSON *ans,
-				   char **text)
+/* The release entry (taken by lv_tx_audit): who asked which question
+ * under which policy version, how many learners were included, the
+ * epsilon charged and the day it was booked on, the question itself
+ * (its canonical text, whose digest is request_sha256) and @ans. */
+static cJSON *release_entry(const struct lv_principal *who, const struct door *d, const cJSON *ans)
 {
-	*text = NULL;
-	enum lv_status st = lv_store_budget_charge(n, d->purpose, d->day, d->from_day, d->inc, d->ninc, d->eps_ceil);
-	if (st != LV_OK)
-		return st;
+	cJSON *q = cJSON_Parse(d->question);
+	if (!q)
+		return NULL;
 	cJSON *e = cJSON_CreateObject();
 	cJSON_AddStringToObject(e, "type", "release");
 	cJSON_AddStringToObject(e, "role", lv_role_str(who->role));
@@ -169,15 +173,54 @@ enum lv_status door_release_locked(struct lv_node *n, const struct lv_principal 
 	cJSON_AddStringToObject(e, "query_id", d->qid);
 	cJSON_AddStringToObject(e, "request_sha256", d->sha);
 	cJSON_AddNumberToObject(e, "learners_included", (double)d->ninc);
+	/* The same number each included learner's access entry carries. */
+	cJSON_AddNumberToObject(e, "epsilon", (double)d->eps_ceil / 1e6);
+	cJSON_AddNumberToObject(e, "budget_day", (double)d->day);
+	cJSON_AddItemToObject(e, "query", q);
 	cJSON_AddItemToObject(e, "answer", cJSON_Duplicate(ans, true));
-	uint64_t index;
-	if ((st = lv_tx_audit(lv_tx_current(n), e, &index)) != LV_OK)
-		return st;
-	cJSON_AddNumberToObject(ans, "audit_index", (double)index);
-	cJSON_AddFalseToObject(ans, "cached");
+	return e;
+}
+
+/* The receipt over @ans as the release entry prints it: *@note (caller
+ * frees).  Lock held. */
+static enum lv_status receipt_locked(struct lv_node *n, const struct door *d, const cJSON *ans, char **note)
+{
+	struct lv_release_receipt r = {0};
+	/* The entry's "answer" member prints exactly as this: cJSON prints a
+	 * nested object the way it prints it alone. */
 	char *t = cJSON_PrintUnformatted(ans);
+	*note = NULL;
 	if (!t)
 		return LV_ERR_NOMEM;
+	lv_release_answer_sha256(t, strlen(t), r.answer_sha256);
+	free(t);
+	snprintf(r.actor, sizeof r.actor, "%s", d->actor);
+	snprintf(r.query_id, sizeof r.query_id, "%s", d->qid);
+	snprintf(r.request_sha256, sizeof r.request_sha256, "%s", d->sha);
+	return lv_store_release_receipt_sign_locked(n, &r, note);
+}
+
+enum lv_status door_release_locked(struct lv_node *n, const struct lv_principal *who, struct door *d, cJSON *ans,
+				   char **text)
+{
+	char *note = NULL, *t = NULL;
+	*text = NULL;
+	enum lv_status st = lv_store_budget_charge(n, d->purpose, d->day, d->from_day, d->inc, d->ninc, d->eps_ceil);
+	if (st != LV_OK)
+		return st;
+	cJSON *e = release_entry(who, d, ans);
+	if (!e)
+		return LV_ERR_NOMEM;
+	/* The entry's index is not given out: it is the log's size plus the
+	 * cohort's, exactly (issue 10).  The receipt names the entry instead. */
+	if ((st = lv_tx_audit(lv_tx_current(n), e, NULL)) != LV_OK || (st = receipt_locked(n, d, ans, &note)) != LV_OK)
+		return st;
+	cJSON_AddFalseToObject(ans, "cached");
+	cJSON_AddStringToObject(ans, "receipt", note);
+	free(note);
+	if (!(t = cJSON_PrintUnformatted(ans)))
+		return LV_ERR_NOMEM;
+	/* Kept with its receipt: a cached answer repeats this one exactly. */
 	struct lv_store_release r = {.actor = d->actor, .query_id = d->qid, .purpose = d->purpose,
 				     .request_sha256 = d->sha, .day = d->day, .micro_eps = d->eps_ceil,
 				     .answer = t, .created_ms = d->now};
@@ -187,6 +230,34 @@ enum lv_status door_release_locked(struct lv_node *n, const struct lv_principal 
 	else
 		free(t);
 	return st;
+}
+
+uint32_t door_quantum_locked(struct lv_node *n)
+{
+	char *v = NULL, *end = NULL;
+	uint32_t q = DOOR_QUANTUM_DEFAULT_MS;
+	if (lv_store_settings_get(n, "aggregate_time_quantum_ms", &v) == LV_OK) {
+		unsigned long x = strtoul(v, &end, 10);
+		/* lv_node_setting_set checked it; anything else keeps the default. */
+		if (*v >= '0' && *v <= '9' && !*end && x <= DOOR_QUANTUM_MAX_MS)
+			q = (uint32_t)x;
+	}
+	free(v);
+	return q;
+}
+
+void door_wait_quantum(double mono0, uint32_t quantum_ms)
+{
+	if (!quantum_ms)
+		return;
+	double q = quantum_ms / 1000.0, took = util_mono_s() - mono0;
+	double k = took > q ? ceil(took / q) : 1;
+	double left = k * q - took;
+	if (!(left > 0))
+		return;
+	struct timespec ts = {(time_t)left, (long)((left - floor(left)) * 1e9)};
+	while (nanosleep(&ts, &ts) != 0 && errno == EINTR)
+		;
 }
 
 void door_free(struct door *d)

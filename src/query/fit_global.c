@@ -239,6 +239,7 @@ struct fit {
 	const struct lv_bkt_dp_opts *o;
 	int64_t now;               /* the caller's clock */
 	double mono0;              /* when phase 1 began */
+	uint32_t quantum;          /* ms: door_wait_quantum */
 	struct door d1;            /* phase 1's cohort: the sequences are theirs */
 	struct term_skills ts;
 	struct fit_ctx c;          /* c.ls[i]: d1.inc[i]'s sequences */
@@ -261,6 +262,7 @@ static enum lv_status prepare_locked(struct lv_node *n, void *ctx)
 	struct fit *f = ctx;
 	struct door *d = &f->d1;
 	const struct lv_curriculum *cur;
+	f->quantum = door_quantum_locked(n);
 	enum lv_status st = lv_personal_curriculum_locked(n, &cur);
 	if (st != LV_OK || (st = lv_store_facts_fold(n)) != LV_OK)
 		return st;
@@ -380,7 +382,8 @@ static cJSON *fit_answer(const struct fit *f, const struct door *d)
 	cJSON_AddNumberToObject(ans, "max_skills", o->max_skills);
 	cJSON_AddNumberToObject(ans, "max_len", o->max_len);
 	cJSON_AddStringToObject(ans, "mechanism", "discrete-laplace");
-	cJSON_AddNumberToObject(ans, "budget_remaining", (double)(d->budget - d->used - d->eps_ceil) / 1e6);
+	/* As phase 1 read it (aggregate.c, answer_fields, says why). */
+	cJSON_AddNumberToObject(ans, "budget_remaining", (double)(f->d1.budget - f->d1.used - d->eps_ceil) / 1e6);
 	return ans;
 }
 
@@ -392,7 +395,7 @@ static enum lv_status release_locked(struct lv_node *n, void *ctx)
 {
 	struct fit *f = ctx;
 	struct door d = {.purpose = f->purpose, .qid = f->d1.qid, .sha = f->d1.sha, .eps_ceil = f->d1.eps_ceil,
-			 .now = door_now(f->now, f->mono0), .actor = f->d1.actor};
+			 .now = door_now(f->now, f->mono0), .actor = f->d1.actor, .question = f->d1.question};
 	cJSON *ans = NULL;
 	size_t *from = NULL;
 	enum lv_status st;
@@ -448,6 +451,28 @@ static enum lv_status run_phases(struct lv_node *n, struct fit *f)
 	return st;
 }
 
+/* The job's question as the release entry records it (compact JSON,
+ * malloc'd), and its SHA-256 into @sha: the request digest. */
+static char *fit_question(const char *purpose, const struct lv_bkt_dp_opts *o, char sha[65])
+{
+	cJSON *q = cJSON_CreateObject();
+	cJSON_AddStringToObject(q, "purpose", purpose);
+	cJSON_AddStringToObject(q, "metric", "bkt-global-parameters");
+	cJSON_AddNumberToObject(q, "epsilon", o->epsilon);
+	cJSON_AddNumberToObject(q, "iterations", o->iterations);
+	cJSON_AddNumberToObject(q, "max_skills", o->max_skills);
+	cJSON_AddNumberToObject(q, "max_len", o->max_len);
+	cJSON_AddBoolToObject(q, "fit_forget", o->fit_forget);
+	char *text = cJSON_PrintUnformatted(q);
+	cJSON_Delete(q);
+	if (!text)
+		return NULL;
+	unsigned char h[crypto_hash_sha256_BYTES];
+	crypto_hash_sha256(h, (const unsigned char *)text, strlen(text));
+	sodium_bin2hex(sha, 65, h, sizeof h);
+	return text;
+}
+
 enum lv_status lv_personal_fit_global(struct lv_node *n, const struct lv_principal *who, const char *purpose,
 				      const struct lv_bkt_dp_opts *o, int64_t now, char **answer,
 				      char err[LV_QUERY_ERR_LEN])
@@ -468,19 +493,18 @@ enum lv_status lv_personal_fit_global(struct lv_node *n, const struct lv_princip
 	/* A fresh id per job: the fit is not a question one asks twice. */
 	char qid[UTIL_UUID_LEN + 16], sha[65];
 	util_uuid_v4(qid + snprintf(qid, sizeof qid, "fit-global:"));
-	char spec[256];
-	snprintf(spec, sizeof spec, "bkt-global|%s|%.6f|%u|%u|%u|%d", purpose, o->epsilon, o->iterations, o->max_skills,
-		 o->max_len, o->fit_forget);
-	unsigned char h[32];
-	crypto_hash_sha256(h, (const unsigned char *)spec, strlen(spec));
-	sodium_bin2hex(sha, sizeof sha, h, sizeof h);
-	struct fit f = {.who = who, .purpose = purpose, .o = o, .now = now, .mono0 = util_mono_s(), .answer = answer,
-			.err = err};
+	char *question = fit_question(purpose, o, sha);
+	if (!question)
+		return LV_ERR_NOMEM;
+	struct fit f = {.who = who, .purpose = purpose, .o = o, .now = now, .mono0 = util_mono_s(),
+			.quantum = DOOR_QUANTUM_DEFAULT_MS, .answer = answer, .err = err};
 	f.d1 = (struct door){.purpose = purpose, .qid = qid, .sha = sha, .now = now,
 			     .eps_ceil = (uint64_t)ceil(o->epsilon * 1e6 - 1e-6),
-			     .actor = who->role == LV_ROLE_ADMIN ? "operator" : who->id};
+			     .actor = who->role == LV_ROLE_ADMIN ? "operator" : who->id, .question = question};
 	enum lv_status st = run_phases(n, &f);
 	fit_free(&f);
+	free(question);
+	door_wait_quantum(f.mono0, f.quantum); /* no lock held; errors too */
 	if (st != LV_OK) {
 		free(*answer);
 		*answer = NULL;

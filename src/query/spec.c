@@ -283,7 +283,12 @@ static void add_list(cJSON *o, const char *name, char *const *v, size_t n)
 		cJSON_AddItemToArray(a, cJSON_CreateString(v[i]));
 }
 
-/* SHA-256 of the parsed query (not its spelling), without the id. */
+/* The canonical question: the parsed query (not its spelling), without
+ * the id, as q->canonical; q->sha256 is the SHA-256 of exactly that text.
+ * The release entry records this text as its "query" member (door.c), so
+ * an auditor can read the question and recompute request_sha256 from it.
+ * Its members and their order are fixed: changing them would change the
+ * digest of every question and make a kept release's id look reused. */
 static enum lv_status digest(struct query_spec *q)
 {
 	cJSON *o = cJSON_CreateObject();
@@ -322,7 +327,7 @@ static enum lv_status digest(struct query_spec *q)
 		return LV_ERR_NOMEM;
 	unsigned char h[crypto_hash_sha256_BYTES];
 	crypto_hash_sha256(h, (const unsigned char *)text, strlen(text));
-	free(text);
+	q->canonical = text;
 	sodium_bin2hex(q->sha256, sizeof q->sha256, h, sizeof h);
 	return LV_OK;
 }
@@ -530,4 +535,6 @@ void query_spec_free(struct query_spec *q)
 	for (size_t i = 0; i < q->nkeys; i++)
 		free(q->keys[i]);
 	q->nverbs = q->nactivities = q->ntypes = q->nkeys = 0;
+	free(q->canonical);
+	q->canonical = NULL;
 }

@@ -448,11 +448,104 @@ enum lv_status lv_audit_export(struct lv_node *n, char **json)
 	return st;
 }
 
+/* Appends {"index","entry","proof"} for entry @idx (text @text) in the
+ * tree of @size entries to @arr.  Lock held. */
+static enum lv_status report_item(struct lv_node *n, uint64_t idx, const char *text, uint64_t size, cJSON *arr)
+{
+	struct lv_merkle_proof p;
+	enum lv_status st = lv_merkle_inclusion_proof(n->audit, idx, size, &p);
+	if (st != LV_OK)
+		return st;
+	cJSON *e = cJSON_CreateObject();
+	cJSON_AddNumberToObject(e, "index", (double)idx);
+	cJSON_AddStringToObject(e, "entry", text);
+	cJSON_AddItemToObject(e, "proof", proof_json(&p));
+	cJSON_AddItemToArray(arr, e);
+	return LV_OK;
+}
+
+/* @j's member @name if it is the string @want. */
+static bool member_is(const cJSON *j, const char *name, const char *want)
+{
+	const char *v = cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(j, name));
+	return v && strcmp(v, want) == 0;
+}
+
+/* The release an aggregate access entry (index @idx, text @text) belongs
+ * to, added to @arr.  A release's access entries and its release entry
+ * are written in one transaction, the release last, and only entries
+ * about a learner (subject set) come between them; so the release is the
+ * first entry about no learner after @idx, found through the partial
+ * index audit_log_unsubjected in one step (@next binds @idx): the report
+ * stays proportional to the entries about the learner.  That entry is
+ * taken only if it is a release with the access's query id.  *@last: the
+ * release added last (one learner has one access per release). */
+static enum lv_status report_release(struct lv_node *n, sqlite3_stmt *next, uint64_t idx, const char *text,
+				     uint64_t size, cJSON *arr, uint64_t *last)
+{
+	if (!strstr(text, "\"query_id\""))
+		return LV_OK;
+	cJSON *a = cJSON_Parse(text), *r = NULL;
+	const cJSON *qid = cJSON_GetObjectItemCaseSensitive(a, "query_id");
+	enum lv_status st = LV_OK;
+	if (!member_is(a, "type", "access") || !member_is(a, "resource", "aggregate") || !cJSON_IsString(qid))
+		goto out;
+	sqlite3_bind_int64(next, 1, (sqlite3_int64)idx);
+	int rc = sqlite3_step(next);
+	if (rc == SQLITE_ROW) {
+		uint64_t ridx = (uint64_t)sqlite3_column_int64(next, 0);
+		const char *rtext = (const char *)sqlite3_column_text(next, 1);
+		r = cJSON_Parse(rtext);
+		if (ridx < size && ridx != *last && member_is(r, "type", "release") &&
+		    member_is(r, "query_id", qid->valuestring)) {
+			st = report_item(n, ridx, rtext, size, arr);
+			*last = ridx;
+		}
+	} else if (rc != SQLITE_DONE) {
+		st = db_status(rc);
+	}
+	sqlite3_reset(next);
+out:
+	cJSON_Delete(a);
+	cJSON_Delete(r);
+	return st;
+}
+
+/* The entries about @learner into o.entries, and the releases they were
+ * included in into o.releases (report_release).  Lock held. */
+static enum lv_status report_entries_locked(struct lv_node *n, const char *learner, uint64_t size, cJSON *o)
+{
+	sqlite3_stmt *s = NULL, *next = NULL;
+	cJSON *arr = cJSON_AddArrayToObject(o, "entries"), *rels = cJSON_AddArrayToObject(o, "releases");
+	uint64_t last = UINT64_MAX;
+	int rc = SQLITE_DONE;
+	enum lv_status st = db_status(sqlite3_prepare_v2(n->db, "SELECT idx, entry FROM audit_log WHERE subject = ? ORDER BY idx",
+							 -1, &s, NULL));
+	if (st == LV_OK)
+		st = db_status(sqlite3_prepare_v2(n->db, "SELECT idx, entry FROM audit_log INDEXED BY audit_log_unsubjected"
+						  " WHERE subject IS NULL AND idx > ? ORDER BY idx LIMIT 1", -1, &next, NULL));
+	if (st == LV_OK)
+		sqlite3_bind_text(s, 1, learner, -1, SQLITE_STATIC);
+	while (st == LV_OK && (rc = sqlite3_step(s)) == SQLITE_ROW) {
+		uint64_t idx = (uint64_t)sqlite3_column_int64(s, 0);
+		const char *text = (const char *)sqlite3_column_text(s, 1);
+		if (idx >= size)
+			continue;
+		st = report_item(n, idx, text, size, arr);
+		if (st == LV_OK)
+			st = report_release(n, next, idx, text, size, rels, &last);
+	}
+	if (st == LV_OK && rc != SQLITE_DONE)
+		st = db_status(rc);
+	sqlite3_finalize(s);
+	sqlite3_finalize(next);
+	return st;
+}
+
 enum lv_status lv_audit_report(struct lv_node *n, const char *learner, cJSON **out)
 {
 	*out = NULL;
 	char *note = NULL;
-	sqlite3_stmt *s = NULL;
 	cJSON *o = NULL;
 	enum lv_status st = lv_store_lock(n);
 	if (st != LV_OK) {
@@ -466,29 +559,8 @@ enum lv_status lv_audit_report(struct lv_node *n, const char *learner, cJSON **o
 		o = cJSON_CreateObject();
 		cJSON_AddStringToObject(o, "learner", learner);
 		cJSON_AddStringToObject(o, "checkpoint", note);
-		cJSON *arr = cJSON_AddArrayToObject(o, "entries");
-		st = db_status(sqlite3_prepare_v2(n->db, "SELECT idx, entry FROM audit_log WHERE subject = ? ORDER BY idx",
-						  -1, &s, NULL));
-		int rc = SQLITE_DONE;
-		if (st == LV_OK) {
-			sqlite3_bind_text(s, 1, learner, -1, SQLITE_STATIC);
-			while (st == LV_OK && (rc = sqlite3_step(s)) == SQLITE_ROW) {
-				uint64_t idx = (uint64_t)sqlite3_column_int64(s, 0);
-				struct lv_merkle_proof p;
-				if (idx >= size)
-					continue;
-				st = lv_merkle_inclusion_proof(n->audit, idx, size, &p);
-				cJSON *e = cJSON_CreateObject();
-				cJSON_AddNumberToObject(e, "index", (double)idx);
-				cJSON_AddStringToObject(e, "entry", (const char *)sqlite3_column_text(s, 1));
-				cJSON_AddItemToObject(e, "proof", proof_json(&p));
-				cJSON_AddItemToArray(arr, e);
-			}
-			if (st == LV_OK && rc != SQLITE_DONE)
-				st = db_status(rc);
-		}
+		st = report_entries_locked(n, learner, size, o);
 	}
-	sqlite3_finalize(s);
 	lv_store_unlock(n);
 	free(note);
 	if (st == LV_OK)

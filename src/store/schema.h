@@ -37,6 +37,11 @@ static const char NODE_SCHEMA_ADDITIONS[] =
 	"CREATE TABLE IF NOT EXISTS audit_log(idx INTEGER PRIMARY KEY, entry TEXT NOT NULL,"
 	" leaf BLOB NOT NULL, subject TEXT);"
 	"CREATE INDEX IF NOT EXISTS audit_log_subject ON audit_log(subject, idx) WHERE subject IS NOT NULL;"
+	/* The entries about no learner (releases among them), for the
+	 * learner's access report: the release an aggregate access belongs to
+	 * is the first of these after it (lv_audit_report).  Created on open
+	 * for older nodes too. */
+	"CREATE INDEX IF NOT EXISTS audit_log_unsubjected ON audit_log(idx) WHERE subject IS NULL;"
 	"CREATE TABLE IF NOT EXISTS audit_checkpoints(size INTEGER PRIMARY KEY, note TEXT NOT NULL);"
 	"CREATE TABLE IF NOT EXISTS learner_info(pseudonym TEXT PRIMARY KEY, birth_date TEXT) WITHOUT ROWID;"
 	/* The consent ledger: immutable events, newest last per learner. */
