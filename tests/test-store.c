@@ -129,6 +129,31 @@ START_TEST(enrol_is_idempotent)
 }
 END_TEST
 
+/* Budget holds: summed per purpose, one left out on request, each ended
+ * once (ending it again, or hold 0, changes nothing). */
+START_TEST(budget_holds)
+{
+	uint64_t a = 0, b = 0, c = 0;
+	ck_assert_int_eq(lv_store_budget_held(node, "p", 0), 0);
+	ck_assert_int_eq(lv_store_budget_hold(node, "p", 600000, &a), LV_OK);
+	ck_assert_int_eq(lv_store_budget_hold(node, "p", 300000, &b), LV_OK);
+	ck_assert_int_eq(lv_store_budget_hold(node, "q", 50000, &c), LV_OK);
+	ck_assert(a && b && c && a != b && b != c && a != c);
+	ck_assert_int_eq(lv_store_budget_held(node, "p", 0), 900000);
+	ck_assert_int_eq(lv_store_budget_held(node, "p", a), 300000);
+	ck_assert_int_eq(lv_store_budget_held(node, "q", 0), 50000);
+	ck_assert_int_eq(lv_store_budget_held(node, "r", 0), 0);
+	lv_store_budget_unhold(node, a);
+	lv_store_budget_unhold(node, a);
+	lv_store_budget_unhold(node, 0);
+	ck_assert_int_eq(lv_store_budget_held(node, "p", 0), 300000);
+	ck_assert_int_eq(lv_store_budget_held(node, "q", 0), 50000);
+	lv_store_budget_unhold(node, b);
+	ck_assert_int_eq(lv_store_budget_held(node, "p", 0), 0);
+	/* c is left for lv_node_close to free (ASan checks it does). */
+}
+END_TEST
+
 START_TEST(node_files_and_refusal)
 {
 	char p[1024];
@@ -524,6 +549,7 @@ Suite *lv_test_suite(void)
 	tcase_add_checked_fixture(tc, setup, teardown);
 	tcase_set_timeout(tc, 120);
 	tcase_add_test(tc, node_files_and_refusal);
+	tcase_add_test(tc, budget_holds);
 	tcase_add_test(tc, wrong_node_key_fails);
 	tcase_add_test(tc, passphrase_node);
 	tcase_add_test(tc, settings);

@@ -265,6 +265,22 @@ LV_EXPORT enum lv_status lv_store_budget_charge(struct lv_node *n, const char *p
 						const char *const *learners, size_t count,
 						uint64_t micro) LV_WARN_UNUSED;
 
+/* Holds: the ε of aggregates admitted but not yet released, in this
+ * process's memory only (a crash loses them with the queries they held
+ * for).  A query holds its ε from admission until its release commits or
+ * fails, so whether a purpose's cap admits it is decided once, at
+ * admission, and never by which of two concurrent releases commits first
+ * (that order follows how long each took over its cohort).  Thread-safe;
+ * callable with or without the lock. */
+/* Holds @micro against @purpose (copied): *@hold is its id (never 0;
+ * 0 on failure). */
+LV_EXPORT enum lv_status lv_store_budget_hold(struct lv_node *n, const char *purpose, uint64_t micro,
+					      uint64_t *hold) LV_WARN_UNUSED;
+/* Ends hold @hold (0, or an id already ended: nothing). */
+LV_EXPORT void lv_store_budget_unhold(struct lv_node *n, uint64_t hold);
+/* The micro-ε held against @purpose by every hold but @except (0: none). */
+LV_EXPORT uint64_t lv_store_budget_held(struct lv_node *n, const char *purpose, uint64_t except);
+
 /* The index sequence numbers of the voided statements, ascending:
  * *@seqs is malloc'd (the caller frees it; NULL when *@count is 0).
  * Lock held. */

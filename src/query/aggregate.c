@@ -661,11 +661,15 @@ static enum lv_status prepare_locked(struct lv_node *n, void *ctx)
 	return a->c ? LV_OK : LV_ERR_NOMEM;
 }
 
-/* After phase 1's commit, under the same lock: the snapshot phase 2 reads. */
+/* After phase 1's commit, under the same lock: the query's hold on the
+ * purpose's budget, and the snapshot phase 2 reads. */
 static enum lv_status snapshot_locked(struct lv_node *n, void *ctx)
 {
 	struct agg *a = ctx;
-	return *a->answer ? LV_OK : lv_store_snapshot_begin_locked(n);
+	if (*a->answer)
+		return LV_OK;
+	enum lv_status st = door_hold(n, &a->d1);
+	return st != LV_OK ? st : lv_store_snapshot_begin_locked(n);
 }
 
 /* The answer's fields besides the noised ones: the question's, the
@@ -707,7 +711,8 @@ static enum lv_status release_locked(struct lv_node *n, void *ctx)
 	struct agg *a = ctx;
 	const struct query_spec *q = a->q;
 	struct door d = {.purpose = q->purpose, .qid = q->id, .sha = q->sha256, .eps_ceil = q->eps_micro_ceil,
-			 .now = door_now(a->now, a->mono0), .actor = a->d1.actor, .question = q->canonical};
+			 .now = door_now(a->now, a->mono0), .actor = a->d1.actor, .question = q->canonical,
+			 .hold = a->d1.hold};
 	struct totals t = {0};
 	struct lv_dp_rng *rng = NULL;
 	cJSON *ans = NULL;
@@ -738,6 +743,9 @@ static enum lv_status release_locked(struct lv_node *n, void *ctx)
 	/* Charges, the release entry, the kept release: then the answer. */
 	st = door_release_locked(n, a->who, &d, ans, a->answer);
 out:
+	/* Committed or failed, the query is over: under the lock, so no
+	 * other query sees both the charge and the hold. */
+	lv_store_budget_unhold(n, a->d1.hold);
 	lv_dp_rng_destroy(rng);
 	cJSON_Delete(ans);
 	free(from);
@@ -774,6 +782,7 @@ static enum lv_status run_phases(struct lv_node *n, struct agg *a)
 		query_test_hook(n, QUERY_STAGE_RELEASING);
 	if (go_on && st == LV_OK)
 		st = door_tx(n, release_locked, NULL, a);
+	lv_store_budget_unhold(n, a->d1.hold); /* phase 2 or 3 failed before phase 3's step */
 	return st;
 }
 

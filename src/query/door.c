@@ -77,6 +77,7 @@ enum lv_status door_cohort_locked(struct lv_node *n, struct door *d, char err[LV
 	enum lv_status st = lv_store_budget_purpose_spent(n, d->purpose, d->from_day, &d->used);
 	if (st != LV_OK)
 		return st;
+	d->used += lv_store_budget_held(n, d->purpose, d->hold);
 	if (!lv_dp_budget_fits(d->used, d->eps_ceil, d->budget)) {
 		snprintf(err, LV_QUERY_ERR_LEN, "the purpose %s has %.6g of its epsilon budget %.6g left in this %u-day window",
 			 d->purpose, (double)(d->budget - (d->used < d->budget ? d->used : d->budget)) / 1e6,
@@ -258,6 +259,11 @@ void door_wait_quantum(double mono0, uint32_t quantum_ms)
 	struct timespec ts = {(time_t)left, (long)((left - floor(left)) * 1e9)};
 	while (nanosleep(&ts, &ts) != 0 && errno == EINTR)
 		;
+}
+
+enum lv_status door_hold(struct lv_node *n, struct door *d)
+{
+	return lv_store_budget_hold(n, d->purpose, d->eps_ceil, &d->hold);
 }
 
 void door_free(struct door *d)

@@ -308,8 +308,9 @@ static enum lv_status prepare_locked(struct lv_node *n, void *ctx)
 
 static enum lv_status snapshot_locked(struct lv_node *n, void *ctx)
 {
-	(void)ctx;
-	return lv_store_snapshot_begin_locked(n);
+	struct fit *f = ctx;
+	enum lv_status st = door_hold(n, &f->d1);
+	return st != LV_OK ? st : lv_store_snapshot_begin_locked(n);
 }
 
 /* DP-EM from the library defaults over the learners of f->sel (no lock:
@@ -395,7 +396,8 @@ static enum lv_status release_locked(struct lv_node *n, void *ctx)
 {
 	struct fit *f = ctx;
 	struct door d = {.purpose = f->purpose, .qid = f->d1.qid, .sha = f->d1.sha, .eps_ceil = f->d1.eps_ceil,
-			 .now = door_now(f->now, f->mono0), .actor = f->d1.actor, .question = f->d1.question};
+			 .now = door_now(f->now, f->mono0), .actor = f->d1.actor, .question = f->d1.question,
+			 .hold = f->d1.hold};
 	cJSON *ans = NULL;
 	size_t *from = NULL;
 	enum lv_status st;
@@ -412,6 +414,10 @@ static enum lv_status release_locked(struct lv_node *n, void *ctx)
 		st = door_release_locked(n, f->who, &d, ans, f->answer);
 	}
 out:
+	/* Unless the EM runs again, the job is over (aggregate.c says why
+	 * here, under the lock). */
+	if (st != LV_OK || !f->again)
+		lv_store_budget_unhold(n, f->d1.hold);
 	cJSON_Delete(ans);
 	free(from);
 	door_free(&d);
@@ -448,6 +454,7 @@ static enum lv_status run_phases(struct lv_node *n, struct fit *f)
 		if (st == LV_OK)
 			st = door_tx(n, release_locked, NULL, f);
 	} while (st == LV_OK && f->again);
+	lv_store_budget_unhold(n, f->d1.hold); /* failed before phase 3's step */
 	return st;
 }
 

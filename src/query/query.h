@@ -116,7 +116,10 @@ struct door {
 	int64_t now;
 	/* door_policy_locked */
 	struct policy_now pol;
-	uint64_t budget, used;        /* micro-epsilon of the window; used: door_cohort_locked */
+	uint64_t budget, used;        /* micro-epsilon of the window; used: door_cohort_locked, what the
+				       * releases spent plus what other admitted queries hold */
+	uint64_t hold;                /* this query's hold on the purpose's budget (door_hold; 0: none):
+				       * phase 3 passes phase 1's, which its purpose check leaves out */
 	int64_t day, from_day;
 	/* door_cohort_locked: the included learners, sorted (point into members) */
 	struct lv_consent_member *members;
@@ -134,9 +137,10 @@ enum lv_status door_policy_locked(struct lv_node *n, struct door *d, char err[LV
  * version @before used. */
 enum lv_status door_same_policy(const struct door *d, const struct door *before,
 				char err[LV_QUERY_ERR_LEN]) LV_WARN_UNUSED;
-/* The purpose's cap (LV_ERR_BUDGET), then the learners with live consent
- * at d->now and budget left (d->inc).  Writes nothing but the expiries it
- * finds. */
+/* The purpose's cap (LV_ERR_BUDGET: what releases spent in the window,
+ * plus what every other admitted query holds, plus d->eps_ceil, above
+ * the budget), then the learners with live consent at d->now and budget
+ * left (d->inc).  Writes nothing but the expiries it finds. */
 enum lv_status door_cohort_locked(struct lv_node *n, struct door *d, char err[LV_QUERY_ERR_LEN]) LV_WARN_UNUSED;
 /* Phase 3: keeps in d->inc only the learners @before included too, under
  * the same consent record (a learner who withdrew and consented again
@@ -158,6 +162,16 @@ bool door_voided(const struct door *d, int64_t seq);
 enum lv_status door_release_locked(struct lv_node *n, const struct lv_principal *who, struct door *d, cJSON *ans,
 				   char **text) LV_WARN_UNUSED;
 void door_free(struct door *d);
+/* Admission (issue 10): right after phase 1 commits, under the same lock
+ * as its purpose check, the query holds its epsilon (d->hold) until phase
+ * 3 commits or the query fails (lv_store_budget_unhold).  So a query phase
+ * 1 admitted is never refused for the purpose's budget at phase 3 because
+ * another release committed first, an order that follows how long each
+ * took over its cohort: a 429 depends only on the releases and holds of
+ * queries received before it.  (Only a release committed meanwhile by
+ * another process on the same directory can still make phase 3 refuse;
+ * the cap holds regardless.) */
+enum lv_status door_hold(struct lv_node *n, struct door *d) LV_WARN_UNUSED;
 
 /* The time quantum (issue 10): an answer, cached or not, and an error
  * found after phase 1 began, leave the use case no earlier than this many

@@ -2,6 +2,7 @@
  * "the aggregate door"): what each release charged, per purpose and per
  * (purpose, learner, day).  The arithmetic of windows and limits is dp/'s;
  * this file only reads and writes the rows. */
+#include <stdlib.h>
 #include <string.h>
 
 #include "store.h"
@@ -101,4 +102,53 @@ enum lv_status lv_store_budget_charge(struct lv_node *n, const char *purpose, in
 	}
 	sqlite3_finalize(s);
 	return st;
+}
+
+/* ---- holds (memory only) ---- */
+
+/* Concurrent aggregates: a node's worker threads, far below this. */
+#define HOLDS_MAX 4096
+
+enum lv_status lv_store_budget_hold(struct lv_node *n, const char *purpose, uint64_t micro, uint64_t *hold)
+{
+	*hold = 0;
+	char *p = strdup(purpose);
+	if (!p)
+		return LV_ERR_NOMEM;
+	pthread_mutex_lock(&n->hold_lock);
+	enum lv_status st = util_array_room(&n->holds, HOLDS_MAX);
+	if (st == LV_OK) {
+		n->holds.v[n->holds.n++] = (struct budget_hold){.id = ++n->hold_next, .micro = micro, .purpose = p};
+		*hold = n->hold_next;
+		p = NULL;
+	}
+	pthread_mutex_unlock(&n->hold_lock);
+	free(p);
+	return st;
+}
+
+void lv_store_budget_unhold(struct lv_node *n, uint64_t hold)
+{
+	if (!hold)
+		return;
+	pthread_mutex_lock(&n->hold_lock);
+	for (size_t i = 0; i < n->holds.n; i++) {
+		if (n->holds.v[i].id != hold)
+			continue;
+		free(n->holds.v[i].purpose);
+		n->holds.v[i] = n->holds.v[--n->holds.n];
+		break;
+	}
+	pthread_mutex_unlock(&n->hold_lock);
+}
+
+uint64_t lv_store_budget_held(struct lv_node *n, const char *purpose, uint64_t except)
+{
+	uint64_t sum = 0;
+	pthread_mutex_lock(&n->hold_lock);
+	for (size_t i = 0; i < n->holds.n; i++)
+		if (n->holds.v[i].id != except && strcmp(n->holds.v[i].purpose, purpose) == 0)
+			sum += n->holds.v[i].micro;
+	pthread_mutex_unlock(&n->hold_lock);
+	return sum;
 }

@@ -362,6 +362,7 @@ static struct lv_node *node_new(const char *dir)
 	pthread_mutex_init(&n->lock, NULL);
 	n->lock_fd = n->vaults_fd = -1;
 	pthread_mutex_init(&n->snap_lock, NULL);
+	pthread_mutex_init(&n->hold_lock, NULL);
 	n->dir = strdup(dir);
 	if (!n->dir) {
 		lv_node_close(n);
@@ -568,6 +569,10 @@ void lv_node_close(struct lv_node *n)
 	lockfile_release(n->lock_fd);
 	pthread_mutex_destroy(&n->lock);
 	pthread_mutex_destroy(&n->snap_lock);
+	pthread_mutex_destroy(&n->hold_lock);
+	for (size_t i = 0; i < n->holds.n; i++)
+		free(n->holds.v[i].purpose);
+	free(n->holds.v);
 	free(n->origin);
 	free(n->dir);
 	free(n);

@@ -120,6 +120,11 @@ void lockfile_release(int fd);
 /* ---- the node ---- */
 #define ACT_SEEN_SLOTS 4096
 #define AUDIT_PENDING_MAX 1000000 /* entries one transaction may add */
+struct budget_hold {
+	uint64_t id, micro;
+	char *purpose;
+};
+
 struct lv_node {
 	char *dir;
 	struct keyring *keys;
@@ -159,6 +164,10 @@ struct lv_node {
 	sqlite3 *snap_db;            /* opened on first use */
 	bool snap_reading;           /* a read transaction is open on it (lock held to change) */
 	bool snap_truncate_due;      /* an erasure's WAL truncation waits for that read to end */
+	/* budget_repo.c: this process's in-flight holds on purpose budgets */
+	pthread_mutex_t hold_lock;   /* taken alone or inside lock, never the other way */
+	UTIL_ARRAY(struct budget_hold) holds;
+	uint64_t hold_next;          /* the last hold id given (ids start at 1) */
 };
 
 /* lv_node_open, and with @exclusive the node.lock held exclusive for the
