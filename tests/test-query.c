@@ -249,6 +249,17 @@ static cJSON *release_entry(const char *qid)
 	return found;
 }
 
+/* The node's log, exported, verifies offline (every rule replayed). */
+static void audit_verifies(void)
+{
+	char *json = NULL, *report = NULL;
+	ck_assert_int_eq(lv_audit_export(node, &json), LV_OK);
+	enum lv_status st = lv_audit_verify_export(json, strlen(json), vkey, NULL, &report);
+	ck_assert_msg(st == LV_OK, "%s", report);
+	free(json);
+	free(report);
+}
+
 START_TEST(only_consenting_learners_are_included_and_logged)
 {
 	cJSON *a = ask(&analyst, "{\"id\":\"q-count-1\",\"purpose\":\"" POLICY "\",\"metric\":\"count\",\"epsilon\":1}");
@@ -271,12 +282,7 @@ START_TEST(only_consenting_learners_are_included_and_logged)
 	ck_assert_ptr_null(cJSON_GetObjectItemCaseSensitive(a, "audit_index"));
 	cJSON_Delete(a);
 	/* The log still verifies offline, consent compliance included. */
-	char *json = NULL, *report = NULL;
-	ck_assert_int_eq(lv_audit_export(node, &json), LV_OK);
-	enum lv_status st = lv_audit_verify_export(json, strlen(json), vkey, NULL, &report);
-	ck_assert_msg(st == LV_OK, "%s", report);
-	free(json);
-	free(report);
+	audit_verifies();
 }
 END_TEST
 
@@ -861,16 +867,6 @@ static int64_t charged(const char *purpose, const char *learner)
 	return v;
 }
 
-static void audit_verifies(void)
-{
-	char *json = NULL, *report = NULL;
-	ck_assert_int_eq(lv_audit_export(node, &json), LV_OK);
-	enum lv_status st = lv_audit_verify_export(json, strlen(json), vkey, NULL, &report);
-	ck_assert_msg(st == LV_OK, "%s", report);
-	free(json);
-	free(report);
-}
-
 START_TEST(node_is_not_blocked_while_a_release_computes)
 {
 	/* While the contributions are computed, an ingest batch for another
@@ -1209,12 +1205,7 @@ START_TEST(receipt_and_recorded_question)
 	cJSON_Delete(a);
 	cJSON_Delete(b);
 	/* The log still verifies offline. */
-	char *json = NULL, *report = NULL;
-	ck_assert_int_eq(lv_audit_export(node, &json), LV_OK);
-	enum lv_status st = lv_audit_verify_export(json, strlen(json), vkey, NULL, &report);
-	ck_assert_msg(st == LV_OK, "%s", report);
-	free(json);
-	free(report);
+	audit_verifies();
 }
 END_TEST
 

@@ -470,14 +470,7 @@ static char *fit_question(const char *purpose, const struct lv_bkt_dp_opts *o, c
 	cJSON_AddNumberToObject(q, "max_skills", o->max_skills);
 	cJSON_AddNumberToObject(q, "max_len", o->max_len);
 	cJSON_AddBoolToObject(q, "fit_forget", o->fit_forget);
-	char *text = cJSON_PrintUnformatted(q);
-	cJSON_Delete(q);
-	if (!text)
-		return NULL;
-	unsigned char h[crypto_hash_sha256_BYTES];
-	crypto_hash_sha256(h, (const unsigned char *)text, strlen(text));
-	sodium_bin2hex(sha, 65, h, sizeof h);
-	return text;
+	return query_question_text(q, sha);
 }
 
 enum lv_status lv_personal_fit_global(struct lv_node *n, const struct lv_principal *who, const char *purpose,

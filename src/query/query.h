@@ -79,6 +79,10 @@ const char *query_field_str(enum q_field f);
 enum lv_status query_parse(const char *text, size_t len, struct query_spec *q,
 			   char err[LV_QUERY_ERR_LEN]) LV_WARN_UNUSED;
 void query_spec_free(struct query_spec *q);
+/* A question's recorded text: @o (consumed) printed compactly, malloc'd
+ * (NULL when out of memory), and its SHA-256 in hex into @sha, the
+ * release's request_sha256. */
+char *query_question_text(cJSON *o, char sha[65]);
 
 struct lv_node;
 struct lv_principal;

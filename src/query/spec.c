@@ -321,15 +321,20 @@ static enum lv_status digest(struct query_spec *q)
 	cJSON_AddNumberToObject(o, "max_keys", q->max_keys);
 	cJSON_AddNumberToObject(o, "q", q->q_milli);
 	cJSON_AddNumberToObject(o, "cand", q->ncand);
+	q->canonical = query_question_text(o, q->sha256);
+	return q->canonical ? LV_OK : LV_ERR_NOMEM;
+}
+
+char *query_question_text(cJSON *o, char sha[65])
+{
 	char *text = cJSON_PrintUnformatted(o);
 	cJSON_Delete(o);
 	if (!text)
-		return LV_ERR_NOMEM;
+		return NULL;
 	unsigned char h[crypto_hash_sha256_BYTES];
 	crypto_hash_sha256(h, (const unsigned char *)text, strlen(text));
-	q->canonical = text;
-	sodium_bin2hex(q->sha256, sizeof q->sha256, h, sizeof h);
-	return LV_OK;
+	sodium_bin2hex(sha, 65, h, sizeof h);
+	return text;
 }
 
 /* The query's top-level fields, by position. */
