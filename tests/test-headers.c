@@ -86,7 +86,7 @@ static const struct {
 	{"store.h", "store"},     {"node.h", "store"},      {"statements.h", "store"},  {"vault.h", "store"},
 	{"auditlog.h", "store"},  {"consent.h", "consent"}, {"policy.h", "consent"},    {"dp.h", "dp"},
 	{"personal.h", "personal"}, {"fsrs.h", "personal"}, {"recommend.h", "personal"}, {"query.h", "query"},
-	{"door.h", "door"},       {"server.h", "http"},
+	{"door.h", "door"},       {"server.h", "http"},     {"federation.h", "federation"},
 };
 
 /* The modules each module may include, itself included: the layers. */
@@ -100,9 +100,10 @@ static const struct {
 	{"consent", " util xapi audit store consent "},
 	{"dp", " util dp "},
 	{"personal", " util xapi audit store dp personal "},
-	{"query", " util xapi audit store consent dp personal query "},
-	{"door", " util xapi audit store consent dp personal query door "},
-	{"http", " util xapi audit store consent dp personal query door http "},
+	{"federation", " util federation "},
+	{"query", " util xapi audit store consent dp personal federation query "},
+	{"door", " util xapi audit store consent dp personal federation query door "},
+	{"http", " util xapi audit store consent dp personal federation query door http "},
 };
 
 static const char *owner_of(const char *header)
