@@ -11,6 +11,7 @@
 #include "learnvault/consent.h"
 #include "learnvault/policy.h"
 #include "learnvault/query.h"
+#include "learnvault/store.h"
 
 #define Q_MAX_LIST 32      /* IRIs in one filter */
 #define Q_MAX_KEYS 64      /* histogram keys / buckets */
@@ -91,6 +92,46 @@ struct policy_now {
 	uint32_t version;
 	struct lv_policy *p;
 };
+
+/* ---- plan.c: the question resolved against this node ---- */
+
+/* A small sorted set of term ids. */
+struct idset {
+	uint32_t v[LV_POLICY_MAX_ITEMS + Q_MAX_KEYS];
+	size_t n;
+};
+
+struct door;
+/* The question against this node's terms; q and door set by the caller. */
+struct plan {
+	const struct query_spec *q;
+	struct idset pverbs, ptypes;       /* the policy's data scope */
+	struct idset verbs, acts, types;   /* the query's filters */
+	uint32_t keys[Q_MAX_KEYS];         /* histogram keys by verb/activity (0: unknown) */
+	int64_t retention_from_ms;
+	const struct door *door;           /* the voided statements */
+};
+
+/* One learner's contribution. */
+struct contrib {
+	bool matched;        /* at least one matching record */
+	bool has_value;      /* in the cohort of a non-count metric */
+	int64_t value_u;     /* clamped, in field units */
+	uint64_t keys;       /* histogram: bit i set when key i counts */
+};
+
+/* Policy rules that depend on the question only, never on data: the
+ * consent module's scope rule (the one every access uses), then the
+ * privacy parameters only a query has.  LV_ERR_FORBIDDEN with @err. */
+enum lv_status query_check_policy(const struct query_spec *q, const struct lv_consent_scope *scope,
+				  const struct lv_policy *p, char err[LV_QUERY_ERR_LEN]) LV_WARN_UNUSED;
+/* Fills @pl (pl->q and pl->door set) for policy @p at @now: the term ids
+ * of the filters and of the policy's scope, the retention cut.  Lock
+ * held (the term cache is node state). */
+enum lv_status query_plan_locked(struct lv_node *n, struct plan *pl, const struct lv_policy *p,
+				 int64_t now) LV_WARN_UNUSED;
+/* One learner's contribution from their @facts (from the snapshot). */
+void query_contribution(const struct plan *pl, const struct lv_fact *facts, size_t nfacts, struct contrib *c);
 
 /* ---- door.c: the steps every release shares ----
  *
