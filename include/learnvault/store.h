@@ -281,6 +281,39 @@ LV_EXPORT void lv_store_budget_unhold(struct lv_node *n, uint64_t hold);
 /* The micro-ε held against @purpose by every hold but @except (0: none). */
 LV_EXPORT uint64_t lv_store_budget_held(struct lv_node *n, const char *purpose, uint64_t except);
 
+/* ---- federation (query/federate.c) ----
+ * Storage only: DAP tasks, who was uploaded per task and batch interval,
+ * and the outbox of sealed reports.  Lock held for all. */
+/* Adds task @task_id with @spec (canonical JSON).  LV_ERR_EXISTS when
+ * the same task is there with the same spec (nothing changes),
+ * LV_ERR_CONFLICT when with another.  In a transaction. */
+LV_EXPORT enum lv_status lv_store_fed_task_put(struct lv_node *n, const char *task_id, const char *spec,
+					       int64_t now_ms) LV_WARN_UNUSED;
+/* *@spec: task @task_id's spec (malloc'd, the caller frees it);
+ * LV_ERR_NOT_FOUND when none. */
+LV_EXPORT enum lv_status lv_store_fed_task_get(struct lv_node *n, const char *task_id, char **spec) LV_WARN_UNUSED;
+/* *@tasks: a JSON array of {"task_id", "added", "spec": {...}, "outbox": n}
+ * in task id order (the caller's). */
+LV_EXPORT enum lv_status lv_store_fed_task_list(struct lv_node *n, cJSON **tasks) LV_WARN_UNUSED;
+/* @uploaded[i]: whether @learners[i] (@count) was uploaded for @task_id
+ * in batch interval @interval. */
+LV_EXPORT enum lv_status lv_store_fed_uploaded(struct lv_node *n, const char *task_id, int64_t interval,
+					       const char *const *learners, size_t count,
+					       bool *uploaded) LV_WARN_UNUSED;
+/* Records @learners (@count) as uploaded for (@task_id, @interval).  In
+ * a transaction. */
+LV_EXPORT enum lv_status lv_store_fed_mark_uploaded(struct lv_node *n, const char *task_id, int64_t interval,
+						    const char *const *learners, size_t count) LV_WARN_UNUSED;
+/* Appends a sealed report to @task_id's outbox.  In a transaction. */
+LV_EXPORT enum lv_status lv_store_fed_outbox_put(struct lv_node *n, const char *task_id, const unsigned char *report,
+						 size_t len, int64_t now_ms) LV_WARN_UNUSED;
+/* One outbox entry: *@id and *@report (malloc'd, @len bytes) of the
+ * oldest entry of @task_id with id > @after; LV_ERR_NOT_FOUND when none. */
+LV_EXPORT enum lv_status lv_store_fed_outbox_next(struct lv_node *n, const char *task_id, int64_t after, int64_t *id,
+						  unsigned char **report, size_t *len) LV_WARN_UNUSED;
+/* Removes outbox entry @id (delivered, or refused for good). */
+LV_EXPORT enum lv_status lv_store_fed_outbox_delete(struct lv_node *n, int64_t id) LV_WARN_UNUSED;
+
 /* The index sequence numbers of the voided statements, ascending:
  * *@seqs is malloc'd (the caller frees it; NULL when *@count is 0).
  * Lock held. */

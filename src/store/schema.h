@@ -70,6 +70,19 @@ static const char NODE_SCHEMA_ADDITIONS[] =
 	" request_sha256 TEXT NOT NULL, day INTEGER NOT NULL, micro_eps INTEGER NOT NULL, answer TEXT NOT NULL,"
 	" created INTEGER NOT NULL, PRIMARY KEY(actor, query_id)) WITHOUT ROWID;"
 	"CREATE INDEX IF NOT EXISTS dp_releases_purpose ON dp_releases(purpose, day);"
+	/* Federation (query/federate.c): the DAP tasks this node serves (the
+	 * task file as added, canonical JSON); which learners were uploaded
+	 * for a task in a batch interval (kept across erasure, like dp_spend,
+	 * so re-enrolment does not upload a learner twice); and the outbox of
+	 * sealed reports committed with their audit entries and not yet
+	 * accepted by the Leader (HPKE ciphertexts only: no learner column). */
+	"CREATE TABLE IF NOT EXISTS fed_tasks(task_id TEXT PRIMARY KEY, spec TEXT NOT NULL,"
+	" added INTEGER NOT NULL) WITHOUT ROWID;"
+	"CREATE TABLE IF NOT EXISTS fed_uploads(task_id TEXT NOT NULL, interval INTEGER NOT NULL,"
+	" learner TEXT NOT NULL, PRIMARY KEY(task_id, interval, learner)) WITHOUT ROWID;"
+	"CREATE TABLE IF NOT EXISTS fed_outbox(id INTEGER PRIMARY KEY, task_id TEXT NOT NULL,"
+	" report BLOB NOT NULL, created INTEGER NOT NULL);"
+	"CREATE INDEX IF NOT EXISTS fed_outbox_task ON fed_outbox(task_id, id);"
 	/* personal/state.c: a learner's voided statements, to notice that
 	 * their model state must be rebuilt (a short range per learner). */
 	"CREATE INDEX IF NOT EXISTS statements_voided ON statements(learner) WHERE voided = 1;";
