@@ -460,6 +460,7 @@ START_TEST(params_validated)
 		{ FED_PRIO3_SUMVEC, 8, 3, 0, 2 },   { FED_PRIO3_SUMVEC, 64, 1u << 20, 1, 2 },
 		{ FED_PRIO3_HISTOGRAM, 0, 0, 1, 2 }, { FED_PRIO3_HISTOGRAM, 0, 4, 0, 2 },
 		{ FED_PRIO3_HISTOGRAM, 0, (1u << 20) + 1, 1, 2 },
+		{ FED_PRIO3_HISTOGRAM, 0, 1u << 20, 1, 2 }, /* within the length cap, over the scratch cap */
 		{ (enum fed_prio3_kind)4, 8, 4, 1, 2 },
 	};
 	for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
