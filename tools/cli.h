@@ -67,6 +67,7 @@ int cmd_consent(int argc, char **argv);
 int cmd_export(int argc, char **argv);
 int cmd_vault(int argc, char **argv);
 int cmd_query(int argc, char **argv);
+int cmd_federate(int argc, char **argv);
 int cmd_eval(int argc, char **argv);
 int cmd_eval_fsrs(int argc, char **argv); /* argv[0] == "fsrs" */
 int cmd_dp(int argc, char **argv);

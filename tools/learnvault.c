@@ -139,6 +139,8 @@ static void usage(void)
 	      "  vault open FILE --passphrase-file F\n"
 	      "  export --data DIR --learner PSEUDONYM --out FILE [--access-report]\n"
 	      "  query --data DIR FILE.json   (an aggregate query, answered as the operator)\n"
+	      "  federate task add --data DIR FILE.json | federate task list --data DIR\n"
+	      "  federate upload --data DIR --task ID   (a DAP upload: docs/federation.md)\n"
 	      "  erase --data DIR --learner PSEUDONYM\n"
 	      "  key rotate --data DIR [--passphrase-file F] [--new-passphrase-file G]\n"
 	      "  bench ingest [--statements N] [--learners N] | bench audit [--entries N]\n"
@@ -170,6 +172,7 @@ int main(int argc, char **argv)
 		{"eval", cmd_eval},
 		{"audit", cmd_audit}, {"consent", cmd_consent},
 		{"export", cmd_export}, {"vault", cmd_vault}, {"query", cmd_query},
+		{"federate", cmd_federate},
 		{"dp", cmd_dp},
 		{"recommend", cmd_recommend}, {"curriculum", cmd_curriculum}, {"personal", cmd_personal},
 	};

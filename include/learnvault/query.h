@@ -75,6 +75,55 @@ LV_EXPORT enum lv_status lv_personal_fit_global(struct lv_node *node, const stru
 						const char *purpose, const struct lv_bkt_dp_opts *o, int64_t now_ms,
 						char **answer, char err[LV_QUERY_ERR_LEN]) LV_WARN_UNUSED;
 
+/* ---- federation: the node as a DAP client (docs/federation.md) ----
+ * Admin only: the node operator (the local CLI) or an admin credential;
+ * LV_ERR_FORBIDDEN for anyone else. */
+
+/* Adds the federation task in @text (@len bytes of JSON, borrowed): the
+ * DAP task (task_id, leader, helper, vdaf, time_precision,
+ * min_batch_size) and the question in the aggregate door's vocabulary
+ * (purpose, metric, field, per_learner, bounds, filters, histogram,
+ * epsilon).  *@task: the canonical task (malloc'd JSON).  LV_ERR_INVALID
+ * for a bad task, LV_ERR_NOT_FOUND when the purpose is not a loaded
+ * policy, LV_ERR_FORBIDDEN when the policy does not allow the question,
+ * LV_ERR_EXISTS when the same task is there already, LV_ERR_CONFLICT when
+ * its id names another. */
+LV_EXPORT enum lv_status lv_federate_task_add(struct lv_node *node, const struct lv_principal *who, const char *text,
+					      size_t len, int64_t now_ms, char **task,
+					      char err[LV_QUERY_ERR_LEN]) LV_WARN_UNUSED;
+/* *@tasks: a JSON array of the node's tasks (malloc'd), each
+ * {"task_id", "added", "spec", "outbox"}. */
+LV_EXPORT enum lv_status lv_federate_task_list(struct lv_node *node, const struct lv_principal *who,
+					       char **tasks) LV_WARN_UNUSED;
+
+/* Progress of an upload: @stage ("configs", "cohort", "reports",
+ * "upload"), @done of @total.  Called with no lock held. */
+struct lv_federate_progress {
+	void (*fn)(void *ctx, const char *stage, size_t done, size_t total);
+	void *ctx;
+};
+/* One upload of task @task_id (base64url) for the batch interval that
+ * holds @now_ms.  The aggregators' HPKE configurations first (nothing is
+ * charged when they cannot be reached); then, as the aggregate door does,
+ * the learners with a live consent to the task's purpose and budget left
+ * who were not uploaded for this task and interval yet, each one's
+ * bounded measurement from their own records; then, in one node.db
+ * transaction, each included learner's access entry, their charges of
+ * the task's epsilon, the release entry (the task as its question), the
+ * learners marked uploaded and their sealed reports put in the outbox;
+ * only then are the outbox's reports sent to the Leader.  A report the
+ * Leader could not take now stays in the outbox for the next upload.
+ * *@summary (malloc'd JSON): {"task_id", "interval_start", "release_id",
+ * "learners_included", "learners_excluded": {"no_consent", "no_budget",
+ * "already_uploaded", "no_value", "changed_during_upload"},
+ * "epsilon_charged", "reports_sent", "reports_rejected",
+ * "reports_pending"}.  Errors as lv_aggregate's, and LV_ERR_IO /
+ * LV_ERR_BUSY / LV_ERR_UNSUPPORTED when the aggregators' configurations
+ * cannot be had (nothing charged). */
+LV_EXPORT enum lv_status lv_federate_upload(struct lv_node *node, const struct lv_principal *who, const char *task_id,
+					    int64_t now_ms, const struct lv_federate_progress *progress, char **summary,
+					    char err[LV_QUERY_ERR_LEN]) LV_WARN_UNUSED;
+
 #ifdef __cplusplus
 }
 #endif

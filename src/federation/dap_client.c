@@ -551,23 +551,20 @@ nomem:
 	return LV_ERR_NOMEM;
 }
 
-/* One build-and-PUT; *@outdated says the Leader answered outdatedConfig. */
-static enum lv_status upload_once(struct fed_dap_client *c, const struct fed_dap_upload *u, const char *leader,
-				  const char *helper, struct curl_slist *hdrs, struct fed_dap_result *res)
+/* PUTs one encoded report to @leader (normalized) for @task_id. */
+static enum lv_status put_report(struct fed_dap_client *c, const char *leader, const uint8_t *task_id,
+				 const struct buf *report, struct curl_slist *hdrs, struct fed_dap_result *res)
 {
 	char b64[FED_DAP_TASK_ID_B64_LEN];
-	struct buf report, url;
+	struct buf url;
 	struct http_resp r = {0};
-	buf_init(&report, FED_DAP_MAX_REPORT);
 	buf_init(&url, MAX_ENDPOINT + 128);
 	buf_init(&r.body, MAX_BODY);
-	fed_dap_task_id_b64(u->task_id, b64);
-	enum lv_status st = build_report(c, u, leader, helper, &report, res);
-	if (st == LV_OK)
-		st = buf_printf(&url, "%s/%s%s%s", leader, FED_DAP_PATH_TASKS, b64, FED_DAP_PATH_REPORTS);
+	fed_dap_task_id_b64(task_id, b64);
+	enum lv_status st = buf_printf(&url, "%s/%s%s%s", leader, FED_DAP_PATH_TASKS, b64, FED_DAP_PATH_REPORTS);
 	if (st != LV_OK)
 		goto out;
-	http_request(c, FED_DAP_UPLOAD_METHOD, url.data, hdrs, &report, &r, res);
+	http_request(c, FED_DAP_UPLOAD_METHOD, url.data, hdrs, report, &r, res);
 	if (r.cc == CURLE_OK && r.status >= 200 && r.status < 300) {
 		res->error = FED_DAP_E_NONE;
 		res->message[0] = '\0';
@@ -578,7 +575,47 @@ static enum lv_status upload_once(struct fed_dap_client *c, const struct fed_dap
 out:
 	buf_free(&r.body);
 	buf_free(&url);
+	return st;
+}
+
+/* One build-and-PUT; res->error says whether the Leader answered
+ * outdatedConfig. */
+static enum lv_status upload_once(struct fed_dap_client *c, const struct fed_dap_upload *u, const char *leader,
+				  const char *helper, struct curl_slist *hdrs, struct fed_dap_result *res)
+{
+	struct buf report;
+	buf_init(&report, FED_DAP_MAX_REPORT);
+	enum lv_status st = build_report(c, u, leader, helper, &report, res);
+	if (st == LV_OK)
+		st = put_report(c, leader, u->task_id, &report, hdrs, res);
 	buf_free(&report);
+	return st;
+}
+
+enum lv_status fed_dap_client_put_report(struct fed_dap_client *c, const char *leader,
+					 const uint8_t task_id[FED_DAP_TASK_ID_LEN], const uint8_t *report, size_t len,
+					 struct fed_dap_result *res)
+{
+	struct fed_dap_result local;
+	struct buf ep, body;
+	struct curl_slist *hdrs = NULL;
+	if (!res)
+		res = &local;
+	res_clear(res);
+	buf_init(&ep, MAX_ENDPOINT);
+	buf_init(&body, FED_DAP_MAX_REPORT);
+	enum lv_status st = endpoint_normalize(leader, &ep);
+	if (st != LV_OK) {
+		util_errf(res->message, "the leader endpoint is not an http(s) URL");
+		goto out;
+	}
+	if ((st = buf_append(&body, report, len)) != LV_OK || (st = upload_headers(c, &hdrs)) != LV_OK)
+		goto out;
+	st = put_report(c, ep.data, task_id, &body, hdrs, res);
+out:
+	curl_slist_free_all(hdrs);
+	buf_free(&body);
+	buf_free(&ep);
 	return st;
 }
 

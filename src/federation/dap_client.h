@@ -112,4 +112,13 @@ struct fed_dap_upload {
 enum lv_status fed_dap_client_upload(struct fed_dap_client *c, const struct fed_dap_upload *u,
 				     struct fed_dap_result *res) LV_WARN_UNUSED;
 
+/* PUTs an already encoded Report (@len bytes, sealed to the configs the
+ * client fetched) to {leader}/tasks/{task id}/reports, retrying
+ * transient failures as fed_dap_client_upload does.  No rebuild on
+ * outdatedConfig (the shares are not at hand): res->error says so and the
+ * caller forgets the configs.  Returns as fed_dap_client_upload. */
+enum lv_status fed_dap_client_put_report(struct fed_dap_client *c, const char *leader,
+					 const uint8_t task_id[FED_DAP_TASK_ID_LEN], const uint8_t *report, size_t len,
+					 struct fed_dap_result *res) LV_WARN_UNUSED;
+
 #endif

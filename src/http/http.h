@@ -72,6 +72,7 @@ enum MHD_Result policies_route(struct http_req *r);
 enum MHD_Result audit_route(struct http_req *r);
 enum MHD_Result learner_route(struct http_req *r);
 enum MHD_Result aggregate_route(struct http_req *r);
+enum MHD_Result admin_route(struct http_req *r);
 /* personal_routes.c: GET /learner/next|mastery|reviews (@sub: the part after /learner). */
 enum MHD_Result personal_route(struct http_req *r, const char *sub);
 

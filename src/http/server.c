@@ -330,6 +330,8 @@ static enum MHD_Result dispatch(struct http_req *r)
 		return policies_route(r);
 	if (strcmp(r->path, "/aggregate") == 0)
 		return aggregate_route(r);
+	if (strncmp(r->path, "/admin/", 7) == 0)
+		return admin_route(r);
 	if (strcmp(r->path, "/health") == 0 && strcmp(r->method, "GET") == 0) {
 		cJSON *o = cJSON_CreateObject();
 		cJSON_AddStringToObject(o, "status", "ok");

@@ -9,6 +9,7 @@
 #include <cjson/cJSON.h>
 
 #include "learnvault/consent.h"
+#include "learnvault/federation.h"
 #include "learnvault/policy.h"
 #include "learnvault/query.h"
 #include "learnvault/store.h"
@@ -132,6 +133,29 @@ enum lv_status query_plan_locked(struct lv_node *n, struct plan *pl, const struc
 				 int64_t now) LV_WARN_UNUSED;
 /* One learner's contribution from their @facts (from the snapshot). */
 void query_contribution(const struct plan *pl, const struct lv_fact *facts, size_t nfacts, struct contrib *c);
+
+/* ---- fed_task.c: a federation task (docs/federation.md) ---- */
+struct fed_task {
+	char id_b64[LV_FED_TASK_ID_B64_LEN];
+	uint8_t id[LV_FED_TASK_ID_LEN];
+	char leader[LV_FED_URL_MAX], helper[LV_FED_URL_MAX];
+	struct lv_fed_vdaf_params vdaf;
+	uint64_t time_precision;   /* seconds: a batch interval */
+	uint64_t min_batch;        /* the aggregators' minimum batch size */
+	struct query_spec q;       /* the question each learner answers */
+	bool q_parsed;
+	char *spec;                /* the canonical task (compact JSON, owned) */
+};
+/* Parses and checks a task file (@len bytes of JSON): its members, the
+ * question (as query_parse reads it), whether the VDAF carries the
+ * metric.  On error fills @err; @t is cleared either way first. */
+enum lv_status fed_task_parse(const char *text, size_t len, struct fed_task *t,
+			      char err[LV_QUERY_ERR_LEN]) LV_WARN_UNUSED;
+void fed_task_free(struct fed_task *t);
+/* The Prio3 measurement of one learner's contribution: @m (*@n integers;
+ * room for 2); false when the learner has nothing to report (no value
+ * for a sum, mean or histogram). */
+bool fed_measurement(const struct fed_task *t, const struct contrib *c, uint64_t m[2], size_t *n);
 
 /* ---- door.c: the steps every release shares ----
  *

@@ -82,7 +82,9 @@ enum lv_status lv_store_fed_task_list(struct lv_node *n, cJSON **tasks)
 			break;
 		}
 		cJSON_AddStringToObject(t, "task_id", (const char *)sqlite3_column_text(s, 0));
-		cJSON_AddNumberToObject(t, "added", (double)sqlite3_column_int64(s, 1));
+		char added[UTIL_TIME_LEN];
+		util_time_format(sqlite3_column_int64(s, 1), added);
+		cJSON_AddStringToObject(t, "added", added);
 		cJSON_AddItemToObject(t, "spec", spec);
 		cJSON_AddNumberToObject(t, "outbox", (double)sqlite3_column_int64(s, 3));
 		cJSON_AddItemToArray(a, t);

@@ -1,0 +1,71 @@
+/* The admin door (admin credentials): federation tasks and uploads.
+ *   GET  /admin/federation/tasks              the node's tasks
+ *   POST /admin/federation/tasks              add a task (the task file as the body)
+ *   POST /admin/federation/tasks/{id}/upload  one upload (the summary as the answer)
+ * The use cases decide everything (query/federate.c); this file maps. */
+#include <stdlib.h>
+#include <string.h>
+
+#include "http.h"
+#include "learnvault/federation.h"
+#include "learnvault/query.h"
+
+#define TASKS "/admin/federation/tasks"
+
+static enum MHD_Result reply_text_json(struct http_req *r, unsigned status, char *text)
+{
+	enum MHD_Result ret = reply_bytes(r, status, "application/json", text, strlen(text), NULL);
+	free(text);
+	return ret;
+}
+
+static enum MHD_Result tasks(struct http_req *r)
+{
+	char *out = NULL, err[LV_QUERY_ERR_LEN];
+	enum lv_status st;
+	if (strcmp(r->method, "GET") == 0) {
+		if ((st = lv_federate_task_list(r->node, &r->who, &out)) != LV_OK)
+			return reply_status(r, st, "the tasks could not be listed");
+		return reply_text_json(r, 200, out);
+	}
+	if (strcmp(r->method, "POST") != 0)
+		return reply_error(r, 405, "method_not_allowed", "GET the tasks or POST a task file");
+	st = lv_federate_task_add(r->node, &r->who, (const char *)r->content, r->content_len, util_now_ms(), &out, err);
+	if (st == LV_ERR_EXISTS)
+		return reply_text_json(r, 200, out);
+	if (st != LV_OK)
+		return reply_status(r, st, err);
+	return reply_text_json(r, 201, out);
+}
+
+static enum MHD_Result upload(struct http_req *r, const char *id)
+{
+	if (strcmp(r->method, "POST") != 0)
+		return reply_error(r, 405, "method_not_allowed", "POST to upload");
+	char *out = NULL, err[LV_QUERY_ERR_LEN];
+	enum lv_status st = lv_federate_upload(r->node, &r->who, id, util_now_ms(), NULL, &out, err);
+	if (st != LV_OK)
+		return reply_status(r, st, err);
+	return reply_text_json(r, 200, out);
+}
+
+enum MHD_Result admin_route(struct http_req *r)
+{
+	if (!r->authenticated)
+		return reply_error(r, 401, "unauthorized", "an admin token is required");
+	if (r->who.role != LV_ROLE_ADMIN)
+		return reply_error(r, 403, "forbidden", "the admin door is for admin credentials");
+	if (r->nparams)
+		return reply_error(r, 400, "invalid", "the admin door takes no URL parameters");
+	if (strcmp(r->path, TASKS) == 0)
+		return tasks(r);
+	const char *rest = strncmp(r->path, TASKS "/", sizeof TASKS) == 0 ? r->path + sizeof TASKS : NULL;
+	const char *slash = rest ? strchr(rest, '/') : NULL;
+	if (slash && strcmp(slash, "/upload") == 0 && slash > rest && (size_t)(slash - rest) < LV_FED_TASK_ID_B64_LEN) {
+		char id[LV_FED_TASK_ID_B64_LEN];
+		memcpy(id, rest, (size_t)(slash - rest));
+		id[slash - rest] = '\0';
+		return upload(r, id);
+	}
+	return reply_error(r, 404, "not_found", "no such resource");
+}
