@@ -22,7 +22,7 @@
 #include "learnvault/status.h"
 #include "xof.h"
 
-typedef unsigned __int128 fed_elem;
+__extension__ typedef unsigned __int128 fed_elem; /* __extension__: quiet under -pedantic */
 
 enum fed_field_id { FED_FIELD64, FED_FIELD128 };
 
@@ -62,7 +62,7 @@ void fed_field_encode_vec(const struct fed_field *f, const fed_elem *v, size_t n
  * @len != n * ENCODED_SIZE or an encoded value is >= p; on failure @out
  * is all zeros. */
 enum lv_status fed_field_decode_vec(const struct fed_field *f, const uint8_t *in, size_t len, fed_elem *out,
-				    size_t n) __attribute__((warn_unused_result));
+				    size_t n) LV_WARN_UNUSED;
 
 /* VDAF-08 Xof.next_vec: @n elements by rejection sampling (read
  * ENCODED_SIZE bytes little-endian, mask to the bit length of p, keep
