@@ -24,7 +24,7 @@
 /* Caps on circuit sizes, so that size arithmetic cannot overflow and one
  * set of parameters cannot ask for gigabytes of scratch. */
 #define FED_FLP_MAX_MEAS_LEN (1u << 20)
-#define FED_FLP_MAX_WORK_LEN ((size_t)1 << 24)
+#define FED_FLP_MAX_WORK_LEN ((size_t)1 << 22) /* 64 MiB of scratch */
 
 enum fed_gadget_kind {
 	FED_GADGET_MUL,      /* x * y */
@@ -67,20 +67,20 @@ struct fed_valid {
  * measurements are uint64_t) or sizes over the caps above; LV_ERR_NOMEM.
  * On success release with fed_valid_free; on failure *v owns nothing. */
 enum lv_status fed_valid_init(struct fed_valid *v, enum fed_circuit circuit, size_t bits, size_t length,
-                              size_t chunk_length) __attribute__((warn_unused_result));
+                              size_t chunk_length) LV_WARN_UNUSED;
 void fed_valid_free(struct fed_valid *v);
 
 /* Fills the gadget table, the derived lengths and the NTT tables once a
  * circuit has set field, meas_len, joint_rand_len, output_len and its
  * gadgets' kind, arity, degree, count and calls (flp.c, called by
  * fed_valid_init). */
-enum lv_status fed_flp_finish(struct fed_valid *v) __attribute__((warn_unused_result));
+enum lv_status fed_flp_finish(struct fed_valid *v) LV_WARN_UNUSED;
 
 /* Valid.encode: @meas (@meas_len values: 1 for Count/Sum/Histogram,
  * length for SumVec) into @out (v->meas_len elements).  LV_ERR_INVALID for
  * a wrong count or an out-of-range value; @out is then zero. */
 enum lv_status fed_valid_encode(const struct fed_valid *v, const uint64_t *meas, size_t meas_len, fed_elem *out)
-	__attribute__((warn_unused_result));
+	LV_WARN_UNUSED;
 /* Valid.truncate: @meas (meas_len) to @out (output_len). */
 void fed_valid_truncate(const struct fed_valid *v, const fed_elem *meas, fed_elem *out);
 /* Valid.decode: @agg (output_len) to integers in @out (output_len). */
@@ -116,8 +116,8 @@ void fed_flp_prove(const struct fed_valid *v, const fed_elem *meas, const fed_el
  * ERR_ABORT); @verifier is then zero. */
 enum lv_status fed_flp_query(const struct fed_valid *v, const fed_elem *meas, const fed_elem *proof,
                              const fed_elem *query_rand, const fed_elem *joint_rand, unsigned num_shares,
-                             fed_elem *verifier, fed_elem *work) __attribute__((warn_unused_result));
+                             fed_elem *verifier, fed_elem *work) LV_WARN_UNUSED;
 /* FlpGeneric.decide: true when the (summed) verifier accepts. */
-bool fed_flp_decide(const struct fed_valid *v, const fed_elem *verifier) __attribute__((warn_unused_result));
+bool fed_flp_decide(const struct fed_valid *v, const fed_elem *verifier) LV_WARN_UNUSED;
 
 #endif

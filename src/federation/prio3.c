@@ -458,6 +458,10 @@ enum lv_status fed_prio3_prep_shares_to_prep(const struct fed_prio3 *v, const st
 	if (rc != LV_OK)
 		goto out;
 	memset(w.verifier, 0, c->verifier_len * sizeof *w.verifier);
+	/* Each share is decoded into tmp_proof: a proof (arity + poly_len
+	 * elements per gadget, poly_len >= 3) is never shorter than a
+	 * verifier (arity + 1 per gadget, plus one). */
+	assert(c->verifier_len <= c->proof_len);
 	for (size_t i = 0; i < v->params.num_shares; i++) {
 		const struct buf *ps = &prep_shares[i];
 		if (ps->len != vlen + jr ||

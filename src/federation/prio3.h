@@ -43,11 +43,12 @@ struct fed_prio3;
 
 /* Builds the VDAF for @p (fields a kind does not use are ignored).
  * LV_ERR_INVALID for parameters VDAF-08 refuses or over this module's caps
- * (bits > 64, length * bits or chunk_length over 2^20); LV_ERR_NOMEM.
+ * (bits > 64, length * bits or chunk_length over 2^20, scratch
+ * over FED_FLP_MAX_WORK_LEN elements); LV_ERR_NOMEM.
  * On success *out owns the instance; release with fed_prio3_destroy.
  * On failure *out is NULL. */
 enum lv_status fed_prio3_create(const struct fed_prio3_params *p, struct fed_prio3 **out)
-	__attribute__((warn_unused_result));
+	LV_WARN_UNUSED;
 /* Releases @v (NULL is fine). */
 void fed_prio3_destroy(struct fed_prio3 *v);
 
@@ -71,11 +72,11 @@ uint8_t fed_prio3_num_shares(const struct fed_prio3 *v);
 enum lv_status fed_prio3_shard(const struct fed_prio3 *v, const uint64_t *meas, size_t meas_len,
                                const uint8_t nonce[16], const uint8_t *rand, size_t rand_len,
                                struct buf *public_share, struct buf *input_shares)
-	__attribute__((warn_unused_result));
+	LV_WARN_UNUSED;
 /* The same with fresh randomness from randombytes_buf. */
 enum lv_status fed_prio3_shard_random(const struct fed_prio3 *v, const uint64_t *meas, size_t meas_len,
                                       const uint8_t nonce[16], struct buf *public_share,
-                                      struct buf *input_shares) __attribute__((warn_unused_result));
+                                      struct buf *input_shares) LV_WARN_UNUSED;
 
 /* Aggregator side (one round: prep_init, prep_shares_to_prep, prep_next). */
 struct fed_prio3_prep_state {
@@ -94,27 +95,27 @@ enum lv_status fed_prio3_prep_init(const struct fed_prio3 *v, const uint8_t veri
                                    const uint8_t nonce[16], const uint8_t *public_share, size_t public_share_len,
                                    const uint8_t *input_share, size_t input_share_len,
                                    struct fed_prio3_prep_state *st, struct buf *prep_share)
-	__attribute__((warn_unused_result));
+	LV_WARN_UNUSED;
 /* Prio3.prep_shares_to_prep over the num_shares encoded prep shares:
  * @prep_msg gets the prep message (the joint randomness seed, or empty).
  * LV_ERR_CRYPTO when the proof is rejected; LV_ERR_INVALID when a share is
  * malformed. */
 enum lv_status fed_prio3_prep_shares_to_prep(const struct fed_prio3 *v, const struct buf *prep_shares,
-                                             struct buf *prep_msg) __attribute__((warn_unused_result));
+                                             struct buf *prep_msg) LV_WARN_UNUSED;
 /* Prio3.prep_next: @out_share gets the encoded output share.
  * LV_ERR_CRYPTO when the joint randomness the client used is not the one
  * the aggregators derived. */
 enum lv_status fed_prio3_prep_next(const struct fed_prio3 *v, const struct fed_prio3_prep_state *st,
                                    const uint8_t *prep_msg, size_t prep_msg_len, struct buf *out_share)
-	__attribute__((warn_unused_result));
+	LV_WARN_UNUSED;
 /* Prio3.aggregate: the sum of @n encoded output shares into @agg_share
  * (encoded).  LV_ERR_INVALID for a malformed share. */
 enum lv_status fed_prio3_aggregate(const struct fed_prio3 *v, const struct buf *out_shares, size_t n,
-                                   struct buf *agg_share) __attribute__((warn_unused_result));
+                                   struct buf *agg_share) LV_WARN_UNUSED;
 /* Prio3.unshard: sums the num_shares encoded aggregate shares and decodes
  * the result into @result (output_len integers; Count and Sum have one).
  * LV_ERR_INVALID for a malformed share. */
 enum lv_status fed_prio3_unshard(const struct fed_prio3 *v, const struct buf *agg_shares,
-                                 uint64_t num_measurements, fed_elem *result) __attribute__((warn_unused_result));
+                                 uint64_t num_measurements, fed_elem *result) LV_WARN_UNUSED;
 
 #endif
