@@ -358,7 +358,12 @@ async function main() {
   server.listen(opts.port, opts.host, () => {
     process.stdout.write(`listening ${server.address().port}\n`);
   });
-  const stop = () => server.close(() => process.exit(0)) && setTimeout(() => process.exit(0), 500).unref();
+  // close() waits for keep-alive connections to go idle; do not wait long.
+  const stop = () => {
+    server.close(() => process.exit(0));
+    server.closeIdleConnections();
+    setTimeout(() => process.exit(0), 500).unref();
+  };
   process.on("SIGTERM", stop);
   process.on("SIGINT", stop);
   // A test that dies without stopping us must not leave us running.
