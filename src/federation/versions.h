@@ -26,6 +26,24 @@
 #define FED_DAP_MEDIA_REPORT "application/dap-report"
 #define FED_DAP_ERROR_PREFIX "urn:ietf:params:ppm:dap:error:"
 
+/* DAP-09 message sizes, the two client routes (relative to an
+ * aggregator's endpoint; the task id in base64url without padding), the
+ * upload method and the problem-document error types the client acts on
+ * (the full type is FED_DAP_ERROR_PREFIX followed by the token). */
+#define FED_DAP_TASK_ID_LEN 32
+#define FED_DAP_REPORT_ID_LEN 16
+#define FED_DAP_PATH_HPKE_CONFIG "hpke_config?task_id="
+#define FED_DAP_PATH_TASKS "tasks/"
+#define FED_DAP_PATH_REPORTS "/reports"
+#define FED_DAP_UPLOAD_METHOD "PUT"
+#define FED_DAP_ERR_INVALID_MESSAGE "invalidMessage"
+#define FED_DAP_ERR_UNRECOGNIZED_TASK "unrecognizedTask"
+#define FED_DAP_ERR_OUTDATED_CONFIG "outdatedConfig"
+#define FED_DAP_ERR_REPORT_REJECTED "reportRejected"
+#define FED_DAP_ERR_REPORT_TOO_EARLY "reportTooEarly"
+#define FED_DAP_ERR_UNAUTHORIZED_REQUEST "unauthorizedRequest"
+#define FED_DAP_ERR_MISSING_TASK_ID "missingTaskID"
+
 /* The HPKE suite learnvault offers (RFC 9180 identifiers): DHKEM(X25519,
  * HKDF-SHA256), HKDF-SHA256, AES-128-GCM. */
 #define FED_HPKE_KEM_X25519_SHA256 0x0020
