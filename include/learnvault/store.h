@@ -307,12 +307,22 @@ LV_EXPORT enum lv_status lv_store_fed_mark_uploaded(struct lv_node *n, const cha
 /* Appends a sealed report to @task_id's outbox.  In a transaction. */
 LV_EXPORT enum lv_status lv_store_fed_outbox_put(struct lv_node *n, const char *task_id, const unsigned char *report,
 						 size_t len, int64_t now_ms) LV_WARN_UNUSED;
-/* One outbox entry: *@id and *@report (malloc'd, @len bytes) of the
- * oldest entry of @task_id with id > @after; LV_ERR_NOT_FOUND when none. */
-LV_EXPORT enum lv_status lv_store_fed_outbox_next(struct lv_node *n, const char *task_id, int64_t after, int64_t *id,
-						  unsigned char **report, size_t *len) LV_WARN_UNUSED;
-/* Removes outbox entry @id (delivered, or refused for good). */
-LV_EXPORT enum lv_status lv_store_fed_outbox_delete(struct lv_node *n, int64_t id) LV_WARN_UNUSED;
+/* One outbox entry. */
+struct lv_store_fed_report {
+	int64_t id;
+	unsigned char *report; /* malloc'd */
+	size_t len;
+};
+/* *@items: up to @max of @task_id's oldest outbox entries with id >
+ * @after, in id order (*@count of them; free with
+ * lv_store_fed_reports_free). */
+LV_EXPORT enum lv_status lv_store_fed_outbox_batch(struct lv_node *n, const char *task_id, int64_t after, size_t max,
+						   struct lv_store_fed_report **items, size_t *count) LV_WARN_UNUSED;
+LV_EXPORT void lv_store_fed_reports_free(struct lv_store_fed_report *items, size_t count);
+/* Removes the outbox entries @ids (@count): delivered, or refused for
+ * good.  In a transaction. */
+LV_EXPORT enum lv_status lv_store_fed_outbox_delete(struct lv_node *n, const int64_t *ids,
+						    size_t count) LV_WARN_UNUSED;
 
 /* The index sequence numbers of the voided statements, ascending:
  * *@seqs is malloc'd (the caller frees it; NULL when *@count is 0).

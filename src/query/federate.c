@@ -39,7 +39,7 @@ struct fed {
 	int64_t enrolled;
 	size_t no_budget, already, no_value, changed, included;
 	size_t sent, rejected, pending;
-	bool released;
+	bool released, stalled;       /* stalled: the Leader could not be asked about a report */
 	char *err;
 };
 
@@ -223,58 +223,77 @@ out:
 
 /* ---- the outbox ---- */
 
+#define OUTBOX_BATCH 256 /* reports read, and removed, per transaction */
+
 struct outbox_step {
 	const char *task;
-	int64_t after, id;
-	unsigned char *report;
-	size_t len;
-	bool drop;
+	int64_t after;
+	struct lv_store_fed_report *items;
+	size_t n;
+	int64_t done[OUTBOX_BATCH]; /* ids to remove */
+	size_t ndone;
 };
 
-static enum lv_status outbox_next_locked(struct lv_node *n, void *ctx)
+static enum lv_status outbox_batch_locked(struct lv_node *n, void *ctx)
 {
 	struct outbox_step *o = ctx;
-	return lv_store_fed_outbox_next(n, o->task, o->after, &o->id, &o->report, &o->len);
+	return lv_store_fed_outbox_batch(n, o->task, o->after, OUTBOX_BATCH, &o->items, &o->n);
 }
 
 static enum lv_status outbox_drop_locked(struct lv_node *n, void *ctx)
 {
 	struct outbox_step *o = ctx;
-	return lv_store_fed_outbox_delete(n, o->id);
+	return lv_store_fed_outbox_delete(n, o->done, o->ndone);
 }
 
-/* Sends the task's outbox in order; a report the Leader took, or refused
- * for good, leaves it.  Stops at the first the Leader could not be asked
- * about (it stays, with those after it, for the next upload). */
+/* Sends one batch in order; *@stop when the Leader could not be asked
+ * about a report (it stays, with those after it, for the next upload). */
+static void send_batch(struct fed *f, struct outbox_step *o, size_t *sent_so_far, bool *stop)
+{
+	for (size_t i = 0; i < o->n; i++) {
+		char err[LV_QUERY_ERR_LEN];
+		enum lv_status up = lv_fed_client_upload(f->client, o->items[i].report, o->items[i].len, err);
+		if (up == LV_OK) {
+			f->sent++;
+		} else if (up == LV_ERR_INVALID || up == LV_ERR_CRYPTO) {
+			f->rejected++; /* refused for good: kept, it would be resent forever */
+		} else {
+			snprintf(f->err, LV_QUERY_ERR_LEN, "%s", err);
+			*stop = true;
+			return;
+		}
+		o->done[o->ndone++] = o->items[i].id;
+		o->after = o->items[i].id;
+		if (++*sent_so_far % 256 == 0 || *sent_so_far == f->included)
+			progress(f, "upload", *sent_so_far, f->included);
+	}
+}
+
+/* Sends the task's outbox, oldest first; a report the Leader took, or
+ * refused for good, leaves it (removed a batch at a time: a crash before
+ * the removal resends the batch, and the Leader refuses the repeats by
+ * their report ids). */
 static enum lv_status send_outbox(struct lv_node *n, struct fed *f)
 {
 	struct outbox_step o = {.task = f->t.id_b64};
-	enum lv_status st;
 	size_t done = 0;
-	for (;;) {
-		if ((st = door_tx(n, outbox_next_locked, NULL, &o)) != LV_OK)
+	bool stop = false;
+	enum lv_status st = LV_OK;
+	while (!stop) {
+		if ((st = door_tx(n, outbox_batch_locked, NULL, &o)) != LV_OK)
 			break;
-		char err[LV_QUERY_ERR_LEN];
-		enum lv_status up = lv_fed_client_upload(f->client, o.report, o.len, err);
-		free(o.report);
-		o.report = NULL;
-		o.after = o.id;
-		if (up == LV_OK)
-			f->sent++;
-		else if (up == LV_ERR_INVALID || up == LV_ERR_CRYPTO)
-			f->rejected++; /* refused for good: kept would be resent forever */
-		else {
-			snprintf(f->err, LV_QUERY_ERR_LEN, "%s", err);
-			f->pending++;
+		if (o.n == 0) {
+			lv_store_fed_reports_free(o.items, 0);
 			break;
 		}
-		if ((st = door_tx(n, outbox_drop_locked, NULL, &o)) != LV_OK)
+		o.ndone = 0;
+		send_batch(f, &o, &done, &stop);
+		lv_store_fed_reports_free(o.items, o.n);
+		o.items = NULL;
+		if (o.ndone && (st = door_tx(n, outbox_drop_locked, NULL, &o)) != LV_OK)
 			break;
-		if (++done % 256 == 0 || done == f->included)
-			progress(f, "upload", done, f->included);
 	}
-	if (st == LV_ERR_NOT_FOUND)
-		st = LV_OK;
+	f->stalled = stop;
 	return st;
 }
 
@@ -447,9 +466,11 @@ enum lv_status lv_federate_upload(struct lv_node *n, const struct lv_principal *
 	 * while the Leader does not take them, nothing new is charged. */
 	if ((st = send_outbox(n, &f)) != LV_OK)
 		goto out;
-	if (f.pending) {
+	if (f.stalled) {
+		char why[LV_QUERY_ERR_LEN];
+		snprintf(why, sizeof why, "%s", err[0] ? err : "unreachable");
 		snprintf(err, LV_QUERY_ERR_LEN, "the Leader did not take the reports left by an earlier upload"
-			 " (%.120s); nothing new was charged", f.err[0] ? f.err : "unreachable");
+			 " (%.120s); nothing new was charged", why);
 		st = LV_ERR_BUSY;
 		goto out;
 	}

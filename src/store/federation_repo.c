@@ -159,47 +159,70 @@ enum lv_status lv_store_fed_outbox_put(struct lv_node *n, const char *task_id, c
 	return st;
 }
 
-enum lv_status lv_store_fed_outbox_next(struct lv_node *n, const char *task_id, int64_t after, int64_t *id,
-					unsigned char **report, size_t *len)
+/* One row's report into @it. */
+static enum lv_status outbox_row(sqlite3_stmt *s, struct lv_store_fed_report *it)
 {
-	sqlite3_stmt *s = NULL;
-	*id = 0;
-	*report = NULL;
-	*len = 0;
-	store_assert_locked(n);
-	enum lv_status st = db_status(sqlite3_prepare_v2(n->db,
-		"SELECT id, report FROM fed_outbox WHERE task_id = ? AND id > ? ORDER BY id LIMIT 1", -1, &s, NULL));
-	if (st != LV_OK)
-		return st;
-	sqlite3_bind_text(s, 1, task_id, -1, SQLITE_STATIC);
-	sqlite3_bind_int64(s, 2, after);
-	int rc = sqlite3_step(s);
-	if (rc == SQLITE_ROW) {
-		int n_bytes = sqlite3_column_bytes(s, 1);
-		const void *b = sqlite3_column_blob(s, 1);
-		if (n_bytes <= 0 || !b || (size_t)n_bytes > OUTBOX_REPORT_MAX) {
-			st = LV_ERR_DB;
-		} else if (!(*report = malloc((size_t)n_bytes))) {
-			st = LV_ERR_NOMEM;
-		} else {
-			memcpy(*report, b, (size_t)n_bytes);
-			*len = (size_t)n_bytes;
-			*id = sqlite3_column_int64(s, 0);
-		}
-	} else {
-		st = rc == SQLITE_DONE ? LV_ERR_NOT_FOUND : db_status(rc);
-	}
-	sqlite3_finalize(s);
-	return st;
+	int n_bytes = sqlite3_column_bytes(s, 1);
+	const void *b = sqlite3_column_blob(s, 1);
+	if (n_bytes <= 0 || !b || (size_t)n_bytes > OUTBOX_REPORT_MAX)
+		return LV_ERR_DB;
+	if (!(it->report = malloc((size_t)n_bytes)))
+		return LV_ERR_NOMEM;
+	memcpy(it->report, b, (size_t)n_bytes);
+	it->len = (size_t)n_bytes;
+	it->id = sqlite3_column_int64(s, 0);
+	return LV_OK;
 }
 
-enum lv_status lv_store_fed_outbox_delete(struct lv_node *n, int64_t id)
+enum lv_status lv_store_fed_outbox_batch(struct lv_node *n, const char *task_id, int64_t after, size_t max,
+					 struct lv_store_fed_report **items, size_t *count)
+{
+	sqlite3_stmt *s = NULL;
+	*items = NULL;
+	*count = 0;
+	store_assert_locked(n);
+	struct lv_store_fed_report *v = calloc(max ? max : 1, sizeof *v);
+	if (!v)
+		return LV_ERR_NOMEM;
+	enum lv_status st = db_status(sqlite3_prepare_v2(n->db,
+		"SELECT id, report FROM fed_outbox WHERE task_id = ? AND id > ? ORDER BY id LIMIT ?", -1, &s, NULL));
+	size_t k = 0;
+	if (st == LV_OK) {
+		sqlite3_bind_text(s, 1, task_id, -1, SQLITE_STATIC);
+		sqlite3_bind_int64(s, 2, after);
+		sqlite3_bind_int64(s, 3, (int64_t)max);
+		int rc = SQLITE_DONE;
+		while (st == LV_OK && k < max && (rc = sqlite3_step(s)) == SQLITE_ROW)
+			if ((st = outbox_row(s, &v[k])) == LV_OK)
+				k++;
+		if (st == LV_OK && k < max && rc != SQLITE_DONE)
+			st = db_status(rc);
+	}
+	sqlite3_finalize(s);
+	if (st != LV_OK) {
+		lv_store_fed_reports_free(v, k);
+		return st;
+	}
+	*items = v;
+	*count = k;
+	return LV_OK;
+}
+
+void lv_store_fed_reports_free(struct lv_store_fed_report *items, size_t count)
+{
+	for (size_t i = 0; items && i < count; i++)
+		free(items[i].report);
+	free(items);
+}
+
+enum lv_status lv_store_fed_outbox_delete(struct lv_node *n, const int64_t *ids, size_t count)
 {
 	sqlite3_stmt *s = NULL;
 	store_assert_locked(n);
 	enum lv_status st = db_status(sqlite3_prepare_v2(n->db, "DELETE FROM fed_outbox WHERE id = ?", -1, &s, NULL));
-	if (st == LV_OK) {
-		sqlite3_bind_int64(s, 1, id);
+	for (size_t i = 0; st == LV_OK && i < count; i++) {
+		sqlite3_reset(s);
+		sqlite3_bind_int64(s, 1, ids[i]);
 		st = db_status(sqlite3_step(s));
 	}
 	sqlite3_finalize(s);
