@@ -9,6 +9,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include <curl/curl.h>
 #include <sodium.h>
@@ -173,10 +174,26 @@ static void task_add(struct fnode *f, const char *task)
 	free(out);
 }
 
+/* The uploads of one test run at one moment (its first upload's, after
+ * every consent), so that a test crossing the end of a 300 s batch
+ * interval is not split in two; with less than 45 s of the interval left,
+ * the test waits for the next one. */
+static int64_t test_now(void)
+{
+	static int64_t now;
+	if (!now) {
+		int64_t left = 300 - (util_now_ms() / 1000) % 300;
+		if (left < 45)
+			sleep((unsigned)left + 1);
+		now = util_now_ms();
+	}
+	return now;
+}
+
 static cJSON *upload(struct fnode *f, const char *tid)
 {
 	char *out = NULL, err[LV_QUERY_ERR_LEN];
-	enum lv_status st = lv_federate_upload(f->n, &ADMIN, tid, util_now_ms(), NULL, &out, err);
+	enum lv_status st = lv_federate_upload(f->n, &ADMIN, tid, test_now(), NULL, &out, err);
 	ck_assert_msg(st == LV_OK, "upload: %s (%s)", err, lv_status_str(st));
 	cJSON *s = cJSON_Parse(out);
 	ck_assert_ptr_nonnull(s);
@@ -531,6 +548,14 @@ START_TEST(bad_tasks_are_refused)
 	memcpy(eps2, "\"epsilon\":2.0", 13);
 	ck_assert_int_eq(lv_federate_task_add(f.n, &ADMIN, text, strlen(text), util_now_ms(), &out, err),
 			 LV_ERR_FORBIDDEN);
+	/* Batches smaller than the policy's min_cohort (10). */
+	memcpy(eps2, "\"epsilon\":0.5", 13);
+	char *mb = strstr(text, "\"min_batch_size\":10");
+	memcpy(mb, "\"min_batch_size\": 5", 19);
+	ck_assert_int_eq(lv_federate_task_add(f.n, &ADMIN, text, strlen(text), util_now_ms(), &out, err),
+			 LV_ERR_FORBIDDEN);
+	ck_assert_ptr_nonnull(strstr(err, "min_cohort"));
+	memcpy(mb, "\"min_batch_size\":10", 19);
 	/* An analyst is not the admin. */
 	struct lv_principal an = {.role = LV_ROLE_ANALYST, .id = "a1", .npurposes = 1};
 	an.purposes[0] = POLICY;

@@ -177,7 +177,7 @@ enum lv_status fed_task_parse(const char *text, size_t len, struct fed_task *t, 
 		snprintf(err, LV_QUERY_ERR_LEN, "a task file is at most %d bytes", LV_QUERY_MAX_TEXT);
 		return LV_ERR_TOO_LARGE;
 	}
-	cJSON *o = cJSON_ParseWithLength(text, len);
+	cJSON *o = util_json_parse(text, len);
 	enum lv_status st = LV_ERR_INVALID;
 	if (!cJSON_IsObject(o)) {
 		snprintf(err, LV_QUERY_ERR_LEN, "a task is a JSON object");

@@ -511,6 +511,11 @@ static enum lv_status task_add_locked(struct lv_node *n, void *ctx)
 	enum lv_status st = door_policy_locked(n, &d, a->err);
 	if (st == LV_OK)
 		st = query_check_policy(&a->t->q, &scope, d.pol.p, a->err);
+	if (st == LV_OK && a->t->min_batch < lv_policy_min_cohort(d.pol.p)) {
+		snprintf(a->err, LV_QUERY_ERR_LEN, "the task's min_batch_size %llu is below the policy's min_cohort %u",
+			 (unsigned long long)a->t->min_batch, (unsigned)lv_policy_min_cohort(d.pol.p));
+		st = LV_ERR_FORBIDDEN;
+	}
 	if (st == LV_OK)
 		st = lv_store_fed_task_put(n, a->t->id_b64, a->t->spec, a->now);
 	if (st == LV_ERR_EXISTS)
