@@ -64,29 +64,6 @@ static enum lv_status add(const struct query_spec *q, const struct contrib *c, s
 	return LV_OK;
 }
 
-/* The included learners' contributions, @out[i] for the i-th; the store
- * hands out each one's facts from the snapshot (no lock held).  Nothing
- * about one learner leaves the door: the contributions are kept only until
- * the totals are made in phase 3. */
-struct compute_ctx {
-	const struct plan *pl;
-	struct contrib *out;
-};
-
-static enum lv_status contribute(void *ctx, size_t i, const struct lv_fact *facts, size_t nfacts)
-{
-	struct compute_ctx *cc = ctx;
-	query_contribution(cc->pl, facts, nfacts, &cc->out[i]);
-	return LV_OK;
-}
-
-static enum lv_status compute(struct lv_node *n, const struct plan *pl, const char *const *inc, size_t ninc,
-			      struct contrib *out)
-{
-	struct compute_ctx cc = {pl, out};
-	return lv_store_snapshot_facts(n, inc, ninc, contribute, &cc);
-}
-
 /* ---- noise ---- */
 
 struct noisy {
@@ -462,14 +439,8 @@ static enum lv_status release_locked(struct lv_node *n, void *ctx)
 	enum lv_status st = cached_or_go_on(n, a, d.actor);
 	if (st != LV_ERR_NOT_FOUND)
 		return st;
-	if ((st = door_policy_locked(n, &d, a->err)) != LV_OK || (st = door_same_policy(&d, &a->d1, a->err)) != LV_OK ||
-	    (st = door_cohort_locked(n, &d, a->err)) != LV_OK)
+	if ((st = door_recheck_locked(n, &d, &a->d1, &from, a->err)) != LV_OK)
 		goto out;
-	if (!(from = malloc((a->d1.ninc ? a->d1.ninc : 1) * sizeof *from))) {
-		st = LV_ERR_NOMEM;
-		goto out;
-	}
-	door_keep_only(&d, &a->d1, from);
 	t.max_values = d.ninc;
 	for (size_t k = 0; k < d.ninc && st == LV_OK; k++)
 		st = add(q, &a->c[from[k]], &t);
@@ -517,7 +488,7 @@ static enum lv_status run_phases(struct lv_node *n, struct agg *a)
 	if (go_on && query_test_hook)
 		query_test_hook(n, QUERY_STAGE_COMPUTING);
 	if (go_on)
-		st = compute(n, &a->pl, a->d1.inc, a->d1.ninc, a->c);
+		st = query_contributions(n, &a->pl, a->d1.inc, a->d1.ninc, a->c);
 	lv_store_snapshot_release(n);
 	if (go_on && st == LV_OK && query_test_hook)
 		query_test_hook(n, QUERY_STAGE_RELEASING);

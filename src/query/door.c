@@ -129,6 +129,20 @@ void door_keep_only(struct door *d, const struct door *before, size_t *from)
 	d->ninc = k;
 }
 
+enum lv_status door_recheck_locked(struct lv_node *n, struct door *d, const struct door *before, size_t **from,
+				   char err[LV_QUERY_ERR_LEN])
+{
+	enum lv_status st;
+	*from = NULL;
+	if ((st = door_policy_locked(n, d, err)) != LV_OK || (st = door_same_policy(d, before, err)) != LV_OK ||
+	    (st = door_cohort_locked(n, d, err)) != LV_OK)
+		return st;
+	if (!(*from = malloc((before->ninc ? before->ninc : 1) * sizeof **from)))
+		return LV_ERR_NOMEM;
+	door_keep_only(d, before, *from);
+	return LV_OK;
+}
+
 enum lv_status door_access_locked(struct lv_node *n, const struct lv_principal *who, const struct door *d,
 				  const struct lv_consent_scope *scope)
 {

@@ -115,18 +115,6 @@ static enum lv_status snapshot_locked(struct lv_node *n, void *ctx)
 	return st != LV_OK ? st : lv_store_snapshot_begin_locked(n);
 }
 
-struct compute_ctx {
-	const struct plan *pl;
-	struct contrib *out;
-};
-
-static enum lv_status contribute(void *ctx, size_t i, const struct lv_fact *facts, size_t nfacts)
-{
-	struct compute_ctx *cc = ctx;
-	query_contribution(cc->pl, facts, nfacts, &cc->out[i]);
-	return LV_OK;
-}
-
 /* Phase 2, after the snapshot is given back: each learner's sealed
  * report (none for a learner with nothing to report). */
 static enum lv_status seal_reports(struct fed *f)
@@ -175,14 +163,8 @@ static enum lv_status release_locked(struct lv_node *n, void *ctx)
 	cJSON *ans = NULL;
 	char *text = NULL;
 	enum lv_status st;
-	if ((st = door_policy_locked(n, &d, f->err)) != LV_OK || (st = door_same_policy(&d, &f->d1, f->err)) != LV_OK ||
-	    (st = door_cohort_locked(n, &d, f->err)) != LV_OK)
+	if ((st = door_recheck_locked(n, &d, &f->d1, &from, f->err)) != LV_OK)
 		goto out;
-	if (!(from = malloc((f->d1.ninc ? f->d1.ninc : 1) * sizeof *from))) {
-		st = LV_ERR_NOMEM;
-		goto out;
-	}
-	door_keep_only(&d, &f->d1, from);
 	size_t k = 0;
 	for (size_t i = 0; i < d.ninc; i++)
 		if (f->reports[from[i]].len) {
@@ -364,8 +346,7 @@ static enum lv_status run_phases(struct lv_node *n, struct fed *f)
 	enum lv_status st = door_tx(n, prepare_locked, snapshot_locked, f);
 	if (st == LV_OK) {
 		progress(f, "cohort", f->d1.ninc, f->d1.ninc);
-		struct compute_ctx cc = {&f->pl, f->c};
-		st = lv_store_snapshot_facts(n, f->d1.inc, f->d1.ninc, contribute, &cc);
+		st = query_contributions(n, &f->pl, f->d1.inc, f->d1.ninc, f->c);
 	}
 	lv_store_snapshot_release(n);
 	if (st == LV_OK)

@@ -401,14 +401,8 @@ static enum lv_status release_locked(struct lv_node *n, void *ctx)
 	cJSON *ans = NULL;
 	size_t *from = NULL;
 	enum lv_status st;
-	if ((st = door_policy_locked(n, &d, f->err)) != LV_OK || (st = door_same_policy(&d, &f->d1, f->err)) != LV_OK ||
-	    (st = door_cohort_locked(n, &d, f->err)) != LV_OK)
+	if ((st = door_recheck_locked(n, &d, &f->d1, &from, f->err)) != LV_OK)
 		goto out;
-	if (!(from = malloc((f->d1.ninc ? f->d1.ninc : 1) * sizeof *from))) {
-		st = LV_ERR_NOMEM;
-		goto out;
-	}
-	door_keep_only(&d, &f->d1, from);
 	if (!(f->again = !keep_selected(f, &d, from)) && (st = door_access_locked(n, f->who, &d, &FIT_SCOPE)) == LV_OK) {
 		ans = fit_answer(f, &d);
 		st = door_release_locked(n, f->who, &d, ans, f->answer);

@@ -250,3 +250,22 @@ enum lv_status query_plan_locked(struct lv_node *n, struct plan *pl, const struc
 			return st;
 	return LV_OK;
 }
+
+struct contributions_ctx {
+	const struct plan *pl;
+	struct contrib *out;
+};
+
+static enum lv_status contribute(void *ctx, size_t i, const struct lv_fact *facts, size_t nfacts)
+{
+	struct contributions_ctx *cc = ctx;
+	query_contribution(cc->pl, facts, nfacts, &cc->out[i]);
+	return LV_OK;
+}
+
+enum lv_status query_contributions(struct lv_node *n, const struct plan *pl, const char *const *inc, size_t ninc,
+				   struct contrib *out)
+{
+	struct contributions_ctx cc = {pl, out};
+	return lv_store_snapshot_facts(n, inc, ninc, contribute, &cc);
+}

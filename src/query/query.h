@@ -131,6 +131,12 @@ enum lv_status query_check_policy(const struct query_spec *q, const struct lv_co
  * held (the term cache is node state). */
 enum lv_status query_plan_locked(struct lv_node *n, struct plan *pl, const struct lv_policy *p,
 				 int64_t now) LV_WARN_UNUSED;
+/* The contributions of @inc (@ninc learners), @out[i] for the i-th; the
+ * store hands out each one's facts from the snapshot (no lock held, a
+ * snapshot begun).  Nothing about one learner leaves the door: the
+ * contributions are kept only until phase 3 totals or seals them. */
+enum lv_status query_contributions(struct lv_node *n, const struct plan *pl, const char *const *inc, size_t ninc,
+				   struct contrib *out) LV_WARN_UNUSED;
 /* One learner's contribution from their @facts (from the snapshot). */
 void query_contribution(const struct plan *pl, const struct lv_fact *facts, size_t nfacts, struct contrib *c);
 
@@ -216,6 +222,12 @@ enum lv_status door_cohort_locked(struct lv_node *n, struct door *d, char err[LV
  * meanwhile is left out).  @from[k] gets the index in before->inc of the
  * k-th learner kept (room for before->ninc). */
 void door_keep_only(struct door *d, const struct door *before, size_t *from);
+/* Phase 3's first steps, shared by every release: the policy again (still
+ * @before's version), the cohort again, kept to the learners @before
+ * included (door_keep_only); *@from (malloc'd, the caller frees it; NULL
+ * on failure) maps them to @before's indices. */
+enum lv_status door_recheck_locked(struct lv_node *n, struct door *d, const struct door *before, size_t **from,
+				   char err[LV_QUERY_ERR_LEN]) LV_WARN_UNUSED;
 /* Each included learner's access entry, with @scope. */
 enum lv_status door_access_locked(struct lv_node *n, const struct lv_principal *who, const struct door *d,
 				  const struct lv_consent_scope *scope) LV_WARN_UNUSED;
