@@ -112,17 +112,17 @@ static enum lv_status labeled_expand(const struct suite *s, const uint8_t prk[FE
 	return st;
 }
 
+static EVP_PKEY *x25519_key(const uint8_t sk[FED_HPKE_NSK], uint8_t pk[FED_HPKE_NPK]);
+
 enum lv_status fed_hpke_public_key(const uint8_t sk[FED_HPKE_NSK], uint8_t pk[FED_HPKE_NPK])
 {
-	EVP_PKEY *k = EVP_PKEY_new_raw_private_key(EVP_PKEY_X25519, NULL, sk, FED_HPKE_NSK);
-	size_t len = FED_HPKE_NPK;
-	enum lv_status st = LV_ERR_CRYPTO;
-	if (k && EVP_PKEY_get_raw_public_key(k, pk, &len) == 1 && len == FED_HPKE_NPK)
-		st = LV_OK;
-	EVP_PKEY_free(k);
-	if (st != LV_OK)
+	EVP_PKEY *k = x25519_key(sk, pk);
+	if (!k) {
 		memset(pk, 0, FED_HPKE_NPK);
-	return st;
+		return LV_ERR_CRYPTO;
+	}
+	EVP_PKEY_free(k);
+	return LV_OK;
 }
 
 enum lv_status fed_hpke_keygen(uint8_t sk[FED_HPKE_NSK], uint8_t pk[FED_HPKE_NPK])
@@ -152,13 +152,11 @@ enum lv_status fed_hpke_derive_keypair(const uint8_t *ikm, size_t ikm_len, uint8
 	return st;
 }
 
-/* X25519(sk, pk) into @dh; refuses the all-zero result of a low-order
+/* X25519(priv, pk) into @dh; refuses the all-zero result of a low-order
  * point (RFC 9180 §7.1.4). */
-static enum lv_status x25519(const uint8_t sk[FED_HPKE_NSK], const uint8_t pk[FED_HPKE_NPK],
-			     uint8_t dh[FED_HPKE_NSECRET])
+static enum lv_status x25519(EVP_PKEY *priv, const uint8_t pk[FED_HPKE_NPK], uint8_t dh[FED_HPKE_NSECRET])
 {
 	enum lv_status st = LV_ERR_CRYPTO;
-	EVP_PKEY *priv = EVP_PKEY_new_raw_private_key(EVP_PKEY_X25519, NULL, sk, FED_HPKE_NSK);
 	EVP_PKEY *peer = EVP_PKEY_new_raw_public_key(EVP_PKEY_X25519, NULL, pk, FED_HPKE_NPK);
 	EVP_PKEY_CTX *pctx = priv ? EVP_PKEY_CTX_new(priv, NULL) : NULL;
 	size_t len = FED_HPKE_NSECRET;
@@ -173,10 +171,23 @@ static enum lv_status x25519(const uint8_t sk[FED_HPKE_NSK], const uint8_t pk[FE
 out:
 	EVP_PKEY_CTX_free(pctx);
 	EVP_PKEY_free(peer);
-	EVP_PKEY_free(priv);
 	if (st != LV_OK)
 		sodium_memzero(dh, FED_HPKE_NSECRET);
 	return st;
+}
+
+/* The X25519 key of @sk (building it computes its public key, one scalar
+ * multiplication: done once per key, not once per use) and that public
+ * key into @pk.  NULL on failure. */
+static EVP_PKEY *x25519_key(const uint8_t sk[FED_HPKE_NSK], uint8_t pk[FED_HPKE_NPK])
+{
+	EVP_PKEY *k = EVP_PKEY_new_raw_private_key(EVP_PKEY_X25519, NULL, sk, FED_HPKE_NSK);
+	size_t len = FED_HPKE_NPK;
+	if (k && (EVP_PKEY_get_raw_public_key(k, pk, &len) != 1 || len != FED_HPKE_NPK)) {
+		EVP_PKEY_free(k);
+		k = NULL;
+	}
+	return k;
 }
 
 /* ExtractAndExpand(dh, enc || pkR) of DHKEM. */
@@ -203,11 +214,11 @@ enum lv_status fed_hpke_encap(const uint8_t pk_r[FED_HPKE_NPK], const uint8_t *s
 		memcpy(eph, sk_e, FED_HPKE_NSK);
 	else
 		randombytes_buf(eph, sizeof eph);
-	st = fed_hpke_public_key(eph, enc);
-	if (st == LV_OK)
-		st = x25519(eph, pk_r, dh);
+	EVP_PKEY *ke = x25519_key(eph, enc);
+	st = ke ? x25519(ke, pk_r, dh) : LV_ERR_CRYPTO;
 	if (st == LV_OK)
 		st = kem_shared_secret(dh, enc, pk_r, shared_secret);
+	EVP_PKEY_free(ke);
 	sodium_memzero(eph, sizeof eph);
 	sodium_memzero(dh, sizeof dh);
 	if (st != LV_OK) {
@@ -221,11 +232,11 @@ enum lv_status fed_hpke_decap(const uint8_t enc[FED_HPKE_NENC], const uint8_t sk
 			      uint8_t shared_secret[FED_HPKE_NSECRET])
 {
 	uint8_t pk_r[FED_HPKE_NPK], dh[FED_HPKE_NSECRET];
-	enum lv_status st = fed_hpke_public_key(sk_r, pk_r);
-	if (st == LV_OK)
-		st = x25519(sk_r, enc, dh);
+	EVP_PKEY *kr = x25519_key(sk_r, pk_r);
+	enum lv_status st = kr ? x25519(kr, enc, dh) : LV_ERR_CRYPTO;
 	if (st == LV_OK)
 		st = kem_shared_secret(dh, enc, pk_r, shared_secret);
+	EVP_PKEY_free(kr);
 	sodium_memzero(dh, sizeof dh);
 	if (st != LV_OK)
 		sodium_memzero(shared_secret, FED_HPKE_NSECRET);
