@@ -9,6 +9,7 @@ int bench_ingest(int argc, char **argv);
 int bench_audit(int argc, char **argv);
 int bench_aggregate(int argc, char **argv);
 int bench_personal(int argc, char **argv);
+int bench_federate(int argc, char **argv);
 
 int cmd_bench(int argc, char **argv)
 {
@@ -20,7 +21,9 @@ int cmd_bench(int argc, char **argv)
 		return bench_aggregate(argc - 1, argv + 1);
 	if (argc >= 2 && strcmp(argv[1], "personal") == 0)
 		return bench_personal(argc - 1, argv + 1);
-	return cli_fail("bench: areas: ingest, audit, aggregate, personal");
+	if (argc >= 2 && strcmp(argv[1], "federate") == 0)
+		return bench_federate(argc - 1, argv + 1);
+	return cli_fail("bench: areas: ingest, audit, aggregate, personal, federate");
 }
 
 

@@ -149,7 +149,7 @@ static void usage(void)
 	      "  dp sample --mechanism discrete-laplace|discrete-gaussian (--scale S | --sigma2 V) --n N\n"
 	      "  recommend --data DIR --learner P [--limit N] [--view next|mastery|reviews] [--rebuild]\n"
 	      "  curriculum load|show --data DIR [FILE.json] | personal params --data DIR FILE.json\n"
-	      "  bench personal\n"
+	      "  bench personal | bench federate [--learners N] [--seconds S] [--dir KEEP]\n"
 	      "  demo-seed --data DIR --examples DIR\n", stderr);
 }
 

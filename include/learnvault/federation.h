@@ -97,6 +97,18 @@ LV_EXPORT enum lv_status lv_fed_client_report(struct lv_fed_client *c, const uin
 LV_EXPORT enum lv_status lv_fed_client_upload(struct lv_fed_client *c, const uint8_t *report, size_t len,
 					      char err[LV_ERR_LEN]) LV_WARN_UNUSED;
 
+/* The baseline of `learnvault bench federate`, for nothing else: one
+ * HPKE base-mode seal (a fresh ephemeral key; X25519, HKDF-SHA256,
+ * AES-128-GCM) of @pt (@pt_len bytes) with @aad to the X25519 public key
+ * @pk (32 bytes), under DAP's info for an input share sent to the Leader:
+ * what sealing one input share costs in a report, without Prio3 and the
+ * DAP encodings.  @enc gets the encapsulated key and @ct (the caller's
+ * initialised buf) the ciphertext; on failure @enc is zeroed and @ct
+ * empty (LV_ERR_CRYPTO for a low-order key). */
+LV_EXPORT enum lv_status lv_fed_hpke_seal_bench(const uint8_t pk[32], const uint8_t *aad, size_t aad_len,
+						const uint8_t *pt, size_t pt_len, uint8_t enc[32],
+						struct buf *ct) LV_WARN_UNUSED;
+
 #ifdef __cplusplus
 }
 #endif

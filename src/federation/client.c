@@ -158,3 +158,12 @@ enum lv_status lv_fed_client_upload(struct lv_fed_client *c, const uint8_t *repo
 	default: return LV_ERR_INVALID;
 	}
 }
+
+enum lv_status lv_fed_hpke_seal_bench(const uint8_t pk[32], const uint8_t *aad, size_t aad_len, const uint8_t *pt,
+				      size_t pt_len, uint8_t enc[32], struct buf *ct)
+{
+	_Static_assert(FED_HPKE_NPK == 32 && FED_HPKE_NENC == 32, "the public declaration says 32 bytes");
+	uint8_t info[FED_DAP_INFO_LEN];
+	fed_dap_input_share_info(FED_DAP_ROLE_LEADER, info);
+	return fed_hpke_seal(pk, info, sizeof info, aad, aad_len, pt, pt_len, enc, ct);
+}
