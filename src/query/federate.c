@@ -25,6 +25,7 @@ struct fed {
 	struct fed_task t;
 	const struct lv_federate_progress *progress;
 	int64_t now, interval;    /* interval: the batch interval's start, in seconds */
+	double mono0;             /* when phase 1 began (util_mono_s) */
 	char qid[LV_QUERY_ID_MAX + 1];
 	char *question;           /* the canonical task, the release's question */
 	char sha[65];
@@ -158,7 +159,8 @@ static enum lv_status release_locked(struct lv_node *n, void *ctx)
 {
 	struct fed *f = ctx;
 	struct door d = {.purpose = f->t.q.purpose, .qid = f->qid, .sha = f->sha, .eps_ceil = f->t.q.eps_micro_ceil,
-			 .now = f->now, .actor = f->d1.actor, .question = f->question, .hold = f->d1.hold};
+			 .now = door_now(f->now, f->mono0), .actor = f->d1.actor, .question = f->question,
+			 .hold = f->d1.hold};
 	size_t *from = NULL, dropped = 0;
 	cJSON *ans = NULL;
 	char *text = NULL;
@@ -416,7 +418,7 @@ enum lv_status lv_federate_upload(struct lv_node *n, const struct lv_principal *
 		snprintf(err, LV_QUERY_ERR_LEN, "federation is for the node's admin");
 		return LV_ERR_FORBIDDEN;
 	}
-	struct fed f = {.who = who, .progress = prog, .now = now, .err = err};
+	struct fed f = {.who = who, .progress = prog, .now = now, .mono0 = util_mono_s(), .err = err};
 	if (!task_id || strlen(task_id) >= sizeof f.t.id_b64) {
 		snprintf(err, LV_QUERY_ERR_LEN, "no such federation task");
 		return LV_ERR_NOT_FOUND;
