@@ -435,6 +435,94 @@ START_TEST(isolation)
 }
 END_TEST
 
+/* ---- provider x provider (issue 13): what a provider cannot read, it
+ * cannot void or probe ---- */
+
+/* One xAPI request as the second provider (@key2/@secret2). */
+static long call_p2(const char *key2, const char *secret2, const char *method, const char *path, const char *body,
+		    struct hc_resp *r)
+{
+	struct hc_req rq = {.method = method, .path = path, .body = body, .user = key2, .pass = secret2};
+	return hc_do(&F.hc, &rq, r);
+}
+
+static void voiding_body(char *out, size_t n, const char *id, const char *target)
+{
+	snprintf(out, n,
+		 "{\"id\":\"%s\",\"actor\":{\"mbox\":\"mailto:admin@example.com\"},"
+		 "\"verb\":{\"id\":\"http://adlnet.gov/expapi/verbs/voided\"},"
+		 "\"object\":{\"objectType\":\"StatementRef\",\"id\":\"%s\"}}",
+		 id, target);
+}
+
+START_TEST(provider_isolation)
+{
+	char key2[LV_CRED_ID_LEN], *secret2 = NULL, body[1024], path[256], vid[37];
+	ck_assert_int_eq(lv_credential_add(F.node, LV_ROLE_PROVIDER, NULL, NULL, 0, "other LMS", key2, &secret2),
+			 LV_OK);
+	struct hc_resp r;
+	/* The second provider cannot read A's statement ... */
+	snprintf(path, sizeof path, "/xapi/statements?statementId=%s", F.a_ids[0]);
+	ck_assert_int_eq(call_p2(key2, secret2, "GET", path, NULL, &r), 404);
+	hc_resp_free(&r);
+	/* ... so its voiding statement is stored like one for an unknown id,
+	 * and voids nothing: the first provider and the learner still see it. */
+	uuid(vid);
+	voiding_body(body, sizeof body, vid, F.a_ids[0]);
+	ck_assert_int_eq(call_p2(key2, secret2, "POST", "/xapi/statements", body, &r), 200);
+	hc_resp_free(&r);
+	ck_assert_int_eq(call_as(PROVIDER, "GET", path, NULL, true, &r), 200);
+	hc_resp_free(&r);
+	cJSON *mine = statements_of(LEARNER_A);
+	ck_assert(has_id(mine, F.a_ids[0]));
+	cJSON_Delete(mine);
+	/* A PUT of another provider's id: the same answer, byte for byte,
+	 * whether the content matches or not (no confirmation of a result). */
+	char same[1024], other[1024], put[256];
+	snprintf(same, sizeof same,
+		 "{\"id\":\"%s\",\"actor\":{\"objectType\":\"Agent\",\"mbox\":\"mailto:alice@example.com\"},"
+		 "\"verb\":{\"id\":\"http://adlnet.gov/expapi/verbs/completed\",\"display\":{\"en-US\":\"completed\"}},"
+		 "\"object\":{\"objectType\":\"Activity\",\"id\":\"http://example.com/act/roles\"}}",
+		 F.a_ids[1]);
+	snprintf(other, sizeof other, "%s", same);
+	char *act = strstr(other, "act/roles");
+	memcpy(act, "act/ROLES", 9);
+	snprintf(put, sizeof put, "/xapi/statements?statementId=%s", F.a_ids[1]);
+	struct hc_resp r1, r2;
+	ck_assert_int_eq(call_p2(key2, secret2, "PUT", put, same, &r1), 409);
+	ck_assert_int_eq(call_p2(key2, secret2, "PUT", put, other, &r2), 409);
+	ck_assert_str_eq(r1.body, r2.body);
+	hc_resp_free(&r1);
+	hc_resp_free(&r2);
+	/* The owner: the same content is accepted again, another is a conflict. */
+	ck_assert_int_eq(call_as(PROVIDER, "PUT", put, same, true, &r), 204);
+	hc_resp_free(&r);
+	ck_assert_int_eq(call_as(PROVIDER, "PUT", put, other, true, &r), 409);
+	hc_resp_free(&r);
+	/* The owner voids its own statement; the second provider voiding that
+	 * voiding statement is treated as an unknown target (200), while the
+	 * owner doing it is refused (400: a voiding statement cannot be
+	 * voided). */
+	char own_void[37], p2_void[37], p1_void2[37];
+	uuid(own_void);
+	voiding_body(body, sizeof body, own_void, F.a_ids[1]);
+	ck_assert_int_eq(call_as(PROVIDER, "POST", "/xapi/statements", body, true, &r), 200);
+	hc_resp_free(&r);
+	snprintf(path, sizeof path, "/xapi/statements?voidedStatementId=%s", F.a_ids[1]);
+	ck_assert_int_eq(call_as(PROVIDER, "GET", path, NULL, true, &r), 200);
+	hc_resp_free(&r);
+	uuid(p2_void);
+	voiding_body(body, sizeof body, p2_void, own_void);
+	ck_assert_int_eq(call_p2(key2, secret2, "POST", "/xapi/statements", body, &r), 200);
+	hc_resp_free(&r);
+	uuid(p1_void2);
+	voiding_body(body, sizeof body, p1_void2, own_void);
+	ck_assert_int_eq(call_as(PROVIDER, "POST", "/xapi/statements", body, true, &r), 400);
+	hc_resp_free(&r);
+	sodium_free(secret2);
+}
+END_TEST
+
 Suite *lv_test_suite(void)
 {
 	Suite *s = suite_create("roles");
@@ -447,6 +535,7 @@ Suite *lv_test_suite(void)
 	tcase_add_test(tc, audit_door);
 	tcase_add_test(tc, aggregate_door);
 	tcase_add_test(tc, isolation);
+	tcase_add_test(tc, provider_isolation);
 	suite_add_tcase(s, tc);
 	return s;
 }

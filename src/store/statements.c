@@ -353,12 +353,17 @@ static enum lv_status index_prepare(struct batch *b)
 {
 	sqlite3 *db = b->n->db;
 	enum lv_status st;
-	if ((st = sql_prepare(db, "SELECT learner, voids IS NOT NULL, seq FROM statements WHERE id = ?", &b->q_exists)) != LV_OK ||
+	if ((st = sql_prepare(db, "SELECT learner, voids IS NOT NULL, seq, provider FROM statements WHERE id = ?",
+			      &b->q_exists)) != LV_OK ||
 	    (st = sql_prepare(db, "INSERT INTO statements(id, learner, provider, verb, registration, stored, voids, ref)"
 				  " VALUES(?, ?, ?, ?, ?, ?, ?, ?)", &b->q_ins)) != LV_OK ||
 	    (st = sql_prepare(db, "INSERT OR IGNORE INTO statement_keys(key, kind, seq) VALUES(?, ?, ?)", &b->q_key)) != LV_OK ||
-	    (st = sql_prepare(db, "UPDATE statements SET voided = 1 WHERE id = ? AND voids IS NULL", &b->q_void)) != LV_OK ||
-	    (st = sql_prepare(db, "SELECT voids IS NOT NULL FROM statements WHERE id = ?", &b->q_target)) != LV_OK)
+	    /* A provider voids, and is told about, only what it may read: its
+	     * own statements (issue 13: provider isolation). */
+	    (st = sql_prepare(db, "UPDATE statements SET voided = 1 WHERE id = ? AND voids IS NULL AND provider = ?",
+			      &b->q_void)) != LV_OK ||
+	    (st = sql_prepare(db, "SELECT voids IS NOT NULL FROM statements WHERE id = ? AND provider = ?",
+			      &b->q_target)) != LV_OK)
 		return st;
 	return LV_OK;
 }
@@ -389,7 +394,17 @@ static enum lv_status pending_existing(struct batch *b, struct pending *x)
 	char learner[LV_PSEUDONYM_LEN];
 	snprintf(learner, sizeof learner, "%s", (const char *)sqlite3_column_text(b->q_exists, 0));
 	int64_t oseq = sqlite3_column_int64(b->q_exists, 2);
+	const char *owner = (const char *)sqlite3_column_text(b->q_exists, 3);
+	bool foreign = !owner || strcmp(owner, b->prov->id) != 0;
 	sqlite3_reset(b->q_exists);
+	if (foreign) {
+		/* Another provider's statement: this provider may not read it, so
+		 * the answer must not depend on its content (a content match
+		 * would confirm a learner's result).  The id is taken, whatever
+		 * was sent. */
+		snprintf(b->err, LV_ERR_TEXT, "statement id %s is already used", x->id);
+		return LV_ERR_CONFLICT;
+	}
 	enum lv_status st = store_statement_body(b->n, learner, oseq, &old);
 	if (st != LV_OK)
 		return st;
@@ -412,6 +427,7 @@ static enum lv_status pending_voids_ok(struct batch *b, size_t i)
 		return LV_OK;
 	sqlite3_reset(b->q_target);
 	sqlite3_bind_text(b->q_target, 1, x->voids, -1, SQLITE_STATIC);
+	sqlite3_bind_text(b->q_target, 2, b->prov->id, -1, SQLITE_STATIC);
 	int rc = sqlite3_step(b->q_target);
 	bool target_voids = rc == SQLITE_ROW && sqlite3_column_int(b->q_target, 0);
 	sqlite3_reset(b->q_target);
@@ -476,6 +492,7 @@ static enum lv_status index_one(struct batch *b, size_t i)
 	if (x->voids) {
 		sqlite3_reset(b->q_void);
 		sqlite3_bind_text(b->q_void, 1, x->voids, -1, SQLITE_STATIC);
+		sqlite3_bind_text(b->q_void, 2, b->prov->id, -1, SQLITE_STATIC);
 		if ((rc = sqlite3_step(b->q_void)) != SQLITE_DONE)
 			return db_status(rc);
 	}
