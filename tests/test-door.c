@@ -319,7 +319,7 @@ START_TEST(attachments_of_released_statements)
 	cJSON_AddItemToArray(arr, got);
 	struct lv_attachment *out = NULL;
 	size_t n = 0;
-	ck_assert_int_eq(lv_statement_attachments(node, arr, &out, &n), LV_OK);
+	ck_assert_int_eq(lv_statement_attachments(node, prov.id, arr, &out, &n), LV_OK);
 	ck_assert_uint_eq(n, 1);
 	ck_assert_str_eq(out[0].sha2, sha);
 	ck_assert_str_eq(out[0].content_type, "text/plain");
@@ -329,11 +329,58 @@ START_TEST(attachments_of_released_statements)
 	/* Statements without attachments: none. */
 	cJSON *none = cJSON_CreateArray();
 	cJSON_AddItemToArray(none, stmt("dddddddd-0000-4000-8000-000000000005", "ann"));
-	ck_assert_int_eq(lv_statement_attachments(node, none, &out, &n), LV_OK);
+	ck_assert_int_eq(lv_statement_attachments(node, prov.id, none, &out, &n), LV_OK);
 	ck_assert_uint_eq(n, 0);
 	lv_attachments_free(out, n);
 	cJSON_Delete(none);
 	cJSON_Delete(arr);
+}
+END_TEST
+
+/* Issue 13, provider isolation: a provider whose own statement names
+ * another provider's attachment by hash (with a fileUrl, so without
+ * sending the body) does not get that provider's body back. */
+START_TEST(attachments_only_of_their_sender)
+{
+	static const char body[] = "a learner's essay";
+	unsigned char h[crypto_hash_sha256_BYTES];
+	char sha[2 * sizeof h + 1], err[LV_ERR_LEN];
+	crypto_hash_sha256(h, (const unsigned char *)body, sizeof body - 1);
+	sodium_bin2hex(sha, sizeof sha, h, sizeof h);
+	const struct lv_principal prov2 = {.role = LV_ROLE_PROVIDER, .id = "p2"};
+	const char *ids[2] = {"eeeeeeee-0000-4000-8000-000000000006", "ffffffff-0000-4000-8000-000000000007"};
+	for (int k = 0; k < 2; k++) {
+		cJSON *s = stmt(ids[k], "bob");
+		cJSON *a = cJSON_CreateObject();
+		cJSON_AddStringToObject(a, "usageType", "http://x.org/att");
+		cJSON_AddItemToObject(a, "display", cJSON_Parse("{\"en-US\":\"essay\"}"));
+		cJSON_AddStringToObject(a, "contentType", "text/plain");
+		cJSON_AddNumberToObject(a, "length", sizeof body - 1);
+		cJSON_AddStringToObject(a, "sha2", sha);
+		if (k == 1)
+			cJSON_AddStringToObject(a, "fileUrl", "http://p2.example/essay.txt");
+		cJSON_AddItemToArray(cJSON_AddArrayToObject(s, "attachments"), a);
+		cJSON *b = cJSON_CreateArray();
+		cJSON_AddItemToArray(b, s);
+		struct lv_attachment att = {.sha2 = sha, .content_type = "text/plain",
+					    .data = (const unsigned char *)body, .len = sizeof body - 1};
+		/* p1 sends the body; p2 only names it. */
+		ck_assert_msg(lv_ingest(node, k ? &prov2 : &prov, b, k ? NULL : &att, k ? 0 : 1, err) == LV_OK, "%s", err);
+		cJSON_Delete(b);
+	}
+	for (int k = 0; k < 2; k++) {
+		const struct lv_principal *who = k ? &prov2 : &prov;
+		cJSON *got = NULL;
+		ck_assert_int_eq(lv_readback_statement(node, who, ids[k], false, &got), LV_OK);
+		cJSON *arr = cJSON_CreateArray();
+		cJSON_AddItemToArray(arr, got);
+		struct lv_attachment *out = NULL;
+		size_t n = 0;
+		ck_assert_int_eq(lv_statement_attachments(node, who->id, arr, &out, &n), LV_OK);
+		ck_assert_uint_eq(n, k ? 0 : 1);
+		lv_attachments_free(out, n);
+		cJSON_Delete(arr);
+	}
 }
 END_TEST
 
@@ -346,6 +393,7 @@ Suite *lv_test_suite(void)
 	tcase_add_test(tc, readback_logs_each_learner_once_in_order);
 	tcase_add_test(tc, readback_refused_to_a_non_provider);
 	tcase_add_test(tc, attachments_of_released_statements);
+	tcase_add_test(tc, attachments_only_of_their_sender);
 	suite_add_tcase(s, tc);
 	tc = tcase_create("learner");
 	tcase_add_checked_fixture(tc, setup, teardown);

@@ -61,10 +61,12 @@ struct lv_statement_query {
 #define LV_QUERY_MAX_LIMIT 500
 
 /* Attachment bodies referenced by @statements (as the read-back door
- * returned them), for a multipart response.  *@out is an array of *@n
- * attachments whose strings and data are owned by the array: free with
- * lv_attachments_free(). */
-LV_EXPORT enum lv_status lv_statement_attachments(struct lv_node *node, const cJSON *statements,
+ * returned them to provider @provider, a credential id), for a multipart
+ * response: only bodies @provider sent itself (bodies stored before the
+ * node kept their senders are served as before).  *@out is an array of
+ * *@n attachments whose strings and data are owned by the array: free
+ * with lv_attachments_free(). */
+LV_EXPORT enum lv_status lv_statement_attachments(struct lv_node *node, const char *provider, const cJSON *statements,
 						  struct lv_attachment **out, size_t *n) LV_WARN_UNUSED;
 LV_EXPORT void lv_attachments_free(struct lv_attachment *a, size_t n);
 

@@ -126,7 +126,7 @@ static enum MHD_Result send_statements(struct http_req *r, cJSON *json, const cJ
 	char boundary[MP_BOUNDARY_LEN];
 	enum MHD_Result ret;
 	buf_init(&out, (size_t)1 << 30);
-	enum lv_status st = lv_statement_attachments(r->node, statements, &atts, &natts);
+	enum lv_status st = lv_statement_attachments(r->node, r->who.id, statements, &atts, &natts);
 	if (st != LV_OK) {
 		ret = reply_status(r, st, "could not read attachments");
 		goto out;

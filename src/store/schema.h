@@ -103,6 +103,12 @@ static const char VAULT_SCHEMA[] =
  * learner's model state (personal/state.c): Elo ability and bookkeeping,
  * FSRS memory and Elo difficulty per activity, BKT P(known) per skill. */
 static const char VAULT_SCHEMA_ADDITIONS[] =
+	/* Which providers sent each attachment body (issue 13): a provider
+	 * gets back only bodies it sent itself, not another provider's that
+	 * its statement names by hash.  Bodies stored before this table have
+	 * no owner rows and stay served as before. */
+	"CREATE TABLE IF NOT EXISTS attachment_owners(sha2 TEXT NOT NULL, provider TEXT NOT NULL,"
+	" PRIMARY KEY(sha2, provider)) WITHOUT ROWID;"
 	"CREATE TABLE IF NOT EXISTS personal_learner(id INTEGER PRIMARY KEY CHECK(id = 1), theta REAL NOT NULL,"
 	" answers INTEGER NOT NULL, last_seq INTEGER NOT NULL, config TEXT NOT NULL, voided INTEGER NOT NULL);"
 	"CREATE TABLE IF NOT EXISTS personal_items(activity TEXT PRIMARY KEY, stability REAL, difficulty REAL,"

@@ -517,7 +517,8 @@ static enum lv_status index_rows(struct batch *b)
 /* Statement @j into its vault's open transaction, with the attachment
  * bodies it references and the use case's derived state (the learner's
  * model). */
-static enum lv_status vault_write_one(struct batch *b, size_t j, sqlite3_stmt *vi, sqlite3_stmt *va)
+static enum lv_status vault_write_one(struct batch *b, size_t j, sqlite3_stmt *vi, sqlite3_stmt *va,
+				      sqlite3_stmt *vo)
 {
 	const struct pending *x = &b->p[j];
 	sqlite3_reset(vi);
@@ -537,6 +538,12 @@ static enum lv_status vault_write_one(struct batch *b, size_t j, sqlite3_stmt *v
 			sqlite3_bind_text(va, 2, at->content_type ? at->content_type : "application/octet-stream", -1, SQLITE_STATIC);
 			sqlite3_bind_blob(va, 3, at->data, (int)at->len, SQLITE_STATIC);
 			st = db_status(sqlite3_step(va));
+			if (st == LV_OK) {
+				sqlite3_reset(vo);
+				sqlite3_bind_text(vo, 1, at->sha2, -1, SQLITE_STATIC);
+				sqlite3_bind_text(vo, 2, b->prov->id, -1, SQLITE_STATIC);
+				st = db_status(sqlite3_step(vo));
+			}
 			break;
 		}
 	}
@@ -552,17 +559,18 @@ static enum lv_status vault_write_learner(struct batch *b, size_t first)
 {
 	struct lv_node *n = b->n;
 	const char *learner = b->p[first].learner;
-	sqlite3_stmt *vb = NULL, *vi = NULL, *va = NULL, *vc = NULL;
+	sqlite3_stmt *vb = NULL, *vi = NULL, *va = NULL, *vo = NULL, *vc = NULL;
 	enum lv_status st;
 	if ((st = vault_stmt(n, learner, VAULT_BEGIN, &vb)) != LV_OK ||
 	    (st = vault_stmt(n, learner, VAULT_INSERT_STATEMENT, &vi)) != LV_OK ||
 	    (st = vault_stmt(n, learner, VAULT_INSERT_ATTACHMENT, &va)) != LV_OK ||
+	    (st = vault_stmt(n, learner, VAULT_INSERT_ATTACHMENT_OWNER, &vo)) != LV_OK ||
 	    (st = vault_stmt(n, learner, VAULT_COMMIT, &vc)) != LV_OK)
 		return st;
 	st = db_status(sqlite3_step(vb));
 	for (size_t j = first; j < b->count && st == LV_OK; j++)
 		if (!b->p[j].skip && strcmp(b->p[j].learner, learner) == 0)
-			st = vault_write_one(b, j, vi, va);
+			st = vault_write_one(b, j, vi, va, vo);
 	if (st == LV_OK)
 		st = db_status(sqlite3_step(vc));
 	if (st == LV_OK)
@@ -572,6 +580,8 @@ static enum lv_status vault_write_learner(struct batch *b, size_t first)
 	sqlite3_clear_bindings(vi);
 	sqlite3_reset(va);
 	sqlite3_clear_bindings(va);
+	sqlite3_reset(vo);
+	sqlite3_clear_bindings(vo);
 	sqlite3_reset(vb);
 	sqlite3_reset(vc);
 	if (st != LV_OK) {
@@ -665,8 +675,10 @@ struct attachment_array {
 };
 
 /* Adds the bodies statement @s references (those not in @a yet) from its
- * actor's vault.  Lock held. */
-static enum lv_status attachments_of(struct lv_node *n, const cJSON *s, struct attachment_array *a)
+ * actor's vault, those @provider sent itself (or, stored before owners
+ * were kept, whoever sent them).  Lock held. */
+static enum lv_status attachments_of(struct lv_node *n, const char *provider, const cJSON *s,
+				     struct attachment_array *a)
 {
 	const cJSON *al = cJSON_GetObjectItemCaseSensitive(s, "attachments");
 	if (!cJSON_GetArraySize(al))
@@ -695,10 +707,13 @@ static enum lv_status attachments_of(struct lv_node *n, const cJSON *s, struct a
 		if (dup)
 			continue;
 		sqlite3_stmt *q = NULL;
-		st = sql_prepare(v, "SELECT content_type, body FROM attachments WHERE sha2 = ?", &q);
+		st = sql_prepare(v, "SELECT content_type, body FROM attachments a WHERE sha2 = ?1 AND ("
+				    " EXISTS(SELECT 1 FROM attachment_owners o WHERE o.sha2 = a.sha2 AND o.provider = ?2)"
+				    " OR NOT EXISTS(SELECT 1 FROM attachment_owners o WHERE o.sha2 = a.sha2))", &q);
 		if (st != LV_OK)
 			return st;
 		sqlite3_bind_text(q, 1, sha, -1, SQLITE_STATIC);
+		sqlite3_bind_text(q, 2, provider, -1, SQLITE_STATIC);
 		if (sqlite3_step(q) == SQLITE_ROW && (st = util_array_room(a, ATTACHMENTS_MAX)) == LV_OK) {
 			size_t len = (size_t)sqlite3_column_bytes(q, 1);
 			unsigned char *d = malloc(len ? len : 1);
@@ -719,7 +734,7 @@ static enum lv_status attachments_of(struct lv_node *n, const cJSON *s, struct a
 	return LV_OK;
 }
 
-enum lv_status lv_statement_attachments(struct lv_node *n, const cJSON *statements,
+enum lv_status lv_statement_attachments(struct lv_node *n, const char *provider, const cJSON *statements,
 					struct lv_attachment **out, size_t *nout)
 {
 	*out = NULL;
@@ -730,7 +745,7 @@ enum lv_status lv_statement_attachments(struct lv_node *n, const cJSON *statemen
 	cJSON_ArrayForEach(s, statements) {
 		if (st != LV_OK)
 			break;
-		st = attachments_of(n, s, &a);
+		st = attachments_of(n, provider, s, &a);
 	}
 	lv_store_unlock(n);
 	if (st != LV_OK) {

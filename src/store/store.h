@@ -186,6 +186,7 @@ enum vault_stmt_id {
 	VAULT_COMMIT,
 	VAULT_INSERT_STATEMENT,   /* (seq, body) */
 	VAULT_INSERT_ATTACHMENT,  /* (sha2, content_type, body) */
+	VAULT_INSERT_ATTACHMENT_OWNER, /* (sha2, provider) */
 	VAULT_P_LEARNER_GET,      /* personal_repo.c: the learner's model state */
 	VAULT_P_LEARNER_PUT,
 	VAULT_P_ITEM_GET,

@@ -230,6 +230,7 @@ static const char *const VAULT_SQL[VAULT_STMT_COUNT] = {
 	[VAULT_COMMIT] = "COMMIT",
 	[VAULT_INSERT_STATEMENT] = "INSERT OR REPLACE INTO statements(seq, body) VALUES(?, ?)",
 	[VAULT_INSERT_ATTACHMENT] = "INSERT OR REPLACE INTO attachments(sha2, content_type, body) VALUES(?, ?, ?)",
+	[VAULT_INSERT_ATTACHMENT_OWNER] = "INSERT OR IGNORE INTO attachment_owners(sha2, provider) VALUES(?, ?)",
 	/* personal_repo.c binds these (schema.h: VAULT_SCHEMA_ADDITIONS). */
 	/* One row always: the learner row's columns (NULL when none yet) and
 	 * the number of statements after its checkpoint. */
