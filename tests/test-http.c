@@ -696,6 +696,42 @@ START_TEST(error_malformed_json)
 }
 END_TEST
 
+/* Issue 13, strict input: a statement whose strings are not UTF-8, carry a
+ * raw control character or \u0000, or a number with a leading zero, is
+ * refused with 400 and writes nothing (no learner, no vault). */
+START_TEST(error_not_strict_json)
+{
+	char id[37];
+	uuid(id);
+	char *good = stmt(id, "strict", "http://adlnet.gov/expapi/verbs/completed", "http://example.com/act/strict");
+	size_t glen = strlen(good);
+	ck_assert(glen > 2 && good[glen - 1] == '}');
+	/* Free text (result.response) takes any string, so only the JSON
+	 * text's own rules can refuse these. */
+	const char *results[] = {"\"response\":\"caf\xff\"", "\"response\":\"a\x01z\"", "\"response\":\"a\\u0000b\"",
+				 "\"score\":{\"raw\":05,\"min\":0,\"max\":10}"};
+	int64_t before = learners();
+	int vaults = vault_files();
+	for (size_t i = 0; i < sizeof results / sizeof results[0]; i++) {
+		char body[2048];
+		snprintf(body, sizeof body, "%.*s,\"result\":{%s}}", (int)(glen - 1), good, results[i]);
+		struct hc_resp r;
+		call("POST", "/xapi/statements", body, &r);
+		ck_assert_msg(r.status == 400, "case %zu: %ld %s", i, r.status, r.body ? r.body : "");
+		assert_error(&r, 400, NULL);
+		hc_resp_free(&r);
+	}
+	ck_assert_int_eq(learners(), before);
+	ck_assert_int_eq(vault_files(), vaults);
+	ck_assert_int_eq(get_by_id(id, false, NULL), 404);
+	/* The same statement with a valid response is stored. */
+	char body[2048];
+	snprintf(body, sizeof body, "%.*s,\"result\":{\"response\":\"caf\xc3\xa9\"}}", (int)(glen - 1), good);
+	cJSON_Delete(post_ok(strdup(body)));
+	free(good);
+}
+END_TEST
+
 START_TEST(error_schema_violation)
 {
 	struct hc_resp r;
@@ -1426,6 +1462,7 @@ Suite *lv_test_suite(void)
 	tcase_add_test(tc, about_without_auth);
 	tc = tcase(s, "errors", setup);
 	tcase_add_test(tc, error_malformed_json);
+	tcase_add_test(tc, error_not_strict_json);
 	tcase_add_test(tc, error_schema_violation);
 	tcase_add_test(tc, error_conflict);
 	tcase_add_test(tc, error_missing_credentials);

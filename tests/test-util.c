@@ -66,6 +66,37 @@ START_TEST(status_strings)
 }
 END_TEST
 
+/* Issue 13, strict input: what cJSON lets through and RFC 8259 does not
+ * is refused; every valid form still parses. */
+START_TEST(json_is_strict)
+{
+	static const char *const good[] = {
+		"{}", "[]", "0", "-0", "0.5", "-0.5", "10", "1e5", "1E+05", "100", "[0,10,0.01,-0]",
+		"{\"a\":\"caf\xc3\xa9 \xe2\x82\xac \xf0\x9f\x98\x80\"}", "\"\\u00e9\\ud83d\\ude00\"",
+		"\"a\\\"b\\\\\"", "{\"k\":\"\\\\u0000 is text here\"}", " [1] \n",
+	};
+	static const struct {
+		const char *text;
+		size_t len; /* 0: strlen */
+	} bad[] = {
+		{"05", 0}, {"-05", 0}, {"[1,05]", 0}, {"{\"a\":007}", 0},
+		{"\"\xff\"", 0}, {"\"\xc0\xaf\"", 0}, {"\"\xed\xa0\x80\"", 0}, {"\"\xf4\x90\x80\x80\"", 0},
+		{"\"\xe2\x82\"", 0}, {"\"a\tb\"", 0}, {"\"a\nb\"", 0}, {"\"a\x01\"", 0},
+		{"\"a\\u0000b\"", 0}, {"{\"stateId\":\"a\\u0000b\"}", 0}, {"\"a\0b\"", 5}, {"[1]\0", 4},
+	};
+	for (size_t i = 0; i < sizeof good / sizeof good[0]; i++) {
+		cJSON *j = util_json_parse(good[i], strlen(good[i]));
+		ck_assert_msg(j != NULL, "refused valid JSON: %s", good[i]);
+		cJSON_Delete(j);
+	}
+	for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+		size_t len = bad[i].len ? bad[i].len : strlen(bad[i].text);
+		cJSON *j = util_json_parse(bad[i].text, len);
+		ck_assert_msg(j == NULL, "accepted bad JSON #%zu", i);
+	}
+}
+END_TEST
+
 Suite *lv_test_suite(void)
 {
 	Suite *s = suite_create("util");
@@ -78,6 +109,9 @@ Suite *lv_test_suite(void)
 	suite_add_tcase(s, tc);
 	tc = tcase_create("uuid");
 	tcase_add_test(tc, uuid_forms);
+	suite_add_tcase(s, tc);
+	tc = tcase_create("json");
+	tcase_add_test(tc, json_is_strict);
 	suite_add_tcase(s, tc);
 	tc = tcase_create("status");
 	tcase_add_test(tc, status_strings);

@@ -1,11 +1,75 @@
+#include <string.h>
 #include "learnvault/util.h"
+
+/* Length of the UTF-8 sequence at @p (at most @n bytes), 0 when it is not
+ * well formed (RFC 3629: shortest form, no surrogates, at most U+10FFFF). */
+static size_t utf8_len(const unsigned char *p, size_t n)
+{
+	unsigned c = p[0];
+	size_t k = c < 0x80 ? 1 : c >= 0xc2 && c <= 0xdf ? 2 : c >= 0xe0 && c <= 0xef ? 3 : c >= 0xf0 && c <= 0xf4 ? 4 : 0;
+	if (!k || k > n)
+		return 0;
+	for (size_t i = 1; i < k; i++)
+		if ((p[i] & 0xc0) != 0x80)
+			return 0;
+	if ((c == 0xe0 && p[1] < 0xa0) || (c == 0xed && p[1] > 0x9f) || (c == 0xf0 && p[1] < 0x90) ||
+	    (c == 0xf4 && p[1] > 0x8f))
+		return 0;
+	return k;
+}
+
+/* What cJSON lets through and RFC 8259 does not (issue 13, strict
+ * input): text that is not UTF-8, a NUL byte, a control character inside
+ * a string, the escape \u0000 (cJSON would cut the string there), and a
+ * number with a leading zero.  A lexical pass only: the grammar is
+ * cJSON's. */
+/* Whether a number token starts at @i (outside strings) with a leading
+ * zero: "05", "-05". */
+static bool leading_zero(const unsigned char *s, size_t i, size_t len)
+{
+	bool in_number = i > 0 && ((s[i - 1] >= '0' && s[i - 1] <= '9') || s[i - 1] == '.' || s[i - 1] == 'e' ||
+				   s[i - 1] == 'E' || s[i - 1] == '+' || s[i - 1] == '-');
+	if (in_number)
+		return false;
+	if (s[i] == '-')
+		i++;
+	return i + 1 < len && s[i] == '0' && s[i + 1] >= '0' && s[i + 1] <= '9';
+}
+
+static bool json_text_strict(const char *text, size_t len)
+{
+	const unsigned char *s = (const unsigned char *)text;
+	bool in_str = false;
+	for (size_t i = 0; i < len;) {
+		size_t k = utf8_len(s + i, len - i);
+		if (!k || s[i] == 0)
+			return false;
+		if (in_str) {
+			if (s[i] < 0x20)
+				return false;
+			if (s[i] == '"') {
+				in_str = false;
+			} else if (s[i] == '\\' && i + 1 < len) {
+				if (s[i + 1] == 'u' && i + 5 < len && memcmp(s + i + 2, "0000", 4) == 0)
+					return false;
+				k = 2; /* the escaped character (a quote or a backslash) is not a delimiter */
+			}
+		} else if (s[i] == '"') {
+			in_str = true;
+		} else if ((s[i] == '-' || s[i] == '0') && leading_zero(s, i, len)) {
+			return false;
+		}
+		i += k;
+	}
+	return true;
+}
 
 cJSON *util_json_parse(const char *s, size_t len)
 {
 	/* cJSON stops at the end of the first value; a body such as "{}{"
 	 * must be rejected, so require that nothing but whitespace follows. */
 	const char *end = NULL;
-	if (!s)
+	if (!s || !json_text_strict(s, len))
 		return NULL;
 	cJSON *j = cJSON_ParseWithLengthOpts(s, len, &end, 0);
 	if (!j)
