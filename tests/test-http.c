@@ -724,7 +724,20 @@ START_TEST(error_not_strict_json)
 	ck_assert_int_eq(learners(), before);
 	ck_assert_int_eq(vault_files(), vaults);
 	ck_assert_int_eq(get_by_id(id, false, NULL), 404);
-	/* The same statement with a valid response is stored. */
+	/* Exact media types: a look-alike of application/json is refused. */
+	struct hc_req rq = {.method = "POST", .path = "/xapi/statements", .body = good, .content_type = "application/jsonxyz",
+			    .user = F.key, .pass = F.secret};
+	struct hc_resp r;
+	ck_assert_int_eq(hc_do(&F.hc, &rq, &r), 400);
+	hc_resp_free(&r);
+	rq.content_type = "Application/JSON ; charset=utf-8"; /* the same type, parameters apart */
+	ck_assert_int_eq(hc_do(&F.hc, &rq, &r), 200);
+	hc_resp_free(&r);
+	/* The same statement with a valid response is stored too (another id). */
+	uuid(id);
+	free(good);
+	good = stmt(id, "strict", "http://adlnet.gov/expapi/verbs/completed", "http://example.com/act/strict");
+	glen = strlen(good);
 	char body[2048];
 	snprintf(body, sizeof body, "%.*s,\"result\":{\"response\":\"caf\xc3\xa9\"}}", (int)(glen - 1), good);
 	cJSON_Delete(post_ok(strdup(body)));

@@ -65,7 +65,7 @@ static enum MHD_Result doc_put(struct http_req *r, const struct lv_doc_key *key,
 {
 	char serr[LV_ERR_TEXT];
 	const char *ct = req_header(r, "Content-Type");
-	if (post && ct && strncasecmp(ct, "application/json", 16) == 0) {
+	if (post && xapi_media_is(ct, "application/json")) {
 		cJSON *j = util_json_parse((const char *)r->content, r->content_len);
 		bool obj = cJSON_IsObject(j);
 		cJSON_Delete(j);

@@ -8,6 +8,21 @@
 #include "http.h"
 #include "xapi_http.h"
 
+bool xapi_media_is(const char *ct, const char *type)
+{
+	size_t n = strlen(type);
+	if (!ct)
+		return false;
+	while (*ct == ' ' || *ct == '\t')
+		ct++;
+	if (strncasecmp(ct, type, n) != 0)
+		return false;
+	ct += n;
+	while (*ct == ' ' || *ct == '\t')
+		ct++;
+	return *ct == '\0' || *ct == ';';
+}
+
 void xapi_http_date(int64_t ms, char out[64])
 {
 	time_t t = (time_t)(ms / 1000);

@@ -13,7 +13,7 @@
 
 static bool is_multipart(const char *ct)
 {
-	return ct && strncasecmp(ct, "multipart/mixed", 15) == 0;
+	return xapi_media_is(ct, "multipart/mixed");
 }
 
 enum MHD_Result xapi_statements_write(struct http_req *r, bool put)
@@ -37,7 +37,7 @@ enum MHD_Result xapi_statements_write(struct http_req *r, bool put)
 	} else if (r->nparams > 0) {
 		return reply_error(r, 400, "invalid", "POST statements takes no parameters");
 	}
-	if (ct && !is_multipart(ct) && strncasecmp(ct, "application/json", 16) != 0) {
+	if (ct && !is_multipart(ct) && !xapi_media_is(ct, "application/json")) {
 		ret = reply_error(r, 400, "invalid", "statements are sent as application/json or multipart/mixed");
 		goto out;
 	}
@@ -47,7 +47,7 @@ enum MHD_Result xapi_statements_write(struct http_req *r, bool put)
 			goto out;
 		}
 		if (parts.n == 0 || !parts.parts[0].content_type ||
-		    strncasecmp(parts.parts[0].content_type, "application/json", 16) != 0) {
+		    !xapi_media_is(parts.parts[0].content_type, "application/json")) {
 			ret = reply_error(r, 400, "invalid", "the first part must be application/json");
 			goto out;
 		}
