@@ -431,23 +431,32 @@ async function initChoices() {
 
 // ------------------------------------------------------- Who used my data
 
-const ROLE_WORDS = {learner: 'you', guardian: 'your parent or guardian', provider: 'a learning app', analyst: 'a school analyst',
-	auditor: 'an auditor', admin: 'an administrator', system: 'the system', operator: 'the server operator'};
+const ROLE_WORDS = {provider: 'a learning app', analyst: 'a school analyst', auditor: 'an auditor',
+	admin: 'an administrator', system: 'the system', operator: 'the server operator'};
+
+// Who a log entry's role is, seen from the person reading the page.
+function roleWord(role) {
+	if (role === 'learner')
+		return mine('you', 'the learner');
+	if (role === 'guardian')
+		return mine('your parent or guardian', 'you (or another guardian)');
+	return ROLE_WORDS[role] || role || 'someone';
+}
 
 function describeEntry(e) {
 	switch (e.type) {
 	case 'access': {
-		const who = ROLE_WORDS[e.role] || e.role || 'someone';
+		const who = roleWord(e.role);
 		const what = e.resource === 'aggregate' ? 'included your data in a group answer'
-			: 'read your ' + (e.resource || 'data') + (typeof e.count === 'number' ? ' (' + e.count + ' items)' : '');
+			: 'read ' + mine('your ', 'their ') + (e.resource || 'data') + (typeof e.count === 'number' ? ' (' + e.count + ' items)' : '');
 		const sentence = who.charAt(0).toUpperCase() + who.slice(1) + ' ' + what;
 		return (e.decision === 'deny' ? 'Refused (nothing was read): ' + sentence : sentence) +
 			', for ' + (e.purpose || 'an unnamed purpose') + (typeof e.epsilon === 'number' ? ' (ε ' + e.epsilon + ')' : '') + '.';
 	}
 	case 'consent':
 		return 'Consent: ' + (EVENT_WORDS[e.event] || e.event) + ' for ' + e.policy + ' (version ' + e.policy_version + '), by ' +
-			(ROLE_WORDS[e.actor_role] || e.actor_role) + '.';
-	case 'enrolment': return 'You were enrolled.';
+			roleWord(e.actor_role) + '.';
+	case 'enrolment': return mine('You were enrolled.', 'The learner was enrolled.');
 	case 'erasure': return 'Erasure.';
 	case 'birth_date': return 'Birth date recorded.';
 	case 'credential': return 'A ' + (e.role || '') + ' access token was ' + (e.action === 'revoke' ? 'revoked' : 'issued') + '.';
