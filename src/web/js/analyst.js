@@ -68,7 +68,7 @@ function budgetText(purpose) {
 function describePolicy(p) {
 	const priv = p.policy.privacy || {};
 	const data = p.policy.data || {};
-	return el('dl', {class: 'facts'},
+	return el('dl', {class: 'kv'},
 		el('dt', null, 'Policy'), el('dd', null, String(p.policy.title || p.id) + ' (version ' + p.version + ')'),
 		el('dt', null, 'Operations allowed'), el('dd', null, (p.policy.operations || []).join(', ')),
 		el('dt', null, 'Result fields allowed'),
@@ -224,7 +224,7 @@ function chartData(a) {
 
 function headline(a) {
 	if (a.suppressed) {
-		return el('p', {class: 'suppressed', 'data-testid': 'analyst-suppressed'},
+		return el('p', {class: 'notice notice-warn', 'data-testid': 'analyst-suppressed'},
 			'No value released: too few learners. The noisy number of learners in the group (' + num(a.noisy_learners) +
 			') is below this purpose\'s smallest group, ' + num(a.min_cohort) + ', so the value and its interval are ' +
 			'withheld to protect small groups. The noisy count itself is already private, so it is shown. The ε of ' +
@@ -244,7 +244,7 @@ function headline(a) {
 function answerFacts(a) {
 	const split = a.split && typeof a.split === 'object'
 		? Object.entries(a.split).map(([k, v]) => k + ' ' + num(v)).join(', ') : null;
-	return el('dl', {class: 'facts'},
+	return el('dl', {class: 'kv'},
 		el('dt', null, 'ε spent'), el('dd', {'data-testid': 'analyst-epsilon'}, num(a.epsilon) +
 			(a.cached ? ' (cached answer: this request cost nothing)' : '')),
 		el('dt', null, 'Mechanism'), el('dd', {'data-testid': 'analyst-mechanism-out'}, String(a.mechanism) +
@@ -274,7 +274,7 @@ function showAnswer(a) {
 			kind: Array.isArray(a.value) || a.metric === 'count' ? 'bar' : 'point',
 			xLabel: Array.isArray(a.value) ? 'Bucket' : 'Answer',
 			yLabel: a.metric === 'count' || Array.isArray(a.value) ? 'Learners (noisy)' : 'Value',
-			format: (v) => String(Number(v.toPrecision(12))),
+			format: (v) => String(v),
 			testid: 'analyst-chart',
 		}));
 	}
@@ -305,7 +305,6 @@ function showHistory() {
 			{label: 'Question', value: (a) => String(a.metric) + (a.field ? ' of ' + a.field : '')},
 			{label: 'Value', numeric: true, value},
 			{label: '95% interval', value: interval},
-			{label: 'ε', numeric: true, value: (a) => num(a.epsilon)},
 			{label: 'Cost', value: (a) => (a.cached ? 'cached — cost nothing' : num(a.epsilon) + ' ε')},
 			{label: 'Budget left', numeric: true, value: (a) => num(a.budget_remaining) + (a.cached ? ' (then)' : '')},
 		],
@@ -322,20 +321,26 @@ function showHistory() {
 		xLabel: 'Answer',
 		yLabel: 'ε left',
 		yMin: 0,
-		format: (v) => String(Number(v.toPrecision(12))),
+		format: (v) => String(v),
 		testid: 'analyst-budget-chart',
 	}) : el('p', null, 'The budget chart appears after the first answer that spent ε.'));
 }
 
+// The form's own error line (role=alert): hidden when empty so no empty box shows.
+function formError(msg) {
+	const box = $('form-error');
+	box.textContent = msg;
+	box.hidden = !msg;
+}
+
 async function ask(ev) {
 	ev.preventDefault();
-	const err = $('form-error');
-	err.textContent = '';
+	formError('');
 	let q;
 	try {
 		q = buildQuery();
 	} catch (e) {
-		err.textContent = e.message;
+		formError(e.message);
 		return;
 	}
 	$('ask').disabled = true;
@@ -353,7 +358,7 @@ async function ask(ev) {
 		const msg = e && e.status === 429
 			? 'This purpose has spent its privacy budget for the current window: no more answers until older releases leave it. (' + errorText(e) + ')'
 			: errorText(e);
-		err.textContent = msg;
+		formError(msg);
 		setStatus(msg, 'error');
 	} finally {
 		$('ask').disabled = false;
@@ -372,7 +377,7 @@ async function main() {
 	replace($('purpose'), purposes.map((id) => option(id, policyOf(id) ? id + ' — ' + policyOf(id).policy.title : id +
 		' (no policy loaded)')));
 	if (!purposes.length)
-		$('form-error').textContent = 'Your credential is bound to no purpose: ask the administrator to bind one.';
+		formError('Your credential is bound to no purpose: ask the administrator to bind one.');
 	$('purpose').addEventListener('change', onPurpose);
 	$('metric').addEventListener('change', onMetric);
 	$('hist-by').addEventListener('change', onMetric);
