@@ -376,7 +376,7 @@ function policyCard(p, ev, status) {
 	const canWithdraw = ev && YES.has(ev.event);
 	const btn = (action, label) => el('button', {type: 'button', class: 'btn', 'data-testid': 'consent-' + action,
 		'data-policy': p.id, on: {click: (e) => decide(p, action, e.currentTarget)}}, label);
-	const withdraw = btn('withdraw', 'Withdraw my yes');
+	const withdraw = btn('withdraw', mine('Withdraw my yes', 'Withdraw the yes'));
 	if (!canWithdraw) {
 		withdraw.disabled = true;
 		withdraw.setAttribute('title', 'There is no yes to withdraw');
@@ -388,9 +388,11 @@ function policyCard(p, ev, status) {
 			'This purpose has changed since ' + mine('you', 'you or they') + ' said yes (version ' + ev.policy_version +
 			' → ' + p.version + '). The earlier yes does not count for the new version: please read it and choose again.') : null,
 		el('p', {'data-testid': 'consent-current'}, el('strong', null, 'Current choice: '), currentText(ev, status)),
-		el('details', null, el('summary', null, 'What this means, in plain words'), policyFacts(pol)),
-		el('div', {class: 'choices', role: 'group', 'aria-label': 'Your choice for ' + title},
-			btn('give', 'Yes, I agree'), btn('refuse', 'No, I do not agree'), withdraw),
+		el('h4', null, 'What this means, in plain words'),
+		policyFacts(pol),
+		el('div', {class: 'choices', role: 'group', 'aria-label': mine('Your choice for ', 'Your choice, for them, for ') + title},
+			btn('give', mine('Yes, I agree', 'Yes, I agree for them')),
+			btn('refuse', mine('No, I do not agree', 'No, I do not agree for them')), withdraw),
 		el('p', {class: 'hint'}, 'All three are recorded in the same way and can be changed at any time.'));
 }
 
