@@ -209,6 +209,25 @@ static enum lv_status scan_raw(const char *t, size_t len, char *err)
 	return LV_OK;
 }
 
+/* The policy text as cJSON reads it, once scan_raw has refused what
+ * cJSON lets through: util_json_parse would also refuse text that is not
+ * UTF-8, but a policy names the field whose string is not (utf8_valid,
+ * below), so here only "one value and nothing after it" is checked. */
+static cJSON *parse_checked(const char *t, size_t len)
+{
+	const char *end = NULL;
+	cJSON *j = cJSON_ParseWithLengthOpts(t, len, &end, 0);
+	if (!j)
+		return NULL;
+	while (end < t + len && (*end == ' ' || *end == '\t' || *end == '\r' || *end == '\n'))
+		end++;
+	if (end != t + len) {
+		cJSON_Delete(j);
+		return NULL;
+	}
+	return j;
+}
+
 /* ---- string forms ---- */
 
 static bool utf8_valid(const unsigned char *s)
@@ -796,7 +815,7 @@ enum lv_status lv_policy_parse(const char *text, size_t len, struct lv_policy **
 		st = fail(err, LV_ERR_NOMEM, "out of memory");
 		goto out;
 	}
-	p->root = util_json_parse(text, len);
+	p->root = parse_checked(text, len);
 	if (!p->root) {
 		st = fail(err, LV_ERR_INVALID, "not valid JSON");
 		goto out;
