@@ -77,11 +77,22 @@ static void req_free(struct http_req *r)
 
 /* ---- replies ---- */
 
-static void common_headers(struct MHD_Response *resp)
+/* The web door's policy, on every response (pages, JSON, errors, xAPI):
+ * nothing runs but our own files, nothing frames us, no referrer leaks a
+ * URL.  No 'unsafe-inline': the pages carry no inline script or style. */
+#define CSP "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; " \
+	    "connect-src 'self'; object-src 'none'; base-uri 'none'; form-action 'self'; " \
+	    "frame-ancestors 'none'"
+
+/* @cache_control: NULL for the API's "no-store". */
+static void common_headers(struct MHD_Response *resp, const char *cache_control)
 {
 	MHD_add_response_header(resp, "X-Experience-API-Version", XAPI_VERSION);
-	MHD_add_response_header(resp, "Cache-Control", "no-store");
+	MHD_add_response_header(resp, "Cache-Control", cache_control ? cache_control : "no-store");
 	MHD_add_response_header(resp, "X-Content-Type-Options", "nosniff");
+	MHD_add_response_header(resp, "Content-Security-Policy", CSP);
+	MHD_add_response_header(resp, "Referrer-Policy", "no-referrer");
+	MHD_add_response_header(resp, "X-Frame-Options", "DENY");
 }
 
 enum MHD_Result reply_bytes(struct http_req *r, unsigned status, const char *content_type,
@@ -90,7 +101,12 @@ enum MHD_Result reply_bytes(struct http_req *r, unsigned status, const char *con
 	struct MHD_Response *resp = MHD_create_response_from_buffer(len, (void *)data, MHD_RESPMEM_MUST_COPY);
 	if (!resp)
 		return MHD_NO;
-	common_headers(resp);
+	/* An extra Cache-Control replaces the default: MHD would send both. */
+	const char *cache_control = NULL;
+	for (size_t i = 0; extra && extra[i] && extra[i + 1]; i += 2)
+		if (strcasecmp(extra[i], "Cache-Control") == 0)
+			cache_control = extra[i + 1];
+	common_headers(resp, cache_control);
 	if (content_type)
 		MHD_add_response_header(resp, "Content-Type", content_type);
 	if (r->consistent_through) {
@@ -99,7 +115,8 @@ enum MHD_Result reply_bytes(struct http_req *r, unsigned status, const char *con
 		MHD_add_response_header(resp, "X-Experience-API-Consistent-Through", t);
 	}
 	for (size_t i = 0; extra && extra[i] && extra[i + 1]; i += 2)
-		MHD_add_response_header(resp, extra[i], extra[i + 1]);
+		if (strcasecmp(extra[i], "Cache-Control") != 0)
+			MHD_add_response_header(resp, extra[i], extra[i + 1]);
 	enum MHD_Result ret = MHD_queue_response(r->conn, status, resp);
 	MHD_destroy_response(resp);
 	return ret;
@@ -337,6 +354,9 @@ static enum MHD_Result dispatch(struct http_req *r)
 		cJSON_AddStringToObject(o, "status", "ok");
 		return reply_json(r, 200, o, NULL);
 	}
+	const struct web_asset *a = static_find(r->path);
+	if (a)
+		return static_route(r, a);
 	return reply_error(r, 404, "not_found", "no such resource");
 }
 
