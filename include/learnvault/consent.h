@@ -73,6 +73,10 @@ LV_EXPORT enum lv_status lv_consent_withdraw(struct lv_node *node, const struct 
 LV_EXPORT enum lv_status lv_consent_list(struct lv_node *node, const char *learner, int64_t now_ms,
 					 char **json) LV_WARN_UNUSED;
 
+/* True when @date is a birth date lv_learner_set_birth_date accepts, so a
+ * caller can refuse bad input before it changes anything else. */
+LV_EXPORT bool lv_birth_date_valid(const char *date);
+
 /* Sets the learner's birth date (YYYY-MM-DD, year 1900 or later) for the
  * guardian rule, and logs it ({"type":"birth_date","learner","birth_date"})
  * in the same transaction, so that an auditor can replay the rule.

@@ -111,6 +111,17 @@ LV_EXPORT enum lv_status lv_node_setting_get(struct lv_node *node, const char *n
 LV_EXPORT size_t lv_node_max_body(struct lv_node *node);
 LV_EXPORT enum lv_status lv_node_setting_set(struct lv_node *node, const char *name,
 					     const char *value) LV_WARN_UNUSED;
+/* Every node setting stored in node.db as one JSON object {"name":
+ * "value", ...}: the settings lv_node_setting_set wrote (and auto_enrol,
+ * written at init), plus "origin".  Names with a '.' are left out: they
+ * hold a module's own documents ("personal.curriculum"), which have
+ * commands of their own.  A setting never set is absent (its default
+ * applies).  *@json is malloc'd (caller frees); NULL on failure. */
+LV_EXPORT enum lv_status lv_node_settings_list(struct lv_node *node, char **json) LV_WARN_UNUSED;
+
+/* The node's origin (the name of its audit log): borrowed, valid until
+ * lv_node_close. */
+LV_EXPORT const char *lv_node_origin(struct lv_node *node);
 
 /* ---- learners ---- */
 
@@ -189,6 +200,9 @@ LV_EXPORT enum lv_status lv_credential_revoke(struct lv_node *node, const char *
 /* JSON array of credentials (id, role, learner, purposes, label, created,
  * revoked); never secrets.  *@json is malloc'd. */
 LV_EXPORT enum lv_status lv_credential_list(struct lv_node *node, char **json) LV_WARN_UNUSED;
+
+/* Number of credentials not revoked into *@count (0 on failure). */
+LV_EXPORT enum lv_status lv_credential_count(struct lv_node *node, int64_t *count) LV_WARN_UNUSED;
 
 #ifdef __cplusplus
 }

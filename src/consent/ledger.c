@@ -218,12 +218,17 @@ enum lv_status lv_consent_withdraw(struct lv_node *n, const struct lv_principal 
 	return record(n, actor, on_behalf, learner, policy_id, 0, LV_CONSENT_WITHDRAWN, record_id, err);
 }
 
-enum lv_status lv_learner_set_birth_date(struct lv_node *n, const char *learner, const char *date)
+bool lv_birth_date_valid(const char *date)
 {
 	int y, m, d;
 	char rest;
-	if (!date || strlen(date) != 10 || sscanf(date, "%4d-%2d-%2d%c", &y, &m, &d, &rest) != 3 || y < 1900 ||
-	    m < 1 || m > 12 || d < 1 || d > 31)
+	return date && strlen(date) == 10 && sscanf(date, "%4d-%2d-%2d%c", &y, &m, &d, &rest) == 3 && y >= 1900 &&
+	       m >= 1 && m <= 12 && d >= 1 && d <= 31;
+}
+
+enum lv_status lv_learner_set_birth_date(struct lv_node *n, const char *learner, const char *date)
+{
+	if (!lv_birth_date_valid(date))
 		return LV_ERR_INVALID;
 	struct lv_tx *tx;
 	enum lv_status st = lv_tx_begin(n, &tx);

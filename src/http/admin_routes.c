@@ -1,7 +1,9 @@
-/* The admin door (admin credentials): federation tasks and uploads.
+/* The admin door (admin credentials, by bearer token or session): the
+ * role check and the dispatch, and the federation routes.
  *   GET  /admin/federation/tasks              the node's tasks
  *   POST /admin/federation/tasks              add a task (the task file as the body)
  *   POST /admin/federation/tasks/{id}/upload  one upload (the summary as the answer)
+ * Status, learners, credentials, policies and settings: admin_api.c.
  * The use cases decide everything (query/federate.c); this file maps. */
 #include <stdlib.h>
 #include <string.h>
@@ -49,6 +51,16 @@ static enum MHD_Result upload(struct http_req *r, const char *id)
 	return reply_text_json(r, 200, out);
 }
 
+/* What follows @prefix in @path: "" for the collection itself, "/..." for
+ * a member; NULL when @path is not under @prefix. */
+static const char *under(const char *path, const char *prefix)
+{
+	size_t n = strlen(prefix);
+	if (strncmp(path, prefix, n) != 0 || (path[n] != '\0' && path[n] != '/'))
+		return NULL;
+	return path + n;
+}
+
 enum MHD_Result admin_route(struct http_req *r)
 {
 	if (!r->authenticated)
@@ -57,9 +69,20 @@ enum MHD_Result admin_route(struct http_req *r)
 		return reply_error(r, 403, "forbidden", "the admin door is for admin credentials");
 	if (r->nparams)
 		return reply_error(r, 400, "invalid", "the admin door takes no URL parameters");
+	const char *rest;
+	if (strcmp(r->path, "/admin/status") == 0)
+		return admin_status(r);
+	if ((rest = under(r->path, "/admin/learners")))
+		return admin_learners(r, rest);
+	if ((rest = under(r->path, "/admin/credentials")))
+		return admin_credentials(r, rest);
+	if (strcmp(r->path, "/admin/policies") == 0)
+		return admin_policies(r);
+	if ((rest = under(r->path, "/admin/settings")))
+		return admin_settings(r, rest);
 	if (strcmp(r->path, TASKS) == 0)
 		return tasks(r);
-	const char *rest = strncmp(r->path, TASKS "/", sizeof TASKS) == 0 ? r->path + sizeof TASKS : NULL;
+	rest = strncmp(r->path, TASKS "/", sizeof TASKS) == 0 ? r->path + sizeof TASKS : NULL;
 	const char *slash = rest ? strchr(rest, '/') : NULL;
 	if (slash && strcmp(slash, "/upload") == 0 && slash > rest && (size_t)(slash - rest) < LV_FED_TASK_ID_B64_LEN) {
 		char id[LV_FED_TASK_ID_B64_LEN];

@@ -49,6 +49,7 @@ struct lv_server {
 	struct lv_node *node;
 	size_t max_body;          /* fixed by the options; 0: the node's setting */
 	uint16_t port;
+	int64_t started_ms;       /* when lv_server_start ran (GET /admin/status) */
 };
 
 /* Parameter lookup (query string, or the form body in alternate syntax). */
@@ -73,6 +74,13 @@ enum MHD_Result audit_route(struct http_req *r);
 enum MHD_Result learner_route(struct http_req *r);
 enum MHD_Result aggregate_route(struct http_req *r);
 enum MHD_Result admin_route(struct http_req *r);
+/* admin_api.c (the role is checked by admin_route): @rest is what follows
+ * the collection's path, "" or "/{member}...". */
+enum MHD_Result admin_status(struct http_req *r);
+enum MHD_Result admin_learners(struct http_req *r, const char *rest);
+enum MHD_Result admin_credentials(struct http_req *r, const char *rest);
+enum MHD_Result admin_policies(struct http_req *r);
+enum MHD_Result admin_settings(struct http_req *r, const char *rest);
 /* personal_routes.c: GET /learner/next|mastery|reviews (@sub: the part after /learner). */
 enum MHD_Result personal_route(struct http_req *r, const char *sub);
 

@@ -419,6 +419,7 @@ enum lv_status lv_server_start(struct lv_node *node, const struct lv_server_opti
 	if (!srv)
 		return LV_ERR_NOMEM;
 	srv->node = node;
+	srv->started_ms = util_now_ms();
 	/* 0: the node's setting, read per request so that `learnvault
 	 * setting set` on the running node takes effect at once. */
 	srv->max_body = opt && opt->max_body_bytes ? opt->max_body_bytes : 0;

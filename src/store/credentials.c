@@ -309,3 +309,17 @@ enum lv_status lv_credential_list(struct lv_node *n, char **json)
 	cJSON_Delete(arr);
 	return st;
 }
+
+enum lv_status lv_credential_count(struct lv_node *n, int64_t *count)
+{
+	*count = 0;
+	sqlite3_stmt *s = NULL;
+	int rc = lv_store_lock(n) == LV_OK ? SQLITE_OK : SQLITE_ERROR;
+	if (rc == SQLITE_OK)
+		rc = sqlite3_prepare_v2(n->db, "SELECT count(*) FROM credentials WHERE revoked IS NULL", -1, &s, NULL);
+	if (rc == SQLITE_OK && (rc = sqlite3_step(s)) == SQLITE_ROW)
+		*count = sqlite3_column_int64(s, 0);
+	sqlite3_finalize(s);
+	lv_store_unlock(n);
+	return rc == SQLITE_ROW ? LV_OK : db_status(rc);
+}

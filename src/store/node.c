@@ -612,6 +612,39 @@ enum lv_status lv_node_setting_get(struct lv_node *n, const char *name, char **v
 	return st;
 }
 
+enum lv_status lv_node_settings_list(struct lv_node *n, char **json)
+{
+	*json = NULL;
+	sqlite3_stmt *s = NULL;
+	cJSON *o = cJSON_CreateObject();
+	if (!o)
+		return LV_ERR_NOMEM;
+	enum lv_status st = lv_store_lock(n);
+	int rc = st == LV_OK ? SQLITE_OK : SQLITE_ERROR;
+	if (rc == SQLITE_OK)
+		rc = sqlite3_prepare_v2(n->db, "SELECT name, value FROM settings WHERE instr(name, '.') = 0"
+					       " ORDER BY name", -1, &s, NULL);
+	while (rc == SQLITE_OK && (rc = sqlite3_step(s)) == SQLITE_ROW) {
+		const char *v = (const char *)sqlite3_column_text(s, 1);
+		cJSON_AddStringToObject(o, (const char *)sqlite3_column_text(s, 0), v ? v : "");
+		rc = SQLITE_OK;
+	}
+	sqlite3_finalize(s);
+	lv_store_unlock(n);
+	st = rc == SQLITE_DONE ? LV_OK : db_status(rc);
+	if (st == LV_OK && !cJSON_AddStringToObject(o, "origin", n->origin))
+		st = LV_ERR_NOMEM;
+	if (st == LV_OK && !(*json = cJSON_PrintUnformatted(o)))
+		st = LV_ERR_NOMEM;
+	cJSON_Delete(o);
+	return st;
+}
+
+const char *lv_node_origin(struct lv_node *n)
+{
+	return n->origin;
+}
+
 enum lv_status node_settings_load_locked(struct lv_node *n)
 {
 	char *v = NULL;
