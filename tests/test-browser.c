@@ -227,7 +227,7 @@ static void run_flow(const char *flow, const char *const *settings)
 	shots_dir(&n, flow, shots, sizeof shots);
 	snprintf(ppid, sizeof ppid, "%ld", (long)getpid());
 	char *args[] = {"node", js, (char *)flow, "--base", n.url, "--demo", n.demo, "--shots", shots,
-			"--chromium", (char *)chromium(), "--parent-pid", ppid, NULL};
+			"--chromium", (char *)chromium(), "--bin", (char *)th_bin(), "--parent-pid", ppid, NULL};
 	char *out, *err;
 	int rc = fm_run_node(args, &out, &err);
 	/* The flow's progress lines, kept in the test log either way. */

@@ -3,9 +3,11 @@
 // per run, against a node that tests/test-browser.c made with demo-seed and
 // serves; prints "ok: ..." lines, exits 0 when every check held, 1 with the
 // reason on stderr otherwise.  What each flow asserts: README.md.
+import { execFileSync } from 'node:child_process';
 import { createServer } from 'node:http';
+import { join } from 'node:path';
 
-import { Flow, check, loadPackages, parseArgs, watchdog } from './lib.mjs';
+import { Flow, check, loadPackages, otherVkey, parseArgs, watchdog } from './lib.mjs';
 
 // The contract's policy, directive by directive.
 const CSP = {
@@ -207,6 +209,57 @@ const flows = {
     }
     check(await consents() === before, 'the refused POSTs changed the consents');
     f.log('the consents are unchanged');
+  },
+
+  // The auditor verifies the log in the page (status verified, the
+  // compliance counts shown), a wrong trusted key makes it fail, the
+  // downloaded export passes `learnvault audit verify`, entries browse by
+  // type.
+  async 'auditor-verify'(f) {
+    const page = await f.page();
+    await f.login(page, f.token('auditor'), PAGE.auditor);
+    await page.getByTestId('audit-root').waitFor();
+    const size = Number(await page.getByTestId('audit-size').textContent());
+    check(size > 40, `the checkpoint covers ${size} entries`);
+    await f.look(page, 'auditor');
+    const status = page.getByTestId('audit-verify-status');
+    const verify = async () => {
+      await page.getByTestId('audit-verify').click();
+      await page.waitForFunction(() => ['verified', 'failed', 'partial']
+        .includes(document.querySelector('[data-testid=audit-verify-status]').dataset.state), null, { timeout: 60000 });
+      return status.getAttribute('data-state');
+    };
+    check(await verify() === 'verified', `verify: ${await status.textContent()}`);
+    check(/Verified/.test(await status.textContent()), 'the verified status says so in words');
+    const consents = await page.getByTestId('audit-count-consent').textContent();
+    check(Number(/(\d+)/.exec(consents)[1]) >= 35, `consent count: ${consents}`);
+    await f.look(page, 'auditor-verified');
+    f.log(`the log of ${size} entries is verified in the page (${consents})`);
+
+    const dl = page.waitForEvent('download');
+    await page.getByTestId('audit-download').click();
+    const file = join(f.shots, 'audit-export.json');
+    await (await dl).saveAs(file);
+    const key = (await page.getByTestId('audit-key').textContent()).trim();
+    const out = execFileSync(f.bin, ['audit', 'verify', '--log', file, '--key', key], { encoding: 'utf8' });
+    f.log(`the downloaded export passes learnvault audit verify: ${out.trim().split('\n')[0].slice(0, 120)}`);
+
+    // Another key (a valid one: of a second node's) must not verify.
+    await page.getByTestId('audit-trusted-key').fill(otherVkey(key));
+    check(await verify() === 'failed', `verify with a wrong key: ${await status.textContent()}`);
+    await f.shot(page, 'auditor-wrong-key');
+    f.log('with another trusted key the log does not verify');
+
+    await page.getByTestId('audit-filter-type').selectOption('consent');
+    await page.getByTestId('audit-browse').click();
+    const rows = page.getByTestId('audit-entries-table').locator('tbody tr');
+    await rows.first().waitFor();
+    const text = await page.getByTestId('audit-entries-table').locator('tbody').textContent();
+    check(/consent/.test(text) && !/\benrolment\b/.test(text), 'the consent filter shows other entries');
+    f.log(`browsing by type: ${await rows.count()} consent entries on the first page`);
+    await f.reflow('auditor', (p) => f.login(p, f.token('auditor'), PAGE.auditor),
+      (p) => ({ verify: p.getByTestId('audit-verify'), download: p.getByTestId('audit-download'),
+        key: p.getByTestId('audit-trusted-key') }));
   },
 };
 

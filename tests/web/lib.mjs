@@ -1,7 +1,7 @@
 // Shared by the browser flows (flows.mjs): loading the pinned packages,
 // launching Debian's chromium, screenshots, axe, the reflow checks, login.
 // Test tooling only; nothing here is served or installed.
-import { createHash } from 'node:crypto';
+import { createHash, generateKeyPairSync } from 'node:crypto';
 import { mkdirSync, readFileSync } from 'node:fs';
 import { homedir } from 'node:os';
 import { dirname, join } from 'node:path';
@@ -61,6 +61,7 @@ export class Flow {
     this.demo = JSON.parse(readFileSync(opts.demo, 'utf8'));
     this.shots = opts.shots;
     this.chromiumPath = opts.chromium || '/usr/bin/chromium';
+    this.bin = opts.bin || 'learnvault';
     this.pkgs = pkgs;
     this.n = 0;
     this.problems = [];   // uncaught page errors and dialogs, across pages
@@ -202,6 +203,17 @@ export class Flow {
   learner(who) {
     return this.demo.learners.find((l) => l.name.startsWith(who));
   }
+}
+
+// A verifier key (C2SP signed note: name+hash+base64(0x01 || Ed25519
+// public key)) with the same name as @vkey but a fresh key pair: valid in
+// form, yet no signature of the node's verifies with it.
+export function otherVkey(vkey) {
+  const name = vkey.split('+')[0];
+  const der = generateKeyPairSync('ed25519').publicKey.export({ format: 'der', type: 'spki' });
+  const key = Buffer.concat([Buffer.from([1]), der.subarray(der.length - 32)]);
+  const hash = createHash('sha256').update(Buffer.concat([Buffer.from(name + '\n'), key])).digest().subarray(0, 4);
+  return `${name}+${hash.toString('hex')}+${key.toString('base64')}`;
 }
 
 // Kills the flow when the C test that started it is gone (a crashed test
