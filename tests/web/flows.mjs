@@ -4,6 +4,7 @@
 // serves; prints "ok: ..." lines, exits 0 when every check held, 1 with the
 // reason on stderr otherwise.  What each flow asserts: README.md.
 import { execFileSync } from 'node:child_process';
+import { readFileSync } from 'node:fs';
 import { createServer } from 'node:http';
 import { join } from 'node:path';
 
@@ -209,6 +210,159 @@ const flows = {
     }
     check(await consents() === before, 'the refused POSTs changed the consents');
     f.log('the consents are unchanged');
+  },
+
+  // Ada (who said yes through the API beforehand) withdraws her consent on
+  // the page: the card says Withdrawn, the server's ledger agrees, and her
+  // access report shows the withdrawal as its newest entry, proof verified.
+  async 'consent-withdraw'(f) {
+    const token = f.token('learner', 'Ada');
+    const yes = await f.http('/learner/consents', { bearer: token, body: { policy: 'course-improvement' } });
+    check(yes.status === 200 || yes.status === 201, `setup: consent POST ${yes.status} ${yes.text}`);
+    const page = await f.page();
+    await f.login(page, token, PAGE.learner);
+    const card = page.locator('[data-policy-card="course-improvement"]');
+    await card.getByTestId('consent-current').filter({ hasText: /Yes/ }).waitFor();
+    await page.getByTestId('access-summary').filter({ hasText: /verified|failed/ }).waitFor();
+    await f.look(page, 'learner-before');
+    await card.getByTestId('consent-withdraw').click();
+    await page.getByTestId('status').filter({ hasText: /Withdrawal recorded/ }).waitFor();
+    const again = page.locator('[data-policy-card="course-improvement"]');
+    await again.getByTestId('consent-current').filter({ hasText: /Withdrawn/ }).waitFor();
+    check(await again.getByTestId('consent-withdraw').isDisabled(), 'withdraw stays enabled after the withdrawal');
+    f.log('the card shows the withdrawal');
+    const ledger = await f.http('/learner/consents', { bearer: token });
+    const last = ledger.json.events.filter((e) => e.policy_id === 'course-improvement').at(-1);
+    check(last && last.event === 'ConsentWithdrawn' && last.actor_role === 'learner',
+      `the ledger's last event: ${JSON.stringify(last)}`);
+    f.log('the server recorded ConsentWithdrawn by the learner');
+    // The page reloads the access report after a decision; wait for the
+    // withdrawal to be its newest entry with its proof checked.
+    const newest = page.getByTestId('access-entry').first();
+    await page.waitForFunction(() => {
+      const li = document.querySelector('[data-testid=access-entry]');
+      return li && /withdrawn for course-improvement/i.test(li.textContent) &&
+        /verified/.test(li.querySelector('[data-testid=proof-status]').textContent);
+    }, null, { timeout: 20000 });
+    check(await newest.getByTestId('proof-status').textContent() === 'verified', 'the withdrawal entry is not verified');
+    check(!/failed/.test(await page.getByTestId('access-summary').textContent()), 'some access-report proofs failed');
+    await f.look(page, 'learner-withdrawn');
+    f.log('the access report shows the withdrawal, its inclusion proof verified in the page');
+    await f.reflow('learner', (p) => f.login(p, token, PAGE.learner),
+      (p) => ({ logout: p.getByTestId('logout'), 'filter-activity': p.getByTestId('filter-activity'),
+        'consent-give': p.getByTestId('consent-give').first(), 'consent-withdraw': p.getByTestId('consent-withdraw').first(),
+        'export-json': p.getByTestId('export-json'), 'erase-start': p.getByTestId('erase-start') }));
+  },
+
+  // Emma is 10: her own yes is refused; her guardian's page says whose
+  // choices they make, and the guardian's yes is recorded as the guardian's.
+  async 'guardian-grant'(f) {
+    const kid = await f.page();
+    await f.login(kid, f.token('learner', 'Emma'), PAGE.learner);
+    const kcard = kid.locator('[data-policy-card="course-improvement"]');
+    await kcard.getByTestId('consent-give').click();
+    await kid.getByTestId('status').filter({ hasText: /Could not record/ }).waitFor();
+    await f.shot(kid, 'minor-refused');
+    f.log(`the minor's own yes is refused: ${await kid.getByTestId('status').textContent()}`);
+    await kid.context().close();
+
+    const page = await f.page();
+    await f.login(page, f.token('guardian', 'Emma'), PAGE.guardian);
+    await page.getByTestId('whose').filter({ hasText: /guardian/ }).waitFor();
+    const card = page.locator('[data-policy-card="course-improvement"]');
+    await card.getByTestId('consent-current').filter({ hasText: /Not decided/ }).waitFor();
+    await f.look(page, 'guardian-before');
+    await card.getByTestId('consent-give').click();
+    await page.getByTestId('status').filter({ hasText: /Yes recorded/ }).waitFor();
+    await page.locator('[data-policy-card="course-improvement"]').getByTestId('consent-current')
+      .filter({ hasText: /Yes by a parent or guardian/ }).waitFor();
+    const ledger = await f.http('/learner/consents', { bearer: f.token('learner', 'Emma') });
+    const last = ledger.json.events.filter((e) => e.policy_id === 'course-improvement').at(-1);
+    check(last && last.event === 'ConsentGiven' && last.actor_role === 'guardian', `ledger: ${JSON.stringify(last)}`);
+    await page.waitForFunction(() => {
+      const li = document.querySelector('[data-testid=access-entry]');
+      return li && /course-improvement/.test(li.textContent) && /guardian/.test(li.textContent) &&
+        /verified/.test(li.querySelector('[data-testid=proof-status]').textContent);
+    }, null, { timeout: 20000 });
+    await f.look(page, 'guardian-granted');
+    f.log('the guardian grants for the minor; the ledger and the access report say by the guardian');
+  },
+
+  // Ada downloads her JSON export (her records in it) and erases herself:
+  // the page explains first, wants the word typed, then returns to login;
+  // her token no longer logs in.
+  async 'export-erase'(f) {
+    const token = f.token('learner', 'Ada');
+    const page = await f.page();
+    await f.login(page, token, PAGE.learner);
+    await page.getByTestId('export-json').waitFor();
+    const dl = page.waitForEvent('download');
+    await page.getByTestId('export-json').click();
+    const d = await dl;
+    const file = join(f.shots, 'learner-export.json');
+    await d.saveAs(file);
+    const doc = JSON.parse(readFileSync(file, 'utf8'));
+    const text = JSON.stringify(doc);
+    check(text.includes('ada@students.example.org') || text.includes(f.learner('Ada').learner),
+      'the export does not name Ada or her pseudonym');
+    check(/statements/.test(Object.keys(doc).join(' ')), `the export has no statements: keys ${Object.keys(doc)}`);
+    f.log(`the JSON export downloads as ${d.suggestedFilename()} (${text.length} bytes, keys ${Object.keys(doc).join(', ')})`);
+
+    await page.getByTestId('erase-start').click();
+    const panel = page.getByTestId('erase-panel');
+    await panel.waitFor();
+    check(/backups/.test(await panel.textContent()) && /enrol/.test(await panel.textContent()),
+      'the erase step does not say what happens to backups and re-enrolment');
+    await f.look(page, 'erase-confirm');
+    await page.getByTestId('erase-word').fill('erase');
+    await page.getByTestId('erase-confirm').click();
+    await page.getByTestId('status').filter({ hasText: /Type ERASE/ }).waitFor();
+    check((await f.http('/learner/consents', { bearer: token })).status === 200, 'a wrong confirmation word erased');
+    f.log('a wrong confirmation word erases nothing');
+    await page.getByTestId('erase-word').fill('ERASE');
+    await page.getByTestId('erase-confirm').click();
+    await page.waitForURL((u) => u.pathname === '/', { timeout: 20000 });
+    f.log('after erasing the page returns to the login form');
+    await page.getByTestId('login-token').fill(token);
+    await page.getByTestId('login-submit').click();
+    await page.getByTestId('status').filter({ hasText: /not accepted/ }).waitFor();
+    check(new URL(page.url()).pathname === '/', 'the erased learner left the login page');
+    await f.shot(page, 'erased-login-refused');
+    const r = await f.http('/learner/consents', { bearer: token });
+    check(r.status === 401, `the erased learner's token over the API: ${r.status}`);
+    f.log('the erased learner\'s token no longer logs in');
+  },
+
+  // A statement whose activity name is markup renders as that text: no
+  // dialog, no <img> made from it, the text visible in the records table.
+  async xss(f) {
+    const p = f.demo.provider;
+    const payload = '<img src=x onerror=alert(1)>';
+    const st = { actor: { objectType: 'Agent', mbox: 'mailto:ada@students.example.org' },
+      verb: { id: 'http://adlnet.gov/expapi/verbs/experienced', display: { 'en-US': payload } },
+      object: { id: 'https://lms.example.org/xss-probe', definition: { name: { 'en-US': payload },
+        description: { 'en-US': payload } } },
+      timestamp: new Date().toISOString() };
+    const r = await f.http('/xapi/statements', { basic: `${p.key}:${p.secret}`, body: st,
+      headers: { 'X-Experience-API-Version': '1.0.3' } });
+    check(r.status === 200, `ingest: ${r.status} ${r.text}`);
+    const page = await f.page();
+    await f.login(page, f.token('learner', 'Ada'), PAGE.learner);
+    await page.getByTestId('records-count').filter({ hasText: /Showing/ }).waitFor();
+    if (await page.getByTestId('records-all').isVisible()) {
+      await page.getByTestId('records-all').click();
+      await page.getByTestId('records-count').filter({ hasText: /all of them/ }).waitFor();
+    }
+    await page.getByTestId('filter-activity').fill('xss-probe');
+    const table = page.getByTestId('records-table');
+    await table.getByText(payload, { exact: true }).first().waitFor();
+    check(await table.getByText(payload, { exact: true }).first().isVisible(), 'the payload text is not visible');
+    const imgs = await page.evaluate(() => [...document.querySelectorAll('img')].map((i) => i.outerHTML));
+    check(imgs.length === 0, `the page made <img> elements: ${imgs.join(' ')}`);
+    await page.waitForTimeout(500);
+    check(f.dialogs.length === 0, `dialogs opened: ${f.dialogs.join('; ')}`);
+    await f.look(page, 'xss-as-text');
+    f.log('the activity name <img src=x onerror=alert(1)> renders as text; no dialog, no <img>');
   },
 
   // The auditor verifies the log in the page (status verified, the
