@@ -194,6 +194,11 @@ LV_EXPORT enum lv_status lv_credential_check(struct lv_node *node, const char *i
 					     const char *secret,
 					     struct lv_principal *out) LV_WARN_UNUSED;
 
+/* LV_OK when credential @id exists and is not revoked, LV_ERR_NOT_FOUND
+ * when not (a browser session re-checks its credential with this on every
+ * request, so revoking it ends the session). */
+LV_EXPORT enum lv_status lv_credential_active(struct lv_node *node, const char *id) LV_WARN_UNUSED;
+
 /* Revokes credential @id.  LV_ERR_NOT_FOUND when there is none. */
 LV_EXPORT enum lv_status lv_credential_revoke(struct lv_node *node, const char *id) LV_WARN_UNUSED;
 

@@ -2,6 +2,7 @@
 #ifndef LEARNVAULT_SERVER_H
 #define LEARNVAULT_SERVER_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -19,6 +20,10 @@ struct lv_server_options {
 	uint16_t port;           /* 0: any free port (see lv_server_port) */
 	unsigned threads;        /* 0: one per core */
 	size_t max_body_bytes;   /* 0: the node's max_body_bytes setting */
+	/* Mark the web door's session cookie Secure, so a browser sends it
+	 * over HTTPS only.  Set it when the node is reached through TLS (a
+	 * TLS-terminating proxy in front); false: plain HTTP on loopback. */
+	bool secure_cookies;
 };
 
 /* Starts serving @node (borrowed: it must outlive the server).  On success

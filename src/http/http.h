@@ -38,11 +38,18 @@ struct http_req {
 	size_t content_len;
 	struct lv_principal who;
 	bool authenticated;
+	bool by_session;          /* @who comes from the lv_session cookie */
+	bool cookie_seen;         /* an lv_session cookie came, valid or not */
+	char csrf[44];            /* by_session: the session's CSRF token */
+	char set_cookie[160];     /* a Set-Cookie value for the reply, "" for none */
+	const char *wire_method;  /* the method on the wire (before alternate syntax) */
 	bool consistent_through;  /* add X-Experience-API-Consistent-Through */
 	size_t max_body;          /* this request's body cap */
 };
 
 #define DEFAULT_MAX_BODY (16u << 20)
+
+struct session_store;
 
 struct lv_server {
 	struct MHD_Daemon *daemon;
@@ -50,7 +57,16 @@ struct lv_server {
 	size_t max_body;          /* fixed by the options; 0: the node's setting */
 	uint16_t port;
 	int64_t started_ms;       /* when lv_server_start ran (GET /admin/status) */
+	struct session_store *sessions;  /* the web door's browser sessions */
+	bool secure_cookies;
+	int64_t clock_skew_ms;    /* added to the sessions' clock; tests only (atomic) */
 };
+
+/* The sessions' clock: now, plus the skew a test set. */
+int64_t http_now_ms(const struct lv_server *srv);
+/* Test hook: moves the sessions' clock @ms forward, so a test sees idle
+ * and absolute expiry without waiting for them. */
+void http_server_advance_clock(struct lv_server *srv, int64_t ms);
 
 /* Parameter lookup (query string, or the form body in alternate syntax). */
 const char *req_param(const struct http_req *r, const char *name);
@@ -95,6 +111,14 @@ struct web_asset {
 };
 extern const struct web_asset web_assets[];
 extern const size_t web_assets_count;
+
+/* session_routes.c: POST|GET|DELETE /session. */
+enum MHD_Result session_route(struct http_req *r);
+/* session_routes.c: authenticates @r by its lv_session cookie, if any.
+ * Sets r->who, r->authenticated, r->by_session and r->csrf. */
+void session_authenticate(struct http_req *r);
+/* The X-CSRF-Token header of @r equals its session's token (constant time). */
+bool session_csrf_ok(const struct http_req *r);
 
 /* static_routes.c: the embedded asset at @path ("/" is index.html), NULL if none. */
 const struct web_asset *static_find(const char *path);

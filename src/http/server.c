@@ -11,6 +11,7 @@
 
 #include "http.h"
 #include "learnvault/server.h"
+#include "session.h"
 
 #define XAPI_VERSION "1.0.3"
 
@@ -72,6 +73,7 @@ static void req_free(struct http_req *r)
 	buf_free(&r->body);
 	free(r->path);
 	lv_principal_clear(&r->who);
+	sodium_memzero(r->csrf, sizeof r->csrf);
 	free(r);
 }
 
@@ -117,6 +119,8 @@ enum MHD_Result reply_bytes(struct http_req *r, unsigned status, const char *con
 	for (size_t i = 0; extra && extra[i] && extra[i + 1]; i += 2)
 		if (strcasecmp(extra[i], "Cache-Control") != 0)
 			MHD_add_response_header(resp, extra[i], extra[i + 1]);
+	if (r->set_cookie[0])
+		MHD_add_response_header(resp, "Set-Cookie", r->set_cookie);
 	enum MHD_Result ret = MHD_queue_response(r->conn, status, resp);
 	MHD_destroy_response(resp);
 	return ret;
@@ -157,8 +161,12 @@ enum MHD_Result reply_error(struct http_req *r, unsigned status, const char *cod
 	cJSON_Delete(o);
 	const char *extra[] = {NULL, NULL, NULL};
 	if (status == 401) {
+		/* A Basic challenge makes a browser pop up its own login box over
+		 * the page: the web door's requests (a session cookie, or
+		 * /session itself) get the Bearer challenge only. */
 		extra[0] = "WWW-Authenticate";
-		extra[1] = "Basic realm=\"learnvault\", Bearer";
+		extra[1] = r->cookie_seen || strcmp(r->path, "/session") == 0 ? "Bearer"
+									     : "Basic realm=\"learnvault\", Bearer";
 	}
 	enum MHD_Result ret = reply_bytes(r, status, "application/json", text ? text : "{}",
 					  text ? strlen(text) : 2, extra);
@@ -174,11 +182,15 @@ enum MHD_Result reply_status(struct http_req *r, enum lv_status st, const char *
 
 /* ---- authentication ---- */
 
+/* An Authorization header decides alone (a bad one is not rescued by a
+ * cookie); without one, the lv_session cookie may authenticate. */
 static void authenticate(struct http_req *r)
 {
 	const char *h = req_header(r, "Authorization");
-	if (!h)
+	if (!h) {
+		session_authenticate(r);
 		return;
+	}
 	if (strncasecmp(h, "Basic ", 6) == 0) {
 		const char *b64 = h + 6;
 		size_t n = strlen(b64);
@@ -337,6 +349,15 @@ static enum MHD_Result dispatch(struct http_req *r)
 	/* HEAD is GET without a body; libmicrohttpd drops the body. */
 	if (strcmp(r->method, "HEAD") == 0)
 		r->method = "GET";
+	if (strcmp(r->path, "/session") == 0)
+		return session_route(r);
+	/* A cookie is sent by the browser whoever made the page that asks:
+	 * a state-changing request must also prove it read the session's
+	 * CSRF token, before any route runs (the wire method counts: the
+	 * xAPI alternate syntax turns a POST into a GET). */
+	if (r->by_session && strcmp(r->wire_method, "GET") != 0 && strcmp(r->wire_method, "HEAD") != 0 &&
+	    !session_csrf_ok(r))
+		return reply_error(r, 403, "csrf", "the X-CSRF-Token header is missing or wrong");
 	if (strcmp(r->path, "/xapi") == 0 || strncmp(r->path, "/xapi/", 6) == 0)
 		return xapi_route(r);
 	if (strcmp(r->path, "/learner") == 0 || strncmp(r->path, "/learner/", 9) == 0)
@@ -375,6 +396,7 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
 		r->node = srv->node;
 		r->conn = conn;
 		r->method = method;
+		r->wire_method = method;
 		r->path = strdup(url);
 		r->max_body = srv->max_body ? srv->max_body : lv_node_max_body(srv->node);
 		if (!r->max_body)
@@ -420,6 +442,11 @@ enum lv_status lv_server_start(struct lv_node *node, const struct lv_server_opti
 		return LV_ERR_NOMEM;
 	srv->node = node;
 	srv->started_ms = util_now_ms();
+	srv->secure_cookies = opt && opt->secure_cookies;
+	if (session_store_new(SESSION_MAX_LIVE, &srv->sessions) != LV_OK) {
+		free(srv);
+		return LV_ERR_NOMEM;
+	}
 	/* 0: the node's setting, read per request so that `learnvault
 	 * setting set` on the running node takes effect at once. */
 	srv->max_body = opt && opt->max_body_bytes ? opt->max_body_bytes : 0;
@@ -441,6 +468,7 @@ enum lv_status lv_server_start(struct lv_node *node, const struct lv_server_opti
 		a6->sin6_port = htons(port);
 		flags |= MHD_USE_IPv6;
 	} else {
+		session_store_free(srv->sessions);
 		free(srv);
 		return LV_ERR_INVALID;
 	}
@@ -452,6 +480,7 @@ enum lv_status lv_server_start(struct lv_node *node, const struct lv_server_opti
 				       MHD_OPTION_CONNECTION_LIMIT, (unsigned)1000,
 				       MHD_OPTION_END);
 	if (!srv->daemon) {
+		session_store_free(srv->sessions);
 		free(srv);
 		return LV_ERR_IO;
 	}
@@ -476,5 +505,6 @@ void lv_server_destroy(struct lv_server *srv)
 	if (s != MHD_INVALID_SOCKET)
 		close(s);
 	MHD_stop_daemon(srv->daemon);
+	session_store_free(srv->sessions);
 	free(srv);
 }

@@ -238,6 +238,22 @@ enum lv_status lv_credential_check(struct lv_node *n, const char *id, const char
 	return st;
 }
 
+enum lv_status lv_credential_active(struct lv_node *n, const char *id)
+{
+	sqlite3_stmt *s = NULL;
+	int rc = lv_store_lock(n) == LV_OK ? SQLITE_OK : SQLITE_ERROR;
+	if (rc == SQLITE_OK)
+		rc = sqlite3_prepare_v2(n->db, "SELECT 1 FROM credentials WHERE id = ? AND revoked IS NULL",
+					-1, &s, NULL);
+	if (rc == SQLITE_OK) {
+		sqlite3_bind_text(s, 1, id, -1, SQLITE_STATIC);
+		rc = sqlite3_step(s);
+	}
+	sqlite3_finalize(s);
+	lv_store_unlock(n);
+	return rc == SQLITE_ROW ? LV_OK : rc == SQLITE_DONE ? LV_ERR_NOT_FOUND : db_status(rc);
+}
+
 enum lv_status lv_credential_revoke(struct lv_node *n, const char *id)
 {
 	sqlite3_stmt *s = NULL;

@@ -687,6 +687,12 @@ enum lv_status lv_node_setting_set(struct lv_node *n, const char *name, const ch
 		long long v = strtoll(value, &end, 10);
 		if (!*value || *end || v < 1024 || v > (1LL << 30))
 			return LV_ERR_INVALID;
+	} else if (strcmp(name, "session_idle_minutes") == 0 || strcmp(name, "session_max_hours") == 0) {
+		/* Read by the web door when it opens a session (http/session_routes.c). */
+		char *end = NULL;
+		long long v = strtoll(value, &end, 10);
+		if (*value < '0' || *value > '9' || *end || v < 1 || v > (name[8] == 'i' ? 1440 : 168))
+			return LV_ERR_INVALID;
 	} else if (strcmp(name, "aggregate_time_quantum_ms") == 0) {
 		/* Read by the aggregate door (query/door.c), 0 to 600000. */
 		char *end = NULL;
