@@ -10,7 +10,7 @@
 //       attrs: plain object. `class`, `id`, `for`, `type`, `name`, `value`,
 //       `role`, `aria-*`, `data-*` (e.g. data-testid), `hidden`, `disabled`,
 //       `checked`, `required`, `min`, `max`, `step`, `href` (relative,
-//       http(s) or blob: only), ... A value of null/undefined/false leaves the
+//       http(s), mailto: or blob: only), ... A value of null/undefined/false leaves the
 //       attribute out; true sets it to "". `on*` handlers, `style`,
 //       `srcdoc` and `innerHTML`-like names throw. Event listeners: pass
 //       `{on: {click: fn}}`. Children: strings/numbers become text nodes,
@@ -39,12 +39,12 @@ const SVG_NS = 'http://www.w3.org/2000/svg';
 
 function safeUrl(v) {
 	const s = String(v);
-	// Relative paths, fragments, http(s) and blob: URLs only: never javascript: or data:.
+	// Relative paths, fragments, http(s), mailto: and blob: URLs only: never javascript: or data:.
 	if (/^(\/(?!\/)|#|\.\/|\?)/.test(s))
 		return s;
 	try {
 		const u = new URL(s, location.href);
-		if (u.protocol === 'https:' || u.protocol === 'http:' || u.protocol === 'blob:')
+		if (u.protocol === 'https:' || u.protocol === 'http:' || u.protocol === 'blob:' || u.protocol === 'mailto:')
 			return s;
 	} catch (e) {
 		// fall through
