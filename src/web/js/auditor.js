@@ -30,7 +30,7 @@ const $ = (id) => document.getElementById(id);
 function describeCheckpoint() {
 	const cp = state.cp;
 	return el('div', null,
-		el('dl', {class: 'facts'},
+		el('dl', {class: 'kv'},
 			el('dt', null, 'Log origin'), el('dd', {'data-testid': 'audit-origin'}, cp.origin),
 			el('dt', null, 'Entries covered'), el('dd', {'data-testid': 'audit-size'}, String(cp.size)),
 			el('dt', null, 'Tree root (SHA-256, base64)'), el('dd', {class: 'mono', 'data-testid': 'audit-root'}, cp.rootB64),
@@ -96,8 +96,12 @@ async function loadEntries(size) {
 
 function verdict(kind, headline, lines) {
 	const box = $('verify-status');
+	const look = {verified: ['notice', 'badge ok', 'Verified'], failed: ['notice notice-error', 'badge fail', 'Failed'],
+		partial: ['notice notice-warn', 'badge warn', 'Incomplete'], running: ['notice', 'badge neutral', 'Working']}[kind];
 	box.dataset.state = kind;
-	replace(box, el('p', {class: 'verdict-headline'}, headline), el('ul', null, lines.map((l) => el('li', null, l))));
+	box.className = look[0];
+	replace(box, el('p', null, el('span', {class: look[1]}, look[2]), ' ', headline),
+		lines.length ? el('ul', null, lines.map((l) => el('li', null, l))) : null);
 }
 
 // Which logged policy loads have their text among GET /policies, by
