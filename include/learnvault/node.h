@@ -112,8 +112,8 @@ LV_EXPORT size_t lv_node_max_body(struct lv_node *node);
 LV_EXPORT enum lv_status lv_node_setting_set(struct lv_node *node, const char *name,
 					     const char *value) LV_WARN_UNUSED;
 /* Every node setting stored in node.db as one JSON object {"name":
- * "value", ...}: the settings lv_node_setting_set wrote (and auto_enrol,
- * written at init), plus "origin".  Names with a '.' are left out: they
+ * "value", ...}: the settings lv_node_setting_set wrote (and auto_enrol and
+ * max_body_bytes, written at init), plus "origin".  Names with a '.' are left out: they
  * hold a module's own documents ("personal.curriculum"), which have
  * commands of their own.  A setting never set is absent (its default
  * applies).  *@json is malloc'd (caller frees); NULL on failure. */
