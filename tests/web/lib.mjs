@@ -167,7 +167,8 @@ export class Flow {
   }
 
   // Direct HTTP to the server (setup and checks that a page cannot make).
-  async http(path, { method = 'GET', headers = {}, body, bearer, basic } = {}) {
+  async http(path, { method, headers = {}, body, bearer, basic } = {}) {
+    method ??= body === undefined ? 'GET' : 'POST';
     const h = { ...headers };
     if (bearer) h.Authorization = `Bearer ${bearer}`;
     if (basic) h.Authorization = `Basic ${Buffer.from(basic).toString('base64')}`;
