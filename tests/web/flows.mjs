@@ -365,6 +365,73 @@ const flows = {
     f.log('the activity name <img src=x onerror=alert(1)> renders as text; no dialog, no <img>');
   },
 
+  // The analyst asks the demo's mean quiz score: the budget is shown before
+  // asking, the answer shows exactly the API's value, interval and ε, the
+  // chart draws the interval as error bars; asking the same id again is
+  // cached and costs nothing.
+  async 'analyst-question'(f) {
+    const page = await f.page();
+    await f.login(page, f.token('analyst'), PAGE.analyst);
+    await page.getByTestId('analyst-purpose').selectOption('course-improvement');
+    const budget = page.getByTestId('analyst-budget');
+    await budget.filter({ hasText: /\d/ }).waitFor();
+    const budgetBefore = await budget.textContent();
+    await f.look(page, 'analyst');
+    await page.getByTestId('analyst-metric').selectOption('mean');
+    await page.getByTestId('analyst-field').selectOption('result.score.scaled');
+    await page.getByTestId('analyst-lo').fill('0');
+    await page.getByTestId('analyst-hi').fill('1');
+    await page.getByTestId('analyst-activity').fill('https://lms.example.org/course/fractions');
+    await page.getByTestId('analyst-epsilon-input').fill('0.5');
+    await page.getByTestId('analyst-query-id').fill('w4-mean-quiz');
+    const ask = async () => {
+      const resp = page.waitForResponse((r) => r.url() === f.base + '/aggregate' && r.request().method() === 'POST');
+      await page.getByTestId('analyst-ask').click();
+      const r = await resp;
+      check(r.status() === 200, `POST /aggregate from the page: ${r.status()} ${await r.text()}`);
+      const a = await r.json();
+      await page.getByTestId('analyst-value').filter({ hasText: String(a.value) }).waitFor();
+      return a;
+    };
+    const a = await ask();
+    check(Array.isArray(a.ci95) && a.ci95.length === 2 && a.epsilon === 0.5 && !a.suppressed, `the answer: ${JSON.stringify(a)}`);
+    const shown = await page.getByTestId('analyst-value').textContent();
+    check(shown.includes(String(a.value)) && shown.includes(String(a.ci95[0])) && shown.includes(String(a.ci95[1])),
+      `the page shows "${shown}" for value ${a.value}, interval ${a.ci95}`);
+    check((await page.getByTestId('analyst-epsilon').textContent()).includes('0.5'), 'ε is not shown');
+    const chart = page.getByTestId('analyst-chart');
+    const bars = chart.locator('svg line.errorbar');
+    check(await bars.count() === 3, `error bars in the chart: ${await bars.count()} lines`);
+    // A vertical line has an empty box, which Playwright calls invisible:
+    // check what draws it instead (stroke, width, display) and its length.
+    check(await chart.isVisible(), 'the chart is not visible');
+    const bar = await bars.first().evaluate((l) => {
+      const cs = getComputedStyle(l);
+      return { stroke: cs.stroke, width: parseFloat(cs.strokeWidth), display: cs.display, vis: cs.visibility,
+        len: Math.abs(l.y2.baseVal.value - l.y1.baseVal.value) };
+    });
+    check(bar.stroke !== 'none' && bar.width > 0 && bar.display !== 'none' && bar.vis === 'visible',
+      `the error bar is not drawn: ${JSON.stringify(bar)}`);
+    check(a.ci95[0] === a.ci95[1] || bar.len > 1, 'the error bar has no length');
+    const tableText = await page.getByTestId('analyst-chart-table').textContent();
+    check(tableText.includes(String(a.ci95[0])) && tableText.includes(String(a.ci95[1])), 'the chart\'s table lacks the interval');
+    await budget.filter({ hasNotText: budgetBefore }).waitFor();
+    await f.look(page, 'analyst-answer');
+    f.log(`the answer ${a.value} with 95% interval ${a.ci95[0]}..${a.ci95[1]} and ε ${a.epsilon} is shown and drawn with error bars`);
+    f.log(`budget before: "${budgetBefore.trim()}"; after: "${(await budget.textContent()).trim()}"`);
+
+    const b = await ask();
+    check(b.cached === true && b.value === a.value, `asked again: ${JSON.stringify(b)}`);
+    await page.getByTestId('analyst-epsilon').filter({ hasText: /cached/ }).waitFor();
+    const rows = page.getByTestId('analyst-history-table').locator('tbody tr');
+    check(await rows.count() === 2, `history rows: ${await rows.count()}`);
+    await f.shot(page, 'analyst-cached');
+    f.log('the same question again is the cached answer, at no cost, and both are in the history');
+    await f.reflow('analyst', (p) => f.login(p, f.token('analyst'), PAGE.analyst),
+      (p) => ({ purpose: p.getByTestId('analyst-purpose'), metric: p.getByTestId('analyst-metric'),
+        epsilon: p.getByTestId('analyst-epsilon-input'), ask: p.getByTestId('analyst-ask') }));
+  },
+
   // The auditor verifies the log in the page (status verified, the
   // compliance counts shown), a wrong trusted key makes it fail, the
   // downloaded export passes `learnvault audit verify`, entries browse by
