@@ -120,6 +120,7 @@ const flows = {
     const secret = token.split('.')[1];
     for (const [k, v] of Object.entries(seen))
       check(!v.includes(secret), `the token's secret is in the page's ${k}`);
+    await f.shot(page, 'learner-logged-in');
     f.log('document.cookie does not show lv_session; the token is in no storage or URL');
     const me = await page.evaluate(async () => { const r = await fetch('/session'); return [r.status, await r.json()]; });
     check(me[0] === 200 && me[1].role === 'learner', `GET /session with the cookie: ${JSON.stringify(me)}`);
@@ -299,7 +300,7 @@ const flows = {
     const dl = page.waitForEvent('download');
     await page.getByTestId('export-json').click();
     const d = await dl;
-    const file = join(f.shots, 'learner-export.json');
+    const file = join(f.tmp, 'learner-export.json');
     await d.saveAs(file);
     const doc = JSON.parse(readFileSync(file, 'utf8'));
     const text = JSON.stringify(doc);
@@ -432,6 +433,31 @@ const flows = {
         epsilon: p.getByTestId('analyst-epsilon-input'), ask: p.getByTestId('analyst-ask') }));
   },
 
+  // With session_idle_minutes = 1 (set by the C test before serving) a page
+  // left alone for over a minute goes back to the login form at its next
+  // request, and the server refuses the old cookie.
+  async 'session-expiry'(f) {
+    const page = await f.page();
+    await f.login(page, f.token('learner', 'Ada'), PAGE.learner);
+    await page.waitForLoadState('networkidle');
+    const s = await page.evaluate(async () => (await fetch('/session')).json());
+    const idle = (Date.parse(s.idle_expires) - Date.now()) / 1000;
+    check(idle > 0 && idle <= 61, `idle expiry is ${idle} s away, not at most a minute (session_idle_minutes unused?)`);
+    await page.getByTestId('access-refresh').waitFor();
+    const c = (await page.context().cookies()).find((x) => x.name === 'lv_session');
+    await f.shot(page, 'before-expiry');
+    f.log(`logged in; the session's idle expiry is ${Math.round(idle)} s away; waiting it out`);
+    await page.waitForTimeout(Math.max(0, Date.parse(s.idle_expires) - Date.now()) + 3000);
+    await page.getByTestId('access-refresh').click();
+    await page.waitForURL((u) => u.pathname === '/', { timeout: 15000 });
+    await page.getByTestId('login-token').waitFor();
+    await f.look(page, 'after-expiry');
+    f.log('after the idle expiry the next request sends the page back to the login form');
+    const r = await f.http('/session', { headers: { Cookie: `lv_session=${c.value}` } });
+    check(r.status === 401, `the expired cookie: GET /session ${r.status}`);
+    f.log('the server refuses the expired session');
+  },
+
   // The auditor verifies the log in the page (status verified, the
   // compliance counts shown), a wrong trusted key makes it fail, the
   // downloaded export passes `learnvault audit verify`, entries browse by
@@ -459,7 +485,7 @@ const flows = {
 
     const dl = page.waitForEvent('download');
     await page.getByTestId('audit-download').click();
-    const file = join(f.shots, 'audit-export.json');
+    const file = join(f.tmp, 'audit-export.json');
     await (await dl).saveAs(file);
     const key = (await page.getByTestId('audit-key').textContent()).trim();
     const out = execFileSync(f.bin, ['audit', 'verify', '--log', file, '--key', key], { encoding: 'utf8' });

@@ -2,8 +2,8 @@
 // launching Debian's chromium, screenshots, axe, the reflow checks, login.
 // Test tooling only; nothing here is served or installed.
 import { createHash, generateKeyPairSync } from 'node:crypto';
-import { mkdirSync, readFileSync } from 'node:fs';
-import { homedir } from 'node:os';
+import { mkdirSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { homedir, tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
@@ -68,6 +68,9 @@ export class Flow {
     this.dialogs = [];
     this.console = [];
     mkdirSync(this.shots, { recursive: true });
+    // Downloads (a learner's export is personal data, even a demo's) go
+    // here, not among the artefacts; removed at the end.
+    this.tmp = mkdtempSync(join(tmpdir(), 'lv-web-'));
   }
 
   async start() {
@@ -78,6 +81,7 @@ export class Flow {
 
   async stop() {
     if (this.browser) await this.browser.close();
+    rmSync(this.tmp, { recursive: true, force: true });
   }
 
   log(msg) {
