@@ -105,17 +105,22 @@ static void wipe_strings(cJSON *o)
 	}
 }
 
-/* Sends @o, which holds a secret, and wipes every copy this process made
- * (libmicrohttpd keeps its own copy of the bytes until they are sent). */
+/* The printed form of a credential's presentation: id, role, secret and
+ * their quoting fit many times over. */
+#define SECRET_REPLY_MAX 1024
+
+/* Sends @o, which holds a secret, and wipes every copy this process made:
+ * printed into guarded memory (cJSON's own printer would leave copies in
+ * the buffers it outgrows); libmicrohttpd keeps its own copy of the bytes
+ * until they are sent. */
 static enum MHD_Result reply_secret(struct http_req *r, unsigned status, cJSON *o)
 {
-	char *text = cJSON_PrintUnformatted(o);
-	enum MHD_Result ret = text ? reply_bytes(r, status, "application/json", text, strlen(text), NULL)
-				   : reply_error(r, 500, "out_of_memory", "could not build the response");
-	if (text) {
-		sodium_memzero(text, strlen(text));
-		free(text);
-	}
+	char *text = sodium_malloc(SECRET_REPLY_MAX);
+	bool ok = text && cJSON_PrintPreallocated(o, text, SECRET_REPLY_MAX, false);
+	enum MHD_Result ret = ok ? reply_bytes(r, status, "application/json", text, strlen(text), NULL)
+				 : reply_error(r, 500, "out_of_memory", "could not build the response");
+	if (text)
+		sodium_free(text); /* zeroes it */
 	wipe_strings(o);
 	cJSON_Delete(o);
 	return ret;
