@@ -10,7 +10,7 @@
 //       title      text of the figure caption (required)
 //       data       [{label, value, low?, high?}]  numbers; low/high draw an
 //                  error bar (e.g. a 95% interval). A null value draws
-//                  nothing for that item (e.g. a suppressed answer) and the
+//                  "n/a" for that item (e.g. a suppressed answer) and the
 //                  table shows `missing` for it.
 //       kind       "bar" (default) | "point"
 //       xLabel, yLabel   axis titles (also the table's column headings)
@@ -95,6 +95,11 @@ function drawItem(g, d, i, x0, band, y, sc, kind, format) {
 			height: Math.max(1, Math.abs(base - top))}));
 	} else if (has) {
 		item.appendChild(svg('circle', {class: 'point', cx, cy: y(d.value), r: 5}));
+	} else {
+		// A missing value (e.g. a suppressed answer) is marked, not left as a gap
+		// that reads like zero.
+		item.appendChild(svg('text', {class: 'tick missing', x: cx, y: y(Math.max(sc.lo, Math.min(0, sc.hi))) - 6,
+			'text-anchor': 'middle'}, 'n/a'));
 	}
 	if (typeof d.low === 'number' && typeof d.high === 'number' && Number.isFinite(d.low) && Number.isFinite(d.high)) {
 		const cap = Math.min(10, band * 0.3);

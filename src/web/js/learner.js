@@ -5,7 +5,7 @@
 // text nodes (dom.js el), never into HTML.
 
 import {initPage, get, post, del, download, errorText, logout} from './api.js';
-import {el, replace, setStatus, table, field, downloadBlob, fmtTime, fmtDate, fmtDay, fmtNumber, fmtPercent,
+import {el, replace, setStatus, table, field, downloadBlob, fmtTime, fmtDate, fmtNumber, fmtPercent,
 	fmtDuration, uid} from './dom.js';
 import {chart} from './chart.js';
 import {parseCheckpoint, verifyInclusion} from './merkle.js';
@@ -93,6 +93,16 @@ function stTime(st) {
 	return (st && (st.timestamp || st.stored)) || '';
 }
 
+// The calendar day of a record in the browser's time zone (as the table
+// shows times), "YYYY-MM-DD": what the date filters and the timeline use.
+function localDay(v) {
+	const d = new Date(String(v));
+	if (Number.isNaN(d.getTime()))
+		return '';
+	const p2 = (n) => String(n).padStart(2, '0');
+	return d.getFullYear() + '-' + p2(d.getMonth() + 1) + '-' + p2(d.getDate());
+}
+
 function sectionError(body, err, retry) {
 	replace(body, el('p', {class: 'notice notice-error', role: 'alert'}, errorText(err)),
 		retry ? el('button', {type: 'button', class: 'btn', on: {click: retry}}, 'Try again') : null);
@@ -132,7 +142,7 @@ function filtered() {
 			return false;
 		if (q && !(activityName(st).toLowerCase().includes(q) || activityId(st).toLowerCase().includes(q)))
 			return false;
-		const day = fmtDay(stTime(st));
+		const day = localDay(stTime(st));
 		if (from && (!day || day < from))
 			return false;
 		if (to && (!day || day > to))
@@ -159,7 +169,7 @@ function timeline(rows) {
 	// stays readable at 320 px). The table beside it has the same numbers.
 	const perDay = new Map();
 	for (const st of rows) {
-		const d = fmtDay(stTime(st));
+		const d = localDay(stTime(st));
 		if (d)
 			perDay.set(d, (perDay.get(d) || 0) + 1);
 	}
@@ -174,7 +184,7 @@ function timeline(rows) {
 	const data = [...counts.entries()].sort((a, b) => (a[0] < b[0] ? -1 : 1)).map(([label, value]) => ({label, value}));
 	if (!data.length)
 		return el('p', {class: 'muted'}, 'No dated records to draw.');
-	return chart({title: 'Activity timeline: records per ' + unit.toLowerCase() + ' (UTC), of the records shown',
+	return chart({title: 'Activity timeline: records per ' + unit.toLowerCase() + ', of the records shown',
 		data, xLabel: unit, yLabel: 'Records', format: (v) => fmtNumber(v), testid: 'records-timeline'});
 }
 
@@ -376,21 +386,27 @@ function policyCard(p, ev, status) {
 	const canWithdraw = ev && YES.has(ev.event);
 	const btn = (action, label) => el('button', {type: 'button', class: 'btn', 'data-testid': 'consent-' + action,
 		'data-policy': p.id, on: {click: (e) => decide(p, action, e.currentTarget)}}, label);
-	const withdraw = btn('withdraw', 'Withdraw my yes');
-	if (!canWithdraw) {
-		withdraw.disabled = true;
-		withdraw.setAttribute('title', 'There is no yes to withdraw');
-	}
+	// Withdraw stays as prominent and as reachable as the other two; with no
+	// yes on record it says so instead of calling the server.
+	const withdraw = canWithdraw ? btn('withdraw', mine('Withdraw my yes', 'Withdraw the yes'))
+		: el('button', {type: 'button', class: 'btn', 'data-testid': 'consent-withdraw', 'data-policy': p.id,
+			on: {click: () => setStatus('Nothing to withdraw for “' + title + '”: there is no yes on record.', 'info')}},
+		mine('Withdraw my yes', 'Withdraw the yes'));
 	return el('article', {class: 'card', 'aria-labelledby': hid, 'data-policy-card': p.id, 'data-testid': 'policy-card'},
 		el('h3', {id: hid, tabindex: -1}, title),
 		el('p', {class: 'muted'}, 'Version ' + p.version + ' · id ', el('span', {class: 'mono'}, p.id)),
 		stale ? el('p', {class: 'notice notice-warn', 'data-testid': 'reconsent'},
 			'This purpose has changed since ' + mine('you', 'you or they') + ' said yes (version ' + ev.policy_version +
 			' → ' + p.version + '). The earlier yes does not count for the new version: please read it and choose again.') : null,
+		ev && ev.event === 'ConsentExpired' ? el('p', {class: 'notice notice-warn', 'data-testid': 'reconsent'},
+			'The earlier yes has run out (a yes lasts a limited time). Nothing is used until ' + mine('you', 'you or they') +
+			' choose again.') : null,
 		el('p', {'data-testid': 'consent-current'}, el('strong', null, 'Current choice: '), currentText(ev, status)),
-		el('details', null, el('summary', null, 'What this means, in plain words'), policyFacts(pol)),
-		el('div', {class: 'choices', role: 'group', 'aria-label': 'Your choice for ' + title},
-			btn('give', 'Yes, I agree'), btn('refuse', 'No, I do not agree'), withdraw),
+		el('h4', null, 'What this means, in plain words'),
+		policyFacts(pol),
+		el('div', {class: 'choices', role: 'group', 'aria-label': mine('Your choice for ', 'Your choice, for them, for ') + title},
+			btn('give', mine('Yes, I agree', 'Yes, I agree for them')),
+			btn('refuse', mine('No, I do not agree', 'No, I do not agree for them')), withdraw),
 		el('p', {class: 'hint'}, 'All three are recorded in the same way and can be changed at any time.'));
 }
 
@@ -415,23 +431,32 @@ async function initChoices() {
 
 // ------------------------------------------------------- Who used my data
 
-const ROLE_WORDS = {learner: 'you', guardian: 'your parent or guardian', provider: 'a learning app', analyst: 'a school analyst',
-	auditor: 'an auditor', admin: 'an administrator', system: 'the system', operator: 'the server operator'};
+const ROLE_WORDS = {provider: 'a learning app', analyst: 'a school analyst', auditor: 'an auditor',
+	admin: 'an administrator', system: 'the system', operator: 'the server operator'};
+
+// Who a log entry's role is, seen from the person reading the page.
+function roleWord(role) {
+	if (role === 'learner')
+		return mine('you', 'the learner');
+	if (role === 'guardian')
+		return mine('your parent or guardian', 'you (or another guardian)');
+	return ROLE_WORDS[role] || role || 'someone';
+}
 
 function describeEntry(e) {
 	switch (e.type) {
 	case 'access': {
-		const who = ROLE_WORDS[e.role] || e.role || 'someone';
+		const who = roleWord(e.role);
 		const what = e.resource === 'aggregate' ? 'included your data in a group answer'
-			: 'read your ' + (e.resource || 'data') + (typeof e.count === 'number' ? ' (' + e.count + ' items)' : '');
+			: 'read ' + mine('your ', 'their ') + (e.resource || 'data') + (typeof e.count === 'number' ? ' (' + e.count + ' items)' : '');
 		const sentence = who.charAt(0).toUpperCase() + who.slice(1) + ' ' + what;
 		return (e.decision === 'deny' ? 'Refused (nothing was read): ' + sentence : sentence) +
 			', for ' + (e.purpose || 'an unnamed purpose') + (typeof e.epsilon === 'number' ? ' (ε ' + e.epsilon + ')' : '') + '.';
 	}
 	case 'consent':
 		return 'Consent: ' + (EVENT_WORDS[e.event] || e.event) + ' for ' + e.policy + ' (version ' + e.policy_version + '), by ' +
-			(ROLE_WORDS[e.actor_role] || e.actor_role) + '.';
-	case 'enrolment': return 'You were enrolled.';
+			roleWord(e.actor_role) + '.';
+	case 'enrolment': return mine('You were enrolled.', 'The learner was enrolled.');
 	case 'erasure': return 'Erasure.';
 	case 'birth_date': return 'Birth date recorded.';
 	case 'credential': return 'A ' + (e.role || '') + ' access token was ' + (e.action === 'revoke' ? 'revoked' : 'issued') + '.';
