@@ -140,12 +140,16 @@ async function verify() {
 		const sig = await tlog.verifyNote(state.note, $('trusted-key').value);
 		await loadEntries(cp.size);
 		let misplaced = -1;
-		const leaves = [];
-		for (let i = 0; i < cp.size; i++) {
+		for (let i = 0; i < cp.size && misplaced < 0; i++) {
 			const e = state.parsed[i];
-			if (misplaced < 0 && (!e || e.index !== i))
+			if (!e || e.index !== i)
 				misplaced = i;
-			leaves.push(await tlog.leafHash(state.entries[i]));
+		}
+		// Hashed a page at a time: WebCrypto works in parallel, the page stays responsive.
+		const leaves = [];
+		for (let s = 0; s < cp.size; s += PAGE_MAX) {
+			const chunk = state.entries.slice(s, Math.min(cp.size, s + PAGE_MAX));
+			leaves.push(...(await Promise.all(chunk.map((t) => tlog.leafHash(t)))));
 		}
 		const root = await tlog.treeRoot(leaves);
 		const rootOk = tlog.equalBytes(root, cp.root);
@@ -162,7 +166,9 @@ async function verify() {
 				: 'Policy texts: ' + pol.texts.length + ' of ' + pol.loads + ' logged loads found with their digest.',
 		];
 		if (!rootOk || misplaced >= 0 || sig.ok === false || pol.mismatched) {
-			verdict('failed', 'Failed: the log does not match its signed checkpoint.', lines);
+			verdict('failed', !rootOk || misplaced >= 0 ? 'Failed: the log does not match its signed checkpoint.'
+				: sig.ok === false ? 'Failed: the checkpoint is not signed by the key you trust.'
+					: 'Failed: a policy text does not match the digest its load logged.', lines);
 			setStatus('Verification failed.', 'error');
 		} else if (sig.ok === null) {
 			verdict('partial', 'Not fully verified: the entries match the root, but this browser could not check the signature.', lines);
