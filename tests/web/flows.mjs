@@ -458,6 +458,71 @@ const flows = {
     f.log('the server refuses the expired session');
   },
 
+  // While the server runs, the admin enrols a learner and issues their
+  // token, adds an analyst credential, and revokes it: the new tokens log
+  // in at once; the revoked analyst's open page goes back to login.
+  async 'admin-live'(f) {
+    const page = await f.page();
+    await f.login(page, f.token('admin'), PAGE.admin);
+    const learners = page.getByTestId('admin-status-learners');
+    await learners.waitFor();
+    const before = Number(await learners.textContent());
+    check(before === 45, `learners at start: ${before}`);
+    await f.look(page, 'admin');
+
+    await page.getByTestId('admin-enrol-kind').selectOption('mbox');
+    await page.getByTestId('admin-enrol-mbox').fill('mailto:newcomer@students.example.org');
+    await page.getByTestId('admin-enrol-name').fill('New Comer');
+    await page.getByTestId('admin-enrol-birth').fill('2006-05-04');
+    await page.getByTestId('admin-enrol-submit').click();
+    const pseudonym = (await page.getByTestId('admin-enrol-pseudonym').textContent()).trim();
+    check(/^[0-9a-f]{32}$/.test(pseudonym), `enrolled pseudonym: ${pseudonym}`);
+    await learners.filter({ hasText: String(before + 1) }).waitFor();
+    f.log(`enrolled a learner (${pseudonym}); the status counts ${before + 1}`);
+    await page.getByTestId('admin-token-learner').fill(pseudonym);
+    await page.getByTestId('admin-token-role').selectOption('learner');
+    await page.getByTestId('admin-token-submit').click();
+    const ltoken = await page.getByTestId('admin-secret-token').inputValue();
+    check(/^[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+$/.test(ltoken), 'no learner token shown');
+    await f.look(page, 'admin-secret');
+    await page.getByTestId('admin-secret-dismiss').click();
+    check(await page.getByTestId('admin-secret-token').count() === 0, 'the secret stays in the page after dismissing');
+    const lp = await f.page();
+    await f.login(lp, ltoken, PAGE.learner);
+    await lp.getByTestId('whose').filter({ hasText: pseudonym }).waitFor();
+    await f.shot(lp, 'new-learner');
+    await lp.context().close();
+    f.log('the new learner\'s token logs in at once, as that learner');
+
+    await page.getByTestId('admin-cred-role').selectOption('analyst');
+    await page.getByTestId('admin-cred-purposes').locator('input[value="course-improvement"]').check();
+    await page.getByTestId('admin-cred-label').fill('w4 analyst');
+    await page.getByTestId('admin-cred-submit').click();
+    const atoken = await page.getByTestId('admin-secret-token').inputValue();
+    await page.getByTestId('admin-secret-dismiss').click();
+    const ap = await f.page();
+    await f.login(ap, atoken, PAGE.analyst);
+    await ap.getByTestId('analyst-purpose').locator('option[value="course-improvement"]').waitFor({ state: 'attached' });
+    f.log('the new analyst credential logs in at once, bound to course-improvement');
+
+    const id = atoken.split('.')[0];
+    const revoke = page.locator(`[data-testid=admin-cred-revoke][data-id="${id}"]`);
+    await revoke.click();
+    await page.getByTestId('admin-revoke-dialog').waitFor();
+    await f.look(page, 'admin-revoke-dialog');
+    await page.getByTestId('admin-revoke-confirm').click();
+    await page.locator(`[data-testid=admin-cred-revoke][data-id="${id}"]`).waitFor({ state: 'detached' });
+    await ap.reload();
+    await ap.waitForURL((u) => u.pathname === '/');
+    await ap.getByTestId('login-token').fill(atoken);
+    await ap.getByTestId('login-submit').click();
+    await ap.getByTestId('status').filter({ hasText: /not accepted/ }).waitFor();
+    f.log('revoked: the analyst\'s open session ends and the token no longer logs in');
+    await f.reflow('admin', (p) => f.login(p, f.token('admin'), PAGE.admin),
+      (p) => ({ enrol: p.getByTestId('admin-enrol-submit'), token: p.getByTestId('admin-token-submit'),
+        credential: p.getByTestId('admin-cred-submit'), logout: p.getByTestId('logout') }));
+  },
+
   // The auditor verifies the log in the page (status verified, the
   // compliance counts shown), a wrong trusted key makes it fail, the
   // downloaded export passes `learnvault audit verify`, entries browse by
