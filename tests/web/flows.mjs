@@ -183,6 +183,7 @@ const flows = {
     await f.login(page, f.token('learner', 'Ada'), PAGE.learner);
     const consents = () => page.evaluate(async () => JSON.stringify(await (await fetch('/learner/consents')).json()));
     const before = await consents();
+    await f.shot(page, 'learner-logged-in');
     // text/plain turns the field into a JSON body: {"policy":"course-improvement","x":"="}
     const html = `<!doctype html><html lang="en"><title>prize</title><body>
       <form id="f" method="post" enctype="text/plain" action="${f.base}/learner/consents">
