@@ -68,10 +68,10 @@ static int parse_listen(const char *s, char *host, size_t hlen, uint16_t *port)
 
 int cmd_serve(int argc, char **argv)
 {
-	const char *dir = NULL, *pass_file = NULL, *listen = "127.0.0.1:8080", *threads_s = NULL;
+	const char *dir = NULL, *pass_file = NULL, *listen = "127.0.0.1:8080", *threads_s = NULL, *secure = NULL;
 	const struct cli_opt opts[] = {
 		{"data", true, &dir}, {"passphrase-file", true, &pass_file}, {"listen", true, &listen},
-		{"threads", true, &threads_s}, {0, false, NULL}};
+		{"threads", true, &threads_s}, {"secure-cookies", false, &secure}, {0, false, NULL}};
 	if (cli_parse(argc, argv, 1, opts) < 0)
 		return 2;
 	unsigned threads = threads_s ? (unsigned)strtoul(threads_s, NULL, 10) : 0;
@@ -95,7 +95,8 @@ int cmd_serve(int argc, char **argv)
 	struct lv_node *node = NULL;
 	if (cli_open_vaults(dir, pass_file, "serve", &node) != 0)
 		return 1;
-	struct lv_server_options so = {.host = host, .port = port, .threads = threads};
+	/* Behind a TLS proxy: the session cookie carries Secure. */
+	struct lv_server_options so = {.host = host, .port = port, .threads = threads, .secure_cookies = secure != NULL};
 	struct lv_server *srv = NULL;
 	enum lv_status st = lv_server_start(node, &so, &srv);
 	if (st != LV_OK) {

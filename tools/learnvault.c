@@ -122,7 +122,7 @@ static void usage(void)
 {
 	fputs("usage: learnvault COMMAND [options]\n"
 	      "  init --data DIR [--passphrase-file F] [--origin NAME]\n"
-	      "  serve --data DIR [--listen HOST:PORT] [--threads N] [--passphrase-file F]\n"
+	      "  serve --data DIR [--listen HOST:PORT] [--threads N] [--passphrase-file F] [--secure-cookies]\n"
 	      "  credential add --data DIR --role provider|learner|analyst|auditor|admin\n"
 	      "                 [--learner ID] [--purpose P]... [--label TEXT]\n"
 	      "  credential list --data DIR | credential revoke --data DIR ID\n"
