@@ -13,6 +13,9 @@
 
 #include "harness.h"
 #include "http/multipart.h"
+#include "learnvault/consent.h"
+#include "learnvault/door.h"
+#include "learnvault/node.h"
 #include "learnvault/util.h"
 #include "xapi/xapi_int.h"
 
@@ -901,6 +904,169 @@ START_TEST(jws_through_multipart)
 }
 END_TEST
 
+/* ---- the signature state the store records ---------------------------- */
+
+/* Validates @jws-signed statement @json as one request (parts: the JSON,
+ * then the JWS) and stores it as provider p1. */
+static void store_signed(struct lv_node *node, const char *json, const char *jws)
+{
+	char hash[65];
+	sha_hex(jws, strlen(jws), hash);
+	struct lv_xapi_part parts[2] = {
+		{.content_type = "application/json", .body = (const unsigned char *)json, .len = strlen(json)},
+		{.content_type = "application/octet-stream", .transfer_encoding = "binary", .sha2 = hash,
+		 .body = (const unsigned char *)jws, .len = strlen(jws)},
+	};
+	struct lv_xapi_request req = {.json = json, .json_len = strlen(json), .parts = parts, .nparts = 2};
+	struct lv_xapi_batch b;
+	struct lv_xapi_error e;
+	ck_assert_msg(lv_xapi_request_validate(&req, &b, &e) == LV_OK, "%s", e.message);
+	const struct lv_principal prov = {.role = LV_ROLE_PROVIDER, .id = "p1"};
+	char err[LV_ERR_LEN];
+	ck_assert_msg(lv_ingest(node, &prov, b.statements, b.attachments, b.nattachments, err) == LV_OK, "%s", err);
+	lv_xapi_batch_clear(&b);
+}
+
+/* @payload_text with its id replaced by @id. */
+static char *with_id(const char *text, const char *id)
+{
+	cJSON *j = cJSON_Parse(text);
+	ck_assert_ptr_nonnull(j);
+	cJSON_ReplaceItemInObject(j, "id", cJSON_CreateString(id));
+	char *out = cJSON_PrintUnformatted(j);
+	cJSON_Delete(j);
+	return out;
+}
+
+/* The JWS @jws with its payload segment replaced by @other's, the
+ * signature kept. */
+static char *swap_payload(const char *jws, const char *other)
+{
+	char *pb = b64(other, strlen(other), sodium_base64_VARIANT_URLSAFE_NO_PADDING);
+	const char *d1 = strchr(jws, '.'), *d2 = strrchr(jws, '.');
+	struct buf t;
+	buf_init(&t, 1 << 20);
+	ck_assert_int_eq(buf_append(&t, jws, (size_t)(d1 - jws) + 1), LV_OK);
+	app(&t, pb);
+	app(&t, d2);
+	free(pb);
+	return buf_steal(&t);
+}
+
+#define SIG_OK_ID "11111111-0000-4000-8000-000000000001"
+#define SIG_BARE_ID "22222222-0000-4000-8000-000000000002"
+#define SIG_NONE_ID "33333333-0000-4000-8000-000000000003"
+
+START_TEST(jws_signature_recorded)
+{
+	char dir[512];
+	snprintf(dir, sizeof dir, "%s/node", th_tmpdir());
+	char *vkey = NULL;
+	ck_assert_int_eq(lv_node_init(dir, NULL, "school.example/node-1", &vkey), LV_OK);
+	free(vkey);
+	struct lv_node *node = NULL;
+	ck_assert_int_eq(lv_node_open(dir, NULL, NULL, &node), LV_OK);
+
+	/* Signed with x5c: verified. */
+	char *pl = payload_text();
+	char *ok = with_id(pl, SIG_OK_ID);
+	char *h = rs_header("RS256", cert_a);
+	char *jws = make_jws(h, ok, key_a, EVP_sha256(), false, NULL);
+	cJSON *st = posted(ok, jws);
+	char *json = cJSON_PrintUnformatted(st);
+	store_signed(node, json, jws);
+	free(json);
+	cJSON_Delete(st);
+	free(jws);
+	free(h);
+
+	/* Without x5c, the payload swapped for another statement's and the
+	 * signature kept: the signature cannot be checked, the statement is
+	 * stored and recorded as unverifiable. */
+	char *bare = with_id(pl, SIG_BARE_ID);
+	h = rs_header("RS256", NULL);
+	jws = make_jws(h, ok, key_b, EVP_sha256(), false, NULL);
+	char *tampered = swap_payload(jws, bare);
+	st = posted(bare, tampered);
+	json = cJSON_PrintUnformatted(st);
+	store_signed(node, json, tampered);
+	free(json);
+	cJSON_Delete(st);
+	free(tampered);
+	free(jws);
+	free(h);
+
+	/* Not signed: not in the map. */
+	char *none = with_id(pl, SIG_NONE_ID);
+	const struct lv_principal prov = {.role = LV_ROLE_PROVIDER, .id = "p1"};
+	cJSON *b = cJSON_CreateArray();
+	cJSON_AddItemToArray(b, cJSON_Parse(none));
+	char err[LV_ERR_LEN];
+	ck_assert_int_eq(lv_ingest(node, &prov, b, NULL, 0, err), LV_OK);
+	cJSON_Delete(b);
+
+	char learner[LV_PSEUDONYM_LEN];
+	bool created = true;
+	ck_assert_int_eq(lv_learner_enrol(node, "{\"mbox\":\"mailto:learner@example.com\"}", learner, &created),
+			 LV_OK);
+	ck_assert(!created);
+	const struct lv_principal admin = {.role = LV_ROLE_ADMIN, .id = "cli"};
+	cJSON *doc = NULL;
+	ck_assert_int_eq(lv_learner_export(node, &admin, learner, LV_PURPOSE_OPERATOR_REQUEST, &doc), LV_OK);
+	const cJSON *sigs = cJSON_GetObjectItem(doc, "signatures");
+	ck_assert(cJSON_IsObject(sigs));
+	ck_assert_int_eq(cJSON_GetArraySize(sigs), 2);
+	ck_assert_str_eq(cJSON_GetObjectItem(sigs, SIG_OK_ID)->valuestring, "verified");
+	ck_assert_str_eq(cJSON_GetObjectItem(sigs, SIG_BARE_ID)->valuestring, "unverifiable");
+	ck_assert_ptr_null(cJSON_GetObjectItem(sigs, SIG_NONE_ID));
+	/* The statements themselves carry nothing of it. */
+	const cJSON *all = cJSON_GetObjectItem(doc, "statements");
+	ck_assert_int_eq(cJSON_GetArraySize(all), 3);
+	char *text = cJSON_PrintUnformatted(all);
+	ck_assert_ptr_null(strstr(text, "verified"));
+	free(text);
+	cJSON_Delete(doc);
+
+	lv_node_close(node);
+	th_rmtree(dir);
+	free(none);
+	free(bare);
+	free(ok);
+	free(pl);
+}
+END_TEST
+
+START_TEST(jws_signature_state_direct)
+{
+	/* Outside any request: a JWS that does not verify, or no part at all,
+	 * is unverifiable, never verified. */
+	char *pl = payload_text(), *h = rs_header("RS256", cert_a);
+	char *jws = make_jws(h, pl, key_b, EVP_sha256(), false, NULL); /* not cert_a's key */
+	cJSON *st = posted(pl, jws);
+	char hash[65];
+	sha_hex(jws, strlen(jws), hash);
+	struct lv_attachment att = {.sha2 = hash, .content_type = "application/octet-stream",
+				    .data = (const unsigned char *)jws, .len = strlen(jws)};
+	ck_assert_int_eq(lv_xapi_signature_state(st, &att, 1), LV_XAPI_SIG_UNVERIFIABLE);
+	ck_assert_int_eq(lv_xapi_signature_state(st, NULL, 0), LV_XAPI_SIG_UNVERIFIABLE);
+	cJSON_Delete(st);
+	free(jws);
+	jws = make_jws(h, pl, key_a, EVP_sha256(), false, NULL);
+	st = posted(pl, jws);
+	sha_hex(jws, strlen(jws), hash);
+	att.data = (const unsigned char *)jws;
+	att.len = strlen(jws);
+	ck_assert_int_eq(lv_xapi_signature_state(st, &att, 1), LV_XAPI_SIG_VERIFIED);
+	cJSON_Delete(st);
+	cJSON *plain = cJSON_Parse(pl);
+	ck_assert_int_eq(lv_xapi_signature_state(plain, &att, 1), LV_XAPI_SIG_NONE);
+	cJSON_Delete(plain);
+	free(jws);
+	free(h);
+	free(pl);
+}
+END_TEST
+
 /* ---- building --------------------------------------------------------- */
 
 static size_t count(const char *hay, size_t n, const char *needle)
@@ -1003,6 +1169,8 @@ Suite *lv_test_suite(void)
 	tcase_add_test(tc, jws_bad_algs);
 	tcase_add_test(tc, jws_bad_encoding);
 	tcase_add_test(tc, jws_through_multipart);
+	tcase_add_test(tc, jws_signature_recorded);
+	tcase_add_test(tc, jws_signature_state_direct);
 	suite_add_tcase(s, tc);
 
 	tc = tcase_create("build");

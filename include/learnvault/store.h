@@ -217,6 +217,12 @@ LV_EXPORT enum lv_status lv_store_statements_query(struct lv_node *n, const char
 LV_EXPORT enum lv_status lv_store_statements_learner_page(struct lv_node *n, const char *learner,
 							  int64_t after_seq, unsigned limit, cJSON **statements,
 							  int64_t *next_seq) LV_WARN_UNUSED;
+/* The signed statements of @learner: *@out is a JSON object (the
+ * caller's) mapping each one's id to "verified" or "unverifiable" (enum
+ * lv_xapi_signature, as recorded when it was stored); unsigned statements
+ * are absent.  Lock held. */
+LV_EXPORT enum lv_status lv_store_statement_signatures(struct lv_node *n, const char *learner,
+						       cJSON **out) LV_WARN_UNUSED;
 
 /* ---- the aggregate door (query/, dp/) ----
  * Storage only: policy texts, kept releases, the privacy-budget ledger,

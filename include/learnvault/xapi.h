@@ -194,6 +194,23 @@ LV_EXPORT enum lv_status lv_xapi_statement_keys(const cJSON *statement, lv_xapi_
 LV_EXPORT cJSON *lv_xapi_format_statement(const cJSON *statement, const char *format,
 					  const char *accept_language);
 
+/* What the node knows of a statement's signature (xAPI §2.6).  The
+ * numbers are stored in node.db (statements.signature): never renumber. */
+enum lv_xapi_signature {
+	LV_XAPI_SIG_NONE = 0,         /* no attachment with the signature usageType */
+	LV_XAPI_SIG_VERIFIED = 1,     /* the JWS carries x5c and verifies with its key */
+	LV_XAPI_SIG_UNVERIFIABLE = 2, /* signed, but nothing to verify with (no x5c), or it does not verify */
+};
+/* The signature state of @statement as received (before the store adds
+ * id, version, authority), its JWS found among @atts by the signature
+ * attachment's sha2.  Verifies the JWS again (xapi_jws_verify's rules):
+ * VERIFIED only when the x5c key checked out and the payload matches;
+ * a JWS without x5c, a missing part or a failed check is UNVERIFIABLE.
+ * The certificate chain is never judged: VERIFIED says the statement
+ * was signed by the holder of that certificate's key, not who that is. */
+LV_EXPORT enum lv_xapi_signature lv_xapi_signature_state(const cJSON *statement,
+							 const struct lv_attachment *atts, size_t natts);
+
 /* Statement equivalence for a re-sent statement id (xAPI §2.2.4 "same
  * statement"): true when @a and @b are the same ignoring id, authority,
  * stored, timestamp, version and case of ids/IRIs.  False when either is

@@ -12,15 +12,19 @@
 #include "learnvault/vault.h"
 #include "learnvault/util.h"
 
-/* Every statement of @learner, all pages, in stored order. */
-static enum lv_status all_statements(struct lv_node *n, const char *learner, cJSON **out)
+/* Every statement of @learner, all pages, in stored order, and what is
+ * known of their signatures (lv_store_statement_signatures). */
+static enum lv_status all_statements(struct lv_node *n, const char *learner, cJSON **out, cJSON **sigs)
 {
 	cJSON *all = cJSON_CreateArray(), *page = NULL;
 	int64_t cursor = 0, next = 0;
 	*out = NULL;
+	*sigs = NULL;
 	if (!all)
 		return LV_ERR_NOMEM;
 	enum lv_status st = lv_store_lock(n);
+	if (st == LV_OK)
+		st = lv_store_statement_signatures(n, learner, sigs);
 	while (st == LV_OK) {
 		st = lv_store_statements_learner_page(n, learner, cursor, 0, &page, &next);
 		if (st != LV_OK)
@@ -37,6 +41,8 @@ static enum lv_status all_statements(struct lv_node *n, const char *learner, cJS
 	lv_store_unlock(n);
 	if (st != LV_OK) {
 		cJSON_Delete(all);
+		cJSON_Delete(*sigs);
+		*sigs = NULL;
 		return st;
 	}
 	*out = all;
@@ -46,10 +52,10 @@ static enum lv_status all_statements(struct lv_node *n, const char *learner, cJS
 enum lv_status lv_learner_export(struct lv_node *n, const struct lv_principal *who, const char *learner,
 				 const char *purpose, cJSON **out)
 {
-	cJSON *all = NULL, *report = NULL, *consents = NULL;
+	cJSON *all = NULL, *sigs = NULL, *report = NULL, *consents = NULL;
 	char *json = NULL;
 	*out = NULL;
-	enum lv_status st = all_statements(n, learner, &all);
+	enum lv_status st = all_statements(n, learner, &all, &sigs);
 	if (st == LV_OK)
 		st = lv_consent_list(n, learner, util_now_ms(), &json);
 	if (st == LV_OK)
@@ -63,6 +69,7 @@ enum lv_status lv_learner_export(struct lv_node *n, const struct lv_principal *w
 	free(json);
 	if (st != LV_OK) {
 		cJSON_Delete(all);
+		cJSON_Delete(sigs);
 		cJSON_Delete(consents);
 		return st;
 	}
@@ -71,6 +78,9 @@ enum lv_status lv_learner_export(struct lv_node *n, const struct lv_principal *w
 	cJSON_AddNumberToObject(o, "version", 1);
 	cJSON_AddStringToObject(o, "learner", learner);
 	cJSON_AddItemToObject(o, "statements", all);
+	/* Beside the statements, never in them: a stored statement stays
+	 * exactly as the provider sent it (docs/xapi.md, signed statements). */
+	cJSON_AddItemToObject(o, "signatures", sigs);
 	cJSON_AddItemToObject(o, "consents", consents ? consents : cJSON_CreateNull());
 	cJSON_AddItemToObject(o, "access_report", report);
 	*out = o;

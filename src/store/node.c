@@ -431,6 +431,8 @@ static enum lv_status node_prepare_db(struct lv_node *n)
 	enum lv_status st = check_cipher(n->db);
 	if (st == LV_OK)
 		st = db_exec(n->db, NODE_SCHEMA_ADDITIONS);
+	if (st == LV_OK)
+		st = store_statements_upgrade(n->db);
 	if (st == LV_OK) {
 		st = keyring_load_secrets(n->keys, n->db);
 		if (st == LV_ERR_NOT_FOUND)

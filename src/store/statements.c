@@ -27,6 +27,7 @@ struct pending {
 	bool skip;                       /* already stored, equivalent */
 	int64_t seq;                     /* index sequence number = vault rowid */
 	const char *voids;               /* target id when a voiding statement */
+	enum lv_xapi_signature sig;      /* judged on the statement as received */
 	struct lv_fact fact;                /* for the aggregate door (not for voiding statements) */
 };
 
@@ -66,6 +67,54 @@ enum lv_status store_statement_body(struct lv_node *n, const char *learner, int6
 	}
 	sqlite3_finalize(s);
 	return st;
+}
+
+enum lv_status store_statements_upgrade(sqlite3 *db)
+{
+	sqlite3_stmt *s = NULL;
+	/* Preparing a read of the column fails exactly when it is missing. */
+	int rc = sqlite3_prepare_v2(db, "SELECT signature FROM statements LIMIT 0", -1, &s, NULL);
+	sqlite3_finalize(s);
+	enum lv_status st = LV_OK;
+	if (rc != SQLITE_OK)
+		st = db_exec(db, "ALTER TABLE statements ADD COLUMN signature INTEGER NOT NULL DEFAULT 0;");
+	/* Signed statements are few: the index holds only them, for the
+	 * learner's export. */
+	if (st == LV_OK)
+		st = db_exec(db, "CREATE INDEX IF NOT EXISTS statements_signed ON statements(learner, seq)"
+				 " WHERE signature <> 0;");
+	return st;
+}
+
+enum lv_status lv_store_statement_signatures(struct lv_node *n, const char *learner, cJSON **out)
+{
+	sqlite3_stmt *s = NULL;
+	*out = NULL;
+	store_assert_locked(n);
+	cJSON *o = cJSON_CreateObject();
+	enum lv_status st = o ? LV_OK : LV_ERR_NOMEM;
+	if (st == LV_OK)
+		st = sql_prepare(n->db, "SELECT id, signature FROM statements WHERE learner = ? AND signature <> 0"
+					" ORDER BY seq", &s);
+	int rc = SQLITE_DONE;
+	if (st == LV_OK) {
+		sqlite3_bind_text(s, 1, learner, -1, SQLITE_STATIC);
+		while (st == LV_OK && (rc = sqlite3_step(s)) == SQLITE_ROW) {
+			int sig = sqlite3_column_int(s, 1);
+			const char *what = sig == LV_XAPI_SIG_VERIFIED ? "verified" : "unverifiable";
+			if (!cJSON_AddStringToObject(o, (const char *)sqlite3_column_text(s, 0), what))
+				st = LV_ERR_NOMEM;
+		}
+		if (st == LV_OK && rc != SQLITE_DONE)
+			st = db_status(rc);
+	}
+	sqlite3_finalize(s);
+	if (st != LV_OK) {
+		cJSON_Delete(o);
+		return st;
+	}
+	*out = o;
+	return LV_OK;
 }
 
 struct key_ctx {
@@ -308,6 +357,9 @@ static enum lv_status batch_prepare(struct batch *b, cJSON *batch)
 	cJSON_ArrayForEach(it, batch) {
 		struct pending *x = &b->p[i++];
 		x->st = it;
+		/* Before anything below adds to the statement: the JWS payload
+		 * is compared with what the provider sent. */
+		x->sig = lv_xapi_signature_state(it, b->atts, b->natts);
 		if (!cJSON_GetObjectItemCaseSensitive(it, "id")) {
 			char u[UTIL_UUID_LEN];
 			util_uuid_v4(u);
@@ -355,8 +407,8 @@ static enum lv_status index_prepare(struct batch *b)
 	enum lv_status st;
 	if ((st = sql_prepare(db, "SELECT learner, voids IS NOT NULL, seq, provider FROM statements WHERE id = ?",
 			      &b->q_exists)) != LV_OK ||
-	    (st = sql_prepare(db, "INSERT INTO statements(id, learner, provider, verb, registration, stored, voids, ref)"
-				  " VALUES(?, ?, ?, ?, ?, ?, ?, ?)", &b->q_ins)) != LV_OK ||
+	    (st = sql_prepare(db, "INSERT INTO statements(id, learner, provider, verb, registration, stored, voids, ref,"
+				  " signature) VALUES(?, ?, ?, ?, ?, ?, ?, ?, ?)", &b->q_ins)) != LV_OK ||
 	    (st = sql_prepare(db, "INSERT OR IGNORE INTO statement_keys(key, kind, seq) VALUES(?, ?, ?)", &b->q_key)) != LV_OK ||
 	    /* A provider voids, and is told about, only what it may read: its
 	     * own statements (issue 13: provider isolation). */
@@ -474,6 +526,7 @@ static enum lv_status index_one(struct batch *b, size_t i)
 	const char *ot = util_json_str(x->st, "object", "objectType");
 	sqlite3_bind_text(q, 8, ot && strcmp(ot, "StatementRef") == 0 ? util_json_str(x->st, "object", "id") : NULL,
 			  -1, SQLITE_STATIC);
+	sqlite3_bind_int(q, 9, (int)x->sig);
 	int rc = sqlite3_step(q);
 	if (rc != SQLITE_DONE)
 		return db_status(rc);

@@ -241,6 +241,9 @@ void snapshot_close(struct lv_node *node);
  * such row.  Lock held. */
 enum lv_status store_statement_body(struct lv_node *node, const char *learner, int64_t seq,
 				    cJSON **out) LV_WARN_UNUSED;
+/* On every open of node.db: adds the statements.signature column (enum
+ * lv_xapi_signature) that nodes made before it lack, and its index. */
+enum lv_status store_statements_upgrade(sqlite3 *db) LV_WARN_UNUSED;
 
 /* ---- auditlog.c ---- */
 enum lv_status auditlog_open(struct lv_node *node) LV_WARN_UNUSED;

@@ -215,7 +215,10 @@ out:
 	return st;
 }
 
-enum lv_status xapi_jws_verify(const char *jws, size_t len, const cJSON *statement, char err[LV_XAPI_ERR_LEN])
+/* xapi_jws_verify; *@keyed tells whether the header's x5c key was
+ * checked (meaningful on LV_OK only). */
+static enum lv_status jws_verify(const char *jws, size_t len, const cJSON *statement, bool *keyed,
+				 char err[LV_XAPI_ERR_LEN])
 {
 	enum lv_status st = LV_ERR_INVALID;
 	unsigned char *hdr = NULL, *pl = NULL, *sig = NULL;
@@ -223,6 +226,7 @@ enum lv_status xapi_jws_verify(const char *jws, size_t len, const cJSON *stateme
 	cJSON *header = NULL, *payload = NULL;
 
 	err[0] = '\0';
+	*keyed = false;
 	if (!jws || !cJSON_IsObject(statement)) {
 		util_errf(err, "no JWS or no statement");
 		goto out;
@@ -273,6 +277,7 @@ enum lv_status xapi_jws_verify(const char *jws, size_t len, const cJSON *stateme
 		st = verify_x5c(x5c, md, jws, (size_t)(d2 - jws), sig, sig_len, err);
 		if (st != LV_OK)
 			goto out;
+		*keyed = true;
 		st = LV_ERR_INVALID;
 	}
 	payload = parse_object(pl, pl_len);
@@ -288,4 +293,47 @@ out:
 	free(pl);
 	free(sig);
 	return st;
+}
+
+enum lv_status xapi_jws_verify(const char *jws, size_t len, const cJSON *statement, char err[LV_XAPI_ERR_LEN])
+{
+	bool keyed;
+	return jws_verify(jws, len, statement, &keyed, err);
+}
+
+/* The first signature attachment of @statement, or NULL. */
+static const cJSON *signature_attachment(const cJSON *statement)
+{
+	const cJSON *atts = cJSON_GetObjectItemCaseSensitive(statement, "attachments");
+	const cJSON *a;
+	if (!cJSON_IsArray(atts))
+		return NULL;
+	cJSON_ArrayForEach(a, atts) {
+		const char *u = util_json_str(a, "usageType", NULL);
+		if (u && strcmp(u, XAPI_SIGNATURE_USAGE) == 0)
+			return a;
+	}
+	return NULL;
+}
+
+enum lv_xapi_signature lv_xapi_signature_state(const cJSON *statement, const struct lv_attachment *atts,
+					       size_t natts)
+{
+	const cJSON *sig = cJSON_IsObject(statement) ? signature_attachment(statement) : NULL;
+	if (!sig)
+		return LV_XAPI_SIG_NONE;
+	const char *sha2 = util_json_str(sig, "sha2", NULL);
+	for (size_t i = 0; sha2 && atts && i < natts; i++) {
+		if (!atts[i].sha2 || strcasecmp(atts[i].sha2, sha2) != 0)
+			continue;
+		/* Verified again rather than trusted from the request's
+		 * validation: the store may be handed statements that never went
+		 * through it, and one JWS checks in well under a millisecond. */
+		char err[LV_XAPI_ERR_LEN];
+		bool keyed = false;
+		if (jws_verify((const char *)atts[i].data, atts[i].len, statement, &keyed, err) == LV_OK && keyed)
+			return LV_XAPI_SIG_VERIFIED;
+		break;
+	}
+	return LV_XAPI_SIG_UNVERIFIABLE;
 }
