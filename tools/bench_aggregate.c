@@ -250,19 +250,26 @@ static int aggregate_args(int argc, char **argv, struct aggregate_opts *ao)
 		{"learners", required_argument, 0, 'l'}, {"statements", required_argument, 0, 's'},
 		{"dir", required_argument, 0, 'd'}, {"concurrent-ingest", no_argument, 0, 'i'}, {0, 0, 0, 0}};
 	int ch;
+	unsigned long long v;
 	*ao = (struct aggregate_opts){.learners = 10000, .per = 100};
 	optind = 1;
 	while ((ch = getopt_long(argc, argv, "", opts, NULL)) != -1) {
 		switch (ch) {
-		case 'l': ao->learners = (unsigned)strtoul(optarg, NULL, 10); break;
-		case 's': ao->per = (unsigned)strtoul(optarg, NULL, 10); break;
+		case 'l':
+			if (cli_uint("bench aggregate --learners", optarg, 10, 1000000, &v) != 0)
+				return 2;
+			ao->learners = (unsigned)v;
+			break;
+		case 's':
+			if (cli_uint("bench aggregate --statements (per learner)", optarg, 1, 10000, &v) != 0)
+				return 2;
+			ao->per = (unsigned)v;
+			break;
 		case 'd': ao->keep = optarg; break;
 		case 'i': ao->with_ingest = true; break;
 		default: return 2;
 		}
 	}
-	if (ao->learners < 10 || ao->learners > 1000000 || ao->per < 1 || ao->per > 10000)
-		return cli_fail("bench aggregate: --learners 10..10^6, --statements (per learner) 1..10^4");
 	if (ao->with_ingest && ao->learners < INGEST_THREADS * INGEST_POOL)
 		return cli_fail("bench aggregate: --concurrent-ingest needs --learners >= %d", INGEST_THREADS * INGEST_POOL);
 	return 0;

@@ -599,17 +599,25 @@ static int federate_args(int argc, char **argv, struct federate_opts *fo)
 					     {"seconds", required_argument, 0, 's'},
 					     {"dir", required_argument, 0, 'd'}, {0, 0, 0, 0}};
 	int ch;
+	unsigned long long v;
 	*fo = (struct federate_opts){.learners = 10000, .seconds = 2};
 	optind = 1;
 	while ((ch = getopt_long(argc, argv, "", opts, NULL)) != -1) {
 		switch (ch) {
-		case 'l': fo->learners = (unsigned)strtoul(optarg, NULL, 10); break;
-		case 's': fo->seconds = strtod(optarg, NULL); break;
+		case 'l':
+			if (cli_uint("bench federate --learners", optarg, 100, 1000000, &v) != 0)
+				return 2;
+			fo->learners = (unsigned)v;
+			break;
+		case 's':
+			if (cli_real("bench federate --seconds", optarg, 0.1, 600, &fo->seconds) != 0)
+				return 2;
+			break;
 		case 'd': fo->keep = optarg; break;
 		default: return 2;
 		}
 	}
-	if (optind != argc || fo->learners < 100 || fo->learners > 1000000 || !(fo->seconds >= 0.1 && fo->seconds <= 600))
+	if (optind != argc)
 		return cli_fail("bench federate [--learners 100..10^6] [--seconds 0.1..600 per rate] [--dir KEEP]") + 1;
 	return 0;
 }

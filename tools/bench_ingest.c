@@ -193,19 +193,30 @@ static int ingest_args(int argc, char **argv, struct ingest_opts *io)
 		{"connections", required_argument, 0, 'c'}, {"dir", required_argument, 0, 'd'},
 		{0, 0, 0, 0}};
 	int ch;
+	unsigned long long v;
 	*io = (struct ingest_opts){.n = 20000, .learners = 1000, .conns = 2};
 	optind = 1;
 	while ((ch = getopt_long(argc, argv, "", opts, NULL)) != -1) {
 		switch (ch) {
-		case 'n': io->n = strtoull(optarg, NULL, 10); break;
-		case 'l': io->learners = (unsigned)strtoul(optarg, NULL, 10); break;
-		case 'c': io->conns = (unsigned)strtoul(optarg, NULL, 10); break;
+		case 'n':
+			if (cli_uint("bench ingest --statements", optarg, BATCH, 100000000, &v) != 0)
+				return 2;
+			io->n = v;
+			break;
+		case 'l':
+			if (cli_uint("bench ingest --learners", optarg, 1, 10000000, &v) != 0)
+				return 2;
+			io->learners = (unsigned)v;
+			break;
+		case 'c':
+			if (cli_uint("bench ingest --connections", optarg, 1, 16, &v) != 0)
+				return 2;
+			io->conns = (unsigned)v;
+			break;
 		case 'd': io->keep = optarg; break;
 		default: return 2;
 		}
 	}
-	if (io->n < BATCH || io->learners < 1 || io->conns < 1 || io->conns > 16)
-		return cli_fail("bench ingest: --statements >= %d, --learners >= 1, --connections 1..16", BATCH);
 	return 0;
 }
 

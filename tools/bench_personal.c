@@ -208,12 +208,14 @@ static int personal_args(int argc, char **argv, struct personal_opts *po)
 	po->keep = NULL;
 	if (cli_parse(argc, argv, 1, opts) != argc)
 		return 2;
-	unsigned long v[7] = {10000, 200, 40, 1000, 4000, 110, 10};
+	unsigned long long v[7] = {10000, 200, 40, 1000, 4000, 110, 10};
 	const char *s[7] = {n_s, a_s, k_s, r_s, l_s, fk_s, resp_s};
+	static const char *const names[7] = {"bench personal --statements", "bench personal --activities",
+		"bench personal --skills", "bench personal --requests", "bench personal --fit-learners",
+		"bench personal --fit-skills", "bench personal --fit-responses"};
 	for (size_t i = 0; i < 7; i++) {
-		char *end = NULL;
-		if (s[i] && (v[i] = strtoul(s[i], &end, 10), !*s[i] || *end || v[i] < 1 || v[i] > 10000000))
-			return cli_fail("bench personal: every count is a whole number in 1..10^7");
+		if (s[i] && cli_uint(names[i], s[i], 1, 10000000, &v[i]) != 0)
+			return 2;
 	}
 	po->nst = (unsigned)v[0];
 	po->nact = (unsigned)v[1];

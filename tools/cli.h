@@ -27,6 +27,14 @@ int cli_parse(int argc, char **argv, int first, const struct cli_opt *opts);
 
 /* Prints "learnvault: <msg>" on stderr and returns 1 (usage: 2). */
 int cli_fail(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+/* A numeric option's value @s, for @what (e.g. "serve --threads"):
+ * digits only (strtoull would take "abc" as 0, "-1" as its maximum and
+ * " 7" or "7x" as 7), within [@min, @max].  Returns 0 with *@out set, or
+ * 2 (the usage exit code) after saying on stderr what is accepted. */
+int cli_uint(const char *what, const char *s, unsigned long long min, unsigned long long max,
+	     unsigned long long *out);
+/* The same for a finite decimal number within [@min, @max]. */
+int cli_real(const char *what, const char *s, double min, double max, double *out);
 /* Prints @o as one line of JSON on stdout and frees it; returns 0. */
 int cli_print(cJSON *o);
 /* Opens the node in @dir, reading the passphrase from @pass_file if set,

@@ -84,7 +84,9 @@ int cmd_consent(int argc, char **argv)
 	const char *verb = argv[1];
 	if (cli_parse(argc, argv, 2, opts) < 0)
 		return 2;
-	unsigned long version = version_s ? strtoul(version_s, NULL, 10) : 0;
+	unsigned long long version = 0; /* 0: the policy's current version */
+	if (version_s && cli_uint("consent --version", version_s, 1, UINT32_MAX, &version) != 0)
+		return 2;
 	bool list = strcmp(verb, "list") == 0;
 	bool grant = strcmp(verb, "grant") == 0, refuse = strcmp(verb, "refuse") == 0;
 	if (!list && !grant && !refuse && strcmp(verb, "withdraw") != 0)

@@ -102,12 +102,12 @@ static int fit_options(const char *cmd, const char *seed_s, const char *threads_
 	lv_bkt_fit_opts_init(fo);
 	if (seed_s) {
 		if (!parse_u64(seed_s, UINT64_MAX, &u))
-			return cli_fail("eval %s: --seed must be a whole number", cmd);
+			return cli_fail("eval %s: --seed must be a whole number", cmd) + 1;
 		fo->seed = u;
 	}
 	if (threads_s) {
 		if (!parse_u64(threads_s, 64, &u))
-			return cli_fail("eval %s: --threads must be 0..64 (0: automatic)", cmd);
+			return cli_fail("eval %s: --threads must be 0..64 (0: automatic)", cmd) + 1;
 		fo->threads = (unsigned)u;
 	}
 	fo->fit_forget = forget != NULL;
@@ -142,8 +142,9 @@ static int eval_bkt(int argc, char **argv)
 		return cli_fail("eval bkt: --model bkt|elo|hybrid|all");
 	struct lv_kt_eval_opts eo;
 	lv_kt_eval_opts_init(&eo);
-	if (fit_options("bkt", seed_s, threads_s, forget, &eo.fit) != 0)
-		return 1;
+	int frc = fit_options("bkt", seed_s, threads_s, forget, &eo.fit);
+	if (frc != 0)
+		return frc;
 	if (elo_s && strcmp(elo_s, "prior-current") == 0)
 		eo.elo.mode = LV_ELO_PRIOR_CURRENT;
 	else if (elo_s && strcmp(elo_s, "basic") != 0)
@@ -151,7 +152,7 @@ static int eval_bkt(int argc, char **argv)
 	double *ek[5] = {&eo.elo.alpha, &eo.elo.beta, &eo.elo.pfae_good, &eo.elo.pfae_bad, &eo.elo.time_shift};
 	for (int i = 0; i < 5; i++)
 		if (ek_s[i] && !parse_nonneg(ek_s[i], ek[i]))
-			return cli_fail("eval bkt: Elo settings must be non-negative numbers");
+			return cli_fail("eval bkt: Elo settings must be non-negative numbers") + 1;
 
 	struct lv_kt_data *train = NULL, *test = NULL;
 	struct lv_bkt_paramset *ps = NULL;
@@ -215,19 +216,20 @@ static int eval_fit(int argc, char **argv)
 	int given = 0;
 	double truth[5] = {0};
 	if (t_s[4] && !parse_prob(t_s[4], &truth[4]))
-		return cli_fail("eval fit-bkt: --true-forget must be a number in [0, 1]");
+		return cli_fail("eval fit-bkt: --true-forget must be a number in [0, 1]") + 1;
 	for (int i = 0; i < 4; i++) {
 		if (!t_s[i])
 			continue;
 		if (!parse_prob(t_s[i], &truth[i]))
-			return cli_fail("eval fit-bkt: the true parameters must be numbers in [0, 1]");
+			return cli_fail("eval fit-bkt: the true parameters must be numbers in [0, 1]") + 1;
 		given++;
 	}
 	if (given != 0 && given != 4)
 		return cli_fail("eval fit-bkt: give all of --prior --learn --guess --slip, or none");
 	struct lv_bkt_fit_opts fo;
-	if (fit_options("fit-bkt", seed_s, threads_s, forget, &fo) != 0)
-		return 1;
+	int frc = fit_options("fit-bkt", seed_s, threads_s, forget, &fo);
+	if (frc != 0)
+		return frc;
 	struct lv_kt_data *d = NULL;
 	struct lv_bkt_paramset *ps = NULL;
 	int rc = 1;
@@ -292,14 +294,14 @@ static int eval_synth(int argc, char **argv)
 	uint64_t nl, nk, nr, seed = 1;
 	if (!parse_u64(l_s, 10000000, &nl) || !parse_u64(k_s, 100000, &nk) || !parse_u64(r_s, 100000, &nr) ||
 	    !nl || !nk || !nr)
-		return cli_fail("eval synth-bkt: --learners, --skills and --responses must be positive whole numbers");
+		return cli_fail("eval synth-bkt: --learners, --skills and --responses must be positive whole numbers") + 1;
 	if (seed_s && !parse_u64(seed_s, UINT64_MAX, &seed))
-		return cli_fail("eval synth-bkt: --seed must be a whole number");
+		return cli_fail("eval synth-bkt: --seed must be a whole number") + 1;
 	struct lv_bkt_params p = {0};
 	double *f[5] = {&p.prior, &p.learn, &p.guess, &p.slip, &p.forget};
 	for (int i = 0; i < 5; i++)
 		if (p_s[i] && !parse_prob(p_s[i], f[i]))
-			return cli_fail("eval synth-bkt: parameters must be numbers in [0, 1]");
+			return cli_fail("eval synth-bkt: parameters must be numbers in [0, 1]") + 1;
 	if (!lv_bkt_params_valid(&p))
 		return cli_fail("eval synth-bkt: guess + slip must be below 1");
 	struct lv_kt_data *d = NULL;
@@ -349,15 +351,15 @@ static int eval_dp(int argc, char **argv)
 	lv_bkt_dp_opts_init(&o);
 	uint64_t u, runs = 5;
 	if (eps_s && (!parse_nonneg(eps_s, &o.epsilon) || o.epsilon <= 0 || o.epsilon > 100))
-		return cli_fail("eval bkt-dp: --epsilon in (0, 100]");
+		return cli_fail("eval bkt-dp: --epsilon in (0, 100]") + 1;
 	if (it_s && (!parse_u64(it_s, 100, &u) || u < 1 || !(o.iterations = (unsigned)u)))
-		return cli_fail("eval bkt-dp: --iterations 1..100");
+		return cli_fail("eval bkt-dp: --iterations 1..100") + 1;
 	if (m_s && (!parse_u64(m_s, 1000, &u) || u < 1 || !(o.max_skills = (unsigned)u)))
-		return cli_fail("eval bkt-dp: --max-skills 1..1000");
+		return cli_fail("eval bkt-dp: --max-skills 1..1000") + 1;
 	if (l_s && (!parse_u64(l_s, 1000, &u) || u < 1 || !(o.max_len = (unsigned)u)))
-		return cli_fail("eval bkt-dp: --max-len 1..1000");
+		return cli_fail("eval bkt-dp: --max-len 1..1000") + 1;
 	if (runs_s && (!parse_u64(runs_s, 1000, &runs) || runs < 1))
-		return cli_fail("eval bkt-dp: --runs 1..1000");
+		return cli_fail("eval bkt-dp: --runs 1..1000") + 1;
 	struct lv_kt_data *d = NULL;
 	if (load("--data", data_p, &d) != 0)
 		return 1;

@@ -143,7 +143,7 @@ static int replay_opts(const char *msl_s, const char *days_s, const char *hour_s
 	double d;
 	if (msl_s) {
 		if (!parse_ulong(msl_s, UINT32_MAX, &u))
-			return cli_fail("eval fsrs: --max-seq-len must be a whole number (0: all reviews)");
+			return cli_fail("eval fsrs: --max-seq-len must be a whole number (0: all reviews)") + 1;
 		eo->max_seq_len = (uint32_t)u;
 	}
 	if (days_s) {
@@ -156,12 +156,12 @@ static int replay_opts(const char *msl_s, const char *days_s, const char *hour_s
 	}
 	if (hour_s) {
 		if (!parse_ulong(hour_s, 23, &u))
-			return cli_fail("eval fsrs: --day-start must be an hour 0..23");
+			return cli_fail("eval fsrs: --day-start must be an hour 0..23") + 1;
 		eo->day_start_hour = (uint32_t)u;
 	}
 	if (off_s) {
 		if (!parse_double(off_s, -1439, 1439, &d) || d != floor(d))
-			return cli_fail("eval fsrs: --utc-offset must be whole minutes in -1439..1439");
+			return cli_fail("eval fsrs: --utc-offset must be whole minutes in -1439..1439") + 1;
 		eo->utc_offset_min = (int32_t)d;
 	}
 	return 0;
@@ -190,18 +190,19 @@ static int eval_fsrs_args(int argc, char **argv, struct eval_fsrs_args *a)
 	a->split = 0.8;
 	unsigned long long u;
 	if (ret_s && !(parse_double(ret_s, 0.0, 1.0, &a->retention) && a->retention > 0.0 && a->retention < 1.0))
-		return cli_fail("eval fsrs: --retention must be a number in (0, 1)");
+		return cli_fail("eval fsrs: --retention must be a number in (0, 1)") + 1;
 	if (split_s && !(parse_double(split_s, 0.0, 1.0, &a->split) && a->split < 1.0))
-		return cli_fail("eval fsrs: --split must be in [0, 1) (0: no split evaluation)");
-	if (replay_opts(msl_s, days_s, hour_s, off_s, &a->eo) != 0)
-		return 1;
+		return cli_fail("eval fsrs: --split must be in [0, 1) (0: no split evaluation)") + 1;
+	int rc = replay_opts(msl_s, days_s, hour_s, off_s, &a->eo);
+	if (rc != 0)
+		return rc;
 	if (seed_s) {
 		if (!parse_ulong(seed_s, UINT64_MAX, &u))
-			return cli_fail("eval fsrs: --seed must be a whole number");
+			return cli_fail("eval fsrs: --seed must be a whole number") + 1;
 		a->cfg.seed = u;
 	}
 	if (gamma_s && !parse_double(gamma_s, 0.0, 1e6, &a->cfg.gamma))
-		return cli_fail("eval fsrs: --gamma must be a number >= 0");
+		return cli_fail("eval fsrs: --gamma must be a number >= 0") + 1;
 	a->cfg.data = a->eo;
 	return 0;
 }

@@ -1,6 +1,8 @@
 /* init, serve, setting. */
+#include <arpa/inet.h>
 #include <getopt.h>
 #include <signal.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -66,6 +68,22 @@ static int parse_listen(const char *s, char *host, size_t hlen, uint16_t *port)
 	return 0;
 }
 
+/* True when @host (as --listen gave it) only reaches this machine:
+ * 127.0.0.0/8, ::1 or localhost. */
+static bool is_loopback(const char *host)
+{
+	struct in_addr a4;
+	struct in6_addr a6;
+	if (strcmp(host, "localhost") == 0)
+		return true;
+	if (inet_pton(AF_INET, host, &a4) == 1)
+		return (ntohl(a4.s_addr) >> 24) == 127;
+	return inet_pton(AF_INET6, host, &a6) == 1 && memcmp(&a6, &in6addr_loopback, sizeof a6) == 0;
+}
+
+/* Beyond this, more workers only contend for the node lock. */
+#define SERVE_THREADS_MAX 256
+
 int cmd_serve(int argc, char **argv)
 {
 	const char *dir = NULL, *pass_file = NULL, *listen = "127.0.0.1:8080", *threads_s = NULL, *secure = NULL;
@@ -74,11 +92,20 @@ int cmd_serve(int argc, char **argv)
 		{"threads", true, &threads_s}, {"secure-cookies", false, &secure}, {0, false, NULL}};
 	if (cli_parse(argc, argv, 1, opts) < 0)
 		return 2;
-	unsigned threads = threads_s ? (unsigned)strtoul(threads_s, NULL, 10) : 0;
+	unsigned long long threads = 0; /* 0: one per core */
+	if (threads_s && cli_uint("serve --threads", threads_s, 1, SERVE_THREADS_MAX, &threads) != 0)
+		return 2;
 	char host[256];
 	uint16_t port;
 	if (parse_listen(listen, host, sizeof host, &port) != 0)
 		return cli_fail("serve: --listen wants HOST:PORT");
+	/* The node speaks plain HTTP: credentials and session cookies would
+	 * cross the network in clear.  --secure-cookies says a TLS proxy is
+	 * in front (it is the operator's word; the node cannot check it). */
+	if (!is_loopback(host) && !secure)
+		fprintf(stderr, "learnvault: warning: serve: %s is not a loopback address and the node has no TLS:"
+				" credentials and cookies would travel in clear.  Put a TLS-terminating proxy in"
+				" front and start with --secure-cookies (docs/running.md).\n", host);
 	/* Each cached vault holds up to three descriptors. */
 	struct rlimit rl;
 	if (getrlimit(RLIMIT_NOFILE, &rl) == 0 && rl.rlim_cur < rl.rlim_max) {
@@ -96,7 +123,7 @@ int cmd_serve(int argc, char **argv)
 	if (cli_open_vaults(dir, pass_file, "serve", &node) != 0)
 		return 1;
 	/* Behind a TLS proxy: the session cookie carries Secure. */
-	struct lv_server_options so = {.host = host, .port = port, .threads = threads, .secure_cookies = secure != NULL};
+	struct lv_server_options so = {.host = host, .port = port, .threads = (unsigned)threads, .secure_cookies = secure != NULL};
 	struct lv_server *srv = NULL;
 	enum lv_status st = lv_server_start(node, &so, &srv);
 	if (st != LV_OK) {

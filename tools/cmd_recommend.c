@@ -12,16 +12,6 @@
 #include "learnvault/recommend.h"
 #include "learnvault/util.h"
 
-static bool parse_uint(const char *s, unsigned long max, unsigned *out)
-{
-	char *end = NULL;
-	unsigned long long v = strtoull(s, &end, 10);
-	if (!*s || *end || s[0] == '-' || v > max)
-		return false;
-	*out = (unsigned)v;
-	return true;
-}
-
 int cmd_recommend(int argc, char **argv)
 {
 	const char *dir = NULL, *pass_file = NULL, *learner = NULL, *limit_s = NULL, *view = "next", *rebuild = NULL;
@@ -31,8 +21,10 @@ int cmd_recommend(int argc, char **argv)
 	int first = cli_parse(argc, argv, 1, opts);
 	if (first < 0)
 		return 2;
-	unsigned limit = 0;
-	if (!learner || first != argc || (limit_s && (!parse_uint(limit_s, LV_REVIEWS_LIMIT_MAX, &limit) || !limit)) ||
+	unsigned long long limit = 0;
+	if (limit_s && cli_uint("recommend --limit", limit_s, 1, LV_REVIEWS_LIMIT_MAX, &limit) != 0)
+		return 2;
+	if (!learner || first != argc ||
 	    (strcmp(view, "next") != 0 && strcmp(view, "mastery") != 0 && strcmp(view, "reviews") != 0)) {
 		cli_fail("recommend: --data DIR --learner PSEUDONYM [--limit N] [--view next|mastery|reviews] [--rebuild]");
 		return 2;
@@ -47,11 +39,11 @@ int cmd_recommend(int argc, char **argv)
 	int64_t now = util_now_ms();
 	if (st == LV_OK) {
 		if (strcmp(view, "next") == 0)
-			st = lv_learner_next(node, &admin, learner, LV_PURPOSE_OPERATOR_REQUEST, limit, now, &o);
+			st = lv_learner_next(node, &admin, learner, LV_PURPOSE_OPERATOR_REQUEST, (unsigned)limit, now, &o);
 		else if (strcmp(view, "mastery") == 0)
 			st = lv_learner_mastery(node, &admin, learner, LV_PURPOSE_OPERATOR_REQUEST, now, &o);
 		else
-			st = lv_learner_reviews(node, &admin, learner, LV_PURPOSE_OPERATOR_REQUEST, limit, now, &o);
+			st = lv_learner_reviews(node, &admin, learner, LV_PURPOSE_OPERATOR_REQUEST, (unsigned)limit, now, &o);
 	}
 	lv_node_close(node);
 	if (st != LV_OK)
@@ -133,18 +125,20 @@ static int fit_global(int argc, char **argv)
 				" [--max-skills M] [--max-len L] [--save]") + 1;
 	struct lv_bkt_dp_opts o;
 	lv_bkt_dp_opts_init(&o);
-	char *end;
-	o.epsilon = strtod(eps_s, &end);
-	if (*end || !(o.epsilon > 0))
+	if (cli_real("personal fit-global --epsilon", eps_s, 0, 1e6, &o.epsilon) != 0)
+		return 2;
+	if (!(o.epsilon > 0))
 		return cli_fail("personal fit-global: --epsilon must be a positive number") + 1;
 	const char *const *uv[3] = {&it_s, &m_s, &l_s};
+	const char *const names[3] = {"personal fit-global --iterations", "personal fit-global --max-skills",
+				      "personal fit-global --max-len"};
 	unsigned *dst[3] = {&o.iterations, &o.max_skills, &o.max_len};
 	for (int i = 0; i < 3; i++) {
+		unsigned long long v;
 		if (!*uv[i])
 			continue;
-		unsigned long v = strtoul(*uv[i], &end, 10);
-		if (*end || v < 1 || v > 1000)
-			return cli_fail("personal fit-global: --iterations, --max-skills, --max-len take 1..1000") + 1;
+		if (cli_uint(names[i], *uv[i], 1, 1000, &v) != 0)
+			return 2;
 		*dst[i] = (unsigned)v;
 	}
 	struct lv_node *node = NULL;

@@ -1,5 +1,8 @@
 /* learnvault — one binary, subcommands.  Human text goes to stderr; machine
  * output is one JSON object on stdout. */
+#include <ctype.h>
+#include <errno.h>
+#include <math.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -19,6 +22,47 @@ int cli_fail(const char *fmt, ...)
 	va_end(ap);
 	fputc('\n', stderr);
 	return 1;
+}
+
+/* Values are quoted in the message only up to this many characters. */
+#define CLI_ECHO_MAX 40
+
+int cli_uint(const char *what, const char *s, unsigned long long min, unsigned long long max,
+	     unsigned long long *out)
+{
+	char *end = NULL;
+	unsigned long long v = 0;
+	bool ok = s && isdigit((unsigned char)s[0]);
+	if (ok) {
+		errno = 0;
+		v = strtoull(s, &end, 10);
+		ok = errno == 0 && *end == '\0' && v >= min && v <= max;
+	}
+	if (!ok) {
+		cli_fail("%s takes a whole number from %llu to %llu, not \"%.*s\"", what, min, max, CLI_ECHO_MAX,
+			 s ? s : "");
+		return 2;
+	}
+	*out = v;
+	return 0;
+}
+
+int cli_real(const char *what, const char *s, double min, double max, double *out)
+{
+	char *end = NULL;
+	double v = 0;
+	bool ok = s && (isdigit((unsigned char)s[0]) || s[0] == '.' || s[0] == '-');
+	if (ok) {
+		errno = 0;
+		v = strtod(s, &end);
+		ok = errno == 0 && end != s && *end == '\0' && isfinite(v) && v >= min && v <= max;
+	}
+	if (!ok) {
+		cli_fail("%s takes a number from %g to %g, not \"%.*s\"", what, min, max, CLI_ECHO_MAX, s ? s : "");
+		return 2;
+	}
+	*out = v;
+	return 0;
 }
 
 int cli_parse(int argc, char **argv, int first, const struct cli_opt *opts)
