@@ -42,6 +42,12 @@ extern "C" {
 
 #define LV_XAPI_ERR_LEN LV_ERR_LEN
 /* The verb that voids a statement (xAPI 1.0.3, 2.3.2). */
+/* Most members of one Group (actor, object, authority, team, in any
+ * position).  xAPI sets no limit; the store indexes every member of a
+ * statement's groups (MAX_KEYS_PER_STATEMENT, 512 keys per statement) and
+ * an anonymous Group's identity joins all of them, so a bigger group
+ * could only fail later with a vaguer reason. */
+#define LV_XAPI_GROUP_MEMBERS_MAX 256
 #define LV_XAPI_VERB_VOIDED "http://adlnet.gov/expapi/verbs/voided"
 
 /* ------------------------------------------------------------------ */

@@ -369,7 +369,11 @@ static enum lv_status batch_prepare(struct batch *b, cJSON *batch)
 		enum lv_status st = lv_xapi_actor_identity(cJSON_GetObjectItemCaseSensitive(it, "actor"), IDENTITY_MAX,
 							   &x->identity);
 		if (st != LV_OK) {
-			snprintf(b->err, LV_ERR_TEXT, "statement %zu: actor has no identifier", i - 1);
+			if (st == LV_ERR_TOO_LARGE)
+				snprintf(b->err, LV_ERR_TEXT, "statement %zu: actor identity longer than %d bytes", i - 1,
+					 IDENTITY_MAX);
+			else
+				snprintf(b->err, LV_ERR_TEXT, "statement %zu: actor has no identifier", i - 1);
 			return st;
 		}
 		for (size_t j = 0; j + 1 < i; j++) {

@@ -281,6 +281,9 @@ static enum lv_status check_members(struct vctx *v, const cJSON *m)
 {
 	if (!cJSON_IsArray(m))
 		return fail(v, "must be an array of Agents");
+	int n = cJSON_GetArraySize(m);
+	if (n > LV_XAPI_GROUP_MEMBERS_MAX)
+		return fail(v, "a Group has at most %d members, not %d", LV_XAPI_GROUP_MEMBERS_MAX, n);
 	size_t i = 0;
 	for (const cJSON *c = m->child; c; c = c->next, i++) {
 		size_t old = path_push_index(v, i);
