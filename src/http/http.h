@@ -27,7 +27,6 @@ struct http_req {
 	char *path;               /* URL path */
 	struct buf body;          /* request body (capped) */
 	bool too_large;
-	bool timed_out;           /* the body came in past the deadline (408) */
 	bool replied;             /* a reply is queued: ignore further body */
 	unsigned retry_after;     /* > 0: authentication throttled (429) */
 	bool alternate;           /* xAPI alternate request syntax */

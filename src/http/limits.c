@@ -1,14 +1,29 @@
 /* Per-request deadline and minimum body rate (see limits.h). */
 #include <errno.h>
+#include <fcntl.h>
 #include <pthread.h>
 #include <stdlib.h>
 #include <sys/socket.h>
 #include <time.h>
 
+#include <unistd.h>
+
 #include "limits.h"
 
 /* How often the reaper looks: a cut comes at most this late. */
 #define REAP_EVERY_MS 200
+
+/* Lingering close (see limits_linger): at most this many sockets at once,
+ * each for at most LINGER_S, draining at most LINGER_BYTES. */
+#define LINGER_MAX 64
+#define LINGER_S 2.0
+#define LINGER_BYTES ((size_t)4 << 20)
+
+struct lingerer {
+	int fd;                   /* -1: free */
+	double until;
+	size_t drained;
+};
 
 struct lconn {
 	struct lconn *prev, *next;
@@ -19,6 +34,7 @@ struct lconn {
 	uint64_t body_bytes;
 	bool serving;
 	bool cut;
+	bool linger;
 };
 
 struct limits {
@@ -28,6 +44,7 @@ struct limits {
 	struct lconn *head;
 	bool stop;
 	uint64_t cut_count;
+	struct lingerer lingering[LINGER_MAX];
 	pthread_t reaper;
 };
 
@@ -53,6 +70,51 @@ static const char *verdict_locked(const struct limits *l, const struct lconn *c,
 	return NULL;
 }
 
+/* Lock held.  Reads and drops what the peers of lingering sockets still
+ * send; closes each at its end, its time or its byte allowance. */
+static void drain_locked(struct limits *l, double now)
+{
+	static char sink[65536];
+	for (size_t i = 0; i < LINGER_MAX; i++) {
+		struct lingerer *g = &l->lingering[i];
+		if (g->fd < 0)
+			continue;
+		bool done = now > g->until;
+		while (!done) {
+			ssize_t k = recv(g->fd, sink, sizeof sink, MSG_DONTWAIT);
+			if (k > 0) {
+				g->drained += (size_t)k;
+				done = g->drained > LINGER_BYTES;
+			} else {
+				done = k == 0 || (errno != EAGAIN && errno != EWOULDBLOCK && errno != EINTR);
+				break;
+			}
+		}
+		if (done) {
+			close(g->fd);
+			g->fd = -1;
+		}
+	}
+}
+
+/* Lock held.  Keeps the socket of a closing connection (a dup: MHD closes
+ * its own descriptor) to drain it; false when every slot is taken. */
+static bool linger_locked(struct limits *l, int fd)
+{
+	for (size_t i = 0; i < LINGER_MAX; i++) {
+		struct lingerer *g = &l->lingering[i];
+		if (g->fd >= 0)
+			continue;
+		g->fd = fcntl(fd, F_DUPFD_CLOEXEC, 0);
+		if (g->fd < 0)
+			return false;
+		g->until = mono_s() + LINGER_S;
+		g->drained = 0;
+		return true;
+	}
+	return false;
+}
+
 static void *reaper_main(void *arg)
 {
 	struct limits *l = arg;
@@ -67,6 +129,7 @@ static void *reaper_main(void *arg)
 		}
 		pthread_cond_timedwait(&l->wake, &l->mu, &until);
 		double now = mono_s();
+		drain_locked(l, now);
 		for (struct lconn *c = l->head; c && !l->stop; c = c->next) {
 			if (!verdict_locked(l, c, now))
 				continue;
@@ -90,6 +153,8 @@ enum lv_status limits_new(const struct limits_config *cfg, struct limits **out)
 	if (!l)
 		return LV_ERR_NOMEM;
 	l->cfg = *cfg;
+	for (size_t i = 0; i < LINGER_MAX; i++)
+		l->lingering[i].fd = -1;
 	pthread_mutex_init(&l->mu, NULL);
 	pthread_cond_init(&l->wake, NULL);
 	if (pthread_create(&l->reaper, NULL, reaper_main, l) != 0) {
@@ -118,6 +183,9 @@ void limits_free(struct limits *l)
 		l->head = c->next;
 		free(c);
 	}
+	for (size_t i = 0; i < LINGER_MAX; i++)
+		if (l->lingering[i].fd >= 0)
+			close(l->lingering[i].fd);
 	pthread_cond_destroy(&l->wake);
 	pthread_mutex_destroy(&l->mu);
 	free(l);
@@ -149,6 +217,11 @@ void limits_notify(void *cls, struct MHD_Connection *conn, void **socket_context
 	if (!c)
 		return;
 	pthread_mutex_lock(&l->mu);
+	/* The reply went out and MHD shut down its sending side; closing
+	 * now with the client's bytes unread would reset the connection and
+	 * could destroy the reply before the client reads it. */
+	if (c->linger && !l->stop)
+		linger_locked(l, c->fd);
 	if (c->prev)
 		c->prev->next = c->next;
 	else
@@ -185,6 +258,16 @@ void limits_request_done(struct MHD_Connection *conn)
 	c->start = mono_s();
 	c->body_start = 0;
 	c->body_bytes = 0;
+	pthread_mutex_unlock(&c->owner->mu);
+}
+
+void limits_linger(struct MHD_Connection *conn)
+{
+	struct lconn *c = lconn_of(conn);
+	if (!c)
+		return;
+	pthread_mutex_lock(&c->owner->mu);
+	c->linger = true;
 	pthread_mutex_unlock(&c->owner->mu);
 }
 

@@ -46,6 +46,11 @@ void limits_serving(struct MHD_Connection *conn);
 /* The request on @conn is over (MHD's NOTIFY_COMPLETED): the next one on
  * the same connection starts its own deadline now. */
 void limits_request_done(struct MHD_Connection *conn);
+/* @conn is answered before its body was read to the end (413, 408): when
+ * MHD closes it, its socket is kept a little longer (a dup, at most 2 s
+ * and 4 MiB, 64 sockets at once) to read and drop what the client still
+ * sends, so that the client reads the reply instead of a reset. */
+void limits_linger(struct MHD_Connection *conn);
 /* @n more body bytes arrived on @conn. */
 void limits_body_bytes(struct MHD_Connection *conn, size_t n);
 /* The request on @conn is past its deadline (checked when bytes arrive,

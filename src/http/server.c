@@ -1,6 +1,7 @@
 /* The libmicrohttpd daemon, request lifecycle, parameters, auth and
  * replies.  Business logic lives in the route files. */
 #include <arpa/inet.h>
+#include <sys/socket.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -409,8 +410,6 @@ static enum MHD_Result dispatch(struct http_req *r)
 	r->replied = true;
 	if (r->too_large)
 		return reply_error(r, 413, "too_large", "request body exceeds %zu bytes", r->max_body);
-	if (r->timed_out)
-		return reply_error(r, 408, "request_timeout", "the request took longer than allowed to arrive");
 	bool xapi = strcmp(r->path, "/xapi") == 0 || strncmp(r->path, "/xapi/", 6) == 0;
 	if (!xapi && !method_known(r->wire_method))
 		return reply_error(r, 501, "not_implemented", "method %.32s is not implemented", r->wire_method);
@@ -460,24 +459,54 @@ static enum MHD_Result dispatch(struct http_req *r)
 	return reply_error(r, 404, "not_found", "no such resource");
 }
 
+/* Answers a request whose body is still arriving, written straight to
+ * the socket: libmicrohttpd 0.9.75 queues no response between the first
+ * and the last call of a request (MHD_queue_response fails), and reading
+ * the rest first is what an endless upload exploits.  Nothing else is
+ * being written on the connection then (the previous reply is complete,
+ * a 100 Continue went out before the body).  The caller returns MHD_NO so
+ * MHD closes the connection; limits_linger keeps it readable a little
+ * longer so that the client reads this reply instead of a reset. */
+static enum MHD_Result reply_cut(struct http_req *r, unsigned status, const char *reason, const char *code,
+				 const char *msg)
+{
+	char body[256], head[1024];
+	int bl = snprintf(body, sizeof body, "{\"error\":\"%s\",\"message\":\"%s\"}", code, msg);
+	int hl = snprintf(head, sizeof head,
+			  "HTTP/1.1 %u %s\r\nConnection: close\r\nContent-Type: application/json\r\n"
+			  "Content-Length: %d\r\nX-Experience-API-Version: " XAPI_VERSION "\r\n"
+			  "Cache-Control: no-store\r\nX-Content-Type-Options: nosniff\r\n"
+			  "Content-Security-Policy: " CSP "\r\nReferrer-Policy: no-referrer\r\n"
+			  "X-Frame-Options: DENY\r\n\r\n%s", status, reason, bl, body);
+	const union MHD_ConnectionInfo *fi = MHD_get_connection_info(r->conn, MHD_CONNECTION_INFO_CONNECTION_FD);
+	r->replied = true;
+	if (fi && hl > 0 && (size_t)hl < sizeof head) {
+		limits_linger(r->conn);
+		/* A few hundred bytes into an idle send buffer: one call; if it
+		 * does not all fit, the client sees the connection close. */
+		(void)!send(fi->connect_fd, head, (size_t)hl, MSG_NOSIGNAL | MSG_DONTWAIT);
+	}
+	return MHD_NO;
+}
+
 /* A body piece: kept up to the cap; past the cap or the deadline the
- * request is answered at once (MHD then reads no more of it and closes
- * the connection), so an endless chunked upload is not read to its end. */
+ * request is answered at once (reply_cut), so an endless chunked upload
+ * is not read to its end. */
 static enum MHD_Result on_upload(struct http_req *r, const char *data, size_t *size)
 {
 	size_t n = *size;
 	*size = 0;
 	if (r->replied)
-		return MHD_YES;
+		return MHD_NO;
 	limits_body_bytes(r->conn, n);
 	if (buf_append(&r->body, data, n) != LV_OK) {
-		r->too_large = true;
-		buf_free(&r->body);
-	} else if (limits_past_deadline(r->conn)) {
-		r->timed_out = true;
+		char msg[64];
+		snprintf(msg, sizeof msg, "request body exceeds %zu bytes", r->max_body);
+		return reply_cut(r, 413, "Content Too Large", "too_large", msg);
 	}
-	if (r->too_large || r->timed_out)
-		return dispatch(r);
+	if (limits_past_deadline(r->conn))
+		return reply_cut(r, 408, "Request Timeout", "request_timeout",
+				 "the request took longer than allowed to arrive");
 	return MHD_YES;
 }
 
@@ -507,6 +536,7 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
 		if (cl && strtoull(cl, NULL, 10) > r->max_body) {
 			/* Refuse before reading it: the connection is closed. */
 			r->too_large = true;
+			limits_linger(conn);
 			return dispatch(r);
 		}
 		/* Answering now would force Connection: close (MHD 0.9.75). */
