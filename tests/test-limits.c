@@ -41,7 +41,8 @@ static struct {
 	char *admin_secret;
 } F;
 
-static void start(const struct lv_server_options *so)
+/* @settings: name, value, ... NULL, set on the node before the server starts. */
+static void start_with(const struct lv_server_options *so, const char *const *settings)
 {
 	char *vkey = NULL;
 	snprintf(F.base, sizeof F.base, "%s", th_tmpdir());
@@ -53,9 +54,16 @@ static void start(const struct lv_server_options *so)
 			 LV_OK);
 	ck_assert_int_eq(lv_credential_add(F.node, LV_ROLE_ADMIN, NULL, NULL, 0, "ops", F.admin,
 					   &F.admin_secret), LV_OK);
+	for (size_t i = 0; settings && settings[i]; i += 2)
+		ck_assert_int_eq(lv_node_setting_set(F.node, settings[i], settings[i + 1]), LV_OK);
 	ck_assert_int_eq(lv_server_start(F.node, so, &F.srv), LV_OK);
 	F.port = lv_server_port(F.srv);
 	ck_assert_uint_ne(F.port, 0);
+}
+
+static void start(const struct lv_server_options *so)
+{
+	start_with(so, NULL);
 }
 
 static void teardown(void)
@@ -314,6 +322,34 @@ START_TEST(trickled_body_deadline)
 }
 END_TEST
 
+/* The limits are node settings too (read when the server starts): a
+ * 1 s deadline and a cap of 2 connections per address. */
+START_TEST(limits_from_settings)
+{
+	static const char *const settings[] = {"request_deadline_seconds", "1", "max_connections_per_ip", "2",
+					       NULL};
+	struct lv_server_options so = {.threads = 2};
+	start_with(&so, settings);
+	static const char *const bad[] = {"0", "-1", "abc", "1000001", "", "5x"};
+	for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++)
+		ck_assert_int_eq(lv_node_setting_set(F.node, "max_connections_per_ip", bad[i]), LV_ERR_INVALID);
+	int a = dial("127.0.0.1"), b = dial("127.0.0.1");
+	ck_assert(a >= 0 && b >= 0);
+	int c = dial("127.0.0.1");
+	usleep(300 * 1000);
+	ck_assert(c < 0 || closed_by_peer(c));
+	ck_assert(!closed_by_peer(a) && !closed_by_peer(b));
+	int status;
+	double took = trickle_until_cut(a, "GET /health HTTP/1.1\r\nX-Pad: aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa", 200,
+					5.0, &status);
+	ck_assert_msg(took > 0.7 && took < 2.0, "cut after %.2f s", took);
+	close(a);
+	close(b);
+	if (c >= 0)
+		close(c);
+}
+END_TEST
+
 /* Below the minimum rate (5 bytes/s against 1,024) a body is cut once the
  * 5 s grace has passed, well before the 20 s deadline. */
 START_TEST(slow_body_rate)
@@ -535,6 +571,7 @@ Suite *lv_test_suite(void)
 		{"connections", other_clients_served},
 		{"deadline", trickled_body_deadline},
 		{"rate", slow_body_rate},
+		{"settings", limits_from_settings},
 		{"chunked", endless_chunked_413},
 		{"throttle_address", throttle_per_address},
 		{"throttle_credential", throttle_per_credential},

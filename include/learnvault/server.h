@@ -25,7 +25,10 @@ struct lv_server_options {
 	 * TLS-terminating proxy in front); false: plain HTTP on loopback. */
 	bool secure_cookies;
 	/* Resource limits against hostile clients (docs/security.md, "Limits");
-	 * 0 takes the default in brackets. */
+	 * 0 takes the node setting of the same name (max_connections,
+	 * max_connections_per_ip, request_deadline_seconds, min_body_rate,
+	 * auth_max_failures, auth_window_seconds; read when the server
+	 * starts), else the default in brackets. */
 	unsigned max_connections;        /* open connections in all [1000] */
 	unsigned max_connections_per_ip; /* from one client address [64] */
 	unsigned request_deadline_ms;    /* headers and body of one request

@@ -561,7 +561,25 @@ static void on_completed(void *cls, struct MHD_Connection *conn, void **con_cls,
 	*con_cls = NULL;
 }
 
-#define OPT_OR(field, dflt) (opt && opt->field ? opt->field : (dflt))
+/* A limit: the option when set, else the node's setting (read at start:
+ * a change takes effect when the server restarts), else @dflt. */
+static unsigned limit_of(struct lv_node *node, unsigned opt_value, const char *setting, unsigned dflt)
+{
+	if (opt_value)
+		return opt_value;
+	char *v = NULL;
+	unsigned n = dflt;
+	if (lv_node_setting_get(node, setting, &v) == LV_OK) {
+		char *end = NULL;
+		unsigned long x = strtoul(v, &end, 10);
+		if (*v >= '0' && *v <= '9' && !*end && x > 0 && x <= 1000000)
+			n = (unsigned)x;
+	}
+	free(v);
+	return n;
+}
+
+#define OPT_OR(field, setting, dflt) limit_of(node, opt ? opt->field : 0, setting, dflt)
 
 /* Frees what lv_server_start built (the daemon must be stopped). */
 static void server_free(struct lv_server *srv)
@@ -602,10 +620,13 @@ enum lv_status lv_server_start(struct lv_node *node, const struct lv_server_opti
 	srv->node = node;
 	srv->started_ms = util_now_ms();
 	srv->secure_cookies = opt && opt->secure_cookies;
-	struct limits_config lc = {.deadline_ms = OPT_OR(request_deadline_ms, 30000u),
-				   .min_rate = OPT_OR(min_body_rate, 1024u), .grace_ms = 5000};
-	struct throttle_config tc = {.max_failures = OPT_OR(auth_max_failures, 20u),
-				     .window_s = OPT_OR(auth_window_s, 60u)};
+	unsigned deadline_ms = opt && opt->request_deadline_ms
+				       ? opt->request_deadline_ms
+				       : limit_of(node, 0, "request_deadline_seconds", 30u) * 1000u;
+	struct limits_config lc = {.deadline_ms = deadline_ms, .grace_ms = 5000,
+				   .min_rate = OPT_OR(min_body_rate, "min_body_rate", 1024u)};
+	struct throttle_config tc = {.max_failures = OPT_OR(auth_max_failures, "auth_max_failures", 20u),
+				     .window_s = OPT_OR(auth_window_s, "auth_window_seconds", 60u)};
 	enum lv_status st = session_store_new(SESSION_MAX_LIVE, &srv->sessions);
 	if (st == LV_OK)
 		st = limits_new(&lc, &srv->limits);
@@ -637,8 +658,9 @@ enum lv_status lv_server_start(struct lv_node *node, const struct lv_server_opti
 				       MHD_OPTION_NOTIFY_COMPLETED, on_completed, srv,
 				       MHD_OPTION_NOTIFY_CONNECTION, limits_notify, srv->limits,
 				       MHD_OPTION_CONNECTION_TIMEOUT, (unsigned)60,
-				       MHD_OPTION_CONNECTION_LIMIT, OPT_OR(max_connections, 1000u),
-				       MHD_OPTION_PER_IP_CONNECTION_LIMIT, OPT_OR(max_connections_per_ip, 64u),
+				       MHD_OPTION_CONNECTION_LIMIT, OPT_OR(max_connections, "max_connections", 1000u),
+				       MHD_OPTION_PER_IP_CONNECTION_LIMIT,
+				       OPT_OR(max_connections_per_ip, "max_connections_per_ip", 64u),
 				       MHD_OPTION_END);
 	if (!srv->daemon) {
 		server_free(srv);
