@@ -529,6 +529,37 @@ START_TEST(throttle_per_credential)
 }
 END_TEST
 
+/* The browser login (POST /session with a token) is throttled with the
+ * same counts as an Authorization header. */
+static int session_login(const char *src, const char *token, char *buf, size_t cap)
+{
+	char body[256], req[1024];
+	snprintf(body, sizeof body, "{\"token\":\"%s\"}", token);
+	snprintf(req, sizeof req,
+		 "POST /session HTTP/1.1\r\nHost: t\r\nContent-Type: application/json\r\nContent-Length: %zu\r\n"
+		 "Connection: close\r\n\r\n%s", strlen(body), body);
+	return exchange(src, req, buf, cap, NULL);
+}
+
+START_TEST(throttle_session_login)
+{
+	struct lv_server_options so = {.threads = 2, .auth_max_failures = 5, .auth_window_s = 60};
+	start(&so);
+	char buf[8192], bad[128], good[128];
+	snprintf(bad, sizeof bad, "%s.wrong-secret", F.admin);
+	snprintf(good, sizeof good, "%s.%s", F.admin, F.admin_secret);
+	for (int i = 0; i < 5; i++)
+		ck_assert_int_eq(session_login("127.0.4.1", bad, buf, sizeof buf), 401);
+	ck_assert_int_eq(session_login("127.0.4.1", good, buf, sizeof buf), 429);
+	ck_assert_ptr_nonnull(strcasestr(buf, "\r\nRetry-After: "));
+	ck_assert_int_eq(session_login("127.0.4.2", good, buf, sizeof buf), 200);
+	cJSON *o = admin_status("127.0.4.3");
+	ck_assert_int_eq((int)status_number(o, "auth_failures"), 5);
+	ck_assert_int_eq((int)status_number(o, "auth_throttled"), 1);
+	cJSON_Delete(o);
+}
+END_TEST
+
 /* ---- methods ---- */
 
 /* @method on @path, as the provider when @auth. */
@@ -575,6 +606,7 @@ Suite *lv_test_suite(void)
 		{"chunked", endless_chunked_413},
 		{"throttle_address", throttle_per_address},
 		{"throttle_credential", throttle_per_credential},
+		{"throttle_session", throttle_session_login},
 		{"methods", unknown_methods},
 	};
 	for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {

@@ -74,6 +74,14 @@ int64_t http_now_ms(const struct lv_server *srv);
  * and absolute expiry without waiting for them. */
 void http_server_advance_clock(struct lv_server *srv, int64_t ms);
 
+/* Checks @secret for credential @id (@idlen bytes as sent, not
+ * NUL-terminated) unless the client is throttled (then r->retry_after > 0
+ * and false); a failure is counted and logged, never the secret.  Fills
+ * @who on success (clear with lv_principal_clear), zeroes it otherwise. */
+bool http_credential_check(struct http_req *r, const char *id, size_t idlen, const char *secret,
+			   struct lv_principal *who) __attribute__((warn_unused_result));
+/* 429 with Retry-After: r->retry_after. */
+enum MHD_Result reply_throttled(struct http_req *r);
 /* Failed authentications and 429s since the server started (GET /admin/status). */
 void http_auth_counts(struct lv_server *srv, uint64_t *failures, uint64_t *throttled);
 

@@ -209,28 +209,35 @@ static void loggable_id(const char *id, size_t n, char out[LV_CRED_ID_LEN + 8])
 	out[j] = 0;
 }
 
-/* Checks @secret for credential @id (@idlen bytes as sent) unless the
- * client is throttled; a failure is counted and logged, never the secret. */
-static void check_credential(struct http_req *r, const char *id, size_t idlen, const char *secret)
+bool http_credential_check(struct http_req *r, const char *id, size_t idlen, const char *secret,
+			   struct lv_principal *who)
 {
 	char addr[INET6_ADDRSTRLEN], lid[LV_CRED_ID_LEN + 8];
+	bool ok = false;
+	memset(who, 0, sizeof *who);
 	client_address(r->conn, addr);
 	loggable_id(id, idlen, lid);
 	r->retry_after = throttle_check(r->srv->throttle, addr, lid);
 	if (r->retry_after)
-		return;
+		return false;
 	char sid[LV_CRED_ID_LEN];
 	if (idlen > 0 && idlen < sizeof sid) {
 		memcpy(sid, id, idlen);
 		sid[idlen] = 0;
-		r->authenticated = lv_credential_check(r->node, sid, secret, &r->who) == LV_OK;
+		ok = lv_credential_check(r->node, sid, secret, who) == LV_OK;
 	}
-	if (r->authenticated)
-		return;
+	if (ok)
+		return true;
 	unsigned n = throttle_failed(r->srv->throttle, addr, lid);
 	char t[UTIL_TIME_LEN];
 	util_time_format(util_now_ms(), t);
 	fprintf(stderr, "%s auth-failure address=%s credential=%s count=%u\n", t, addr, lid[0] ? lid : "-", n);
+	return false;
+}
+
+static void check_credential(struct http_req *r, const char *id, size_t idlen, const char *secret)
+{
+	r->authenticated = http_credential_check(r, id, idlen, secret, &r->who);
 }
 
 /* An Authorization header decides alone (a bad one is not rescued by a
@@ -394,7 +401,7 @@ static bool method_known(const char *m)
 	return false;
 }
 
-static enum MHD_Result reply_throttled(struct http_req *r)
+enum MHD_Result reply_throttled(struct http_req *r)
 {
 	char secs[16];
 	snprintf(secs, sizeof secs, "%u", r->retry_after);
