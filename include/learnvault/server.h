@@ -24,6 +24,20 @@ struct lv_server_options {
 	 * over HTTPS only.  Set it when the node is reached through TLS (a
 	 * TLS-terminating proxy in front); false: plain HTTP on loopback. */
 	bool secure_cookies;
+	/* Resource limits against hostile clients (docs/security.md, "Limits");
+	 * 0 takes the node setting of the same name (max_connections,
+	 * max_connections_per_ip, request_deadline_seconds, min_body_rate,
+	 * auth_max_failures, auth_window_seconds; read when the server
+	 * starts), else the default in brackets. */
+	unsigned max_connections;        /* open connections in all [1000] */
+	unsigned max_connections_per_ip; /* from one client address [64] */
+	unsigned request_deadline_ms;    /* headers and body of one request
+					  * must arrive within this [30000] */
+	unsigned min_body_rate;          /* body bytes/s, judged after 5 s [1024] */
+	unsigned auth_max_failures;      /* failed authentications per address
+					  * (and per credential id) in a window
+					  * before 429 [20] */
+	unsigned auth_window_s;          /* that window, seconds [60] */
 };
 
 /* Starts serving @node (borrowed: it must outlive the server).  On success

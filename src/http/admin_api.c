@@ -187,6 +187,10 @@ static enum MHD_Result status_get(struct http_req *r)
 	cJSON_AddNumberToObject(o, "policies", cJSON_GetArraySize(pa));
 	cJSON_AddNumberToObject(o, "audit_size", (double)lv_audit_size(r->node));
 	cJSON_AddStringToObject(o, "started", started);
+	uint64_t failures, throttled;
+	http_auth_counts(r->srv, &failures, &throttled);
+	cJSON_AddNumberToObject(o, "auth_failures", (double)failures);
+	cJSON_AddNumberToObject(o, "auth_throttled", (double)throttled);
 	cJSON_Delete(pa);
 	return reply_json(r, 200, o, NULL);
 }

@@ -27,6 +27,8 @@ struct http_req {
 	char *path;               /* URL path */
 	struct buf body;          /* request body (capped) */
 	bool too_large;
+	bool replied;             /* a reply is queued: ignore further body */
+	unsigned retry_after;     /* > 0: authentication throttled (429) */
 	bool alternate;           /* xAPI alternate request syntax */
 	struct http_param params[HTTP_MAX_PARAMS];
 	size_t nparams;
@@ -50,6 +52,8 @@ struct http_req {
 #define DEFAULT_MAX_BODY (16u << 20)
 
 struct session_store;
+struct limits;
+struct throttle;
 
 struct lv_server {
 	struct MHD_Daemon *daemon;
@@ -60,6 +64,8 @@ struct lv_server {
 	struct session_store *sessions;  /* the web door's browser sessions */
 	bool secure_cookies;
 	int64_t clock_skew_ms;    /* added to the sessions' clock; tests only (atomic) */
+	struct limits *limits;    /* request deadline and body rate */
+	struct throttle *throttle; /* failed authentication */
 };
 
 /* The sessions' clock: now, plus the skew a test set. */
@@ -67,6 +73,17 @@ int64_t http_now_ms(const struct lv_server *srv);
 /* Test hook: moves the sessions' clock @ms forward, so a test sees idle
  * and absolute expiry without waiting for them. */
 void http_server_advance_clock(struct lv_server *srv, int64_t ms);
+
+/* Checks @secret for credential @id (@idlen bytes as sent, not
+ * NUL-terminated) unless the client is throttled (then r->retry_after > 0
+ * and false); a failure is counted and logged, never the secret.  Fills
+ * @who on success (clear with lv_principal_clear), zeroes it otherwise. */
+bool http_credential_check(struct http_req *r, const char *id, size_t idlen, const char *secret,
+			   struct lv_principal *who) __attribute__((warn_unused_result));
+/* 429 with Retry-After: r->retry_after. */
+enum MHD_Result reply_throttled(struct http_req *r);
+/* Failed authentications and 429s since the server started (GET /admin/status). */
+void http_auth_counts(struct lv_server *srv, uint64_t *failures, uint64_t *throttled);
 
 /* Parameter lookup (query string, or the form body in alternate syntax). */
 const char *req_param(const struct http_req *r, const char *name);

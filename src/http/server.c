@@ -1,6 +1,7 @@
 /* The libmicrohttpd daemon, request lifecycle, parameters, auth and
  * replies.  Business logic lives in the route files. */
 #include <arpa/inet.h>
+#include <sys/socket.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -11,7 +12,9 @@
 
 #include "http.h"
 #include "learnvault/server.h"
+#include "limits.h"
 #include "session.h"
+#include "throttle.h"
 
 #define XAPI_VERSION "1.0.3"
 
@@ -182,8 +185,64 @@ enum MHD_Result reply_status(struct http_req *r, enum lv_status st, const char *
 
 /* ---- authentication ---- */
 
+/* The client's numeric address, "?" when MHD cannot say. */
+static void client_address(struct MHD_Connection *conn, char out[INET6_ADDRSTRLEN])
+{
+	const union MHD_ConnectionInfo *ci = MHD_get_connection_info(conn, MHD_CONNECTION_INFO_CLIENT_ADDRESS);
+	const struct sockaddr *sa = ci ? ci->client_addr : NULL;
+	const void *a = NULL;
+	if (sa && sa->sa_family == AF_INET)
+		a = &((const struct sockaddr_in *)(const void *)sa)->sin_addr;
+	else if (sa && sa->sa_family == AF_INET6)
+		a = &((const struct sockaddr_in6 *)(const void *)sa)->sin6_addr;
+	if (!a || !inet_ntop(sa->sa_family, a, out, INET6_ADDRSTRLEN))
+		snprintf(out, INET6_ADDRSTRLEN, "?");
+}
+
+/* The credential id as the client sent it, safe for a log line: printable
+ * ASCII only, capped (it is the client's text, not a known id). */
+static void loggable_id(const char *id, size_t n, char out[LV_CRED_ID_LEN + 8])
+{
+	size_t j = 0;
+	for (size_t i = 0; i < n && j < LV_CRED_ID_LEN + 4; i++)
+		out[j++] = id[i] > 0x20 && id[i] < 0x7f ? id[i] : '?';
+	out[j] = 0;
+}
+
+bool http_credential_check(struct http_req *r, const char *id, size_t idlen, const char *secret,
+			   struct lv_principal *who)
+{
+	char addr[INET6_ADDRSTRLEN], lid[LV_CRED_ID_LEN + 8];
+	bool ok = false;
+	memset(who, 0, sizeof *who);
+	client_address(r->conn, addr);
+	loggable_id(id, idlen, lid);
+	r->retry_after = throttle_check(r->srv->throttle, addr, lid);
+	if (r->retry_after)
+		return false;
+	char sid[LV_CRED_ID_LEN];
+	if (idlen > 0 && idlen < sizeof sid) {
+		memcpy(sid, id, idlen);
+		sid[idlen] = 0;
+		ok = lv_credential_check(r->node, sid, secret, who) == LV_OK;
+	}
+	if (ok)
+		return true;
+	unsigned n = throttle_failed(r->srv->throttle, addr, lid);
+	char t[UTIL_TIME_LEN];
+	util_time_format(util_now_ms(), t);
+	fprintf(stderr, "%s auth-failure address=%s credential=%s count=%u\n", t, addr, lid[0] ? lid : "-", n);
+	return false;
+}
+
+static void check_credential(struct http_req *r, const char *id, size_t idlen, const char *secret)
+{
+	r->authenticated = http_credential_check(r, id, idlen, secret, &r->who);
+}
+
 /* An Authorization header decides alone (a bad one is not rescued by a
- * cookie); without one, the lv_session cookie may authenticate. */
+ * cookie); without one, the lv_session cookie may authenticate.  A
+ * malformed header counts as a failure too. */
 static void authenticate(struct http_req *r)
 {
 	const char *h = req_header(r, "Authorization");
@@ -194,29 +253,26 @@ static void authenticate(struct http_req *r)
 	if (strncasecmp(h, "Basic ", 6) == 0) {
 		const char *b64 = h + 6;
 		size_t n = strlen(b64);
-		if (n > 512)
-			return;
 		unsigned char raw[400];
 		size_t len = 0;
-		if (sodium_base642bin(raw, sizeof raw - 1, b64, n, " ", &len, NULL,
-				      sodium_base64_VARIANT_ORIGINAL) != 0)
+		if (n > 512 || sodium_base642bin(raw, sizeof raw - 1, b64, n, " ", &len, NULL,
+						 sodium_base64_VARIANT_ORIGINAL) != 0) {
+			check_credential(r, "", 0, "");
 			return;
+		}
 		raw[len] = 0;
 		char *colon = memchr(raw, ':', len);
-		if (colon) {
+		if (colon)
 			*colon = 0;
-			r->authenticated = lv_credential_check(r->node, (const char *)raw, colon + 1, &r->who) == LV_OK;
-		}
+		check_credential(r, (const char *)raw, colon ? (size_t)(colon - (char *)raw) : 0,
+				 colon ? colon + 1 : "");
 		sodium_memzero(raw, sizeof raw);
 	} else if (strncasecmp(h, "Bearer ", 7) == 0) {
 		const char *tok = h + 7;
 		const char *dot = strchr(tok, '.');
-		char id[LV_CRED_ID_LEN];
-		if (!dot || (size_t)(dot - tok) >= sizeof id)
-			return;
-		memcpy(id, tok, (size_t)(dot - tok));
-		id[dot - tok] = 0;
-		r->authenticated = lv_credential_check(r->node, id, dot + 1, &r->who) == LV_OK;
+		check_credential(r, tok, dot ? (size_t)(dot - tok) : 0, dot ? dot + 1 : "");
+	} else {
+		check_credential(r, "", 0, "");
 	}
 }
 
@@ -334,11 +390,36 @@ static bool apply_alternate(struct http_req *r, enum MHD_Result *ret)
 
 /* ---- dispatch ---- */
 
+/* The methods some route implements; anything else is 501 (outside the
+ * xAPI, whose routes keep their own answers). */
+static bool method_known(const char *m)
+{
+	static const char *const KNOWN[] = {"GET", "HEAD", "POST", "PUT", "DELETE", NULL};
+	for (size_t i = 0; KNOWN[i]; i++)
+		if (strcmp(m, KNOWN[i]) == 0)
+			return true;
+	return false;
+}
+
+enum MHD_Result reply_throttled(struct http_req *r)
+{
+	char secs[16];
+	snprintf(secs, sizeof secs, "%u", r->retry_after);
+	cJSON *o = cJSON_CreateObject();
+	cJSON_AddStringToObject(o, "error", "too_many_requests");
+	cJSON_AddStringToObject(o, "message", "too many failed authentication attempts; retry later");
+	return reply_json(r, 429, o, "Retry-After", secs, NULL);
+}
+
 static enum MHD_Result dispatch(struct http_req *r)
 {
 	enum MHD_Result ret;
+	r->replied = true;
 	if (r->too_large)
 		return reply_error(r, 413, "too_large", "request body exceeds %zu bytes", r->max_body);
+	bool xapi = strcmp(r->path, "/xapi") == 0 || strncmp(r->path, "/xapi/", 6) == 0;
+	if (!xapi && !method_known(r->wire_method))
+		return reply_error(r, 501, "not_implemented", "method %.32s is not implemented", r->wire_method);
 	if (r->params_overflow)
 		return reply_error(r, 400, "invalid", "too many parameters");
 	if (!apply_alternate(r, &ret))
@@ -346,6 +427,8 @@ static enum MHD_Result dispatch(struct http_req *r)
 	r->content = (const unsigned char *)(r->body.data ? r->body.data : "");
 	r->content_len = r->body.len;
 	authenticate(r);
+	if (r->retry_after)
+		return reply_throttled(r);
 	/* HEAD is GET without a body; libmicrohttpd drops the body. */
 	if (strcmp(r->method, "HEAD") == 0)
 		r->method = "GET";
@@ -358,7 +441,7 @@ static enum MHD_Result dispatch(struct http_req *r)
 	if (r->by_session && strcmp(r->wire_method, "GET") != 0 && strcmp(r->wire_method, "HEAD") != 0 &&
 	    !session_csrf_ok(r))
 		return reply_error(r, 403, "csrf", "the X-CSRF-Token header is missing or wrong");
-	if (strcmp(r->path, "/xapi") == 0 || strncmp(r->path, "/xapi/", 6) == 0)
+	if (xapi)
 		return xapi_route(r);
 	if (strcmp(r->path, "/learner") == 0 || strncmp(r->path, "/learner/", 9) == 0)
 		return learner_route(r);
@@ -370,7 +453,9 @@ static enum MHD_Result dispatch(struct http_req *r)
 		return aggregate_route(r);
 	if (strncmp(r->path, "/admin/", 7) == 0)
 		return admin_route(r);
-	if (strcmp(r->path, "/health") == 0 && strcmp(r->method, "GET") == 0) {
+	if (strcmp(r->path, "/health") == 0) {
+		if (strcmp(r->method, "GET") != 0)
+			return reply_error(r, 405, "method_not_allowed", "health supports GET only");
 		cJSON *o = cJSON_CreateObject();
 		cJSON_AddStringToObject(o, "status", "ok");
 		return reply_json(r, 200, o, NULL);
@@ -379,6 +464,57 @@ static enum MHD_Result dispatch(struct http_req *r)
 	if (a)
 		return static_route(r, a);
 	return reply_error(r, 404, "not_found", "no such resource");
+}
+
+/* Answers a request whose body is still arriving, written straight to
+ * the socket: libmicrohttpd 0.9.75 queues no response between the first
+ * and the last call of a request (MHD_queue_response fails), and reading
+ * the rest first is what an endless upload exploits.  Nothing else is
+ * being written on the connection then (the previous reply is complete,
+ * a 100 Continue went out before the body).  The caller returns MHD_NO so
+ * MHD closes the connection; limits_linger keeps it readable a little
+ * longer so that the client reads this reply instead of a reset. */
+static enum MHD_Result reply_cut(struct http_req *r, unsigned status, const char *reason, const char *code,
+				 const char *msg)
+{
+	char body[256], head[1024];
+	int bl = snprintf(body, sizeof body, "{\"error\":\"%s\",\"message\":\"%s\"}", code, msg);
+	int hl = snprintf(head, sizeof head,
+			  "HTTP/1.1 %u %s\r\nConnection: close\r\nContent-Type: application/json\r\n"
+			  "Content-Length: %d\r\nX-Experience-API-Version: " XAPI_VERSION "\r\n"
+			  "Cache-Control: no-store\r\nX-Content-Type-Options: nosniff\r\n"
+			  "Content-Security-Policy: " CSP "\r\nReferrer-Policy: no-referrer\r\n"
+			  "X-Frame-Options: DENY\r\n\r\n%s", status, reason, bl, body);
+	const union MHD_ConnectionInfo *fi = MHD_get_connection_info(r->conn, MHD_CONNECTION_INFO_CONNECTION_FD);
+	r->replied = true;
+	if (fi && hl > 0 && (size_t)hl < sizeof head) {
+		limits_linger(r->conn);
+		/* A few hundred bytes into an idle send buffer: one call; if it
+		 * does not all fit, the client sees the connection close. */
+		(void)!send(fi->connect_fd, head, (size_t)hl, MSG_NOSIGNAL | MSG_DONTWAIT);
+	}
+	return MHD_NO;
+}
+
+/* A body piece: kept up to the cap; past the cap or the deadline the
+ * request is answered at once (reply_cut), so an endless chunked upload
+ * is not read to its end. */
+static enum MHD_Result on_upload(struct http_req *r, const char *data, size_t *size)
+{
+	size_t n = *size;
+	*size = 0;
+	if (r->replied)
+		return MHD_NO;
+	limits_body_bytes(r->conn, n);
+	if (buf_append(&r->body, data, n) != LV_OK) {
+		char msg[64];
+		snprintf(msg, sizeof msg, "request body exceeds %zu bytes", r->max_body);
+		return reply_cut(r, 413, "Content Too Large", "too_large", msg);
+	}
+	if (limits_past_deadline(r->conn))
+		return reply_cut(r, 408, "Request Timeout", "request_timeout",
+				 "the request took longer than allowed to arrive");
+	return MHD_YES;
 }
 
 static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const char *url,
@@ -407,19 +543,17 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
 		if (cl && strtoull(cl, NULL, 10) > r->max_body) {
 			/* Refuse before reading it: the connection is closed. */
 			r->too_large = true;
+			limits_linger(conn);
 			return dispatch(r);
 		}
 		/* Answering now would force Connection: close (MHD 0.9.75). */
 		return MHD_YES;
 	}
-	if (*upload_data_size) {
-		if (!r->too_large && buf_append(&r->body, upload_data, *upload_data_size) != LV_OK) {
-			r->too_large = true;
-			buf_free(&r->body);
-		}
-		*upload_data_size = 0;
+	if (*upload_data_size)
+		return on_upload(r, upload_data, upload_data_size);
+	if (r->replied)
 		return MHD_YES;
-	}
+	limits_serving(conn);
 	MHD_get_connection_values(conn, MHD_GET_ARGUMENT_KIND, collect_arg, r);
 	return dispatch(r);
 }
@@ -427,10 +561,60 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
 static void on_completed(void *cls, struct MHD_Connection *conn, void **con_cls,
 			 enum MHD_RequestTerminationCode toe)
 {
-	(void)cls; (void)conn; (void)toe;
+	(void)cls; (void)toe;
+	limits_request_done(conn);
 	if (*con_cls)
 		req_free(*con_cls);
 	*con_cls = NULL;
+}
+
+/* A limit: the option when set, else the node's setting (read at start:
+ * a change takes effect when the server restarts), else @dflt. */
+static unsigned limit_of(struct lv_node *node, unsigned opt_value, const char *setting, unsigned dflt)
+{
+	if (opt_value)
+		return opt_value;
+	char *v = NULL;
+	unsigned n = dflt;
+	if (lv_node_setting_get(node, setting, &v) == LV_OK) {
+		char *end = NULL;
+		unsigned long x = strtoul(v, &end, 10);
+		if (*v >= '0' && *v <= '9' && !*end && x > 0 && x <= 1000000)
+			n = (unsigned)x;
+	}
+	free(v);
+	return n;
+}
+
+#define OPT_OR(field, setting, dflt) limit_of(node, opt ? opt->field : 0, setting, dflt)
+
+/* Frees what lv_server_start built (the daemon must be stopped). */
+static void server_free(struct lv_server *srv)
+{
+	limits_free(srv->limits);
+	throttle_free(srv->throttle);
+	session_store_free(srv->sessions);
+	free(srv);
+}
+
+/* Fills @ss from the numeric @host and @port; false when @host is not one. */
+static bool listen_address(const char *host, uint16_t port, struct sockaddr_storage *ss, unsigned *flags)
+{
+	memset(ss, 0, sizeof *ss);
+	struct sockaddr_in *a4 = (struct sockaddr_in *)ss;
+	struct sockaddr_in6 *a6 = (struct sockaddr_in6 *)ss;
+	if (inet_pton(AF_INET, host, &a4->sin_addr) == 1) {
+		a4->sin_family = AF_INET;
+		a4->sin_port = htons(port);
+		return true;
+	}
+	if (inet_pton(AF_INET6, host, &a6->sin6_addr) == 1) {
+		a6->sin6_family = AF_INET6;
+		a6->sin6_port = htons(port);
+		*flags |= MHD_USE_IPv6;
+		return true;
+	}
+	return false;
 }
 
 enum lv_status lv_server_start(struct lv_node *node, const struct lv_server_options *opt,
@@ -443,9 +627,21 @@ enum lv_status lv_server_start(struct lv_node *node, const struct lv_server_opti
 	srv->node = node;
 	srv->started_ms = util_now_ms();
 	srv->secure_cookies = opt && opt->secure_cookies;
-	if (session_store_new(SESSION_MAX_LIVE, &srv->sessions) != LV_OK) {
-		free(srv);
-		return LV_ERR_NOMEM;
+	unsigned deadline_ms = opt && opt->request_deadline_ms
+				       ? opt->request_deadline_ms
+				       : limit_of(node, 0, "request_deadline_seconds", 30u) * 1000u;
+	struct limits_config lc = {.deadline_ms = deadline_ms, .grace_ms = 5000,
+				   .min_rate = OPT_OR(min_body_rate, "min_body_rate", 1024u)};
+	struct throttle_config tc = {.max_failures = OPT_OR(auth_max_failures, "auth_max_failures", 20u),
+				     .window_s = OPT_OR(auth_window_s, "auth_window_seconds", 60u)};
+	enum lv_status st = session_store_new(SESSION_MAX_LIVE, &srv->sessions);
+	if (st == LV_OK)
+		st = limits_new(&lc, &srv->limits);
+	if (st == LV_OK)
+		st = throttle_new(&tc, &srv->throttle);
+	if (st != LV_OK) {
+		server_free(srv);
+		return st;
 	}
 	/* 0: the node's setting, read per request so that `learnvault
 	 * setting set` on the running node takes effect at once. */
@@ -456,38 +652,36 @@ enum lv_status lv_server_start(struct lv_node *node, const struct lv_server_opti
 	if (threads < 1)
 		threads = 1;
 	struct sockaddr_storage ss;
-	memset(&ss, 0, sizeof ss);
 	unsigned flags = MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_EPOLL | MHD_USE_ITC;
-	struct sockaddr_in *a4 = (struct sockaddr_in *)&ss;
-	struct sockaddr_in6 *a6 = (struct sockaddr_in6 *)&ss;
-	if (inet_pton(AF_INET, host, &a4->sin_addr) == 1) {
-		a4->sin_family = AF_INET;
-		a4->sin_port = htons(port);
-	} else if (inet_pton(AF_INET6, host, &a6->sin6_addr) == 1) {
-		a6->sin6_family = AF_INET6;
-		a6->sin6_port = htons(port);
-		flags |= MHD_USE_IPv6;
-	} else {
-		session_store_free(srv->sessions);
-		free(srv);
+	if (!listen_address(host, port, &ss, &flags)) {
+		server_free(srv);
 		return LV_ERR_INVALID;
 	}
+	/* The idle timeout stays for replies going out to a slow reader; the
+	 * request's own deadline is the reaper's (limits.c). */
 	srv->daemon = MHD_start_daemon(flags, port, NULL, NULL, on_request, srv,
 				       MHD_OPTION_SOCK_ADDR, (struct sockaddr *)&ss,
 				       MHD_OPTION_THREAD_POOL_SIZE, threads,
 				       MHD_OPTION_NOTIFY_COMPLETED, on_completed, srv,
+				       MHD_OPTION_NOTIFY_CONNECTION, limits_notify, srv->limits,
 				       MHD_OPTION_CONNECTION_TIMEOUT, (unsigned)60,
-				       MHD_OPTION_CONNECTION_LIMIT, (unsigned)1000,
+				       MHD_OPTION_CONNECTION_LIMIT, OPT_OR(max_connections, "max_connections", 1000u),
+				       MHD_OPTION_PER_IP_CONNECTION_LIMIT,
+				       OPT_OR(max_connections_per_ip, "max_connections_per_ip", 64u),
 				       MHD_OPTION_END);
 	if (!srv->daemon) {
-		session_store_free(srv->sessions);
-		free(srv);
+		server_free(srv);
 		return LV_ERR_IO;
 	}
 	const union MHD_DaemonInfo *di = MHD_get_daemon_info(srv->daemon, MHD_DAEMON_INFO_BIND_PORT);
 	srv->port = di ? di->port : port;
 	*out = srv;
 	return LV_OK;
+}
+
+void http_auth_counts(struct lv_server *srv, uint64_t *failures, uint64_t *throttled)
+{
+	throttle_counts(srv->throttle, failures, throttled);
 }
 
 uint16_t lv_server_port(const struct lv_server *srv)
@@ -505,6 +699,5 @@ void lv_server_destroy(struct lv_server *srv)
 	if (s != MHD_INVALID_SOCKET)
 		close(s);
 	MHD_stop_daemon(srv->daemon);
-	session_store_free(srv->sessions);
-	free(srv);
+	server_free(srv);
 }

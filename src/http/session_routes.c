@@ -112,13 +112,11 @@ static enum lv_status token_check(struct http_req *r, struct lv_principal *who)
 		goto out;
 	}
 	const char *t = tok->valuestring, *dot = strchr(t, '.');
-	size_t tlen = strlen(t);
-	char id[LV_CRED_ID_LEN];
-	if (tlen > TOKEN_MAX || !dot || (size_t)(dot - t) >= sizeof id)
+	if (strlen(t) > TOKEN_MAX)
 		goto out;
-	memcpy(id, t, (size_t)(dot - t));
-	id[dot - t] = '\0';
-	st = lv_credential_check(r->node, id, dot + 1, who) == LV_OK ? LV_OK : LV_ERR_UNAUTHORIZED;
+	/* Throttled, counted and logged as an Authorization header is. */
+	st = http_credential_check(r, t, dot ? (size_t)(dot - t) : 0, dot ? dot + 1 : "", who) ? LV_OK
+											: LV_ERR_UNAUTHORIZED;
 out:
 	if (cJSON_IsString(tok))
 		sodium_memzero(tok->valuestring, strlen(tok->valuestring));
@@ -134,6 +132,8 @@ static enum MHD_Result session_post(struct http_req *r)
 	enum lv_status st = token_check(r, &who);
 	if (st == LV_ERR_INVALID)
 		return reply_error(r, 400, "invalid", "body: {\"token\": \"<id>.<secret>\"}");
+	if (r->retry_after)
+		return reply_throttled(r);
 	if (st != LV_OK)
 		return reply_error(r, 401, "unauthorized", "the token is not valid");
 	if (who.role == LV_ROLE_PROVIDER || who.role == LV_ROLE_NONE) {

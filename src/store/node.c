@@ -695,6 +695,14 @@ enum lv_status lv_node_setting_set(struct lv_node *n, const char *name, const ch
 		long long v = strtoll(value, &end, 10);
 		if (*value < '0' || *value > '9' || *end || v < 1 || v > (name[8] == 'i' ? 1440 : 168))
 			return LV_ERR_INVALID;
+	} else if (strcmp(name, "max_connections") == 0 || strcmp(name, "max_connections_per_ip") == 0 ||
+		   strcmp(name, "request_deadline_seconds") == 0 || strcmp(name, "min_body_rate") == 0 ||
+		   strcmp(name, "auth_max_failures") == 0 || strcmp(name, "auth_window_seconds") == 0) {
+		/* Read by the HTTP server when it starts (http/server.c), 1 to 10^6. */
+		char *end = NULL;
+		long long v = strtoll(value, &end, 10);
+		if (*value < '0' || *value > '9' || *end || v < 1 || v > 1000000)
+			return LV_ERR_INVALID;
 	} else if (strcmp(name, "aggregate_time_quantum_ms") == 0) {
 		/* Read by the aggregate door (query/door.c), 0 to 600000. */
 		char *end = NULL;
