@@ -20,9 +20,9 @@ static size_t utf8_len(const unsigned char *p, size_t n)
 
 /* What cJSON lets through and RFC 8259 does not (issue 13, strict
  * input): text that is not UTF-8, a NUL byte, a control character inside
- * a string, the escape \u0000 (cJSON would cut the string there), and a
- * number with a leading zero.  A lexical pass only: the grammar is
- * cJSON's. */
+ * a string or between tokens, the escape \u0000 (cJSON would cut the
+ * string there), and a number with a leading zero.  A lexical pass only:
+ * the grammar is cJSON's. */
 /* Whether a number token starts at @i (outside strings) with a leading
  * zero: "05", "-05". */
 static bool leading_zero(const unsigned char *s, size_t i, size_t len)
@@ -56,6 +56,10 @@ static bool json_text_strict(const char *text, size_t len)
 			}
 		} else if (s[i] == '"') {
 			in_str = true;
+		} else if (s[i] < 0x20 && s[i] != '\t' && s[i] != '\n' && s[i] != '\r') {
+			/* cJSON skips every byte up to 0x20 as whitespace; RFC 8259
+			 * has only these three and the space (found by fuzzing). */
+			return false;
 		} else if ((s[i] == '-' || s[i] == '0') && leading_zero(s, i, len)) {
 			return false;
 		}
