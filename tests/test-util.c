@@ -85,6 +85,10 @@ START_TEST(json_is_strict)
 		{"\"a\\u0000b\"", 0}, {"{\"stateId\":\"a\\u0000b\"}", 0}, {"\"a\0b\"", 5}, {"[1]\0", 4},
 		/* control characters between tokens (cJSON reads them as whitespace) */
 		{"\x10[     \x19]", 0}, {"[1,\x0b" "2]", 0}, {"\x0c{}", 0}, {"{}\x1f", 0},
+		/* a \u escape that is not four hex digits (cJSON reads it as
+		 * U+0000), and a raw control character behind one */
+		{"\"a\\u00zzb\"", 0}, {"{\"stateId\":\"a\\u0g00\"}", 0}, {"[\"\\ud83\\\x01-\"]", 0},
+		{"\"a\\qb\"", 0},
 	};
 	for (size_t i = 0; i < sizeof good / sizeof good[0]; i++) {
 		cJSON *j = util_json_parse(good[i], strlen(good[i]));

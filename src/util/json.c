@@ -1,3 +1,4 @@
+#include <ctype.h>
 #include <string.h>
 #include "learnvault/util.h"
 
@@ -36,6 +37,24 @@ static bool leading_zero(const unsigned char *s, size_t i, size_t len)
 	return i + 1 < len && s[i] == '0' && s[i + 1] >= '0' && s[i + 1] <= '9';
 }
 
+/* Length of the escape at @s (@s[0] is a backslash, @n bytes left): 2 for
+ * RFC 8259's one-letter escapes, 6 for \uXXXX; 0 for anything else and
+ * for \u0000.  cJSON decodes a \u escape with a non-hex digit as U+0000,
+ * which cuts the string there like \u0000 would (found by fuzzing). */
+static size_t escape_len(const unsigned char *s, size_t n)
+{
+	if (n < 2 || s[1] == 0)
+		return 0;
+	if (strchr("\"\\/bfnrt", s[1]))
+		return 2;
+	if (s[1] != 'u' || n < 6)
+		return 0;
+	for (size_t i = 2; i < 6; i++)
+		if (!isxdigit(s[i]))
+			return 0;
+	return memcmp(s + 2, "0000", 4) == 0 ? 0 : 6;
+}
+
 static bool json_text_strict(const char *text, size_t len)
 {
 	const unsigned char *s = (const unsigned char *)text;
@@ -49,10 +68,12 @@ static bool json_text_strict(const char *text, size_t len)
 				return false;
 			if (s[i] == '"') {
 				in_str = false;
-			} else if (s[i] == '\\' && i + 1 < len) {
-				if (s[i + 1] == 'u' && i + 5 < len && memcmp(s + i + 2, "0000", 4) == 0)
+			} else if (s[i] == '\\') {
+				/* The whole escape is skipped, so that what it holds (a
+				 * quote, a backslash) is not read as a delimiter. */
+				k = escape_len(s + i, len - i);
+				if (!k)
 					return false;
-				k = 2; /* the escaped character (a quote or a backslash) is not a delimiter */
 			}
 		} else if (s[i] == '"') {
 			in_str = true;
