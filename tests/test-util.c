@@ -73,7 +73,7 @@ START_TEST(json_is_strict)
 	static const char *const good[] = {
 		"{}", "[]", "0", "-0", "0.5", "-0.5", "10", "1e5", "1E+05", "100", "[0,10,0.01,-0]",
 		"{\"a\":\"caf\xc3\xa9 \xe2\x82\xac \xf0\x9f\x98\x80\"}", "\"\\u00e9\\ud83d\\ude00\"",
-		"\"a\\\"b\\\\\"", "{\"k\":\"\\\\u0000 is text here\"}", " [1] \n",
+		"\"a\\\"b\\\\\"", "{\"k\":\"\\\\u0000 is text here\"}", " [1] \n", "\t[1,\r\n2]\n",
 	};
 	static const struct {
 		const char *text;
@@ -83,6 +83,12 @@ START_TEST(json_is_strict)
 		{"\"\xff\"", 0}, {"\"\xc0\xaf\"", 0}, {"\"\xed\xa0\x80\"", 0}, {"\"\xf4\x90\x80\x80\"", 0},
 		{"\"\xe2\x82\"", 0}, {"\"a\tb\"", 0}, {"\"a\nb\"", 0}, {"\"a\x01\"", 0},
 		{"\"a\\u0000b\"", 0}, {"{\"stateId\":\"a\\u0000b\"}", 0}, {"\"a\0b\"", 5}, {"[1]\0", 4},
+		/* control characters between tokens (cJSON reads them as whitespace) */
+		{"\x10[     \x19]", 0}, {"[1,\x0b" "2]", 0}, {"\x0c{}", 0}, {"{}\x1f", 0},
+		/* a \u escape that is not four hex digits (cJSON reads it as
+		 * U+0000), and a raw control character behind one */
+		{"\"a\\u00zzb\"", 0}, {"{\"stateId\":\"a\\u0g00\"}", 0}, {"[\"\\ud83\\\x01-\"]", 0},
+		{"\"a\\qb\"", 0},
 	};
 	for (size_t i = 0; i < sizeof good / sizeof good[0]; i++) {
 		cJSON *j = util_json_parse(good[i], strlen(good[i]));

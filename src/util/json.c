@@ -1,3 +1,4 @@
+#include <ctype.h>
 #include <string.h>
 #include "learnvault/util.h"
 
@@ -20,9 +21,9 @@ static size_t utf8_len(const unsigned char *p, size_t n)
 
 /* What cJSON lets through and RFC 8259 does not (issue 13, strict
  * input): text that is not UTF-8, a NUL byte, a control character inside
- * a string, the escape \u0000 (cJSON would cut the string there), and a
- * number with a leading zero.  A lexical pass only: the grammar is
- * cJSON's. */
+ * a string or between tokens, the escape \u0000 (cJSON would cut the
+ * string there), and a number with a leading zero.  A lexical pass only:
+ * the grammar is cJSON's. */
 /* Whether a number token starts at @i (outside strings) with a leading
  * zero: "05", "-05". */
 static bool leading_zero(const unsigned char *s, size_t i, size_t len)
@@ -34,6 +35,24 @@ static bool leading_zero(const unsigned char *s, size_t i, size_t len)
 	if (s[i] == '-')
 		i++;
 	return i + 1 < len && s[i] == '0' && s[i + 1] >= '0' && s[i + 1] <= '9';
+}
+
+/* Length of the escape at @s (@s[0] is a backslash, @n bytes left): 2 for
+ * RFC 8259's one-letter escapes, 6 for \uXXXX; 0 for anything else and
+ * for \u0000.  cJSON decodes a \u escape with a non-hex digit as U+0000,
+ * which cuts the string there like \u0000 would (found by fuzzing). */
+static size_t escape_len(const unsigned char *s, size_t n)
+{
+	if (n < 2 || s[1] == 0)
+		return 0;
+	if (strchr("\"\\/bfnrt", s[1]))
+		return 2;
+	if (s[1] != 'u' || n < 6)
+		return 0;
+	for (size_t i = 2; i < 6; i++)
+		if (!isxdigit(s[i]))
+			return 0;
+	return memcmp(s + 2, "0000", 4) == 0 ? 0 : 6;
 }
 
 static bool json_text_strict(const char *text, size_t len)
@@ -49,13 +68,19 @@ static bool json_text_strict(const char *text, size_t len)
 				return false;
 			if (s[i] == '"') {
 				in_str = false;
-			} else if (s[i] == '\\' && i + 1 < len) {
-				if (s[i + 1] == 'u' && i + 5 < len && memcmp(s + i + 2, "0000", 4) == 0)
+			} else if (s[i] == '\\') {
+				/* The whole escape is skipped, so that what it holds (a
+				 * quote, a backslash) is not read as a delimiter. */
+				k = escape_len(s + i, len - i);
+				if (!k)
 					return false;
-				k = 2; /* the escaped character (a quote or a backslash) is not a delimiter */
 			}
 		} else if (s[i] == '"') {
 			in_str = true;
+		} else if (s[i] < 0x20 && s[i] != '\t' && s[i] != '\n' && s[i] != '\r') {
+			/* cJSON skips every byte up to 0x20 as whitespace; RFC 8259
+			 * has only these three and the space (found by fuzzing). */
+			return false;
 		} else if ((s[i] == '-' || s[i] == '0') && leading_zero(s, i, len)) {
 			return false;
 		}
