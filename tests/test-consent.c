@@ -470,6 +470,19 @@ START_TEST(raw_text_rejects)
 	expect_reject(t, strlen(BASE), LV_ERR_INVALID, "NUL byte");
 	free(t);
 
+	/* what cJSON lets through and tests/fuzz found in util_json_parse: a
+	 * malformed \u escape read as U+0000 (the title would be cut to
+	 * "Test"), and a control byte taken for whitespace between tokens */
+	t = replace(BASE, "Test policy", "Test\\u00zzpolicy");
+	expect_reject(t, strlen(t), LV_ERR_INVALID, "without four hex digits");
+	free(t);
+	t = replace(BASE, "Test policy", "Test\\u12");
+	expect_reject(t, strlen(t), LV_ERR_INVALID, "without four hex digits");
+	free(t);
+	t = replace(BASE, "{\"id\":", "{\x10\"id\":");
+	expect_reject(t, strlen(t), LV_ERR_INVALID, "a control character");
+	free(t);
+
 	/* escaped quote and backslash do not confuse the scanner */
 	t = replace(BASE, "Test policy", "Test \\\\\\\"policy\\\\");
 	struct lv_policy *p = parse_str_ok(t);

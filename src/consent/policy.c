@@ -1,5 +1,6 @@
 /* Consent policy files: strict parsing, canonical text, digest.
  * The schema is documented in docs/policies.md; keep the two in step. */
+#include <ctype.h>
 #include <assert.h>
 #include <math.h>
 #include <stdarg.h>
@@ -187,10 +188,22 @@ static enum lv_status scan_raw(const char *t, size_t len, char *err)
 			if (c == '"') {
 				in_str = false;
 			} else if (c == '\\') {
-				if (i + 5 < len && t[i + 1] == 'u' && memcmp(t + i + 2, "0000", 4) == 0)
-					return fail(err, LV_ERR_INVALID,
-						    "not valid here: \\u0000 in a string at offset %zu", i);
-				i++;
+				if (i + 1 < len && t[i + 1] == 'u') {
+					/* cJSON reads a malformed \\u escape as U+0000 and cuts
+					 * the string there: four hex digits, and not 0000. */
+					bool hex4 = i + 5 < len;
+					for (size_t k = 2; hex4 && k < 6; k++)
+						hex4 = isxdigit((unsigned char)t[i + k]) != 0;
+					if (!hex4)
+						return fail(err, LV_ERR_INVALID,
+							    "not valid JSON: a \\u escape without four hex digits at offset %zu", i);
+					if (memcmp(t + i + 2, "0000", 4) == 0)
+						return fail(err, LV_ERR_INVALID,
+							    "not valid here: \\u0000 in a string at offset %zu", i);
+					i += 5;
+				} else {
+					i++;
+				}
 			} else if (c < 0x20) {
 				return fail(err, LV_ERR_INVALID,
 					    "not valid JSON: raw control character in a string at offset %zu", i);
@@ -199,6 +212,9 @@ static enum lv_status scan_raw(const char *t, size_t len, char *err)
 		}
 		if (c == '"') {
 			in_str = true;
+		} else if (c < 0x20 && c != ' ' && c != '\t' && c != '\n' && c != '\r') {
+			/* cJSON skips every byte up to 0x20 as whitespace; JSON has four. */
+			return fail(err, LV_ERR_INVALID, "not valid JSON: a control character at offset %zu", i);
 		} else if (c == '-' || is_digit((char)c)) {
 			size_t n = number_len(t + i, len - i);
 			if (n == 0)
