@@ -745,6 +745,29 @@ START_TEST(error_not_strict_json)
 }
 END_TEST
 
+/* Issue 13, strict input: an identifier in the URL with a NUL (%00), a
+ * control character or bytes that are not UTF-8 is refused (a C string
+ * would cut "a%00b" to "a", the same document as "a"). */
+START_TEST(error_unclean_url_parameter)
+{
+	const char *bad[] = {"/xapi/activities/state?activityId=http%3A%2F%2Fx.org%2Fa&agent=%7B%22mbox%22%3A%22mailto%3Aa%40b.c%22%7D&stateId=a%00b",
+			     "/xapi/statements?statementId=a%00b", "/xapi/statements?verb=http%3A%2F%2Fx.org%2Fv%01",
+			     "/xapi/statements?verb=http%3A%2F%2Fx.org%2F%FF"};
+	for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+		struct hc_resp r;
+		call("GET", bad[i], NULL, &r);
+		ck_assert_msg(r.status == 400, "%s: %ld", bad[i], r.status);
+		ck_assert_ptr_nonnull(strstr(r.body, "URL parameter"));
+		hc_resp_free(&r);
+	}
+	/* UTF-8 is fine where an IRI or an id may carry it. */
+	struct hc_resp r;
+	call("GET", "/xapi/statements?verb=http%3A%2F%2Fx.org%2Fcaf%C3%A9", NULL, &r);
+	ck_assert_int_eq(r.status, 200);
+	hc_resp_free(&r);
+}
+END_TEST
+
 START_TEST(error_schema_violation)
 {
 	struct hc_resp r;
@@ -1476,6 +1499,7 @@ Suite *lv_test_suite(void)
 	tc = tcase(s, "errors", setup);
 	tcase_add_test(tc, error_malformed_json);
 	tcase_add_test(tc, error_not_strict_json);
+	tcase_add_test(tc, error_unclean_url_parameter);
 	tcase_add_test(tc, error_schema_violation);
 	tcase_add_test(tc, error_conflict);
 	tcase_add_test(tc, error_missing_credentials);

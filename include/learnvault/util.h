@@ -100,5 +100,8 @@ enum lv_status util_write_file(const char *path, const void *data, size_t len,
 /* Parses exactly one JSON value filling @len bytes (trailing whitespace
  * allowed, anything else rejected).  NULL on error; caller cJSON_Deletes. */
 cJSON *util_json_parse(const char *s, size_t len);
+/* Whether @len bytes at @s are UTF-8 with no control character (C0, DEL),
+ * NUL included: what an identifier from outside may hold. */
+bool util_text_clean(const char *s, size_t len);
 
 #endif

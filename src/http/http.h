@@ -34,6 +34,7 @@ struct http_req {
 	size_t nparams;
 	bool params_overflow;
 	bool params_duplicate;
+	bool params_unclean;       /* a name or value with NUL, a control character or not UTF-8 */
 	struct http_param form_headers[16]; /* alternate syntax header fields */
 	size_t nform_headers;
 	const unsigned char *content;  /* effective body */

@@ -34,10 +34,16 @@ static void param_add(struct http_req *r, const char *name, const char *value, s
 	r->nparams++;
 }
 
-static enum MHD_Result collect_arg(void *cls, enum MHD_ValueKind kind, const char *key, const char *value)
+static enum MHD_Result collect_arg(void *cls, enum MHD_ValueKind kind, const char *key, size_t key_size,
+				   const char *value, size_t value_size)
 {
+	struct http_req *r = cls;
 	(void)kind;
-	param_add(cls, key, value, value ? strlen(value) : 0);
+	/* The sizes are the decoded ones: "a%00b" is three bytes with a NUL,
+	 * which a C string would cut to "a" (issue 13, strict input). */
+	if (!util_text_clean(key, key_size) || (value && !util_text_clean(value, value_size)))
+		r->params_unclean = true;
+	param_add(r, key, value, value ? value_size : 0);
 	return MHD_YES;
 }
 
@@ -422,6 +428,9 @@ static enum MHD_Result dispatch(struct http_req *r)
 		return reply_error(r, 501, "not_implemented", "method %.32s is not implemented", r->wire_method);
 	if (r->params_overflow)
 		return reply_error(r, 400, "invalid", "too many parameters");
+	if (r->params_unclean)
+		return reply_error(r, 400, "invalid",
+				   "a URL parameter holds a NUL, a control character or bytes that are not UTF-8");
 	if (!apply_alternate(r, &ret))
 		return ret;
 	r->content = (const unsigned char *)(r->body.data ? r->body.data : "");
@@ -554,7 +563,7 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
 	if (r->replied)
 		return MHD_YES;
 	limits_serving(conn);
-	MHD_get_connection_values(conn, MHD_GET_ARGUMENT_KIND, collect_arg, r);
+	MHD_get_connection_values_n(conn, MHD_GET_ARGUMENT_KIND, collect_arg, r);
 	return dispatch(r);
 }
 

@@ -89,6 +89,18 @@ static bool json_text_strict(const char *text, size_t len)
 	return true;
 }
 
+bool util_text_clean(const char *text, size_t len)
+{
+	const unsigned char *s = (const unsigned char *)text;
+	for (size_t i = 0; i < len;) {
+		size_t k = utf8_len(s + i, len - i);
+		if (!k || s[i] < 0x20 || s[i] == 0x7f)
+			return false;
+		i += k;
+	}
+	return true;
+}
+
 cJSON *util_json_parse(const char *s, size_t len)
 {
 	/* cJSON stops at the end of the first value; a body such as "{}{"
