@@ -321,6 +321,15 @@ START_TEST(learner_door)
 	int64_t count = 0;
 	ck_assert_int_eq(lv_learner_count(F.node, &count), LV_OK);
 	ck_assert_int_eq(count, 2);
+	/* A resource that exists, asked with another method: 405 (issue 13). */
+	static const struct route methods[] = {
+		/*                                         none wrong prov anl  aud  adm  A    gA   B    C    gD */
+		{"PUT", "/learner/statements", "{}", {  0,   0,   0,   0,   0,   0, 405,   0,   0,   0,   0}},
+		{"POST", "/learner/export", "{}",   {  0,   0,   0,   0,   0,   0, 405,   0,   0,   0,   0}},
+		{"DELETE", "/learner/access-report", NULL, {0, 0,  0,   0,   0,   0, 405,   0,   0,   0,   0}},
+		{"GET", "/learner", NULL,           {  0,   0,   0,   0,   0,   0, 405,   0,   0,   0,   0}},
+	};
+	run_matrix(methods, NR(methods), false);
 }
 END_TEST
 

@@ -193,5 +193,10 @@ enum MHD_Result learner_route(struct http_req *r)
 	}
 	if (strcmp(p, "/next") == 0 || strcmp(p, "/mastery") == 0 || strcmp(p, "/reviews") == 0)
 		return personal_route(r, p);
+	/* A resource that exists, asked with another method (issue 13). */
+	if (strcmp(p, "/statements") == 0 || strcmp(p, "/export") == 0 || strcmp(p, "/access-report") == 0)
+		return reply_error(r, 405, "method_not_allowed", "%s takes GET", p + 1);
+	if (p[0] == '\0')
+		return reply_error(r, 405, "method_not_allowed", "the learner resource takes DELETE (erasure)");
 	return reply_error(r, 404, "not_found", "no such learner resource");
 }
