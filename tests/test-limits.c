@@ -190,6 +190,22 @@ static int post_statement(const char *src, const char *user, const char *pass, c
 	return exchange(src, req, buf, cap, took);
 }
 
+/* A provider's POST of statements from 127.0.0.1 with @framing (its
+ * Content-Length or Transfer-Encoding line): the head sent, the body not;
+ * the connected socket. */
+static int post_head(const char *framing)
+{
+	char auth[512], req[1024];
+	basic(F.key, F.secret, auth, sizeof auth);
+	snprintf(req, sizeof req,
+		 "POST /xapi/statements HTTP/1.1\r\nHost: t\r\nX-Experience-API-Version: 1.0.3\r\n%s"
+		 "Content-Type: application/json\r\n%s\r\n\r\n", auth, framing);
+	int fd = dial("127.0.0.1");
+	ck_assert_int_ge(fd, 0);
+	ck_assert(send_all(fd, req, strlen(req)));
+	return fd;
+}
+
 /* True when the peer has closed @fd (EOF or reset); false while open. */
 static bool closed_by_peer(int fd)
 {
@@ -287,14 +303,7 @@ START_TEST(trickled_body_deadline)
 {
 	struct lv_server_options so = {.threads = 2, .request_deadline_ms = 2000};
 	start(&so);
-	char auth[512], req[1024];
-	basic(F.key, F.secret, auth, sizeof auth);
-	snprintf(req, sizeof req,
-		 "POST /xapi/statements HTTP/1.1\r\nHost: t\r\nX-Experience-API-Version: 1.0.3\r\n%s"
-		 "Content-Type: application/json\r\nContent-Length: 100000\r\n\r\n", auth);
-	int fd = dial("127.0.0.1");
-	ck_assert_int_ge(fd, 0);
-	ck_assert(send_all(fd, req, strlen(req)));
+	int fd = post_head("Content-Length: 100000");
 	int status;
 	double took = trickle_until_cut(fd, "{\"a\":1}", 300, 10.0, &status);
 	ck_assert_msg(took > 1.5 && took < 3.5, "cut after %.2f s", took);
@@ -356,14 +365,7 @@ START_TEST(slow_body_rate)
 {
 	struct lv_server_options so = {.threads = 2, .request_deadline_ms = 20000};
 	start(&so);
-	char auth[512], req[1024];
-	basic(F.key, F.secret, auth, sizeof auth);
-	snprintf(req, sizeof req,
-		 "POST /xapi/statements HTTP/1.1\r\nHost: t\r\nX-Experience-API-Version: 1.0.3\r\n%s"
-		 "Content-Type: application/json\r\nContent-Length: 100000\r\n\r\n", auth);
-	int fd = dial("127.0.0.1");
-	ck_assert_int_ge(fd, 0);
-	ck_assert(send_all(fd, req, strlen(req)));
+	int fd = post_head("Content-Length: 100000");
 	int status;
 	double took = trickle_until_cut(fd, "{\"a\":1}", 200, 15.0, &status);
 	ck_assert_msg(took > 4.5 && took < 7.5, "cut after %.2f s", took);
@@ -379,14 +381,7 @@ START_TEST(endless_chunked_413)
 {
 	struct lv_server_options so = {.threads = 2, .max_body_bytes = 4096};
 	start(&so);
-	char auth[512], req[1024];
-	basic(F.key, F.secret, auth, sizeof auth);
-	snprintf(req, sizeof req,
-		 "POST /xapi/statements HTTP/1.1\r\nHost: t\r\nX-Experience-API-Version: 1.0.3\r\n%s"
-		 "Content-Type: application/json\r\nTransfer-Encoding: chunked\r\n\r\n", auth);
-	int fd = dial("127.0.0.1");
-	ck_assert_int_ge(fd, 0);
-	ck_assert(send_all(fd, req, strlen(req)));
+	int fd = post_head("Transfer-Encoding: chunked");
 	fcntl(fd, F_SETFL, fcntl(fd, F_GETFL) | O_NONBLOCK);
 	static char chunk[16384 + 16];
 	int h = snprintf(chunk, sizeof chunk, "4000\r\n");
