@@ -1469,6 +1469,113 @@ START_TEST(receipt_roundtrip_and_tamper)
 }
 END_TEST
 
+/* A stored tree's store for the test: every node in an array, and a count
+ * of the gets, so the tree is seen to read its nodes from the store. */
+#define STORED_N 70
+struct test_store {
+	unsigned char node[7][STORED_N][HL]; /* levels 0..6 */
+	bool have[7][STORED_N];
+	unsigned gets, puts;
+	bool fail_put_level2;
+};
+
+static enum lv_status ts_get(void *ctx, unsigned level, uint64_t index, unsigned char out[HL])
+{
+	struct test_store *t = ctx;
+	t->gets++;
+	if (level >= 7 || index >= STORED_N || !t->have[level][index])
+		return LV_ERR_NOT_FOUND;
+	memcpy(out, t->node[level][index], HL);
+	return LV_OK;
+}
+
+static enum lv_status ts_put(void *ctx, unsigned level, uint64_t index, const unsigned char h[HL])
+{
+	struct test_store *t = ctx;
+	if (t->fail_put_level2 && level == 2)
+		return LV_ERR_IO;
+	ck_assert(level < 7 && index < STORED_N && !t->have[level][index]);
+	memcpy(t->node[level][index], h, HL);
+	t->have[level][index] = true;
+	t->puts++;
+	return LV_OK;
+}
+
+/* The stored tree answers exactly as the in-memory one: every root, every
+ * inclusion and consistency proof, at every size; reopened at any size
+ * from its store alone, it goes on appending the same tree. */
+START_TEST(merkle_stored_matches_memory)
+{
+	static struct test_store t;
+	memset(&t, 0, sizeof t);
+	struct lv_merkle_store store = {ts_get, ts_put, &t};
+	struct lv_merkle *mem = NULL, *st = NULL;
+	unsigned char leaves[STORED_N][HL];
+	ck_assert_int_eq(lv_merkle_create(&mem), LV_OK);
+	ck_assert_int_eq(lv_merkle_create_stored(&store, 0, &st), LV_OK);
+	for (uint32_t i = 0; i < STORED_N; i++) {
+		lv_merkle_hash_leaf(&i, sizeof i, leaves[i]);
+		ck_assert_int_eq(lv_merkle_append_leaf(mem, leaves[i], NULL), LV_OK);
+		/* Reopen from the store every few leaves. */
+		if (i % 7 == 3) {
+			uint64_t size = lv_merkle_size(st);
+			lv_merkle_destroy(st);
+			ck_assert_int_eq(lv_merkle_create_stored(&store, size, &st), LV_OK);
+		}
+		uint64_t idx = 99;
+		ck_assert_int_eq(lv_merkle_append_leaf(st, leaves[i], &idx), LV_OK);
+		ck_assert_uint_eq(idx, i);
+	}
+	ck_assert_uint_eq(t.puts, 2 * STORED_N - (unsigned)__builtin_popcount(STORED_N));
+	t.gets = 0;
+	for (uint64_t size = 1; size <= STORED_N; size++) {
+		unsigned char a[HL], b[HL];
+		ck_assert_int_eq(lv_merkle_root_at(mem, size, a), LV_OK);
+		ck_assert_int_eq(lv_merkle_root_at(st, size, b), LV_OK);
+		ck_assert(memcmp(a, b, HL) == 0);
+		for (uint64_t i = 0; i < size; i++) {
+			struct lv_merkle_proof p, q;
+			ck_assert_int_eq(lv_merkle_inclusion_proof(mem, i, size, &p), LV_OK);
+			ck_assert_int_eq(lv_merkle_inclusion_proof(st, i, size, &q), LV_OK);
+			ck_assert(proof_eq(&p, &q));
+			ck_assert_int_eq(lv_merkle_consistency_proof(mem, i + 1, size, &p), LV_OK);
+			ck_assert_int_eq(lv_merkle_consistency_proof(st, i + 1, size, &q), LV_OK);
+			ck_assert(proof_eq(&p, &q));
+		}
+	}
+	ck_assert_uint_gt(t.gets, 0);
+	/* A store that fails: the proof fails (and says so), the append
+	 * leaves the tree as it was. */
+	t.have[0][5] = false;
+	struct lv_merkle_proof p;
+	ck_assert_int_eq(lv_merkle_inclusion_proof(st, 4, STORED_N, &p), LV_ERR_NOT_FOUND);
+	ck_assert_uint_eq(p.len, 0);
+	t.have[0][5] = true;
+	lv_merkle_destroy(st);
+	ck_assert_int_eq(lv_merkle_create_stored(&store, 3, &st), LV_OK);
+	memset(t.have[0] + 3, 0, sizeof t.have[0] - 3); /* room to append again */
+	memset(t.have[1] + 1, 0, sizeof t.have[1] - 1);
+	memset(t.have[2], 0, sizeof t.have[2]);
+	t.fail_put_level2 = true;
+	ck_assert_int_ne(lv_merkle_append_leaf(st, leaves[3], NULL), LV_OK);
+	ck_assert_uint_eq(lv_merkle_size(st), 3);
+	t.fail_put_level2 = false;
+	t.have[0][3] = t.have[1][1] = false; /* what the failed append put */
+	ck_assert_int_eq(lv_merkle_append_leaf(st, leaves[3], NULL), LV_OK);
+	unsigned char a[HL], b[HL];
+	ck_assert_int_eq(lv_merkle_root_at(mem, 4, a), LV_OK);
+	ck_assert_int_eq(lv_merkle_root_at(st, 4, b), LV_OK);
+	ck_assert(memcmp(a, b, HL) == 0);
+	struct lv_merkle *copy = NULL;
+	ck_assert_int_eq(lv_merkle_copy(mem, &copy), LV_ERR_INVALID);
+	ck_assert_int_eq(lv_merkle_copy(st, &copy), LV_OK);
+	ck_assert_uint_eq(lv_merkle_size(copy), 4);
+	lv_merkle_destroy(copy);
+	lv_merkle_destroy(st);
+	lv_merkle_destroy(mem);
+}
+END_TEST
+
 Suite *lv_test_suite(void)
 {
 	Suite *s = suite_create("audit");
@@ -1485,6 +1592,7 @@ Suite *lv_test_suite(void)
 	suite_add_tcase(s, tc);
 	tc = tcase_create("merkle");
 	tcase_add_test(tc, merkle_matches_reference);
+	tcase_add_test(tc, merkle_stored_matches_memory);
 	tcase_set_timeout(tc, 60);
 	suite_add_tcase(s, tc);
 	tc = tcase_create("tamper");

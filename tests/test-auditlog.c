@@ -230,12 +230,9 @@ START_TEST(rollback_and_fork_against_a_previous_checkpoint)
 }
 END_TEST
 
-START_TEST(node_refuses_to_sign_a_rewritten_history)
+/* An insider rewrites entry 1 in node.db, entry text and leaf. */
+static void rewrite_entry_1(void)
 {
-	char *cp = NULL;
-	ck_assert_int_eq(lv_audit_checkpoint(node, &cp), LV_OK);
-	free(cp);
-	/* An insider rewrites entry 1 in node.db, leaf and all. */
 	const char *fake = "{\"index\":1,\"time\":\"2026-01-01T00:00:00.000Z\",\"type\":\"nothing\"}";
 	unsigned char leaf[32];
 	lv_merkle_hash_leaf(fake, strlen(fake), leaf);
@@ -245,6 +242,80 @@ START_TEST(node_refuses_to_sign_a_rewritten_history)
 	sqlite3_bind_blob(s, 2, leaf, 32, SQLITE_STATIC);
 	ck_assert_int_eq(sqlite3_step(s), SQLITE_DONE);
 	sqlite3_finalize(s);
+}
+
+START_TEST(node_refuses_to_serve_a_rewritten_entry)
+{
+	char *cp = NULL, *json = NULL;
+	cJSON *o = NULL;
+	ck_assert_int_eq(lv_audit_checkpoint(node, &cp), LV_OK);
+	free(cp);
+	/* The control: entry 1's proof and the export are served. */
+	ck_assert_int_eq(lv_audit_inclusion(node, 1, lv_audit_size(node), &o), LV_OK);
+	cJSON_Delete(o);
+	ck_assert_int_eq(lv_audit_export(node, &json), LV_OK);
+	free(json);
+	rewrite_entry_1();
+	lv_node_close(node);
+	ck_assert_int_eq(lv_node_open(dir, NULL, NULL, &node), LV_OK);
+	char p[LV_PSEUDONYM_LEN];
+	bool created;
+	ck_assert_int_eq(lv_learner_enrol(node, "{\"mbox\":\"mailto:c@x.org\"}", p, &created), LV_OK);
+	/* The tree's stored nodes still commit to the true history, so what
+	 * the node signs is that history; the rewritten entry is not served
+	 * with a proof, and the export refuses it. */
+	ck_assert_int_eq(lv_audit_inclusion(node, 1, lv_audit_size(node), &o), LV_ERR_CRYPTO);
+	ck_assert_ptr_null(o);
+	ck_assert_int_eq(lv_audit_export(node, &json), LV_ERR_CRYPTO);
+	ck_assert_ptr_null(json);
+	/* A deleted row leaves a gap: the export refuses it too. */
+	ck_assert_int_eq(sqlite3_exec(node->db, "DELETE FROM audit_log WHERE idx = 0", NULL, NULL, NULL), SQLITE_OK);
+	ck_assert_int_eq(lv_audit_export(node, &json), LV_ERR_CRYPTO);
+	ck_assert_int_eq(lv_audit_inclusion(node, 0, lv_audit_size(node), &o), LV_ERR_CRYPTO);
+}
+END_TEST
+
+/* A node whose log predates the stored tree (no audit_tree rows, no
+ * meta flag) gains it at its next open, with the root it signed before. */
+START_TEST(node_tree_migrates_once)
+{
+	char *cp = NULL, *again = NULL, *json = NULL;
+	ck_assert_int_eq(lv_audit_checkpoint(node, &cp), LV_OK);
+	uint64_t size = lv_audit_size(node);
+	ck_assert_uint_gt(size, 1);
+	ck_assert_int_eq(sqlite3_exec(node->db, "DELETE FROM audit_tree; DELETE FROM meta WHERE k = 'audit_tree'",
+				      NULL, NULL, NULL), SQLITE_OK);
+	lv_node_close(node);
+	ck_assert_int_eq(lv_node_open(dir, NULL, NULL, &node), LV_OK);
+	sqlite3_stmt *s = NULL;
+	ck_assert_int_eq(sqlite3_prepare_v2(node->db, "SELECT count(*) FROM audit_tree", -1, &s, NULL), SQLITE_OK);
+	ck_assert_int_eq(sqlite3_step(s), SQLITE_ROW);
+	/* Every complete subtree above the leaves: size minus its set bits. */
+	ck_assert_int_eq(sqlite3_column_int64(s, 0), (sqlite3_int64)(size - (uint64_t)__builtin_popcountll(size)));
+	sqlite3_finalize(s);
+	ck_assert_uint_eq(lv_audit_size(node), size);
+	/* The same size, the same root: the note signed before comes back. */
+	ck_assert_int_eq(lv_audit_checkpoint(node, &again), LV_OK);
+	ck_assert_str_eq(again, cp);
+	ck_assert_int_eq(lv_audit_export(node, &json), LV_OK);
+	free(json);
+	free(again);
+	free(cp);
+}
+END_TEST
+
+START_TEST(node_refuses_to_sign_a_rewritten_history)
+{
+	char *cp = NULL;
+	ck_assert_int_eq(lv_audit_checkpoint(node, &cp), LV_OK);
+	free(cp);
+	/* The insider rewrites entry 1 and rebuilds the tree's nodes from the
+	 * rewritten leaves (the one-time migration of a node whose log
+	 * predates them does exactly that): the root at the size signed
+	 * before differs, and the node signs nothing more. */
+	rewrite_entry_1();
+	ck_assert_int_eq(sqlite3_exec(node->db, "DELETE FROM audit_tree; DELETE FROM meta WHERE k = 'audit_tree'",
+				      NULL, NULL, NULL), SQLITE_OK);
 	lv_node_close(node);
 	ck_assert_int_eq(lv_node_open(dir, NULL, NULL, &node), LV_OK);
 	char p[LV_PSEUDONYM_LEN];
@@ -254,8 +325,10 @@ START_TEST(node_refuses_to_sign_a_rewritten_history)
 	ck_assert_ptr_null(cp);
 	char *json = NULL;
 	ck_assert_int_eq(lv_audit_export(node, &json), LV_ERR_CRYPTO);
-	/* A deleted row leaves a gap: the node does not open at all. */
-	ck_assert_int_eq(sqlite3_exec(node->db, "DELETE FROM audit_log WHERE idx = 0", NULL, NULL, NULL), SQLITE_OK);
+	/* A deleted row leaves a gap: a node whose tree must be rebuilt from
+	 * its leaves does not open at all. */
+	ck_assert_int_eq(sqlite3_exec(node->db, "DELETE FROM audit_log WHERE idx = 0; DELETE FROM audit_tree;"
+				      " DELETE FROM meta WHERE k = 'audit_tree'", NULL, NULL, NULL), SQLITE_OK);
 	lv_node_close(node);
 	node = NULL;
 	ck_assert_int_eq(lv_node_open(dir, NULL, NULL, &node), LV_ERR_CRYPTO);
@@ -466,6 +539,8 @@ Suite *lv_test_suite(void)
 	tcase_add_test(tc, tampering_is_detected);
 	tcase_add_test(tc, rollback_and_fork_against_a_previous_checkpoint);
 	tcase_add_test(tc, node_refuses_to_sign_a_rewritten_history);
+	tcase_add_test(tc, node_refuses_to_serve_a_rewritten_entry);
+	tcase_add_test(tc, node_tree_migrates_once);
 	tcase_add_test(tc, learner_export_goes_through_the_check);
 	suite_add_tcase(s, tc);
 	tc = tcase_create("compliance");

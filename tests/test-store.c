@@ -464,6 +464,34 @@ END_TEST
 
 /* Writes entry @idx with time @t straight into node.db through its own
  * connection, as another process with a clock running ahead would. */
+/* Another process's view of the tree's store (as src/store/auditlog.c
+ * keeps it): leaves in audit_log, the nodes above in audit_tree. */
+static enum lv_status other_tree_get(void *ctx, unsigned level, uint64_t index, unsigned char out[LV_MERKLE_HASH_LEN])
+{
+	sqlite3_stmt *s = NULL;
+	sqlite3_prepare_v2(ctx, level ? "SELECT hash FROM audit_tree WHERE id = ?" : "SELECT leaf FROM audit_log WHERE idx = ?",
+			   -1, &s, NULL);
+	sqlite3_bind_int64(s, 1, level ? (sqlite3_int64)(((uint64_t)level << 56) | index) : (sqlite3_int64)index);
+	enum lv_status st = sqlite3_step(s) == SQLITE_ROW ? LV_OK : LV_ERR_NOT_FOUND;
+	if (st == LV_OK)
+		memcpy(out, sqlite3_column_blob(s, 0), LV_MERKLE_HASH_LEN);
+	sqlite3_finalize(s);
+	return st;
+}
+
+static enum lv_status other_tree_put(void *ctx, unsigned level, uint64_t index, const unsigned char h[LV_MERKLE_HASH_LEN])
+{
+	sqlite3_stmt *s = NULL;
+	if (level == 0)
+		return LV_OK;
+	sqlite3_prepare_v2(ctx, "INSERT INTO audit_tree(id, hash) VALUES(?, ?)", -1, &s, NULL);
+	sqlite3_bind_int64(s, 1, (sqlite3_int64)(((uint64_t)level << 56) | index));
+	sqlite3_bind_blob(s, 2, h, LV_MERKLE_HASH_LEN, SQLITE_STATIC);
+	enum lv_status st = sqlite3_step(s) == SQLITE_DONE ? LV_OK : LV_ERR_IO;
+	sqlite3_finalize(s);
+	return st;
+}
+
 static void put_entry_from_elsewhere(uint64_t idx, const char *t)
 {
 	char text[256], p[1024];
@@ -478,6 +506,7 @@ static void put_entry_from_elsewhere(uint64_t idx, const char *t)
 	ck_assert_int_eq(keyring_load(dir, NULL, &kr), LV_OK);
 	ck_assert_int_eq(db_open(p, kr->node_db, false, false, NODE_DB_PAGE, &db), LV_OK);
 	keyring_destroy(kr);
+	ck_assert_int_eq(sqlite3_exec(db, "BEGIN IMMEDIATE", NULL, NULL, NULL), SQLITE_OK);
 	ck_assert_int_eq(sqlite3_prepare_v2(db, "INSERT INTO audit_log(idx, entry, leaf) VALUES(?, ?, ?)", -1, &s, NULL),
 			 SQLITE_OK);
 	sqlite3_bind_int64(s, 1, (sqlite3_int64)idx);
@@ -485,6 +514,12 @@ static void put_entry_from_elsewhere(uint64_t idx, const char *t)
 	sqlite3_bind_blob(s, 3, leaf, sizeof leaf, SQLITE_STATIC);
 	ck_assert_int_eq(sqlite3_step(s), SQLITE_DONE);
 	sqlite3_finalize(s);
+	struct lv_merkle_store store = {other_tree_get, other_tree_put, db};
+	struct lv_merkle *m = NULL;
+	ck_assert_int_eq(lv_merkle_create_stored(&store, idx, &m), LV_OK);
+	ck_assert_int_eq(lv_merkle_append_leaf(m, leaf, NULL), LV_OK);
+	lv_merkle_destroy(m);
+	ck_assert_int_eq(sqlite3_exec(db, "COMMIT", NULL, NULL, NULL), SQLITE_OK);
 	sqlite3_close(db);
 }
 

@@ -5,11 +5,13 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include <sodium.h>
 
 #include "cli.h"
 #include "learnvault/audit.h"
+#include "learnvault/consent.h"
 #include "learnvault/auditlog.h"
 #include "learnvault/store.h"
 #include "learnvault/util.h"
@@ -18,38 +20,31 @@
 
 #define BENCH_LEARNERS 1000
 
-/* A realistic log: the first BENCH_LEARNERS entries are consent grants,
- * every later one an access resting on its learner's grant. */
+/* A realistic log: the first BENCH_LEARNERS entries enrol learners,
+ * every later one a provider's read-back of one of them (the entries that
+ * grow a log fastest), in the form the offline verifier replays. */
 static cJSON *access_entry(uint64_t i)
 {
-	char p[LV_PSEUDONYM_LEN], rec[48];
+	char p[LV_PSEUDONYM_LEN];
 	uint64_t l = i % BENCH_LEARNERS;
 	snprintf(p, sizeof p, "%032llx", (unsigned long long)(l * 2654435761u));
-	snprintf(rec, sizeof rec, "bench-grant-%llu", (unsigned long long)l);
 	cJSON *e = cJSON_CreateObject();
 	if (i < BENCH_LEARNERS) {
-		cJSON_AddStringToObject(e, "type", "consent");
-		cJSON_AddStringToObject(e, "event", "ConsentGiven");
-		cJSON_AddStringToObject(e, "record_id", rec);
+		cJSON_AddStringToObject(e, "type", "enrolment");
 		cJSON_AddStringToObject(e, "learner", p);
-		cJSON_AddStringToObject(e, "policy", "course-improvement");
-		cJSON_AddNumberToObject(e, "policy_version", 1);
-		cJSON_AddStringToObject(e, "valid_until", "2100-01-01T00:00:00.000Z");
 		return e;
 	}
 	cJSON_AddStringToObject(e, "type", "access");
 	cJSON_AddStringToObject(e, "decision", "allow");
-	cJSON_AddStringToObject(e, "role", "analyst");
-	cJSON_AddStringToObject(e, "actor", "bench-analyst-credential");
-	cJSON_AddStringToObject(e, "purpose", "course-improvement");
-	cJSON_AddNumberToObject(e, "policy_version", 1);
-	cJSON_AddStringToObject(e, "consent_record", rec);
+	cJSON_AddStringToObject(e, "role", "provider");
+	cJSON_AddStringToObject(e, "actor", "bench-provider-credential");
+	cJSON_AddStringToObject(e, "purpose", LV_PURPOSE_PROVIDER_READBACK);
+	cJSON_AddStringToObject(e, "resource", "statements");
 	cJSON_AddStringToObject(e, "learner", p);
 	cJSON_AddNumberToObject(e, "count", 1);
 	return e;
 }
 
-/* Appends @n entries, @per_tx to a transaction; returns entries/s. */
 static double append(struct lv_node *n, uint64_t start, uint64_t count, unsigned per_tx)
 {
 	double t0 = util_mono_s();
@@ -127,7 +122,63 @@ struct audit_figures {
 	double r_batch, b_batch;           /* appends/s, 1000 per transaction */
 	double proof_ms, hash_path_ms;     /* one inclusion proof */
 	double verify_s, parse_hash_s;     /* the whole exported log */
+	double open_ms, open_small_ms;     /* lv_node_open at @entries, and of a node of one entry */
+	double open_rss_mb, open_small_rss_mb; /* resident memory the open added */
 };
+
+/* Resident memory of this process, MiB. */
+static double rss_mb(void)
+{
+	long pages = 0, resident = 0;
+	FILE *f = fopen("/proc/self/statm", "r");
+	if (f && fscanf(f, "%ld %ld", &pages, &resident) != 2)
+		resident = 0;
+	if (f)
+		fclose(f);
+	return (double)resident * (double)sysconf(_SC_PAGESIZE) / (1024.0 * 1024.0);
+}
+
+/* Opens @dir, timing it and the memory it adds; closes it again.
+ * Returns 0, or 1 after saying why. */
+static int timed_open(const char *dir, double *ms, double *mb)
+{
+	struct lv_node *n = NULL;
+	double m0 = rss_mb(), t0 = util_mono_s();
+	if (lv_node_open(dir, NULL, NULL, &n) != LV_OK)
+		return cli_fail("bench audit: cannot open %s", dir);
+	*ms = (util_mono_s() - t0) * 1000;
+	*mb = rss_mb() - m0;
+	lv_node_close(n);
+	return 0;
+}
+
+/* Opening the node whose log has @entries entries, against opening a node
+ * whose log has one (the baseline, in the same process, opened first and
+ * twice so that what any open loads once is loaded): the node keeps the
+ * tree's nodes in node.db and reads only its right edge, so both should
+ * take the same time and memory.  *@node is closed and reopened.  Returns
+ * 0, or 1 after saying why. */
+static int time_open(struct lv_node **node, const char *dir, const char *node_dir, struct audit_figures *f)
+{
+	char small[4200], *vkey = NULL;
+	struct lv_node *s = NULL;
+	snprintf(small, sizeof small, "%s/small", dir);
+	int rc = lv_node_init(small, NULL, NULL, &vkey) == LV_OK && lv_node_open(small, NULL, NULL, &s) == LV_OK ? 0 : 1;
+	free(vkey);
+	if (rc == 0)
+		rc = append(s, 0, 1, 1) > 0 ? 0 : 1;
+	lv_node_close(s);
+	if (rc != 0)
+		return cli_fail("bench audit: cannot create the baseline node");
+	lv_node_close(*node);
+	*node = NULL;
+	fprintf(stderr, "bench audit: opening the node\n");
+	double ms, mb;
+	if (timed_open(small, &ms, &mb) != 0 || timed_open(small, &f->open_small_ms, &f->open_small_rss_mb) != 0 ||
+	    timed_open(node_dir, &f->open_ms, &f->open_rss_mb) != 0)
+		return 1;
+	return lv_node_open(node_dir, NULL, NULL, node) == LV_OK ? 0 : cli_fail("bench audit: cannot reopen the node");
+}
 
 /* One entry per transaction (an event with its entry), then batches of
  * 1000 (many accesses answered together) up to @entries.  Returns 0, or
@@ -227,6 +278,11 @@ static cJSON *result_json(uint64_t entries, const struct audit_figures *f)
 	cJSON_AddNumberToObject(o, "verify_s", trunc_to(f->verify_s, 1000));
 	cJSON_AddNumberToObject(o, "baseline_parse_and_hash_s", trunc_to(f->parse_hash_s, 1000));
 	cJSON_AddNumberToObject(o, "verify_ratio", trunc_to(f->verify_s / f->parse_hash_s, 100));
+	cJSON_AddNumberToObject(o, "open_ms", trunc_to(f->open_ms, 100));
+	cJSON_AddNumberToObject(o, "baseline_open_one_entry_ms", trunc_to(f->open_small_ms, 100));
+	cJSON_AddNumberToObject(o, "open_ratio", trunc_to(f->open_ms / f->open_small_ms, 100));
+	cJSON_AddNumberToObject(o, "open_rss_mb", trunc_to(f->open_rss_mb, 100));
+	cJSON_AddNumberToObject(o, "baseline_open_one_entry_rss_mb", trunc_to(f->open_small_rss_mb, 100));
 	return o;
 }
 
@@ -250,8 +306,8 @@ int bench_audit(int argc, char **argv)
 		cli_fail("bench audit: cannot create the node");
 		goto out;
 	}
-	if (time_appends(node, dir, entries, &f) != 0 || time_proofs(node, entries, &f) != 0 ||
-	    time_verify(node, entries, &f) != 0)
+	if (time_appends(node, dir, entries, &f) != 0 || time_open(&node, dir, node_dir, &f) != 0 ||
+	    time_proofs(node, entries, &f) != 0 || time_verify(node, entries, &f) != 0)
 		goto out;
 	rc = cli_print(result_json(entries, &f));
 out:

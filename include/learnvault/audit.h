@@ -6,8 +6,8 @@
  *       empty root = SHA-256(""), leaf = SHA-256(0x00 || data),
  *       node = SHA-256(0x01 || left || right),
  *     split at the largest power of two smaller than the size.  struct
- *     lv_merkle keeps, in memory, the hash of every complete (perfect)
- *     subtree at every level — level k entry i covers leaves
+ *     lv_merkle keeps (in memory, or in a caller's store) the hash of
+ *     every complete (perfect) subtree at every level — level k entry i covers leaves
  *     [i * 2^k, (i + 1) * 2^k) — so the root at any earlier size and every
  *     inclusion or consistency proof need O(log n) lookups and at most
  *     O(log^2 n) hashing.  The verifiers are stateless and follow RFC 9162
@@ -91,8 +91,39 @@ LV_EXPORT void lv_merkle_hash_node(const unsigned char left[LV_MERKLE_HASH_LEN],
 /* SHA-256(""), the root of the empty tree. */
 LV_EXPORT void lv_merkle_empty_root(unsigned char out[LV_MERKLE_HASH_LEN]);
 
-/* An append-only Merkle tree held in memory (about 64 bytes per leaf). */
+/* An append-only Merkle tree: held in memory (about 64 bytes per leaf), or
+ * kept in a caller's store with only its right edge (64 hashes at most)
+ * in memory. */
 struct lv_merkle;
+
+/* Where a stored tree's node hashes live.  Node (level, index) is the hash
+ * of the complete subtree over leaves [index * 2^level, (index + 1) *
+ * 2^level); level 0 holds the leaf hashes.  @get fills @out with a node
+ * that was @put before (LV_OK), or fails (any status, passed back to the
+ * caller of the tree function).  @put is called once for every node an
+ * append completes, the leaf included (a store that keeps leaves
+ * elsewhere may ignore level 0); if it fails the append fails and the
+ * tree is unchanged, but puts made earlier in that append stay: a store
+ * wraps appends in its own transaction.  @ctx is passed to both. */
+struct lv_merkle_store {
+	enum lv_status (*get)(void *ctx, unsigned level, uint64_t index, unsigned char out[LV_MERKLE_HASH_LEN]);
+	enum lv_status (*put)(void *ctx, unsigned level, uint64_t index, const unsigned char hash[LV_MERKLE_HASH_LEN]);
+	void *ctx;
+};
+
+/* Opens the stored tree of @size leaves in @store (copied; its ctx is
+ * borrowed and must outlive the tree), reading its right edge: O(log
+ * size) gets and constant memory.  Roots and proofs then read nodes from
+ * the store.  On success *@out owns the tree (lv_merkle_destroy); NULL
+ * on failure (the store's status, LV_ERR_INVALID, LV_ERR_NOMEM). */
+LV_EXPORT enum lv_status lv_merkle_create_stored(const struct lv_merkle_store *store, uint64_t size,
+						 struct lv_merkle **out) LV_WARN_UNUSED;
+
+/* A second handle on the stored tree @m at its current size (the same
+ * store; appends to either go to it).  For a transaction that appends to
+ * the copy and keeps it only when the store committed.  In-memory trees
+ * are refused (LV_ERR_INVALID).  On success *@out owns the copy. */
+LV_EXPORT enum lv_status lv_merkle_copy(const struct lv_merkle *m, struct lv_merkle **out) LV_WARN_UNUSED;
 
 /* Creates an empty tree.  On success *@out owns it (release with
  * lv_merkle_destroy); NULL on failure. */
@@ -111,7 +142,8 @@ LV_EXPORT void lv_merkle_destroy(struct lv_merkle *m);
 
 /* Appends the leaf whose hash is @leaf_hash (32 bytes, copied).  On success
  * *@index (may be NULL) receives the new leaf's index, which is the old
- * size.  On failure (LV_ERR_NOMEM) the tree is unchanged and *@index is 0. */
+ * size.  On failure (LV_ERR_NOMEM, or a stored tree's put failing) the tree
+ * is unchanged and *@index is 0. */
 LV_EXPORT enum lv_status lv_merkle_append_leaf(struct lv_merkle *m,
 					       const unsigned char leaf_hash[LV_MERKLE_HASH_LEN],
 					       uint64_t *index) LV_WARN_UNUSED;

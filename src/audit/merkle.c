@@ -1,6 +1,6 @@
-/* RFC 9162 Merkle tree: an in-memory store of every complete subtree, proof
- * generation (§2.1.3.1, §2.1.4.1) and the stateless verifiers (§2.1.3.2,
- * §2.1.4.2). */
+/* RFC 9162 Merkle tree: every complete subtree kept in memory, or in a
+ * caller's store with only the right edge in memory; proof generation
+ * (§2.1.3.1, §2.1.4.1) and the stateless verifiers (§2.1.3.2, §2.1.4.2). */
 #include <assert.h>
 #include <stdlib.h>
 #include <string.h>
@@ -21,9 +21,15 @@ struct merkle_level {
 	uint64_t cap;
 };
 
+/* In memory (stored == false): lv[] holds every level.  Stored: the
+ * nodes live in the caller's store and edge[k] keeps the last complete
+ * node of level k, (k, (size >> k) - 1), which is all an append needs. */
 struct lv_merkle {
 	uint64_t size;
 	struct merkle_level lv[LEVELS];
+	bool stored;
+	struct lv_merkle_store store;
+	unsigned char edge[LEVELS][HLEN];
 };
 
 void audit_hash_children(const void *l, size_t llen, const void *r, size_t rlen,
@@ -86,10 +92,19 @@ bool audit_subtree_valid(uint64_t start, uint64_t end)
 	return (start & (bc - 1)) == 0;
 }
 
-static const unsigned char *node_at(const struct lv_merkle *m, unsigned level, uint64_t index)
+/* Node (@level, @index) of a complete subtree of @m into @out. */
+static enum lv_status node_get(const struct lv_merkle *m, unsigned level, uint64_t index, unsigned char out[HLEN])
 {
-	assert(level < LEVELS && index < m->lv[level].len);
-	return m->lv[level].h + (size_t)index * HLEN;
+	assert(level < LEVELS && index < (m->size >> level));
+	if (!m->stored) {
+		memcpy(out, m->lv[level].h + (size_t)index * HLEN, HLEN);
+		return LV_OK;
+	}
+	if (index == (m->size >> level) - 1) {
+		memcpy(out, m->edge[level], HLEN);
+		return LV_OK;
+	}
+	return m->store.get(m->store.ctx, level, index, out);
 }
 
 static enum lv_status level_reserve(struct merkle_level *l, uint64_t need)
@@ -169,6 +184,69 @@ out:
 	return st;
 }
 
+enum lv_status lv_merkle_create_stored(const struct lv_merkle_store *store, uint64_t size, struct lv_merkle **out)
+{
+	if (!out)
+		return LV_ERR_INVALID;
+	*out = NULL;
+	if (!store || !store->get || !store->put)
+		return LV_ERR_INVALID;
+	struct lv_merkle *m = calloc(1, sizeof *m);
+	if (!m)
+		return LV_ERR_NOMEM;
+	m->stored = true;
+	m->store = *store;
+	m->size = size;
+	/* The right edge: at most one lookup per level. */
+	enum lv_status st = LV_OK;
+	for (unsigned k = 0; k < LEVELS && (size >> k) && st == LV_OK; k++)
+		st = store->get(store->ctx, k, (size >> k) - 1, m->edge[k]);
+	if (st != LV_OK) {
+		free(m);
+		return st;
+	}
+	*out = m;
+	return LV_OK;
+}
+
+enum lv_status lv_merkle_copy(const struct lv_merkle *m, struct lv_merkle **out)
+{
+	if (!out)
+		return LV_ERR_INVALID;
+	*out = NULL;
+	if (!m || !m->stored)
+		return LV_ERR_INVALID;
+	*out = malloc(sizeof **out);
+	if (!*out)
+		return LV_ERR_NOMEM;
+	memcpy(*out, m, sizeof **out);
+	return LV_OK;
+}
+
+/* Appends to a stored tree: the new leaf and every subtree it completes
+ * go to the store (the left sibling of each is the old right edge), then
+ * the edge moves.  A failed put leaves the tree as it was; what the store
+ * already took is the store's to roll back (its transaction). */
+static enum lv_status stored_append(struct lv_merkle *m, const unsigned char leaf[HLEN], uint64_t *index)
+{
+	uint64_t s = m->size;
+	unsigned t = (unsigned)__builtin_ctzll(~s); /* levels 1..t gain a node */
+	unsigned char nodes[LEVELS][HLEN];
+	memcpy(nodes[0], leaf, HLEN);
+	enum lv_status st = m->store.put(m->store.ctx, 0, s, nodes[0]);
+	for (unsigned k = 0; k < t && st == LV_OK; k++) {
+		lv_merkle_hash_node(m->edge[k], nodes[k], nodes[k + 1]);
+		st = m->store.put(m->store.ctx, k + 1, ((s + 1) >> (k + 1)) - 1, nodes[k + 1]);
+	}
+	if (st != LV_OK)
+		return st;
+	memcpy(m->edge, nodes, (size_t)(t + 1) * HLEN);
+	m->size = s + 1;
+	if (index)
+		*index = s;
+	return LV_OK;
+}
+
 enum lv_status lv_merkle_append_leaf(struct lv_merkle *m, const unsigned char leaf_hash[HLEN],
 				     uint64_t *index)
 {
@@ -179,6 +257,8 @@ enum lv_status lv_merkle_append_leaf(struct lv_merkle *m, const unsigned char le
 	uint64_t s = m->size;
 	if (s == UINT64_MAX)
 		return LV_ERR_TOO_LARGE;
+	if (m->stored)
+		return stored_append(m, leaf_hash, index);
 	/* Levels 0..t gain one entry, where t counts the trailing one bits of
 	 * the old size.  Reserve them all before touching anything so that a
 	 * failed append leaves the tree as it was. */
@@ -226,10 +306,12 @@ enum lv_status audit_merkle_node(const struct lv_merkle *m, unsigned level, uint
 	memset(out, 0, HLEN);
 	if (!m || level >= LEVELS)
 		return LV_ERR_INVALID;
-	if (index >= m->lv[level].len)
+	if (index >= (m->size >> level))
 		return LV_ERR_NOT_FOUND;
-	memcpy(out, node_at(m, level, index), HLEN);
-	return LV_OK;
+	enum lv_status st = node_get(m, level, index, out);
+	if (st != LV_OK)
+		memset(out, 0, HLEN);
+	return st;
 }
 
 enum lv_status lv_merkle_leaf_hash(const struct lv_merkle *m, uint64_t index, unsigned char out[HLEN])
@@ -243,23 +325,26 @@ enum lv_status lv_merkle_leaf_hash(const struct lv_merkle *m, uint64_t index, un
  * start is a multiple of bit_ceil(end - start), the range splits into
  * complete subtrees of strictly decreasing size, one per set bit of the
  * length, each aligned at its own size; the RFC's recursive MTH is the
- * right fold of their hashes. */
-static void subtree_hash(const struct lv_merkle *m, uint64_t start, uint64_t end, unsigned char out[HLEN])
+ * right fold of their hashes.  Fails only when a stored tree's store does. */
+static enum lv_status subtree_hash(const struct lv_merkle *m, uint64_t start, uint64_t end, unsigned char out[HLEN])
 {
-	const unsigned char *parts[LEVELS];
+	unsigned char parts[LEVELS][HLEN];
 	unsigned n = 0;
 	uint64_t len = end - start, pos = start;
 	assert(start < end && end <= m->size);
 	for (int k = LEVELS - 1; k >= 0; k--) {
 		uint64_t w = UINT64_C(1) << k;
 		if (len & w) {
-			parts[n++] = node_at(m, (unsigned)k, pos >> k);
+			enum lv_status st = node_get(m, (unsigned)k, pos >> k, parts[n++]);
+			if (st != LV_OK)
+				return st;
 			pos += w;
 		}
 	}
 	memcpy(out, parts[n - 1], HLEN);
 	for (unsigned i = n - 1; i-- > 0;)
 		lv_merkle_hash_node(parts[i], out, out);
+	return LV_OK;
 }
 
 enum lv_status audit_merkle_subtree_hash(const struct lv_merkle *m, uint64_t start, uint64_t end,
@@ -270,11 +355,14 @@ enum lv_status audit_merkle_subtree_hash(const struct lv_merkle *m, uint64_t sta
 		return LV_ERR_INVALID;
 	if (end > m->size)
 		return LV_ERR_NOT_FOUND;
-	if (start == end)
+	if (start == end) {
 		lv_merkle_empty_root(out);
-	else
-		subtree_hash(m, start, end, out);
-	return LV_OK;
+		return LV_OK;
+	}
+	enum lv_status st = subtree_hash(m, start, end, out);
+	if (st != LV_OK)
+		memset(out, 0, HLEN);
+	return st;
 }
 
 enum lv_status lv_merkle_root_at(const struct lv_merkle *m, uint64_t size, unsigned char root[HLEN])
@@ -324,13 +412,18 @@ enum lv_status audit_merkle_subtree_inclusion(const struct lv_merkle *m, uint64_
 		unsigned char *slot = proof_slot(proof);
 		if (!slot)
 			return LV_ERR_TOO_LARGE;
+		enum lv_status st;
 		if (index < s + k) {
-			subtree_hash(m, s + k, s + n, slot);
+			st = subtree_hash(m, s + k, s + n, slot);
 			n = k;
 		} else {
-			subtree_hash(m, s, s + k, slot);
+			st = subtree_hash(m, s, s + k, slot);
 			s += k;
 			n -= k;
+		}
+		if (st != LV_OK) {
+			proof->len = 0;
+			return st;
 		}
 	}
 	proof_reverse(proof);
@@ -355,13 +448,14 @@ enum lv_status audit_merkle_subtree_consistency(const struct lv_merkle *m, uint6
 	 * subtree's own root (known == false). */
 	uint64_t base = 0, n = size;
 	bool known = true;
-	for (;;) {
+	enum lv_status st = LV_OK;
+	for (; st == LV_OK;) {
 		unsigned char *slot;
 		if (start == 0 && end == n) {
 			if (!known) {
 				if (!(slot = proof_slot(proof)))
 					return LV_ERR_TOO_LARGE;
-				subtree_hash(m, base, base + n, slot);
+				st = subtree_hash(m, base, base + n, slot);
 			}
 			break;
 		}
@@ -369,13 +463,13 @@ enum lv_status audit_merkle_subtree_consistency(const struct lv_merkle *m, uint6
 		if (!(slot = proof_slot(proof)))
 			return LV_ERR_TOO_LARGE;
 		if (end <= k) {
-			subtree_hash(m, base + k, base + n, slot);
+			st = subtree_hash(m, base + k, base + n, slot);
 			n = k;
 		} else {
 			/* The subtree is right of the split, or straddles it (then
 			 * it starts at 0 and its own root is no longer on the
 			 * path). */
-			subtree_hash(m, base, base + k, slot);
+			st = subtree_hash(m, base, base + k, slot);
 			if (start < k)
 				known = false;
 			start = start < k ? 0 : start - k;
@@ -383,6 +477,10 @@ enum lv_status audit_merkle_subtree_consistency(const struct lv_merkle *m, uint6
 			base += k;
 			n -= k;
 		}
+	}
+	if (st != LV_OK) {
+		proof->len = 0;
+		return st;
 	}
 	proof_reverse(proof);
 	return LV_OK;

@@ -1,4 +1,5 @@
-/* The node's audit log: rows in node.db, the Merkle tree in memory,
+/* The node's audit log: rows in node.db, the Merkle tree's nodes beside
+ * them (audit_tree; only its right edge in memory),
  * checkpoints signed with the node's audit key (kept inside node.db). */
 #include <inttypes.h>
 #include <stdio.h>
@@ -32,6 +33,108 @@ static enum lv_status load_key(struct lv_node *n)
 	return st == LV_OK && found != 3 ? LV_ERR_CRYPTO : st;
 }
 
+/* The tree's store (struct lv_merkle_store): leaves are audit_log.leaf,
+ * the nodes above them rows of audit_tree.  Lock held. */
+#define TREE_KEY(level, index) ((sqlite3_int64)(((uint64_t)(level) << 56) | (index)))
+
+static enum lv_status tree_get(void *ctx, unsigned level, uint64_t index, unsigned char out[LV_MERKLE_HASH_LEN])
+{
+	struct lv_node *n = ctx;
+	sqlite3_stmt **s = level ? &n->audit_node_get : &n->audit_leaf_get;
+	enum lv_status st = LV_OK;
+	if (!*s)
+		st = db_status(sqlite3_prepare_v2(n->db, level ? "SELECT hash FROM audit_tree WHERE id = ?"
+							      : "SELECT leaf FROM audit_log WHERE idx = ?", -1, s, NULL));
+	if (st != LV_OK)
+		return st;
+	sqlite3_bind_int64(*s, 1, level ? TREE_KEY(level, index) : (sqlite3_int64)index);
+	int rc = sqlite3_step(*s);
+	/* A node missing or malformed: the log was tampered with. */
+	if (rc == SQLITE_ROW && sqlite3_column_bytes(*s, 0) == LV_MERKLE_HASH_LEN)
+		memcpy(out, sqlite3_column_blob(*s, 0), LV_MERKLE_HASH_LEN);
+	else
+		st = rc == SQLITE_ROW || rc == SQLITE_DONE ? LV_ERR_CRYPTO : db_status(rc);
+	sqlite3_reset(*s);
+	return st;
+}
+
+static enum lv_status tree_put(void *ctx, unsigned level, uint64_t index, const unsigned char hash[LV_MERKLE_HASH_LEN])
+{
+	struct lv_node *n = ctx;
+	if (level == 0) /* the entry's row holds it */
+		return LV_OK;
+	enum lv_status st = LV_OK;
+	if (!n->audit_node_put)
+		st = db_status(sqlite3_prepare_v2(n->db, "INSERT INTO audit_tree(id, hash) VALUES(?, ?)", -1,
+						  &n->audit_node_put, NULL));
+	if (st != LV_OK)
+		return st;
+	sqlite3_bind_int64(n->audit_node_put, 1, TREE_KEY(level, index));
+	sqlite3_bind_blob(n->audit_node_put, 2, hash, LV_MERKLE_HASH_LEN, SQLITE_STATIC);
+	st = db_status(sqlite3_step(n->audit_node_put));
+	sqlite3_reset(n->audit_node_put);
+	return st;
+}
+
+/* The number of entries in audit_log (its indexes run 0, 1, 2, ...). */
+static enum lv_status log_size(struct lv_node *n, uint64_t *size)
+{
+	sqlite3_stmt *s = NULL;
+	*size = 0;
+	enum lv_status st = db_status(sqlite3_prepare_v2(n->db, "SELECT max(idx) FROM audit_log", -1, &s, NULL));
+	if (st == LV_OK && sqlite3_step(s) == SQLITE_ROW && sqlite3_column_type(s, 0) != SQLITE_NULL)
+		*size = (uint64_t)sqlite3_column_int64(s, 0) + 1;
+	sqlite3_finalize(s);
+	return st;
+}
+
+/* A node whose log predates audit_tree: its nodes are computed once, from
+ * the leaves in order, in one transaction that also marks the table
+ * complete (meta audit_tree); any process opening the node does this
+ * under the write lock, and only the first finds it to do. */
+static enum lv_status tree_migrate(struct lv_node *n)
+{
+	sqlite3_stmt *s = NULL;
+	struct lv_merkle *m = NULL;
+	uint64_t size = 0;
+	struct lv_merkle_store store = {tree_get, tree_put, n};
+	enum lv_status st = db_exec(n->db, "BEGIN IMMEDIATE");
+	if (st != LV_OK)
+		return st;
+	st = db_status(sqlite3_prepare_v2(n->db, "SELECT 1 FROM meta WHERE k = 'audit_tree'", -1, &s, NULL));
+	bool done = st == LV_OK && sqlite3_step(s) == SQLITE_ROW;
+	sqlite3_finalize(s);
+	s = NULL;
+	if (st != LV_OK || done)
+		goto out;
+	st = db_exec(n->db, "DELETE FROM audit_tree");
+	if (st == LV_OK)
+		st = lv_merkle_create_stored(&store, 0, &m);
+	if (st == LV_OK)
+		st = db_status(sqlite3_prepare_v2(n->db, "SELECT idx, leaf FROM audit_log ORDER BY idx", -1, &s, NULL));
+	int rc = SQLITE_DONE;
+	while (st == LV_OK && (rc = sqlite3_step(s)) == SQLITE_ROW) {
+		/* The stored index must run 0, 1, 2, ...: a gap is a tampered log. */
+		if ((uint64_t)sqlite3_column_int64(s, 0) != size || sqlite3_column_bytes(s, 1) != LV_MERKLE_HASH_LEN)
+			st = LV_ERR_CRYPTO;
+		else
+			st = lv_merkle_append_leaf(m, sqlite3_column_blob(s, 1), NULL);
+		size++;
+	}
+	if (st == LV_OK && rc != SQLITE_DONE)
+		st = db_status(rc);
+	sqlite3_finalize(s);
+	if (st == LV_OK)
+		st = node_meta_put(n->db, "audit_tree", "1", 1);
+out:
+	lv_merkle_destroy(m);
+	if (st == LV_OK)
+		st = db_exec(n->db, "COMMIT");
+	if (st != LV_OK)
+		if (db_exec(n->db, "ROLLBACK") != LV_OK) { /* none open: BEGIN failed */ }
+	return st;
+}
+
 enum lv_status auditlog_open(struct lv_node *n)
 {
 	n->audit_sk = sodium_malloc(crypto_sign_SECRETKEYBYTES);
@@ -39,7 +142,7 @@ enum lv_status auditlog_open(struct lv_node *n)
 		return LV_ERR_NOMEM;
 	enum lv_status st = load_key(n);
 	if (st == LV_OK)
-		st = lv_merkle_create_from_leaves((const unsigned char *)"", 0, &n->audit);
+		st = tree_migrate(n);
 	if (st == LV_OK)
 		st = auditlog_refresh_locked(n);
 	return st;
@@ -73,28 +176,23 @@ static enum lv_status last_time_read(struct lv_node *n, uint64_t idx)
 
 enum lv_status auditlog_refresh_locked(struct lv_node *n)
 {
-	sqlite3_stmt *s = NULL;
-	uint64_t size = lv_merkle_size(n->audit), from = size;
-	enum lv_status st = db_status(sqlite3_prepare_v2(n->db, "SELECT idx, leaf FROM audit_log WHERE idx >= ? ORDER BY idx",
-							 -1, &s, NULL));
-	int rc = SQLITE_DONE;
-	if (st == LV_OK)
-		sqlite3_bind_int64(s, 1, (sqlite3_int64)size);
-	while (st == LV_OK && (rc = sqlite3_step(s)) == SQLITE_ROW) {
-		/* The stored index must run 0, 1, 2, ...: a gap is a tampered log. */
-		if ((uint64_t)sqlite3_column_int64(s, 0) != size || sqlite3_column_bytes(s, 1) != LV_MERKLE_HASH_LEN) {
-			st = LV_ERR_CRYPTO;
-			break;
-		}
-		st = lv_merkle_append_leaf(n->audit, sqlite3_column_blob(s, 1), NULL);
-		size++;
-	}
-	if (st == LV_OK && rc != SQLITE_DONE)
-		st = db_status(rc);
-	sqlite3_finalize(s);
+	uint64_t from = lv_merkle_size(n->audit), size = 0;
+	struct lv_merkle_store store = {tree_get, tree_put, n};
+	struct lv_merkle *m = NULL;
+	enum lv_status st = log_size(n, &size);
+	if (st != LV_OK || (n->audit && size == from))
+		return st;
+	/* The log only grows: a shorter one was tampered with. */
+	if (size < from)
+		return LV_ERR_CRYPTO;
+	st = lv_merkle_create_stored(&store, size, &m);
+	if (st != LV_OK)
+		return st;
+	lv_merkle_destroy(n->audit);
+	n->audit = m;
 	/* Another process (or an earlier run) wrote entries: the next one
 	 * this process writes must not be older than the last of them. */
-	if (st == LV_OK && size > from)
+	if (size > from)
 		st = last_time_read(n, size - 1);
 	return st;
 }
@@ -102,12 +200,14 @@ enum lv_status auditlog_refresh_locked(struct lv_node *n)
 void auditlog_close(struct lv_node *n)
 {
 	lv_merkle_destroy(n->audit);
-	n->audit = NULL;
-	sqlite3_finalize(n->audit_ins);
-	n->audit_ins = NULL;
-	free(n->audit_pending);
-	n->audit_pending = NULL;
-	n->audit_npending = n->audit_pending_cap = 0;
+	lv_merkle_destroy(n->audit_tx);
+	n->audit = n->audit_tx = NULL;
+	sqlite3_stmt **stmts[] = {&n->audit_ins, &n->audit_leaf_get, &n->audit_node_get, &n->audit_node_put};
+	for (size_t i = 0; i < sizeof stmts / sizeof *stmts; i++) {
+		sqlite3_finalize(*stmts[i]);
+		*stmts[i] = NULL;
+	}
+	n->audit_npending = 0;
 	if (n->audit_sk)
 		sodium_free(n->audit_sk);
 	n->audit_sk = NULL;
@@ -120,13 +220,18 @@ enum lv_status auditlog_append_locked(struct lv_node *n, cJSON *entry, uint64_t 
 		*out_index = 0;
 	char *text = NULL;
 	sqlite3_stmt *s = NULL;
-	st = util_array_grow((void **)&n->audit_pending, sizeof *n->audit_pending, &n->audit_pending_cap,
-			     n->audit_npending + 1, AUDIT_PENDING_MAX);
+	/* The transaction appends to its own copy of the tree, kept only if
+	 * it commits (auditlog_tx_done); the copy's nodes go to audit_tree in
+	 * the same transaction as the entries. */
+	if (n->audit_npending >= AUDIT_PENDING_MAX)
+		st = LV_ERR_TOO_LARGE;
+	else if (!n->audit_tx)
+		st = lv_merkle_copy(n->audit, &n->audit_tx);
 	if (st != LV_OK) {
 		cJSON_Delete(entry);
 		return st;
 	}
-	uint64_t index = lv_merkle_size(n->audit) + n->audit_npending;
+	uint64_t index = lv_merkle_size(n->audit_tx);
 	/* Entry times never go backwards (a clock stepped back, or another
 	 * process whose clock runs behind): max(now, the last entry's time). */
 	int64_t last = n->audit_npending ? n->audit_pending_last_ms : n->audit_last_ms;
@@ -174,8 +279,10 @@ enum lv_status auditlog_append_locked(struct lv_node *n, cJSON *entry, uint64_t 
 		sqlite3_clear_bindings(s);
 	}
 	free(text);
+	if (st == LV_OK)
+		st = lv_merkle_append_leaf(n->audit_tx, leaf, NULL);
 	if (st == LV_OK) {
-		memcpy(n->audit_pending[n->audit_npending++], leaf, sizeof leaf);
+		n->audit_npending++;
 		n->audit_pending_last_ms = now;
 		if (out_index)
 			*out_index = index;
@@ -185,14 +292,14 @@ enum lv_status auditlog_append_locked(struct lv_node *n, cJSON *entry, uint64_t 
 
 void auditlog_tx_done(struct lv_node *n, bool committed)
 {
-	if (committed && n->audit_npending)
+	if (committed && n->audit_tx) {
 		n->audit_last_ms = n->audit_pending_last_ms;
-	for (size_t i = 0; committed && i < n->audit_npending; i++) {
-		/* The rows are committed: only memory can fail here, and a tree
-		 * that falls behind is rebuilt from node.db at the next open. */
-		if (lv_merkle_append_leaf(n->audit, n->audit_pending[i], NULL) != LV_OK)
-			break;
+		lv_merkle_destroy(n->audit);
+		n->audit = n->audit_tx;
+	} else {
+		lv_merkle_destroy(n->audit_tx);
 	}
+	n->audit_tx = NULL;
 	n->audit_npending = 0;
 }
 
@@ -356,6 +463,10 @@ enum lv_status lv_audit_inclusion(struct lv_node *n, uint64_t index, uint64_t si
 		st = lv_merkle_root_at(n->audit, size, root);
 	if (st == LV_OK)
 		st = lv_merkle_leaf_hash(n->audit, index, leaf);
+	/* The nodes are not recomputed from the leaves: a proof that does not
+	 * hold (a row rewritten in node.db) is not served. */
+	if (st == LV_OK)
+		st = lv_merkle_verify_inclusion(index, size, leaf, &p, root);
 	lv_store_unlock(n);
 	if (st != LV_OK)
 		return st;
@@ -397,6 +508,58 @@ enum lv_status lv_audit_consistency(struct lv_node *n, uint64_t first, uint64_t 
 	return LV_OK;
 }
 
+static enum lv_status no_get(void *ctx, unsigned level, uint64_t index, unsigned char out[LV_MERKLE_HASH_LEN])
+{
+	(void)ctx, (void)level, (void)index, (void)out;
+	return LV_ERR_INVALID;
+}
+
+static enum lv_status no_put(void *ctx, unsigned level, uint64_t index, const unsigned char hash[LV_MERKLE_HASH_LEN])
+{
+	(void)ctx, (void)level, (void)index, (void)hash;
+	return LV_OK;
+}
+
+/* Every entry's text into @arr, in order.  The tree's nodes are not read
+ * back from the entries when they are served, so here, where all of them
+ * pass, their root is recomputed (right edge only: a stored tree without
+ * a store) and must be the root the node signs: an entry rewritten in
+ * node.db, or a row deleted, is refused here rather than exported for
+ * the auditor to find.  Lock held. */
+static enum lv_status export_entries_locked(struct lv_node *n, cJSON *arr)
+{
+	static const struct lv_merkle_store edge_only = {no_get, no_put, NULL};
+	struct lv_merkle *m = NULL;
+	sqlite3_stmt *s = NULL;
+	unsigned char leaf[LV_MERKLE_HASH_LEN], want[LV_MERKLE_HASH_LEN], got[LV_MERKLE_HASH_LEN];
+	uint64_t size = lv_merkle_size(n->audit);
+	enum lv_status st = lv_merkle_create_stored(&edge_only, 0, &m);
+	if (st == LV_OK)
+		st = db_status(sqlite3_prepare_v2(n->db, "SELECT entry FROM audit_log WHERE idx < ? ORDER BY idx", -1, &s, NULL));
+	if (st == LV_OK)
+		sqlite3_bind_int64(s, 1, (sqlite3_int64)size);
+	int rc = SQLITE_DONE;
+	while (st == LV_OK && (rc = sqlite3_step(s)) == SQLITE_ROW) {
+		const char *text = (const char *)sqlite3_column_text(s, 0);
+		lv_merkle_hash_leaf(text, strlen(text), leaf);
+		st = lv_merkle_append_leaf(m, leaf, NULL);
+		cJSON_AddItemToArray(arr, cJSON_CreateString(text));
+	}
+	if (st == LV_OK && rc != SQLITE_DONE)
+		st = db_status(rc);
+	sqlite3_finalize(s);
+	if (st == LV_OK && lv_merkle_size(m) != size)
+		st = LV_ERR_CRYPTO;
+	if (st == LV_OK)
+		st = lv_merkle_root_at(n->audit, size, want);
+	if (st == LV_OK)
+		st = lv_merkle_root_at(m, size, got);
+	if (st == LV_OK && sodium_memcmp(want, got, sizeof want) != 0)
+		st = LV_ERR_CRYPTO;
+	lv_merkle_destroy(m);
+	return st;
+}
+
 enum lv_status lv_audit_export(struct lv_node *n, char **json)
 {
 	*json = NULL;
@@ -426,14 +589,8 @@ enum lv_status lv_audit_export(struct lv_node *n, char **json)
 			cJSON_AddItemToArray(pols, cJSON_CreateString((const char *)sqlite3_column_text(s, 0)));
 		sqlite3_finalize(s);
 		s = NULL;
-		cJSON *arr = cJSON_AddArrayToObject(o, "entries");
 		if (st == LV_OK)
-			st = db_status(sqlite3_prepare_v2(n->db, "SELECT entry FROM audit_log ORDER BY idx", -1, &s, NULL));
-		int rc = SQLITE_DONE;
-		while (st == LV_OK && (rc = sqlite3_step(s)) == SQLITE_ROW)
-			cJSON_AddItemToArray(arr, cJSON_CreateString((const char *)sqlite3_column_text(s, 0)));
-		if (st == LV_OK && rc != SQLITE_DONE)
-			st = db_status(rc);
+			st = export_entries_locked(n, cJSON_AddArrayToObject(o, "entries"));
 	}
 	sqlite3_finalize(s);
 	lv_store_unlock(n);
@@ -450,10 +607,16 @@ enum lv_status lv_audit_export(struct lv_node *n, char **json)
 
 /* Appends {"index","entry","proof"} for entry @idx (text @text) in the
  * tree of @size entries to @arr.  Lock held. */
-static enum lv_status report_item(struct lv_node *n, uint64_t idx, const char *text, uint64_t size, cJSON *arr)
+static enum lv_status report_item(struct lv_node *n, uint64_t idx, const char *text, uint64_t size,
+				  const unsigned char root[LV_MERKLE_HASH_LEN], cJSON *arr)
 {
 	struct lv_merkle_proof p;
+	unsigned char leaf[LV_MERKLE_HASH_LEN];
 	enum lv_status st = lv_merkle_inclusion_proof(n->audit, idx, size, &p);
+	/* As in lv_audit_inclusion: only a proof that holds for this text. */
+	lv_merkle_hash_leaf(text, strlen(text), leaf);
+	if (st == LV_OK)
+		st = lv_merkle_verify_inclusion(idx, size, leaf, &p, root);
 	if (st != LV_OK)
 		return st;
 	cJSON *e = cJSON_CreateObject();
@@ -481,7 +644,7 @@ static bool member_is(const cJSON *j, const char *name, const char *want)
  * taken only if it is a release with the access's query id.  *@last: the
  * release added last (one learner has one access per release). */
 static enum lv_status report_release(struct lv_node *n, sqlite3_stmt *next, uint64_t idx, const char *text,
-				     uint64_t size, cJSON *arr, uint64_t *last)
+				     uint64_t size, const unsigned char *root, cJSON *arr, uint64_t *last)
 {
 	if (!strstr(text, "\"query_id\""))
 		return LV_OK;
@@ -498,7 +661,7 @@ static enum lv_status report_release(struct lv_node *n, sqlite3_stmt *next, uint
 		r = cJSON_Parse(rtext);
 		if (ridx < size && ridx != *last && member_is(r, "type", "release") &&
 		    member_is(r, "query_id", qid->valuestring)) {
-			st = report_item(n, ridx, rtext, size, arr);
+			st = report_item(n, ridx, rtext, size, root, arr);
 			*last = ridx;
 		}
 	} else if (rc != SQLITE_DONE) {
@@ -513,7 +676,8 @@ out:
 
 /* The entries about @learner into o.entries, and the releases they were
  * included in into o.releases (report_release).  Lock held. */
-static enum lv_status report_entries_locked(struct lv_node *n, const char *learner, uint64_t size, cJSON *o)
+static enum lv_status report_entries_locked(struct lv_node *n, const char *learner, uint64_t size,
+					    const unsigned char *root, cJSON *o)
 {
 	sqlite3_stmt *s = NULL, *next = NULL;
 	cJSON *arr = cJSON_AddArrayToObject(o, "entries"), *rels = cJSON_AddArrayToObject(o, "releases");
@@ -531,9 +695,9 @@ static enum lv_status report_entries_locked(struct lv_node *n, const char *learn
 		const char *text = (const char *)sqlite3_column_text(s, 1);
 		if (idx >= size)
 			continue;
-		st = report_item(n, idx, text, size, arr);
+		st = report_item(n, idx, text, size, root, arr);
 		if (st == LV_OK)
-			st = report_release(n, next, idx, text, size, rels, &last);
+			st = report_release(n, next, idx, text, size, root, rels, &last);
 	}
 	if (st == LV_OK && rc != SQLITE_DONE)
 		st = db_status(rc);
@@ -547,6 +711,7 @@ enum lv_status lv_audit_report(struct lv_node *n, const char *learner, cJSON **o
 	*out = NULL;
 	char *note = NULL;
 	cJSON *o = NULL;
+	unsigned char root[LV_MERKLE_HASH_LEN];
 	enum lv_status st = lv_store_lock(n);
 	if (st != LV_OK) {
 		lv_store_unlock(n);
@@ -559,7 +724,9 @@ enum lv_status lv_audit_report(struct lv_node *n, const char *learner, cJSON **o
 		o = cJSON_CreateObject();
 		cJSON_AddStringToObject(o, "learner", learner);
 		cJSON_AddStringToObject(o, "checkpoint", note);
-		st = report_entries_locked(n, learner, size, o);
+		st = lv_merkle_root_at(n->audit, size, root);
+		if (st == LV_OK)
+			st = report_entries_locked(n, learner, size, root, o);
 	}
 	lv_store_unlock(n);
 	free(note);

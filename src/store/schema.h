@@ -42,6 +42,10 @@ static const char NODE_SCHEMA_ADDITIONS[] =
 	 * is the first of these after it (lv_audit_report).  Created on open
 	 * for older nodes too. */
 	"CREATE INDEX IF NOT EXISTS audit_log_unsubjected ON audit_log(idx) WHERE subject IS NULL;"
+	/* The Merkle tree's nodes above the leaves (audit_log.leaf), keyed
+	 * level << 56 | index: written with the entries, so opening a node
+	 * reads O(log n) of them instead of rebuilding the tree. */
+	"CREATE TABLE IF NOT EXISTS audit_tree(id INTEGER PRIMARY KEY, hash BLOB NOT NULL);"
 	"CREATE TABLE IF NOT EXISTS audit_checkpoints(size INTEGER PRIMARY KEY, note TEXT NOT NULL);"
 	"CREATE TABLE IF NOT EXISTS learner_info(pseudonym TEXT PRIMARY KEY, birth_date TEXT) WITHOUT ROWID;"
 	/* The consent ledger: immutable events, newest last per learner. */

@@ -132,20 +132,23 @@ struct lv_node {
 	pthread_mutex_t lock;        /* serialises every storage operation */
 	struct vault_cache *vaults;
 	bool auto_enrol;
+	struct vault_staged *staged; /* the open transaction's staged vaults (statements.c), or NULL */
+	size_t nstaged;
 	unsigned vault_page;         /* cipher page size of this node's vaults */
 	int64_t last_stored_ms;      /* stored times are strictly increasing */
 	unsigned char act_seen[ACT_SEEN_SLOTS][16]; /* activity definitions already merged */
-	struct lv_merkle *audit;     /* the audit log's tree (committed entries) */
+	struct lv_merkle *audit;     /* the audit log's tree (committed entries), stored in audit_tree */
+	struct lv_merkle *audit_tx;  /* the open transaction's copy of it, or NULL (no entry yet) */
 	struct term_cache *terms;    /* facts.c: IRI -> term id */
 	struct {
 		void *value;
 		void (*destroy)(void *);
 	} cache[LV_CACHE_COUNT];     /* lv_node_cache_*: the modules' derived state */
 	sqlite3_stmt *audit_ins;     /* auditlog.c: the prepared append */
+	sqlite3_stmt *audit_leaf_get, *audit_node_get, *audit_node_put; /* the tree's store */
 	unsigned char *audit_sk;     /* Ed25519 secret key, sodium_malloc */
 	unsigned char audit_pk[32];
-	unsigned char (*audit_pending)[32]; /* leaves of the open transaction */
-	size_t audit_npending, audit_pending_cap;
+	size_t audit_npending;       /* entries the open transaction added */
 	int64_t audit_last_ms;       /* time of the last committed entry (0: none): entry times never go back */
 	int64_t audit_pending_last_ms; /* time of the open transaction's last entry */
 	char *origin;
@@ -207,9 +210,29 @@ void vault_evict(struct lv_node *node, const char *pseudonym);
  * is gone). */
 void vault_unlink_files(const struct lv_node *node, const char *pseudonym);
 
+/* A new learner's vault made before the node lock is taken (creating a
+ * SQLCipher file with its schema costs milliseconds; enrolling thousands
+ * under the lock stalled every other client): the file under a temporary
+ * name, and its key in sodium_malloc memory. */
+struct vault_staged {
+	char pseudonym[LV_PSEUDONYM_LEN];
+	char path[4200];
+	unsigned char *key;
+	bool taken;               /* renamed into place by learner_resolve */
+};
+/* Makes @out a staged vault for learner @pseudonym if its vault file does
+ * not exist (LV_OK; out->key set), else leaves out->key NULL (LV_OK: the
+ * learner, or a stale file, is there: learner_resolve decides).  No lock
+ * needed: it touches only the new file. */
+enum lv_status vault_stage(struct lv_node *node, const char *pseudonym, struct vault_staged *out) LV_WARN_UNUSED;
+/* Deletes a staged vault's file unless it was taken, and wipes its key. */
+void vault_staged_release(struct vault_staged *s);
+
 /* Finds or creates the learner for an actor identity.  Lock held; when a
  * new learner is created inside the caller's node.db transaction, the row
- * is rolled back with it.  *@created may be NULL. */
+ * is rolled back with it.  A vault staged for it in node->staged (the
+ * open transaction's) is taken rather than one made now.  *@created may
+ * be NULL. */
 enum lv_status learner_resolve(struct lv_node *node, const char *identity, bool create,
 			       char pseudonym[LV_PSEUDONYM_LEN], bool *created) LV_WARN_UNUSED;
 
