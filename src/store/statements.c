@@ -345,6 +345,8 @@ struct batch {
 	char stored[UTIL_TIME_LEN];
 	/* node.db statements (index_prepare) */
 	sqlite3_stmt *q_exists, *q_ins, *q_key, *q_void, *q_target;
+	struct vault_staged *staged;     /* new learners' vaults, made before the lock */
+	size_t nstaged;
 };
 
 /* Outside the lock: ids, actor identities, ids repeated in the batch,
@@ -671,6 +673,45 @@ static enum lv_status vault_writes(struct batch *b)
 	return LV_OK;
 }
 
+/* Outside the lock: a vault for each learner of the batch that has none
+ * yet, so that enrolling under the lock is a row and a rename (the
+ * auto_enrol setting is read without the lock: a stale answer only wastes
+ * a staged file or leaves the vault to be made under the lock).  Only a
+ * process that owns the vaults stages (others make new vaults and close
+ * them at once). */
+static enum lv_status batch_stage(struct batch *b)
+{
+	struct lv_node *n = b->n;
+	if (!n->own_vaults || !n->auto_enrol)
+		return LV_OK;
+	b->staged = calloc(b->count ? b->count : 1, sizeof *b->staged);
+	if (!b->staged)
+		return LV_ERR_NOMEM;
+	enum lv_status st = LV_OK;
+	for (size_t i = 0; i < b->count && st == LV_OK; i++) {
+		char p[LV_PSEUDONYM_LEN];
+		key_pseudonym(n->keys, b->p[i].identity, p);
+		bool seen = false;
+		for (size_t k = 0; k < b->nstaged && !seen; k++)
+			seen = strcmp(b->staged[k].pseudonym, p) == 0;
+		if (seen)
+			continue;
+		st = vault_stage(n, p, &b->staged[b->nstaged]);
+		if (st == LV_OK && b->staged[b->nstaged].key)
+			b->nstaged++;
+	}
+	return st;
+}
+
+static void batch_unstage(struct batch *b)
+{
+	for (size_t i = 0; i < b->nstaged; i++)
+		vault_staged_release(&b->staged[i]);
+	free(b->staged);
+	b->staged = NULL;
+	b->nstaged = 0;
+}
+
 enum lv_status lv_statements_store(struct lv_node *n, const struct lv_principal *prov, cJSON *batch,
 				   const struct lv_attachment *atts, size_t natts, const struct lv_store_hooks *hooks,
 				   char err[LV_ERR_TEXT])
@@ -685,10 +726,12 @@ enum lv_status lv_statements_store(struct lv_node *n, const struct lv_principal 
 		st = LV_ERR_NOMEM;
 		goto out;
 	}
-	if ((st = batch_prepare(&b, batch)) != LV_OK)
+	if ((st = batch_prepare(&b, batch)) != LV_OK || (st = batch_stage(&b)) != LV_OK)
 		goto out;
 	if ((st = lv_tx_begin(n, &tx)) != LV_OK)
 		goto out;
+	n->staged = b.staged;
+	n->nstaged = b.nstaged;
 	batch_stored_time(&b);
 	if ((st = index_prepare(&b)) != LV_OK || (st = index_rows(&b)) != LV_OK || (st = vault_writes(&b)) != LV_OK)
 		goto out;
@@ -697,8 +740,12 @@ enum lv_status lv_statements_store(struct lv_node *n, const struct lv_principal 
 out:
 	index_finalize(&b);
 	/* Commit point; a rollback also removes the vaults this batch made. */
-	if (tx)
+	if (tx) {
+		n->staged = NULL;
+		n->nstaged = 0;
 		st = lv_tx_end(tx, st);
+	}
+	batch_unstage(&b);
 	if (st != LV_OK && !err[0])
 		snprintf(err, LV_ERR_TEXT, "could not store the statements: %s", lv_status_str(st));
 	pending_free(b.p, b.count);

@@ -309,10 +309,66 @@ void vault_evict(struct lv_node *n, const char *p)
 		cache_remove(n->vaults, e);
 }
 
-/* The learners row of new learner @p: a random vault key, stored only
- * wrapped; the kind says whether @identity is an agent or a group.  In a
- * transaction. */
-static enum lv_status learner_insert(struct lv_node *n, const char *identity, const char *p)
+enum lv_status vault_stage(struct lv_node *n, const char *p, struct vault_staged *out)
+{
+	char path[4096], rnd[17];
+	sqlite3 *db = NULL;
+	unsigned char r[8];
+	memset(out, 0, sizeof *out);
+	vault_path(n, p, path, sizeof path);
+	if (access(path, F_OK) == 0)
+		return LV_OK;
+	randombytes_buf(r, sizeof r);
+	sodium_bin2hex(rnd, sizeof rnd, r, sizeof r);
+	snprintf(out->path, sizeof out->path, "%s.staged-%s", path, rnd);
+	memcpy(out->pseudonym, p, LV_PSEUDONYM_LEN);
+	out->key = sodium_malloc(KEY_LEN);
+	if (!out->key)
+		return LV_ERR_NOMEM;
+	randombytes_buf(out->key, KEY_LEN);
+	/* Closed at once: its WAL is folded in and removed, so one file moves
+	 * into place. */
+	enum lv_status st = db_open(out->path, out->key, true, true, n->vault_page, &db);
+	if (st == LV_OK)
+		st = db_exec(db, VAULT_SCHEMA);
+	if (st == LV_OK)
+		st = db_exec(db, VAULT_SCHEMA_ADDITIONS);
+	if (db && sqlite3_close(db) != SQLITE_OK && st == LV_OK)
+		st = LV_ERR_IO;
+	if (st != LV_OK)
+		vault_staged_release(out);
+	return st;
+}
+
+void vault_staged_release(struct vault_staged *s)
+{
+	if (s->key && !s->taken) {
+		static const char *const EXT[] = {"", "-wal", "-shm", "-journal"};
+		for (size_t i = 0; i < sizeof EXT / sizeof EXT[0]; i++) {
+			char path[4300];
+			snprintf(path, sizeof path, "%s%s", s->path, EXT[i]);
+			unlink(path);
+		}
+	}
+	if (s->key)
+		sodium_free(s->key);
+	memset(s, 0, sizeof *s);
+}
+
+/* The vault staged for @p in the open transaction, if any. */
+static struct vault_staged *staged_for(struct lv_node *n, const char *p)
+{
+	for (size_t i = 0; i < n->nstaged; i++)
+		if (n->staged[i].key && !n->staged[i].taken && strcmp(n->staged[i].pseudonym, p) == 0)
+			return &n->staged[i];
+	return NULL;
+}
+
+/* The learners row of new learner @p: its vault key (@staged's, or a new
+ * random one), stored only wrapped; the kind says whether @identity is an
+ * agent or a group.  In a transaction. */
+static enum lv_status learner_insert(struct lv_node *n, const char *identity, const char *p,
+				     const struct vault_staged *staged)
 {
 	sqlite3_stmt *s = NULL;
 	unsigned char wrapped[WRAPPED_LEN];
@@ -320,7 +376,10 @@ static enum lv_status learner_insert(struct lv_node *n, const char *identity, co
 	unsigned char *key = sodium_malloc(KEY_LEN);
 	if (!key)
 		return LV_ERR_NOMEM;
-	randombytes_buf(key, KEY_LEN);
+	if (staged)
+		memcpy(key, staged->key, KEY_LEN);
+	else
+		randombytes_buf(key, KEY_LEN);
 	vault_wrap_ad(p, ad);
 	enum lv_status st = key_wrap(n->keys->vault_wrap, key, ad, wrapped);
 	sodium_free(key);
@@ -342,22 +401,30 @@ static enum lv_status learner_insert(struct lv_node *n, const char *identity, co
 	return rc == SQLITE_DONE ? LV_OK : db_status(rc);
 }
 
-/* Creates new learner @p's vault file now, so its key and file appear
- * together, and logs the enrolment.  A stale file of the same name (an
- * earlier failed enrolment) is unreadable with the new key: replace it.
- * In a transaction. */
-static enum lv_status learner_vault_create(struct lv_node *n, const char *p)
+/* Puts new learner @p's vault file in place now, so its key and file
+ * appear together — @staged's file moved into place, or one made here —
+ * and logs the enrolment.  A stale file of the same name (an earlier
+ * failed enrolment) is unreadable with the new key: replace it.  In a
+ * transaction. */
+static enum lv_status learner_vault_create(struct lv_node *n, const char *p, struct vault_staged *staged)
 {
 	char path[4096];
 	sqlite3 *db = NULL;
 	vault_path(n, p, path, sizeof path);
-	unlink(path);
 	struct lv_tx *tx = lv_tx_current(n);
 	if (!tx)
 		return LV_ERR_INTERNAL; /* enrolment writes: it needs a transaction */
 	enum lv_status st = store_tx_vault_created(tx, p);
-	if (st == LV_OK)
-		st = vault_get(n, p, true, &db);
+	if (st != LV_OK)
+		return st;
+	if (staged) {
+		if (rename(staged->path, path) != 0)
+			return LV_ERR_IO;
+		staged->taken = true;
+	} else {
+		unlink(path);
+	}
+	st = vault_get(n, p, !staged, &db);
 	if (st != LV_OK)
 		return st;
 	cJSON *e = cJSON_CreateObject();
@@ -385,9 +452,10 @@ enum lv_status learner_resolve(struct lv_node *n, const char *identity, bool cre
 		return db_status(rc);
 	if (!create)
 		return LV_ERR_NOT_FOUND;
-	enum lv_status st = learner_insert(n, identity, p);
+	struct vault_staged *staged = staged_for(n, p);
+	enum lv_status st = learner_insert(n, identity, p, staged);
 	if (st == LV_OK)
-		st = learner_vault_create(n, p);
+		st = learner_vault_create(n, p, staged);
 	if (st == LV_OK && created)
 		*created = true;
 	return st;
