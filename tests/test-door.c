@@ -123,6 +123,68 @@ START_TEST(readback_logs_each_learner_once_in_order)
 }
 END_TEST
 
+/* A page ends at the byte cap (max_page_bytes), one statement at least;
+ * "more" leads to the rest, each statement once.  Before the cap, a page
+ * of ten 8 MiB statements was 84 MB. */
+START_TEST(readback_page_capped_in_bytes)
+{
+	enum { N = 10, PAD = 200000 };
+	char *pad = malloc(PAD + 1);
+	memset(pad, 'x', PAD);
+	pad[PAD] = 0;
+	cJSON *b = cJSON_CreateArray();
+	for (int i = 0; i < N; i++) {
+		char id[64];
+		snprintf(id, sizeof id, "cccccccc-0000-4000-8000-%012d", i);
+		cJSON *st = stmt(id, "cap");
+		cJSON *res = cJSON_AddObjectToObject(st, "result");
+		cJSON_AddStringToObject(res, "response", pad);
+		cJSON_AddItemToArray(b, st);
+	}
+	free(pad);
+	char err[LV_ERR_LEN];
+	ck_assert_msg(lv_ingest(node, &prov, b, NULL, 0, err) == LV_OK, "%s", err);
+	cJSON_Delete(b);
+	ck_assert_int_eq(lv_node_setting_set(node, "max_page_bytes", "100"), LV_ERR_INVALID);
+	ck_assert_int_eq(lv_node_setting_set(node, "max_page_bytes", "1000000"), LV_OK);
+	struct lv_statement_query q = {.since_ms = INT64_MIN, .until_ms = INT64_MAX, .ascending = true, .limit = 50};
+	bool seen[N] = {false};
+	int pages = 0, total = 0;
+	int64_t next = 0;
+	do {
+		cJSON *arr = NULL, *it;
+		q.after_seq = next;
+		ck_assert_int_eq(lv_readback_statements(node, &prov, &q, &arr, &next), LV_OK);
+		char *text = cJSON_PrintUnformatted(arr);
+		/* Five statements of 200 KB reach 1 MB; the sixth starts a page. */
+		ck_assert_uint_lt(strlen(text), 1000000 + 2 * PAD);
+		free(text);
+		cJSON_ArrayForEach(it, arr) {
+			const char *id = cJSON_GetObjectItem(it, "id")->valuestring;
+			if (strncmp(id, "cccccccc", 8) != 0)
+				continue;
+			int k = atoi(id + 24);
+			ck_assert(!seen[k]);
+			seen[k] = true;
+			total++;
+		}
+		cJSON_Delete(arr);
+		pages++;
+	} while (next && pages < 20);
+	ck_assert_int_eq(total, N);
+	ck_assert_int_ge(pages, 2);
+	/* Newest first, one 200 KB statement passes a 1 KiB cap alone. */
+	ck_assert_int_eq(lv_node_setting_set(node, "max_page_bytes", "1024"), LV_OK);
+	q.after_seq = 0;
+	q.ascending = false;
+	cJSON *arr = NULL;
+	ck_assert_int_eq(lv_readback_statements(node, &prov, &q, &arr, &next), LV_OK);
+	ck_assert_int_eq(cJSON_GetArraySize(arr), 1);
+	ck_assert_int_gt(next, 0);
+	cJSON_Delete(arr);
+}
+END_TEST
+
 START_TEST(readback_refused_to_a_non_provider)
 {
 	struct lv_principal analyst = {.role = LV_ROLE_ANALYST, .id = "an"};
@@ -401,6 +463,7 @@ Suite *lv_test_suite(void)
 	tcase_add_test(tc, learner_statements_logged_and_own_only);
 	tcase_add_test(tc, access_report_writes_no_entry);
 	tcase_add_test(tc, export_counts_every_statement);
+	tcase_add_test(tc, readback_page_capped_in_bytes);
 	tcase_add_test(tc, vault_export_names_the_failed_step);
 	suite_add_tcase(s, tc);
 	tc = tcase_create("fail-closed");

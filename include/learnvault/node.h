@@ -102,7 +102,8 @@ LV_EXPORT enum lv_status lv_node_holder(const char *dir, char out[LV_NODE_HOLDER
 LV_EXPORT void lv_node_close(struct lv_node *node);
 
 /* Node settings (stored in node.db).  Known: "auto_enrol" ("on"/"off"),
- * "max_body_bytes", "origin", "aggregate_time_quantum_ms" (0..600000,
+ * "max_body_bytes", "max_page_bytes" (statement bytes in one page of a
+ * query, 1024..2^30, default 8 MiB), "origin", "aggregate_time_quantum_ms" (0..600000,
  * default 200: learnvault/query.h).  *@value is a malloc'd copy (caller frees). */
 LV_EXPORT enum lv_status lv_node_setting_get(struct lv_node *node, const char *name,
 					     char **value) LV_WARN_UNUSED;

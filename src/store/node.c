@@ -661,7 +661,18 @@ enum lv_status node_settings_load_locked(struct lv_node *n)
 		return st;
 	__atomic_store_n(&n->max_body, st == LV_OK ? (size_t)strtoull(v, NULL, 10) : 0, __ATOMIC_RELAXED);
 	free(v);
+	v = NULL;
+	st = node_setting_get_locked(n, "max_page_bytes", &v);
+	if (st != LV_OK && st != LV_ERR_NOT_FOUND)
+		return st;
+	n->max_page = st == LV_OK ? (size_t)strtoull(v, NULL, 10) : 0;
+	free(v);
 	return LV_OK;
+}
+
+size_t store_page_bytes(const struct lv_node *n)
+{
+	return n->max_page ? n->max_page : STORE_PAGE_BYTES_DEFAULT;
 }
 
 size_t lv_node_max_body(struct lv_node *n)
@@ -684,10 +695,12 @@ enum lv_status lv_node_setting_set(struct lv_node *n, const char *name, const ch
 	if (strcmp(name, "auto_enrol") == 0) {
 		if (strcmp(value, "on") != 0 && strcmp(value, "off") != 0)
 			return LV_ERR_INVALID;
-	} else if (strcmp(name, "max_body_bytes") == 0) {
+	} else if (strcmp(name, "max_body_bytes") == 0 || strcmp(name, "max_page_bytes") == 0) {
+		/* max_page_bytes: statement bytes in one page of a query (store
+		 * statement_reads_repo.c); beyond it the page ends with "more". */
 		char *end = NULL;
 		long long v = strtoll(value, &end, 10);
-		if (!*value || *end || v < 1024 || v > (1LL << 30))
+		if (*value < '0' || *value > '9' || *end || v < 1024 || v > (1LL << 30))
 			return LV_ERR_INVALID;
 	} else if (strcmp(name, "session_idle_minutes") == 0 || strcmp(name, "session_max_hours") == 0) {
 		/* Read by the web door when it opens a session (http/session_routes.c). */

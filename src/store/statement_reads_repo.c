@@ -35,7 +35,7 @@ enum lv_status lv_store_statements_get(struct lv_node *n, const char *provider, 
 		goto out;
 	}
 	snprintf(p, sizeof p, "%s", (const char *)sqlite3_column_text(s, 0));
-	st = store_statement_body(n, p, sqlite3_column_int64(s, 2), statement);
+	st = store_statement_body(n, p, sqlite3_column_int64(s, 2), statement, NULL);
 	if (st == LV_OK)
 		memcpy(learner, p, LV_PSEUDONYM_LEN);
 out:
@@ -139,18 +139,23 @@ enum lv_status lv_store_statements_query(struct lv_node *n, const char *provider
 	unsigned got = 0;
 	int rc;
 	int64_t last_seq = 0;
+	size_t bytes = 0, cap = store_page_bytes(n);
 	while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
-		if (got == limit) {
+		/* A page ends at the limit, or once its statements pass the
+		 * byte cap (one statement always fits): the rest is "more". */
+		if (got == limit || bytes >= cap) {
 			next = last_seq;
 			break;
 		}
 		cJSON *body = NULL;
+		size_t len = 0;
 		last_seq = sqlite3_column_int64(s, 0);
 		snprintf(rows[got], LV_PSEUDONYM_LEN, "%s", (const char *)sqlite3_column_text(s, 1));
-		st = store_statement_body(n, rows[got], last_seq, &body);
+		st = store_statement_body(n, rows[got], last_seq, &body, &len);
 		if (st != LV_OK)
 			goto out;
 		cJSON_AddItemToArray(arr, body);
+		bytes += len;
 		got++;
 	}
 	if (rc != SQLITE_ROW && rc != SQLITE_DONE)
@@ -193,17 +198,20 @@ enum lv_status lv_store_statements_learner_page(struct lv_node *n, const char *l
 		unsigned got = 0;
 		int rc;
 		int64_t last = 0;
+		size_t bytes = 0, cap = store_page_bytes(n);
 		while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
-			if (got == limit) {
+			if (got == limit || bytes >= cap) { /* as in lv_store_statements_query */
 				next = last;
 				break;
 			}
 			cJSON *body = NULL;
+			size_t len = 0;
 			last = sqlite3_column_int64(s, 0);
-			st = store_statement_body(n, learner, last, &body);
+			st = store_statement_body(n, learner, last, &body, &len);
 			if (st != LV_OK)
 				break;
 			cJSON_AddItemToArray(arr, body);
+			bytes += len;
 			got++;
 		}
 		if (st == LV_OK && rc != SQLITE_ROW && rc != SQLITE_DONE)

@@ -46,8 +46,10 @@ static enum lv_status sql_prepare(sqlite3 *db, const char *sql, sqlite3_stmt **s
 	return db_status(sqlite3_prepare_v2(db, sql, -1, s, NULL));
 }
 
-enum lv_status store_statement_body(struct lv_node *n, const char *learner, int64_t seq, cJSON **out)
+enum lv_status store_statement_body(struct lv_node *n, const char *learner, int64_t seq, cJSON **out, size_t *bytes)
 {
+	if (bytes)
+		*bytes = 0;
 	sqlite3 *v = NULL;
 	sqlite3_stmt *s = NULL;
 	*out = NULL;
@@ -62,6 +64,8 @@ enum lv_status store_statement_body(struct lv_node *n, const char *learner, int6
 	if (rc == SQLITE_ROW) {
 		*out = cJSON_Parse((const char *)sqlite3_column_text(s, 0));
 		st = *out ? LV_OK : LV_ERR_INTERNAL;
+		if (bytes && *out)
+			*bytes = (size_t)sqlite3_column_bytes(s, 0);
 	} else {
 		st = rc == SQLITE_DONE ? LV_ERR_NOT_FOUND : db_status(rc);
 	}
@@ -463,7 +467,7 @@ static enum lv_status pending_existing(struct batch *b, struct pending *x)
 		snprintf(b->err, LV_ERR_TEXT, "statement id %s is already used", x->id);
 		return LV_ERR_CONFLICT;
 	}
-	enum lv_status st = store_statement_body(b->n, learner, oseq, &old);
+	enum lv_status st = store_statement_body(b->n, learner, oseq, &old, NULL);
 	if (st != LV_OK)
 		return st;
 	bool same = lv_xapi_statements_equivalent(old, x->st);

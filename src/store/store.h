@@ -162,6 +162,7 @@ struct lv_node {
 	int lock_fd, vaults_fd;      /* -1 when not held */
 	bool own_vaults;
 	size_t max_body;             /* setting max_body_bytes (0: unset) */
+	size_t max_page;             /* setting max_page_bytes (0: unset) */
 	/* snapshot.c: the second node.db connection of the aggregate door */
 	pthread_mutex_t snap_lock;   /* its one user at a time; taken before lock, never while holding it */
 	sqlite3 *snap_db;            /* opened on first use */
@@ -262,8 +263,13 @@ void snapshot_close(struct lv_node *node);
 /* Loads the stored body of statement @seq from vault @learner; *@out is
  * the caller's (cJSON_Delete).  LV_ERR_NOT_FOUND when the vault has no
  * such row.  Lock held. */
+/* @bytes (may be NULL): the stored text's length. */
 enum lv_status store_statement_body(struct lv_node *node, const char *learner, int64_t seq,
-				    cJSON **out) LV_WARN_UNUSED;
+				    cJSON **out, size_t *bytes) LV_WARN_UNUSED;
+/* The setting max_page_bytes (statement bytes in one page of a query;
+ * default STORE_PAGE_BYTES_DEFAULT).  Lock held. */
+#define STORE_PAGE_BYTES_DEFAULT ((size_t)8 << 20)
+size_t store_page_bytes(const struct lv_node *node);
 /* On every open of node.db: adds the statements.signature column (enum
  * lv_xapi_signature) that nodes made before it lack, and its index. */
 enum lv_status store_statements_upgrade(sqlite3 *db) LV_WARN_UNUSED;
