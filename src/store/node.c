@@ -363,6 +363,8 @@ static struct lv_node *node_new(const char *dir)
 	n->lock_fd = n->vaults_fd = -1;
 	pthread_mutex_init(&n->snap_lock, NULL);
 	pthread_mutex_init(&n->hold_lock, NULL);
+	pthread_mutex_init(&n->stage_mu, NULL);
+	pthread_cond_init(&n->stage_cv, NULL);
 	n->dir = strdup(dir);
 	if (!n->dir) {
 		lv_node_close(n);
@@ -572,6 +574,8 @@ void lv_node_close(struct lv_node *n)
 	pthread_mutex_destroy(&n->lock);
 	pthread_mutex_destroy(&n->snap_lock);
 	pthread_mutex_destroy(&n->hold_lock);
+	pthread_mutex_destroy(&n->stage_mu);
+	pthread_cond_destroy(&n->stage_cv);
 	for (size_t i = 0; i < n->holds.n; i++)
 		free(n->holds.v[i].purpose);
 	free(n->holds.v);
@@ -653,7 +657,8 @@ enum lv_status node_settings_load_locked(struct lv_node *n)
 	enum lv_status st = node_setting_get_locked(n, "auto_enrol", &v);
 	if (st != LV_OK && st != LV_ERR_NOT_FOUND)
 		return st;
-	n->auto_enrol = st != LV_OK || strcmp(v, "off") != 0;
+	/* Read without the lock by ingest's staging (statements.c). */
+	__atomic_store_n(&n->auto_enrol, st != LV_OK || strcmp(v, "off") != 0, __ATOMIC_RELAXED);
 	free(v);
 	v = NULL;
 	st = node_setting_get_locked(n, "max_body_bytes", &v);

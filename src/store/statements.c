@@ -349,7 +349,7 @@ struct batch {
 	char stored[UTIL_TIME_LEN];
 	/* node.db statements (index_prepare) */
 	sqlite3_stmt *q_exists, *q_ins, *q_key, *q_void, *q_target;
-	struct vault_staged *staged;     /* new learners' vaults, made before the lock */
+	char (*staged)[LV_PSEUDONYM_LEN]; /* learners whose vaults it staged before the lock */
 	size_t nstaged;
 };
 
@@ -678,15 +678,14 @@ static enum lv_status vault_writes(struct batch *b)
 }
 
 /* Outside the lock: a vault for each learner of the batch that has none
- * yet, so that enrolling under the lock is a row and a rename (the
+ * yet, so that enrolling under the lock is a row and a handle (the
  * auto_enrol setting is read without the lock: a stale answer only wastes
- * a staged file or leaves the vault to be made under the lock).  Only a
- * process that owns the vaults stages (others make new vaults and close
- * them at once). */
+ * a staged vault or leaves the vault to be made under the lock).  Only a
+ * process that owns the vaults stages (others close new vaults at once). */
 static enum lv_status batch_stage(struct batch *b)
 {
 	struct lv_node *n = b->n;
-	if (!n->own_vaults || !n->auto_enrol)
+	if (!n->own_vaults || !__atomic_load_n(&n->auto_enrol, __ATOMIC_RELAXED))
 		return LV_OK;
 	b->staged = calloc(b->count ? b->count : 1, sizeof *b->staged);
 	if (!b->staged)
@@ -694,23 +693,20 @@ static enum lv_status batch_stage(struct batch *b)
 	enum lv_status st = LV_OK;
 	for (size_t i = 0; i < b->count && st == LV_OK; i++) {
 		char p[LV_PSEUDONYM_LEN];
+		bool staged = false;
 		key_pseudonym(n->keys, b->p[i].identity, p);
-		bool seen = false;
-		for (size_t k = 0; k < b->nstaged && !seen; k++)
-			seen = strcmp(b->staged[k].pseudonym, p) == 0;
-		if (seen)
-			continue;
-		st = vault_stage(n, p, &b->staged[b->nstaged]);
-		if (st == LV_OK && b->staged[b->nstaged].key)
-			b->nstaged++;
+		st = vault_stage(n, p, b, &staged);
+		if (staged)
+			memcpy(b->staged[b->nstaged++], p, LV_PSEUDONYM_LEN);
 	}
 	return st;
 }
 
+/* After the transaction: the staged vaults no learner took go. */
 static void batch_unstage(struct batch *b)
 {
 	for (size_t i = 0; i < b->nstaged; i++)
-		vault_staged_release(&b->staged[i]);
+		vault_unstage(b->n, b->staged[i], b);
 	free(b->staged);
 	b->staged = NULL;
 	b->nstaged = 0;
@@ -734,8 +730,6 @@ enum lv_status lv_statements_store(struct lv_node *n, const struct lv_principal 
 		goto out;
 	if ((st = lv_tx_begin(n, &tx)) != LV_OK)
 		goto out;
-	n->staged = b.staged;
-	n->nstaged = b.nstaged;
 	batch_stored_time(&b);
 	if ((st = index_prepare(&b)) != LV_OK || (st = index_rows(&b)) != LV_OK || (st = vault_writes(&b)) != LV_OK)
 		goto out;
@@ -744,11 +738,8 @@ enum lv_status lv_statements_store(struct lv_node *n, const struct lv_principal 
 out:
 	index_finalize(&b);
 	/* Commit point; a rollback also removes the vaults this batch made. */
-	if (tx) {
-		n->staged = NULL;
-		n->nstaged = 0;
+	if (tx)
 		st = lv_tx_end(tx, st);
-	}
 	batch_unstage(&b);
 	if (st != LV_OK && !err[0])
 		snprintf(err, LV_ERR_TEXT, "could not store the statements: %s", lv_status_str(st));

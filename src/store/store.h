@@ -132,8 +132,9 @@ struct lv_node {
 	pthread_mutex_t lock;        /* serialises every storage operation */
 	struct vault_cache *vaults;
 	bool auto_enrol;
-	struct vault_staged *staged; /* the open transaction's staged vaults (statements.c), or NULL */
-	size_t nstaged;
+	pthread_mutex_t stage_mu;    /* the staged vaults (vault_stage); taken alone or inside lock */
+	pthread_cond_t stage_cv;     /* a staged vault finished being made */
+	struct vault_staged *staged;
 	unsigned vault_page;         /* cipher page size of this node's vaults */
 	int64_t last_stored_ms;      /* stored times are strictly increasing */
 	unsigned char act_seen[ACT_SEEN_SLOTS][16]; /* activity definitions already merged */
@@ -211,29 +212,35 @@ void vault_evict(struct lv_node *node, const char *pseudonym);
  * is gone). */
 void vault_unlink_files(const struct lv_node *node, const char *pseudonym);
 
-/* A new learner's vault made before the node lock is taken (creating a
- * SQLCipher file with its schema costs milliseconds; enrolling thousands
- * under the lock stalled every other client): the file under a temporary
- * name, and its key in sodium_malloc memory. */
+/* New learners' vaults made before the node lock is taken (creating a
+ * SQLCipher file costs milliseconds and two fsyncs; enrolling thousands
+ * under the lock stalled every other client).  A staged vault is made at
+ * its final path and kept open; learner_resolve, under the lock, takes it
+ * (its key goes into the learners row, its handle into the cache).  The
+ * node's registry (stage_mu) holds at most one per learner: a stager
+ * registers before it makes the file, learner_resolve waits for one being
+ * made, and a vault made under the lock is made holding stage_mu, so a
+ * stager and the lock holder never make the same file. */
 struct vault_staged {
 	char pseudonym[LV_PSEUDONYM_LEN];
-	char path[4200];
-	unsigned char *key;
-	bool taken;               /* renamed into place by learner_resolve */
+	sqlite3 *db;              /* open at the final path; NULL while being made */
+	unsigned char *key;       /* sodium_malloc */
+	const void *owner;        /* the batch that made it */
+	struct vault_staged *next;
 };
-/* Makes @out a staged vault for learner @pseudonym if its vault file does
- * not exist (LV_OK; out->key set), else leaves out->key NULL (LV_OK: the
- * learner, or a stale file, is there: learner_resolve decides).  No lock
- * needed: it touches only the new file. */
-enum lv_status vault_stage(struct lv_node *node, const char *pseudonym, struct vault_staged *out) LV_WARN_UNUSED;
-/* Deletes a staged vault's file unless it was taken, and wipes its key. */
-void vault_staged_release(struct vault_staged *s);
+/* Stages a vault for learner @pseudonym for @owner unless its vault file
+ * exists or one is staged already (then *@staged is false: learner_resolve
+ * decides).  No node lock needed (and it must not be held). */
+enum lv_status vault_stage(struct lv_node *node, const char *pseudonym, const void *owner,
+			   bool *staged) LV_WARN_UNUSED;
+/* After the batch: closes and deletes @owner's vault for @pseudonym if no
+ * learner took it. */
+void vault_unstage(struct lv_node *node, const char *pseudonym, const void *owner);
 
 /* Finds or creates the learner for an actor identity.  Lock held; when a
  * new learner is created inside the caller's node.db transaction, the row
- * is rolled back with it.  A vault staged for it in node->staged (the
- * open transaction's) is taken rather than one made now.  *@created may
- * be NULL. */
+ * is rolled back with it.  A vault staged for it (vault_stage) is taken
+ * rather than one made now.  *@created may be NULL. */
 enum lv_status learner_resolve(struct lv_node *node, const char *identity, bool create,
 			       char pseudonym[LV_PSEUDONYM_LEN], bool *created) LV_WARN_UNUSED;
 

@@ -153,6 +153,28 @@ out:
 	return st;
 }
 
+/* Puts open vault handle @db of learner @p (its key @key, borrowed) at the
+ * front of the cache, which owns it from then on. */
+static enum lv_status cache_adopt(struct vault_cache *vc, const char *p, const unsigned char *key, sqlite3 *db)
+{
+	struct vault_entry *e = calloc(1, sizeof *e);
+	if (!e || !(e->facts_key = sodium_malloc(KEY_LEN))) {
+		free(e);
+		return LV_ERR_NOMEM;
+	}
+	facts_key_derive(key, e->facts_key);
+	if (vc->count >= vc->capacity)
+		cache_remove(vc, vc->tail);
+	memcpy(e->pseudonym, p, LV_PSEUDONYM_LEN);
+	e->db = db;
+	size_t b = bucket_of(vc, p);
+	e->hnext = vc->buckets[b];
+	vc->buckets[b] = e;
+	lru_push_front(vc, e);
+	vc->count++;
+	return LV_OK;
+}
+
 enum lv_status vault_get(struct lv_node *n, const char *p, bool create, sqlite3 **out)
 {
 	*out = NULL;
@@ -199,25 +221,11 @@ enum lv_status vault_get(struct lv_node *n, const char *p, bool create, sqlite3 
 	st = db_exec(db, "PRAGMA cache_size = -256;");
 	if (st != LV_OK || !n->own_vaults)
 		goto out;
-	e = calloc(1, sizeof *e);
-	if (!e || !(e->facts_key = sodium_malloc(KEY_LEN))) {
-		free(e);
-		e = NULL;
-		st = LV_ERR_NOMEM;
-		goto out;
+	st = cache_adopt(vc, p, key, db);
+	if (st == LV_OK) {
+		*out = db;
+		db = NULL;
 	}
-	facts_key_derive(key, e->facts_key);
-	if (vc->count >= vc->capacity)
-		cache_remove(vc, vc->tail);
-	memcpy(e->pseudonym, p, LV_PSEUDONYM_LEN);
-	e->db = db;
-	size_t b = bucket_of(vc, p);
-	e->hnext = vc->buckets[b];
-	vc->buckets[b] = e;
-	lru_push_front(vc, e);
-	vc->count++;
-	*out = db;
-	db = NULL;
 out:
 	sodium_free(key);
 	if (db)
@@ -309,66 +317,106 @@ void vault_evict(struct lv_node *n, const char *p)
 		cache_remove(n->vaults, e);
 }
 
-enum lv_status vault_stage(struct lv_node *n, const char *p, struct vault_staged *out)
+/* Makes vault @p at its final path, open, with key @key, or fails
+ * having removed what it made. */
+static enum lv_status vault_make(struct lv_node *n, const char *p, const unsigned char *key, sqlite3 **out)
 {
-	char path[4096], rnd[17];
+	char path[4096];
 	sqlite3 *db = NULL;
-	unsigned char r[8];
-	memset(out, 0, sizeof *out);
+	*out = NULL;
 	vault_path(n, p, path, sizeof path);
-	if (access(path, F_OK) == 0)
-		return LV_OK;
-	randombytes_buf(r, sizeof r);
-	sodium_bin2hex(rnd, sizeof rnd, r, sizeof r);
-	snprintf(out->path, sizeof out->path, "%s.staged-%s", path, rnd);
-	memcpy(out->pseudonym, p, LV_PSEUDONYM_LEN);
-	out->key = sodium_malloc(KEY_LEN);
-	if (!out->key)
-		return LV_ERR_NOMEM;
-	randombytes_buf(out->key, KEY_LEN);
-	/* Closed at once: its WAL is folded in and removed, so one file moves
-	 * into place. */
-	enum lv_status st = db_open(out->path, out->key, true, true, n->vault_page, &db);
+	enum lv_status st = db_open(path, key, true, true, n->vault_page, &db);
+	int one = 1;
+	if (st == LV_OK)
+		sqlite3_file_control(db, "main", SQLITE_FCNTL_PERSIST_WAL, &one);
 	if (st == LV_OK)
 		st = db_exec(db, VAULT_SCHEMA);
 	if (st == LV_OK)
 		st = db_exec(db, VAULT_SCHEMA_ADDITIONS);
-	if (db && sqlite3_close(db) != SQLITE_OK && st == LV_OK)
-		st = LV_ERR_IO;
-	if (st != LV_OK)
-		vault_staged_release(out);
+	if (st == LV_OK)
+		st = db_exec(db, "PRAGMA cache_size = -256;");
+	if (st != LV_OK) {
+		sqlite3_close(db);
+		vault_unlink_files(n, p);
+		return st;
+	}
+	*out = db;
+	return LV_OK;
+}
+
+static struct vault_staged **stage_find(struct lv_node *n, const char *p)
+{
+	struct vault_staged **pp = &n->staged;
+	while (*pp && strcmp((*pp)->pseudonym, p) != 0)
+		pp = &(*pp)->next;
+	return pp;
+}
+
+static void staged_free(struct vault_staged *v)
+{
+	if (v->key)
+		sodium_free(v->key);
+	free(v);
+}
+
+enum lv_status vault_stage(struct lv_node *n, const char *p, const void *owner, bool *staged)
+{
+	char path[4096];
+	*staged = false;
+	vault_path(n, p, path, sizeof path);
+	struct vault_staged *v = calloc(1, sizeof *v);
+	if (!v || !(v->key = sodium_malloc(KEY_LEN))) {
+		free(v);
+		return LV_ERR_NOMEM;
+	}
+	memcpy(v->pseudonym, p, LV_PSEUDONYM_LEN);
+	v->owner = owner;
+	randombytes_buf(v->key, KEY_LEN);
+	pthread_mutex_lock(&n->stage_mu);
+	bool free_to_make = !*stage_find(n, p) && access(path, F_OK) != 0;
+	if (free_to_make) {
+		v->next = n->staged;
+		n->staged = v;
+	}
+	pthread_mutex_unlock(&n->stage_mu);
+	if (!free_to_make) {
+		staged_free(v);
+		return LV_OK;
+	}
+	sqlite3 *db = NULL;
+	enum lv_status st = vault_make(n, p, v->key, &db);
+	pthread_mutex_lock(&n->stage_mu);
+	if (st == LV_OK) {
+		v->db = db;
+	} else {
+		struct vault_staged **pp = stage_find(n, p);
+		*pp = v->next;
+		staged_free(v);
+	}
+	pthread_cond_broadcast(&n->stage_cv);
+	pthread_mutex_unlock(&n->stage_mu);
+	*staged = st == LV_OK;
 	return st;
 }
 
-void vault_staged_release(struct vault_staged *s)
+void vault_unstage(struct lv_node *n, const char *p, const void *owner)
 {
-	if (s->key && !s->taken) {
-		static const char *const EXT[] = {"", "-wal", "-shm", "-journal"};
-		for (size_t i = 0; i < sizeof EXT / sizeof EXT[0]; i++) {
-			char path[4300];
-			snprintf(path, sizeof path, "%s%s", s->path, EXT[i]);
-			unlink(path);
-		}
+	pthread_mutex_lock(&n->stage_mu);
+	struct vault_staged **pp = stage_find(n, p), *v = *pp;
+	if (v && v->owner == owner && v->db) {
+		*pp = v->next;
+		sqlite3_close(v->db);
+		vault_unlink_files(n, p);
+		staged_free(v);
 	}
-	if (s->key)
-		sodium_free(s->key);
-	memset(s, 0, sizeof *s);
-}
-
-/* The vault staged for @p in the open transaction, if any. */
-static struct vault_staged *staged_for(struct lv_node *n, const char *p)
-{
-	for (size_t i = 0; i < n->nstaged; i++)
-		if (n->staged[i].key && !n->staged[i].taken && strcmp(n->staged[i].pseudonym, p) == 0)
-			return &n->staged[i];
-	return NULL;
+	pthread_mutex_unlock(&n->stage_mu);
 }
 
 /* The learners row of new learner @p: its vault key (@staged's, or a new
  * random one), stored only wrapped; the kind says whether @identity is an
  * agent or a group.  In a transaction. */
 static enum lv_status learner_insert(struct lv_node *n, const char *identity, const char *p,
-				     const struct vault_staged *staged)
+				     const unsigned char *staged_key)
 {
 	sqlite3_stmt *s = NULL;
 	unsigned char wrapped[WRAPPED_LEN];
@@ -376,8 +424,8 @@ static enum lv_status learner_insert(struct lv_node *n, const char *identity, co
 	unsigned char *key = sodium_malloc(KEY_LEN);
 	if (!key)
 		return LV_ERR_NOMEM;
-	if (staged)
-		memcpy(key, staged->key, KEY_LEN);
+	if (staged_key)
+		memcpy(key, staged_key, KEY_LEN);
 	else
 		randombytes_buf(key, KEY_LEN);
 	vault_wrap_ad(p, ad);
@@ -401,30 +449,68 @@ static enum lv_status learner_insert(struct lv_node *n, const char *identity, co
 	return rc == SQLITE_DONE ? LV_OK : db_status(rc);
 }
 
-/* Puts new learner @p's vault file in place now, so its key and file
- * appear together — @staged's file moved into place, or one made here —
- * and logs the enrolment.  A stale file of the same name (an earlier
- * failed enrolment) is unreadable with the new key: replace it.  In a
- * transaction. */
-static enum lv_status learner_vault_create(struct lv_node *n, const char *p, struct vault_staged *staged)
+/* Learner @p's vault, open, with its key: the one staged for it (waiting
+ * while it is being made), or one made now — under stage_mu, so that no
+ * stager makes the same file meanwhile (a stale file of the same name, an
+ * earlier failed enrolment, is unreadable with the new key: replaced).
+ * *@v owns both; on failure nothing is left on disk. */
+static enum lv_status vault_for_new_learner(struct lv_node *n, const char *p, struct vault_staged **out)
 {
-	char path[4096];
-	sqlite3 *db = NULL;
-	vault_path(n, p, path, sizeof path);
+	*out = NULL;
+	pthread_mutex_lock(&n->stage_mu);
+	struct vault_staged **pp;
+	while (*(pp = stage_find(n, p)) && !(*pp)->db)
+		pthread_cond_wait(&n->stage_cv, &n->stage_mu);
+	struct vault_staged *v = *pp;
+	enum lv_status st = LV_OK;
+	if (v) {
+		*pp = v->next;
+		v->next = NULL;
+	} else if (!(v = calloc(1, sizeof *v)) || !(v->key = sodium_malloc(KEY_LEN))) {
+		free(v);
+		v = NULL;
+		st = LV_ERR_NOMEM;
+	} else {
+		memcpy(v->pseudonym, p, LV_PSEUDONYM_LEN);
+		randombytes_buf(v->key, KEY_LEN);
+		vault_unlink_files(n, p);
+		st = vault_make(n, p, v->key, &v->db);
+	}
+	pthread_mutex_unlock(&n->stage_mu);
+	if (st != LV_OK && v) {
+		staged_free(v);
+		v = NULL;
+	}
+	*out = v;
+	return st;
+}
+
+/* Enrols new learner @p: its learners row, its vault (staged or made
+ * now) in the cache — key and file appear together — and the enrolment
+ * entry.  In a transaction: a rollback removes the row, the handle and
+ * the file (lv_tx_close_locked). */
+static enum lv_status learner_enrol_new(struct lv_node *n, const char *identity, const char *p)
+{
 	struct lv_tx *tx = lv_tx_current(n);
+	struct vault_staged *v = NULL;
 	if (!tx)
 		return LV_ERR_INTERNAL; /* enrolment writes: it needs a transaction */
-	enum lv_status st = store_tx_vault_created(tx, p);
+	enum lv_status st = vault_for_new_learner(n, p, &v);
 	if (st != LV_OK)
 		return st;
-	if (staged) {
-		if (rename(staged->path, path) != 0)
-			return LV_ERR_IO;
-		staged->taken = true;
-	} else {
-		unlink(path);
+	st = store_tx_vault_created(tx, p);
+	if (st == LV_OK)
+		st = learner_insert(n, identity, p, v->key);
+	if (st == LV_OK && n->own_vaults) {
+		st = cache_adopt(n->vaults, p, v->key, v->db);
+		if (st == LV_OK)
+			v->db = NULL;
 	}
-	st = vault_get(n, p, !staged, &db);
+	if (v->db) /* not adopted: a process that does not own the vaults closes it at once */
+		sqlite3_close(v->db);
+	if (st != LV_OK && v->db)
+		vault_unlink_files(n, p);
+	staged_free(v);
 	if (st != LV_OK)
 		return st;
 	cJSON *e = cJSON_CreateObject();
@@ -452,10 +538,7 @@ enum lv_status learner_resolve(struct lv_node *n, const char *identity, bool cre
 		return db_status(rc);
 	if (!create)
 		return LV_ERR_NOT_FOUND;
-	struct vault_staged *staged = staged_for(n, p);
-	enum lv_status st = learner_insert(n, identity, p, staged);
-	if (st == LV_OK)
-		st = learner_vault_create(n, p, staged);
+	enum lv_status st = learner_enrol_new(n, identity, p);
 	if (st == LV_OK && created)
 		*created = true;
 	return st;
