@@ -32,6 +32,13 @@ extern "C" {
 LV_EXPORT enum lv_status lv_ingest(struct lv_node *node, const struct lv_principal *provider, cJSON *batch,
 				   const struct lv_attachment *atts, size_t natts, char err[LV_ERR_LEN]) LV_WARN_UNUSED;
 
+/* The number of distinct learners (actor identities) @batch writes to:
+ * each costs the node lock a vault transaction (and a new learner its
+ * enrolment), so the provider door bounds it per request (setting
+ * max_batch_learners).  LV_ERR_INVALID for a statement whose actor has no
+ * identity (a batch lv_xapi_request_validate did not pass). */
+LV_EXPORT enum lv_status lv_ingest_learner_count(const cJSON *batch, size_t *count) LV_WARN_UNUSED;
+
 /* ---- reads: each asks consent and writes its access entries (one
  * node.db transaction, through lv_access_authorize's rules) before it
  * releases anything; when the decision is a denial or the entry cannot be

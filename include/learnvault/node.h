@@ -103,13 +103,18 @@ LV_EXPORT void lv_node_close(struct lv_node *node);
 
 /* Node settings (stored in node.db).  Known: "auto_enrol" ("on"/"off"),
  * "max_body_bytes", "max_page_bytes" (statement bytes in one page of a
- * query, 1024..2^30, default 8 MiB), "origin", "aggregate_time_quantum_ms" (0..600000,
+ * query, 1024..2^30, default 8 MiB), "max_batch_learners" (see below), "origin", "aggregate_time_quantum_ms" (0..600000,
  * default 200: learnvault/query.h).  *@value is a malloc'd copy (caller frees). */
 LV_EXPORT enum lv_status lv_node_setting_get(struct lv_node *node, const char *name,
 					     char **value) LV_WARN_UNUSED;
 /* The setting max_body_bytes as this process last saw it, refreshed from
  * node.db when another process changed it; 0 when unset. */
 LV_EXPORT size_t lv_node_max_body(struct lv_node *node);
+/* The setting max_batch_learners (distinct learners one provider request
+ * may write to; 1..10^5), seen as lv_node_max_body sees its setting;
+ * LV_BATCH_LEARNERS_DEFAULT when unset. */
+#define LV_BATCH_LEARNERS_DEFAULT 50
+LV_EXPORT size_t lv_node_max_batch_learners(struct lv_node *node);
 LV_EXPORT enum lv_status lv_node_setting_set(struct lv_node *node, const char *name,
 					     const char *value) LV_WARN_UNUSED;
 /* Every node setting stored in node.db as one JSON object {"name":

@@ -65,8 +65,21 @@ enum MHD_Result xapi_statements_write(struct http_req *r, bool put)
 		ret = reply_error(r, lv_status_http(s), xerr.code, "%s", xerr.message);
 		goto out;
 	}
+	/* Each learner costs the node lock a vault transaction: one request
+	 * may not stall every other client for long (docs/security.md). */
+	size_t learners = 0, cap = lv_node_max_batch_learners(r->node);
+	s = lv_ingest_learner_count(batch.statements, &learners);
+	if (s == LV_OK && learners > cap) {
+		ret = reply_error(r, 413, "too_many_learners",
+				  "the batch writes to %zu learners (distinct actors); at most %zu may be written per request"
+				  " (setting max_batch_learners): send it in smaller batches", learners, cap);
+		goto out;
+	}
 	char serr[LV_ERR_TEXT];
-	s = lv_ingest(r->node, &r->who, batch.statements, batch.attachments, batch.nattachments, serr);
+	if (s == LV_OK)
+		s = lv_ingest(r->node, &r->who, batch.statements, batch.attachments, batch.nattachments, serr);
+	else
+		snprintf(serr, sizeof serr, "the batch's actors cannot be read");
 	if (s != LV_OK) {
 		ret = reply_status(r, s, serr);
 		goto out;

@@ -672,7 +672,20 @@ enum lv_status node_settings_load_locked(struct lv_node *n)
 		return st;
 	n->max_page = st == LV_OK ? (size_t)strtoull(v, NULL, 10) : 0;
 	free(v);
+	v = NULL;
+	st = node_setting_get_locked(n, "max_batch_learners", &v);
+	if (st != LV_OK && st != LV_ERR_NOT_FOUND)
+		return st;
+	__atomic_store_n(&n->max_batch_learners, st == LV_OK ? (size_t)strtoull(v, NULL, 10) : 0, __ATOMIC_RELAXED);
+	free(v);
 	return LV_OK;
+}
+
+size_t lv_node_max_batch_learners(struct lv_node *n)
+{
+	(void)lv_node_max_body(n); /* refreshes the settings, as it does */
+	size_t v = __atomic_load_n(&n->max_batch_learners, __ATOMIC_RELAXED);
+	return v ? v : LV_BATCH_LEARNERS_DEFAULT;
 }
 
 size_t store_page_bytes(const struct lv_node *n)
@@ -712,6 +725,12 @@ enum lv_status lv_node_setting_set(struct lv_node *n, const char *name, const ch
 		char *end = NULL;
 		long long v = strtoll(value, &end, 10);
 		if (*value < '0' || *value > '9' || *end || v < 1 || v > (name[8] == 'i' ? 1440 : 168))
+			return LV_ERR_INVALID;
+	} else if (strcmp(name, "max_batch_learners") == 0) {
+		/* Read by the provider door (http/xapi_statements.c), 1 to 10^5. */
+		char *end = NULL;
+		long long v = strtoll(value, &end, 10);
+		if (*value < '0' || *value > '9' || *end || v < 1 || v > 100000)
 			return LV_ERR_INVALID;
 	} else if (strcmp(name, "max_connections") == 0 || strcmp(name, "max_connections_per_ip") == 0 ||
 		   strcmp(name, "request_deadline_seconds") == 0 || strcmp(name, "min_body_rate") == 0 ||

@@ -164,6 +164,7 @@ struct lv_node {
 	bool own_vaults;
 	size_t max_body;             /* setting max_body_bytes (0: unset) */
 	size_t max_page;             /* setting max_page_bytes (0: unset) */
+	size_t max_batch_learners;   /* setting max_batch_learners (0: unset); read without the lock */
 	/* snapshot.c: the second node.db connection of the aggregate door */
 	pthread_mutex_t snap_lock;   /* its one user at a time; taken before lock, never while holding it */
 	sqlite3 *snap_db;            /* opened on first use */
