@@ -101,6 +101,13 @@ LV_EXPORT enum lv_status lv_learner_vault_export(struct lv_node *node, const str
 						 const char *learner, const char *purpose, const char *passphrase,
 						 size_t passphrase_len, unsigned char **file, size_t *file_len,
 						 char err[LV_ERR_LEN]) LV_WARN_UNUSED;
+/* The same as a file to be sent in blocks (lv_vault_export_file): never
+ * held in memory whole.  *@file is the caller's (lv_vault_file_destroy). */
+struct lv_vault_file;
+LV_EXPORT enum lv_status lv_learner_vault_export_file(struct lv_node *node, const struct lv_principal *who,
+						      const char *learner, const char *purpose, const char *passphrase,
+						      size_t passphrase_len, struct lv_vault_file **file,
+						      char err[LV_ERR_LEN]) LV_WARN_UNUSED;
 
 /* Learner @learner's access report (lv_audit_report): every audit entry
  * about the learner, and every release entry they were included in, with

@@ -53,6 +53,24 @@ extern "C" {
 LV_EXPORT enum lv_status lv_vault_export(struct lv_node *node, const char *learner, const char *passphrase,
 					 size_t passphrase_len, unsigned char **file, size_t *file_len) LV_WARN_UNUSED;
 
+/* The same file, to be sent without being held in memory: its header in
+ * memory, its body in a temporary file already unlinked (only the handle
+ * reaches it; nothing is left on disk, even after a crash once this
+ * returns).  Key derivations run one at a time in a process (each takes
+ * about 256 MiB), so concurrent exports queue for that step.  On success
+ * *@out owns the file (lv_vault_file_destroy); NULL on failure. */
+struct lv_vault_file;
+LV_EXPORT enum lv_status lv_vault_export_file(struct lv_node *node, const char *learner, const char *passphrase,
+					      size_t passphrase_len, struct lv_vault_file **out) LV_WARN_UNUSED;
+/* The whole file's length, header included. */
+LV_EXPORT uint64_t lv_vault_file_size(const struct lv_vault_file *f);
+/* Up to @max bytes of the file from offset @pos into @buf; *@got is the
+ * count (0 at the end).  LV_ERR_IO when the temporary file cannot be read. */
+LV_EXPORT enum lv_status lv_vault_file_read(struct lv_vault_file *f, uint64_t pos, void *buf, size_t max,
+					    size_t *got) LV_WARN_UNUSED;
+/* Closes the handle (the space goes back to the file system).  NULL is a no-op. */
+LV_EXPORT void lv_vault_file_destroy(struct lv_vault_file *f);
+
 /* Opens an export file offline (no node key, no data directory):
  * checks the header, derives the key from @passphrase, unwraps the export
  * key and checks the body's hash, then reads the vault through a private

@@ -87,30 +87,65 @@ enum lv_status lv_learner_export(struct lv_node *n, const struct lv_principal *w
 	return LV_OK;
 }
 
-enum lv_status lv_learner_vault_export(struct lv_node *n, const struct lv_principal *who, const char *learner,
-				       const char *purpose, const char *passphrase, size_t passphrase_len,
-				       unsigned char **file, size_t *file_len, char err[LV_ERR_LEN])
+/* Why a vault export failed, into @err (may be NULL). */
+static void vault_export_err(char err[LV_ERR_LEN], enum lv_status st, bool logging)
 {
-	unsigned char *f = NULL;
-	size_t len = 0;
-	*file = NULL;
-	*file_len = 0;
-	if (err)
-		err[0] = '\0';
-	enum lv_status st = lv_vault_export(n, learner, passphrase, passphrase_len, &f, &len);
-	if (st != LV_OK) {
+	if (!err)
+		return;
+	if (logging)
+		util_errf(err, "cannot log the access, nothing written: %s", lv_status_str(st));
+	else
 		util_errf(err, "%s", st == LV_ERR_NOT_FOUND ? "no such learner" :
 			  st == LV_ERR_INVALID ? "not a learner pseudonym" : lv_status_str(st));
+}
+
+enum lv_status lv_learner_vault_export_file(struct lv_node *n, const struct lv_principal *who, const char *learner,
+					    const char *purpose, const char *passphrase, size_t passphrase_len,
+					    struct lv_vault_file **file, char err[LV_ERR_LEN])
+{
+	struct lv_vault_file *f = NULL;
+	*file = NULL;
+	if (err)
+		err[0] = '\0';
+	enum lv_status st = lv_vault_export_file(n, learner, passphrase, passphrase_len, &f);
+	if (st != LV_OK) {
+		vault_export_err(err, st, false);
 		return st;
 	}
 	/* The access is logged before the file leaves the door. */
 	st = door_authorize(n, who, learner, purpose, "vault-export", 1);
 	if (st != LV_OK) {
-		util_errf(err, "cannot log the access, nothing written: %s", lv_status_str(st));
-		free(f);
+		vault_export_err(err, st, true);
+		lv_vault_file_destroy(f);
 		return st;
 	}
 	*file = f;
+	return LV_OK;
+}
+
+enum lv_status lv_learner_vault_export(struct lv_node *n, const struct lv_principal *who, const char *learner,
+				       const char *purpose, const char *passphrase, size_t passphrase_len,
+				       unsigned char **file, size_t *file_len, char err[LV_ERR_LEN])
+{
+	struct lv_vault_file *f = NULL;
+	*file = NULL;
+	*file_len = 0;
+	enum lv_status st = lv_learner_vault_export_file(n, who, learner, purpose, passphrase, passphrase_len, &f, err);
+	if (st != LV_OK)
+		return st;
+	size_t len = (size_t)lv_vault_file_size(f), got = 0;
+	unsigned char *b = malloc(len);
+	st = b ? lv_vault_file_read(f, 0, b, len, &got) : LV_ERR_NOMEM;
+	if (st == LV_OK && got != len)
+		st = LV_ERR_IO;
+	lv_vault_file_destroy(f);
+	if (st != LV_OK) {
+		free(b);
+		if (err)
+			util_errf(err, "%s", lv_status_str(st));
+		return st;
+	}
+	*file = b;
 	*file_len = len;
 	return LV_OK;
 }

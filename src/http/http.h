@@ -100,6 +100,12 @@ enum MHD_Result reply_json(struct http_req *r, unsigned status, cJSON *json, ...
 /* Copies @data. @extra: NULL-terminated name/value pairs. */
 enum MHD_Result reply_bytes(struct http_req *r, unsigned status, const char *content_type,
 			    const void *data, size_t len, const char *const *extra);
+/* A reply of @size bytes that MHD pulls from @read in blocks (a body never
+ * held whole); @done(@ctx) runs when it is sent or abandoned, and at once
+ * if the reply cannot be made. */
+enum MHD_Result reply_stream(struct http_req *r, unsigned status, const char *content_type, uint64_t size,
+			     MHD_ContentReaderCallback read, void *ctx, MHD_ContentReaderFreeCallback done,
+			     const char *const *extra);
 
 /* Route handlers (http/xapi_*.c). */
 enum MHD_Result xapi_route(struct http_req *r);

@@ -94,10 +94,22 @@ static enum MHD_Result export_get(struct http_req *r)
  * POST with {"passphrase": "..."} (the issue said GET: a passphrase in a
  * query string would sit in URLs, proxy and server logs and browser
  * history).  The access is logged before anything is sent. */
+static ssize_t vault_file_read(void *ctx, uint64_t pos, char *buf, size_t max)
+{
+	size_t got = 0;
+	if (lv_vault_file_read(ctx, pos, buf, max, &got) != LV_OK)
+		return MHD_CONTENT_READER_END_WITH_ERROR;
+	return got ? (ssize_t)got : MHD_CONTENT_READER_END_OF_STREAM;
+}
+
+static void vault_file_done(void *ctx)
+{
+	lv_vault_file_destroy(ctx);
+}
+
 static enum MHD_Result vault_export_post(struct http_req *r)
 {
-	unsigned char *file = NULL;
-	size_t len = 0;
+	struct lv_vault_file *file = NULL;
 	enum MHD_Result ret;
 	enum lv_status st;
 	cJSON *body = util_json_parse((const char *)r->content, r->content_len);
@@ -112,17 +124,19 @@ static enum MHD_Result vault_export_post(struct http_req *r)
 				  LV_VAULT_PASSPHRASE_MAX);
 		goto out;
 	}
-	st = lv_learner_vault_export(r->node, &r->who, r->who.learner, LV_PURPOSE_SELF, pass->valuestring, plen, &file,
-				     &len, NULL);
+	st = lv_learner_vault_export_file(r->node, &r->who, r->who.learner, LV_PURPOSE_SELF, pass->valuestring, plen,
+					  &file, NULL);
 	if (st != LV_OK) {
 		ret = reply_status(r, st, "could not export or log the access");
 		goto out;
 	}
 	static const char *const hdrs[] = {"Content-Disposition", "attachment; filename=\"learnvault-vault.lvv\"",
 					   NULL};
-	ret = reply_bytes(r, 200, "application/octet-stream", file, len, hdrs);
+	/* Sent in blocks from the export's temporary file, which the reply
+	 * owns from here (vault_file_done). */
+	ret = reply_stream(r, 200, "application/octet-stream", lv_vault_file_size(file), vault_file_read, file,
+			   vault_file_done, hdrs);
 out:
-	free(file);
 	if (cJSON_IsString(pass))
 		sodium_memzero(pass->valuestring, strlen(pass->valuestring));
 	cJSON_Delete(body);

@@ -106,12 +106,10 @@ static void common_headers(struct MHD_Response *resp, const char *cache_control)
 	MHD_add_response_header(resp, "X-Frame-Options", "DENY");
 }
 
-enum MHD_Result reply_bytes(struct http_req *r, unsigned status, const char *content_type,
-			    const void *data, size_t len, const char *const *extra)
+/* Adds the common and @extra headers to @resp, queues it and releases it. */
+static enum MHD_Result reply_queue(struct http_req *r, unsigned status, const char *content_type,
+				   struct MHD_Response *resp, const char *const *extra)
 {
-	struct MHD_Response *resp = MHD_create_response_from_buffer(len, (void *)data, MHD_RESPMEM_MUST_COPY);
-	if (!resp)
-		return MHD_NO;
 	/* An extra Cache-Control replaces the default: MHD would send both. */
 	const char *cache_control = NULL;
 	for (size_t i = 0; extra && extra[i] && extra[i + 1]; i += 2)
@@ -133,6 +131,27 @@ enum MHD_Result reply_bytes(struct http_req *r, unsigned status, const char *con
 	enum MHD_Result ret = MHD_queue_response(r->conn, status, resp);
 	MHD_destroy_response(resp);
 	return ret;
+}
+
+enum MHD_Result reply_bytes(struct http_req *r, unsigned status, const char *content_type,
+			    const void *data, size_t len, const char *const *extra)
+{
+	struct MHD_Response *resp = MHD_create_response_from_buffer(len, (void *)data, MHD_RESPMEM_MUST_COPY);
+	if (!resp)
+		return MHD_NO;
+	return reply_queue(r, status, content_type, resp, extra);
+}
+
+enum MHD_Result reply_stream(struct http_req *r, unsigned status, const char *content_type, uint64_t size,
+			     MHD_ContentReaderCallback read, void *ctx, MHD_ContentReaderFreeCallback done,
+			     const char *const *extra)
+{
+	struct MHD_Response *resp = MHD_create_response_from_callback(size, 64 * 1024, read, ctx, done);
+	if (!resp) {
+		done(ctx);
+		return MHD_NO;
+	}
+	return reply_queue(r, status, content_type, resp, extra);
 }
 
 enum MHD_Result reply_json(struct http_req *r, unsigned status, cJSON *json, ...)

@@ -3,6 +3,7 @@
  * Argon2id(passphrase). */
 #include <errno.h>
 #include <fcntl.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -129,47 +130,6 @@ out:
 	return st;
 }
 
-/* Reads @path into a new buffer after @headroom bytes. */
-static enum lv_status read_body(const char *path, size_t headroom, size_t cap, unsigned char **out, size_t *len)
-{
-	*out = NULL;
-	*len = 0;
-	enum lv_status st = LV_ERR_IO;
-	unsigned char *b = NULL;
-	int fd = open(path, O_RDONLY | O_CLOEXEC);
-	if (fd < 0)
-		return LV_ERR_IO;
-	struct stat sb;
-	if (fstat(fd, &sb) != 0 || sb.st_size <= 0)
-		goto out;
-	if ((uint64_t)sb.st_size > cap - headroom) {
-		st = LV_ERR_TOO_LARGE;
-		goto out;
-	}
-	size_t n = (size_t)sb.st_size, got = 0;
-	b = malloc(headroom + n);
-	if (!b) {
-		st = LV_ERR_NOMEM;
-		goto out;
-	}
-	while (got < n) {
-		ssize_t r = read(fd, b + headroom + got, n - got);
-		if (r < 0 && errno == EINTR)
-			continue;
-		if (r <= 0)
-			goto out;
-		got += (size_t)r;
-	}
-	*out = b;
-	*len = n;
-	b = NULL;
-	st = LV_OK;
-out:
-	free(b);
-	close(fd);
-	return st;
-}
-
 static enum lv_status write_all(const char *path, const unsigned char *data, size_t len)
 {
 	int fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
@@ -198,23 +158,127 @@ static enum lv_status derive(const char *pass, size_t plen, const unsigned char 
 	return LV_OK;
 }
 
-enum lv_status lv_vault_export(struct lv_node *n, const char *learner, const char *pass, size_t plen,
-			       unsigned char **file, size_t *file_len)
+struct lv_vault_file {
+	unsigned char header[LV_VAULT_HEADER_LEN];
+	int fd;                   /* the body: an unlinked temporary file */
+	uint64_t body_len;
+};
+
+void lv_vault_file_destroy(struct lv_vault_file *f)
 {
-	*file = NULL;
-	*file_len = 0;
+	if (!f)
+		return;
+	if (f->fd >= 0)
+		close(f->fd);
+	free(f);
+}
+
+uint64_t lv_vault_file_size(const struct lv_vault_file *f)
+{
+	return LV_VAULT_HEADER_LEN + f->body_len;
+}
+
+enum lv_status lv_vault_file_read(struct lv_vault_file *f, uint64_t pos, void *buf, size_t max, size_t *got)
+{
+	unsigned char *out = buf;
+	size_t n = 0;
+	*got = 0;
+	if (pos < LV_VAULT_HEADER_LEN && max) {
+		n = LV_VAULT_HEADER_LEN - (size_t)pos < max ? LV_VAULT_HEADER_LEN - (size_t)pos : max;
+		memcpy(out, f->header + pos, n);
+	}
+	while (n < max && pos + n < lv_vault_file_size(f)) {
+		ssize_t r = pread(f->fd, out + n, max - n, (off_t)(pos + n - LV_VAULT_HEADER_LEN));
+		if (r < 0 && errno == EINTR)
+			continue;
+		if (r <= 0)
+			return LV_ERR_IO;
+		n += (size_t)r;
+	}
+	*got = n;
+	return LV_OK;
+}
+
+/* Opens the copy at @path for @f (then it may go) with its length and
+ * BLAKE2b hash, read in blocks. */
+static enum lv_status body_open(const char *path, struct lv_vault_file *f, unsigned char hash[32])
+{
+	crypto_generichash_state hs;
+	unsigned char blk[65536];
+	struct stat sb;
+	f->fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (f->fd < 0)
+		return LV_ERR_IO;
+	if (fstat(f->fd, &sb) != 0 || sb.st_size <= 0)
+		return LV_ERR_IO;
+	if ((uint64_t)sb.st_size > LV_VAULT_FILE_MAX - LV_VAULT_HEADER_LEN)
+		return LV_ERR_TOO_LARGE;
+	f->body_len = (uint64_t)sb.st_size;
+	crypto_generichash_init(&hs, NULL, 0, 32);
+	for (uint64_t done = 0; done < f->body_len;) {
+		ssize_t r = pread(f->fd, blk, sizeof blk, (off_t)done);
+		if (r < 0 && errno == EINTR)
+			continue;
+		if (r <= 0)
+			return LV_ERR_IO;
+		crypto_generichash_update(&hs, blk, (unsigned long long)r);
+		done += (uint64_t)r;
+	}
+	crypto_generichash_final(&hs, hash, 32);
+	return LV_OK;
+}
+
+/* One Argon2id derivation at a time in this process: each holds about
+ * 256 MiB while it runs (four concurrent exports peaked at 601 MB). */
+static pthread_mutex_t derive_mu = PTHREAD_MUTEX_INITIALIZER;
+
+/* The header of @f for body hash @hash: the export @key wrapped under
+ * Argon2id(@pass). */
+static enum lv_status header_seal(struct lv_vault_file *f, const unsigned char hash[32], const char *pass,
+				  size_t plen, const unsigned char *key)
+{
+	unsigned char *h = f->header;
+	unsigned char *kek = sodium_malloc(KEY_LEN);
+	if (!kek)
+		return LV_ERR_NOMEM;
+	memset(h, 0, LV_VAULT_HEADER_LEN);
+	memcpy(h, MAGIC, 8);
+	put_be(h + OFF_VERSION, FORMAT_VERSION, 4);
+	put_be(h + OFF_PAGE, EXPORT_PAGE, 4);
+	randombytes_buf(h + OFF_SALT, crypto_pwhash_SALTBYTES);
+	put_be(h + OFF_OPS, crypto_pwhash_OPSLIMIT_MODERATE, 8);
+	put_be(h + OFF_MEM, crypto_pwhash_MEMLIMIT_MODERATE, 8);
+	put_be(h + OFF_BODYLEN, f->body_len, 8);
+	memcpy(h + OFF_HASH, hash, 32);
+	randombytes_buf(h + OFF_NONCE, crypto_aead_xchacha20poly1305_ietf_NPUBBYTES);
+	pthread_mutex_lock(&derive_mu);
+	enum lv_status st = derive(pass, plen, h + OFF_SALT, crypto_pwhash_OPSLIMIT_MODERATE,
+				   crypto_pwhash_MEMLIMIT_MODERATE, kek);
+	pthread_mutex_unlock(&derive_mu);
+	if (st == LV_OK)
+		crypto_aead_xchacha20poly1305_ietf_encrypt(h + OFF_WRAPPED, NULL, key, KEY_LEN, h, AD_LEN, NULL,
+							   h + OFF_NONCE, kek);
+	sodium_free(kek);
+	return st;
+}
+
+enum lv_status lv_vault_export_file(struct lv_node *n, const char *learner, const char *pass, size_t plen,
+				    struct lv_vault_file **out)
+{
+	*out = NULL;
 	if (!learner || !util_pseudonym_valid(learner) || !pass || plen < LV_VAULT_PASSPHRASE_MIN ||
 	    plen > LV_VAULT_PASSPHRASE_MAX)
 		return LV_ERR_INVALID;
 	enum lv_status st;
 	struct tmpdb t = {0};
-	unsigned char *out = NULL, *h;
-	size_t body_len = 0;
-	unsigned char *key = sodium_malloc(KEY_LEN), *kek = sodium_malloc(KEY_LEN);
-	if (!key || !kek) {
+	unsigned char hash[32];
+	unsigned char *key = sodium_malloc(KEY_LEN);
+	struct lv_vault_file *f = calloc(1, sizeof *f);
+	if (!key || !f) {
 		st = LV_ERR_NOMEM;
 		goto out;
 	}
+	f->fd = -1;
 	randombytes_buf(key, KEY_LEN);
 	st = tmpdb_make(n->dir, &t);
 	if (st != LV_OK)
@@ -226,38 +290,44 @@ enum lv_status lv_vault_export(struct lv_node *n, const char *learner, const cha
 	if (st == LV_OK)
 		st = copy_vault_locked(n, learner, t.path, key);
 	lv_store_unlock(n);
-	if (st != LV_OK)
-		goto out;
-	st = read_body(t.path, LV_VAULT_HEADER_LEN, LV_VAULT_FILE_MAX, &out, &body_len);
+	if (st == LV_OK)
+		st = body_open(t.path, f, hash);
 	tmpdb_remove(&t);
-	if (st != LV_OK)
-		goto out;
-
-	h = out;
-	memset(h, 0, LV_VAULT_HEADER_LEN);
-	memcpy(h, MAGIC, 8);
-	put_be(h + OFF_VERSION, FORMAT_VERSION, 4);
-	put_be(h + OFF_PAGE, EXPORT_PAGE, 4);
-	randombytes_buf(h + OFF_SALT, crypto_pwhash_SALTBYTES);
-	put_be(h + OFF_OPS, crypto_pwhash_OPSLIMIT_MODERATE, 8);
-	put_be(h + OFF_MEM, crypto_pwhash_MEMLIMIT_MODERATE, 8);
-	put_be(h + OFF_BODYLEN, body_len, 8);
-	crypto_generichash(h + OFF_HASH, 32, out + LV_VAULT_HEADER_LEN, body_len, NULL, 0);
-	randombytes_buf(h + OFF_NONCE, crypto_aead_xchacha20poly1305_ietf_NPUBBYTES);
-	st = derive(pass, plen, h + OFF_SALT, crypto_pwhash_OPSLIMIT_MODERATE, crypto_pwhash_MEMLIMIT_MODERATE, kek);
-	if (st != LV_OK)
-		goto out;
-	crypto_aead_xchacha20poly1305_ietf_encrypt(h + OFF_WRAPPED, NULL, key, KEY_LEN, h, AD_LEN, NULL,
-						   h + OFF_NONCE, kek);
-	*file = out;
-	*file_len = LV_VAULT_HEADER_LEN + body_len;
-	out = NULL;
+	if (st == LV_OK)
+		st = header_seal(f, hash, pass, plen, key);
 out:
 	tmpdb_remove(&t);
-	free(out);
-	sodium_free(key);
-	sodium_free(kek);
+	if (key)
+		sodium_free(key);
+	if (st == LV_OK)
+		*out = f;
+	else
+		lv_vault_file_destroy(f);
 	return st;
+}
+
+enum lv_status lv_vault_export(struct lv_node *n, const char *learner, const char *pass, size_t plen,
+			       unsigned char **file, size_t *file_len)
+{
+	*file = NULL;
+	*file_len = 0;
+	struct lv_vault_file *f = NULL;
+	enum lv_status st = lv_vault_export_file(n, learner, pass, plen, &f);
+	if (st != LV_OK)
+		return st;
+	size_t len = (size_t)lv_vault_file_size(f), got = 0;
+	unsigned char *b = malloc(len);
+	st = b ? lv_vault_file_read(f, 0, b, len, &got) : LV_ERR_NOMEM;
+	if (st == LV_OK && got != len)
+		st = LV_ERR_IO;
+	lv_vault_file_destroy(f);
+	if (st != LV_OK) {
+		free(b);
+		return st;
+	}
+	*file = b;
+	*file_len = len;
+	return LV_OK;
 }
 
 /* Reads the open copy into the result document. */
