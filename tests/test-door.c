@@ -8,6 +8,7 @@
 #include <sodium.h>
 
 #include "harness.h"
+#include "learnvault/util.h"
 #include "learnvault/auditlog.h"
 #include "learnvault/consent.h"
 #include "learnvault/door.h"
@@ -182,6 +183,62 @@ START_TEST(readback_page_capped_in_bytes)
 	ck_assert_int_eq(cJSON_GetArraySize(arr), 1);
 	ck_assert_int_gt(next, 0);
 	cJSON_Delete(arr);
+}
+END_TEST
+
+/* The export streamed in pieces is the export's document: the same
+ * statements in the same order, a page per piece, and only those stored
+ * before it was opened (its access entry counts them). */
+START_TEST(export_streamed_in_pieces)
+{
+	struct lv_principal self = {.role = LV_ROLE_LEARNER, .id = "ann-token"};
+	snprintf(self.learner, sizeof self.learner, "%s", ann);
+	cJSON *b = cJSON_CreateArray();
+	for (int i = 0; i < 40; i++) {
+		char id[64];
+		snprintf(id, sizeof id, "dddddddd-0000-4000-8000-%012d", i);
+		cJSON_AddItemToArray(b, stmt(id, "ann"));
+	}
+	char err[LV_ERR_LEN];
+	ck_assert_msg(lv_ingest(node, &prov, b, NULL, 0, err) == LV_OK, "%s", err);
+	cJSON_Delete(b);
+	cJSON *whole = NULL;
+	ck_assert_int_eq(lv_learner_export(node, &self, ann, LV_PURPOSE_SELF, &whole), LV_OK);
+	ck_assert_int_eq(lv_node_setting_set(node, "max_page_bytes", "1024"), LV_OK);
+	struct lv_learner_export *x = NULL;
+	uint64_t before = lv_audit_size(node);
+	ck_assert_int_eq(lv_learner_export_open(node, &self, ann, LV_PURPOSE_SELF, &x), LV_OK);
+	/* Stored after the export was opened: not in it. */
+	b = cJSON_CreateArray();
+	cJSON_AddItemToArray(b, stmt("eeeeeeee-0000-4000-8000-000000000001", "ann"));
+	ck_assert_msg(lv_ingest(node, &prov, b, NULL, 0, err) == LV_OK, "%s", err);
+	cJSON_Delete(b);
+	struct buf text;
+	buf_init(&text, (size_t)1 << 30);
+	int pieces = 0;
+	char *chunk = NULL;
+	for (;;) {
+		ck_assert_int_eq(lv_learner_export_next(x, &chunk), LV_OK);
+		if (!chunk)
+			break;
+		ck_assert_int_eq(buf_append_str(&text, chunk), LV_OK);
+		free(chunk);
+		pieces++;
+	}
+	lv_learner_export_destroy(x);
+	ck_assert_int_gt(pieces, 4); /* head, pages of a few statements, tail */
+	cJSON *got = cJSON_Parse(text.data);
+	buf_free(&text);
+	ck_assert_ptr_nonnull(got);
+	cJSON *ws = cJSON_GetObjectItem(whole, "statements"), *gs = cJSON_GetObjectItem(got, "statements");
+	ck_assert_int_eq(cJSON_GetArraySize(gs), 42); /* ann's two from setup and the 40 */
+	ck_assert(cJSON_Compare(ws, gs, true));
+	ck_assert_str_eq(cJSON_GetObjectItem(got, "format")->valuestring, "learnvault-learner-export");
+	ck_assert_ptr_nonnull(cJSON_GetObjectItem(got, "access_report"));
+	ck_assert_ptr_nonnull(cJSON_GetObjectItem(got, "consents"));
+	assert_access(entry(before, 0), "allow", LV_PURPOSE_SELF, "export", ann, 42);
+	cJSON_Delete(got);
+	cJSON_Delete(whole);
 }
 END_TEST
 
@@ -464,6 +521,7 @@ Suite *lv_test_suite(void)
 	tcase_add_test(tc, access_report_writes_no_entry);
 	tcase_add_test(tc, export_counts_every_statement);
 	tcase_add_test(tc, readback_page_capped_in_bytes);
+	tcase_add_test(tc, export_streamed_in_pieces);
 	tcase_add_test(tc, vault_export_names_the_failed_step);
 	suite_add_tcase(s, tc);
 	tc = tcase_create("fail-closed");

@@ -89,6 +89,22 @@ LV_EXPORT enum lv_status lv_learner_statements(struct lv_node *node, const struc
 LV_EXPORT enum lv_status lv_learner_export(struct lv_node *node, const struct lv_principal *who,
 					   const char *learner, const char *purpose, cJSON **out) LV_WARN_UNUSED;
 
+/* The same document as text in pieces, never whole in memory: the
+ * decision, its access entry (counting the statements that will be sent:
+ * those stored before the call) and the access report are made by
+ * lv_learner_export_open; each lv_learner_export_next gives the next piece
+ * (the head, a page of statements, the tail) in *@chunk (malloc'd, the
+ * caller's), NULL once all was given.  The pieces concatenated are the
+ * JSON text of lv_learner_export's document.  Each page is read under the
+ * node lock, which is not held between pieces.  *@out is the caller's
+ * (lv_learner_export_destroy). */
+struct lv_learner_export;
+LV_EXPORT enum lv_status lv_learner_export_open(struct lv_node *node, const struct lv_principal *who,
+						const char *learner, const char *purpose,
+						struct lv_learner_export **out) LV_WARN_UNUSED;
+LV_EXPORT enum lv_status lv_learner_export_next(struct lv_learner_export *x, char **chunk) LV_WARN_UNUSED;
+LV_EXPORT void lv_learner_export_destroy(struct lv_learner_export *x);
+
 /* Learner @learner's vault as a portable file under @passphrase
  * (lv_vault_export), for @who under @purpose as lv_learner_export.  One
  * access entry (resource "vault-export", count 1) once the file is made;

@@ -210,13 +210,18 @@ LV_EXPORT enum lv_status lv_store_statements_query(struct lv_node *n, const char
 						   char (**learners)[LV_PSEUDONYM_LEN],
 						   int64_t *next_seq) LV_WARN_UNUSED;
 /* Learner @learner's statements (all providers, voided ones included) in
- * stored order after cursor @after_seq, at most @limit (0 or more than
+ * stored order after cursor @after_seq and up to @until_seq (0: no bound),
+ * at most @limit (0 or more than
  * LV_QUERY_MAX_LIMIT: that maximum).  *@statements is a JSON array (the
  * caller's); *@next_seq the cursor of the next page, 0 when none.  Lock
  * held. */
-LV_EXPORT enum lv_status lv_store_statements_learner_page(struct lv_node *n, const char *learner,
-							  int64_t after_seq, unsigned limit, cJSON **statements,
-							  int64_t *next_seq) LV_WARN_UNUSED;
+LV_EXPORT enum lv_status lv_store_statements_learner_page(struct lv_node *n, const char *learner, int64_t after_seq,
+							 int64_t until_seq, unsigned limit, cJSON **statements,
+							 int64_t *next_seq) LV_WARN_UNUSED;
+/* How many statements learner @learner has, and the last one's sequence
+ * number (0 when none).  Lock held. */
+LV_EXPORT enum lv_status lv_store_learner_statements_span(struct lv_node *n, const char *learner, int64_t *count,
+							  int64_t *last_seq) LV_WARN_UNUSED;
 /* The signed statements of @learner: *@out is a JSON object (the
  * caller's) mapping each one's id to "verified" or "unverifiable" (enum
  * lv_xapi_signature, as recorded when it was stored); unsigned statements

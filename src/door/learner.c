@@ -14,7 +14,7 @@ enum lv_status lv_learner_statements(struct lv_node *n, const struct lv_principa
 	int64_t next = 0;
 	enum lv_status st = lv_store_lock(n);
 	if (st == LV_OK)
-		st = lv_store_statements_learner_page(n, learner, after_seq, limit, &arr, &next);
+		st = lv_store_statements_learner_page(n, learner, after_seq, 0, limit, &arr, &next);
 	/* The page is logged, with its size, before it is sent; if the entry
 	 * cannot be written nothing is sent. */
 	if (st == LV_OK)

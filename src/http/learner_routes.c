@@ -79,15 +79,56 @@ static enum MHD_Result statements_get(struct http_req *r)
 	return reply_json(r, 200, o, NULL);
 }
 
+/* The export being sent: the piece in hand and how much of it went. */
+struct export_reader {
+	struct lv_learner_export *x;
+	char *chunk;
+	size_t len, off;
+};
+
+static ssize_t export_read(void *ctx, uint64_t pos, char *buf, size_t max)
+{
+	struct export_reader *e = ctx;
+	(void)pos;
+	while (!e->chunk || e->off == e->len) {
+		free(e->chunk);
+		e->chunk = NULL;
+		e->len = e->off = 0;
+		if (lv_learner_export_next(e->x, &e->chunk) != LV_OK)
+			return MHD_CONTENT_READER_END_WITH_ERROR; /* the client sees a cut document */
+		if (!e->chunk)
+			return MHD_CONTENT_READER_END_OF_STREAM;
+		e->len = strlen(e->chunk);
+	}
+	size_t n = e->len - e->off < max ? e->len - e->off : max;
+	memcpy(buf, e->chunk + e->off, n);
+	e->off += n;
+	return (ssize_t)n;
+}
+
+static void export_done(void *ctx)
+{
+	struct export_reader *e = ctx;
+	lv_learner_export_destroy(e->x);
+	free(e->chunk);
+	free(e);
+}
+
 /* Everything about the learner in one document: statements (all pages),
- * consent history, access report. */
+ * consent history, access report; sent as it is read, a page of
+ * statements at a time (a learner's whole history is never in memory). */
 static enum MHD_Result export_get(struct http_req *r)
 {
-	cJSON *o = NULL;
-	enum lv_status st = lv_learner_export(r->node, &r->who, r->who.learner, LV_PURPOSE_SELF, &o);
-	if (st != LV_OK)
+	struct export_reader *e = calloc(1, sizeof *e);
+	if (!e)
+		return reply_error(r, 500, "out_of_memory", "out of memory");
+	enum lv_status st = lv_learner_export_open(r->node, &r->who, r->who.learner, LV_PURPOSE_SELF, &e->x);
+	if (st != LV_OK) {
+		free(e);
 		return reply_status(r, st, "could not assemble or log the export");
-	return reply_json(r, 200, o, "Content-Disposition", "attachment; filename=\"learnvault-export.json\"", NULL);
+	}
+	static const char *const hdrs[] = {"Content-Disposition", "attachment; filename=\"learnvault-export.json\"", NULL};
+	return reply_stream(r, 200, "application/json", MHD_SIZE_UNKNOWN, export_read, e, export_done, hdrs);
 }
 
 /* The vault as a portable encrypted file under the learner's passphrase.

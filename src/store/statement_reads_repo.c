@@ -176,7 +176,7 @@ out:
 }
 
 enum lv_status lv_store_statements_learner_page(struct lv_node *n, const char *learner, int64_t after_seq,
-						unsigned limit, cJSON **statements, int64_t *next_seq)
+						int64_t until_seq, unsigned limit, cJSON **statements, int64_t *next_seq)
 {
 	*statements = NULL;
 	*next_seq = 0;
@@ -190,11 +190,13 @@ enum lv_status lv_store_statements_learner_page(struct lv_node *n, const char *l
 	/* Through the index: only committed statements, in stored order. */
 	if (st == LV_OK)
 		st = db_status(sqlite3_prepare_v2(
-			n->db, "SELECT seq FROM statements WHERE learner = ? AND seq > ? ORDER BY seq LIMIT ?", -1, &s, NULL));
+			n->db, "SELECT seq FROM statements WHERE learner = ? AND seq > ? AND seq <= ? ORDER BY seq LIMIT ?", -1,
+			&s, NULL));
 	if (st == LV_OK) {
 		sqlite3_bind_text(s, 1, learner, -1, SQLITE_STATIC);
 		sqlite3_bind_int64(s, 2, after_seq);
-		sqlite3_bind_int64(s, 3, (sqlite3_int64)limit + 1);
+		sqlite3_bind_int64(s, 3, until_seq > 0 ? until_seq : INT64_MAX);
+		sqlite3_bind_int64(s, 4, (sqlite3_int64)limit + 1);
 		unsigned got = 0;
 		int rc;
 		int64_t last = 0;
@@ -225,4 +227,27 @@ enum lv_status lv_store_statements_learner_page(struct lv_node *n, const char *l
 	*statements = arr;
 	*next_seq = next;
 	return LV_OK;
+}
+
+enum lv_status lv_store_learner_statements_span(struct lv_node *n, const char *learner, int64_t *count,
+						int64_t *last_seq)
+{
+	*count = 0;
+	*last_seq = 0;
+	store_assert_locked(n);
+	sqlite3_stmt *s = NULL;
+	enum lv_status st = db_status(
+		sqlite3_prepare_v2(n->db, "SELECT count(*), coalesce(max(seq), 0) FROM statements WHERE learner = ?", -1, &s, NULL));
+	if (st == LV_OK) {
+		sqlite3_bind_text(s, 1, learner, -1, SQLITE_STATIC);
+		int rc = sqlite3_step(s);
+		if (rc == SQLITE_ROW) {
+			*count = sqlite3_column_int64(s, 0);
+			*last_seq = sqlite3_column_int64(s, 1);
+		} else {
+			st = db_status(rc);
+		}
+	}
+	sqlite3_finalize(s);
+	return st;
 }
