@@ -26,6 +26,7 @@ struct hc_req {
 	const char *user, *pass;     /* HTTP Basic */
 	const char *bearer;          /* "Authorization: Bearer <bearer>" */
 	bool no_version;             /* omit X-Experience-API-Version */
+	const char *version;         /* its value; NULL: "1.0.3" */
 	const char *content_type;    /* default application/json with a body */
 	const char *if_match, *if_none_match;
 	bool chunked;                /* send the body chunked (no Content-Length) */
@@ -178,8 +179,10 @@ static inline long hc_do(struct hc *c, const struct hc_req *rq, struct hc_resp *
 		curl_easy_setopt(cu, CURLOPT_CUSTOMREQUEST, method);
 	/* No "Expect: 100-continue" round trip. */
 	h = curl_slist_append(h, "Expect:");
-	if (!rq->no_version)
-		h = curl_slist_append(h, "X-Experience-API-Version: 1.0.3");
+	if (!rq->no_version) {
+		snprintf(hdr, sizeof hdr, "X-Experience-API-Version: %s", rq->version ? rq->version : "1.0.3");
+		h = curl_slist_append(h, hdr);
+	}
 	if (rq->user) {
 		curl_easy_setopt(cu, CURLOPT_HTTPAUTH, (long)CURLAUTH_BASIC);
 		curl_easy_setopt(cu, CURLOPT_USERNAME, rq->user);

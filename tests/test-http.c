@@ -1460,6 +1460,204 @@ START_TEST(provider_readback_is_logged)
 }
 END_TEST
 
+/* ---- xAPI 2.0.0 beside 1.0.3 (issue 14) ---- */
+
+/* As provider A, with X-Experience-API-Version @version (NULL: none). */
+static long call_v(const char *version, const char *method, const char *path, const char *body,
+		   struct hc_resp *r)
+{
+	struct hc_req rq = {.method = method, .path = path, .body = body, .user = F.key, .pass = F.secret,
+			    .version = version, .no_version = version == NULL};
+	return hc_do(&F.hc, &rq, r);
+}
+
+static bool lists_version(const cJSON *about, const char *v)
+{
+	const cJSON *it;
+	cJSON_ArrayForEach(it, cJSON_GetObjectItemCaseSensitive(about, "version"))
+		if (cJSON_IsString(it) && strcmp(it->valuestring, v) == 0)
+			return true;
+	return false;
+}
+
+START_TEST(version_negotiation)
+{
+	struct hc_resp r;
+	call_v(NULL, "GET", "/xapi/about", NULL, &r);
+	EXPECT_STATUS(r, 200);
+	ck_assert_str_eq(r.version, "1.0.3");
+	cJSON *j = body_json(&r);
+	ck_assert(lists_version(j, "2.0.0"));
+	ck_assert(lists_version(j, "1.0.3"));
+	cJSON_Delete(j);
+	hc_resp_free(&r);
+	call_v("2.0.0", "GET", "/xapi/about", NULL, &r);
+	ck_assert_str_eq(r.version, "2.0.0");
+	hc_resp_free(&r);
+
+	/* The response speaks the request's version. */
+	static const struct { const char *sent, *answered; } ok[] = {
+		{"1.0.3", "1.0.3"}, {"1.0", "1.0.3"}, {"1.0.1", "1.0.3"},
+		{"2.0.0", "2.0.0"}, {"2.0", "2.0.0"}, {"2.0.3", "2.0.0"},
+	};
+	for (size_t i = 0; i < sizeof ok / sizeof ok[0]; i++) {
+		call_v(ok[i].sent, "GET", "/xapi/statements?limit=1", NULL, &r);
+		EXPECT_STATUS(r, 200);
+		ck_assert_msg(strcmp(r.version, ok[i].answered) == 0, "%s answered as %s", ok[i].sent, r.version);
+		hc_resp_free(&r);
+	}
+	/* Anything else is 400, answered in the node's default version. */
+	static const char *const bad[] = {"3.0.0", "2.1.0", "1.1", "0.95", "2.0.0.0"};
+	for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+		call_v(bad[i], "GET", "/xapi/statements?limit=1", NULL, &r);
+		assert_error(&r, 400, "invalid_version");
+		ck_assert_str_eq(r.version, "1.0.3");
+		hc_resp_free(&r);
+	}
+	call_v(NULL, "POST", "/xapi/statements", "[]", &r);
+	assert_error(&r, 400, "invalid_version");
+	ck_assert_str_eq(r.version, "1.0.3");
+	hc_resp_free(&r);
+
+	ck_assert_int_eq(lv_node_setting_set(F.node, "xapi_default_version", "2.0"), LV_ERR_INVALID);
+	ck_assert_int_eq(lv_node_setting_set(F.node, "xapi_default_version", "2.0.0"), LV_OK);
+	call_v(NULL, "GET", "/xapi/statements?limit=1", NULL, &r);
+	assert_error(&r, 400, "invalid_version");
+	ck_assert_str_eq(r.version, "2.0.0");
+	hc_resp_free(&r);
+	call_v(NULL, "GET", "/xapi/about", NULL, &r);
+	EXPECT_STATUS(r, 200);
+	ck_assert_str_eq(r.version, "2.0.0");
+	hc_resp_free(&r);
+	/* A versioned request still gets its own version. */
+	call_v("1.0.3", "GET", "/xapi/statements?limit=1", NULL, &r);
+	EXPECT_STATUS(r, 200);
+	ck_assert_str_eq(r.version, "1.0.3");
+	hc_resp_free(&r);
+}
+END_TEST
+
+/* A statement by @who whose context names mailto:@agent@example.com in
+ * contextAgents (2.0.0 only). */
+static char *stmt_context_agent(const char *id, const char *who, const char *agent)
+{
+	char mbox[128];
+	cJSON *s = stmt_json(id, who, "experienced", "ctx");
+	cJSON *ca = cJSON_AddArrayToObject(cJSON_AddObjectToObject(s, "context"), "contextAgents");
+	cJSON *e = cJSON_CreateObject();
+	cJSON_AddStringToObject(e, "objectType", "contextAgent");
+	snprintf(mbox, sizeof mbox, "mailto:%s@example.com", agent);
+	cJSON_AddStringToObject(cJSON_AddObjectToObject(e, "agent"), "mbox", mbox);
+	cJSON *types = cJSON_AddArrayToObject(e, "relevantTypes");
+	cJSON_AddItemToArray(types, cJSON_CreateString("https://example.com/types/coach"));
+	cJSON_AddItemToArray(ca, e);
+	return json_text(s);
+}
+
+/* GET ?statementId=@id with version @version: the statement's "version". */
+static char *stored_version(const char *version, const char *id)
+{
+	char path[128];
+	struct hc_resp r;
+	snprintf(path, sizeof path, "/xapi/statements?statementId=%s", id);
+	call_v(version, "GET", path, NULL, &r);
+	EXPECT_STATUS(r, 200);
+	ck_assert_str_eq(r.version, version);
+	cJSON *j = body_json(&r);
+	const cJSON *v = cJSON_GetObjectItemCaseSensitive(j, "version");
+	ck_assert(cJSON_IsString(v));
+	char *out = strdup(v->valuestring);
+	cJSON_Delete(j);
+	hc_resp_free(&r);
+	return out;
+}
+
+START_TEST(statements_2_0)
+{
+	struct hc_resp r;
+	char id1[37], id2[37], id3[37];
+	uuid(id1);
+	uuid(id2);
+	uuid(id3);
+	/* contextAgents: stored from a 2.0 request, refused in a 1.0.3 one. */
+	char *body = stmt_context_agent(id1, "alice", "coach");
+	call_v("1.0.3", "POST", "/xapi/statements", body, &r);
+	assert_error(&r, 400, "invalid_statement");
+	hc_resp_free(&r);
+	call_v("2.0.0", "POST", "/xapi/statements", body, &r);
+	EXPECT_STATUS(r, 200);
+	ck_assert_str_eq(r.version, "2.0.0");
+	hc_resp_free(&r);
+	free(body);
+
+	/* Statements keep the version they came with, whoever reads them. */
+	char *v = stored_version("1.0.3", id1);
+	ck_assert_str_eq(v, "2.0.0");
+	free(v);
+	body = stmt(id2, "alice", "experienced", "old");
+	call_v("1.0.3", "POST", "/xapi/statements", body, &r);
+	EXPECT_STATUS(r, 200);
+	hc_resp_free(&r);
+	free(body);
+	v = stored_version("2.0.0", id2);
+	ck_assert_str_eq(v, "1.0.0");
+	free(v);
+	cJSON *s = stmt_json(id3, "alice", "experienced", "new");
+	cJSON_AddStringToObject(s, "version", "2.0.0");
+	body = json_text(s);
+	call_v("1.0.3", "POST", "/xapi/statements", body, &r);
+	assert_error(&r, 400, "invalid_statement");
+	hc_resp_free(&r);
+	call_v("2.0.0", "POST", "/xapi/statements", body, &r);
+	EXPECT_STATUS(r, 200);
+	hc_resp_free(&r);
+	free(body);
+
+	/* related_agents finds a statement by its context agent. */
+	char q[512], agent[] = "{\"mbox\":\"mailto:coach@example.com\"}";
+	char *e = hc_escape(agent);
+	snprintf(q, sizeof q, "/xapi/statements?agent=%s&related_agents=true", e);
+	curl_free(e);
+	call_v("2.0.0", "GET", q, NULL, &r);
+	EXPECT_STATUS(r, 200);
+	cJSON *res = body_json(&r);
+	cJSON *list = cJSON_GetObjectItemCaseSensitive(res, "statements");
+	ck_assert_int_eq(cJSON_GetArraySize(list), 1);
+	ck_assert_str_eq(str_at(cJSON_GetArrayItem(list, 0), "id", NULL), id1);
+	cJSON_Delete(res);
+	hc_resp_free(&r);
+}
+END_TEST
+
+START_TEST(alternate_syntax_not_in_2_0)
+{
+	struct hc_resp r;
+	struct hc_req rq = {.method = "POST", .path = "/xapi/statements?method=GET", .user = F.key,
+			    .pass = F.secret, .content_type = "application/x-www-form-urlencoded",
+			    .body = "X-Experience-API-Version=1.0.3&limit=1"};
+	hc_do(&F.hc, &rq, &r);
+	EXPECT_STATUS(r, 200);
+	ck_assert_str_eq(r.version, "1.0.3");
+	hc_resp_free(&r);
+	/* The form's version is the request's. */
+	rq.body = "X-Experience-API-Version=2.0.0&limit=1";
+	hc_do(&F.hc, &rq, &r);
+	assert_error(&r, 400, "invalid");
+	ck_assert_str_eq(r.version, "2.0.0");
+	hc_resp_free(&r);
+	/* Without one in the form, the header's counts. */
+	rq.body = "limit=1";
+	rq.version = "2.0.0";
+	hc_do(&F.hc, &rq, &r);
+	assert_error(&r, 400, "invalid");
+	hc_resp_free(&r);
+	rq.version = "1.0.3";
+	hc_do(&F.hc, &rq, &r);
+	EXPECT_STATUS(r, 200);
+	hc_resp_free(&r);
+}
+END_TEST
+
 static TCase *tcase(Suite *s, const char *name, void (*setup_fn)(void))
 {
 	TCase *tc = tcase_create(name);
@@ -1496,6 +1694,10 @@ Suite *lv_test_suite(void)
 	tcase_add_test(tc, activity_definition_last_writer_wins);
 	tc = tcase(s, "about", setup);
 	tcase_add_test(tc, about_without_auth);
+	tc = tcase(s, "versions", setup);
+	tcase_add_test(tc, version_negotiation);
+	tcase_add_test(tc, statements_2_0);
+	tcase_add_test(tc, alternate_syntax_not_in_2_0);
 	tc = tcase(s, "errors", setup);
 	tcase_add_test(tc, error_malformed_json);
 	tcase_add_test(tc, error_not_strict_json);

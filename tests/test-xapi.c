@@ -1,5 +1,6 @@
-/* xAPI 1.0.3 data rules: validation, identities, index keys, formats,
- * equivalence and whole requests (include/learnvault/xapi.h, src/xapi/). */
+/* xAPI data rules, 1.0.3 and 2.0.0: validation, identities, index keys,
+ * formats, equivalence and whole requests (include/learnvault/xapi.h,
+ * src/xapi/). */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -857,6 +858,14 @@ static bool equiv(const char *a_patch, const char *b_patch)
 	return eq;
 }
 
+static bool equiv_durations(const char *a, const char *b)
+{
+	char pa[96], pb[96];
+	snprintf(pa, sizeof pa, "{'result':{'duration':'%s'}}", a);
+	snprintf(pb, sizeof pb, "{'result':{'duration':'%s'}}", b);
+	return equiv(pa, pb);
+}
+
 START_TEST(equivalence)
 {
 	ck_assert(equiv(NULL, NULL));
@@ -1124,6 +1133,291 @@ START_TEST(actor_identity_text)
 }
 END_TEST
 
+/* ---- xAPI 2.0.0 beside 1.0.3 ---- */
+
+static enum lv_status check_as(enum lv_xapi_version v, const char *base, const char *patch)
+{
+	cJSON *st = build(base, patch);
+	enum lv_status s = lv_xapi_validate_statement_as(st, v, last_err);
+	cJSON_Delete(st);
+	return s;
+}
+
+#define VALID20(patch) \
+	ck_assert_msg(check_as(LV_XAPI_V2_0_0, ST, patch) == LV_OK, "2.0: expected valid: %s (%s)", patch, last_err)
+#define INVALID20(patch)                                                                        \
+	do {                                                                                    \
+		ck_assert_msg(check_as(LV_XAPI_V2_0_0, ST, patch) == LV_ERR_INVALID,            \
+			      "2.0: expected invalid: %s", patch);                               \
+		ck_assert_msg(last_err[0] != '\0', "no reason given for %s", patch);            \
+	} while (0)
+
+START_TEST(version_header)
+{
+	static const char *const v1[] = {"1.0", "1.0.0", "1.0.3", "1.0.9", "1.0.12"};
+	static const char *const v2[] = {"2.0", "2.0.0", "2.0.1", "2.0.10"};
+	static const char *const bad[] = {"", "1", "1.0.", "1.0.x", "1.1.0", "0.95", "2", "2.0.",
+					  "2.1.0", "2.0.0-rc1", " 2.0.0", "2.0.0 ", "3.0.0",
+					  "1.0.99999999999999999"};
+	enum lv_xapi_version v;
+	for (size_t i = 0; i < sizeof v1 / sizeof v1[0]; i++) {
+		v = LV_XAPI_V2_0_0;
+		ck_assert_msg(lv_xapi_version_parse(v1[i], &v) == LV_OK, "%s", v1[i]);
+		ck_assert_int_eq(v, LV_XAPI_V1_0_3);
+	}
+	for (size_t i = 0; i < sizeof v2 / sizeof v2[0]; i++) {
+		ck_assert_msg(lv_xapi_version_parse(v2[i], &v) == LV_OK, "%s", v2[i]);
+		ck_assert_int_eq(v, LV_XAPI_V2_0_0);
+	}
+	for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+		v = LV_XAPI_V2_0_0;
+		ck_assert_msg(lv_xapi_version_parse(bad[i], &v) == LV_ERR_INVALID, "should reject '%s'", bad[i]);
+		ck_assert_int_eq(v, LV_XAPI_V1_0_3);
+	}
+	ck_assert_int_eq(lv_xapi_version_parse(NULL, &v), LV_ERR_INVALID);
+	ck_assert_str_eq(lv_xapi_version_name(LV_XAPI_V1_0_3), "1.0.3");
+	ck_assert_str_eq(lv_xapi_version_name(LV_XAPI_V2_0_0), "2.0.0");
+}
+END_TEST
+
+#define CTX_AGENTS                                                                           \
+	"{'context':{'contextAgents':[{'objectType':'contextAgent'," \
+	"'agent':{'objectType':'Agent','mbox':'mailto:player-1@example.com'}," \
+	"'relevantTypes':['https://example.com/types/player','https://example.com/types/qb']}]}}"
+#define CTX_GROUPS                                                                           \
+	"{'context':{'contextGroups':[{'objectType':'contextGroup'," \
+	"'group':{'objectType':'Group','name':'team','mbox':'mailto:team-1@example.com'," \
+	"'member':[{'mbox':'mailto:player-1@example.com'}]}," \
+	"'relevantTypes':['https://example.com/types/team']}]}}"
+
+/* A SubStatement object whose context has contextAgents [@entry]. */
+#define SUB_WITH_CTX(entry)                                                                  \
+	"{'object':{'objectType':'SubStatement','id':'DELETE','actor':{'mbox':'mailto:s@example.com'}," \
+	"'verb':{'id':'http://example.com/v'},'object':{'id':'http://example.com/a'}," \
+	"'context':{'contextAgents':[" entry "]}}}"
+
+START_TEST(context_agents_and_groups)
+{
+	/* 2.0.0 members of context; 1.0.3 does not know them. */
+	VALID20(CTX_AGENTS);
+	VALID20(CTX_GROUPS);
+	VALID20("{'context':{'contextAgents':[],'contextGroups':[]}}");
+	VALID20("{'context':{'contextAgents':[{'objectType':'contextAgent','agent':{'mbox':'mailto:a@example.com'}}]}}");
+	VALID20("{'context':{'contextGroups':[{'objectType':'contextGroup',"
+		"'group':{'objectType':'Group','member':[{'mbox':'mailto:a@example.com'}]}}]}}");
+	VALID20(SUB_WITH_CTX("{'objectType':'contextAgent','agent':{'mbox':'mailto:a@example.com'}}"));
+	INVALID(ST, CTX_AGENTS);
+	INVALID(ST, CTX_GROUPS);
+	ck_assert_ptr_nonnull(strstr(last_err, "contextGroups"));
+	ck_assert_int_eq(check_as(LV_XAPI_V1_0_3, ST, CTX_AGENTS), LV_ERR_INVALID);
+
+	INVALID20("{'context':{'contextAgents':{'objectType':'contextAgent','agent':{'mbox':'mailto:a@example.com'}}}}");
+	INVALID20("{'context':{'contextAgents':[{'objectType':'Should fail','agent':{'mbox':'mailto:a@example.com'}}]}}");
+	INVALID20("{'context':{'contextAgents':[{'agent':{'mbox':'mailto:a@example.com'}}]}}");
+	INVALID20("{'context':{'contextAgents':[{'objectType':'contextGroup','agent':{'mbox':'mailto:a@example.com'}}]}}");
+	INVALID20("{'context':{'contextAgents':[{'objectType':'contextAgent'}]}}");
+	INVALID20("{'context':{'contextAgents':[{'objectType':'contextAgent','agent':{'key':'Should fail'}}]}}");
+	INVALID20("{'context':{'contextAgents':[{'objectType':'contextAgent',"
+		  "'agent':{'objectType':'Group','mbox':'mailto:g@example.com'}}]}}");
+	INVALID20("{'context':{'contextAgents':[{'objectType':'contextAgent','agent':{'mbox':'mailto:a@example.com'},"
+		  "'relevantTypes':[]}]}}");
+	INVALID20("{'context':{'contextAgents':[{'objectType':'contextAgent','agent':{'mbox':'mailto:a@example.com'},"
+		  "'relevantTypes':['abc']}]}}");
+	INVALID20("{'context':{'contextAgents':[{'objectType':'contextAgent','agent':{'mbox':'mailto:a@example.com'},"
+		  "'relevantTypes':'https://example.com/t'}]}}");
+	INVALID20("{'context':{'contextAgents':[{'objectType':'contextAgent','agent':{'mbox':'mailto:a@example.com'},"
+		  "'extra':1}]}}");
+	INVALID20("{'context':{'contextGroups':[{'objectType':'Should fail','group':{'objectType':'Group',"
+		  "'mbox':'mailto:team-1@example.com'},'member':[{'mbox':'mailto:player-1@example.com'}]}]}}");
+	INVALID20("{'context':{'contextGroups':[{'objectType':'contextGroup','group':{'key':'Should fail'}}]}}");
+	/* A group without objectType "Group" is an Agent. */
+	INVALID20("{'context':{'contextGroups':[{'objectType':'contextGroup','group':{'mbox':'mailto:g@example.com'}}]}}");
+	INVALID20("{'context':{'contextGroups':[{'objectType':'contextGroup','group':{'objectType':'Group',"
+		  "'mbox':'mailto:g@example.com'},'relevantTypes':[]}]}}");
+	INVALID20("{'context':{'contextGroups':[{'objectType':'contextGroup','group':{'objectType':'Group',"
+		  "'mbox':'mailto:g@example.com'},'relevantTypes':['abc']}]}}");
+	INVALID20(SUB_WITH_CTX("{'objectType':'x','agent':{'mbox':'mailto:a@example.com'}}"));
+	ck_assert_ptr_nonnull(strstr(last_err, "object.context.contextAgents"));
+}
+END_TEST
+
+START_TEST(statement_version_property)
+{
+	VALID(ST, "{'version':'1.0.3'}");
+	INVALID(ST, "{'version':'2.0.0'}");
+	VALID20("{'version':'2.0.0'}");
+	VALID20("{'version':'2.0'}");
+	VALID20("{'version':'2.0.7'}");
+	VALID20("{'version':'1.0.9'}");
+	VALID20("{'version':'1.0'}");
+	INVALID20("{'version':'2.1.0'}");
+	INVALID20("{'version':'1.1.0'}");
+	INVALID20("{'version':'0.9.9'}");
+	INVALID20("{'version':'2.0.'}");
+	INVALID20("{'version':'should fail'}");
+	INVALID20("{'version':2}");
+	/* Everything 1.0.3 refuses, 2.0.0 refuses too. */
+	INVALID20("{'actor':{'mbox':'DELETE'}}");
+	INVALID20("{'context':{'team':{'mbox':'mailto:a@example.com'}}}");
+}
+END_TEST
+
+START_TEST(duration_precision)
+{
+	char out[64];
+	xapi_duration_norm("P1DT12H36M0.1237S", out, sizeof out);
+	ck_assert_str_eq(out, "P1DT12H36M0.12S");
+	xapi_duration_norm("PT0.12S", out, sizeof out);
+	ck_assert_str_eq(out, "PT0.12S");
+	xapi_duration_norm("PT1.00S", out, sizeof out);
+	ck_assert_str_eq(out, "PT1S");
+	xapi_duration_norm("PT1.109S", out, sizeof out);
+	ck_assert_str_eq(out, "PT1.1S");
+	xapi_duration_norm("PT1,999S", out, sizeof out);
+	ck_assert_str_eq(out, "PT1,99S");
+	xapi_duration_norm("P1Y", out, sizeof out);
+	ck_assert_str_eq(out, "P1Y");
+	xapi_duration_norm("PT5S", out, sizeof out);
+	ck_assert_str_eq(out, "PT5S");
+	xapi_duration_norm("P0.5Y", out, sizeof out);
+	ck_assert_str_eq(out, "P0.5Y");
+	xapi_duration_norm("not a duration.12345S", out, sizeof out);
+	ck_assert_str_eq(out, "not a duration.12345S");
+	xapi_duration_norm("PT1.23456S", out, 4);
+	ck_assert_str_eq(out, "PT1");
+
+	/* Re-sent statements: beyond 0.01 s does not count, 0.01 s does. */
+	ck_assert(equiv_durations("PT1.2345S", "PT1.23S"));
+	ck_assert(equiv_durations("PT1.2S", "PT1.20S"));
+	ck_assert(!equiv_durations("PT1.23S", "PT1.24S"));
+	ck_assert(!equiv_durations("PT1S", "PT1.01S"));
+}
+END_TEST
+
+/* A JWS whose payload is @payload, with a header without x5c (checked
+ * for structure, alg and payload only) and a placeholder signature. */
+static char *unkeyed_jws(const char *payload)
+{
+	static const char header[] = "{\"alg\":\"RS256\"}";
+	const int v = sodium_base64_VARIANT_URLSAFE_NO_PADDING;
+	size_t hl = sodium_base64_ENCODED_LEN(sizeof header - 1, v);
+	size_t pl = sodium_base64_ENCODED_LEN(strlen(payload), v);
+	char *out = malloc(hl + pl + 8);
+	ck_assert_ptr_nonnull(out);
+	sodium_bin2base64(out, hl, (const unsigned char *)header, sizeof header - 1, v);
+	strcat(out, ".");
+	sodium_bin2base64(out + strlen(out), pl, (const unsigned char *)payload, strlen(payload), v);
+	strcat(out, ".c2ln");
+	return out;
+}
+
+START_TEST(signed_duration_precision)
+{
+	/* The ADL 2.0 suite signs PT...0.12S and sends the statement with
+	 * 0.1237S: equal at 0.01 s, so the payload matches. */
+	cJSON *signed_st = build(ST, "{'result':{'duration':'P1DT12H36M0.12S'}}");
+	char *payload = cJSON_PrintUnformatted(signed_st);
+	char *jws = unkeyed_jws(payload);
+	char err[LV_XAPI_ERR_LEN];
+	cJSON *sent = build(ST, "{'result':{'duration':'P1DT12H36M0.1237S'}}");
+	ck_assert_msg(xapi_jws_verify(jws, strlen(jws), sent, err) == LV_OK, "%s", err);
+	cJSON_Delete(sent);
+	sent = build(ST, "{'result':{'duration':'P1DT12H36M0.13S'}}");
+	ck_assert_int_eq(xapi_jws_verify(jws, strlen(jws), sent, err), LV_ERR_INVALID);
+	cJSON_Delete(sent);
+	/* The rest of the result still counts. */
+	sent = build(ST, "{'result':{'duration':'P1DT12H36M0.1237S','success':true}}");
+	ck_assert_int_eq(xapi_jws_verify(jws, strlen(jws), sent, err), LV_ERR_INVALID);
+	cJSON_Delete(sent);
+	free(jws);
+	free(payload);
+	cJSON_Delete(signed_st);
+}
+END_TEST
+
+START_TEST(request_version_2_0)
+{
+	struct lv_xapi_batch b;
+	struct lv_xapi_error e;
+	char *text = dq("[" ST "," ST "]");
+	char *v103 = dq("{'actor':{'mbox':'mailto:a@example.com'},'verb':{'id':'http://example.com/v'},"
+			"'object':{'id':'http://example.com/a'},'version':'1.0.3'}");
+	char *ctx = dq("{'actor':{'mbox':'mailto:a@example.com'},'verb':{'id':'http://example.com/v'},"
+		       "'object':{'id':'http://example.com/a'},"
+		       "'context':{'contextAgents':[{'objectType':'contextAgent','agent':{'mbox':'mailto:b@example.com'}}]}}");
+	struct lv_xapi_request req = {.json = text, .json_len = strlen(text), .version = LV_XAPI_V2_0_0};
+
+	/* 2.0.0: a statement without version is a 2.0.0 statement. */
+	ck_assert_int_eq(lv_xapi_request_validate(&req, &b, &e), LV_OK);
+	for (int i = 0; i < 2; i++)
+		ck_assert_str_eq(util_json_str(cJSON_GetArrayItem(b.statements, i), "version", NULL), "2.0.0");
+	lv_xapi_batch_clear(&b);
+	/* ... and one that says its version keeps it. */
+	req.json = v103;
+	req.json_len = strlen(v103);
+	ck_assert_int_eq(lv_xapi_request_validate(&req, &b, &e), LV_OK);
+	ck_assert_str_eq(util_json_str(cJSON_GetArrayItem(b.statements, 0), "version", NULL), "1.0.3");
+	lv_xapi_batch_clear(&b);
+	/* 1.0.3 leaves the version to the store. */
+	req.json = text;
+	req.json_len = strlen(text);
+	req.version = LV_XAPI_V1_0_3;
+	ck_assert_int_eq(lv_xapi_request_validate(&req, &b, &e), LV_OK);
+	ck_assert_ptr_null(cJSON_GetObjectItem(cJSON_GetArrayItem(b.statements, 0), "version"));
+	lv_xapi_batch_clear(&b);
+	/* contextAgents: 2.0.0 only. */
+	req.json = ctx;
+	req.json_len = strlen(ctx);
+	ck_assert_int_eq(lv_xapi_request_validate(&req, &b, &e), LV_ERR_INVALID);
+	ck_assert_str_eq(e.code, "invalid_statement");
+	req.version = LV_XAPI_V2_0_0;
+	ck_assert_int_eq(lv_xapi_request_validate(&req, &b, &e), LV_OK);
+	lv_xapi_batch_clear(&b);
+	free(ctx);
+	free(v103);
+	free(text);
+}
+END_TEST
+
+START_TEST(context_actors_keys_and_ids)
+{
+	cJSON *st = build(ST, "{'context':{'contextAgents':[{'objectType':'contextAgent',"
+			      "'agent':{'name':'Bo','mbox':'mailto:bo@example.com'}}],"
+			      "'contextGroups':[{'objectType':'contextGroup','group':{'objectType':'Group',"
+			      "'name':'Team','mbox':'mailto:team@example.com','member':[{'mbox':'mailto:m@example.com'}]},"
+			      "'relevantTypes':['https://example.com/t']}]}}");
+	struct keylist k = {.n = 0};
+	ck_assert_int_eq(lv_xapi_statement_keys(st, collect, &k), LV_OK);
+	ck_assert(has_key(&k, "agent+ mbox:mailto:bo@example.com"));
+	ck_assert(has_key(&k, "agent+ group/mbox:mailto:team@example.com"));
+	ck_assert(has_key(&k, "agent+ mbox:mailto:m@example.com"));
+	ck_assert(!has_key(&k, "agent mbox:mailto:bo@example.com"));
+
+	cJSON *ids = lv_xapi_format_statement(st, "ids", NULL);
+	ck_assert_ptr_nonnull(ids);
+	cJSON *ca = cJSON_GetArrayItem(at(ids, "context", "contextAgents", NULL, NULL), 0);
+	ck_assert_ptr_null(at(ca, "agent", "name", NULL, NULL));
+	ck_assert_str_eq(at(ca, "agent", "mbox", NULL, NULL)->valuestring, "mailto:bo@example.com");
+	ck_assert_str_eq(at(ca, "objectType", NULL, NULL, NULL)->valuestring, "contextAgent");
+	cJSON *cg = cJSON_GetArrayItem(at(ids, "context", "contextGroups", NULL, NULL), 0);
+	ck_assert_ptr_null(at(cg, "group", "name", NULL, NULL));
+	ck_assert_ptr_null(at(cg, "group", "member", NULL, NULL));
+	ck_assert_ptr_nonnull(at(cg, "relevantTypes", NULL, NULL, NULL));
+	cJSON_Delete(ids);
+
+	/* Equivalence sees the actors as it does elsewhere. */
+	cJSON *other = cJSON_Duplicate(st, true);
+	cJSON *mbox = at(cJSON_GetArrayItem(at(other, "context", "contextAgents", NULL, NULL), 0), "agent", "mbox",
+			 NULL, NULL);
+	cJSON_SetValuestring(mbox, "mailto:bo@EXAMPLE.com");
+	ck_assert(lv_xapi_statements_equivalent(st, other));
+	cJSON_SetValuestring(mbox, "mailto:someone@example.com");
+	ck_assert(!lv_xapi_statements_equivalent(st, other));
+	cJSON_Delete(other);
+	cJSON_Delete(st);
+}
+END_TEST
+
 /* The conformance suite's fixtures, as a whole: every one must pass. */
 START_TEST(conformance_fixtures_valid)
 {
@@ -1188,6 +1482,16 @@ Suite *lv_test_suite(void)
 
 	tc = tcase_create("equivalence");
 	tcase_add_test(tc, equivalence);
+	suite_add_tcase(s, tc);
+
+	tc = tcase_create("version 2.0");
+	tcase_add_test(tc, version_header);
+	tcase_add_test(tc, context_agents_and_groups);
+	tcase_add_test(tc, statement_version_property);
+	tcase_add_test(tc, duration_precision);
+	tcase_add_test(tc, signed_duration_precision);
+	tcase_add_test(tc, request_version_2_0);
+	tcase_add_test(tc, context_actors_keys_and_ids);
 	suite_add_tcase(s, tc);
 
 	tc = tcase_create("request");

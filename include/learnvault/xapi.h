@@ -1,4 +1,4 @@
-/* learnvault — the xAPI 1.0.3 rules.
+/* learnvault — the xAPI rules: 1.0.3, and 2.0.0 (IEEE 9274.1.1) beside it.
  *
  * Pure functions over cJSON trees and caller-given bytes: statement and
  * agent validation (Data §2.2–2.4, the rules the ADL conformance suite
@@ -51,6 +51,31 @@ extern "C" {
 #define LV_XAPI_VERB_VOIDED "http://adlnet.gov/expapi/verbs/voided"
 
 /* ------------------------------------------------------------------ */
+/* Versions                                                             */
+/* ------------------------------------------------------------------ */
+
+/* The xAPI version a request speaks, from its X-Experience-API-Version
+ * header.  1.0.3 is 0 so that a zeroed request keeps the rules it always
+ * had.  What differs in 2.0.0: context "contextAgents" and
+ * "contextGroups" are accepted (and refused in 1.0.3); a statement's
+ * "version" may be 2.0 or 2.0.x beside 1.0 / 1.0.x; a statement without
+ * "version" is stored as "2.0.0" (1.0.3: "1.0.0", added by the store). */
+enum lv_xapi_version {
+	LV_XAPI_V1_0_3 = 0,
+	LV_XAPI_V2_0_0 = 1,
+};
+
+/* The version of header value @header: "1.0" and "1.0.x" are 1.0.3 (every
+ * 1.0 patch speaks the same protocol), "2.0" and "2.0.x" are 2.0.0 (x
+ * digits only).  LV_ERR_INVALID for anything else, NULL included; then
+ * *@out is LV_XAPI_V1_0_3. */
+LV_EXPORT enum lv_status lv_xapi_version_parse(const char *header,
+					       enum lv_xapi_version *out) LV_WARN_UNUSED;
+/* "1.0.3" or "2.0.0": what a response's X-Experience-API-Version says.
+ * Static storage. */
+LV_EXPORT const char *lv_xapi_version_name(enum lv_xapi_version v);
+
+/* ------------------------------------------------------------------ */
 /* A whole statement request                                            */
 /* ------------------------------------------------------------------ */
 
@@ -87,6 +112,10 @@ struct lv_xapi_request {
 	/* PUT: the statementId parameter (the body must then be one
 	 * statement whose id, if any, equals it).  NULL for POST and ingest. */
 	const char *statement_id;
+	/* The rules to judge by (lv_xapi_validate_statement_as).  A statement
+	 * of a 2.0.0 request without "version" gets "version": "2.0.0" once
+	 * every other rule passed. */
+	enum lv_xapi_version version;
 };
 
 /* What a valid request asks to store. */
@@ -148,9 +177,18 @@ LV_EXPORT void lv_xapi_batch_clear(struct lv_xapi_batch *b);
 /* Validates one statement as received from a client (xAPI 1.0.3 §2.2–2.4,
  * the rules the ADL conformance suite checks).  The statement may or may
  * not carry id/stored/authority/version.  Returns LV_OK, or LV_ERR_INVALID
- * with a one-line reason in @err (LV_ERR_NOMEM: "out of memory"). */
+ * with a one-line reason in @err (LV_ERR_NOMEM: "out of memory").
+ * Same as lv_xapi_validate_statement_as(statement, LV_XAPI_V1_0_3, err). */
 LV_EXPORT enum lv_status lv_xapi_validate_statement(const cJSON *statement,
 						    char err[LV_XAPI_ERR_LEN]) LV_WARN_UNUSED;
+/* The same, judged by the rules of @version (see enum lv_xapi_version):
+ * 2.0.0 adds the context members contextAgents (objects of objectType
+ * "contextAgent" with an Agent "agent") and contextGroups (objectType
+ * "contextGroup" with a Group "group"), each with an optional non-empty
+ * "relevantTypes" array of IRIs, and the statement versions 2.0 / 2.0.x. */
+LV_EXPORT enum lv_status lv_xapi_validate_statement_as(const cJSON *statement,
+						       enum lv_xapi_version version,
+						       char err[LV_XAPI_ERR_LEN]) LV_WARN_UNUSED;
 
 /* Validates an Agent or Group object (as in statements, and as the `agent`
  * query / document parameter).  @allow_group false rejects Groups. */

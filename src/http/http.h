@@ -11,6 +11,7 @@
 #include "learnvault/node.h"
 #include "learnvault/statements.h"
 #include "learnvault/util.h"
+#include "learnvault/xapi.h"
 
 #define HTTP_MAX_PARAMS 64
 
@@ -47,6 +48,10 @@ struct http_req {
 	char set_cookie[160];     /* a Set-Cookie value for the reply, "" for none */
 	const char *wire_method;  /* the method on the wire (before alternate syntax) */
 	bool consistent_through;  /* add X-Experience-API-Consistent-Through */
+	/* The xAPI version the request speaks (xapi_routes.c); its name is
+	 * the response's X-Experience-API-Version (NULL: "1.0.3"). */
+	enum lv_xapi_version xapi;
+	const char *xapi_version;
 	size_t max_body;          /* this request's body cap */
 };
 

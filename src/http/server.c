@@ -95,10 +95,11 @@ static void req_free(struct http_req *r)
 	    "connect-src 'self'; object-src 'none'; base-uri 'none'; form-action 'self'; " \
 	    "frame-ancestors 'none'"
 
-/* @cache_control: NULL for the API's "no-store". */
-static void common_headers(struct MHD_Response *resp, const char *cache_control)
+/* @cache_control: NULL for the API's "no-store".  @xapi_version: the
+ * version the xAPI door negotiated (xapi_routes.c), NULL elsewhere. */
+static void common_headers(struct MHD_Response *resp, const char *cache_control, const char *xapi_version)
 {
-	MHD_add_response_header(resp, "X-Experience-API-Version", XAPI_VERSION);
+	MHD_add_response_header(resp, "X-Experience-API-Version", xapi_version ? xapi_version : XAPI_VERSION);
 	MHD_add_response_header(resp, "Cache-Control", cache_control ? cache_control : "no-store");
 	MHD_add_response_header(resp, "X-Content-Type-Options", "nosniff");
 	MHD_add_response_header(resp, "Content-Security-Policy", CSP);
@@ -115,7 +116,7 @@ static enum MHD_Result reply_queue(struct http_req *r, unsigned status, const ch
 	for (size_t i = 0; extra && extra[i] && extra[i + 1]; i += 2)
 		if (strcasecmp(extra[i], "Cache-Control") == 0)
 			cache_control = extra[i + 1];
-	common_headers(resp, cache_control);
+	common_headers(resp, cache_control, r->xapi_version);
 	if (content_type)
 		MHD_add_response_header(resp, "Content-Type", content_type);
 	if (r->consistent_through) {

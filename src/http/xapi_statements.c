@@ -25,7 +25,8 @@ enum MHD_Result xapi_statements_write(struct http_req *r, bool put)
 	struct lv_xapi_part *xparts = NULL;
 	struct lv_xapi_batch batch = {0};
 	struct lv_xapi_error xerr;
-	struct lv_xapi_request req = {.json = (const char *)r->content, .json_len = r->content_len};
+	struct lv_xapi_request req = {.json = (const char *)r->content, .json_len = r->content_len,
+				      .version = r->xapi};
 	const char *sid = req_param(r, "statementId");
 
 	if (put) {

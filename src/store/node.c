@@ -740,6 +740,11 @@ enum lv_status lv_node_setting_set(struct lv_node *n, const char *name, const ch
 		long long v = strtoll(value, &end, 10);
 		if (*value < '0' || *value > '9' || *end || v < 1 || v > 1000000)
 			return LV_ERR_INVALID;
+	} else if (strcmp(name, "xapi_default_version") == 0) {
+		/* Read by the xAPI door for a request that names no version
+		 * (http/xapi_routes.c). */
+		if (strcmp(value, "1.0.3") != 0 && strcmp(value, "2.0.0") != 0)
+			return LV_ERR_INVALID;
 	} else if (strcmp(name, "aggregate_time_quantum_ms") == 0) {
 		/* Read by the aggregate door (query/door.c), 0 to 600000. */
 		char *end = NULL;

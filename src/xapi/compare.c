@@ -104,6 +104,39 @@ static bool timestamp_norm(cJSON *t)
 	return cJSON_SetValuestring(t, out) != NULL;
 }
 
+/* Data 4.6: precision beyond 0.01 s does not count in a comparison.
+ * False only when memory runs out. */
+static bool duration_norm(cJSON *d)
+{
+	if (!cJSON_IsString(d))
+		return true;
+	char out[80];
+	xapi_duration_norm(d->valuestring, out, sizeof out);
+	if (strcmp(out, d->valuestring) == 0)
+		return true;
+	return cJSON_SetValuestring(d, out) != NULL;
+}
+
+static void norm_actor(cJSON *a);
+
+/* 2.0.0 contextAgents / contextGroups: the actors and relevant type IRIs
+ * compare as they do elsewhere. */
+static void norm_context_actors(cJSON *list, const char *member)
+{
+	cJSON *c, *t;
+	if (!cJSON_IsArray(list))
+		return;
+	cJSON_ArrayForEach(c, list) {
+		norm_actor(child(c, member));
+		cJSON *types = child(c, "relevantTypes");
+		if (cJSON_IsArray(types)) {
+			cJSON_ArrayForEach(t, types)
+				if (cJSON_IsString(t))
+					iri_norm(t->valuestring);
+		}
+	}
+}
+
 static void keys_iri_norm(cJSON *obj)
 {
 	cJSON *c;
@@ -168,6 +201,8 @@ static bool norm_context(cJSON *ctx)
 	lower_str(value(ctx, "language"));
 	norm_actor(child(ctx, "instructor"));
 	norm_actor(child(ctx, "team"));
+	norm_context_actors(child(ctx, "contextAgents"), "agent");
+	norm_context_actors(child(ctx, "contextGroups"), "group");
 	keys_iri_norm(child(ctx, "extensions"));
 	cJSON *ca = child(ctx, "contextActivities");
 	for (size_t i = 0; cJSON_IsObject(ca) && i < sizeof lists / sizeof lists[0]; i++) {
@@ -234,6 +269,8 @@ static bool norm_statement(cJSON *s, bool sub)
 		}
 	}
 	keys_iri_norm(child(child(s, "result"), "extensions"));
+	if (!duration_norm(child(child(s, "result"), "duration")))
+		return false;
 	cJSON *att = child(s, "attachments"), *a;
 	if (cJSON_IsArray(att)) {
 		cJSON_ArrayForEach(a, att) {

@@ -76,6 +76,16 @@ static void ids_activity(cJSON *a, void *arg)
 	keep_only(a, keys);
 }
 
+/* 2.0.0 contextAgents / contextGroups: each entry's actor, by its ids. */
+static void ids_context_actors(cJSON *list, const char *member)
+{
+	cJSON *c;
+	if (!cJSON_IsArray(list))
+		return;
+	cJSON_ArrayForEach(c, list)
+		ids_actor(child(c, member));
+}
+
 static void ids_statement(cJSON *s, bool sub)
 {
 	static const char *const verb_keys[] = {"id", NULL};
@@ -104,6 +114,8 @@ static void ids_statement(cJSON *s, bool sub)
 	if (cJSON_IsObject(ctx)) {
 		ids_actor(child(ctx, "instructor"));
 		ids_actor(child(ctx, "team"));
+		ids_context_actors(child(ctx, "contextAgents"), "agent");
+		ids_context_actors(child(ctx, "contextGroups"), "group");
 		each_context_activity(ctx, ids_activity, NULL);
 	}
 	ids_actor(child(s, "authority"));

@@ -187,6 +187,22 @@ static enum lv_status emit_activity(struct keyctx *k, const cJSON *a, enum lv_xa
 	return id ? k->cb(k->ctx, kind, id) : LV_OK;
 }
 
+/* 2.0.0 contextAgents / contextGroups (Communication 2.1.3: the
+ * related_agents filter includes them): each entry's @member. */
+static enum lv_status emit_context_actors(struct keyctx *k, const cJSON *list, const char *member)
+{
+	const cJSON *c;
+	if (!cJSON_IsArray(list))
+		return LV_OK;
+	cJSON_ArrayForEach(c, list) {
+		enum lv_status st = emit_actor(k, cJSON_GetObjectItemCaseSensitive(c, member),
+					       LV_XAPI_KEY_AGENT_RELATED, false);
+		if (st != LV_OK)
+			return st;
+	}
+	return LV_OK;
+}
+
 static enum lv_status emit_context(struct keyctx *k, const cJSON *ctx)
 {
 	static const char *const lists[] = {"parent", "grouping", "category", "other"};
@@ -197,6 +213,10 @@ static enum lv_status emit_context(struct keyctx *k, const cJSON *ctx)
 	if (st == LV_OK)
 		st = emit_actor(k, cJSON_GetObjectItemCaseSensitive(ctx, "team"),
 				LV_XAPI_KEY_AGENT_RELATED, false);
+	if (st == LV_OK)
+		st = emit_context_actors(k, cJSON_GetObjectItemCaseSensitive(ctx, "contextAgents"), "agent");
+	if (st == LV_OK)
+		st = emit_context_actors(k, cJSON_GetObjectItemCaseSensitive(ctx, "contextGroups"), "group");
 	const cJSON *ca = cJSON_GetObjectItemCaseSensitive(ctx, "contextActivities");
 	for (size_t i = 0; st == LV_OK && ca && i < sizeof lists / sizeof lists[0]; i++) {
 		const cJSON *l = cJSON_GetObjectItemCaseSensitive(ca, lists[i]);

@@ -170,6 +170,25 @@ static void drop_both(cJSON *a, cJSON *b, const char *key)
 	cJSON_DeleteItemFromObjectCaseSensitive(b, key);
 }
 
+/* Data 4.6 (1.0.3 and 2.0.0 alike): precision beyond 0.01 s does not
+ * count when durations are compared.  When the result durations of @a and
+ * @b (statements or SubStatements) are equal at that precision, both are
+ * dropped, so that the deep comparison does not see the difference. */
+static void durations_match(cJSON *a, cJSON *b)
+{
+	cJSON *ra = cJSON_GetObjectItemCaseSensitive(a, "result");
+	cJSON *rb = cJSON_GetObjectItemCaseSensitive(b, "result");
+	const cJSON *da = cJSON_GetObjectItemCaseSensitive(ra, "duration");
+	const cJSON *db = cJSON_GetObjectItemCaseSensitive(rb, "duration");
+	if (!cJSON_IsString(da) || !cJSON_IsString(db))
+		return;
+	char na[80], nb[80];
+	xapi_duration_norm(da->valuestring, na, sizeof na);
+	xapi_duration_norm(db->valuestring, nb, sizeof nb);
+	if (xapi_duration_valid(da->valuestring) && strcmp(na, nb) == 0)
+		drop_both(ra, rb, "duration");
+}
+
 /* Statement equivalence for signatures: deep equality (object member
  * order ignored) after removing what an LRS adds or may rewrite; stricter
  * than lv_xapi_statements_equivalent, which also ignores the case of ids
@@ -202,6 +221,9 @@ static enum lv_status payload_matches(const cJSON *payload, const cJSON *stateme
 	if (cJSON_IsString(ta) && cJSON_IsString(tb) && util_time_parse(ta->valuestring, &ma) &&
 	    util_time_parse(tb->valuestring, &mb) && ma == mb)
 		drop_both(a, b, "timestamp");
+	durations_match(a, b);
+	durations_match(cJSON_GetObjectItemCaseSensitive(a, "object"),
+			cJSON_GetObjectItemCaseSensitive(b, "object"));
 
 	if (!cJSON_Compare(a, b, 1)) {
 		st = LV_ERR_INVALID;

@@ -54,13 +54,14 @@ static enum lv_status parse_batch(const struct lv_xapi_request *req, cJSON **bat
 	return LV_OK;
 }
 
-static enum lv_status validate_statements(const cJSON *batch, struct lv_xapi_error *err)
+static enum lv_status validate_statements(const cJSON *batch, enum lv_xapi_version rules,
+					  struct lv_xapi_error *err)
 {
 	char serr[LV_XAPI_ERR_LEN];
 	size_t i = 0;
 	const cJSON *st;
 	cJSON_ArrayForEach(st, batch) {
-		enum lv_status s = lv_xapi_validate_statement(st, serr);
+		enum lv_status s = lv_xapi_validate_statement_as(st, rules, serr);
 		if (s != LV_OK)
 			return reject(err, s, "invalid_statement", "statement %zu: %s", i, serr);
 		i++;
@@ -107,6 +108,24 @@ static enum lv_status apply_statement_id(const char *sid, cJSON *batch, struct l
 	return LV_OK;
 }
 
+/* 2.0.0 (Data 2.4.10): a statement that does not say its version is a
+ * 2.0.0 statement.  1.0.3 requests leave it to the store ("1.0.0").
+ * Applied last, like the PUT id: the signature rules judged the
+ * statements as received. */
+static enum lv_status apply_version(enum lv_xapi_version rules, cJSON *batch, struct lv_xapi_error *err)
+{
+	if (rules != LV_XAPI_V2_0_0)
+		return LV_OK;
+	cJSON *st;
+	cJSON_ArrayForEach(st, batch) {
+		if (cJSON_GetObjectItemCaseSensitive(st, "version"))
+			continue;
+		if (!cJSON_AddStringToObject(st, "version", lv_xapi_version_name(rules)))
+			return reject(err, LV_ERR_NOMEM, NULL, "out of memory");
+	}
+	return LV_OK;
+}
+
 void lv_xapi_batch_clear(struct lv_xapi_batch *b)
 {
 	if (!b)
@@ -132,7 +151,7 @@ enum lv_status lv_xapi_request_validate(const struct lv_xapi_request *req, struc
 	err->message[0] = '\0';
 	st = parse_batch(req, &b.statements, err);
 	if (st == LV_OK)
-		st = validate_statements(b.statements, err);
+		st = validate_statements(b.statements, req->version, err);
 	if (st == LV_OK) {
 		st = xapi_check_attachments(b.statements, req->parts, req->nparts, aerr);
 		if (st != LV_OK)
@@ -142,6 +161,8 @@ enum lv_status lv_xapi_request_validate(const struct lv_xapi_request *req, struc
 		st = attachments_of(req, &b, err);
 	if (st == LV_OK && req->statement_id)
 		st = apply_statement_id(req->statement_id, b.statements, err);
+	if (st == LV_OK)
+		st = apply_version(req->version, b.statements, err);
 	if (st != LV_OK) {
 		lv_xapi_batch_clear(&b);
 		return st;

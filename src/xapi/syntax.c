@@ -415,3 +415,78 @@ bool xapi_duration_valid(const char *s)
 	}
 	return *p == '\0' && date + time > 0;
 }
+
+/* Writes @s into @out (@cap bytes) with the fraction of its seconds cut to
+ * two digits and trailing zeros of that fraction dropped ("PT1.2370S" ->
+ * "PT1.23S", "PT1.00S" -> "PT1S").  A value that is not a valid duration,
+ * or has no fraction of seconds, is copied as it is. */
+void xapi_duration_norm(const char *s, char *out, size_t cap)
+{
+	size_t n = strlen(s);
+	if (cap == 0)
+		return;
+	snprintf(out, cap, "%s", s);
+	if (!xapi_duration_valid(s) || n + 1 > cap || s[n - 1] != 'S')
+		return;
+	/* The seconds are the last component: find its separator, if any. */
+	size_t i = n - 1, dot = 0;
+	while (i > 0 && is_digit((unsigned char)s[i - 1]))
+		i--;
+	if (i == 0 || (s[i - 1] != '.' && s[i - 1] != ','))
+		return;
+	dot = i - 1;
+	size_t end = n - 1; /* where the fraction ends ('S') */
+	size_t keep = end - i > 2 ? i + 2 : end;
+	while (keep > i && s[keep - 1] == '0')
+		keep--;
+	size_t o = keep > i ? keep : dot; /* no digit left: drop the '.' too */
+	memcpy(out, s, o);
+	out[o] = 'S';
+	out[o + 1] = '\0';
+}
+
+/* ---- versions (Communication 3.3) ---- */
+
+/* "M.m" or "M.m.x" with x one or more digits, for the given "M.m". */
+static bool version_is(const char *v, const char *major_minor)
+{
+	size_t n = strlen(major_minor);
+	if (strncmp(v, major_minor, n) != 0)
+		return false;
+	v += n;
+	if (*v == '\0')
+		return true;
+	if (*v++ != '.' || !is_digit((unsigned char)*v))
+		return false;
+	while (is_digit((unsigned char)*v))
+		v++;
+	return *v == '\0';
+}
+
+bool xapi_statement_version_valid(const char *v, enum lv_xapi_version rules)
+{
+	if (!v)
+		return false;
+	return version_is(v, "1.0") || (rules == LV_XAPI_V2_0_0 && version_is(v, "2.0"));
+}
+
+enum lv_status lv_xapi_version_parse(const char *header, enum lv_xapi_version *out)
+{
+	*out = LV_XAPI_V1_0_3;
+	/* The header names a protocol, so a long patch number is still one
+	 * version; 16 bytes bound what is compared. */
+	if (!header || strlen(header) > 16)
+		return LV_ERR_INVALID;
+	if (version_is(header, "1.0"))
+		return LV_OK;
+	if (version_is(header, "2.0")) {
+		*out = LV_XAPI_V2_0_0;
+		return LV_OK;
+	}
+	return LV_ERR_INVALID;
+}
+
+const char *lv_xapi_version_name(enum lv_xapi_version v)
+{
+	return v == LV_XAPI_V2_0_0 ? "2.0.0" : "1.0.3";
+}

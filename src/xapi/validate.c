@@ -21,6 +21,7 @@ struct vctx {
 	char path[PATH_LEN];
 	size_t plen;
 	enum lv_status oom; /* set when a helper could not allocate */
+	enum lv_xapi_version rules; /* which version's rules apply */
 };
 
 static enum lv_status fail(struct vctx *v, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
@@ -647,14 +648,95 @@ static enum lv_status check_language(struct vctx *v, const cJSON *l)
 	return xapi_lang_tag_valid(l->valuestring) ? LV_OK : fail(v, "not an RFC 5646 language tag");
 }
 
+/* 2.0.0: "relevantTypes", when present, lists one or more Activity type
+ * IRIs. */
+static enum lv_status check_relevant_types(struct vctx *v, const cJSON *l)
+{
+	if (!cJSON_IsArray(l) || !l->child)
+		return fail(v, "must be a non-empty array of IRIs");
+	size_t i = 0;
+	for (const cJSON *c = l->child; c; c = c->next, i++) {
+		size_t old = path_push_index(v, i);
+		enum lv_status st = check_iri(v, c);
+		path_pop(v, old);
+		if (st != LV_OK)
+			return st;
+	}
+	return LV_OK;
+}
+
+static enum lv_status check_agent_only(struct vctx *v, const cJSON *a)
+{
+	return check_actor(v, a, ACTOR_AGENT, false);
+}
+
+static enum lv_status check_group_only(struct vctx *v, const cJSON *a)
+{
+	return check_actor(v, a, ACTOR_GROUP, false);
+}
+
+/* One entry of 2.0.0's contextAgents (@group false: objectType
+ * "contextAgent", an Agent "agent") or contextGroups (@group: objectType
+ * "contextGroup", a Group "group"), with optional relevantTypes. */
+static enum lv_status check_context_actor(struct vctx *v, const cJSON *o, bool group)
+{
+	static const char *const agent_keys[] = {"objectType", "agent", "relevantTypes", NULL};
+	static const char *const group_keys[] = {"objectType", "group", "relevantTypes", NULL};
+	const char *type = group ? "contextGroup" : "contextAgent";
+	enum lv_status st = need_object(v, o);
+	if (st == LV_OK)
+		st = check_keys(v, o, group ? group_keys : agent_keys);
+	if (st != LV_OK)
+		return st;
+	const cJSON *t = cJSON_GetObjectItemCaseSensitive(o, "objectType");
+	if (!t)
+		return fail(v, "\"objectType\" is required");
+	if (!cJSON_IsString(t) || strcmp(t->valuestring, type) != 0)
+		return fail(v, "objectType must be \"%s\"", type);
+	st = group ? req(v, o, "group", check_group_only) : req(v, o, "agent", check_agent_only);
+	if (st == LV_OK)
+		st = opt(v, o, "relevantTypes", check_relevant_types);
+	return st;
+}
+
+static enum lv_status check_context_actor_list(struct vctx *v, const cJSON *l, bool group)
+{
+	if (!cJSON_IsArray(l))
+		return fail(v, group ? "must be an array of contextGroup objects"
+				     : "must be an array of contextAgent objects");
+	size_t i = 0;
+	for (const cJSON *c = l->child; c; c = c->next, i++) {
+		size_t old = path_push_index(v, i);
+		enum lv_status st = check_context_actor(v, c, group);
+		path_pop(v, old);
+		if (st != LV_OK)
+			return st;
+	}
+	return LV_OK;
+}
+
+static enum lv_status check_context_agents(struct vctx *v, const cJSON *l)
+{
+	return check_context_actor_list(v, l, false);
+}
+
+static enum lv_status check_context_groups(struct vctx *v, const cJSON *l)
+{
+	return check_context_actor_list(v, l, true);
+}
+
 static enum lv_status check_context(struct vctx *v, const cJSON *c, enum xapi_kind object_kind)
 {
 	static const char *const keys[] = {
 		"registration", "instructor", "team", "contextActivities", "revision",
 		"platform", "language", "statement", "extensions", NULL};
+	static const char *const keys_2_0[] = {
+		"registration", "instructor", "team", "contextActivities", "revision",
+		"platform", "language", "statement", "extensions", "contextAgents",
+		"contextGroups", NULL};
 	enum lv_status st = need_object(v, c);
 	if (st == LV_OK)
-		st = check_keys(v, c, keys);
+		st = check_keys(v, c, v->rules == LV_XAPI_V2_0_0 ? keys_2_0 : keys);
 	if (st == LV_OK)
 		st = opt(v, c, "registration", check_uuid);
 	if (st == LV_OK)
@@ -673,6 +755,10 @@ static enum lv_status check_context(struct vctx *v, const cJSON *c, enum xapi_ki
 		st = opt(v, c, "statement", check_statement_ref);
 	if (st == LV_OK)
 		st = opt(v, c, "extensions", check_extensions);
+	if (st == LV_OK)
+		st = opt(v, c, "contextAgents", check_context_agents);
+	if (st == LV_OK)
+		st = opt(v, c, "contextGroups", check_context_groups);
 	if (st != LV_OK)
 		return st;
 	/* 2.4.6.s4: revision and platform describe an Activity. */
@@ -756,18 +842,10 @@ static enum lv_status check_version(struct vctx *v, const cJSON *s)
 {
 	if (!cJSON_IsString(s))
 		return fail(v, "must be a string");
-	/* "1.0" or "1.0.x" (2.4.10, Communication 3.3). */
-	const char *p = s->valuestring;
-	if (strncmp(p, "1.0", 3) != 0)
-		return fail(v, "must be 1.0 or 1.0.x");
-	p += 3;
-	if (*p == '\0')
+	/* "1.0" or "1.0.x" (2.4.10, Communication 3.3); 2.0.0 adds 2.0.x. */
+	if (xapi_statement_version_valid(s->valuestring, v->rules))
 		return LV_OK;
-	if (*p++ != '.' || *p < '0' || *p > '9')
-		return fail(v, "must be 1.0 or 1.0.x");
-	while (*p >= '0' && *p <= '9')
-		p++;
-	return *p == '\0' ? LV_OK : fail(v, "must be 1.0 or 1.0.x");
+	return fail(v, v->rules == LV_XAPI_V2_0_0 ? "must be 1.0, 1.0.x, 2.0 or 2.0.x" : "must be 1.0 or 1.0.x");
 }
 
 static enum lv_status check_statement(struct vctx *v, const cJSON *st, bool sub);
@@ -869,6 +947,7 @@ static enum lv_status check_statement(struct vctx *v, const cJSON *s, bool sub)
 
 static void vctx_init(struct vctx *v, char err[LV_XAPI_ERR_LEN])
 {
+	v->rules = LV_XAPI_V1_0_3;
 	v->err = err;
 	v->path[0] = '\0';
 	v->plen = 0;
@@ -888,8 +967,15 @@ static enum lv_status vctx_finish(struct vctx *v, enum lv_status st)
 
 enum lv_status lv_xapi_validate_statement(const cJSON *st, char err[LV_XAPI_ERR_LEN])
 {
+	return lv_xapi_validate_statement_as(st, LV_XAPI_V1_0_3, err);
+}
+
+enum lv_status lv_xapi_validate_statement_as(const cJSON *st, enum lv_xapi_version version,
+					     char err[LV_XAPI_ERR_LEN])
+{
 	struct vctx v;
 	vctx_init(&v, err);
+	v.rules = version;
 	return vctx_finish(&v, check_statement(&v, st, false));
 }
 

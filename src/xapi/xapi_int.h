@@ -41,6 +41,15 @@ bool xapi_has_ifi(const cJSON *actor);
 bool xapi_lang_tag_valid(const char *s);
 /* ISO 8601 duration with designators (ISO 8601:2004 4.4.3.2). */
 bool xapi_duration_valid(const char *s);
+/* Duration comparison (Data 4.6, both versions): precision beyond 0.01 s
+ * does not count.  Writes @s into @out (@cap bytes) with the fraction of
+ * its seconds cut to two digits, trailing zeros dropped; anything else
+ * (not a duration, no fraction, too long for @out) is copied unchanged or
+ * cut to @cap. */
+void xapi_duration_norm(const char *s, char *out, size_t cap);
+/* A statement's "version" as @rules accept it: 1.0 / 1.0.x, and in 2.0.0
+ * also 2.0 / 2.0.x.  False for NULL. */
+bool xapi_statement_version_valid(const char *v, enum lv_xapi_version rules);
 /* "mailto:" followed by local@domain. */
 bool xapi_mbox_valid(const char *s);
 /* Exactly 40 hex digits, either case. */
