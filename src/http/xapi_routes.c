@@ -5,6 +5,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "cors.h"
 #include "http.h"
 #include "xapi_http.h"
 
@@ -63,6 +64,14 @@ static bool version_ok(const char *v)
 	return strncmp(v, "1.0.", 4) == 0 && isdigit((unsigned char)v[4]) && v[5] == '\0';
 }
 
+bool xapi_request_is_v2(const struct http_req *r)
+{
+	/* Until version negotiation lands (issue 14 item 1, another branch):
+	 * the request says 2.0.x in its version header. */
+	const char *v = req_header(r, "X-Experience-API-Version");
+	return v && strncmp(v, "2.0", 3) == 0 && (v[3] == '\0' || (v[3] == '.' && isdigit((unsigned char)v[4])));
+}
+
 static enum MHD_Result about(struct http_req *r)
 {
 	cJSON *o = cJSON_CreateObject();
@@ -83,6 +92,9 @@ enum MHD_Result xapi_route(struct http_req *r)
 {
 	const char *p = r->path + 5; /* after "/xapi" */
 	const char *m = r->method;
+	enum MHD_Result cors_ret;
+	if (cors_xapi(r, &cors_ret))
+		return cors_ret;
 	if (strcmp(p, "/about") == 0) {
 		if (strcmp(m, "GET") != 0)
 			return reply_error(r, 405, "method_not_allowed", "about supports GET only");

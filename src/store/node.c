@@ -703,6 +703,10 @@ enum lv_status lv_node_setting_set(struct lv_node *n, const char *name, const ch
 		long long v = strtoll(value, &end, 10);
 		if (*value < '0' || *value > '9' || *end || v < 1 || v > 1000000)
 			return LV_ERR_INVALID;
+	} else if (strcmp(name, "cors_origins") == 0) {
+		/* Read by the HTTP server when it starts (http/cors.c). */
+		if (!util_origin_list_valid(value))
+			return LV_ERR_INVALID;
 	} else if (strcmp(name, "aggregate_time_quantum_ms") == 0) {
 		/* Read by the aggregate door (query/door.c), 0 to 600000. */
 		char *end = NULL;
