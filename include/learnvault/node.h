@@ -103,7 +103,8 @@ LV_EXPORT void lv_node_close(struct lv_node *node);
 
 /* Node settings (stored in node.db).  Known: "auto_enrol" ("on"/"off"),
  * "max_body_bytes", "origin", "aggregate_time_quantum_ms" (0..600000,
- * default 200: learnvault/query.h).  *@value is a malloc'd copy (caller frees). */
+ * default 200: learnvault/query.h), "cors_origins" (util_origin_list_valid;
+ * read by the server at start: docs/xapi.md).  *@value is a malloc'd copy (caller frees). */
 LV_EXPORT enum lv_status lv_node_setting_get(struct lv_node *node, const char *name,
 					     char **value) LV_WARN_UNUSED;
 /* The setting max_body_bytes as this process last saw it, refreshed from
