@@ -1745,10 +1745,12 @@ START_TEST(document_etags)
 }
 END_TEST
 
-/* xAPI 1.0.3 Part Three §3.1: a PUT of a new profile without If-Match or
- * If-None-Match creates it; onto an existing one it is a 409.  State in
- * 1.0.3 is overwritten (2.0 makes State like profiles: pending the
- * version negotiation of issue 14 item 1, which refuses 2.0 today). */
+/* xAPI 1.0.3 Part Three §3.1: a profile PUT without If-Match or
+ * If-None-Match is 409 onto an existing document and 400 onto none (the
+ * client MUST send one: §3.1.s3.b1, the ADL 1.0.3 suite's XAPI-00273);
+ * State in 1.0.3 is overwritten.  2.0 creates a new document without a
+ * header and makes State like the profiles: pending the version
+ * negotiation of issue 14 item 1, which refuses 2.0 today. */
 START_TEST(profile_put_without_precondition)
 {
 	char p[1024] = "", a[1024] = "", s[1024] = "", path[1200];
@@ -1760,6 +1762,11 @@ START_TEST(profile_put_without_precondition)
 	for (int i = 0; i < 2; i++) {
 		doc_path(path, sizeof path, res[i], par[i], "profileId=settings");
 		call("PUT", path, "{\"v\":1}", &r);
+		assert_error(&r, 400, NULL);
+		hc_resp_free(&r);
+		struct hc_req rq = {.method = "PUT", .path = path, .body = "{\"v\":1}", .user = F.key,
+				    .pass = F.secret, .if_none_match = "*"};
+		hc_do(&F.hc, &rq, &r);
 		EXPECT_STATUS(r, 204);
 		hc_resp_free(&r);
 		call("PUT", path, "{\"v\":2}", &r);

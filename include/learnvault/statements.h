@@ -110,7 +110,11 @@ LV_EXPORT void lv_document_clear(struct lv_document *d);
 struct lv_doc_precondition {
 	const char *if_match;
 	const char *if_none_match;
-	bool required; /* PUT on an existing document without either: 409 (a new one is created) */
+	/* A PUT without either header: 409 onto an existing document; onto
+	 * none, created when @may_create (xAPI 2.0), else 400 (xAPI 1.0.3
+	 * §3.1.s3.b1: the client MUST send one to the profile resources). */
+	bool required;
+	bool may_create;
 };
 
 /* The ETag of @len bytes at @data: the hex SHA-1 (xAPI 1.0.3 Part Three

@@ -150,8 +150,11 @@ enum MHD_Result xapi_documents(struct http_req *r, enum lv_doc_kind kind)
 	struct lv_doc_precondition pre = {
 		.if_match = req_header(r, "If-Match"),
 		.if_none_match = req_header(r, "If-None-Match"),
-		/* 1.0.3: profiles; 2.0 (9274.1.1 §4.1.6.2): State too. */
+		/* 1.0.3: profiles, and a new one needs a header too (the ADL
+		 * 1.0.3 suite, XAPI-00273/00293); 2.0: State as well, and a
+		 * new document is created without one. */
 		.required = put && (kind != LV_DOC_STATE || xapi_request_is_v2(r)),
+		.may_create = xapi_request_is_v2(r),
 	};
 	if (get && key.doc_id) {
 		ret = doc_get(r, &key);

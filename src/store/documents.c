@@ -167,9 +167,10 @@ static enum lv_status check_pre(const struct lv_doc_precondition *pre, bool exis
 	if (pre->if_none_match && exists && lv_etag_matches(pre->if_none_match, etag, true))
 		return LV_ERR_PRECONDITION;
 	/* xAPI 1.0.3 Part Three §3.1 (profiles; State too in 2.0): a PUT
-	 * without either header may create a document, not replace one. */
-	if (pre->required && !pre->if_match && !pre->if_none_match && exists)
-		return LV_ERR_CONFLICT;
+	 * without either header never replaces a document (409); whether
+	 * it may create one depends on the version (@may_create). */
+	if (pre->required && !pre->if_match && !pre->if_none_match && (exists || !pre->may_create))
+		return exists ? LV_ERR_CONFLICT : LV_ERR_INVALID;
 	return LV_OK;
 }
 
@@ -194,7 +195,8 @@ static enum lv_status doc_check_pre(const struct lv_doc_precondition *pre, bool 
 	enum lv_status st = check_pre(pre, exists, etag);
 	if (st != LV_OK)
 		snprintf(err, LV_ERR_TEXT, st == LV_ERR_PRECONDITION ? "precondition failed"
-			 : "document exists: send If-Match or If-None-Match");
+			 : st == LV_ERR_CONFLICT ? "document exists: send If-Match or If-None-Match"
+			 : "PUT needs If-Match or If-None-Match");
 	return st;
 }
 

@@ -136,8 +136,16 @@ async function xapiDocuments(x, actor, act) {
   ];
   for (const [name, key, fn] of profiles) {
     const p = { ...key, profileId: 'settings' };
-    // No precondition on a new document: it is created (xAPI 1.0.3).
-    check((await x[`set${fn}`]({ ...p, profile: { theme: 'dark' } })).status === 204, `${name} profile created`);
+    // No precondition on a new document: 2.0 creates it; 1.0.3 requires
+    // one (the client MUST send it, §3.1.s3.b1): 400, then If-None-Match: *.
+    if (version.startsWith('2.')) {
+      check((await x[`set${fn}`]({ ...p, profile: { theme: 'dark' } })).status === 204, `${name} profile created`);
+    } else {
+      check((await statusOf(x[`set${fn}`]({ ...p, profile: { theme: 'dark' } }))) === 400,
+        `${name} profile PUT without a precondition onto none (1.0.3): 400`);
+      check((await x[`set${fn}`]({ ...p, profile: { theme: 'dark' }, etag: '*', matchHeader: 'If-None-Match' })).status
+        === 204, `${name} profile created with If-None-Match: *`);
+    }
     check((await statusOf(x[`set${fn}`]({ ...p, profile: { theme: 'light' } }))) === 409,
       `${name} profile PUT without a precondition onto an existing one: 409`);
     check((await statusOf(x[`set${fn}`]({ ...p, profile: { theme: 'light' }, etag: '*', matchHeader: 'If-None-Match' })))
