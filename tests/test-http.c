@@ -1791,6 +1791,40 @@ START_TEST(profile_put_without_precondition)
 }
 END_TEST
 
+/* The 2.0 rule at the store (the door reaches it once version
+ * negotiation lands): with may_create a PUT without a header creates a
+ * new document and is 409 onto an existing one, State included. */
+START_TEST(document_may_create)
+{
+	struct lv_principal who;
+	char err[LV_ERR_TEXT];
+	ck_assert_int_eq(lv_credential_check(F.node, F.key, F.secret, &who), LV_OK);
+	cJSON *agent = cJSON_Parse("{\"objectType\":\"Agent\",\"mbox\":\"mailto:v2@example.com\"}");
+	const struct lv_doc_key keys[] = {
+		{.kind = LV_DOC_STATE, .activity = ACT("v2"), .agent = agent, .doc_id = "s"},
+		{.kind = LV_DOC_ACTIVITY_PROFILE, .activity = ACT("v2"), .doc_id = "p"},
+		{.kind = LV_DOC_AGENT_PROFILE, .agent = agent, .doc_id = "p"},
+	};
+	const struct lv_doc_precondition v2 = {.required = true, .may_create = true};
+	const struct lv_doc_precondition v1 = {.required = true};
+	for (size_t i = 0; i < 3; i++) {
+		const unsigned char body[] = "{\"a\":1}";
+		ck_assert_int_eq(lv_document_put(F.node, &who, &keys[i], "application/json", body, 7, false, &v1, err),
+				 LV_ERR_INVALID);
+		ck_assert_int_eq(lv_document_put(F.node, &who, &keys[i], "application/json", body, 7, false, &v2, err),
+				 LV_OK);
+		ck_assert_int_eq(lv_document_put(F.node, &who, &keys[i], "application/json", body, 7, false, &v2, err),
+				 LV_ERR_CONFLICT);
+		struct lv_document d;
+		ck_assert_int_eq(lv_document_get(F.node, &who, &keys[i], &d), LV_OK);
+		ck_assert_str_eq(d.etag, "9f89c740ceb46d7418c924a78ac57941d5e96520"); /* SHA-1 of the body */
+		lv_document_clear(&d);
+	}
+	cJSON_Delete(agent);
+	lv_principal_clear(&who);
+}
+END_TEST
+
 /* A returned attachment part says the statement's contentType for it,
  * whichever statement uploaded the same bytes last. */
 static long post_with_attachment(const char *id, const char *ctype, struct hc_resp *r)
@@ -1876,6 +1910,7 @@ Suite *lv_test_suite(void)
 	tcase_add_test(tc, state_document);
 	tcase_add_test(tc, document_etags);
 	tcase_add_test(tc, profile_put_without_precondition);
+	tcase_add_test(tc, document_may_create);
 	tc = tcase(s, "cors", setup);
 	tcase_add_test(tc, cors_origin_syntax);
 	tcase_add_test(tc, cors_off_by_default);
