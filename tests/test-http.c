@@ -1605,6 +1605,15 @@ START_TEST(cors_off_by_default)
 	const char *plain[] = {"X-Experience-API-Version: 1.0.3", NULL};
 	ck_assert_int_eq(raw_call("GET", "/xapi/about", plain, NULL, &r), 200);
 	ck_assert(!has_header_name(&r, "access-control-allow-origin"));
+	/* The server's own origin (its Host) is not a cross-origin call. */
+	char own[64];
+	snprintf(own, sizeof own, "Origin: http://127.0.0.1:%u", (unsigned)F.hc.port);
+	const char *same[] = {own, NULL};
+	ck_assert_int_eq(raw_call("GET", "/xapi/about", same, NULL, &r), 200);
+	ck_assert(!has_header_name(&r, "access-control-allow-origin"));
+	/* Another origin, not a preflight: refused before any route runs. */
+	const char *other[] = {"Origin: http://localhost:5173", NULL};
+	ck_assert_int_eq(raw_call("GET", "/xapi/about", other, NULL, &r), 403);
 }
 END_TEST
 

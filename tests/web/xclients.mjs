@@ -232,6 +232,18 @@ async function caseTincan() {
   check(!r.err && r.result.id === s1.id, 'retrieveVoidedStatement');
   ok('TinCanJS: voiding');
 
+  const text = `tincan notes ${run}`;
+  const withAtt = mk('attempted', act);
+  withAtt.attachments = [new TinCan.Attachment({ usageType: 'http://id.tincanapi.com/attachment/supporting_media',
+    display: { 'en-US': 'notes' }, contentType: 'text/plain', content: text })];
+  r = await tc(lrs, 'saveStatement', withAtt, {});
+  check(!r.err, `saveStatement with an attachment: ${r.err}`);
+  r = await tc(lrs, 'retrieveStatement', withAtt.id, { params: { attachments: true } });
+  const got = r.result && r.result.attachments && r.result.attachments[0];
+  check(!r.err && got && Buffer.from(got.content).toString() === text && got.contentType === 'text/plain',
+    `attachment read back: ${r.err} ${got && got.contentType}`);
+  ok('TinCanJS: a statement with an attachment, read back as multipart');
+
   // State: ETag from a read, then If-Match with it (TinCanJS sends the bare SHA-1).
   const scope = { activity: new TinCan.Activity({ id: act }), agent: actor };
   r = await tc(lrs, 'saveState', 'bookmark', 'page=1', { ...scope, contentType: 'text/plain' });
