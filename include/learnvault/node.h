@@ -106,8 +106,9 @@ LV_EXPORT void lv_node_close(struct lv_node *node);
  * query, 1024..2^30, default 8 MiB), "max_batch_learners" (see below),
  * "origin", "aggregate_time_quantum_ms" (0..600000, default 200:
  * learnvault/query.h), "xapi_default_version" ("1.0.3", the default, or
- * "2.0.0": the version an xAPI request that names none is answered in).
- * *@value is a malloc'd copy (caller frees). */
+ * "2.0.0": the version an xAPI request that names none is answered in),
+ * "cors_origins" (util_origin_list_valid; read by the server at start:
+ * docs/xapi.md).  *@value is a malloc'd copy (caller frees). */
 LV_EXPORT enum lv_status lv_node_setting_get(struct lv_node *node, const char *name,
 					     char **value) LV_WARN_UNUSED;
 /* The setting max_body_bytes as this process last saw it, refreshed from

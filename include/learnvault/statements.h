@@ -101,7 +101,7 @@ struct lv_document {
 	char *content_type;
 	unsigned char *body;
 	size_t len;
-	char etag[65];
+	char etag[65];          /* hex SHA-1 of body (xAPI 1.0.3 concurrency), unquoted */
 	int64_t updated_ms;
 };
 LV_EXPORT void lv_document_clear(struct lv_document *d);
@@ -110,8 +110,22 @@ LV_EXPORT void lv_document_clear(struct lv_document *d);
 struct lv_doc_precondition {
 	const char *if_match;
 	const char *if_none_match;
-	bool required; /* PUT on an existing document without either: 409 */
+	/* A PUT without either header: 409 onto an existing document; onto
+	 * none, created when @may_create (xAPI 2.0), else 400 (xAPI 1.0.3
+	 * §3.1.s3.b1: the client MUST send one to the profile resources). */
+	bool required;
+	bool may_create;
 };
+
+/* The ETag of @len bytes at @data: the hex SHA-1 (xAPI 1.0.3 Part Three
+ * §1.1 concurrency), NUL-terminated in @out. */
+LV_EXPORT void lv_document_etag(const void *data, size_t len, char out[41]);
+/* Whether an If-Match / If-None-Match header value @header (a list of
+ * quoted entity tags, or "*") names @etag (unquoted).  RFC 9110 §8.8.3.2:
+ * @weak false (If-Match) is the strong comparison, where a W/"..." tag
+ * never matches; @weak true (If-None-Match) ignores the W/ prefix.  A
+ * bare (unquoted) tag is accepted for older clients. */
+LV_EXPORT bool lv_etag_matches(const char *header, const char *etag, bool weak);
 
 LV_EXPORT enum lv_status lv_document_get(struct lv_node *node, const struct lv_principal *provider,
 					 const struct lv_doc_key *key, struct lv_document *out) LV_WARN_UNUSED;

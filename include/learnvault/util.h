@@ -104,4 +104,16 @@ cJSON *util_json_parse(const char *s, size_t len);
  * NUL included: what an identifier from outside may hold. */
 bool util_text_clean(const char *s, size_t len);
 
+/* Web origins (CORS, issue 14).  An origin list is entries separated by
+ * spaces or commas, each "http://host[:port]" or "https://host[:port]",
+ * or "http[s]://host:*" for any port of that host; host is a DNS name,
+ * an IPv4 address or a [bracketed] IPv6 address; no path, no "*" host.
+ * The empty list is valid.  Pure functions. */
+#define UTIL_ORIGIN_LIST_MAX 4096
+bool util_origin_list_valid(const char *list);
+/* Whether the Origin header @origin is allowed by the list @list (which
+ * util_origin_list_valid accepted): scheme and host compare without
+ * case, the port exactly (an absent port is the scheme's default). */
+bool util_origin_allowed(const char *list, const char *origin);
+
 #endif

@@ -53,6 +53,7 @@ struct http_req {
 	enum lv_xapi_version xapi;
 	const char *xapi_version;
 	size_t max_body;          /* this request's body cap */
+	const char *cors_origin;  /* an allowed Origin (cors.c), borrowed from MHD; NULL: no CORS */
 };
 
 #define DEFAULT_MAX_BODY (16u << 20)
@@ -72,6 +73,7 @@ struct lv_server {
 	int64_t clock_skew_ms;    /* added to the sessions' clock; tests only (atomic) */
 	struct limits *limits;    /* request deadline and body rate */
 	struct throttle *throttle; /* failed authentication */
+	char *cors_origins;       /* the setting cors_origins at start (cors.c); NULL: none */
 };
 
 /* The sessions' clock: now, plus the skew a test set. */

@@ -10,6 +10,7 @@
 
 #include <sodium.h>
 
+#include "cors.h"
 #include "http.h"
 #include "learnvault/server.h"
 #include "limits.h"
@@ -129,6 +130,7 @@ static enum MHD_Result reply_queue(struct http_req *r, unsigned status, const ch
 			MHD_add_response_header(resp, extra[i], extra[i + 1]);
 	if (r->set_cookie[0])
 		MHD_add_response_header(resp, "Set-Cookie", r->set_cookie);
+	cors_reply_headers(r, resp);
 	enum MHD_Result ret = MHD_queue_response(r->conn, status, resp);
 	MHD_destroy_response(resp);
 	return ret;
@@ -623,6 +625,7 @@ static void server_free(struct lv_server *srv)
 	limits_free(srv->limits);
 	throttle_free(srv->throttle);
 	session_store_free(srv->sessions);
+	free(srv->cors_origins);
 	free(srv);
 }
 
@@ -656,6 +659,7 @@ enum lv_status lv_server_start(struct lv_node *node, const struct lv_server_opti
 	srv->node = node;
 	srv->started_ms = util_now_ms();
 	srv->secure_cookies = opt && opt->secure_cookies;
+	srv->cors_origins = cors_origins_load(node);
 	unsigned deadline_ms = opt && opt->request_deadline_ms
 				       ? opt->request_deadline_ms
 				       : limit_of(node, 0, "request_deadline_seconds", 30u) * 1000u;

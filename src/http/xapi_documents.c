@@ -30,6 +30,27 @@ static bool param_allowed(const struct doc_params *dp, const char *name)
 	       (dp->allows_registration && strcmp(name, "registration") == 0);
 }
 
+/* A GET's reply with ETag (SHA-1 of @data, quoted) and, when @updated_ms
+ * > 0, Last-Modified: 304 without a body when If-None-Match names the
+ * ETag (RFC 9110 §13.1.2, weak comparison). */
+static enum MHD_Result reply_tagged(struct http_req *r, const char *content_type, const void *data,
+				    size_t len, int64_t updated_ms)
+{
+	char hex[41], etag[44], lm[64];
+	lv_document_etag(data, len, hex);
+	snprintf(etag, sizeof etag, "\"%s\"", hex);
+	const char *extra[] = {"ETag", etag, NULL, NULL, NULL};
+	if (updated_ms > 0) {
+		xapi_http_date(updated_ms, lm);
+		extra[2] = "Last-Modified";
+		extra[3] = lm;
+	}
+	const char *inm = req_header(r, "If-None-Match");
+	if (inm && lv_etag_matches(inm, hex, true))
+		return reply_bytes(r, 304, NULL, "", 0, extra);
+	return reply_bytes(r, 200, content_type, data, len, extra);
+}
+
 /* GET with the document id: the document with its ETag and
  * Last-Modified. */
 static enum MHD_Result doc_get(struct http_req *r, const struct lv_doc_key *key)
@@ -38,11 +59,7 @@ static enum MHD_Result doc_get(struct http_req *r, const struct lv_doc_key *key)
 	enum lv_status st = lv_document_get(r->node, &r->who, key, &d);
 	if (st != LV_OK)
 		return reply_status(r, st, st == LV_ERR_NOT_FOUND ? "no such document" : NULL);
-	char etag[80], lm[64];
-	snprintf(etag, sizeof etag, "\"%s\"", d.etag);
-	xapi_http_date(d.updated_ms, lm);
-	const char *extra[] = {"ETag", etag, "Last-Modified", lm, NULL};
-	enum MHD_Result ret = reply_bytes(r, 200, d.content_type, d.body, d.len, extra);
+	enum MHD_Result ret = reply_tagged(r, d.content_type, d.body, d.len, d.updated_ms);
 	lv_document_clear(&d);
 	return ret;
 }
@@ -56,7 +73,17 @@ static enum MHD_Result doc_list(struct http_req *r, const struct lv_doc_key *key
 		return reply_error(r, 400, "invalid", "since is not an ISO 8601 timestamp");
 	cJSON *ids = NULL;
 	enum lv_status st = lv_document_ids(r->node, &r->who, key, since_ms, &ids);
-	return st == LV_OK ? reply_json(r, 200, ids, NULL) : reply_status(r, st, NULL);
+	if (st != LV_OK)
+		return reply_status(r, st, NULL);
+	/* xAPI 1.0.3 Part Three §1.1: a GET of a document resource carries
+	 * an ETag; the id list's is the SHA-1 of the list as sent. */
+	char *text = cJSON_PrintUnformatted(ids);
+	cJSON_Delete(ids);
+	if (!text)
+		return reply_error(r, 500, "out_of_memory", "could not build the response");
+	enum MHD_Result ret = reply_tagged(r, "application/json", text, strlen(text), 0);
+	free(text);
+	return ret;
 }
 
 /* PUT (replace) or POST (merge JSON objects). */
@@ -123,7 +150,11 @@ enum MHD_Result xapi_documents(struct http_req *r, enum lv_doc_kind kind)
 	struct lv_doc_precondition pre = {
 		.if_match = req_header(r, "If-Match"),
 		.if_none_match = req_header(r, "If-None-Match"),
-		.required = put && kind != LV_DOC_STATE,
+		/* 1.0.3: profiles, and a new one needs a header too (the ADL
+		 * 1.0.3 suite, XAPI-00273/00293); 2.0: State as well, and a
+		 * new document is created without one. */
+		.required = put && (kind != LV_DOC_STATE || xapi_request_is_v2(r)),
+		.may_create = xapi_request_is_v2(r),
 	};
 	if (get && key.doc_id) {
 		ret = doc_get(r, &key);

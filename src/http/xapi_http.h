@@ -16,6 +16,9 @@ char *xapi_url_encode(const char *s);
  * is application/json, "application/jsonxyz" is not (issue 13). */
 bool xapi_media_is(const char *ct, const char *type);
 
+/* Whether @r is an xAPI 2.0 request (X-Experience-API-Version 2.0.x). */
+bool xapi_request_is_v2(const struct http_req *r);
+
 enum MHD_Result xapi_statements_write(struct http_req *r, bool put);
 enum MHD_Result xapi_statements_get(struct http_req *r);
 enum MHD_Result xapi_documents(struct http_req *r, enum lv_doc_kind kind);

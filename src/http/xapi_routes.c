@@ -5,6 +5,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "cors.h"
 #include "http.h"
 #include "xapi_http.h"
 
@@ -86,6 +87,13 @@ static bool negotiate_version(struct http_req *r)
 	return true;
 }
 
+bool xapi_request_is_v2(const struct http_req *r)
+{
+	/* As negotiated (negotiate_version): requests that named no version
+	 * are refused before any document rule is asked. */
+	return r->xapi == LV_XAPI_V2_0_0;
+}
+
 static enum MHD_Result about(struct http_req *r)
 {
 	cJSON *o = cJSON_CreateObject();
@@ -107,6 +115,9 @@ enum MHD_Result xapi_route(struct http_req *r)
 {
 	const char *p = r->path + 5; /* after "/xapi" */
 	const char *m = r->method;
+	enum MHD_Result cors_ret;
+	if (cors_xapi(r, &cors_ret))
+		return cors_ret;
 	bool versioned = negotiate_version(r);
 	if (strcmp(p, "/about") == 0) {
 		if (strcmp(m, "GET") != 0)

@@ -6,6 +6,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include <openssl/evp.h>
 #include <sodium.h>
 
 #include "learnvault/statements.h"
@@ -65,7 +66,7 @@ static enum lv_status doc_load(sqlite3 *db, const char *prov, int kind, const ch
 {
 	sqlite3_stmt *s = NULL;
 	enum lv_status st = db_status(sqlite3_prepare_v2(db,
-		"SELECT content_type, body, etag, updated FROM documents"
+		"SELECT content_type, body, updated FROM documents"
 		" WHERE provider = ? AND kind = ? AND scope = ? AND doc_id = ?", -1, &s, NULL));
 	if (st != LV_OK)
 		return st;
@@ -86,8 +87,11 @@ static enum lv_status doc_load(sqlite3 *db, const char *prov, int kind, const ch
 				memcpy(d->body, sqlite3_column_blob(s, 1), len);
 			d->body[len] = 0;
 			d->len = len;
-			snprintf(d->etag, sizeof d->etag, "%s", (const char *)sqlite3_column_text(s, 2));
-			d->updated_ms = sqlite3_column_int64(s, 3);
+			/* From the content, not the stored column: documents
+			 * written before issue 14 carry a SHA-256-based tag
+			 * there, and the ETag is the content's SHA-1. */
+			lv_document_etag(d->body, len, d->etag);
+			d->updated_ms = sqlite3_column_int64(s, 2);
 		}
 	} else {
 		st = rc == SQLITE_DONE ? LV_ERR_NOT_FOUND : db_status(rc);
@@ -113,22 +117,40 @@ enum lv_status lv_document_get(struct lv_node *n, const struct lv_principal *pro
 	return st;
 }
 
-/* Quoted or bare etag comparison; "*" matches any existing document. */
-static bool etag_matches(const char *header, const char *etag)
+void lv_document_etag(const void *data, size_t len, char out[41])
 {
+	unsigned char h[EVP_MAX_MD_SIZE];
+	unsigned int hl = 0;
+	/* SHA-1 here is the spec's content tag, not a security measure. */
+	if (EVP_Digest(data, len, h, &hl, EVP_sha1(), NULL) != 1 || hl != 20) {
+		out[0] = '\0'; /* matches no header: every If-Match fails safe */
+		return;
+	}
+	sodium_bin2hex(out, 41, h, 20);
+}
+
+bool lv_etag_matches(const char *header, const char *etag, bool weak)
+{
+	size_t len = strlen(etag);
 	const char *p = header;
+	if (len == 0)
+		return false;
 	while (*p) {
-		while (*p == ' ' || *p == ',')
+		while (*p == ' ' || *p == '\t' || *p == ',')
 			p++;
+		if (!*p)
+			break;
 		if (*p == '*')
 			return true;
-		if (strncmp(p, "W/", 2) == 0)
+		bool is_weak = strncmp(p, "W/", 2) == 0;
+		if (is_weak)
 			p += 2;
 		bool q = *p == '"';
 		if (q)
 			p++;
-		size_t len = strlen(etag);
-		if (strncmp(p, etag, len) == 0 && (q ? p[len] == '"' : (p[len] == 0 || p[len] == ',' || p[len] == ' ')))
+		bool same = strncasecmp(p, etag, len) == 0 &&
+			    (q ? p[len] == '"' : (p[len] == 0 || p[len] == ',' || p[len] == ' '));
+		if (same && (weak || !is_weak))
 			return true;
 		while (*p && *p != ',')
 			p++;
@@ -140,15 +162,14 @@ static enum lv_status check_pre(const struct lv_doc_precondition *pre, bool exis
 {
 	if (!pre)
 		return LV_OK;
-	if (pre->if_match && (!exists || !etag_matches(pre->if_match, etag)))
+	if (pre->if_match && (!exists || !lv_etag_matches(pre->if_match, etag, false)))
 		return LV_ERR_PRECONDITION;
-	if (pre->if_none_match) {
-		bool star = strchr(pre->if_none_match, '*') != NULL;
-		if (exists && (star || etag_matches(pre->if_none_match, etag)))
-			return LV_ERR_PRECONDITION;
-	}
-	/* Profiles (xAPI 1.0.3 §3.1): a PUT must say what it expects. */
-	if (pre->required && !pre->if_match && !pre->if_none_match)
+	if (pre->if_none_match && exists && lv_etag_matches(pre->if_none_match, etag, true))
+		return LV_ERR_PRECONDITION;
+	/* xAPI 1.0.3 Part Three §3.1 (profiles; State too in 2.0): a PUT
+	 * without either header never replaces a document (409); whether
+	 * it may create one depends on the version (@may_create). */
+	if (pre->required && !pre->if_match && !pre->if_none_match && (exists || !pre->may_create))
 		return exists ? LV_ERR_CONFLICT : LV_ERR_INVALID;
 	return LV_OK;
 }
@@ -222,12 +243,9 @@ out:
 static enum lv_status doc_store(sqlite3 *db, const struct lv_principal *prov, const struct lv_doc_key *key,
 				const char *scope, const struct doc_body *b)
 {
-	/* 160-bit tag: the xAPI suite expects 40 hex digits (SHA-1 length). */
-	unsigned char h[32];
 	char etag[41];
 	sqlite3_stmt *s = NULL;
-	crypto_hash_sha256(h, b->data, b->len);
-	sodium_bin2hex(etag, sizeof etag, h, 20);
+	lv_document_etag(b->data, b->len, etag);
 	enum lv_status st = db_status(sqlite3_prepare_v2(db,
 		"INSERT OR REPLACE INTO documents(provider, kind, scope, doc_id, content_type, body, etag, updated)"
 		" VALUES(?, ?, ?, ?, ?, ?, ?, ?)", -1, &s, NULL));

@@ -745,6 +745,10 @@ enum lv_status lv_node_setting_set(struct lv_node *n, const char *name, const ch
 		 * (http/xapi_routes.c). */
 		if (strcmp(value, "1.0.3") != 0 && strcmp(value, "2.0.0") != 0)
 			return LV_ERR_INVALID;
+	} else if (strcmp(name, "cors_origins") == 0) {
+		/* Read by the HTTP server when it starts (http/cors.c). */
+		if (!util_origin_list_valid(value))
+			return LV_ERR_INVALID;
 	} else if (strcmp(name, "aggregate_time_quantum_ms") == 0) {
 		/* Read by the aggregate door (query/door.c), 0 to 600000. */
 		char *end = NULL;

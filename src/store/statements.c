@@ -820,7 +820,11 @@ static enum lv_status attachments_of(struct lv_node *n, const char *provider, co
 				memcpy(d, sqlite3_column_blob(q, 1), len);
 			struct lv_attachment *x = &a->v[a->n++];
 			x->sha2 = strdup(sha);
-			x->content_type = strdup((const char *)sqlite3_column_text(q, 0));
+			/* The part's type is what this statement says its
+			 * attachment is (issue 14), not the type the body
+			 * was last uploaded with by whichever statement. */
+			const char *ct = util_json_str(att, "contentType", NULL);
+			x->content_type = strdup(ct ? ct : (const char *)sqlite3_column_text(q, 0));
 			x->data = d;
 			x->len = len;
 			if (!d || !x->sha2 || !x->content_type)
