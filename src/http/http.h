@@ -48,6 +48,13 @@ struct http_req {
 	const char *wire_method;  /* the method on the wire (before alternate syntax) */
 	bool consistent_through;  /* add X-Experience-API-Consistent-Through */
 	size_t max_body;          /* this request's body cap */
+	/* The request log (reqlog.c): set by the router and the replies. */
+	const char *route;        /* route template ("/learner/consents/{id}"),
+				   * static storage; NULL: no route matched */
+	int64_t start_ms;         /* when the request's headers arrived */
+	unsigned log_status;      /* status of the reply queued, 0: none */
+	size_t log_bytes;         /* its body bytes */
+	char log_error[48];       /* a 4xx/5xx body's "error" code, "" */
 };
 
 #define DEFAULT_MAX_BODY (16u << 20)
@@ -67,6 +74,7 @@ struct lv_server {
 	int64_t clock_skew_ms;    /* added to the sessions' clock; tests only (atomic) */
 	struct limits *limits;    /* request deadline and body rate */
 	struct throttle *throttle; /* failed authentication */
+	bool tls;                 /* HTTPS (tls.c holds the credentials) */
 };
 
 /* The sessions' clock: now, plus the skew a test set. */

@@ -83,6 +83,13 @@ enum MHD_Result xapi_route(struct http_req *r)
 {
 	const char *p = r->path + 5; /* after "/xapi" */
 	const char *m = r->method;
+	/* The request log's route template (reqlog.c): one of ours, never the URL. */
+	static const char *const ROUTES[] = {"/xapi/about", "/xapi/statements", "/xapi/activities/state",
+					     "/xapi/activities/profile", "/xapi/agents/profile",
+					     "/xapi/activities", "/xapi/agents", NULL};
+	for (size_t i = 0; ROUTES[i]; i++)
+		if (strcmp(p, ROUTES[i] + 5) == 0)
+			r->route = ROUTES[i];
 	if (strcmp(p, "/about") == 0) {
 		if (strcmp(m, "GET") != 0)
 			return reply_error(r, 405, "method_not_allowed", "about supports GET only");
