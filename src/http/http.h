@@ -55,6 +55,10 @@ struct http_req {
 	unsigned log_status;      /* status of the reply queued, 0: none */
 	size_t log_bytes;         /* its body bytes */
 	char log_error[48];       /* a 4xx/5xx body's "error" code, "" */
+	char log_credential[LV_CRED_ID_LEN]; /* the last credential that passed
+				   * http_credential_check ("" none): a /session
+				   * login's too, which r->who does not hold */
+	enum lv_role log_role;
 };
 
 #define DEFAULT_MAX_BODY (16u << 20)

@@ -174,10 +174,11 @@ void reqlog_request(const struct http_req *r)
 		{"status", NULL, st},
 		{"bytes", NULL, (long long)r->log_bytes},
 		{"ms", NULL, (long long)(util_now_ms() - r->start_ms)},
-		/* Only a credential that authenticated: an id the client merely
-		 * sent is in the auth-failure line, not here. */
-		{"credential", r->authenticated ? r->who.id : "-", 0},
-		{"role", r->authenticated ? lv_role_str(r->who.role) : "-", 0},
+		/* Only a credential that authenticated (a header, a session
+		 * cookie, a /session login): an id the client merely sent is in
+		 * the auth-failure line, not here. */
+		{"credential", r->authenticated ? r->who.id : r->log_credential[0] ? r->log_credential : "-", 0},
+		{"role", r->authenticated ? lv_role_str(r->who.role) : r->log_credential[0] ? lv_role_str(r->log_role) : "-", 0},
 	};
 	size_t n = 7;
 	if (st >= 400)

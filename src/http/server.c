@@ -236,8 +236,11 @@ bool http_credential_check(struct http_req *r, const char *id, size_t idlen, con
 		sid[idlen] = 0;
 		ok = lv_credential_check(r->node, sid, secret, who) == LV_OK;
 	}
-	if (ok)
+	if (ok) {
+		memcpy(r->log_credential, who->id, sizeof r->log_credential);
+		r->log_role = who->role;
 		return true;
+	}
 	unsigned n = throttle_failed(r->srv->throttle, addr, lid);
 	const struct lv_log_field f[] = {{"address", addr, 0}, {"credential", lid[0] ? lid : "-", 0},
 					 {"count", NULL, n}};
