@@ -164,7 +164,7 @@ static int read_tls_files(const char *cert_path, const char *key_path, struct tl
 static void reload_tls(struct lv_server *srv, const struct config *c)
 {
 	if (!lv_server_tls(srv)) {
-		lv_log_message(LV_LOG_INFO, "reload", "SIGHUP without TLS: nothing to reload");
+		lv_log_message(LV_LOG_INFO, "tls-reload", "SIGHUP without TLS: nothing to reload");
 		return;
 	}
 	struct tls_files t;
