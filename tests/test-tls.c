@@ -335,6 +335,18 @@ START_TEST(https_serves_and_reloads)
 		usleep(100000);
 	ck_assert(th_file_contains(s.log, "keeping the old certificate"));
 	ck_assert_int_eq(tdo(s.port, &(struct treq){.path = "/health", .ca = two}, &r), 200);
+	/* A renewed key others may read: refused at a reload as at start. */
+	copy_file(one, crt);
+	ck_assert_int_eq(chmod(key, 0644), 0);
+	copy_file(onekey, key);
+	ck_assert_int_eq(kill(s.pid, SIGHUP), 0);
+	for (int i = 0; i < 50 && !th_file_contains(s.log, "chmod 600 it: keeping the old certificate"); i++)
+		usleep(100000);
+	ck_assert(th_file_contains(s.log, "(mode 0644): chmod 600 it: keeping the old certificate"));
+	ck_assert_int_eq(tdo(s.port, &(struct treq){.path = "/health", .ca = two}, &r), 200);
+	ck_assert_int_eq(chmod(key, 0600), 0);
+	ck_assert_int_eq(kill(s.pid, SIGHUP), 0);
+	ck_assert_msg(health_becomes(s.port, one, 200), "the first certificate is not back after SIGHUP");
 	server_stop(&s);
 	th_rmtree(k.tmp);
 }

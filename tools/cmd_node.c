@@ -106,53 +106,56 @@ static void tls_files_free(struct tls_files *t)
 /* A private key larger than this is no key (an RSA-16384 PEM is ~13 KiB). */
 #define TLS_KEY_MAX (64u << 10)
 
+/* Why a TLS file was refused: said by serve on stderr at start, logged
+ * at a reload (where the log's format holds). */
+#define TLS_ERR_LEN 512
+
 /* Reads the key at @path: a regular file that only its owner may read
  * (mode 0600 or 0400; anything wider is refused, as ssh does), read once
- * through one descriptor so that the mode checked is the file read. */
-static int read_tls_key(const char *path, char **key, size_t *len)
+ * through one descriptor so that the mode checked is the file read.
+ * Returns 0, or 1 with @err said. */
+static int read_tls_key(const char *path, char **key, size_t *len, char err[TLS_ERR_LEN])
 {
-	int rc = 1;
+	*key = NULL;
 	int fd = open(path, O_RDONLY | O_CLOEXEC);
 	struct stat st;
-	if (fd < 0)
-		return cli_fail("serve: cannot open the TLS key %s: %s", path, strerror(errno));
-	if (fstat(fd, &st) != 0 || !S_ISREG(st.st_mode) || st.st_size <= 0 || st.st_size > TLS_KEY_MAX) {
-		cli_fail("serve: the TLS key %s is not a regular file of at most %u bytes", path, TLS_KEY_MAX);
-		goto out;
-	}
-	if (st.st_mode & 077) {
-		cli_fail("serve: the TLS key %s may be read by others (mode %04o): chmod 600 it", path,
-			 (unsigned)(st.st_mode & 07777));
-		goto out;
-	}
-	*key = sodium_malloc((size_t)st.st_size + 1);
-	if (!*key) {
-		cli_fail("serve: out of memory");
-		goto out;
+	if (fd < 0) {
+		snprintf(err, TLS_ERR_LEN, "cannot open the TLS key %s: %s", path, strerror(errno));
+		return 1;
 	}
 	ssize_t n = 0, got;
-	while (n < st.st_size && (got = read(fd, *key + n, (size_t)(st.st_size - n))) > 0)
-		n += got;
-	if (n != st.st_size) {
+	if (fstat(fd, &st) != 0 || !S_ISREG(st.st_mode) || st.st_size <= 0 || st.st_size > TLS_KEY_MAX)
+		snprintf(err, TLS_ERR_LEN, "the TLS key %s is not a regular file of at most %u bytes", path, TLS_KEY_MAX);
+	else if (st.st_mode & 077)
+		snprintf(err, TLS_ERR_LEN, "the TLS key %s may be read by others (mode %04o): chmod 600 it", path,
+			 (unsigned)(st.st_mode & 07777));
+	else if (!(*key = sodium_malloc((size_t)st.st_size + 1)))
+		snprintf(err, TLS_ERR_LEN, "out of memory");
+	else
+		while (n < st.st_size && (got = read(fd, *key + n, (size_t)(st.st_size - n))) > 0)
+			n += got;
+	close(fd);
+	if (*key && n != st.st_size) {
 		sodium_free(*key);
 		*key = NULL;
-		cli_fail("serve: cannot read the TLS key %s", path);
-		goto out;
+		snprintf(err, TLS_ERR_LEN, "cannot read the TLS key %s", path);
 	}
+	if (!*key)
+		return 1;
 	(*key)[n] = '\0';
 	*len = (size_t)n;
-	rc = 0;
-out:
-	close(fd);
-	return rc;
+	return 0;
 }
 
-static int read_tls_files(const char *cert_path, const char *key_path, struct tls_files *t)
+/* Both files into @t (cleared first, and on failure); 0, or 1 with @err. */
+static int read_tls_files(const char *cert_path, const char *key_path, struct tls_files *t, char err[TLS_ERR_LEN])
 {
 	memset(t, 0, sizeof *t);
-	if (util_read_file(cert_path, 1u << 20, &t->cert, &t->cert_len) != LV_OK)
-		return cli_fail("serve: cannot read the TLS certificate %s (at most 1 MiB)", cert_path);
-	if (read_tls_key(key_path, &t->key, &t->key_len) != 0) {
+	if (util_read_file(cert_path, 1u << 20, &t->cert, &t->cert_len) != LV_OK) {
+		snprintf(err, TLS_ERR_LEN, "cannot read the TLS certificate %s (at most 1 MiB)", cert_path);
+		return 1;
+	}
+	if (read_tls_key(key_path, &t->key, &t->key_len, err) != 0) {
 		tls_files_free(t);
 		return 1;
 	}
@@ -168,15 +171,17 @@ static void reload_tls(struct lv_server *srv, const struct config *c)
 		return;
 	}
 	struct tls_files t;
-	if (read_tls_files(c->value[CK_TLS_CERT], c->value[CK_TLS_KEY], &t) != 0) {
-		lv_log_message(LV_LOG_ERROR, "tls-reload", "the files could not be read: keeping the old certificate");
+	char err[TLS_ERR_LEN];
+	if (read_tls_files(c->value[CK_TLS_CERT], c->value[CK_TLS_KEY], &t, err) != 0) {
+		lv_log_message(LV_LOG_ERROR, "tls-reload", "%s: keeping the old certificate", err);
 		return;
 	}
 	enum lv_status st = lv_server_tls_reload(srv, t.cert, t.cert_len, t.key, t.key_len);
 	tls_files_free(&t);
 	if (st != LV_OK)
 		lv_log_message(LV_LOG_ERROR, "tls-reload", "%s: keeping the old certificate (%s)",
-			       st == LV_ERR_INVALID ? "not a PEM certificate and its key" : "failed", lv_status_str(st));
+			       st == LV_ERR_INVALID ? "not a PEM certificate chain and its key" : "failed",
+			       lv_status_str(st));
 	else
 		lv_log_message(LV_LOG_INFO, "tls-reload", "new handshakes use the certificate in %s",
 			       c->value[CK_TLS_CERT]);
@@ -197,8 +202,9 @@ static int serve_options(const struct config *c, struct lv_server_options *so, s
 	memset(t, 0, sizeof *t);
 	if (!c->value[CK_TLS_CERT] != !c->value[CK_TLS_KEY])
 		return cli_fail("serve: --tls-cert and --tls-key go together");
-	if (c->value[CK_TLS_CERT] && read_tls_files(c->value[CK_TLS_CERT], c->value[CK_TLS_KEY], t) != 0)
-		return 1;
+	char err[TLS_ERR_LEN];
+	if (c->value[CK_TLS_CERT] && read_tls_files(c->value[CK_TLS_CERT], c->value[CK_TLS_KEY], t, err) != 0)
+		return cli_fail("serve: %s", err);
 	so->tls_cert_pem = t->cert;
 	so->tls_cert_len = t->cert_len;
 	so->tls_key_pem = t->key;
