@@ -23,6 +23,7 @@
 
 #include "harness.h"
 #include "http-client.h"
+#include "learnvault/server.h"
 
 struct server {
 	pid_t pid;
@@ -568,6 +569,47 @@ START_TEST(request_log_json_levels)
 }
 END_TEST
 
+/* The logger itself: a value with blanks, quotes or control bytes stays
+ * one field on one line (text), or round-trips (JSON); levels filter. */
+START_TEST(log_lines_hold_together)
+{
+	char path[700];
+	snprintf(path, sizeof path, "%s/stderr", th_tmpdir());
+	ck_assert_ptr_nonnull(freopen(path, "w", stderr));
+	static const char odd[] = "a \"b\" c\\d\nnext=1\x01";
+	const struct lv_log_field f[] = {{"note", odd, 0}, {"n", NULL, -7}, {"plain", "x", 0}};
+	lv_log_configure(LV_LOG_INFO, LV_LOG_TEXT);
+	lv_log_fields(LV_LOG_INFO, "probe", f, 3);
+	lv_log_fields(LV_LOG_DEBUG, "hidden", f, 3);
+	lv_log_configure(LV_LOG_WARN, LV_LOG_JSON);
+	lv_log_fields(LV_LOG_WARN, "probe", f, 3);
+	lv_log_message(LV_LOG_INFO, "hidden", "dropped at warn");
+	lv_log_message(LV_LOG_ERROR, "said", "%d%%", 5);
+	fflush(stderr);
+	const char *log = read_log(path);
+	const char *nl = strchr(log, '\n');
+	ck_assert_ptr_nonnull(nl);
+	/* The first line, whole: the odd value is one quoted field. */
+	static const char want[] = " info probe note=\"a \\\"b\\\" c\\\\d?next=1?\" n=-7 plain=x\n";
+	const char *at = strstr(log, want);
+	ck_assert_msg(at && at + strlen(want) == nl + 1, "%s", log);
+	ck_assert_ptr_null(strstr(log, "hidden"));
+	cJSON *o = cJSON_ParseWithLength(nl + 1, strcspn(nl + 1, "\n"));
+	ck_assert_ptr_nonnull(o);
+	ck_assert_str_eq(cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(o, "note")), odd);
+	ck_assert_str_eq(cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(o, "level")), "warn");
+	ck_assert_double_eq(cJSON_GetNumberValue(cJSON_GetObjectItemCaseSensitive(o, "n")), -7);
+	cJSON_Delete(o);
+	ck_assert_ptr_nonnull(strstr(log, "\"level\":\"error\",\"event\":\"said\",\"message\":\"5%\"}"));
+	enum lv_log_level lv = LV_LOG_INFO;
+	enum lv_log_format lf = LV_LOG_TEXT;
+	ck_assert(lv_log_level_parse("debug", &lv) && lv == LV_LOG_DEBUG);
+	ck_assert(!lv_log_level_parse("verbose", &lv) && lv == LV_LOG_DEBUG);
+	ck_assert(lv_log_format_parse("json", &lf) && lf == LV_LOG_JSON);
+	ck_assert(!lv_log_format_parse("JSON", &lf));
+}
+END_TEST
+
 Suite *lv_test_suite(void)
 {
 	curl_global_init(CURL_GLOBAL_DEFAULT);
@@ -581,6 +623,7 @@ Suite *lv_test_suite(void)
 	tcase_set_timeout(l, 120);
 	tcase_add_test(l, request_log_text);
 	tcase_add_test(l, request_log_json_levels);
+	tcase_add_test(l, log_lines_hold_together);
 	suite_add_tcase(s, l);
 	return s;
 }
