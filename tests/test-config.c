@@ -289,6 +289,20 @@ START_TEST(cli_config_check)
 	ck_assert_int_eq(run("config", &out, errf), 2);
 	free(out);
 	ck_assert(th_file_contains(errf, "usage: config check [FILE]"));
+	ck_assert_int_eq(run("config check --help", &out, errf), 0);
+	ck_assert_ptr_nonnull(strstr(out, "usage: learnvault config check [FILE]"));
+	free(out);
+	/* serve --help: its usage on stdout, exit 0, nothing read or opened. */
+	setenv("LEARNVAULT_NO_SUCH", "1", 1);
+	ck_assert_int_eq(run("serve --help", &out, errf), 0);
+	ck_assert_ptr_nonnull(strstr(out, "--tls-cert PEM --tls-key PEM"));
+	for (int k = 0; k < CK_COUNT; k++) { /* every key is a flag the usage names */
+		char flag[64];
+		snprintf(flag, sizeof flag, "--%s", config_key_name((enum config_key)k));
+		ck_assert_msg(strstr(out, flag), "serve --help lacks %s", flag);
+	}
+	free(out);
+	clean_env();
 }
 END_TEST
 

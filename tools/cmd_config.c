@@ -12,6 +12,13 @@
  * every error, FILE:LINE first, and exits 1. */
 int cmd_config(int argc, char **argv)
 {
+	if (argc >= 2 && strcmp(argv[argc - 1], "--help") == 0) {
+		puts("usage: learnvault config check [FILE]\n"
+		     "Reads FILE (else LEARNVAULT_CONFIG, else /etc/learnvault/learnvault.conf if it exists) and the\n"
+		     "LEARNVAULT_* variables as serve would; prints the effective configuration as JSON, or every\n"
+		     "error as FILE:LINE and exits 1 (docs/running.md).");
+		return 0;
+	}
 	if (argc < 2 || strcmp(argv[1], "check") != 0 || argc > 3 || (argc == 3 && argv[2][0] == '-'))
 		return cli_fail("usage: config check [FILE]") + 1;
 	struct config c;

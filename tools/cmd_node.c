@@ -212,11 +212,26 @@ static int serve_options(const struct config *c, struct lv_server_options *so, s
 	return 0;
 }
 
+#define SERVE_USAGE                                                                                       \
+	"usage: learnvault serve --data DIR [--listen HOST:PORT] [--threads N] [--passphrase-file F]\n"    \
+	"         [--tls-cert PEM --tls-key PEM] [--secure-cookies] [--log-level error|warn|info|debug]\n"  \
+	"         [--log-format text|json] [--config FILE] [--max-body-bytes N] [--max-connections N]\n"    \
+	"         [--max-connections-per-ip N] [--request-deadline-seconds N] [--min-body-rate N]\n"        \
+	"         [--auth-max-failures N] [--auth-window-seconds N]\n"                                      \
+	"Every option is also a key of the configuration file (--config, LEARNVAULT_CONFIG or\n"           \
+	"/etc/learnvault/learnvault.conf) and a variable LEARNVAULT_<KEY>; a flag beats the\n"             \
+	"environment, which beats the file (docs/running.md).  SIGHUP reloads the TLS pair.\n"
+
 /* The configuration of serve (flags, environment, file: config.h), its
- * errors said; 0, or the exit code. */
+ * errors said; 0, -1 after --help, or the exit code. */
 static int serve_config(int argc, char **argv, struct config *c)
 {
-	if (config_gather(c, argc, argv, 1, "serve") < 0)
+	int first = config_gather(c, argc, argv, 1, "serve");
+	if (first == CONFIG_HELP) {
+		fputs(SERVE_USAGE, stdout);
+		return -1;
+	}
+	if (first < 0)
 		return 2;
 	if (c->nerrors) {
 		for (const char *l = c->errors.data, *nl; l && *l; l = nl + 1) {
@@ -257,8 +272,10 @@ int cmd_serve(int argc, char **argv)
 	struct tls_files tls = {0};
 	struct lv_server_options so = {0};
 	int rc = serve_config(argc, argv, &c);
-	if (rc)
+	if (rc) {
+		rc = rc < 0 ? 0 : rc; /* --help */
 		goto out;
+	}
 	const char *dir = c.value[CK_DATA], *listen = c.value[CK_LISTEN] ? c.value[CK_LISTEN] : "127.0.0.1:8080";
 	char host[256];
 	uint16_t port;

@@ -341,15 +341,18 @@ unsigned long long config_uint(const struct config *c, enum config_key k, unsign
 
 int config_gather(struct config *c, int argc, char **argv, int first, const char *cmd)
 {
-	struct option lo[CK_COUNT + 2];
+	struct option lo[CK_COUNT + 3];
 	const char *flag[CK_COUNT] = {0}, *config_flag = NULL;
 	for (int k = 0; k < CK_COUNT; k++)
 		lo[k] = (struct option){KEYS[k].name, KEYS[k].kind == K_BOOL ? no_argument : required_argument, NULL, k};
 	lo[CK_COUNT] = (struct option){"config", required_argument, NULL, CK_COUNT};
-	lo[CK_COUNT + 1] = (struct option){0, 0, 0, 0};
+	lo[CK_COUNT + 1] = (struct option){"help", no_argument, NULL, CK_COUNT + 1};
+	lo[CK_COUNT + 2] = (struct option){0, 0, 0, 0};
 	int o;
 	optind = first;
 	while ((o = getopt_long(argc, argv, "", lo, NULL)) != -1) {
+		if (o == CK_COUNT + 1)
+			return CONFIG_HELP;
 		if (o < 0 || o > CK_COUNT)
 			return -1;
 		if (o == CK_COUNT)

@@ -97,9 +97,10 @@ const char *config_file_path(const char *flag, bool *must_exist);
 /* The whole configuration of @cmd ("serve"): its flags in argv[@first..]
  * (every key as --KEY, a switch without argument, and --config FILE),
  * then the file (config_file_path), the environment, and the flags over
- * them.  Returns the index of the first operand, or -1 after getopt has
- * said what was wrong (exit 2).  Bad values are in c->errors, a flag's
- * named "@cmd --KEY". */
+ * them.  Returns the index of the first operand, -1 after getopt has
+ * said what was wrong (exit 2), or CONFIG_HELP for --help (nothing read).
+ * Bad values are in c->errors, a flag's named "@cmd --KEY". */
+#define CONFIG_HELP (-2)
 int config_gather(struct config *c, int argc, char **argv, int first, const char *cmd);
 
 /* The effective configuration as a JSON object: {"file": ..., "settings":
