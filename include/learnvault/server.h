@@ -57,8 +57,8 @@ struct lv_server_options {
 	unsigned threads;        /* 0: one per core */
 	size_t max_body_bytes;   /* 0: the node's max_body_bytes setting */
 	/* Mark the web door's session cookie Secure, so a browser sends it
-	 * over HTTPS only.  Set it when the node is reached through TLS (a
-	 * TLS-terminating proxy in front); false: plain HTTP on loopback. */
+	 * over HTTPS only.  Set it when a TLS-terminating proxy is in front;
+	 * with tls_cert_pem the cookie is Secure whatever this says. */
 	bool secure_cookies;
 	/* Resource limits against hostile clients (docs/security.md, "Limits");
 	 * 0 takes the node setting of the same name (max_connections,
