@@ -49,6 +49,7 @@ int cli_read_passphrase(const char *path, char **pass, size_t *len);
 
 int cmd_init(int argc, char **argv);
 int cmd_serve(int argc, char **argv);
+int cmd_config(int argc, char **argv); /* cmd_config.c: config check [FILE] */
 int cmd_credential(int argc, char **argv);
 int cmd_learner(int argc, char **argv);
 int cmd_ingest(int argc, char **argv);

@@ -167,6 +167,9 @@ static void usage(void)
 	fputs("usage: learnvault COMMAND [options]\n"
 	      "  init --data DIR [--passphrase-file F] [--origin NAME]\n"
 	      "  serve --data DIR [--listen HOST:PORT] [--threads N] [--passphrase-file F] [--secure-cookies]\n"
+	      "        [--tls-cert PEM --tls-key PEM] [--log-level L] [--log-format text|json] [--config FILE]\n"
+	      "        (and every key of docs/running.md as --KEY; SIGHUP reloads the TLS pair)\n"
+	      "  config check [FILE]   (the configuration serve would read, or its errors)\n"
 	      "  credential add --data DIR --role provider|learner|analyst|auditor|admin\n"
 	      "                 [--learner ID] [--purpose P]... [--label TEXT]\n"
 	      "  credential list --data DIR | credential revoke --data DIR ID\n"
@@ -219,6 +222,7 @@ int main(int argc, char **argv)
 		{"federate", cmd_federate},
 		{"dp", cmd_dp},
 		{"recommend", cmd_recommend}, {"curriculum", cmd_curriculum}, {"personal", cmd_personal},
+		{"config", cmd_config},
 	};
 	for (size_t i = 0; i < sizeof cmds / sizeof cmds[0]; i++)
 		if (strcmp(argv[1], cmds[i].name) == 0)

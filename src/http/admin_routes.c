@@ -61,8 +61,34 @@ static const char *under(const char *path, const char *prefix)
 	return path + n;
 }
 
+/* The request log's route template (reqlog.c) for @path under /admin:
+ * a member (a learner's pseudonym, a credential id, a task id) becomes
+ * {id}; a path no route takes keeps the door's wildcard. */
+static const char *admin_template(const char *path)
+{
+	static const char *const EXACT[] = {"/admin/status", "/admin/learners", "/admin/credentials",
+					    "/admin/policies", "/admin/settings", TASKS, NULL};
+	for (size_t i = 0; EXACT[i]; i++)
+		if (strcmp(path, EXACT[i]) == 0)
+			return EXACT[i];
+	const char *rest = under(path, "/admin/learners");
+	size_t n = rest ? strlen(rest) : 0;
+	if (rest && n > 11 && strcmp(rest + n - 11, "/birth-date") == 0)
+		return "/admin/learners/{id}/birth-date";
+	if (rest && n > 7 && strcmp(rest + n - 7, "/tokens") == 0)
+		return "/admin/learners/{id}/tokens";
+	if ((rest = under(path, "/admin/credentials")) && rest[0])
+		return "/admin/credentials/{id}";
+	if ((rest = under(path, "/admin/settings")) && rest[0])
+		return "/admin/settings/{name}";
+	if ((rest = under(path, TASKS)) && rest[0])
+		return TASKS "/{id}/upload";
+	return "/admin/*";
+}
+
 enum MHD_Result admin_route(struct http_req *r)
 {
+	r->route = admin_template(r->path);
 	if (!r->authenticated)
 		return reply_error(r, 401, "unauthorized", "an admin token is required");
 	if (r->who.role != LV_ROLE_ADMIN)

@@ -33,6 +33,12 @@ static enum MHD_Result text_reply(struct http_req *r, enum lv_status st, char *t
 enum MHD_Result audit_route(struct http_req *r)
 {
 	const char *p = r->path + 6; /* after "/audit" */
+	/* The request log's route template (reqlog.c). */
+	static const char *const ROUTES[] = {"/audit/key", "/audit/checkpoint", "/audit/entries",
+					     "/audit/proof/inclusion", "/audit/proof/consistency", NULL};
+	for (size_t i = 0; ROUTES[i]; i++)
+		if (strcmp(p, ROUTES[i] + 6) == 0)
+			r->route = ROUTES[i];
 	enum MHD_Result ret;
 	if (!r->authenticated)
 		return reply_error(r, 401, "unauthorized", "an auditor token is required");

@@ -54,6 +54,17 @@ struct http_req {
 	const char *xapi_version;
 	size_t max_body;          /* this request's body cap */
 	const char *cors_origin;  /* an allowed Origin (cors.c), borrowed from MHD; NULL: no CORS */
+	/* The request log (reqlog.c): set by the router and the replies. */
+	const char *route;        /* route template ("/learner/consents/{id}"),
+				   * static storage; NULL: no route matched */
+	int64_t start_ms;         /* when the request's headers arrived */
+	unsigned log_status;      /* status of the reply queued, 0: none */
+	size_t log_bytes;         /* its body bytes */
+	char log_error[48];       /* a 4xx/5xx body's "error" code, "" */
+	char log_credential[LV_CRED_ID_LEN]; /* the last credential that passed
+				   * http_credential_check ("" none): a /session
+				   * login's too, which r->who does not hold */
+	enum lv_role log_role;
 };
 
 #define DEFAULT_MAX_BODY (16u << 20)
@@ -74,6 +85,7 @@ struct lv_server {
 	struct limits *limits;    /* request deadline and body rate */
 	struct throttle *throttle; /* failed authentication */
 	char *cors_origins;       /* the setting cors_origins at start (cors.c); NULL: none */
+	bool tls;                 /* HTTPS (tls.c holds the credentials) */
 };
 
 /* The sessions' clock: now, plus the skew a test set. */

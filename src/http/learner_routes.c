@@ -189,6 +189,18 @@ out:
 enum MHD_Result learner_route(struct http_req *r)
 {
 	const char *p = r->path + 8; /* after "/learner" */
+	/* The request log's route template (reqlog.c): a consent's id is
+	 * the learner's, never logged. */
+	static const char *const ROUTES[] = {"/learner/consents", "/learner/export/vault", "/learner/statements",
+					     "/learner/export", "/learner/access-report", "/learner/next",
+					     "/learner/mastery", "/learner/reviews", NULL};
+	for (size_t i = 0; ROUTES[i]; i++)
+		if (strcmp(p, ROUTES[i] + 8) == 0)
+			r->route = ROUTES[i];
+	if (p[0] == '\0')
+		r->route = "/learner";
+	else if (strncmp(p, "/consents/", 10) == 0 && p[10])
+		r->route = "/learner/consents/{id}";
 	if (!r->authenticated)
 		return reply_error(r, 401, "unauthorized", "a learner or guardian token is required");
 	if ((r->who.role != LV_ROLE_LEARNER && r->who.role != LV_ROLE_GUARDIAN) || !r->who.learner[0])

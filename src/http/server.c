@@ -14,8 +14,10 @@
 #include "http.h"
 #include "learnvault/server.h"
 #include "limits.h"
+#include "reqlog.h"
 #include "session.h"
 #include "throttle.h"
+#include "tls.h"
 
 #define XAPI_VERSION "1.0.3"
 
@@ -142,6 +144,7 @@ enum MHD_Result reply_bytes(struct http_req *r, unsigned status, const char *con
 	struct MHD_Response *resp = MHD_create_response_from_buffer(len, (void *)data, MHD_RESPMEM_MUST_COPY);
 	if (!resp)
 		return MHD_NO;
+	reqlog_note_reply(r, status, data, len);
 	return reply_queue(r, status, content_type, resp, extra);
 }
 
@@ -154,6 +157,7 @@ enum MHD_Result reply_stream(struct http_req *r, unsigned status, const char *co
 		done(ctx);
 		return MHD_NO;
 	}
+	reqlog_note_reply(r, status, NULL, size == MHD_SIZE_UNKNOWN ? 0 : (size_t)size);
 	return reply_queue(r, status, content_type, resp, extra);
 }
 
@@ -185,6 +189,7 @@ enum MHD_Result reply_error(struct http_req *r, unsigned status, const char *cod
 	va_start(ap, fmt);
 	vsnprintf(msg, sizeof msg, fmt, ap);
 	va_end(ap);
+	snprintf(r->log_error, sizeof r->log_error, "%s", code);
 	cJSON *o = cJSON_CreateObject();
 	cJSON_AddStringToObject(o, "error", code);
 	cJSON_AddStringToObject(o, "message", msg);
@@ -254,12 +259,15 @@ bool http_credential_check(struct http_req *r, const char *id, size_t idlen, con
 		sid[idlen] = 0;
 		ok = lv_credential_check(r->node, sid, secret, who) == LV_OK;
 	}
-	if (ok)
+	if (ok) {
+		memcpy(r->log_credential, who->id, sizeof r->log_credential);
+		r->log_role = who->role;
 		return true;
+	}
 	unsigned n = throttle_failed(r->srv->throttle, addr, lid);
-	char t[UTIL_TIME_LEN];
-	util_time_format(util_now_ms(), t);
-	fprintf(stderr, "%s auth-failure address=%s credential=%s count=%u\n", t, addr, lid[0] ? lid : "-", n);
+	const struct lv_log_field f[] = {{"address", addr, 0}, {"credential", lid[0] ? lid : "-", 0},
+					 {"count", NULL, n}};
+	lv_log_fields(LV_LOG_WARN, "auth-failure", f, 3);
 	return false;
 }
 
@@ -463,8 +471,10 @@ static enum MHD_Result dispatch(struct http_req *r)
 	/* HEAD is GET without a body; libmicrohttpd drops the body. */
 	if (strcmp(r->method, "HEAD") == 0)
 		r->method = "GET";
-	if (strcmp(r->path, "/session") == 0)
+	if (strcmp(r->path, "/session") == 0) {
+		r->route = "/session";
 		return session_route(r);
+	}
 	/* A cookie is sent by the browser whoever made the page that asks:
 	 * a state-changing request must also prove it read the session's
 	 * CSRF token, before any route runs (the wire method counts: the
@@ -472,19 +482,34 @@ static enum MHD_Result dispatch(struct http_req *r)
 	if (r->by_session && strcmp(r->wire_method, "GET") != 0 && strcmp(r->wire_method, "HEAD") != 0 &&
 	    !session_csrf_ok(r))
 		return reply_error(r, 403, "csrf", "the X-CSRF-Token header is missing or wrong");
-	if (xapi)
+	/* Each door's router names the route it matched (r->route); until
+	 * it does, the log says which door, never the rest of the path. */
+	if (xapi) {
+		r->route = "/xapi/*";
 		return xapi_route(r);
-	if (strcmp(r->path, "/learner") == 0 || strncmp(r->path, "/learner/", 9) == 0)
+	}
+	if (strcmp(r->path, "/learner") == 0 || strncmp(r->path, "/learner/", 9) == 0) {
+		r->route = "/learner/*";
 		return learner_route(r);
-	if (strncmp(r->path, "/audit/", 7) == 0)
+	}
+	if (strncmp(r->path, "/audit/", 7) == 0) {
+		r->route = "/audit/*";
 		return audit_route(r);
-	if (strcmp(r->path, "/policies") == 0)
+	}
+	if (strcmp(r->path, "/policies") == 0) {
+		r->route = "/policies";
 		return policies_route(r);
-	if (strcmp(r->path, "/aggregate") == 0)
+	}
+	if (strcmp(r->path, "/aggregate") == 0) {
+		r->route = "/aggregate";
 		return aggregate_route(r);
-	if (strncmp(r->path, "/admin/", 7) == 0)
+	}
+	if (strncmp(r->path, "/admin/", 7) == 0) {
+		r->route = "/admin/*";
 		return admin_route(r);
+	}
 	if (strcmp(r->path, "/health") == 0) {
+		r->route = "/health";
 		if (strcmp(r->method, "GET") != 0)
 			return reply_error(r, 405, "method_not_allowed", "health supports GET only");
 		cJSON *o = cJSON_CreateObject();
@@ -492,8 +517,10 @@ static enum MHD_Result dispatch(struct http_req *r)
 		return reply_json(r, 200, o, NULL);
 	}
 	const struct web_asset *a = static_find(r->path);
-	if (a)
+	if (a) {
+		r->route = a->path; /* the embedded table's, not the URL's */
 		return static_route(r, a);
+	}
 	return reply_error(r, 404, "not_found", "no such resource");
 }
 
@@ -518,7 +545,12 @@ static enum MHD_Result reply_cut(struct http_req *r, unsigned status, const char
 			  "X-Frame-Options: DENY\r\n\r\n%s", status, reason, bl, body);
 	const union MHD_ConnectionInfo *fi = MHD_get_connection_info(r->conn, MHD_CONNECTION_INFO_CONNECTION_FD);
 	r->replied = true;
-	if (fi && hl > 0 && (size_t)hl < sizeof head) {
+	r->log_status = status;
+	r->log_bytes = bl > 0 ? (size_t)bl : 0;
+	snprintf(r->log_error, sizeof r->log_error, "%s", code);
+	/* Under TLS the socket carries records, not text: the client only
+	 * sees the connection close. */
+	if (fi && !r->srv->tls && hl > 0 && (size_t)hl < sizeof head) {
 		limits_linger(r->conn);
 		/* A few hundred bytes into an idle send buffer: one call; if it
 		 * does not all fit, the client sees the connection close. */
@@ -565,6 +597,7 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
 		r->method = method;
 		r->wire_method = method;
 		r->path = strdup(url);
+		r->start_ms = util_now_ms();
 		r->max_body = srv->max_body ? srv->max_body : lv_node_max_body(srv->node);
 		if (!r->max_body)
 			r->max_body = DEFAULT_MAX_BODY;
@@ -594,8 +627,10 @@ static void on_completed(void *cls, struct MHD_Connection *conn, void **con_cls,
 {
 	(void)cls; (void)toe;
 	limits_request_done(conn);
-	if (*con_cls)
+	if (*con_cls) {
+		reqlog_request(*con_cls);
 		req_free(*con_cls);
+	}
 	*con_cls = NULL;
 }
 
@@ -622,11 +657,29 @@ static unsigned limit_of(struct lv_node *node, unsigned opt_value, const char *s
 /* Frees what lv_server_start built (the daemon must be stopped). */
 static void server_free(struct lv_server *srv)
 {
+	if (srv->tls)
+		tls_release();
 	limits_free(srv->limits);
 	throttle_free(srv->throttle);
 	session_store_free(srv->sessions);
 	free(srv->cors_origins);
 	free(srv);
+}
+
+/* Loads and installs the options' certificate and key (srv->tls set on
+ * success: server_free releases them). */
+static enum lv_status server_tls_start(struct lv_server *srv, const struct lv_server_options *opt)
+{
+	if (MHD_is_feature_supported(MHD_FEATURE_TLS) != MHD_YES ||
+	    MHD_is_feature_supported(MHD_FEATURE_HTTPS_CERT_CALLBACK) != MHD_YES)
+		return LV_ERR_UNSUPPORTED;
+	struct tls_pair *p = NULL;
+	enum lv_status st = tls_pair_load(opt->tls_cert_pem, opt->tls_cert_len, opt->tls_key_pem,
+					  opt->tls_key_len, &p);
+	if (st == LV_OK)
+		st = tls_install(p, true);
+	srv->tls = st == LV_OK;
+	return st;
 }
 
 /* Fills @ss from the numeric @host and @port; false when @host is not one. */
@@ -658,7 +711,8 @@ enum lv_status lv_server_start(struct lv_node *node, const struct lv_server_opti
 		return LV_ERR_NOMEM;
 	srv->node = node;
 	srv->started_ms = util_now_ms();
-	srv->secure_cookies = opt && opt->secure_cookies;
+	/* A Secure cookie is the only kind an HTTPS node should set. */
+	srv->secure_cookies = opt && (opt->secure_cookies || opt->tls_cert_pem);
 	srv->cors_origins = cors_origins_load(node);
 	unsigned deadline_ms = opt && opt->request_deadline_ms
 				       ? opt->request_deadline_ms
@@ -672,6 +726,8 @@ enum lv_status lv_server_start(struct lv_node *node, const struct lv_server_opti
 		st = limits_new(&lc, &srv->limits);
 	if (st == LV_OK)
 		st = throttle_new(&tc, &srv->throttle);
+	if (st == LV_OK && opt && (opt->tls_cert_pem || opt->tls_key_pem))
+		st = server_tls_start(srv, opt);
 	if (st != LV_OK) {
 		server_free(srv);
 		return st;
@@ -690,9 +746,21 @@ enum lv_status lv_server_start(struct lv_node *node, const struct lv_server_opti
 		server_free(srv);
 		return LV_ERR_INVALID;
 	}
+	/* HTTPS: the certificate comes from tls.c at each handshake (so that
+	 * a reload needs no restart), the protocols and ciphers from
+	 * LV_TLS_PRIORITIES.  Without TLS the array is empty. */
+	struct MHD_OptionItem tls_opts[] = {
+		{MHD_OPTION_HTTPS_CERT_CALLBACK, 0, (void *)(uintptr_t)tls_retrieve},
+		{MHD_OPTION_HTTPS_PRIORITIES, 0, (void *)(uintptr_t)LV_TLS_PRIORITIES},
+		{MHD_OPTION_END, 0, NULL}};
+	if (srv->tls)
+		flags |= MHD_USE_TLS;
+	else
+		tls_opts[0].option = MHD_OPTION_END;
 	/* The idle timeout stays for replies going out to a slow reader; the
 	 * request's own deadline is the reaper's (limits.c). */
 	srv->daemon = MHD_start_daemon(flags, port, NULL, NULL, on_request, srv,
+				       MHD_OPTION_ARRAY, tls_opts,
 				       MHD_OPTION_SOCK_ADDR, (struct sockaddr *)&ss,
 				       MHD_OPTION_THREAD_POOL_SIZE, threads,
 				       MHD_OPTION_NOTIFY_COMPLETED, on_completed, srv,
@@ -715,6 +783,21 @@ enum lv_status lv_server_start(struct lv_node *node, const struct lv_server_opti
 void http_auth_counts(struct lv_server *srv, uint64_t *failures, uint64_t *throttled)
 {
 	throttle_counts(srv->throttle, failures, throttled);
+}
+
+bool lv_server_tls(const struct lv_server *srv)
+{
+	return srv->tls;
+}
+
+enum lv_status lv_server_tls_reload(struct lv_server *srv, const char *cert_pem, size_t cert_len,
+				    const char *key_pem, size_t key_len)
+{
+	if (!srv->tls)
+		return LV_ERR_UNSUPPORTED;
+	struct tls_pair *p = NULL;
+	enum lv_status st = tls_pair_load(cert_pem, cert_len, key_pem, key_len, &p);
+	return st == LV_OK ? tls_install(p, false) : st;
 }
 
 uint16_t lv_server_port(const struct lv_server *srv)

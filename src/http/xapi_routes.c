@@ -115,6 +115,13 @@ enum MHD_Result xapi_route(struct http_req *r)
 {
 	const char *p = r->path + 5; /* after "/xapi" */
 	const char *m = r->method;
+	/* The request log's route template (reqlog.c): one of ours, never the URL. */
+	static const char *const ROUTES[] = {"/xapi/about", "/xapi/statements", "/xapi/activities/state",
+					     "/xapi/activities/profile", "/xapi/agents/profile",
+					     "/xapi/activities", "/xapi/agents", NULL};
+	for (size_t i = 0; ROUTES[i]; i++)
+		if (strcmp(p, ROUTES[i] + 5) == 0)
+			r->route = ROUTES[i];
 	enum MHD_Result cors_ret;
 	if (cors_xapi(r, &cors_ret))
 		return cors_ret;
