@@ -7,6 +7,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "harness.h"
 #include "learnvault/util.h"
@@ -145,6 +146,151 @@ START_TEST(oversized_group_names_the_cap)
 }
 END_TEST
 
+/* Every command path of the binary (tools/learnvault.c and the cmd_*.c
+ * dispatchers), written out here rather than read from the help table,
+ * so a command left out of the table fails below. */
+static const char *const paths[] = {
+	"init", "serve", "credential add", "credential list", "credential revoke", "learner add", "ingest",
+	"setting get", "setting set", "policy load", "policy list", "consent grant", "consent refuse",
+	"consent withdraw", "consent list", "audit export", "audit checkpoint", "audit verify", "vault export",
+	"vault open", "export", "query", "federate task add", "federate task list", "federate upload", "erase",
+	"key rotate", "bench ingest", "bench audit", "bench aggregate", "bench personal", "bench federate",
+	"eval bkt", "eval fit-bkt", "eval synth-bkt", "eval bkt-dp", "eval fsrs", "dp sample", "recommend",
+	"curriculum load", "curriculum show", "personal params", "personal fit-global", "demo-seed", "version",
+	"help"};
+#define NPATHS (int)(sizeof paths / sizeof *paths)
+
+/* `learnvault PATH --help` and `-h`: exit 0, the command's own usage on
+ * stdout, its options listed. */
+START_TEST(every_command_answers_help)
+{
+	char errf[600], args[256], want[256];
+	snprintf(errf, sizeof errf, "%s/err", th_tmpdir());
+	snprintf(want, sizeof want, "usage: learnvault %s", paths[_i]);
+	const char *flags[] = {"--help", "-h"};
+	for (int k = 0; k < 2; k++) {
+		char *out = NULL;
+		snprintf(args, sizeof args, "%s %s", paths[_i], flags[k]);
+		ck_assert_msg(th_run_cli(args, &out, errf) == 0, "%s: exit status", args);
+		ck_assert_msg(strncmp(out, want, strlen(want)) == 0, "%s: printed %.80s", args, out);
+		ck_assert_msg(strstr(out, "-h, --help"), "%s: no options list", args);
+		free(out);
+	}
+}
+END_TEST
+
+/* --help among a command's options (cli_parse) answers before anything
+ * is opened: the node directory is not created. */
+START_TEST(help_among_options)
+{
+	const char *tmp = th_tmpdir();
+	char errf[600], args[1024], dir[600];
+	snprintf(errf, sizeof errf, "%s/err", tmp);
+	snprintf(dir, sizeof dir, "%s/never", tmp);
+	const char *cases[] = {"init --data '%s' --help", "init --data '%s' -h", "query --data '%s' q.json --help",
+			       "consent grant --data '%s' --learner x --help", "federate task list --data '%s' -h"};
+	for (size_t i = 0; i < sizeof cases / sizeof *cases; i++) {
+		char *out = NULL;
+		snprintf(args, sizeof args, cases[i], dir);
+		ck_assert_msg(th_run_cli(args, &out, errf) == 0, "%s", args);
+		ck_assert_msg(strstr(out, "usage: learnvault "), "%s", args);
+		free(out);
+		ck_assert_msg(access(dir, F_OK) != 0, "%s made the directory", args);
+	}
+	/* An option value that reads "-h" is a value, not a request for help. */
+	char *out = NULL;
+	snprintf(args, sizeof args, "init --data '%s' --origin -h", dir);
+	ck_assert_int_eq(th_run_cli(args, &out, errf), 0);
+	ck_assert(!strstr(out, "usage:"));
+	free(out);
+	ck_assert_int_eq(access(dir, F_OK), 0);
+	th_rmtree(dir);
+}
+END_TEST
+
+/* The top-level usage (learnvault help, and on stderr with no command)
+ * names every command path; a group lists its members. */
+START_TEST(usage_lists_every_command)
+{
+	char errf[600], line[128];
+	snprintf(errf, sizeof errf, "%s/err", th_tmpdir());
+	char *out = NULL;
+	ck_assert_int_eq(th_run_cli("help", &out, errf), 0);
+	char *none = NULL;
+	ck_assert_int_eq(th_run_cli("", &none, errf), 2);
+	for (int i = 0; i < NPATHS; i++) {
+		snprintf(line, sizeof line, "\n  %s", paths[i]);
+		ck_assert_msg(strstr(out, line), "help omits %s", paths[i]);
+		ck_assert_msg(th_file_contains(errf, line), "bare usage omits %s", paths[i]);
+	}
+	free(out);
+	free(none);
+	ck_assert_int_eq(th_run_cli("federate task --help", &out, errf), 0);
+	ck_assert(strstr(out, "federate task add") && strstr(out, "federate task list") && !strstr(out, "upload"));
+	free(out);
+	ck_assert_int_eq(th_run_cli("help no-such-command", &out, errf), 2);
+	ck_assert(th_file_contains(errf, "no command 'no-such-command'"));
+	free(out);
+}
+END_TEST
+
+/* --version and version print meson's project() version. */
+START_TEST(version_is_the_project_version)
+{
+	char errf[600], path[600], want[64];
+	snprintf(errf, sizeof errf, "%s/err", th_tmpdir());
+	snprintf(path, sizeof path, "%s/meson.build", getenv("LV_SOURCE_ROOT"));
+	char *meson = NULL;
+	ck_assert_int_eq(util_read_file(path, 1 << 20, &meson, NULL), LV_OK);
+	const char *v = strstr(meson, "version : '");
+	ck_assert_ptr_nonnull(v);
+	v += strlen("version : '");
+	snprintf(want, sizeof want, "learnvault %.*s\n", (int)strcspn(v, "'"), v);
+	free(meson);
+	const char *forms[] = {"--version", "version"};
+	for (int k = 0; k < 2; k++) {
+		char *out = NULL;
+		ck_assert_int_eq(th_run_cli(forms[k], &out, errf), 0);
+		ck_assert_str_eq(out, want);
+		free(out);
+	}
+}
+END_TEST
+
+/* learnvault(1), as the build renders it (help --man), formats without
+ * a groff warning and has a section per command. */
+START_TEST(man_page_renders)
+{
+	const char *tmp = th_tmpdir();
+	char errf[600], man[600], txt[600], cmd[2048];
+	snprintf(errf, sizeof errf, "%s/err", tmp);
+	snprintf(man, sizeof man, "%s/learnvault.1", tmp);
+	snprintf(txt, sizeof txt, "%s/learnvault.txt", tmp);
+	if (system("command -v groff >/dev/null 2>&1") != 0) {
+		th_skip("groff is not installed (Debian: groff-base; tools/dev test installs it)");
+		return;
+	}
+	char *roff = NULL;
+	ck_assert_int_eq(th_run_cli("help --man", &roff, errf), 0);
+	ck_assert_int_eq(util_write_file(man, roff, strlen(roff), 0600, false), LV_OK);
+	free(roff);
+	snprintf(cmd, sizeof cmd, "groff -man -Tascii -ww -b -P-bou '%s' >'%s' 2>'%s'", man, txt, errf);
+	ck_assert_int_eq(system(cmd), 0);
+	char *err = NULL, *text = NULL;
+	ck_assert_int_eq(util_read_file(errf, 1 << 20, &err, NULL), LV_OK);
+	ck_assert_msg(err[0] == 0, "groff warns: %s", err);
+	free(err);
+	ck_assert_int_eq(util_read_file(txt, 1 << 22, &text, NULL), LV_OK);
+	ck_assert(strstr(text, "LEARNVAULT(1)"));
+	for (int i = 0; i < NPATHS; i++) {
+		char head[128];
+		snprintf(head, sizeof head, "\n   %s\n", paths[i]);
+		ck_assert_msg(strstr(text, head), "the man page has no section %s", paths[i]);
+	}
+	free(text);
+}
+END_TEST
+
 Suite *lv_test_suite(void)
 {
 	Suite *s = suite_create("cli");
@@ -152,6 +298,13 @@ Suite *lv_test_suite(void)
 	tcase_add_loop_test(tc, numeric_flags_refused, 0, (int)(sizeof refused / sizeof *refused));
 	tcase_add_test(tc, numeric_flag_in_range_accepted);
 	tcase_add_test(tc, listen_beyond_loopback_warns);
+	suite_add_tcase(s, tc);
+	tc = tcase_create("help");
+	tcase_add_loop_test(tc, every_command_answers_help, 0, NPATHS);
+	tcase_add_test(tc, help_among_options);
+	tcase_add_test(tc, usage_lists_every_command);
+	tcase_add_test(tc, version_is_the_project_version);
+	tcase_add_test(tc, man_page_renders);
 	suite_add_tcase(s, tc);
 	tc = tcase_create("groups");
 	tcase_add_test(tc, oversized_group_names_the_cap);
