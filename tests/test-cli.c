@@ -4,9 +4,14 @@
  * oversized Group is refused naming the cap.  Every case runs the real
  * binary (th_run_cli); none starts a server: each serve below is given a
  * node directory that does not exist, so it stops after its checks. */
+#include <fcntl.h>
+#include <netdb.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/socket.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include "harness.h"
@@ -98,6 +103,98 @@ START_TEST(listen_beyond_loopback_warns)
 		ck_assert_msg(!th_file_contains(errf, "warning"), "%s", quiet[i]);
 		ck_assert(th_file_contains(errf, "cannot open the node"));
 	}
+}
+END_TEST
+
+/* --listen values refused before anything is opened: exit 2 and what is
+ * accepted (an unbracketed IPv6 address cannot be told from its port). */
+START_TEST(listen_malformed_refused)
+{
+	char errf[600], args[256];
+	snprintf(errf, sizeof errf, "%s/err", th_tmpdir());
+	const char *bad[] = {"8080", "::1:8080", "127.0.0.1:65536", "127.0.0.1:", "'[::1]:8x'", ":8080", "'[]:80'",
+			     "127.0.0.1:-1", "'127.0.0.1: 80'"};
+	for (size_t i = 0; i < sizeof bad / sizeof *bad; i++) {
+		snprintf(args, sizeof args, "serve --data /nonexistent/lv --listen %s", bad[i]);
+		ck_assert_msg(run(args, errf) == 2, "%s: exit status", args);
+		ck_assert_msg(th_file_contains(errf, "serve --listen wants HOST:PORT"), "%s: message", args);
+		ck_assert_msg(th_file_contains(errf, "[::1]:8080"), "%s: names the IPv6 form", args);
+	}
+	ck_assert_int_eq(run("serve --data /nonexistent/lv --listen no-such-host.invalid:8080", errf), 1);
+	ck_assert(th_file_contains(errf, "serve --listen: cannot resolve \"no-such-host.invalid\""));
+}
+END_TEST
+
+/* Runs `serve --listen @listen` on the node in @dir until it prints where
+ * it listens; connects there; stops it.  With @ipv6, false (after
+ * th_skip) when the address cannot be bound here (no IPv6 loopback). */
+static bool serve_once(const char *dir, const char *listen, bool ipv6, char *json, size_t jlen, const char *errf)
+{
+	int p[2];
+	ck_assert_int_eq(pipe(p), 0);
+	pid_t pid = fork();
+	ck_assert_int_ge(pid, 0);
+	if (pid == 0) {
+		dup2(p[1], 1);
+		close(p[0]);
+		int e = open(errf, O_WRONLY | O_CREAT | O_TRUNC, 0600);
+		dup2(e, 2);
+		execl(th_bin(), th_bin(), "serve", "--data", dir, "--listen", listen, "--threads", "1", (char *)NULL);
+		_exit(127);
+	}
+	close(p[1]);
+	FILE *f = fdopen(p[0], "r");
+	bool got = fgets(json, (int)jlen, f) != NULL;
+	fclose(f);
+	if (got) {
+		char host[64] = "";
+		unsigned port = 0;
+		const char *h = strstr(json, "\"listening\":\""), *q = strstr(json, "\"port\":");
+		ck_assert(h && q);
+		sscanf(h + 13, "%63[^\"]", host);
+		sscanf(q + 7, "%u", &port);
+		/* It listens where it says. */
+		struct addrinfo hints = {.ai_socktype = SOCK_STREAM, .ai_flags = AI_NUMERICHOST}, *ai = NULL;
+		char ps[8];
+		snprintf(ps, sizeof ps, "%u", port);
+		ck_assert_int_eq(getaddrinfo(host, ps, &hints, &ai), 0);
+		int s = socket(ai->ai_family, SOCK_STREAM, 0);
+		ck_assert_msg(connect(s, ai->ai_addr, ai->ai_addrlen) == 0, "%s: nothing listens on %s port %u", listen,
+			      host, port);
+		close(s);
+		freeaddrinfo(ai);
+	}
+	kill(pid, SIGTERM);
+	int status;
+	ck_assert_int_eq(waitpid(pid, &status, 0), pid);
+	if (!got && ipv6 && th_file_contains(errf, "cannot listen")) {
+		th_skip("cannot listen on ::1 here (no IPv6 loopback)");
+		return false;
+	}
+	ck_assert_msg(got, "serve --listen %s printed nothing", listen);
+	return true;
+}
+
+/* A host name is resolved before the server starts (lv_server_start takes
+ * numeric addresses) and an IPv6 address prints a bracketed URL. */
+START_TEST(listen_names_and_ipv6)
+{
+	const char *tmp = th_tmpdir();
+	char dir[600], errf[600], args[1024], json[256], url[64];
+	snprintf(dir, sizeof dir, "%s/node", tmp);
+	snprintf(errf, sizeof errf, "%s/err", tmp);
+	snprintf(args, sizeof args, "init --data '%s'", dir);
+	ck_assert_int_eq(run(args, errf), 0);
+	ck_assert(serve_once(dir, "localhost:0", false, json, sizeof json, errf));
+	ck_assert_msg(strstr(json, "\"listening\":\"127.0.0.1\""), "%s", json);
+	snprintf(url, sizeof url, "on http://127.0.0.1:%u/", (unsigned)atoi(strstr(json, "\"port\":") + 7));
+	ck_assert_msg(th_file_contains(errf, url), "no %s", url);
+	if (serve_once(dir, "[::1]:0", true, json, sizeof json, errf)) {
+		ck_assert_msg(strstr(json, "\"listening\":\"::1\""), "%s", json);
+		snprintf(url, sizeof url, "on http://[::1]:%u/", (unsigned)atoi(strstr(json, "\"port\":") + 7));
+		ck_assert_msg(th_file_contains(errf, url), "no %s", url);
+	}
+	th_rmtree(dir);
 }
 END_TEST
 
@@ -298,6 +395,8 @@ Suite *lv_test_suite(void)
 	tcase_add_loop_test(tc, numeric_flags_refused, 0, (int)(sizeof refused / sizeof *refused));
 	tcase_add_test(tc, numeric_flag_in_range_accepted);
 	tcase_add_test(tc, listen_beyond_loopback_warns);
+	tcase_add_test(tc, listen_malformed_refused);
+	tcase_add_test(tc, listen_names_and_ipv6);
 	suite_add_tcase(s, tc);
 	tc = tcase_create("help");
 	tcase_add_loop_test(tc, every_command_answers_help, 0, NPATHS);

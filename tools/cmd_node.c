@@ -46,28 +46,6 @@ int cmd_init(int argc, char **argv)
 	return cli_print(o);
 }
 
-static int parse_listen(const char *s, char *host, size_t hlen, uint16_t *port)
-{
-	const char *colon = strrchr(s, ':');
-	if (!colon)
-		return -1;
-	size_t n = (size_t)(colon - s);
-	if (n >= hlen)
-		return -1;
-	memcpy(host, s, n);
-	host[n] = 0;
-	if (host[0] == '[' && n >= 2 && host[n - 1] == ']') {
-		memmove(host, host + 1, n - 2);
-		host[n - 2] = 0;
-	}
-	char *end = NULL;
-	long p = strtol(colon + 1, &end, 10);
-	if (!colon[1] || *end || p < 0 || p > 65535)
-		return -1;
-	*port = (uint16_t)p;
-	return 0;
-}
-
 /* True when @host (as --listen gave it) only reaches this machine:
  * 127.0.0.0/8, ::1 or localhost. */
 static bool is_loopback(const char *host)
@@ -97,8 +75,9 @@ int cmd_serve(int argc, char **argv)
 		return 2;
 	char host[256];
 	uint16_t port;
-	if (parse_listen(listen, host, sizeof host, &port) != 0)
-		return cli_fail("serve: --listen wants HOST:PORT");
+	int lrc = cli_listen_parse("serve --listen", listen, host, sizeof host, &port);
+	if (lrc != 0)
+		return lrc;
 	/* The node speaks plain HTTP: credentials and session cookies would
 	 * cross the network in clear.  --secure-cookies says a TLS proxy is
 	 * in front (it is the operator's word; the node cannot check it). */
@@ -130,8 +109,8 @@ int cmd_serve(int argc, char **argv)
 		lv_node_close(node);
 		return cli_fail("serve: cannot listen on %s: %s", listen, lv_status_str(st));
 	}
-	fprintf(stderr, "learnvault: serving %s on http://%s:%u/ (xAPI at /xapi/)\n", dir, host,
-		lv_server_port(srv));
+	fprintf(stderr, "learnvault: serving %s on http://%s%s%s:%u/ (xAPI at /xapi/)\n", dir, strchr(host, ':') ? "[" : "",
+		host, strchr(host, ':') ? "]" : "", lv_server_port(srv));
 	cJSON *o = cJSON_CreateObject();
 	cJSON_AddStringToObject(o, "listening", host);
 	cJSON_AddNumberToObject(o, "port", lv_server_port(srv));

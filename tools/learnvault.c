@@ -3,6 +3,7 @@
 #include <ctype.h>
 #include <errno.h>
 #include <math.h>
+#include <netdb.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -132,6 +133,69 @@ int cli_read_passphrase(const char *path, char **pass, size_t *len)
 	sodium_memzero(raw, n);
 	free(raw);
 	return *pass ? 0 : cli_fail("out of memory");
+}
+
+/* A DNS name's longest form: the cap on the host of a --listen value. */
+#define CLI_HOST_MAX 253
+
+/* The strict port of a --listen value: digits only, 0 to 65535. */
+static bool listen_port(const char *s, uint16_t *port)
+{
+	unsigned long v = 0;
+	if (!*s || strlen(s) > 5)
+		return false;
+	for (; *s; s++) {
+		if (!isdigit((unsigned char)*s))
+			return false;
+		v = v * 10 + (unsigned long)(*s - '0');
+	}
+	*port = (uint16_t)v;
+	return v <= 65535;
+}
+
+int cli_listen_parse(const char *what, const char *s, char *host, size_t hlen, uint16_t *port)
+{
+	const char *colon = strrchr(s, ':');
+	size_t n = colon ? (size_t)(colon - s) : 0;
+	const char *h = s;
+	bool bracketed = n >= 2 && s[0] == '[' && s[n - 1] == ']';
+	if (bracketed) {
+		h++;
+		n -= 2;
+	}
+	/* An unbracketed IPv6 address cannot be told from its port. */
+	if (!colon || n == 0 || n > CLI_HOST_MAX || memchr(h, bracketed ? ']' : ':', n) || !listen_port(colon + 1, port)) {
+		cli_fail("%s wants HOST:PORT, PORT from 0 to 65535: a name (localhost:8080), an IPv4 address"
+			 " (127.0.0.1:8080) or an IPv6 address in brackets ([::1]:8080), not \"%.*s\"", what,
+			 CLI_ECHO_MAX, s);
+		return 2;
+	}
+	char name[CLI_HOST_MAX + 1];
+	memcpy(name, h, n);
+	name[n] = 0;
+	/* The server binds numeric addresses only: names are resolved here. */
+	struct addrinfo hints = {.ai_socktype = SOCK_STREAM, .ai_family = bracketed ? AF_INET6 : AF_UNSPEC,
+				 .ai_flags = bracketed ? AI_NUMERICHOST : 0};
+	struct addrinfo *res = NULL, *pick = NULL;
+	int e = getaddrinfo(name, NULL, &hints, &res);
+	if (e != 0)
+		return cli_fail("%s: cannot resolve \"%s\": %s", what, name, gai_strerror(e));
+	/* A name with both families (localhost): IPv4 first, as printed URLs
+	 * and clients such as curl reach it either way. */
+	for (struct addrinfo *a = res; a; a = a->ai_next) {
+		if (a->ai_family == AF_INET) {
+			pick = a;
+			break;
+		}
+		if (a->ai_family == AF_INET6 && !pick)
+			pick = a;
+	}
+	e = pick ? getnameinfo(pick->ai_addr, pick->ai_addrlen, host, (socklen_t)hlen, NULL, 0, NI_NUMERICHOST)
+		 : EAI_FAMILY;
+	freeaddrinfo(res);
+	if (e != 0)
+		return cli_fail("%s: \"%s\" has no usable address: %s", what, name, gai_strerror(e));
+	return 0;
 }
 
 static int open_node(const char *dir, const char *pass_file, const char *vaults_for, struct lv_node **node)
