@@ -285,7 +285,11 @@ START_TEST(help_among_options)
 	snprintf(errf, sizeof errf, "%s/err", tmp);
 	snprintf(dir, sizeof dir, "%s/never", tmp);
 	const char *cases[] = {"init --data '%s' --help", "init --data '%s' -h", "query --data '%s' q.json --help",
-			       "consent grant --data '%s' --learner x --help", "federate task list --data '%s' -h"};
+			       "consent grant --data '%s' --learner x --help", "federate task list --data '%s' -h",
+			       /* commands that run getopt themselves */
+			       "credential add --data '%s' --role admin --help", "learner add --data '%s' -h",
+			       "learner add --data '%s' --account http://x.org ada --help",
+			       "bench ingest --dir '%s' --statements 2000 --help"};
 	for (size_t i = 0; i < sizeof cases / sizeof *cases; i++) {
 		char *out = NULL;
 		snprintf(args, sizeof args, cases[i], dir);
@@ -294,7 +298,11 @@ START_TEST(help_among_options)
 		free(out);
 		ck_assert_msg(access(dir, F_OK) != 0, "%s made the directory", args);
 	}
-	/* An option value that reads "-h" is a value, not a request for help. */
+	/* A value that reads "-h" is a value, not a request for help. */
+	ck_assert_int_eq(run("credential add --data /nonexistent/lv --role admin --label -h", errf), 1);
+	ck_assert(th_file_contains(errf, "cannot open the node"));
+	ck_assert_int_eq(run("learner add --data /nonexistent/lv --account http://x.org -h", errf), 1);
+	ck_assert(th_file_contains(errf, "cannot open the node"));
 	char *out = NULL;
 	snprintf(args, sizeof args, "init --data '%s' --origin -h", dir);
 	ck_assert_int_eq(th_run_cli(args, &out, errf), 0);

@@ -273,6 +273,32 @@ static int help_for(int nwords, char *const *words)
 	return fflush(stdout) == 0 ? 0 : 1;
 }
 
+/* Whether argv[@first..] asks for help, read as getopt would with @u's
+ * options: a value (even one that reads "-h") is skipped, as many words as
+ * the option's flag names ("--account HOMEPAGE NAME": two); "--" ends
+ * the options. */
+static bool help_requested(const struct cli_usage *u, int argc, char **argv, int first)
+{
+	for (int i = first; i < argc; i++) {
+		const char *a = argv[i];
+		if (strcmp(a, "--") == 0)
+			return false;
+		if (is_help(a))
+			return true;
+		if (strncmp(a, "--", 2) != 0 || strchr(a, '='))
+			continue;
+		for (const struct cli_usage_opt *o = u->opts; o->flag; o++) {
+			size_t n = strcspn(o->flag, " ");
+			if (strncmp(o->flag, a, n) != 0 || a[n] != 0)
+				continue;
+			for (const char *p = o->flag + n; *p; p++)
+				i += *p == ' ';
+			break;
+		}
+	}
+	return false;
+}
+
 /* learnvault help [COMMAND... | --man] */
 static int cmd_help(int argc, char **argv)
 {
@@ -299,11 +325,13 @@ int main(int argc, char **argv)
 	}
 	if (strcmp(argv[1], "help") == 0 || is_help(argv[1]))
 		return cmd_help(argc - 1, argv + 1);
-	/* `learnvault PATH --help`, PATH a command or a group; options
-	 * elsewhere on the line are cli_parse's. */
+	/* `learnvault PATH --help`, PATH a command or a group, or --help
+	 * among a command's options (also those that parse their own). */
 	int words = 0;
 	running = cli_usage_find(argc - 1, argv + 1, &words);
 	if (words > 0 && 1 + words < argc && is_help(argv[1 + words]))
+		return help_for(words, argv + 1);
+	if (running && help_requested(running, argc, argv, 1 + words))
 		return help_for(words, argv + 1);
 	if (strcmp(argv[1], "--version") == 0 || strcmp(argv[1], "version") == 0) {
 		if (argc > 2) {
