@@ -42,7 +42,8 @@ int cli_real(const char *what, const char *s, double min, double max, double *ou
  * Writes the numeric address (what lv_server_start takes; an IPv6 one
  * without brackets) to @host (@hlen bytes) and the port to *@port.
  * Returns 0, or the exit code after saying why on stderr: 2 when @s is
- * malformed, 1 when the name does not resolve. */
+ * malformed, 1 when the name does not resolve; on failure @host is "" and
+ * *@port 0. */
 int cli_listen_parse(const char *what, const char *s, char *host, size_t hlen, uint16_t *port);
 /* Prints @o as one line of JSON on stdout and frees it; returns 0. */
 int cli_print(cJSON *o);

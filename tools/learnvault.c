@@ -158,6 +158,8 @@ int cli_listen_parse(const char *what, const char *s, char *host, size_t hlen, u
 	const char *colon = strrchr(s, ':');
 	size_t n = colon ? (size_t)(colon - s) : 0;
 	const char *h = s;
+	host[0] = 0;
+	*port = 0;
 	bool bracketed = n >= 2 && s[0] == '[' && s[n - 1] == ']';
 	if (bracketed) {
 		h++;
@@ -165,6 +167,7 @@ int cli_listen_parse(const char *what, const char *s, char *host, size_t hlen, u
 	}
 	/* An unbracketed IPv6 address cannot be told from its port. */
 	if (!colon || n == 0 || n > CLI_HOST_MAX || memchr(h, bracketed ? ']' : ':', n) || !listen_port(colon + 1, port)) {
+		*port = 0;
 		cli_fail("%s wants HOST:PORT, PORT from 0 to 65535: a name (localhost:8080), an IPv4 address"
 			 " (127.0.0.1:8080) or an IPv6 address in brackets ([::1]:8080), not \"%.*s\"", what,
 			 CLI_ECHO_MAX, s);
@@ -178,8 +181,10 @@ int cli_listen_parse(const char *what, const char *s, char *host, size_t hlen, u
 				 .ai_flags = bracketed ? AI_NUMERICHOST : 0};
 	struct addrinfo *res = NULL, *pick = NULL;
 	int e = getaddrinfo(name, NULL, &hints, &res);
-	if (e != 0)
+	if (e != 0) {
+		*port = 0;
 		return cli_fail("%s: cannot resolve \"%s\": %s", what, name, gai_strerror(e));
+	}
 	/* A name with both families (localhost): IPv4 first, as printed URLs
 	 * and clients such as curl reach it either way. */
 	for (struct addrinfo *a = res; a; a = a->ai_next) {
@@ -193,8 +198,11 @@ int cli_listen_parse(const char *what, const char *s, char *host, size_t hlen, u
 	e = pick ? getnameinfo(pick->ai_addr, pick->ai_addrlen, host, (socklen_t)hlen, NULL, 0, NI_NUMERICHOST)
 		 : EAI_FAMILY;
 	freeaddrinfo(res);
-	if (e != 0)
+	if (e != 0) {
+		host[0] = 0;
+		*port = 0;
 		return cli_fail("%s: \"%s\" has no usable address: %s", what, name, gai_strerror(e));
+	}
 	return 0;
 }
 
