@@ -276,6 +276,44 @@ START_TEST(every_command_answers_help)
 }
 END_TEST
 
+/* Each option a command's help lists is one the command accepts (the
+ * help table cannot drift from the parsers): PATH OPTION [VALUE]... is
+ * never "unrecognized".  Values name a path that cannot exist, so nothing
+ * is made; a bench option that would start the benchmark is left out. */
+START_TEST(help_options_are_accepted)
+{
+	char errf[600], args[1024];
+	snprintf(errf, sizeof errf, "%s/err", th_tmpdir());
+	const char *path = paths[_i];
+	char *help = NULL;
+	snprintf(args, sizeof args, "%s --help", path);
+	ck_assert_int_eq(th_run_cli(args, &help, errf), 0);
+	int checked = 0;
+	for (char *line = strstr(help, "\n  --"); line; line = strstr(line + 1, "\n  --")) {
+		char flag[29], opt[64];
+		snprintf(flag, sizeof flag, "%s", line + 3);
+		flag[strcspn(flag, "\n")] = 0;
+		int values = 0;
+		for (char *w = flag; (w = strchr(w, ' ')) && w[1] && w[1] != ' '; w++)
+			values++;
+		snprintf(opt, sizeof opt, "%.*s", (int)strcspn(flag, " "), flag);
+		if (strncmp(path, "bench ", 6) == 0 && (values == 0 || strcmp(opt, "--dir") == 0))
+			continue;
+		int n = snprintf(args, sizeof args, "%s %s", path, opt);
+		for (int v = 0; v < values; v++)
+			n += snprintf(args + n, sizeof args - (size_t)n, " /nonexistent/lv/x");
+		run(args, errf);
+		ck_assert_msg(!th_file_contains(errf, "unrecognized option") && !th_file_contains(errf, "requires an argument") &&
+				      !th_file_contains(errf, "doesn't allow an argument"),
+			      "%s: its help lists an option it refuses", args);
+		checked++;
+	}
+	free(help);
+	ck_assert_msg(checked > 0 || strncmp(path, "bench ", 6) == 0 || strcmp(path, "version") == 0,
+		      "%s: no option checked", path);
+}
+END_TEST
+
 /* --help among a command's options (cli_parse) answers before anything
  * is opened: the node directory is not created. */
 START_TEST(help_among_options)
@@ -409,6 +447,7 @@ Suite *lv_test_suite(void)
 	tc = tcase_create("help");
 	tcase_add_loop_test(tc, every_command_answers_help, 0, NPATHS);
 	tcase_add_test(tc, help_among_options);
+	tcase_add_loop_test(tc, help_options_are_accepted, 0, NPATHS);
 	tcase_add_test(tc, usage_lists_every_command);
 	tcase_add_test(tc, version_is_the_project_version);
 	tcase_add_test(tc, man_page_renders);
