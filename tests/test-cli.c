@@ -371,6 +371,9 @@ START_TEST(usage_lists_every_command)
 	ck_assert_int_eq(th_run_cli("federate task --help", &out, errf), 0);
 	ck_assert(strstr(out, "federate task add") && strstr(out, "federate task list") && !strstr(out, "upload"));
 	free(out);
+	ck_assert_int_eq(th_run_cli("help credential add", &out, errf), 0);
+	ck_assert(strncmp(out, "usage: learnvault credential add --data DIR --role ROLE", 55) == 0);
+	free(out);
 	ck_assert_int_eq(th_run_cli("help no-such-command", &out, errf), 2);
 	ck_assert(th_file_contains(errf, "no command 'no-such-command'"));
 	free(out);
