@@ -265,6 +265,10 @@ START_TEST(cli_config_check)
 	cJSON_Delete(o);
 	free(out);
 	clean_env();
+	/* The example installed as /etc/learnvault/learnvault.conf is valid. */
+	snprintf(args, sizeof args, "config check '%s'", th_src("dist/learnvault.conf"));
+	ck_assert_int_eq(run(args, &out, errf), 0);
+	free(out);
 	/* Errors: every one, FILE:LINE first, exit 1, nothing on stdout. */
 	p = write_conf("bad.conf", "threads = 4\nthreds = 4\nlog-level = loud\n");
 	snprintf(path, sizeof path, "%s", p);

@@ -4,6 +4,7 @@
 
 #include <stdbool.h>
 #include <stddef.h>
+#include <stdint.h>
 
 #include <getopt.h>
 
@@ -35,6 +36,15 @@ int cli_uint(const char *what, const char *s, unsigned long long min, unsigned l
 	     unsigned long long *out);
 /* The same for a finite decimal number within [@min, @max]. */
 int cli_real(const char *what, const char *s, double min, double max, double *out);
+/* A --listen value @s ("serve --listen" is @what): HOST:PORT with HOST a
+ * name (resolved with getaddrinfo: its first IPv4 address, else its first
+ * IPv6 one), an IPv4 address or an IPv6 address in brackets ([::1]:8080).
+ * Writes the numeric address (what lv_server_start takes; an IPv6 one
+ * without brackets) to @host (@hlen bytes) and the port to *@port.
+ * Returns 0, or the exit code after saying why on stderr: 2 when @s is
+ * malformed, 1 when the name does not resolve; on failure @host is "" and
+ * *@port 0. */
+int cli_listen_parse(const char *what, const char *s, char *host, size_t hlen, uint16_t *port);
 /* Prints @o as one line of JSON on stdout and frees it; returns 0. */
 int cli_print(cJSON *o);
 /* Opens the node in @dir, reading the passphrase from @pass_file if set,

@@ -51,28 +51,6 @@ int cmd_init(int argc, char **argv)
 	return cli_print(o);
 }
 
-static int parse_listen(const char *s, char *host, size_t hlen, uint16_t *port)
-{
-	const char *colon = strrchr(s, ':');
-	if (!colon)
-		return -1;
-	size_t n = (size_t)(colon - s);
-	if (n >= hlen)
-		return -1;
-	memcpy(host, s, n);
-	host[n] = 0;
-	if (host[0] == '[' && n >= 2 && host[n - 1] == ']') {
-		memmove(host, host + 1, n - 2);
-		host[n - 2] = 0;
-	}
-	char *end = NULL;
-	long p = strtol(colon + 1, &end, 10);
-	if (!colon[1] || *end || p < 0 || p > 65535)
-		return -1;
-	*port = (uint16_t)p;
-	return 0;
-}
-
 /* True when @host (as --listen gave it) only reaches this machine:
  * 127.0.0.0/8, ::1 or localhost. */
 static bool is_loopback(const char *host)
@@ -279,10 +257,8 @@ int cmd_serve(int argc, char **argv)
 	const char *dir = c.value[CK_DATA], *listen = c.value[CK_LISTEN] ? c.value[CK_LISTEN] : "127.0.0.1:8080";
 	char host[256];
 	uint16_t port;
-	if (parse_listen(listen, host, sizeof host, &port) != 0) {
-		rc = cli_fail("serve: --listen wants HOST:PORT");
+	if ((rc = cli_listen_parse("serve --listen", listen, host, sizeof host, &port)) != 0)
 		goto out;
-	}
 	if ((rc = serve_options(&c, &so, &tls)) != 0)
 		goto out;
 	/* Without TLS the node speaks plain HTTP: credentials and session
@@ -323,8 +299,9 @@ int cmd_serve(int argc, char **argv)
 		rc = cli_fail("serve: cannot %s on %s: %s", st == LV_ERR_INVALID && so.tls_cert_pem ? "use the TLS certificate and key" : "listen", listen, lv_status_str(st));
 		goto out;
 	}
-	lv_log_message(LV_LOG_INFO, "serving", "%s on %s://%s:%u/ (xAPI at /xapi/)", dir,
-		       lv_server_tls(srv) ? "https" : "http", host, lv_server_port(srv));
+	lv_log_message(LV_LOG_INFO, "serving", "%s on %s://%s%s%s:%u/ (xAPI at /xapi/)", dir,
+		       lv_server_tls(srv) ? "https" : "http", strchr(host, ':') ? "[" : "", host,
+		       strchr(host, ':') ? "]" : "", lv_server_port(srv));
 	cJSON *o = cJSON_CreateObject();
 	cJSON_AddStringToObject(o, "listening", host);
 	cJSON_AddNumberToObject(o, "port", lv_server_port(srv));

@@ -141,7 +141,8 @@ static void describe(enum config_key k, char *out, size_t n)
 		snprintf(out, n, "text or json");
 		break;
 	case K_LISTEN:
-		snprintf(out, n, "HOST:PORT");
+		snprintf(out, n, "HOST:PORT, PORT from 0 to 65535: a name (localhost:8080), an IPv4 address"
+			 " (127.0.0.1:8080) or an IPv6 address in brackets ([::1]:8080)");
 		break;
 	case K_PATH:
 		snprintf(out, n, "a file or directory name");
@@ -176,7 +177,7 @@ bool config_set(struct config *c, enum config_key k, const char *value, enum con
 		const char *where)
 {
 	if (!value_ok(k, value)) {
-		char what[96];
+		char what[192];
 		describe(k, what, sizeof what);
 		add_error(c, "%s takes %s, not \"%.*s\"", where, what, ECHO_MAX, value);
 		return false;

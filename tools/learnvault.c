@@ -3,6 +3,7 @@
 #include <ctype.h>
 #include <errno.h>
 #include <math.h>
+#include <netdb.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -11,6 +12,7 @@
 #include <sodium.h>
 
 #include "cli.h"
+#include "usage.h"
 #include "learnvault/util.h"
 
 int cli_fail(const char *fmt, ...)
@@ -65,16 +67,30 @@ int cli_real(const char *what, const char *s, double min, double max, double *ou
 	return 0;
 }
 
+/* The command being run (main found it), for cli_parse's --help. */
+static const struct cli_usage *running;
+static void usage(FILE *f);
+
 int cli_parse(int argc, char **argv, int first, const struct cli_opt *opts)
 {
-	struct option lo[CLI_MAX_OPTS + 1];
+	struct option lo[CLI_MAX_OPTS + 2];
 	size_t n = 0;
 	for (; opts[n].name && n < CLI_MAX_OPTS; n++)
 		lo[n] = (struct option){opts[n].name, opts[n].has_arg ? required_argument : no_argument, NULL, (int)n};
-	lo[n] = (struct option){0, 0, 0, 0};
+	/* -h and --help, anywhere among the options: the running command's
+	 * help, before anything is opened or read (hence exit here). */
+	lo[n] = (struct option){"help", no_argument, NULL, 'h'};
+	lo[n + 1] = (struct option){0, 0, 0, 0};
 	int c;
 	optind = first;
-	while ((c = getopt_long(argc, argv, "", lo, NULL)) != -1) {
+	while ((c = getopt_long(argc, argv, "h", lo, NULL)) != -1) {
+		if (c == 'h') {
+			if (running)
+				cli_usage_print(stdout, running);
+			else
+				usage(stdout);
+			exit(fflush(stdout) == 0 ? 0 : 1);
+		}
 		if (c < 0 || (size_t)c >= n)
 			return -1;
 		*opts[c].out = optarg ? optarg : "";
@@ -117,6 +133,77 @@ int cli_read_passphrase(const char *path, char **pass, size_t *len)
 	sodium_memzero(raw, n);
 	free(raw);
 	return *pass ? 0 : cli_fail("out of memory");
+}
+
+/* A DNS name's longest form: the cap on the host of a --listen value. */
+#define CLI_HOST_MAX 253
+
+/* The strict port of a --listen value: digits only, 0 to 65535. */
+static bool listen_port(const char *s, uint16_t *port)
+{
+	unsigned long v = 0;
+	if (!*s || strlen(s) > 5)
+		return false;
+	for (; *s; s++) {
+		if (!isdigit((unsigned char)*s))
+			return false;
+		v = v * 10 + (unsigned long)(*s - '0');
+	}
+	*port = (uint16_t)v;
+	return v <= 65535;
+}
+
+int cli_listen_parse(const char *what, const char *s, char *host, size_t hlen, uint16_t *port)
+{
+	const char *colon = strrchr(s, ':');
+	size_t n = colon ? (size_t)(colon - s) : 0;
+	const char *h = s;
+	host[0] = 0;
+	*port = 0;
+	bool bracketed = n >= 2 && s[0] == '[' && s[n - 1] == ']';
+	if (bracketed) {
+		h++;
+		n -= 2;
+	}
+	/* An unbracketed IPv6 address cannot be told from its port. */
+	if (!colon || n == 0 || n > CLI_HOST_MAX || memchr(h, bracketed ? ']' : ':', n) || !listen_port(colon + 1, port)) {
+		*port = 0;
+		cli_fail("%s wants HOST:PORT, PORT from 0 to 65535: a name (localhost:8080), an IPv4 address"
+			 " (127.0.0.1:8080) or an IPv6 address in brackets ([::1]:8080), not \"%.*s\"", what,
+			 CLI_ECHO_MAX, s);
+		return 2;
+	}
+	char name[CLI_HOST_MAX + 1];
+	memcpy(name, h, n);
+	name[n] = 0;
+	/* The server binds numeric addresses only: names are resolved here. */
+	struct addrinfo hints = {.ai_socktype = SOCK_STREAM, .ai_family = bracketed ? AF_INET6 : AF_UNSPEC,
+				 .ai_flags = bracketed ? AI_NUMERICHOST : 0};
+	struct addrinfo *res = NULL, *pick = NULL;
+	int e = getaddrinfo(name, NULL, &hints, &res);
+	if (e != 0) {
+		*port = 0;
+		return cli_fail("%s: cannot resolve \"%s\": %s", what, name, gai_strerror(e));
+	}
+	/* A name with both families (localhost): IPv4 first, as printed URLs
+	 * and clients such as curl reach it either way. */
+	for (struct addrinfo *a = res; a; a = a->ai_next) {
+		if (a->ai_family == AF_INET) {
+			pick = a;
+			break;
+		}
+		if (a->ai_family == AF_INET6 && !pick)
+			pick = a;
+	}
+	e = pick ? getnameinfo(pick->ai_addr, pick->ai_addrlen, host, (socklen_t)hlen, NULL, 0, NI_NUMERICHOST)
+		 : EAI_FAMILY;
+	freeaddrinfo(res);
+	if (e != 0) {
+		host[0] = 0;
+		*port = 0;
+		return cli_fail("%s: \"%s\" has no usable address: %s", what, name, gai_strerror(e));
+	}
+	return 0;
 }
 
 static int open_node(const char *dir, const char *pass_file, const char *vaults_for, struct lv_node **node)
@@ -162,42 +249,78 @@ int cli_open_vaults(const char *dir, const char *pass_file, const char *command,
 	return open_node(dir, pass_file, command, node);
 }
 
-static void usage(void)
+static void usage(FILE *f)
 {
-	fputs("usage: learnvault COMMAND [options]\n"
-	      "  init --data DIR [--passphrase-file F] [--origin NAME]\n"
-	      "  serve --data DIR [--listen HOST:PORT] [--threads N] [--passphrase-file F] [--secure-cookies]\n"
-	      "        [--tls-cert PEM --tls-key PEM] [--log-level L] [--log-format text|json] [--config FILE]\n"
-	      "        (and every key of docs/running.md as --KEY; SIGHUP reloads the TLS pair)\n"
-	      "  config check [FILE]   (the configuration serve would read, or its errors)\n"
-	      "  credential add --data DIR --role provider|learner|analyst|auditor|admin\n"
-	      "                 [--learner ID] [--purpose P]... [--label TEXT]\n"
-	      "  credential list --data DIR | credential revoke --data DIR ID\n"
-	      "  learner add --data DIR (--mbox mailto:... | --account HOMEPAGE NAME) [--name NAME]\n"
-	      "              [--birth-date YYYY-MM-DD]\n"
-	      "  ingest --data DIR [--provider ID] FILE.json\n"
-	      "  setting get|set --data DIR NAME [VALUE]\n"
-	      "  policy load --data DIR FILE... | policy list --data DIR\n"
-	      "  consent grant|refuse|withdraw --data DIR --learner P --policy ID [--as learner|guardian]\n"
-	      "  consent list --data DIR --learner P\n"
-	      "  audit export --data DIR --out FILE | audit checkpoint --data DIR\n"
-	      "  audit verify --log FILE --key VKEY|FILE [--previous CHECKPOINT_FILE] [--receipt FILE]...\n"
-	      "  vault export --data DIR --learner P --passphrase-file F --out FILE [--node-passphrase-file G]\n"
-	      "  vault open FILE --passphrase-file F\n"
-	      "  export --data DIR --learner PSEUDONYM --out FILE [--access-report]\n"
-	      "  query --data DIR FILE.json   (an aggregate query, answered as the operator)\n"
-	      "  federate task add --data DIR FILE.json | federate task list --data DIR\n"
-	      "  federate upload --data DIR --task ID   (a DAP upload: docs/federation.md)\n"
-	      "  erase --data DIR --learner PSEUDONYM\n"
-	      "  key rotate --data DIR [--passphrase-file F] [--new-passphrase-file G]\n"
-	      "  bench ingest [--statements N] [--learners N] | bench audit [--entries N]\n"
-	      "  bench aggregate [--learners N] [--statements PER_LEARNER]\n"
-	      "  eval bkt|fit-bkt|synth-bkt|fsrs ...   (learner models offline; eval with no args: usage)\n"
-	      "  dp sample --mechanism discrete-laplace|discrete-gaussian (--scale S | --sigma2 V) --n N\n"
-	      "  recommend --data DIR --learner P [--limit N] [--view next|mastery|reviews] [--rebuild]\n"
-	      "  curriculum load|show --data DIR [FILE.json] | personal params --data DIR FILE.json\n"
-	      "  bench personal | bench federate [--learners N] [--seconds S] [--dir KEEP]\n"
-	      "  demo-seed --data DIR --examples DIR\n", stderr);
+	fputs("usage: learnvault COMMAND [options]\n", f);
+	cli_usage_list(f, NULL, 0);
+	fputs("learnvault COMMAND --help prints a command's options; learnvault help --man, the manual.\n", f);
+}
+
+static bool is_help(const char *arg)
+{
+	return strcmp(arg, "--help") == 0 || strcmp(arg, "-h") == 0;
+}
+
+/* The help of the @nwords words of a command path: its own, or the list
+ * of a group ("bench", "federate task").  0, or 2 when no command starts
+ * so. */
+static int help_for(int nwords, char *const *words)
+{
+	int n = 0;
+	const struct cli_usage *u = cli_usage_find(nwords, words, &n);
+	if (u && n == nwords) {
+		cli_usage_print(stdout, u);
+	} else if (!u && n == nwords) {
+		fputs("usage:\n", stdout);
+		cli_usage_list(stdout, words, nwords);
+		fputs("learnvault COMMAND --help prints a command's options.\n", stdout);
+	} else {
+		usage(stderr);
+		return cli_fail("help: no command '%s'", words[n]) + 1;
+	}
+	return fflush(stdout) == 0 ? 0 : 1;
+}
+
+/* Whether argv[@first..] asks for help, read as getopt would with @u's
+ * options: a value (even one that reads "-h") is skipped, as many words as
+ * the option's flag names ("--account HOMEPAGE NAME": two); "--" ends
+ * the options. */
+static bool help_requested(const struct cli_usage *u, int argc, char **argv, int first)
+{
+	for (int i = first; i < argc; i++) {
+		const char *a = argv[i];
+		if (strcmp(a, "--") == 0)
+			return false;
+		if (is_help(a))
+			return true;
+		if (strncmp(a, "--", 2) != 0 || strchr(a, '='))
+			continue;
+		for (const struct cli_usage_opt *o = u->opts; o->flag; o++) {
+			size_t n = strcspn(o->flag, " ");
+			if (strncmp(o->flag, a, n) != 0 || a[n] != 0)
+				continue;
+			for (const char *p = o->flag + n; *p; p++)
+				i += *p == ' ';
+			break;
+		}
+	}
+	return false;
+}
+
+/* learnvault help [COMMAND... | --man] */
+static int cmd_help(int argc, char **argv)
+{
+	if (argc == 1) {
+		usage(stdout);
+		return fflush(stdout) == 0 ? 0 : 1;
+	}
+	if (argc == 2 && is_help(argv[1]))
+		return help_for(1, argv);
+	if (argc == 2 && strcmp(argv[1], "--man") == 0) {
+		cli_usage_man(stdout);
+		return fflush(stdout) == 0 ? 0 : 1;
+	}
+	return help_for(argc - 1, argv + 1);
 }
 
 int main(int argc, char **argv)
@@ -205,8 +328,26 @@ int main(int argc, char **argv)
 	if (sodium_init() < 0)
 		return cli_fail("libsodium failed to initialise");
 	if (argc < 2) {
-		usage();
+		usage(stderr);
 		return 2;
+	}
+	if (strcmp(argv[1], "help") == 0 || is_help(argv[1]))
+		return cmd_help(argc - 1, argv + 1);
+	/* `learnvault PATH --help`, PATH a command or a group, or --help
+	 * among a command's options (also those that parse their own). */
+	int words = 0;
+	running = cli_usage_find(argc - 1, argv + 1, &words);
+	if (words > 0 && 1 + words < argc && is_help(argv[1 + words]))
+		return help_for(words, argv + 1);
+	if (running && help_requested(running, argc, argv, 1 + words))
+		return help_for(words, argv + 1);
+	if (strcmp(argv[1], "--version") == 0 || strcmp(argv[1], "version") == 0) {
+		if (argc > 2) {
+			usage(stderr);
+			return cli_fail("version takes no arguments") + 1;
+		}
+		puts("learnvault " LV_VERSION);
+		return fflush(stdout) == 0 ? 0 : 1;
 	}
 	static const struct {
 		const char *name;
@@ -227,10 +368,6 @@ int main(int argc, char **argv)
 	for (size_t i = 0; i < sizeof cmds / sizeof cmds[0]; i++)
 		if (strcmp(argv[1], cmds[i].name) == 0)
 			return cmds[i].fn(argc - 1, argv + 1);
-	if (strcmp(argv[1], "--help") == 0 || strcmp(argv[1], "help") == 0) {
-		usage();
-		return 0;
-	}
-	usage();
+	usage(stderr);
 	return cli_fail("unknown command '%s'", argv[1]) + 1;
 }
