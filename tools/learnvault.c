@@ -186,6 +186,8 @@ static void usage(void)
 	      "  federate task add --data DIR FILE.json | federate task list --data DIR\n"
 	      "  federate upload --data DIR --task ID   (a DAP upload: docs/federation.md)\n"
 	      "  erase --data DIR --learner PSEUDONYM\n"
+	      "  backup --data DIR --out FILE [--include-key] | restore --from FILE --data DIR [--key FILE]\n"
+	      "         [--erasures-from AUDIT_EXPORT]   (docs/backup.md)\n"
 	      "  key rotate --data DIR [--passphrase-file F] [--new-passphrase-file G]\n"
 	      "  bench ingest [--statements N] [--learners N] | bench audit [--entries N]\n"
 	      "  bench aggregate [--learners N] [--statements PER_LEARNER]\n"
@@ -218,6 +220,7 @@ int main(int argc, char **argv)
 		{"export", cmd_export}, {"vault", cmd_vault}, {"query", cmd_query},
 		{"federate", cmd_federate},
 		{"dp", cmd_dp},
+		{"backup", cmd_backup}, {"restore", cmd_restore},
 		{"recommend", cmd_recommend}, {"curriculum", cmd_curriculum}, {"personal", cmd_personal},
 	};
 	for (size_t i = 0; i < sizeof cmds / sizeof cmds[0]; i++)
