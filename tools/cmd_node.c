@@ -11,6 +11,7 @@
 #include <sodium.h>
 
 #include "cli.h"
+#include "learnvault/retention.h"
 #include "learnvault/server.h"
 
 int cmd_init(int argc, char **argv)
@@ -130,6 +131,9 @@ int cmd_serve(int argc, char **argv)
 		lv_node_close(node);
 		return cli_fail("serve: cannot listen on %s: %s", listen, lv_status_str(st));
 	}
+	struct lv_retention_schedule *retention = NULL; /* docs/privacy.md: retention on a schedule */
+	if (lv_retention_schedule_start(node, LV_RETENTION_INTERVAL_DEFAULT_S, &retention) != LV_OK)
+		fprintf(stderr, "learnvault: retention: cannot start its schedule; run `learnvault retention run`\n");
 	fprintf(stderr, "learnvault: serving %s on http://%s:%u/ (xAPI at /xapi/)\n", dir, host,
 		lv_server_port(srv));
 	cJSON *o = cJSON_CreateObject();
@@ -139,6 +143,7 @@ int cmd_serve(int argc, char **argv)
 	int sig = 0;
 	sigwait(&set, &sig);
 	fprintf(stderr, "learnvault: signal %d, finishing in-flight requests\n", sig);
+	lv_retention_schedule_stop(retention);
 	lv_server_destroy(srv);
 	lv_node_close(node);
 	fprintf(stderr, "learnvault: stopped\n");

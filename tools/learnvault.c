@@ -188,6 +188,7 @@ static void usage(void)
 	      "  erase --data DIR --learner PSEUDONYM\n"
 	      "  backup --data DIR --out FILE [--include-key] | restore --from FILE --data DIR [--key FILE]\n"
 	      "         [--erasures-from AUDIT_EXPORT]   (docs/backup.md)\n"
+	      "  retention run --data DIR [--dry-run]   (docs/privacy.md)\n"
 	      "  key rotate --data DIR [--passphrase-file F] [--new-passphrase-file G]\n"
 	      "  bench ingest [--statements N] [--learners N] | bench audit [--entries N]\n"
 	      "  bench aggregate [--learners N] [--statements PER_LEARNER]\n"
@@ -220,7 +221,7 @@ int main(int argc, char **argv)
 		{"export", cmd_export}, {"vault", cmd_vault}, {"query", cmd_query},
 		{"federate", cmd_federate},
 		{"dp", cmd_dp},
-		{"backup", cmd_backup}, {"restore", cmd_restore},
+		{"backup", cmd_backup}, {"restore", cmd_restore}, {"retention", cmd_retention},
 		{"recommend", cmd_recommend}, {"curriculum", cmd_curriculum}, {"personal", cmd_personal},
 	};
 	for (size_t i = 0; i < sizeof cmds / sizeof cmds[0]; i++)
