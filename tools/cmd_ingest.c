@@ -7,7 +7,8 @@
  * not parse: each element is then parsed and validated alone), and
  * elements are stored in batches of at most INGEST_BATCH statements or
  * INGEST_BATCH_BYTES of text.  Memory stays bounded whatever the file's
- * size: one chunk, one batch, at most INGEST_VAULTS open vaults.
+ * size: one chunk, one batch, at most INGEST_VAULTS open vaults and a
+ * node.db page cache of INGEST_INDEX_CACHE_KIB.
  *
  * Re-running after an interruption duplicates nothing: a statement with an
  * id is stored once by id; one without gets an id derived from the file
@@ -27,6 +28,7 @@
 #include "learnvault/door.h"
 #include "cli.h"
 #include "learnvault/statements.h"
+#include "learnvault/store.h"
 #include "learnvault/xapi.h"
 #include "learnvault/util.h"
 
@@ -34,7 +36,8 @@
 #define INGEST_ELEMENT_MAX (4u << 20)   /* bytes of one statement's text */
 #define INGEST_BATCH 500
 #define INGEST_BATCH_BYTES (2u << 20)
-#define INGEST_VAULTS 32                /* vault handles kept open */
+#define INGEST_VAULTS 32                /* vault handles kept open (256 KiB of cache each) */
+#define INGEST_INDEX_CACHE_KIB (8u << 10) /* node.db's page cache (64 MiB by default) */
 #define INGEST_REASONS 32               /* distinct rejection reasons counted */
 #define INGEST_PROGRESS_S 2
 
@@ -465,6 +468,11 @@ static int ingest_open(const char *dir, const char *pass_file, struct lv_node **
 	}
 	if (st != LV_OK)
 		return cli_fail("cannot open the node in %s: %s", dir, lv_status_str(st));
+	if ((st = lv_store_cache_limit(*node, INGEST_INDEX_CACHE_KIB)) != LV_OK) {
+		lv_node_close(*node);
+		*node = NULL;
+		return cli_fail("ingest: cannot set the index cache: %s", lv_status_str(st));
+	}
 	return 0;
 }
 

@@ -172,7 +172,7 @@ static void usage(void)
 	      "  credential list --data DIR | credential revoke --data DIR ID\n"
 	      "  learner add --data DIR (--mbox mailto:... | --account HOMEPAGE NAME) [--name NAME]\n"
 	      "              [--birth-date YYYY-MM-DD]\n"
-	      "  ingest --data DIR [--provider ID] FILE.json\n"
+	      "  ingest --data DIR [--provider ID] [--ids FILE] [--resume PROGRESS_FILE] FILE.json|FILE.ndjson|-\n"
 	      "  setting get|set --data DIR NAME [VALUE]\n"
 	      "  policy load --data DIR FILE... | policy list --data DIR\n"
 	      "  consent grant|refuse|withdraw --data DIR --learner P --policy ID [--as learner|guardian]\n"

@@ -36,6 +36,9 @@ struct lv_tx;
  * not use the node's state. */
 LV_EXPORT enum lv_status lv_store_lock(struct lv_node *n) LV_WARN_UNUSED;
 LV_EXPORT void lv_store_unlock(struct lv_node *n);
+/* Caps node.db's page cache of this process at @kib KiB (store/cache_limit.c):
+ * for a command that must stay within a memory bound. */
+LV_EXPORT enum lv_status lv_store_cache_limit(struct lv_node *n, unsigned kib) LV_WARN_UNUSED;
 /* True when the calling thread holds @n's lock (for assertions). */
 LV_EXPORT bool lv_store_lock_held(const struct lv_node *n);
 /* Lock, BEGIN IMMEDIATE, refresh: *@out is the node's transaction,
