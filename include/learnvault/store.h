@@ -504,6 +504,34 @@ LV_EXPORT enum lv_status lv_store_learner_birth_date_set(struct lv_tx *tx, const
 LV_EXPORT enum lv_status lv_store_consent_erase(struct lv_tx *tx, const char *learner,
 						cJSON *ended) LV_WARN_UNUSED;
 
+/* ---- retention (store/retention.c; the rule: learnvault/retention.h) ---- */
+
+struct lv_retention_report {
+	uint64_t examined;   /* statements looked at */
+	uint64_t expired;    /* statements past retention (deleted unless a dry run) */
+	uint64_t learners;   /* learners with at least one expired statement */
+	uint64_t policies;   /* policy versions applied */
+	uint64_t audit_entries; /* "retention" entries written (0 for a dry run) */
+};
+
+/* Whether the statement of record @f is past retention. */
+typedef bool (*lv_retention_expired_fn)(void *ctx, const struct lv_fact *f);
+
+/* Walks every learner's aggregate facts (the record kept beside each
+ * statement) and, for those @expired says are past retention, deletes
+ * the statement from the learner's vault, from the index (statements,
+ * statement_keys) and from the facts.  A batch of learners is one node.db
+ * transaction with one audit entry {"type":"retention", "statements",
+ * "learners", "run", "policies"} (@entry_extra's members are copied into
+ * it; counts only, never a learner); the vault rows go right after its
+ * commit.  A run that deletes nothing writes one entry with zero counts.
+ * @dry_run: counts only, changes nothing, and works beside a server; a
+ * real run needs the vaults (LV_ERR_IN_USE otherwise).  @rep (may be NULL)
+ * gets the counts of what was done, also after a failure part-way. */
+LV_EXPORT enum lv_status lv_store_retention_apply(struct lv_node *n, lv_retention_expired_fn expired, void *ctx,
+						  bool dry_run, const cJSON *entry_extra,
+						  struct lv_retention_report *rep) LV_WARN_UNUSED;
+
 #ifdef __cplusplus
 }
 #endif

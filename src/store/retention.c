@@ -1,6 +1,6 @@
 /* Retention: deleting the statements past every covering policy's
  * retention (the rule is the caller's: door/retention.c; the API is in
- * include/learnvault/retention.h).
+ * include/learnvault/store.h).
  *
  * The decision is made on the aggregate facts, the record the store keeps
  * beside each statement (verb, activity type, stored time), so no vault is
@@ -17,7 +17,6 @@
 
 #include <sodium.h>
 
-#include "learnvault/retention.h"
 #include "facts.h"
 #include "store.h"
 
