@@ -379,6 +379,7 @@ START_TEST(rejections_are_counted_and_syntax_errors_stop)
 	ck_assert_int_eq(num(c.out, "elements"), 7);
 	ck_assert_int_eq(num(c.out, "accepted"), 2);
 	ck_assert_int_eq(num(c.out, "rejected"), 5);
+	ck_assert_ptr_nonnull(strstr(c.out, "\"complete\":true"));
 	ck_assert(th_file_contains(errf, "not a statement (each element must be one JSON object) (2)"));
 	ck_assert(th_file_contains(errf, "id already used with other content or by another provider (1)"));
 	ck_assert(th_file_contains(errf, "\"verb\" is required"));
@@ -397,6 +398,7 @@ START_TEST(rejections_are_counted_and_syntax_errors_stop)
 	run((const char *[]){"ingest", "--data", dir, file, NULL}, errf, &c, NULL);
 	ck_assert_int_eq(WEXITSTATUS(c.status), 1);
 	ck_assert(th_file_contains(errf, "the file ends inside an element"));
+	ck_assert_ptr_nonnull(strstr(c.out, "\"complete\":false"));
 	ck_assert_int_eq(num(c.out, "accepted"), 1);
 	/* Garbage between elements. */
 	write_text(file, "[" ST(ID3, "d") " x " ST(ID2, "b") "]");

@@ -553,6 +553,22 @@ static void summary_line(const struct ingest *in)
 	fprintf(stderr, "%s\n", in->accepted + in->duplicates == 0 ? "; nothing was stored" : "");
 }
 
+/* The summary on stderr and the JSON object on stdout; @complete: the
+ * input was read to its end. */
+static void ingest_report(struct ingest *in, bool complete)
+{
+	summary_line(in);
+	cJSON *o = cJSON_CreateObject();
+	cJSON_AddNumberToObject(o, "elements", (double)in->elements);
+	cJSON_AddNumberToObject(o, "accepted", (double)in->accepted);
+	cJSON_AddNumberToObject(o, "duplicates", (double)in->duplicates);
+	cJSON_AddNumberToObject(o, "rejected", (double)in->rejected);
+	cJSON_AddItemToObject(o, "reasons", in->reasons);
+	in->reasons = NULL;
+	cJSON_AddBoolToObject(o, "complete", complete);
+	cli_print(o);
+}
+
 #define INGEST_USAGE "ingest --data DIR [--provider ID] [--ids FILE] [--resume PROGRESS_FILE] FILE.json|FILE.ndjson|-"
 
 int cmd_ingest(int argc, char **argv)
@@ -615,18 +631,9 @@ int cmd_ingest(int argc, char **argv)
 	if (rc != 0)
 		cli_fail("ingest: stopped: %s; the statements counted as stored are stored: run the same command "
 			 "again to go on (nothing is stored twice)", in.fatal);
-	summary_line(&in);
+	ingest_report(&in, rc == 0);
 	if (rc == 0 && in.rejected > 0)
 		rc = 1; /* a script must notice what was left out */
-	cJSON *o = cJSON_CreateObject();
-	cJSON_AddNumberToObject(o, "elements", (double)in.elements);
-	cJSON_AddNumberToObject(o, "accepted", (double)in.accepted);
-	cJSON_AddNumberToObject(o, "duplicates", (double)in.duplicates);
-	cJSON_AddNumberToObject(o, "rejected", (double)in.rejected);
-	cJSON_AddItemToObject(o, "reasons", in.reasons);
-	in.reasons = NULL;
-	cJSON_AddBoolToObject(o, "complete", rc == 0);
-	cli_print(o);
 out:
 	if (in.ids)
 		fclose(in.ids);
