@@ -25,6 +25,7 @@
 
 #include "harness.h"
 #include "http-client.h"
+#include "learnvault/node.h"
 
 #define NBATCH 400
 #define BATCH 10
@@ -477,6 +478,63 @@ START_TEST(a_damaged_archive_is_refused)
 }
 END_TEST
 
+
+/* A learner erased after a backup comes back with a restore of it, unless
+ * the restore re-applies the later erasures from an audit export of this
+ * node (and only of this node). */
+START_TEST(a_restore_reapplies_later_erasures)
+{
+	char out[8192], archive[700], exp[700], other[700], otherexp[700], r2[700], path[800];
+	char gone[LV_PSEUDONYM_LEN], kept[LV_PSEUDONYM_LEN];
+	const char *mbox[2] = {"mailto:erased@example.com", "mailto:kept@example.com"};
+	char *who[2] = {gone, kept};
+	for (int i = 0; i < 2; i++) {
+		ck_assert_int_eq(run_cli((const char *[]){"learner", "add", "--data", D.data, "--mbox", mbox[i], NULL}, out,
+					 sizeof out), 0);
+		cJSON *j = cJSON_Parse(out);
+		snprintf(who[i], LV_PSEUDONYM_LEN, "%s", cJSON_GetObjectItemCaseSensitive(j, "learner")->valuestring);
+		cJSON_Delete(j);
+	}
+	snprintf(archive, sizeof archive, "%s/e.backup", D.base);
+	ck_assert_int_eq(run_cli((const char *[]){"backup", "--data", D.data, "--out", archive, "--include-key", NULL},
+				 out, sizeof out), 0);
+	ck_assert_int_eq(run_cli((const char *[]){"erase", "--data", D.data, "--learner", gone, NULL}, out, sizeof out), 0);
+	snprintf(exp, sizeof exp, "%s/later-audit.json", D.base);
+	ck_assert_int_eq(run_cli((const char *[]){"audit", "export", "--data", D.data, "--out", exp, NULL}, out,
+				 sizeof out), 0);
+	/* Plain restore: the erased learner is back, and the restore says so. */
+	ck_assert_int_eq(run_cli((const char *[]){"restore", "--from", archive, "--data", D.restored, NULL}, out,
+				 sizeof out), 0);
+	ck_assert(th_file_contains(D.log, "learners erased after this backup was taken are back"));
+	snprintf(path, sizeof path, "%s/vaults/%s.db", D.restored, gone);
+	ck_assert_int_eq(access(path, F_OK), 0);
+	/* With an export of another node: refused, nothing re-applied. */
+	snprintf(other, sizeof other, "%s/other", D.base);
+	snprintf(otherexp, sizeof otherexp, "%s/other-audit.json", D.base);
+	snprintf(r2, sizeof r2, "%s/restored2", D.base);
+	ck_assert_int_eq(run_cli((const char *[]){"init", "--data", other, NULL}, out, sizeof out), 0);
+	ck_assert_int_eq(run_cli((const char *[]){"audit", "export", "--data", other, "--out", otherexp, NULL}, out,
+				 sizeof out), 0);
+	ck_assert_int_ne(run_cli((const char *[]){"restore", "--from", archive, "--data", r2, "--erasures-from", otherexp,
+						  NULL}, out, sizeof out), 0);
+	ck_assert(th_file_contains(D.log, "is not a verified audit export of this node"));
+	th_rmtree(r2);
+	/* With this node's later export: erased again, the other learner kept. */
+	ck_assert_int_eq(run_cli((const char *[]){"restore", "--from", archive, "--data", r2, "--erasures-from", exp, NULL},
+				 out, sizeof out), 0);
+	cJSON *rep = cJSON_Parse(out);
+	const cJSON *again = cJSON_GetObjectItemCaseSensitive(rep, "erased_again");
+	ck_assert_int_eq(cJSON_GetArraySize(again), 1);
+	ck_assert_str_eq(cJSON_GetArrayItem(again, 0)->valuestring, gone);
+	cJSON_Delete(rep);
+	snprintf(path, sizeof path, "%s/vaults/%s.db", r2, gone);
+	ck_assert_int_ne(access(path, F_OK), 0);
+	snprintf(path, sizeof path, "%s/vaults/%s.db", r2, kept);
+	ck_assert_int_eq(access(path, F_OK), 0);
+	assert_log_verifies(r2);
+}
+END_TEST
+
 Suite *lv_test_suite(void)
 {
 	Suite *s = suite_create("backup");
@@ -486,6 +544,7 @@ Suite *lv_test_suite(void)
 	tcase_add_test(tc, backup_during_ingest_restores_every_acknowledged_statement);
 	tcase_add_test(tc, kill9_during_backup_leaves_the_node_and_no_archive);
 	tcase_add_test(tc, a_damaged_archive_is_refused);
+	tcase_add_test(tc, a_restore_reapplies_later_erasures);
 	suite_add_tcase(s, tc);
 	return s;
 }
