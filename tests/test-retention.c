@@ -169,7 +169,7 @@ static int facts(void)
 {
 	int n = 0;
 	struct lv_retention_report rep;
-	ck_assert_int_eq(lv_store_retention_apply(node, count_all, &n, true, NULL, &rep), LV_OK);
+	ck_assert_int_eq(lv_store_retention_apply(node, count_all, NULL, &n, true, NULL, &rep), LV_OK);
 	ck_assert_int_eq(rep.examined, (uint64_t)n);
 	return n;
 }

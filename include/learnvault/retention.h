@@ -33,7 +33,9 @@ LV_EXPORT enum lv_status lv_retention_run(struct lv_node *n, int64_t now_ms, boo
 
 /* The server's schedule: a thread that runs lv_retention_run
  * LV_RETENTION_FIRST_RUN_S after start (or @interval_s, if shorter) and
- * then every @interval_s seconds, logging each run's counts on stderr.  Stop it with lv_retention_schedule_stop (joins).
+ * then every @interval_s seconds, logging each run's counts on stderr.
+ * Stop it with lv_retention_schedule_stop (joins; a run in progress ends
+ * before its next batch of learners).
  * @interval_s 0: no thread (*@out NULL). */
 #define LV_RETENTION_INTERVAL_DEFAULT_S 86400u
 #define LV_RETENTION_FIRST_RUN_S 600u

@@ -527,10 +527,12 @@ typedef bool (*lv_retention_expired_fn)(void *ctx, const struct lv_fact *f);
  * commit.  A run that deletes nothing writes one entry with zero counts.
  * @dry_run: counts only, changes nothing, and works beside a server; a
  * real run needs the vaults (LV_ERR_IN_USE otherwise).  @rep (may be NULL)
- * gets the counts of what was done, also after a failure part-way. */
-LV_EXPORT enum lv_status lv_store_retention_apply(struct lv_node *n, lv_retention_expired_fn expired, void *ctx,
-						  bool dry_run, const cJSON *entry_extra,
-						  struct lv_retention_report *rep) LV_WARN_UNUSED;
+ * gets the counts of what was done, also after a failure part-way.
+ * @stopped (may be NULL), asked before each batch: true ends the run
+ * there with LV_ERR_BUSY (what was committed stays, audited). */
+LV_EXPORT enum lv_status lv_store_retention_apply(struct lv_node *n, lv_retention_expired_fn expired,
+						  bool (*stopped)(void *ctx), void *ctx, bool dry_run,
+						  const cJSON *entry_extra, struct lv_retention_report *rep) LV_WARN_UNUSED;
 
 #ifdef __cplusplus
 }

@@ -30,7 +30,16 @@ struct rule {
 	UTIL_ARRAY(struct rpol) pols;
 	cJSON *names; /* "id/version" of every policy version applied */
 	int64_t now_ms;
+	struct lv_retention_schedule *sched; /* the server's, or NULL */
 };
+
+static bool schedule_stopping(struct lv_retention_schedule *s);
+
+static bool stopped(void *ctx)
+{
+	const struct rule *r = ctx;
+	return r->sched && schedule_stopping(r->sched);
+}
 
 static bool has(const uint32_t *v, size_t n, uint32_t id)
 {
@@ -118,10 +127,11 @@ static void rule_free(struct rule *r)
 	cJSON_Delete(r->names);
 }
 
-enum lv_status lv_retention_run(struct lv_node *n, int64_t now_ms, bool dry_run, struct lv_retention_report *rep,
-				char err[LV_ERR_LEN])
+/* lv_retention_run, stopping between batches when @sched is stopping. */
+static enum lv_status retention_run(struct lv_node *n, int64_t now_ms, bool dry_run, struct lv_retention_schedule *sched,
+				    struct lv_retention_report *rep, char err[LV_ERR_LEN])
 {
-	struct rule r = {.now_ms = now_ms, .names = cJSON_CreateArray()};
+	struct rule r = {.now_ms = now_ms, .names = cJSON_CreateArray(), .sched = sched};
 	struct walk w = {n, &r};
 	memset(rep, 0, sizeof *rep);
 	err[0] = '\0';
@@ -136,16 +146,24 @@ enum lv_status lv_retention_run(struct lv_node *n, int64_t now_ms, bool dry_run,
 	}
 	cJSON *extra = cJSON_CreateObject();
 	cJSON_AddItemReferenceToObject(extra, "policies", r.names);
-	st = lv_store_retention_apply(n, expired, &r, dry_run, extra, rep);
+	st = lv_store_retention_apply(n, expired, stopped, &r, dry_run, extra, rep);
 	rep->policies = r.pols.n;
 	if (st == LV_ERR_IN_USE)
 		snprintf(err, LV_ERR_LEN, "the vaults are held by another process (the server runs retention itself)");
+	else if (st == LV_ERR_BUSY)
+		snprintf(err, LV_ERR_LEN, "stopped with the server, part-way (what was committed stays deleted and audited)");
 	else if (st != LV_OK)
 		snprintf(err, LV_ERR_LEN, "retention stopped part-way: %s (what was committed stays deleted and audited)",
 			 lv_status_str(st));
 	cJSON_Delete(extra);
 	rule_free(&r);
 	return st;
+}
+
+enum lv_status lv_retention_run(struct lv_node *n, int64_t now_ms, bool dry_run, struct lv_retention_report *rep,
+				char err[LV_ERR_LEN])
+{
+	return retention_run(n, now_ms, dry_run, NULL, rep, err);
 }
 
 /* ---- the server's schedule ---- */
@@ -158,6 +176,14 @@ struct lv_retention_schedule {
 	pthread_cond_t cv;
 	bool stop;
 };
+
+static bool schedule_stopping(struct lv_retention_schedule *s)
+{
+	pthread_mutex_lock(&s->mu);
+	bool stop = s->stop;
+	pthread_mutex_unlock(&s->mu);
+	return stop;
+}
 
 /* Waits @s seconds or until stopped; true when stopped. */
 static bool wait_or_stop(struct lv_retention_schedule *s, unsigned secs)
@@ -182,7 +208,7 @@ static void *schedule_main(void *arg)
 	while (!wait_or_stop(s, wait)) {
 		struct lv_retention_report rep;
 		char err[LV_ERR_LEN];
-		enum lv_status st = lv_retention_run(s->n, util_now_ms(), false, &rep, err);
+		enum lv_status st = retention_run(s->n, util_now_ms(), false, s, &rep, err);
 		if (st == LV_OK)
 			fprintf(stderr, "learnvault: retention: %llu of %llu statements past retention deleted "
 					"(%llu learners, %llu policy versions)\n",

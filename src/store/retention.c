@@ -251,8 +251,8 @@ static enum lv_status batch_run(struct lv_node *n, const struct learner_row *ls,
 	return st;
 }
 
-enum lv_status lv_store_retention_apply(struct lv_node *n, lv_retention_expired_fn expired, void *ctx, bool dry_run,
-					const cJSON *entry_extra, struct lv_retention_report *rep)
+enum lv_status lv_store_retention_apply(struct lv_node *n, lv_retention_expired_fn expired, bool (*stopped)(void *ctx),
+					void *ctx, bool dry_run, const cJSON *entry_extra, struct lv_retention_report *rep)
 {
 	struct lv_retention_report r = {0};
 	learner_list ls = {0};
@@ -268,6 +268,10 @@ enum lv_status lv_store_retention_apply(struct lv_node *n, lv_retention_expired_
 	lv_store_unlock(n);
 	for (size_t i = 0; st == LV_OK && (i < ls.n || (i == 0 && !dry_run)); i += RETENTION_BATCH) {
 		size_t to = i + RETENTION_BATCH < ls.n ? i + RETENTION_BATCH : ls.n;
+		if (stopped && stopped(ctx)) {
+			st = LV_ERR_BUSY; /* the server is stopping */
+			break;
+		}
 		st = batch_run(n, ls.v, i, to, to >= ls.n, expired, ctx, dry_run, run, entry_extra, &b, &r);
 	}
 	free(b.seqs.v);
