@@ -188,7 +188,7 @@ static void usage(void)
 	      "  erase --data DIR --learner PSEUDONYM\n"
 	      "  backup --data DIR --out FILE [--include-key] | restore --from FILE --data DIR [--key FILE]\n"
 	      "         [--erasures-from AUDIT_EXPORT]   (docs/backup.md)\n"
-	      "  retention run --data DIR [--dry-run]   (docs/privacy.md)\n"
+	      "  retention run --data DIR [--dry-run [--as-of TIME]]   (docs/privacy.md)\n"
 	      "  key rotate --data DIR [--passphrase-file F] [--new-passphrase-file G]\n"
 	      "  bench ingest [--statements N] [--learners N] | bench audit [--entries N]\n"
 	      "  bench aggregate [--learners N] [--statements PER_LEARNER]\n"
