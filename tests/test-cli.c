@@ -257,7 +257,7 @@ static const char *const paths[] = {
 	"key rotate", "bench ingest", "bench audit", "bench aggregate", "bench personal", "bench federate",
 	"eval bkt", "eval fit-bkt", "eval synth-bkt", "eval bkt-dp", "eval fsrs", "dp sample", "recommend",
 	"curriculum load", "curriculum show", "personal params", "personal fit-global", "demo-seed", "version",
-	"help", "config check"};
+	"help", "config check", "backup", "restore", "retention run"};
 #define NPATHS (int)(sizeof paths / sizeof *paths)
 
 /* `learnvault PATH --help` and `-h`: exit 0, the command's own usage on

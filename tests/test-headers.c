@@ -87,6 +87,7 @@ static const struct {
 	{"auditlog.h", "store"},  {"consent.h", "consent"}, {"policy.h", "consent"},    {"dp.h", "dp"},
 	{"personal.h", "personal"}, {"fsrs.h", "personal"}, {"recommend.h", "personal"}, {"query.h", "query"},
 	{"door.h", "door"},       {"server.h", "http"},     {"federation.h", "federation"},
+	{"backup.h", "store"},    {"retention.h", "door"},
 };
 
 /* The modules each module may include, itself included: the layers. */

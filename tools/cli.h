@@ -90,6 +90,9 @@ int cmd_federate(int argc, char **argv);
 int cmd_eval(int argc, char **argv);
 int cmd_eval_fsrs(int argc, char **argv); /* argv[0] == "fsrs" */
 int cmd_dp(int argc, char **argv);
+int cmd_backup(int argc, char **argv);
+int cmd_restore(int argc, char **argv);
+int cmd_retention(int argc, char **argv);
 int cmd_recommend(int argc, char **argv); int cmd_curriculum(int argc, char **argv); int cmd_personal(int argc, char **argv);
 
 /* Validates and stores a JSON statement or array as provider @provider_id.

@@ -16,6 +16,7 @@
 
 #include "cli.h"
 #include "config.h"
+#include "learnvault/retention.h"
 #include "learnvault/server.h"
 
 int cmd_init(int argc, char **argv)
@@ -299,6 +300,9 @@ int cmd_serve(int argc, char **argv)
 		rc = cli_fail("serve: cannot %s on %s: %s", st == LV_ERR_INVALID && so.tls_cert_pem ? "use the TLS certificate and key" : "listen", listen, lv_status_str(st));
 		goto out;
 	}
+	struct lv_retention_schedule *retention = NULL; /* docs/privacy.md: retention on a schedule */
+	if (lv_retention_schedule_start(node, LV_RETENTION_INTERVAL_DEFAULT_S, &retention) != LV_OK)
+		lv_log_message(LV_LOG_WARN, "retention", "retention: cannot start its schedule; run `learnvault retention run`");
 	lv_log_message(LV_LOG_INFO, "serving", "%s on %s://%s%s%s:%u/ (xAPI at /xapi/)", dir,
 		       lv_server_tls(srv) ? "https" : "http", strchr(host, ':') ? "[" : "", host,
 		       strchr(host, ':') ? "]" : "", lv_server_port(srv));
@@ -308,6 +312,7 @@ int cmd_serve(int argc, char **argv)
 	cJSON_AddBoolToObject(o, "tls", lv_server_tls(srv));
 	cli_print(o);
 	serve_wait(srv, &c, &set);
+	lv_retention_schedule_stop(retention);
 	lv_server_destroy(srv);
 	lv_node_close(node);
 	lv_log_message(LV_LOG_INFO, "stopped", "the server has stopped");

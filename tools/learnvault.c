@@ -362,6 +362,7 @@ int main(int argc, char **argv)
 		{"export", cmd_export}, {"vault", cmd_vault}, {"query", cmd_query},
 		{"federate", cmd_federate},
 		{"dp", cmd_dp},
+		{"backup", cmd_backup}, {"restore", cmd_restore}, {"retention", cmd_retention},
 		{"recommend", cmd_recommend}, {"curriculum", cmd_curriculum}, {"personal", cmd_personal},
 		{"config", cmd_config},
 	};

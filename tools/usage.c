@@ -68,9 +68,31 @@ const struct cli_usage cli_usages[] = {
 	 {OPT_DATA, OPT_PASS, {"--mbox mailto:ADDR", "the learner's xAPI mbox"},
 	  {"--account HOMEPAGE NAME", "or the learner's xAPI account"}, {"--name NAME", "a display name"},
 	  {"--birth-date YYYY-MM-DD", "for the policies' guardian age rule"}}},
-	{"ingest", "--data DIR [--provider ID] FILE.json", "import statements offline",
-	 "A statement or an array, with the HTTP door's validation and atomicity." NEEDS_VAULTS,
-	 {OPT_DATA, OPT_PASS, {"--provider ID", "the provider the statements belong to (default local-ingest)"}}},
+	{"ingest", "--data DIR [--provider ID] [--ids FILE] [--resume PROGRESS_FILE] FILE|-", "import statements offline",
+	 "Reads a JSON array or NDJSON (a file, or - for stdin) in bounded memory, in batches of 500 with the HTTP"
+	 " door's validation; progress on stderr, a one-line summary (stored, duplicates, rejected with reasons) and"
+	 " one JSON line on stdout; exit 1 if anything was rejected. Statements without an id get one derived from"
+	 " the provider, their place in the file and their bytes, so a re-run stores nothing twice." NEEDS_VAULTS,
+	 {OPT_DATA, OPT_PASS, {"--provider ID", "the provider the statements belong to (default local-ingest)"},
+	  {"--ids FILE", "write the stored statements' ids to FILE, one per line"},
+	  {"--resume PROGRESS_FILE", "record progress in PROGRESS_FILE and, after an interruption, skip what is done"}}},
+	{"backup", "--data DIR --out FILE [--include-key]", "take a consistent, still encrypted archive of the node",
+	 "Works while the server runs (node.db through SQLite's backup API, each vault copied while it is stable and"
+	 " checked); the archive is written under a temporary name and renamed when complete (docs/backup.md).",
+	 {OPT_DATA, OPT_PASS, {"--out FILE", "the archive to write (ustar)"},
+	  {"--include-key", "put node.key in the archive too (nodes without a passphrase; keep the archive apart)"}}},
+	{"restore", "--from FILE --data DIR [--key FILE] [--erasures-from AUDIT_EXPORT]", "restore a backup",
+	 "Into an empty directory only; every file is checked against the archive's manifest. A later audit export"
+	 " of the same node re-applies the erasures made after the backup.",
+	 {OPT_DATA, OPT_PASS, {"--from FILE", "the archive made by backup"},
+	  {"--key FILE", "the node.key to restore with (when the archive holds none)"},
+	  {"--erasures-from AUDIT_EXPORT", "an audit export taken after the backup: its erasures are made again"}}},
+	{"retention run", "--data DIR [--dry-run [--as-of TIME]]", "delete statements older than the policies allow",
+	 "A statement is deleted when a loaded policy covers it and it is older than the longest retention_days of"
+	 " the versions that cover it (docs/privacy.md); each batch is audited with counts only. The server also"
+	 " runs this daily. --dry-run works beside a running server and writes nothing." NEEDS_VAULTS,
+	 {OPT_DATA, OPT_PASS, {"--dry-run", "count what would be deleted, delete nothing"},
+	  {"--as-of TIME", "with --dry-run: judge ages as at this RFC 3339 time"}}},
 	{"setting get", "--data DIR NAME", "print a node setting", NULL, {OPT_DATA, OPT_PASS}},
 	{"setting set", "--data DIR NAME VALUE", "change a node setting", NULL, {OPT_DATA, OPT_PASS}},
 	{"policy load", "--data DIR FILE...", "load consent policy files",

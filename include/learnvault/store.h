@@ -36,6 +36,9 @@ struct lv_tx;
  * not use the node's state. */
 LV_EXPORT enum lv_status lv_store_lock(struct lv_node *n) LV_WARN_UNUSED;
 LV_EXPORT void lv_store_unlock(struct lv_node *n);
+/* Caps node.db's page cache of this process at @kib KiB (store/cache_limit.c):
+ * for a command that must stay within a memory bound. */
+LV_EXPORT enum lv_status lv_store_cache_limit(struct lv_node *n, unsigned kib) LV_WARN_UNUSED;
 /* True when the calling thread holds @n's lock (for assertions). */
 LV_EXPORT bool lv_store_lock_held(const struct lv_node *n);
 /* Lock, BEGIN IMMEDIATE, refresh: *@out is the node's transaction,
@@ -505,6 +508,36 @@ LV_EXPORT enum lv_status lv_store_learner_birth_date_set(struct lv_tx *tx, const
  * the history).  In @tx. */
 LV_EXPORT enum lv_status lv_store_consent_erase(struct lv_tx *tx, const char *learner,
 						cJSON *ended) LV_WARN_UNUSED;
+
+/* ---- retention (store/retention.c; the rule: learnvault/retention.h) ---- */
+
+struct lv_retention_report {
+	uint64_t examined;   /* statements looked at */
+	uint64_t expired;    /* statements past retention (deleted unless a dry run) */
+	uint64_t learners;   /* learners with at least one expired statement */
+	uint64_t policies;   /* policy versions applied */
+	uint64_t audit_entries; /* "retention" entries written (0 for a dry run) */
+};
+
+/* Whether the statement of record @f is past retention. */
+typedef bool (*lv_retention_expired_fn)(void *ctx, const struct lv_fact *f);
+
+/* Walks every learner's aggregate facts (the record kept beside each
+ * statement) and, for those @expired says are past retention, deletes
+ * the statement from the learner's vault, from the index (statements,
+ * statement_keys) and from the facts.  A batch of learners is one node.db
+ * transaction with one audit entry {"type":"retention", "statements",
+ * "learners", "run", "policies"} (@entry_extra's members are copied into
+ * it; counts only, never a learner); the vault rows go right after its
+ * commit.  A run that deletes nothing writes one entry with zero counts.
+ * @dry_run: counts only, changes nothing, and works beside a server; a
+ * real run needs the vaults (LV_ERR_IN_USE otherwise).  @rep (may be NULL)
+ * gets the counts of what was done, also after a failure part-way.
+ * @stopped (may be NULL), asked before each batch: true ends the run
+ * there with LV_ERR_BUSY (what was committed stays, audited). */
+LV_EXPORT enum lv_status lv_store_retention_apply(struct lv_node *n, lv_retention_expired_fn expired,
+						  bool (*stopped)(void *ctx), void *ctx, bool dry_run,
+						  const cJSON *entry_extra, struct lv_retention_report *rep) LV_WARN_UNUSED;
 
 #ifdef __cplusplus
 }

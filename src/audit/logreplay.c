@@ -54,7 +54,7 @@ struct logreplay {
 	UTIL_ARRAY(struct pending) pending;
 	UTIL_ARRAY(const char *) items; /* scratch: an access's scope lists */
 	int64_t last_time;
-	uint64_t entries, access, checked, consents, releases, aggregate, erasures, births;
+	uint64_t entries, access, checked, consents, releases, aggregate, erasures, births, retention_runs;
 	long long bad;
 	bool tampered;
 	char why[LV_ERR_LEN];
@@ -599,6 +599,22 @@ static void after_violation(struct logreplay *r, struct logpol *ps, const cJSON 
 	}
 }
 
+/* A retention run's entry: counts only.  A learner in it would be
+ * learner data the run promised not to log. */
+static void on_retention(struct logreplay *r, const cJSON *ej, const char *who, uint64_t i)
+{
+	const cJSON *n = cJSON_GetObjectItemCaseSensitive(ej, "statements");
+	if (who || cJSON_GetObjectItemCaseSensitive(ej, "learner")) {
+		bad(r, (long long)i, "a retention entry names a learner");
+		return;
+	}
+	if (!cJSON_IsNumber(n) || n->valuedouble < 0) {
+		bad(r, (long long)i, "a retention entry carries no statement count");
+		return;
+	}
+	r->retention_runs++;
+}
+
 void logreplay_entry(struct logreplay *r, struct logpol *ps, const cJSON *ej, uint64_t i)
 {
 	if (r->bad >= 0 || r->why[0]) {
@@ -631,6 +647,8 @@ void logreplay_entry(struct logreplay *r, struct logpol *ps, const cJSON *ej, ui
 		on_access(r, ps, ej, who, now, i);
 	else if (strcmp(type, "release") == 0)
 		on_release(r, ps, ej, now, i);
+	else if (strcmp(type, "retention") == 0)
+		on_retention(r, ej, who, i);
 }
 
 void logreplay_finish(struct logreplay *r)
@@ -655,5 +673,6 @@ void logreplay_report(const struct logreplay *r, cJSON *rep)
 	cJSON_AddNumberToObject(rep, "releases_checked", (double)r->releases);
 	cJSON_AddNumberToObject(rep, "erasures", (double)r->erasures);
 	cJSON_AddNumberToObject(rep, "birth_dates", (double)r->births);
+	cJSON_AddNumberToObject(rep, "retention_entries", (double)r->retention_runs);
 	cJSON_AddNumberToObject(rep, "learners", (double)r->learners.n);
 }

@@ -682,6 +682,8 @@ static enum lv_status vault_writes(struct batch *b)
  * auto_enrol setting is read without the lock: a stale answer only wastes
  * a staged vault or leaves the vault to be made under the lock).  Only a
  * process that owns the vaults stages (others close new vaults at once). */
+#define STAGE_MAX 64
+
 static enum lv_status batch_stage(struct batch *b)
 {
 	struct lv_node *n = b->n;
@@ -691,7 +693,10 @@ static enum lv_status batch_stage(struct batch *b)
 	if (!b->staged)
 		return LV_ERR_NOMEM;
 	enum lv_status st = LV_OK;
-	for (size_t i = 0; i < b->count && st == LV_OK; i++) {
+	/* Each staged vault is an open handle until it is taken: a bounded
+	 * number (the provider door's batches name at most max_batch_learners;
+	 * a larger offline batch makes the rest under the lock, as before). */
+	for (size_t i = 0; i < b->count && st == LV_OK && b->nstaged < STAGE_MAX; i++) {
 		char p[LV_PSEUDONYM_LEN];
 		bool staged = false;
 		key_pseudonym(n->keys, b->p[i].identity, p);
