@@ -68,6 +68,10 @@ LV_EXPORT uint64_t lv_vault_file_size(const struct lv_vault_file *f);
  * count (0 at the end).  LV_ERR_IO when the temporary file cannot be read. */
 LV_EXPORT enum lv_status lv_vault_file_read(struct lv_vault_file *f, uint64_t pos, void *buf, size_t max,
 					    size_t *got) LV_WARN_UNUSED;
+/* The whole file in one malloc'd buffer (the caller's) of *@file_len
+ * bytes, for a caller that writes it elsewhere at once; cleared on failure. */
+LV_EXPORT enum lv_status lv_vault_file_read_all(struct lv_vault_file *f, unsigned char **file,
+						size_t *file_len) LV_WARN_UNUSED;
 /* Closes the handle (the space goes back to the file system).  NULL is a no-op. */
 LV_EXPORT void lv_vault_file_destroy(struct lv_vault_file *f);
 

@@ -276,19 +276,9 @@ enum lv_status lv_learner_vault_export(struct lv_node *n, const struct lv_princi
 	enum lv_status st = lv_learner_vault_export_file(n, who, learner, purpose, passphrase, passphrase_len, &f, err);
 	if (st != LV_OK)
 		return st;
-	size_t len = (size_t)lv_vault_file_size(f), got = 0;
-	unsigned char *b = malloc(len);
-	st = b ? lv_vault_file_read(f, 0, b, len, &got) : LV_ERR_NOMEM;
-	if (st == LV_OK && got != len)
-		st = LV_ERR_IO;
+	st = lv_vault_file_read_all(f, file, file_len);
 	lv_vault_file_destroy(f);
-	if (st != LV_OK) {
-		free(b);
-		if (err)
-			util_errf(err, "%s", lv_status_str(st));
-		return st;
-	}
-	*file = b;
-	*file_len = len;
-	return LV_OK;
+	if (st != LV_OK && err)
+		util_errf(err, "%s", lv_status_str(st));
+	return st;
 }

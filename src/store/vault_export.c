@@ -306,21 +306,15 @@ out:
 	return st;
 }
 
-enum lv_status lv_vault_export(struct lv_node *n, const char *learner, const char *pass, size_t plen,
-			       unsigned char **file, size_t *file_len)
+enum lv_status lv_vault_file_read_all(struct lv_vault_file *f, unsigned char **file, size_t *file_len)
 {
 	*file = NULL;
 	*file_len = 0;
-	struct lv_vault_file *f = NULL;
-	enum lv_status st = lv_vault_export_file(n, learner, pass, plen, &f);
-	if (st != LV_OK)
-		return st;
 	size_t len = (size_t)lv_vault_file_size(f), got = 0;
 	unsigned char *b = malloc(len);
-	st = b ? lv_vault_file_read(f, 0, b, len, &got) : LV_ERR_NOMEM;
+	enum lv_status st = b ? lv_vault_file_read(f, 0, b, len, &got) : LV_ERR_NOMEM;
 	if (st == LV_OK && got != len)
 		st = LV_ERR_IO;
-	lv_vault_file_destroy(f);
 	if (st != LV_OK) {
 		free(b);
 		return st;
@@ -328,6 +322,19 @@ enum lv_status lv_vault_export(struct lv_node *n, const char *learner, const cha
 	*file = b;
 	*file_len = len;
 	return LV_OK;
+}
+
+enum lv_status lv_vault_export(struct lv_node *n, const char *learner, const char *pass, size_t plen,
+			       unsigned char **file, size_t *file_len)
+{
+	*file = NULL;
+	*file_len = 0;
+	struct lv_vault_file *f = NULL;
+	enum lv_status st = lv_vault_export_file(n, learner, pass, plen, &f);
+	if (st == LV_OK)
+		st = lv_vault_file_read_all(f, file, file_len);
+	lv_vault_file_destroy(f);
+	return st;
 }
 
 /* Reads the open copy into the result document. */
