@@ -540,6 +540,23 @@ static void append_and_read_time(char t[UTIL_TIME_LEN])
 	cJSON_Delete(arr);
 }
 
+/* Credential ids and secrets never start with '-' or '_': `credential
+ * revoke -AbC...` was read as an option (a flaky test-multiprocess), and
+ * the ADL runner took a secret starting with '-' for a flag.  With 400
+ * draws, ids starting so appeared with probability 1 - (62/64)^800. */
+START_TEST(credentials_start_with_a_letter_or_digit)
+{
+	for (int i = 0; i < 400; i++) {
+		char id[LV_CRED_ID_LEN];
+		char *secret = NULL;
+		ck_assert_int_eq(lv_credential_add(node, LV_ROLE_PROVIDER, NULL, NULL, 0, "lms", id, &secret), LV_OK);
+		ck_assert_msg(id[0] != '-' && id[0] != '_', "id %s", id);
+		ck_assert_msg(secret[0] != '-' && secret[0] != '_', "a secret starts with %c", secret[0]);
+		sodium_free(secret);
+	}
+}
+END_TEST
+
 START_TEST(entry_times_never_go_backwards)
 {
 	char t[UTIL_TIME_LEN], now[UTIL_TIME_LEN];
@@ -578,6 +595,7 @@ Suite *lv_test_suite(void)
 	tcase_set_timeout(tc, 60);
 	tcase_add_test(tc, vault_isolation);
 	tcase_add_test(tc, enrol_is_idempotent);
+	tcase_add_test(tc, credentials_start_with_a_letter_or_digit);
 	tcase_add_test(tc, store_batch_is_atomic);
 	suite_add_tcase(s, tc);
 	tc = tcase_create("node");

@@ -68,14 +68,27 @@ static enum lv_status purposes_array(const char *const *purposes, size_t npurpos
 	return LV_OK;
 }
 
-/* A random id and secret, both base64url; @sec has @slen bytes. */
+/* @n random bytes whose base64url text starts with a letter or digit: an
+ * id or secret starting with '-' is taken for an option by getopt-style
+ * command lines (`credential revoke ID`, the ADL test runner's -p).  The
+ * first character is the top 6 bits of the first byte; 62 and 63 are '-'
+ * and '_': those draws are made again (a uniform choice among the rest). */
+static void random_for_text(unsigned char *raw, size_t n)
+{
+	do
+		randombytes_buf(raw, n);
+	while ((raw[0] >> 2) >= 62);
+}
+
+/* A random id and secret, both base64url starting with a letter or digit;
+ * @sec has @slen bytes. */
 static void credential_new(char id[LV_CRED_ID_LEN], char *sec, size_t slen)
 {
 	unsigned char raw[18];
 	unsigned char sraw[SECRET_BYTES];
-	randombytes_buf(raw, sizeof raw);
+	random_for_text(raw, sizeof raw);
 	sodium_bin2base64(id, LV_CRED_ID_LEN, raw, sizeof raw, sodium_base64_VARIANT_URLSAFE_NO_PADDING);
-	randombytes_buf(sraw, sizeof sraw);
+	random_for_text(sraw, sizeof sraw);
 	sodium_bin2base64(sec, slen, sraw, sizeof sraw, sodium_base64_VARIANT_URLSAFE_NO_PADDING);
 	sodium_memzero(sraw, sizeof sraw);
 }
