@@ -16,6 +16,34 @@ static bool is_multipart(const char *ct)
 	return xapi_media_is(ct, "multipart/mixed");
 }
 
+/* Stores the validated @batch as the provider and replies: 200 with the
+ * ids (POST) or 204 (PUT). */
+static enum MHD_Result store_and_reply(struct http_req *r, bool put, struct lv_xapi_batch *batch)
+{
+	/* Each learner costs the node lock a vault transaction: one request
+	 * may not stall every other client for long (docs/security.md). */
+	size_t learners = 0, cap = lv_node_max_batch_learners(r->node);
+	enum lv_status s = lv_ingest_learner_count(batch->statements, &learners);
+	if (s == LV_OK && learners > cap)
+		return reply_error(r, 413, "too_many_learners",
+				   "the batch writes to %zu learners (distinct actors); at most %zu may be written per"
+				   " request (setting max_batch_learners): send it in smaller batches", learners, cap);
+	char serr[LV_ERR_TEXT];
+	if (s == LV_OK)
+		s = lv_ingest(r->node, &r->who, batch->statements, batch->attachments, batch->nattachments, serr);
+	else
+		snprintf(serr, sizeof serr, "the batch's actors cannot be read");
+	if (s != LV_OK)
+		return reply_status(r, s, serr);
+	if (put)
+		return reply_bytes(r, 204, NULL, "", 0, NULL);
+	cJSON *ids = cJSON_CreateArray();
+	const cJSON *st;
+	cJSON_ArrayForEach(st, batch->statements)
+		cJSON_AddItemToArray(ids, cJSON_CreateString(cJSON_GetObjectItemCaseSensitive(st, "id")->valuestring));
+	return reply_json(r, 200, ids, NULL);
+}
+
 enum MHD_Result xapi_statements_write(struct http_req *r, bool put)
 {
 	enum MHD_Result ret;
@@ -66,34 +94,7 @@ enum MHD_Result xapi_statements_write(struct http_req *r, bool put)
 		ret = reply_error(r, lv_status_http(s), xerr.code, "%s", xerr.message);
 		goto out;
 	}
-	/* Each learner costs the node lock a vault transaction: one request
-	 * may not stall every other client for long (docs/security.md). */
-	size_t learners = 0, cap = lv_node_max_batch_learners(r->node);
-	s = lv_ingest_learner_count(batch.statements, &learners);
-	if (s == LV_OK && learners > cap) {
-		ret = reply_error(r, 413, "too_many_learners",
-				  "the batch writes to %zu learners (distinct actors); at most %zu may be written per request"
-				  " (setting max_batch_learners): send it in smaller batches", learners, cap);
-		goto out;
-	}
-	char serr[LV_ERR_TEXT];
-	if (s == LV_OK)
-		s = lv_ingest(r->node, &r->who, batch.statements, batch.attachments, batch.nattachments, serr);
-	else
-		snprintf(serr, sizeof serr, "the batch's actors cannot be read");
-	if (s != LV_OK) {
-		ret = reply_status(r, s, serr);
-		goto out;
-	}
-	if (put) {
-		ret = reply_bytes(r, 204, NULL, "", 0, NULL);
-	} else {
-		cJSON *ids = cJSON_CreateArray();
-		const cJSON *st;
-		cJSON_ArrayForEach(st, batch.statements)
-			cJSON_AddItemToArray(ids, cJSON_CreateString(cJSON_GetObjectItemCaseSensitive(st, "id")->valuestring));
-		ret = reply_json(r, 200, ids, NULL);
-	}
+	ret = store_and_reply(r, put, &batch);
 out:
 	lv_xapi_batch_clear(&batch);
 	free(xparts);
