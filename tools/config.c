@@ -111,7 +111,7 @@ static bool listen_ok(const char *s)
 	for (const char *p = colon + 1; *p; p++)
 		if (!isdigit((unsigned char)*p))
 			return false;
-	return atoi(colon + 1) <= 65535;
+	return strtoul(colon + 1, NULL, 10) <= 65535; /* at most 5 digits: no overflow */
 }
 
 static bool uint_ok(const char *s, unsigned long long min, unsigned long long max)

@@ -115,8 +115,9 @@ LV_EXPORT enum lv_status lv_node_setting_get(struct lv_node *node, const char *n
  * node.db when another process changed it; 0 when unset. */
 LV_EXPORT size_t lv_node_max_body(struct lv_node *node);
 /* The setting max_batch_learners (distinct learners one provider request
- * may write to; 1..10^5), seen as lv_node_max_body sees its setting;
- * LV_BATCH_LEARNERS_DEFAULT when unset. */
+ * may write to; 1..10^5) as this process last loaded it (lv_node_max_body,
+ * a setting change and every lock section refresh it); never waits for
+ * the lock.  LV_BATCH_LEARNERS_DEFAULT when unset. */
 #define LV_BATCH_LEARNERS_DEFAULT 50
 LV_EXPORT size_t lv_node_max_batch_learners(struct lv_node *node);
 LV_EXPORT enum lv_status lv_node_setting_set(struct lv_node *node, const char *name,

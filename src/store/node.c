@@ -683,7 +683,8 @@ enum lv_status node_settings_load_locked(struct lv_node *n)
 
 size_t lv_node_max_batch_learners(struct lv_node *n)
 {
-	(void)lv_node_max_body(n); /* refreshes the settings, as it does */
+	/* The server asks lv_node_max_body at every request's start, which
+	 * refreshes the settings; here only the value it last loaded. */
 	size_t v = __atomic_load_n(&n->max_batch_learners, __ATOMIC_RELAXED);
 	return v ? v : LV_BATCH_LEARNERS_DEFAULT;
 }
